@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Suites share the machine's PostgreSQL/Redis but isolate by database/prefix;
+    // two workers keep the 2-core box responsive for the servers under test.
+    maxWorkers: 2,
+  },
+});
