@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TransportChoice } from './transport/select-transport.js';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Unset: embedded PGlite in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** `memory` keeps documents in process only (tests, benchmark reference); never for real data. */
+  readonly storage: 'durable' | 'memory';
+  readonly redisUrl: string | undefined;
+  readonly authSecret: string | undefined;
+  readonly adminToken: string | undefined;
+  readonly logLevel: string;
+  readonly transport: TransportChoice;
+  readonly maxMessageBytes: number;
+  readonly maxBackpressureBytes: number;
+  /** A socket that sends nothing for this long is closed with 4408. */
+  readonly idleTimeoutMs: number;
+  readonly maxPendingDocuments: number;
+  readonly maxQueuedFrames: number;
+  readonly maxQueuedBytes: number;
+  /** Directory served at `/` (the browser app). */
+  readonly staticDir: string;
+  /** How long shutdown waits for documents to be flushed before giving up. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+/** Reads the configuration from the environment (see README's table); throws ConfigError. */
+export function configFromEnv(env: Env = process.env): Config {
+  return {
+    port: integer(env, 'PORT', 1234, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    storage: oneOf(env, 'STORAGE', ['durable', 'memory'], 'durable'),
+    redisUrl: nonEmpty(env.REDIS_URL),
+    authSecret: nonEmpty(env.AUTH_SECRET),
+    adminToken: nonEmpty(env.ADMIN_TOKEN),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+    transport: oneOf(env, 'TRANSPORT', ['auto', 'uws', 'ws'], 'auto'),
+    maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024),
+    maxBackpressureBytes: integer(env, 'MAX_BACKPRESSURE_BYTES', 32 * 1024 * 1024, 1024),
+    idleTimeoutMs: integer(env, 'IDLE_TIMEOUT_MS', 60_000, 1_000),
+    maxPendingDocuments: integer(env, 'MAX_PENDING_DOCUMENTS', 100, 1),
+    maxQueuedFrames: integer(env, 'MAX_QUEUED_FRAMES', 1_000, 1),
+    maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 5 * 1024 * 1024, 1024),
+    staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+  };
+}
+
+/** The package root, whether running from source (server/) or compiled (dist/server/). */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The built browser app if there is one, else the placeholder page. */
+function defaultStaticDir(): string {
+  const web = path.join(packageRoot(), 'clients', 'web');
+  const built = path.join(web, 'dist');
+  return existsSync(path.join(built, 'index.html')) ? built : path.join(web, 'public');
+}

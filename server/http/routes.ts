@@ -1,0 +1,81 @@
+import type { Registry } from 'prom-client';
+import type { HttpHandler, HttpRequest, HttpResponse } from '../transport/transport.js';
+
+/** A JSON API route: `params` holds the decoded `:name` segments. */
+export type ApiRoute = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse> | HttpResponse;
+
+export interface RouteTable {
+  readonly method: string;
+  /** Pattern like `/api/documents/:name/history`; `:x` matches one percent-encoded segment. */
+  readonly pattern: string;
+  readonly handler: ApiRoute;
+}
+
+export interface HttpDependencies {
+  readonly registry: Registry;
+  /** Null when ready, else the reason (e.g. "database unreachable"). */
+  readonly notReadyReason: () => string | null;
+  readonly staticFiles: (path: string) => Promise<HttpResponse>;
+  readonly api: readonly RouteTable[];
+}
+
+export const json = (status: number, body: unknown): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+interface CompiledRoute {
+  readonly method: string;
+  readonly regex: RegExp;
+  readonly names: readonly string[];
+  readonly handler: ApiRoute;
+}
+
+function compile(route: RouteTable): CompiledRoute {
+  const names: string[] = [];
+  const source = route.pattern
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { method: route.method, regex: new RegExp(`^${source}$`), names, handler: route.handler };
+}
+
+/** Health, readiness, metrics, the JSON API and the static browser app on one port. */
+export function createHttpHandler(deps: HttpDependencies): HttpHandler {
+  const routes = deps.api.map(compile);
+  return async (request) => {
+    const { method, path } = request;
+    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/readyz') {
+      const reason = deps.notReadyReason();
+      return reason === null ? json(200, { status: 'ready' }) : json(503, { status: 'not ready', reason });
+    }
+    if (path === '/metrics') {
+      return { status: 200, headers: { 'content-type': deps.registry.contentType }, body: await deps.registry.metrics() };
+    }
+    if (path.startsWith('/api/')) {
+      let pathMatched = false;
+      for (const route of routes) {
+        const match = route.regex.exec(path);
+        if (!match) continue;
+        pathMatched = true;
+        if (route.method !== method) continue;
+        const params: Record<string, string> = {};
+        try {
+          route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
+        } catch {
+          return json(400, { error: 'path segment is not valid percent-encoding' });
+        }
+        return route.handler(request, params);
+      }
+      return pathMatched ? json(405, { error: `method ${method} not allowed here` }) : json(404, { error: 'no such endpoint' });
+    }
+    if (method !== 'GET' && method !== 'HEAD') return json(405, { error: `method ${method} not allowed here` });
+    return deps.staticFiles(path);
+  };
+}

@@ -1,0 +1,41 @@
+import type { SocketHandlers, TransportSocket, UpgradeRequest } from '../transport/transport.js';
+import { CloseCode } from '../transport/transport.js';
+import type { ProtocolContext } from './context.js';
+import { HocuspocusConnection } from './hocuspocus/hocuspocus-connection.js';
+import { YWebsocketConnection } from './y-websocket/y-websocket-connection.js';
+import { stats } from '../metrics.js';
+
+type Connection = HocuspocusConnection | YWebsocketConnection;
+
+const Y_PREFIX = '/y/';
+
+/** WebSocket paths: Hocuspocus on `/`, y-websocket on `/y/<percent-encoded name>`. */
+export function createSocketHandlers(context: ProtocolContext): SocketHandlers<Connection> {
+  return {
+    accepts: (path) => path === '/' || (path.startsWith(Y_PREFIX) && path.length > Y_PREFIX.length),
+    open(socket: TransportSocket, request: UpgradeRequest): Connection {
+      stats.connectionsOpen++;
+      stats.connectionsTotal++;
+      context.logger.debug({ path: request.path, remote: request.remoteAddress }, 'connection open');
+      if (request.path === '/') return new HocuspocusConnection(socket, context);
+      let name: string;
+      try {
+        name = decodeURIComponent(request.path.slice(Y_PREFIX.length));
+      } catch {
+        name = '';
+      }
+      const token = new URLSearchParams(request.query).get('token') ?? '';
+      const connection = new YWebsocketConnection(socket, name, token, context);
+      if (name === '') socket.close(CloseCode.Forbidden, 'document name is not valid percent-encoding');
+      return connection;
+    },
+    message(connection, data, isBinary) {
+      connection.onMessage(data, isBinary);
+    },
+    close(connection, code) {
+      stats.connectionsOpen--;
+      context.logger.debug({ code }, 'connection closed');
+      connection.onClose();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Encoders for outgoing frames. A frame is `prefix · type · payload`, where the prefix is
+ * the varString-encoded document address for Hocuspocus and empty for y-websocket, so
+ * every encoder serves both protocols. Each frame is written into one exactly-sized
+ * buffer: no intermediate encoders on the hot path.
+ */
+import { AuthType, MessageType, SyncType, type Scope } from './message-types.js';
+
+const textEncoder = new TextEncoder();
+
+export function varUintLength(n: number): number {
+  let length = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeVarUint(target: Uint8Array, offset: number, n: number): number {
+  while (n > 0x7f) {
+    target[offset++] = 0x80 | (n & 0x7f);
+    n = Math.floor(n / 128);
+  }
+  target[offset++] = n;
+  return offset;
+}
+
+/** varString(address): the prefix of every Hocuspocus frame for that document address. */
+export function encodeAddress(address: string): Uint8Array {
+  const bytes = textEncoder.encode(address);
+  const out = new Uint8Array(varUintLength(bytes.length) + bytes.length);
+  out.set(bytes, writeVarUint(out, 0, bytes.length));
+  return out;
+}
+
+/** `prefix · head… · varUint8Array(payload)` */
+function frameWithPayload(prefix: Uint8Array, head: readonly number[], payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(prefix.length + head.length + varUintLength(payload.length) + payload.length);
+  out.set(prefix, 0);
+  let offset = prefix.length;
+  for (const byte of head) out[offset++] = byte;
+  offset = writeVarUint(out, offset, payload.length);
+  out.set(payload, offset);
+  return out;
+}
+
+function frameWithString(prefix: Uint8Array, head: readonly number[], text: string): Uint8Array {
+  return frameWithPayload(prefix, head, textEncoder.encode(text));
+}
+
+function frameWithHead(prefix: Uint8Array, head: readonly number[]): Uint8Array {
+  const out = new Uint8Array(prefix.length + head.length);
+  out.set(prefix, 0);
+  out.set(head, prefix.length);
+  return out;
+}
+
+const SYNC_STEP1 = [MessageType.Sync, SyncType.Step1];
+const SYNC_STEP2 = [MessageType.Sync, SyncType.Step2];
+const SYNC_UPDATE = [MessageType.Sync, SyncType.Update];
+const AWARENESS = [MessageType.Awareness];
+
+export const syncStep1Frame = (prefix: Uint8Array, stateVector: Uint8Array) => frameWithPayload(prefix, SYNC_STEP1, stateVector);
+export const syncStep2Frame = (prefix: Uint8Array, update: Uint8Array) => frameWithPayload(prefix, SYNC_STEP2, update);
+export const updateFrame = (prefix: Uint8Array, update: Uint8Array) => frameWithPayload(prefix, SYNC_UPDATE, update);
+export const awarenessFrame = (prefix: Uint8Array, awarenessUpdate: Uint8Array) => frameWithPayload(prefix, AWARENESS, awarenessUpdate);
+
+/** SyncStatus: 1 = the update is applied (and durable), 0 = refused. */
+export const syncStatusFrame = (prefix: Uint8Array, applied: boolean) =>
+  frameWithHead(prefix, [MessageType.SyncStatus, applied ? 1 : 0]);
+
+export const authenticatedFrame = (prefix: Uint8Array, scope: Scope) =>
+  frameWithString(prefix, [MessageType.Auth, AuthType.Authenticated], scope);
+
+export const permissionDeniedFrame = (prefix: Uint8Array, reason: string) =>
+  frameWithString(prefix, [MessageType.Auth, AuthType.PermissionDenied], reason);
+
+export const closeFrame = (prefix: Uint8Array, reason: string) => frameWithString(prefix, [MessageType.Close], reason);
+
+export const statelessFrame = (prefix: Uint8Array, payload: string) => frameWithString(prefix, [MessageType.Stateless], payload);
+
+/** Connection-level ping: a bare type byte without a document name (providers ≥ 4). */
+export const PING_FRAME = new Uint8Array([MessageType.Ping]);

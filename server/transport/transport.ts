@@ -1,0 +1,92 @@
+/**
+ * The transport boundary: WebSocket connections, topic fan-out and plain HTTP on one
+ * port. Two implementations: uWebSockets.js (native, fan-out in C++) and `ws`
+ * (pure JavaScript fallback). Everything above this file is transport-agnostic.
+ */
+
+/** One open WebSocket, as the protocol layer sees it. */
+export interface TransportSocket {
+  /** Sends one binary frame. A reader that falls too far behind is closed by the transport. */
+  send(frame: Uint8Array): void;
+  /** Sends `frame` to every subscriber of `topic` except this socket. */
+  publish(topic: string, frame: Uint8Array): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  /** Closes with a WebSocket close code; further calls on this socket do nothing. */
+  close(code: number, reason: string): void;
+  /** Runs `fn` with this socket's outgoing writes batched into one syscall where supported. */
+  cork(fn: () => void): void;
+  readonly closed: boolean;
+}
+
+export interface UpgradeRequest {
+  /** Path without the query string, still percent-encoded. */
+  readonly path: string;
+  /** Raw query string without the leading `?`. */
+  readonly query: string;
+  readonly remoteAddress: string;
+}
+
+/**
+ * Callbacks the transport drives for each socket. `open` returns the per-socket state
+ * the transport hands back on every message and on close.
+ */
+export interface SocketHandlers<S> {
+  /** Decides whether a WebSocket upgrade on this path is served (false → HTTP 404). */
+  accepts(path: string): boolean;
+  open(socket: TransportSocket, request: UpgradeRequest): S;
+  /** `data` is only valid during the call: copy what you keep. */
+  message(state: S, data: Uint8Array, isBinary: boolean): void;
+  close(state: S, code: number): void;
+}
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  header(name: string): string | undefined;
+  readonly body: Uint8Array;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+}
+
+export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
+
+export interface TransportOptions<S> {
+  readonly handlers: SocketHandlers<S>;
+  readonly http: HttpHandler;
+  /** Largest accepted incoming frame; larger ones close the socket with 1009. */
+  readonly maxMessageBytes: number;
+  /** Outgoing bytes a socket may have queued before it is closed as a slow reader. */
+  readonly maxBackpressureBytes: number;
+  /** Largest accepted HTTP request body. */
+  readonly maxHttpBodyBytes: number;
+}
+
+export type TransportKind = 'uws' | 'ws';
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Sends `frame` to every subscriber of `topic`. */
+  publish(topic: string, frame: Uint8Array): void;
+  /** Stops accepting new connections and HTTP requests. Open sockets stay open. */
+  stopListening(): void;
+}
+
+/** Close codes used across the server (see PROTOCOL.md). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+  ResetConnection: 4205,
+  Unauthorized: 4401,
+  Forbidden: 4403,
+  ConnectionTimeout: 4408,
+} as const;

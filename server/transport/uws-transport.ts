@@ -1,0 +1,198 @@
+import { createRequire } from 'node:module';
+import type * as UwsTypes from 'uWebSockets.js';
+import {
+  CloseCode,
+  type HttpRequest,
+  type Transport,
+  type TransportOptions,
+  type TransportSocket,
+  type UpgradeRequest,
+} from './transport.js';
+
+type Uws = typeof UwsTypes;
+
+/**
+ * Loads the uWebSockets.js native addon, or returns the reason it cannot be used. The
+ * republish silently falls back to a JavaScript emulation when its binary does not
+ * load; only a native `App` is accepted, so we never run on a slow path unknowingly.
+ */
+export function loadNativeUws(): { uws: Uws } | { error: string } {
+  try {
+    const require = createRequire(import.meta.url);
+    const uws = require('uWebSockets.js') as Uws;
+    if (!String(uws.App).includes('[native code]')) {
+      return { error: 'uWebSockets.js loaded its JavaScript emulation, not the native addon' };
+    }
+    return { uws };
+  } catch (error) {
+    return { error: `uWebSockets.js native addon did not load: ${(error as Error).message}` };
+  }
+}
+
+interface SocketData<S> {
+  request: UpgradeRequest;
+  socket: UwsSocket | null;
+  state: S | null;
+}
+
+class UwsSocket implements TransportSocket {
+  closed = false;
+  constructor(private readonly ws: UwsTypes.WebSocket<SocketData<unknown>>) {}
+
+  send(frame: Uint8Array): void {
+    if (!this.closed) this.ws.send(frame, true);
+  }
+  publish(topic: string, frame: Uint8Array): void {
+    if (!this.closed) this.ws.publish(topic, frame, true);
+  }
+  subscribe(topic: string): void {
+    if (!this.closed) this.ws.subscribe(topic);
+  }
+  unsubscribe(topic: string): void {
+    if (!this.closed) this.ws.unsubscribe(topic);
+  }
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.end(code, reason);
+  }
+  cork(fn: () => void): void {
+    if (this.closed) fn();
+    else this.ws.cork(fn);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): Transport {
+  const app = uws.App();
+  const { handlers } = options;
+  let listenSocket: UwsTypes.us_listen_socket | null = null;
+
+  app.ws<SocketData<S>>('/*', {
+    maxPayloadLength: options.maxMessageBytes,
+    maxBackpressure: options.maxBackpressureBytes,
+    // A reader that cannot keep up is disconnected rather than buffered without bound.
+    closeOnBackpressureLimit: 1,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    compression: uws.DISABLED,
+    upgrade(res, req, context) {
+      const path = req.getUrl();
+      if (!handlers.accepts(path)) {
+        res.writeStatus('404 Not Found').end('no WebSocket endpoint at this path\n');
+        return;
+      }
+      const request: UpgradeRequest = {
+        path,
+        query: req.getQuery() ?? '',
+        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      };
+      res.upgrade<SocketData<S>>(
+        { request, socket: null, state: null },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open(ws) {
+      const data = ws.getUserData();
+      const socket = new UwsSocket(ws as unknown as UwsTypes.WebSocket<SocketData<unknown>>);
+      data.socket = socket;
+      data.state = handlers.open(socket, data.request);
+    },
+    message(ws, message, isBinary) {
+      const data = ws.getUserData();
+      if (data.state !== null) handlers.message(data.state, new Uint8Array(message), isBinary);
+    },
+    close(ws, code) {
+      const data = ws.getUserData();
+      if (data.socket) data.socket.closed = true;
+      if (data.state !== null) handlers.close(data.state, code);
+      data.state = null;
+    },
+  });
+
+  app.any('/*', (res, req) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const method = req.getMethod().toUpperCase();
+    const path = req.getUrl();
+    const query = req.getQuery() ?? '';
+    const headers = new Map<string, string>();
+    req.forEach((key, value) => headers.set(key, value));
+
+    const respond = (request: HttpRequest) => {
+      Promise.resolve()
+        .then(() => options.http(request))
+        .catch((error: unknown) => ({
+          status: 500,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
+        }))
+        .then((response) => {
+          if (aborted) return;
+          res.cork(() => {
+            res.writeStatus(String(response.status));
+            for (const [key, value] of Object.entries(response.headers ?? {})) res.writeHeader(key, value);
+            res.end(response.body ?? '');
+          });
+        });
+    };
+
+    const makeRequest = (body: Uint8Array): HttpRequest => ({
+      method,
+      path,
+      query,
+      header: (name) => headers.get(name.toLowerCase()),
+      body,
+    });
+
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || method === 'OPTIONS') {
+      respond(makeRequest(EMPTY));
+      return;
+    }
+    // uWS hands the body over in chunks; collect it (bounded) before handling.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (aborted) return;
+      size += chunk.byteLength;
+      if (size > options.maxHttpBodyBytes) {
+        aborted = true;
+        res.cork(() => res.writeStatus('413 Payload Too Large').end('request body too large\n', true));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) respond(makeRequest(Buffer.concat(chunks)));
+    });
+  });
+
+  return {
+    kind: 'uws',
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        app.listen(host, port, (socket) => {
+          if (!socket) {
+            reject(new Error(`cannot listen on ${host}:${port} (address in use or not permitted)`));
+            return;
+          }
+          listenSocket = socket;
+          resolve(uws.us_socket_local_port(socket));
+        });
+      });
+    },
+    publish(topic, frame) {
+      app.publish(topic, frame, true);
+    },
+    stopListening() {
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = null;
+    },
+  };
+}
+
+export { CloseCode };

@@ -1,0 +1,179 @@
+import http from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { HttpRequest, Transport, TransportOptions, TransportSocket, UpgradeRequest } from './transport.js';
+
+/**
+ * Pure-JavaScript transport on `ws`, used when the uWebSockets.js native addon is not
+ * available (or TRANSPORT=ws). Topic fan-out is a loop over subscribers here; that is
+ * the cost of running without uWS, and the reason the server warns when it falls back.
+ */
+class WsSocket implements TransportSocket {
+  closed = false;
+  readonly topics = new Set<string>();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly hub: TopicHub,
+    private readonly maxBackpressureBytes: number,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.maxBackpressureBytes) {
+      // Same policy as uWS closeOnBackpressureLimit: drop the slow reader, never buffer without bound.
+      this.closed = true;
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(frame, { binary: true });
+  }
+  publish(topic: string, frame: Uint8Array): void {
+    this.hub.publish(topic, frame, this);
+  }
+  subscribe(topic: string): void {
+    if (this.closed || this.topics.has(topic)) return;
+    this.topics.add(topic);
+    this.hub.add(topic, this);
+  }
+  unsubscribe(topic: string): void {
+    if (this.topics.delete(topic)) this.hub.remove(topic, this);
+  }
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+  }
+  cork(fn: () => void): void {
+    fn();
+  }
+  dispose(): void {
+    this.closed = true;
+    for (const topic of this.topics) this.hub.remove(topic, this);
+    this.topics.clear();
+  }
+}
+
+class TopicHub {
+  private readonly topics = new Map<string, Set<WsSocket>>();
+
+  add(topic: string, socket: WsSocket): void {
+    let set = this.topics.get(topic);
+    if (!set) this.topics.set(topic, (set = new Set()));
+    set.add(socket);
+  }
+  remove(topic: string, socket: WsSocket): void {
+    const set = this.topics.get(topic);
+    if (set && set.delete(socket) && set.size === 0) this.topics.delete(topic);
+  }
+  publish(topic: string, frame: Uint8Array, except: WsSocket | null): void {
+    const set = this.topics.get(topic);
+    if (!set) return;
+    for (const socket of set) if (socket !== except) socket.send(frame);
+  }
+}
+
+function toUint8Array(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+export function createWsTransport<S>(options: TransportOptions<S>): Transport {
+  const { handlers } = options;
+  const hub = new TopicHub();
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > options.maxHttpBodyBytes && !rejected) {
+        rejected = true;
+        res.writeHead(413).end('request body too large\n');
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (rejected) return;
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const request: HttpRequest = {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: q === -1 ? url : url.slice(0, q),
+        query: q === -1 ? '' : url.slice(q + 1),
+        header: (name) => {
+          const value = req.headers[name.toLowerCase()];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body: Buffer.concat(chunks),
+      };
+      Promise.resolve()
+        .then(() => options.http(request))
+        .catch((error: unknown) => ({
+          status: 500,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
+        }))
+        .then((response) => {
+          res.writeHead(response.status, response.headers);
+          res.end(response.body ?? '');
+        });
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (!handlers.accepts(path)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const transportSocket = new WsSocket(ws, hub, options.maxBackpressureBytes);
+      const request: UpgradeRequest = {
+        path,
+        query: q === -1 ? '' : url.slice(q + 1),
+        remoteAddress: req.socket.remoteAddress ?? '',
+      };
+      const state = handlers.open(transportSocket, request);
+      ws.on('message', (data, isBinary) => {
+        if (!transportSocket.closed) handlers.message(state, toUint8Array(data as Buffer), isBinary);
+      });
+      ws.on('close', (code) => {
+        transportSocket.dispose();
+        handlers.close(state, code);
+      });
+      ws.on('error', () => {
+        // `ws` reports protocol violations (e.g. oversized frames) here and then closes;
+        // the close handler above does the cleanup.
+      });
+    });
+  });
+
+  return {
+    kind: 'ws',
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    publish(topic, frame) {
+      hub.publish(topic, frame, null);
+    },
+    stopListening() {
+      server.close();
+      // Idle keep-alive HTTP connections would otherwise hold the process open.
+      server.closeIdleConnections();
+    },
+  };
+}
