@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from '../../persistence/storage.js';
-import { updateFrame, awarenessFrame, encodeAddress } from '../protocol/frames.js';
+import { awarenessFrame, encodeAddress, syncStatusFrame, updateFrame } from '../protocol/frames.js';
 import { stats, type ServerMetrics } from '../metrics.js';
 import type { TransportSocket } from '../transport/transport.js';
 import { AwarenessTable, type AwarenessOwner } from './awareness-table.js';
@@ -27,12 +27,22 @@ export interface Publisher {
 
 export class InvalidUpdateError extends Error {}
 
-/** One subscription target: all members that receive identical frames. */
-interface Audience {
-  readonly address: string | null;
-  readonly topic: string;
-  readonly prefix: Uint8Array;
-  members: number;
+/** One subscription target: all members that receive identical frames (same address). */
+export class Audience {
+  members = 0;
+  private ackFrames: [refused: Uint8Array, applied: Uint8Array] | null = null;
+
+  constructor(
+    readonly address: string | null,
+    readonly topic: string,
+    readonly prefix: Uint8Array,
+  ) {}
+
+  /** SyncStatus frame, built once per audience: acknowledging allocates nothing. */
+  syncStatus(applied: boolean): Uint8Array {
+    const frames = (this.ackFrames ??= [syncStatusFrame(this.prefix, false), syncStatusFrame(this.prefix, true)]);
+    return frames[applied ? 1 : 0];
+  }
 }
 
 export type ApplyResult = 'changed' | 'unchanged';
@@ -72,21 +82,18 @@ export class Room implements CommitListener {
     });
   }
 
-  join(member: RoomMember): void {
+  /** Adds the member; the returned audience holds frame parts shared by its address. */
+  join(member: RoomMember): Audience {
     const key = member.address;
     let audience = this.audiences.get(key);
     if (!audience) {
-      audience = {
-        address: key,
-        topic: key === null ? `y:${this.name}` : `h:${key}`,
-        prefix: key === null ? member.prefix : encodeAddress(key),
-        members: 0,
-      };
+      audience = new Audience(key, key === null ? `y:${this.name}` : `h:${key}`, key === null ? member.prefix : encodeAddress(key));
       this.audiences.set(key, audience);
     }
     audience.members++;
     this.memberCount++;
     member.socket.subscribe(audience.topic);
+    return audience;
   }
 
   /** Removes the member and tells the others its awareness states are gone. */

@@ -57,7 +57,7 @@ export class AckQueue implements DurabilityWaiter {
 }
 
 function send(session: DocumentSession, applied: boolean): void {
-  const frame = applied ? session.appliedFrame : session.refusedFrame;
+  const frame = session.syncStatus(applied);
   session.socket.send(frame);
   stats.messagesOut++;
   stats.bytesOut += frame.length;

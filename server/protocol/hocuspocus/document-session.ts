@@ -1,5 +1,5 @@
 import type { AppendMeta } from '../../../persistence/storage.js';
-import type { Room, RoomMember } from '../../rooms/room.js';
+import type { Audience, Room, RoomMember } from '../../rooms/room.js';
 import type { TransportSocket } from '../../transport/transport.js';
 import { encodeAddress, syncStatusFrame } from '../frames.js';
 
@@ -11,17 +11,16 @@ export type SessionState = 'queued' | 'authenticating' | 'loading' | 'open' | 'c
  */
 export class DocumentSession implements RoomMember {
   state: SessionState = 'queued';
-  readonly prefix: Uint8Array;
   readonly documentName: string;
   room: Room | null = null;
+  /** Set on join: frame parts shared with every session of the same address. */
+  audience: Audience | null = null;
   readOnly = false;
   meta: AppendMeta;
   awarenessClients: Set<number> | null = null;
-  queue: Uint8Array[] = [];
+  queue: Uint8Array[] | null = null;
   queuedBytes = 0;
-  /** Prebuilt SyncStatus frames: acknowledging an update allocates nothing. */
-  readonly appliedFrame: Uint8Array;
-  readonly refusedFrame: Uint8Array;
+  private ownPrefix: Uint8Array | null = null;
 
   constructor(
     readonly socket: TransportSocket,
@@ -29,11 +28,17 @@ export class DocumentSession implements RoomMember {
     readonly address: string,
     sessionId: string,
   ) {
-    this.prefix = encodeAddress(address);
     const separator = address.indexOf('\0');
     this.documentName = separator === -1 ? address : address.slice(0, separator);
     this.meta = { userId: null, sessionId };
-    this.appliedFrame = syncStatusFrame(this.prefix, true);
-    this.refusedFrame = syncStatusFrame(this.prefix, false);
+  }
+
+  /** varString(address): shared with the audience once joined (idle sessions cost less). */
+  get prefix(): Uint8Array {
+    return this.audience?.prefix ?? (this.ownPrefix ??= encodeAddress(this.address));
+  }
+
+  syncStatus(applied: boolean): Uint8Array {
+    return this.audience ? this.audience.syncStatus(applied) : syncStatusFrame(this.prefix, applied);
   }
 }

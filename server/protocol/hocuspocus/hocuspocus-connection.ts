@@ -102,7 +102,7 @@ export class HocuspocusConnection implements Watched {
       throw this.resetConnection('queue of frames waiting for authentication is full');
     }
     // The transport reuses its buffer after the callback: keep a copy.
-    session.queue.push(data.slice());
+    (session.queue ??= []).push(data.slice());
     session.queuedBytes += data.length;
     this.queuedFrames++;
     this.queuedBytes += data.length;
@@ -166,7 +166,7 @@ export class HocuspocusConnection implements Watched {
           return;
         }
         session.room = room;
-        room.join(session);
+        session.audience = room.join(session);
         session.state = 'open';
         this.notOpen--;
         this.socket.cork(() => {
@@ -184,7 +184,8 @@ export class HocuspocusConnection implements Watched {
 
   private replayQueue(session: DocumentSession): void {
     const queue = session.queue;
-    session.queue = [];
+    if (!queue) return;
+    session.queue = null;
     this.queuedFrames -= queue.length;
     this.queuedBytes -= session.queuedBytes;
     session.queuedBytes = 0;
@@ -204,9 +205,9 @@ export class HocuspocusConnection implements Watched {
   private closeSession(session: DocumentSession): void {
     if (session.state === 'closed') return;
     if (session.state !== 'open') this.notOpen--;
-    this.queuedFrames -= session.queue.length;
+    this.queuedFrames -= session.queue?.length ?? 0;
     this.queuedBytes -= session.queuedBytes;
-    session.queue = [];
+    session.queue = null;
     session.state = 'closed';
     this.documents.delete(session.address);
     const room = session.room;
