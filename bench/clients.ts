@@ -1,0 +1,297 @@
+/**
+ * Simulated clients. All of them are raw `ws` sockets speaking the wire protocol directly:
+ *
+ * - Reader: the bulk of the load. Peeks at frame headers to count deliveries; never decodes Yjs.
+ * - Writer: owns a local Y.Doc only to encode genuine Yjs updates (unique keys `w.seq` in the map
+ *   `e`, value = monotonic send time); ignores what it receives apart from counting and acks.
+ * - Probe: a few per document. Applies everything with Yjs, measures edit-sent → edit-applied
+ *   latency from the embedded timestamps, and at the end proves it holds every edit (loss).
+ */
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
+import * as syncProtocol from 'y-protocols/sync';
+import {
+  type Protocol,
+  HP_PONG,
+  MSG_AUTH,
+  MSG_AWARENESS,
+  MSG_SYNC,
+  MSG_SYNC_STATUS,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+  encodeAuth,
+  encodeAwareness,
+  encodeAwarenessUpdate,
+  encodeSync,
+  peekHeader,
+  urlFor,
+} from './frames.js';
+import { Histogram, nowMs } from './stats.js';
+
+/** Cumulative counters of one worker; the coordinator diffs snapshots of them. */
+export interface Counters {
+  framesIn: number;
+  bytesIn: number;
+  updateFramesIn: number;
+  awarenessFramesIn: number;
+  updatesSent: number;
+  awarenessSent: number;
+  acks: number;
+  nacks: number;
+  disconnects: number;
+  authDenied: number;
+}
+
+export function emptyCounters(): Counters {
+  return {
+    framesIn: 0, bytesIn: 0, updateFramesIn: 0, awarenessFramesIn: 0, updatesSent: 0,
+    awarenessSent: 0, acks: 0, nacks: 0, disconnects: 0, authDenied: 0,
+  };
+}
+
+/** What clients share within one worker: counters and the measurement window. */
+export interface ClientContext {
+  protocol: Protocol;
+  token: string;
+  counters: Counters;
+  /** Samples are kept only for edits sent inside [windowStart, windowEnd] (monotonic ms). */
+  windowStart: number;
+  windowEnd: number;
+  latency: Histogram;
+  ack: Histogram;
+  /** Set once the run is over so expected closes are not counted as disconnects. */
+  closing: boolean;
+}
+
+/** SyncStep2 carrying an empty document: what a fresh provider answers to the server's SyncStep1. */
+const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
+
+export abstract class BenchClient {
+  protected ws: WebSocket | null = null;
+  synced = false;
+  constructor(
+    protected readonly ctx: ClientContext,
+    readonly docName: string,
+    readonly baseUrl: string,
+  ) {}
+
+  /** Connect, authenticate, sync. Resolves with the connect time (socket creation → SyncStep2). */
+  open(timeoutMs: number): Promise<number> {
+    const started = nowMs();
+    const { protocol } = this.ctx;
+    return new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(urlFor(protocol, this.baseUrl, this.docName), {
+        perMessageDeflate: false,
+      });
+      ws.binaryType = 'nodebuffer';
+      this.ws = ws;
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`sync timeout after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.onSynced = () => {
+        clearTimeout(timer);
+        resolve(nowMs() - started);
+      };
+      ws.on('open', () => {
+        if (protocol === 'hocuspocus') ws.send(encodeAuth(this.docName, this.ctx.token));
+        ws.send(encodeSync(protocol, this.docName, SYNC_STEP1, this.stateVector()));
+      });
+      ws.on('message', (data: Buffer) => this.handle(data));
+      ws.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      ws.on('close', () => {
+        clearTimeout(timer);
+        if (!this.synced) reject(new Error('closed before sync'));
+        else if (!this.ctx.closing) this.ctx.counters.disconnects++;
+      });
+    });
+  }
+
+  private onSynced: () => void = () => {};
+
+  protected markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.onSynced();
+  }
+
+  protected send(frame: Uint8Array): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+  }
+
+  close(): void {
+    this.ws?.terminate();
+  }
+
+  protected stateVector(): Uint8Array {
+    return EMPTY_STATE_VECTOR;
+  }
+
+  /** Header-only handling shared by readers and writers. Returns the header for subclasses. */
+  protected handle(buf: Buffer): void {
+    const c = this.ctx.counters;
+    c.framesIn++;
+    c.bytesIn += buf.length;
+    const h = peekHeader(this.ctx.protocol, buf);
+    switch (h.type) {
+      case -1:
+        this.send(HP_PONG);
+        return;
+      case MSG_SYNC:
+        if (h.sub === SYNC_UPDATE) c.updateFramesIn++;
+        this.onSync(h.sub, buf, h.offset);
+        if (h.sub === SYNC_STEP2) this.markSynced();
+        return;
+      case MSG_AWARENESS:
+        c.awarenessFramesIn++;
+        return;
+      case MSG_SYNC_STATUS:
+        this.onSyncStatus(h.sub === 1);
+        return;
+      case MSG_AUTH:
+        // 1 = PermissionDenied: count it, the open() timeout reports the failure.
+        if (h.sub === 1) c.authDenied++;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Answer the server's SyncStep1 like a provider with an empty document would. */
+  protected onSync(sub: number, _buf: Buffer, _offset: number): void {
+    if (sub === SYNC_STEP1) this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_STEP2, EMPTY_UPDATE));
+  }
+
+  protected onSyncStatus(_applied: boolean): void {}
+}
+
+export class Reader extends BenchClient {}
+
+export class Writer extends BenchClient {
+  private readonly doc = new Y.Doc();
+  private readonly map = this.doc.getMap<number>('e');
+  private lastUpdate: Uint8Array | null = null;
+  /** Send times of updates still waiting for their SyncStatus, in order (the server acks in order). */
+  private readonly pendingAcks: number[] = [];
+  private ackHead = 0;
+  private awarenessClock = 0;
+  /** Number of edits sent so far; edit `seq` has key `${index}.${seq}`. */
+  seq = 0;
+  /** Next scheduled send time (monotonic ms), driven by the worker's ticker. */
+  nextAt = 0;
+  nextAwarenessAt = 0;
+
+  constructor(ctx: ClientContext, docName: string, baseUrl: string, readonly index: number) {
+    super(ctx, docName, baseUrl);
+    this.doc.on('update', (u: Uint8Array) => {
+      this.lastUpdate = u;
+    });
+  }
+
+  protected override stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc);
+  }
+
+  protected override onSync(sub: number, buf: Buffer, offset: number): void {
+    if (sub !== SYNC_STEP1) return;
+    // The server wants what we have: our own edits (none before the run, all of them after a
+    // reconnect — we never reconnect, but answer correctly anyway).
+    const dec = decoding.createDecoder(buf.subarray(offset));
+    const sv = decoding.readVarUint8Array(dec);
+    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_STEP2, Y.encodeStateAsUpdate(this.doc, sv)));
+  }
+
+  /** Make one edit and send it as an Update frame; the value is the send time. */
+  edit(): void {
+    const t = nowMs();
+    this.map.set(`${this.index}.${this.seq}`, t);
+    this.seq++;
+    const update = this.lastUpdate;
+    if (!update) return;
+    this.lastUpdate = null;
+    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_UPDATE, update));
+    this.ctx.counters.updatesSent++;
+    if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
+  }
+
+  /** A cursor move: awareness state with a moving selection. */
+  moveCursor(): void {
+    const pos = this.awarenessClock % 1000;
+    const state = `{"user":{"name":"bench-${this.index}"},"cursor":{"anchor":${pos},"head":${pos}}}`;
+    const update = encodeAwarenessUpdate(this.doc.clientID, ++this.awarenessClock, state);
+    this.send(encodeAwareness(this.ctx.protocol, this.docName, update));
+    this.ctx.counters.awarenessSent++;
+  }
+
+  protected override onSyncStatus(applied: boolean): void {
+    const c = this.ctx.counters;
+    if (applied) c.acks++;
+    else c.nacks++;
+    // SyncStatus also answers our SyncStep2 replies; those arrive before any update is sent
+    // (pendingAcks empty), so they are simply not matched.
+    if (this.ackHead >= this.pendingAcks.length) return;
+    const t = this.pendingAcks[this.ackHead++]!;
+    if (this.ackHead > 1024) {
+      this.pendingAcks.splice(0, this.ackHead);
+      this.ackHead = 0;
+    }
+    if (t >= this.ctx.windowStart && t <= this.ctx.windowEnd) this.ctx.ack.record(nowMs() - t);
+  }
+
+  /** Updates sent but not acknowledged yet. */
+  get unacked(): number {
+    return this.pendingAcks.length - this.ackHead;
+  }
+}
+
+export class Probe extends BenchClient {
+  readonly doc = new Y.Doc();
+  private readonly map = this.doc.getMap<number>('e');
+
+  constructor(ctx: ClientContext, docName: string, baseUrl: string) {
+    super(ctx, docName, baseUrl);
+    this.map.observe((event) => {
+      const now = nowMs();
+      const { windowStart, windowEnd } = this.ctx;
+      for (const key of event.keysChanged) {
+        const t = this.map.get(key);
+        if (t !== undefined && t >= windowStart && t <= windowEnd) this.ctx.latency.record(now - t);
+      }
+    });
+  }
+
+  protected override stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc);
+  }
+
+  protected override onSync(sub: number, buf: Buffer, offset: number): void {
+    // Re-read from the sub-type with y-protocols, which applies step 2 / updates and answers step 1.
+    const dec = decoding.createDecoder(buf.subarray(offset - 1));
+    const enc = encoding.createEncoder();
+    if (this.ctx.protocol === 'hocuspocus') encoding.writeVarString(enc, this.docName);
+    encoding.writeVarUint(enc, MSG_SYNC);
+    const prefix = encoding.length(enc);
+    try {
+      syncProtocol.readSyncMessage(dec, enc, this.doc, this);
+    } catch {
+      return; // a malformed update would show up as loss
+    }
+    if (sub === SYNC_STEP1 && encoding.length(enc) > prefix) this.send(encoding.toUint8Array(enc));
+  }
+
+  /** How many of the expected edits (writer index → edits sent) this probe does not hold. */
+  missing(expected: ReadonlyArray<number>): number {
+    let missing = 0;
+    expected.forEach((count, w) => {
+      for (let s = 0; s < count; s++) if (!this.map.has(`${w}.${s}`)) missing++;
+    });
+    return missing;
+  }
+}

@@ -1,0 +1,70 @@
+/** Markdown rendering of scenario results, with ratios against the Hocuspocus peer. */
+import type { LoadResult } from './loader.js';
+import type { ScenarioResult } from './scenarios.js';
+
+const n = (v: number | null | undefined, digits = 1): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** "value (×ratio)" against the reference row, when both exist. */
+function withRatio(v: number | null | undefined, ref: number | null | undefined, digits: number): string {
+  const s = n(v, digits);
+  if (v === null || v === undefined || ref === null || ref === undefined || ref === 0 || s === '–') return s;
+  return `${s} (×${(v / ref).toFixed(2)})`;
+}
+
+function loadTable(rows: ScenarioResult[], ref: LoadResult | null): string {
+  const head =
+    '| server | conns (failed) | connect p99 ms | updates/s | deliveries/s | loss | latency p50 / p95 / p99 / max ms | ack p50 / p99 ms | server CPU s per M deliveries | server peak RSS MB | RSS per conn KB | loader CPU | other CPU |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  const lines = rows.map((row) => {
+    const r = row.main;
+    if (!r) return `| ${row.label} | no result |||||||||||`;
+    const lat = r.latencyMs;
+    return (
+      `| ${row.label} | ${r.connections.connected} (${r.connections.failed}) | ${n(r.connections.connectMs.p99, 1)} | ` +
+      `${n(r.updatesPerSec, 0)} | ${n(r.deliveriesPerSec, 0)} | ${r.loss.missingEdits}/${r.loss.expectedEdits} | ` +
+      `${n(lat.p50, 2)} / ${n(lat.p95, 2)} / ${withRatio(lat.p99, ref?.latencyMs.p99, 2)} / ${n(lat.max, 1)} | ` +
+      `${r.ackMs ? `${n(r.ackMs.p50, 2)} / ${n(r.ackMs.p99, 2)}` : 'no acks'} | ` +
+      `${withRatio(r.server.cpuSecPerMillionDeliveries, ref?.server.cpuSecPerMillionDeliveries, 1)} | ` +
+      `${n(r.server.peakRssKb === null ? null : r.server.peakRssKb / 1024, 0)} | ` +
+      `${withRatio(r.server.rssPerConnKb, ref?.server.rssPerConnKb, 1)} | ` +
+      `${n(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''} | ${n(r.otherCpuPct, 0)} % |`
+    );
+  });
+  return head + lines.join('\n') + '\n';
+}
+
+function saturationTable(rows: ScenarioResult[], refRow: ScenarioResult | undefined): string {
+  const ref = refRow?.saturation?.lastGoodUpdatesPerSec ?? null;
+  let out = '| server | last good updates/s (p99 ≤ 250 ms, no loss) | stopped by | steps (updates/s: p99 ms) |\n|---|---|---|---|\n';
+  for (const row of rows) {
+    const s = row.saturation;
+    if (!s) continue;
+    const steps = s.steps
+      .map((st) => `${n(st.result.updatesPerSec, 0)}: ${n(st.result.latencyMs.p99, 0)}${st.ok ? '' : ' ✗'}`)
+      .join('; ');
+    out += `| ${row.label} | ${withRatio(s.lastGoodUpdatesPerSec, ref, 0)} | ${s.limitedBy} | ${steps} |\n`;
+  }
+  return out;
+}
+
+function coldLoadTable(rows: ScenarioResult[]): string {
+  let out = '| server | docs × updates | ingest updates/s (acked) | ingest ack p99 ms | first load p50 / max ms | second load p50 / max ms | missing edits |\n|---|---|---|---|---|---|---|\n';
+  for (const row of rows) {
+    const c = row.coldLoad;
+    if (!c) continue;
+    out +=
+      `| ${row.label} | ${c.docs} × ${c.history} | ${n(c.ingestUpdatesPerSec, 0)} | ${n(c.ingestAckMs?.p99, 1)} | ` +
+      `${n(c.firstLoadMs.p50, 1)} / ${n(c.firstLoadMs.max, 1)} | ${n(c.secondLoadMs.p50, 1)} / ${n(c.secondLoadMs.max, 1)} | ${c.missingEdits} |\n`;
+  }
+  return out;
+}
+
+export function renderMarkdown(scenario: string, rows: ScenarioResult[]): string {
+  const refRow = rows.find((r) => r.label === 'hocuspocus');
+  let md = '';
+  if (scenario === 'saturation') md += saturationTable(rows, refRow) + '\nLast good step of each server:\n\n';
+  if (scenario === 'cold-load') return coldLoadTable(rows);
+  md += loadTable(rows, refRow?.main ?? null);
+  return md;
+}

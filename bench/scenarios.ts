@@ -1,0 +1,296 @@
+/**
+ * The bench scenarios. Each runs against a Target (URLs + protocol + optional server pids and
+ * restart hook) so the same code drives spawned servers and a user's own deployment.
+ */
+import { type LoadOptions, type LoadResult, describe, runLoad } from './loader.js';
+import type { Protocol } from './frames.js';
+import { type ClientContext, Probe, Writer, emptyCounters } from './clients.js';
+import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
+
+export type ScenarioName = 'fanout' | 'saturation' | 'density' | 'cold-load';
+export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load'];
+
+export interface Target {
+  label: string;
+  protocol: Protocol;
+  urls: string[];
+  pids(): number[];
+  /** Restart the server(s) keeping their storage; cold-load needs it. */
+  restart?: () => Promise<void>;
+}
+
+/** Command-line knobs; unset ones take the scenario's defaults. */
+export interface ScenarioArgs {
+  docs?: number;
+  clients?: number;
+  writers?: number;
+  probes?: number;
+  rate?: number;
+  awareness?: number;
+  duration?: number;
+  warmup?: number;
+  workers?: number;
+  connections?: number;
+  history?: number;
+  concurrency?: number;
+  token?: string;
+  /** Smaller defaults that finish quickly on a CI runner. */
+  ci?: boolean;
+  progress?: boolean;
+}
+
+export interface SaturationStep {
+  ratePerWriter: number;
+  result: LoadResult;
+  ok: boolean;
+  reason: string | null;
+}
+
+export interface ColdLoadReport {
+  docs: number;
+  history: number;
+  ingestUpdatesPerSec: number;
+  ingestAckMs: LatencySummary | null;
+  firstLoadMs: LatencySummary;
+  secondLoadMs: LatencySummary;
+  missingEdits: number;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  label: string;
+  protocol: Protocol;
+  /** The run that represents the scenario in the comparison table. */
+  main: LoadResult | null;
+  saturation?: { steps: SaturationStep[]; lastGoodUpdatesPerSec: number | null; limitedBy: string };
+  coldLoad?: ColdLoadReport;
+}
+
+const runId = (): string => `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+
+function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOptions {
+  return {
+    label,
+    protocol: target.protocol,
+    urls: target.urls,
+    token: a.token ?? 'bench',
+    docPrefix: `bench-${runId()}-`,
+    docs: 100,
+    clientsPerDoc: 20,
+    writersPerDoc: 2,
+    probesPerDoc: 2,
+    rate: 5,
+    awarenessRate: a.awareness ?? 0,
+    connectConcurrency: a.concurrency ?? 50,
+    connectTimeoutMs: 30_000,
+    warmupSec: a.warmup ?? 3,
+    durationSec: a.duration ?? 20,
+    drainMs: 5000,
+    workers: a.workers ?? 1,
+    serverPids: target.pids(),
+    progress: a.progress ?? true,
+  };
+}
+
+function applyShape(o: LoadOptions, a: ScenarioArgs): LoadOptions {
+  return {
+    ...o,
+    docs: a.docs ?? o.docs,
+    clientsPerDoc: a.clients ?? o.clientsPerDoc,
+    writersPerDoc: a.writers ?? o.writersPerDoc,
+    probesPerDoc: a.probes ?? o.probesPerDoc,
+    rate: a.rate ?? o.rate,
+  };
+}
+
+/** Fan-out: 100 docs × 20 clients, 2 writers × 5 updates/s each (CI: 10 × 10, 5 s). */
+export function fanoutOptions(target: Target, a: ScenarioArgs): LoadOptions {
+  const o = baseOptions(target, a, `${target.label} fanout`);
+  if (a.ci) Object.assign(o, { docs: 10, clientsPerDoc: 10, durationSec: a.duration ?? 5, warmupSec: a.warmup ?? 2 });
+  return applyShape(o, a);
+}
+
+export async function runFanout(target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+  const result = await runLoad(fanoutOptions(target, a));
+  process.stderr.write(describe(result) + '\n');
+  return { scenario: 'fanout', label: target.label, protocol: target.protocol, main: result };
+}
+
+/**
+ * Saturation: same shape as fan-out, the per-writer rate doubles each step until p99 latency
+ * exceeds 250 ms, an edit is lost, or the loader itself saturates; then one step halfway
+ * (geometrically) between the last good and the first bad rate. Each step uses fresh documents.
+ */
+export async function runSaturation(target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+  const steps: SaturationStep[] = [];
+  const judge = (r: LoadResult): string | null => {
+    if (r.connections.failed > 0) return `${r.connections.failed} connections failed`;
+    if (r.loss.missingEdits > 0) return `loss ${r.loss.missingEdits}/${r.loss.expectedEdits}`;
+    if ((r.latencyMs.p99 ?? Infinity) > 250) return `p99 ${r.latencyMs.p99?.toFixed(0)} ms`;
+    if (r.loader.bottleneck) return `loader-bound (${r.loader.note})`;
+    return null;
+  };
+  const step = async (rate: number): Promise<SaturationStep> => {
+    const o = applyShape(baseOptions(target, { ...a, duration: a.duration ?? 8, warmup: a.warmup ?? 2 }, ''), a);
+    o.rate = rate;
+    if (a.ci) Object.assign(o, { docs: a.docs ?? 10, clientsPerDoc: a.clients ?? 5 });
+    o.label = `${target.label} saturation ${o.docs * o.writersPerDoc * rate} upd/s`;
+    const result = await runLoad(o);
+    process.stderr.write(describe(result) + '\n');
+    const reason = judge(result);
+    const s = { ratePerWriter: rate, result, ok: reason === null, reason };
+    steps.push(s);
+    return s;
+  };
+  let rate = a.rate ?? 5;
+  let lastGood: SaturationStep | null = null;
+  let firstBad: SaturationStep | null = null;
+  const maxSteps = a.ci ? 3 : 10;
+  for (let i = 0; i < maxSteps; i++) {
+    const s = await step(rate);
+    if (!s.ok) {
+      firstBad = s;
+      break;
+    }
+    lastGood = s;
+    rate *= 2;
+  }
+  if (lastGood && firstBad && !firstBad.reason?.startsWith('loader')) {
+    const mid = Math.round(Math.sqrt(lastGood.ratePerWriter * firstBad.ratePerWriter));
+    if (mid > lastGood.ratePerWriter && mid < firstBad.ratePerWriter) {
+      const s = await step(mid);
+      if (s.ok) lastGood = s;
+    }
+  }
+  return {
+    scenario: 'saturation',
+    label: target.label,
+    protocol: target.protocol,
+    main: lastGood?.result ?? null,
+    saturation: {
+      steps,
+      lastGoodUpdatesPerSec: lastGood ? lastGood.result.updatesPerSec : null,
+      limitedBy: firstBad?.reason ?? 'step limit reached',
+    },
+  };
+}
+
+/** Density: N idle connections (10 per document, no edits); RSS per connection. */
+export async function runDensity(target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+  const connections = a.connections ?? (a.ci ? 1000 : 10_000);
+  const perDoc = a.clients ?? 10;
+  const o = baseOptions(target, a, `${target.label} density ${connections}`);
+  Object.assign(o, {
+    docs: Math.ceil(connections / perDoc),
+    clientsPerDoc: perDoc,
+    writersPerDoc: 0,
+    probesPerDoc: 0,
+    rate: 0,
+    warmupSec: a.warmup ?? 1,
+    durationSec: a.duration ?? 5,
+    drainMs: 0,
+    // One process holds at most ~19,000 sockets here (hard limit 20,000 open files).
+    workers: a.workers ?? Math.max(1, Math.ceil(connections / 15_000)),
+    connectConcurrency: a.concurrency ?? 100,
+  });
+  const result = await runLoad(o);
+  process.stderr.write(describe(result) + '\n');
+  return { scenario: 'density', label: target.label, protocol: target.protocol, main: result };
+}
+
+function standaloneContext(protocol: Protocol, token: string): ClientContext {
+  return {
+    protocol, token, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
+    latency: new Histogram(), ack: new Histogram(), closing: false,
+  };
+}
+
+/**
+ * Cold load: write `history` updates into each of `docs` documents through the server (waiting
+ * for the acknowledgements, i.e. durability), restart the server, then time a fresh client's
+ * connect → SyncStep2 per document and check it holds every edit. A second restart measures the
+ * load again, after the server had the chance to compact on the first load or on shutdown.
+ * Only meaningful with durable storage.
+ */
+export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+  if (!target.restart) throw new Error('cold-load needs a server it can restart (not an external --url)');
+  const docs = a.docs ?? (a.ci ? 2 : 3);
+  const history = a.history ?? (a.ci ? 2000 : 20_000);
+  const token = a.token ?? 'bench';
+  const prefix = `bench-cold-${runId()}-`;
+  const ctx = standaloneContext(target.protocol, token);
+  const url = (d: number): string => target.urls[d % target.urls.length]!;
+  const log = (s: string): void => {
+    if (a.progress ?? true) process.stderr.write(`[${target.label} cold-load] ${s}\n`);
+  };
+
+  const t0 = nowMs();
+  for (let d = 0; d < docs; d++) {
+    const w = new Writer(ctx, `${prefix}${d}`, url(d), 0);
+    await w.open(30_000);
+    // Keep at most 500 updates in flight: the server's group commit gets full batches without the
+    // loader flooding its socket buffer.
+    const window = target.protocol === 'hocuspocus' ? 500 : 50;
+    while (w.seq < history) {
+      if (target.protocol === 'hocuspocus' ? w.unacked < window : true) w.edit();
+      else await new Promise((r) => setImmediate(r));
+      if (target.protocol !== 'hocuspocus' && w.seq % window === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    const deadline = nowMs() + 120_000;
+    while (target.protocol === 'hocuspocus' && w.unacked > 0 && nowMs() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // y-websocket has no acks: give the server a moment, the probe below checks completeness anyway.
+    if (target.protocol !== 'hocuspocus') await new Promise((r) => setTimeout(r, 2000));
+    ctx.closing = true;
+    w.close();
+    ctx.closing = false;
+    log(`doc ${d}: ${history} updates written`);
+  }
+  const ingestSec = (nowMs() - t0) / 1000;
+
+  const measure = async (): Promise<{ h: Histogram; missing: number }> => {
+    await target.restart!();
+    const h = new Histogram();
+    let missing = 0;
+    for (let d = 0; d < docs; d++) {
+      const p = new Probe(ctx, `${prefix}${d}`, url(d));
+      h.record(await p.open(120_000));
+      missing += p.missing([history]);
+      ctx.closing = true;
+      p.close();
+      ctx.closing = false;
+    }
+    return { h, missing };
+  };
+  const first = await measure();
+  log(`first load after restart: p50 ${first.h.percentile(50)?.toFixed(1)} ms, max ${first.h.max.toFixed(1)} ms, missing ${first.missing}`);
+  const second = await measure();
+  log(`second load after restart: p50 ${second.h.percentile(50)?.toFixed(1)} ms, max ${second.h.max.toFixed(1)} ms, missing ${second.missing}`);
+  return {
+    scenario: 'cold-load',
+    label: target.label,
+    protocol: target.protocol,
+    main: null,
+    coldLoad: {
+      docs,
+      history,
+      ingestUpdatesPerSec: (docs * history) / ingestSec,
+      ingestAckMs: target.protocol === 'hocuspocus' ? summarize(ctx.ack) : null,
+      firstLoadMs: summarize(first.h),
+      secondLoadMs: summarize(second.h),
+      missingEdits: first.missing + second.missing,
+    },
+  };
+}
+
+export function runScenario(name: ScenarioName, target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+  switch (name) {
+    case 'fanout':
+      return runFanout(target, a);
+    case 'saturation':
+      return runSaturation(target, a);
+    case 'density':
+      return runDensity(target, a);
+    case 'cold-load':
+      return runColdLoad(target, a);
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * One loader worker: owns the clients of a subset of the documents (all clients of a document
+ * live in the same worker, so loss can be checked locally) and drives their writers.
+ * Runs either in a forked child process (see worker-main.ts) or in-process (smoke test).
+ */
+import type { Protocol } from './frames.js';
+import { type ClientContext, type Counters, BenchClient, Probe, Reader, Writer, emptyCounters } from './clients.js';
+import { Histogram, type HistogramJson, nowMs } from './stats.js';
+
+export interface WorkloadConfig {
+  protocol: Protocol;
+  /** Server base URLs; clients are spread across them round-robin. */
+  urls: string[];
+  token: string;
+  docPrefix: string;
+  clientsPerDoc: number;
+  writersPerDoc: number;
+  probesPerDoc: number;
+  /** Updates per second per writer. */
+  rate: number;
+  /** Cursor moves per second per writer (0 = no awareness traffic). */
+  awarenessRate: number;
+  /** Connections being opened at once per worker. */
+  connectConcurrency: number;
+  connectTimeoutMs: number;
+}
+
+export type ToWorker =
+  | { type: 'init'; config: WorkloadConfig; docs: number[] }
+  | { type: 'start'; startAt: number; windowStart: number; windowEnd: number; stopAt: number }
+  | { type: 'finish'; drainMs: number }
+  | { type: 'close' };
+
+export interface ConnectReport {
+  connected: number;
+  failed: number;
+  firstError: string | null;
+  connectMs: HistogramJson;
+}
+
+export interface FinishReport {
+  /** Counters at window start and window end, for rates over the window. */
+  atWindowStart: Counters;
+  atWindowEnd: Counters;
+  final: Counters;
+  latency: HistogramJson;
+  ack: HistogramJson;
+  sendLag: HistogramJson;
+  expectedEdits: number;
+  missingEdits: number;
+  probes: number;
+  unacked: number;
+  /** Loader CPU seconds (user+system) spent inside the window. */
+  cpuWindowSec: number;
+}
+
+export type FromWorker =
+  | { type: 'connected'; report: ConnectReport }
+  | { type: 'progress'; counters: Counters; cpuSec: number; latencyCount: number }
+  | { type: 'finished'; report: FinishReport }
+  | { type: 'closed' };
+
+function cpuSec(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export class LoadWorker {
+  private readonly ctx: ClientContext;
+  private readonly clients: BenchClient[] = [];
+  private readonly writersByDoc = new Map<string, Writer[]>();
+  private readonly probesByDoc = new Map<string, Probe[]>();
+  private readonly writers: Writer[] = [];
+  private config: WorkloadConfig | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private progress: NodeJS.Timeout | null = null;
+  private readonly sendLag = new Histogram();
+  private atWindowStart: Counters = emptyCounters();
+  private atWindowEnd: Counters = emptyCounters();
+  private cpuAtStart = 0;
+  private cpuAtEnd = 0;
+
+  constructor(private readonly post: (msg: FromWorker) => void) {
+    this.ctx = {
+      protocol: 'hocuspocus',
+      token: '',
+      counters: emptyCounters(),
+      windowStart: Infinity,
+      windowEnd: -Infinity,
+      latency: new Histogram(),
+      ack: new Histogram(),
+      closing: false,
+    };
+  }
+
+  async handle(msg: ToWorker): Promise<void> {
+    switch (msg.type) {
+      case 'init':
+        this.post({ type: 'connected', report: await this.connect(msg.config, msg.docs) });
+        return;
+      case 'start':
+        this.start(msg.startAt, msg.windowStart, msg.windowEnd, msg.stopAt);
+        return;
+      case 'finish':
+        this.post({ type: 'finished', report: await this.finish(msg.drainMs) });
+        return;
+      case 'close':
+        this.ctx.closing = true;
+        this.stopTimers();
+        for (const c of this.clients) c.close();
+        this.post({ type: 'closed' });
+        return;
+    }
+  }
+
+  private async connect(config: WorkloadConfig, docs: number[]): Promise<ConnectReport> {
+    this.config = config;
+    this.ctx.protocol = config.protocol;
+    this.ctx.token = config.token;
+    const probes = Math.max(0, Math.min(config.probesPerDoc, config.clientsPerDoc - config.writersPerDoc));
+    let urlIndex = 0;
+    for (const d of docs) {
+      const name = `${config.docPrefix}${d}`;
+      const ws: Writer[] = [];
+      const ps: Probe[] = [];
+      for (let i = 0; i < config.clientsPerDoc; i++) {
+        // Consecutive clients of a document go to different servers, so with several URLs
+        // every document has writers and probes on different instances.
+        const url = config.urls[(d + urlIndex++) % config.urls.length]!;
+        let client: BenchClient;
+        if (i < config.writersPerDoc) {
+          const w = new Writer(this.ctx, name, url, i);
+          ws.push(w);
+          client = w;
+        } else if (i < config.writersPerDoc + probes) {
+          const p = new Probe(this.ctx, name, url);
+          ps.push(p);
+          client = p;
+        } else {
+          client = new Reader(this.ctx, name, url);
+        }
+        this.clients.push(client);
+      }
+      this.writersByDoc.set(name, ws);
+      this.probesByDoc.set(name, ps);
+      this.writers.push(...ws);
+    }
+
+    const connectMs = new Histogram();
+    let failed = 0;
+    let firstError: string | null = null;
+    let next = 0;
+    const openNext = async (): Promise<void> => {
+      while (next < this.clients.length) {
+        const client = this.clients[next++]!;
+        try {
+          connectMs.record(await client.open(config.connectTimeoutMs));
+        } catch (err) {
+          failed++;
+          firstError ??= err instanceof Error ? err.message : String(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, config.connectConcurrency) }, openNext));
+    return { connected: this.clients.length - failed, failed, firstError, connectMs: connectMs.toJSON() };
+  }
+
+  private start(startAt: number, windowStart: number, windowEnd: number, stopAt: number): void {
+    const config = this.config!;
+    this.ctx.windowStart = windowStart;
+    this.ctx.windowEnd = windowEnd;
+    const period = config.rate > 0 ? 1000 / config.rate : Infinity;
+    const aPeriod = config.awarenessRate > 0 ? 1000 / config.awarenessRate : Infinity;
+    // Random phases spread the writers over the period instead of firing them in lockstep.
+    for (const w of this.writers) {
+      w.nextAt = startAt + Math.random() * period;
+      w.nextAwarenessAt = startAt + Math.random() * aPeriod;
+    }
+    let windowOpen = false;
+    let windowClosed = false;
+    this.ticker = setInterval(() => {
+      const now = nowMs();
+      if (!windowOpen && now >= windowStart) {
+        windowOpen = true;
+        this.atWindowStart = { ...this.ctx.counters };
+        this.cpuAtStart = cpuSec();
+      }
+      if (!windowClosed && now >= windowEnd) {
+        windowClosed = true;
+        this.atWindowEnd = { ...this.ctx.counters };
+        this.cpuAtEnd = cpuSec();
+      }
+      if (now >= stopAt) {
+        this.stopTimers();
+        return;
+      }
+      for (const w of this.writers) {
+        if (w.nextAt <= now) {
+          // How late the loader is behind its own schedule: large values mean the loader,
+          // not the server, is the bottleneck.
+          if (now >= windowStart && now <= windowEnd) this.sendLag.record(now - w.nextAt);
+          while (w.nextAt <= now) {
+            w.edit();
+            w.nextAt += period;
+          }
+        }
+        if (w.nextAwarenessAt <= now) {
+          w.moveCursor();
+          while (w.nextAwarenessAt <= now) w.nextAwarenessAt += aPeriod;
+        }
+      }
+    }, 2);
+    this.progress = setInterval(() => {
+      this.post({
+        type: 'progress',
+        counters: { ...this.ctx.counters },
+        cpuSec: cpuSec(),
+        latencyCount: this.ctx.latency.count,
+      });
+    }, 1000);
+  }
+
+  private stopTimers(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.progress) clearInterval(this.progress);
+    this.ticker = null;
+    this.progress = null;
+  }
+
+  /** After the writers stop: wait until every probe holds every edit, or the drain time is up. */
+  private async finish(drainMs: number): Promise<FinishReport> {
+    this.stopTimers();
+    const deadline = nowMs() + drainMs;
+    const expectedOf = (doc: string): number[] => (this.writersByDoc.get(doc) ?? []).map((w) => w.seq);
+    const countMissing = (): { expected: number; missing: number; probes: number } => {
+      let expected = 0;
+      let missing = 0;
+      let probes = 0;
+      for (const [doc, ps] of this.probesByDoc) {
+        const exp = expectedOf(doc);
+        const total = exp.reduce((a, b) => a + b, 0);
+        for (const p of ps) {
+          probes++;
+          expected += total;
+          missing += p.missing(exp);
+        }
+      }
+      return { expected, missing, probes };
+    };
+    const unacked = (): number =>
+      this.config?.protocol === 'hocuspocus' ? this.writers.reduce((a, w) => a + w.unacked, 0) : 0;
+    let m = countMissing();
+    while ((m.missing > 0 || unacked() > 0) && nowMs() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      m = countMissing();
+    }
+    return {
+      atWindowStart: this.atWindowStart,
+      atWindowEnd: this.atWindowEnd,
+      final: { ...this.ctx.counters },
+      latency: this.ctx.latency.toJSON(),
+      ack: this.ctx.ack.toJSON(),
+      sendLag: this.sendLag.toJSON(),
+      expectedEdits: m.expected,
+      missingEdits: m.missing,
+      probes: m.probes,
+      unacked: unacked(),
+      cpuWindowSec: this.cpuAtEnd - this.cpuAtStart,
+    };
+  }
+}
