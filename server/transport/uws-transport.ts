@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as UwsTypes from 'uWebSockets.js';
 import {
@@ -136,7 +137,7 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
         .then((response) => {
           if (aborted) return;
           res.cork(() => {
-            res.writeStatus(String(response.status));
+            res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);
             for (const [key, value] of Object.entries(response.headers ?? {})) res.writeHeader(key, value);
             res.end(response.body ?? '');
           });
