@@ -139,6 +139,18 @@ export class RawClient {
     await this.waitForFrame((f) => f.kind === 'sync' && f.name === name && f.sub === Sync.Step2, options.timeoutMs, `SyncStep2 for ${name}`);
   }
 
+  /** Answers every bare Ping (0x09) with a bare Pong (0x0A), as providers ≥ 4 do. */
+  answerPings(): void {
+    this.ws.on('message', (data, isBinary) => {
+      const bytes = data as Buffer;
+      if (isBinary && bytes.length === 1 && bytes[0] === 0x09 && this.isOpen) this.ws.send(new Uint8Array([0x0a]), { binary: true });
+    });
+  }
+
+  get pings(): number {
+    return this.frames.filter((f) => f.kind === 'ping').length;
+  }
+
   close(): void {
     this.ws.close();
   }
