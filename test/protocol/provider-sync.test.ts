@@ -73,4 +73,38 @@ describe.each(TRANSPORTS)('@hocuspocus/provider sync over %s', (transport) => {
     expect(provider.unsyncedChanges).toBe(0);
     expect(provider.hasUnsyncedChanges).toBe(false);
   });
+
+  it('relays Stateless messages to the other providers of the document, not back to the sender', async () => {
+    const server = await startTestServer(transport);
+    const a = hocuspocusProvider(server.port, 'sync-stateless');
+    const b = hocuspocusProvider(server.port, 'sync-stateless');
+    const elsewhere = hocuspocusProvider(server.port, 'sync-stateless-other');
+    await waitFor(() => a.isSynced && b.isSynced && elsewhere.isSynced, 5_000, 'synced');
+    const received = { a: [] as string[], b: [] as string[], elsewhere: [] as string[] };
+    a.on('stateless', ({ payload }: { payload: string }) => received.a.push(payload));
+    b.on('stateless', ({ payload }: { payload: string }) => received.b.push(payload));
+    elsewhere.on('stateless', ({ payload }: { payload: string }) => received.elsewhere.push(payload));
+    a.sendStateless(JSON.stringify({ hello: 'b' }));
+    await waitFor(() => received.b.length === 1, 5_000, 'b receives the stateless message');
+    expect(received.b).toEqual(['{"hello":"b"}']);
+    // A later round trip orders the negative checks.
+    b.sendStateless('reply');
+    await waitFor(() => received.a.length === 1, 5_000, 'a receives the reply');
+    expect(received.a).toEqual(['reply']);
+    expect(received.b).toEqual(['{"hello":"b"}']);
+    expect(received.elsewhere).toEqual([]);
+  });
+
+  it('keeps an idle provider connected past idleTimeoutMs (it answers the server pings)', async () => {
+    const server = await startTestServer(transport, { idleTimeoutMs: 1_000 });
+    const provider = hocuspocusProvider(server.port, 'sync-idle');
+    await waitFor(() => provider.isSynced, 5_000, 'synced');
+    let closes = 0;
+    provider.on('close', () => closes++);
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // 2.5 idle timeouts without any edit
+    expect(closes).toBe(0);
+    expect(provider.isSynced).toBe(true);
+    provider.document.getText('text').insert(0, 'still here');
+    await waitFor(() => provider.unsyncedChanges === 0, 5_000, 'saved');
+  });
 });
