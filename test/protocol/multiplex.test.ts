@@ -54,4 +54,26 @@ describe.each(TRANSPORTS)('multiplexing over %s', (transport) => {
     await waitFor(() => a[2]!.unsyncedChanges === 0, 5_000, 'A gamma saved');
     for (const provider of [a[0]!, a[1]!, b[0]!, b[1]!]) expect(provider.document.getText('text').toString()).toBe('');
   });
+
+  it('detaches one document from a shared socket and re-attaches it without disturbing the others', async () => {
+    const server = await startTestServer(transport);
+    const socketA = sharedSocket(server.port);
+    const socketB = sharedSocket(server.port);
+    const a = NAMES.map((name) => attachedProvider(socketA, name));
+    const b = NAMES.map((name) => attachedProvider(socketB, name));
+    await waitFor(() => [...a, ...b].every((p) => p.isSynced), 5_000, 'all synced');
+
+    const detached = a[0]!;
+    detached.detach(); // sends CLOSE for mux-alpha only
+    b[0]!.document.getText('text').insert(0, 'while detached');
+    b[1]!.document.getText('text').insert(0, 'beta live');
+    await waitFor(() => a[1]!.document.getText('text').toString() === 'beta live', 5_000, 'beta still live on the shared socket');
+    expect(detached.document.getText('text').toString()).toBe('');
+
+    detached.attach();
+    await waitFor(() => detached.document.getText('text').toString() === 'while detached', 5_000, 're-attached document catches up');
+    detached.document.getText('text').insert(0, '+');
+    await waitFor(() => b[0]!.document.getText('text').toString() === '+while detached', 5_000, 'edits flow again');
+    expect(b[2]!.document.getText('text').toString()).toBe('');
+  });
 });

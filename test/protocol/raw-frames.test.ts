@@ -371,6 +371,19 @@ describe.each(TRANSPORTS)('raw Hocuspocus frames over %s', (transport) => {
     expect(witness.text(DOC)).toBe('original');
     expect(client.isOpen).toBe(true);
     await expectOthersUnaffected(server, witness);
+
+    // Authenticating the closed document again on the same socket reopens it.
+    client.send(authFrame(DOC));
+    client.send(step1Frame(DOC, new Uint8Array([0])));
+    await waitFor(() => client.framesFor(DOC).filter((f) => f.kind === 'sync' && f.sub === 1).length === 2, 5_000, 'second SyncStep2');
+    expect(client.framesFor(DOC).filter((f) => f.kind === 'auth')).toEqual([
+      { kind: 'auth', name: DOC, authType: 2, text: 'read-write' },
+      { kind: 'auth', name: DOC, authType: 2, text: 'read-write' },
+    ]);
+    const secondStep2 = client.framesFor(DOC).filter((f) => f.kind === 'sync' && f.sub === 1)[1]!;
+    const reloaded = new Y.Doc();
+    Y.applyUpdate(reloaded, secondStep2.kind === 'sync' ? secondStep2.payload : new Uint8Array());
+    expect(reloaded.getText('text').toString()).toContain(witness.text(DOC));
   });
 
   it('pings (bare 0x09) a client that reported version 4.8.0, not one without a version', async () => {
