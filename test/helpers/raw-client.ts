@@ -109,7 +109,7 @@ export class RawClient {
   }
 
   async waitForFrame(predicate: (frame: Frame) => boolean, timeoutMs = 5_000, what = 'frame'): Promise<Frame> {
-    return waitFor(() => this.frames.find(predicate), timeoutMs, what);
+    return (await waitFor(() => this.frames.find(predicate), timeoutMs, what))!;
   }
 
   async waitForText(name: string | null, expected: string, timeoutMs = 5_000): Promise<void> {
