@@ -7,7 +7,6 @@
  * - Probe: a few per document. Applies everything with Yjs, measures edit-sent → edit-applied
  *   latency from the embedded timestamps, and at the end proves it holds every edit (loss).
  */
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
@@ -30,6 +29,7 @@ import {
   urlFor,
 } from './frames.js';
 import { Histogram, nowMs } from './stats.js';
+import { type Link, openRawLink, openWsLink } from './links.js';
 
 /** Cumulative counters of one worker; the coordinator diffs snapshots of them. */
 export interface Counters {
@@ -64,6 +64,8 @@ export interface ClientContext {
   ack: Histogram;
   /** Set once the run is over so expected closes are not counted as disconnects. */
   closing: boolean;
+  /** Bulk readers use the minimal raw-socket WebSocket client instead of `ws`. */
+  rawReaders: boolean;
 }
 
 /** SyncStep2 carrying an empty document: what a fresh provider answers to the server's SyncStep1. */
@@ -71,7 +73,7 @@ const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
 
 export abstract class BenchClient {
-  protected ws: WebSocket | null = null;
+  protected link: Link | null = null;
   synced = false;
   constructor(
     protected readonly ctx: ClientContext,
@@ -84,34 +86,39 @@ export abstract class BenchClient {
     const started = nowMs();
     const { protocol } = this.ctx;
     return new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(urlFor(protocol, this.baseUrl, this.docName), {
-        perMessageDeflate: false,
-      });
-      ws.binaryType = 'nodebuffer';
-      this.ws = ws;
+      let link: Link | null = null;
       const timer = setTimeout(() => {
-        ws.terminate();
+        link?.close();
         reject(new Error(`sync timeout after ${timeoutMs} ms`));
       }, timeoutMs);
       this.onSynced = () => {
         clearTimeout(timer);
         resolve(nowMs() - started);
       };
-      ws.on('open', () => {
-        if (protocol === 'hocuspocus') ws.send(encodeAuth(this.docName, this.ctx.token));
-        ws.send(encodeSync(protocol, this.docName, SYNC_STEP1, this.stateVector()));
+      const open = this.ctx.rawReaders && this.isBulk() ? openRawLink : openWsLink;
+      link = open(urlFor(protocol, this.baseUrl, this.docName), {
+        onOpen: () => {
+          if (protocol === 'hocuspocus') link!.send(encodeAuth(this.docName, this.ctx.token));
+          link!.send(encodeSync(protocol, this.docName, SYNC_STEP1, this.stateVector()));
+        },
+        onMessage: (data) => this.handle(data),
+        onError: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+        onClose: () => {
+          clearTimeout(timer);
+          if (!this.synced) reject(new Error('closed before sync'));
+          else if (!this.ctx.closing) this.ctx.counters.disconnects++;
+        },
       });
-      ws.on('message', (data: Buffer) => this.handle(data));
-      ws.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      ws.on('close', () => {
-        clearTimeout(timer);
-        if (!this.synced) reject(new Error('closed before sync'));
-        else if (!this.ctx.closing) this.ctx.counters.disconnects++;
-      });
+      this.link = link;
     });
+  }
+
+  /** Bulk clients may use the cheap raw link. */
+  protected isBulk(): boolean {
+    return false;
   }
 
   private onSynced: () => void = () => {};
@@ -123,11 +130,11 @@ export abstract class BenchClient {
   }
 
   protected send(frame: Uint8Array): void {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
+    this.link?.send(frame);
   }
 
   close(): void {
-    this.ws?.terminate();
+    this.link?.close();
   }
 
   protected stateVector(): Uint8Array {
@@ -172,7 +179,11 @@ export abstract class BenchClient {
   protected onSyncStatus(_applied: boolean): void {}
 }
 
-export class Reader extends BenchClient {}
+export class Reader extends BenchClient {
+  protected override isBulk(): boolean {
+    return true;
+  }
+}
 
 export class Writer extends BenchClient {
   private readonly doc = new Y.Doc();

@@ -12,6 +12,7 @@
  *   --scriptorium-protocol hocuspocus|y-websocket   --transport uws|ws
  *   --pg postgres://postgres@127.0.0.1:5432/postgres  (admin URL for throwaway databases)
  *   --ci (small and quick)   --smoke (tiny fan-out, asserts zero loss; exit code 1 on failure)
+ *   --ws-readers (bulk readers on `ws` instead of raw sockets: shows the loader's own cost)
  *   --no-pin   --out DIR   --quiet
  */
 import { parseArgs } from 'node:util';
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results') },
     quiet: { type: 'boolean', default: false },
+    'ws-readers': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -76,6 +78,7 @@ async function main(): Promise<number> {
     rate: num(values.rate), awareness: num(values.awareness), duration: num(values.duration), warmup: num(values.warmup),
     workers: num(values.workers), connections: num(values.connections), history: num(values.history),
     concurrency: num(values.concurrency), token: values.token, ci: values.ci, progress: !values.quiet,
+    wsReaders: values['ws-readers'],
   };
   const pin = !values['no-pin'] && availableParallelism() >= 2;
 

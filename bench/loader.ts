@@ -60,7 +60,10 @@ export interface LoadResult {
     peakRssKb: number | null;
     rssPerConnKb: number | null;
   };
-  loader: { workers: number; cores: number; cpuSec: number; cpuPct: number; bottleneck: boolean; note: string | null };
+  loader: {
+    workers: number; cores: number; cpuSec: number; cpuPct: number; loopDelayP99Ms: number; loopDelayMaxMs: number;
+    bottleneck: boolean; note: string | null;
+  };
   /** CPU used on this machine by neither the server nor the loader during the window (% of one core). */
   otherCpuPct: number | null;
 }
@@ -152,7 +155,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       protocol: opts.protocol, urls: opts.urls, token: opts.token, docPrefix: opts.docPrefix,
       clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc, probesPerDoc: opts.probesPerDoc,
       rate: opts.rate, awarenessRate: opts.awarenessRate, connectConcurrency: opts.connectConcurrency,
-      connectTimeoutMs: opts.connectTimeoutMs,
+      connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders,
     };
     const connectStarted = nowMs();
     links.forEach((l, i) => l.send({ type: 'init', config, docs: slices[i]! }));
@@ -199,7 +202,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     }, Math.max(0, windowEnd - nowMs()));
 
     // Progress line: rates over the last second, summed over workers.
-    let last = { t: nowMs(), counters: emptyCounters(), cpu: 0, srv: serverCpu(opts.serverPids), sys: readMachineBusySeconds() };
+    let last = { t: nowMs(), counters: emptyCounters(), cpu: null as number | null, srv: serverCpu(opts.serverPids), sys: readMachineBusySeconds() };
     const ticker = opts.progress
       ? setInterval(() => {
           const now = nowMs();
@@ -216,9 +219,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
               `frames-in/s=${fmt((counters.framesIn - last.counters.framesIn) / dt, 0)} ` +
               `acks/s=${fmt((counters.acks - last.counters.acks) / dt, 0)} ` +
               `latency-samples=${all.reduce((a, p) => a + p.latencyCount, 0)} ` +
-              `loader-cpu=${fmt(((cpu - last.cpu) / dt) * 100, 0)}% ` +
+              `loader-cpu=${last.cpu === null ? 'n/a' : fmt(((cpu - last.cpu) / dt) * 100, 0) + '%'} ` +
               `server-cpu=${srv !== null && last.srv !== null ? fmt(((srv - last.srv) / dt) * 100, 0) + '%' : 'n/a'} ` +
-              `other-cpu=${sys !== null && last.sys !== null ? fmt(((sys - last.sys - (cpu - last.cpu) - (srv !== null && last.srv !== null ? srv - last.srv : 0)) / dt) * 100, 0) + '%' : 'n/a'} ` +
+              `other-cpu=${sys !== null && last.sys !== null && last.cpu !== null ? fmt(((sys - last.sys - (cpu - last.cpu) - (srv !== null && last.srv !== null ? srv - last.srv : 0)) / dt) * 100, 0) + '%' : 'n/a'} ` +
               `disconnects=${counters.disconnects}\n`,
           );
           last = { t: now, counters, cpu, srv, sys };
@@ -259,6 +262,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     // send schedule; then the figures describe the loader, not the server.
     const busy = loaderPct > 85 * Math.min(cores, nWorkers);
     const late = (lag.p99 ?? 0) > 50;
+    const loopP99 = Math.max(0, ...finishReports.map((r) => r.loopDelayP99Ms));
+    const loopMax = Math.max(0, ...finishReports.map((r) => r.loopDelayMaxMs));
     const rate = (n: number): number => n / windowSec;
     const result: LoadResult = {
       label: opts.label,
@@ -302,8 +307,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
             : null,
       },
       loader: {
-        workers: nWorkers, cores, cpuSec: loaderCpu, cpuPct: loaderPct, bottleneck: busy || late,
-        note: busy ? 'loader CPU saturated' : late ? 'loader behind its send schedule' : null,
+        workers: nWorkers, cores, cpuSec: loaderCpu, cpuPct: loaderPct, loopDelayP99Ms: loopP99, loopDelayMaxMs: loopMax,
+        bottleneck: busy || late,
+        // Late without being busy: something else took the loader's core (shared machine).
+        note: busy ? 'loader CPU saturated' : late ? `loader behind its send schedule (event-loop delay p99 ${loopP99.toFixed(0)} ms, CPU ${loaderPct.toFixed(0)} %: ${loaderPct < 70 ? 'CPU taken by other processes' : 'loader busy'})` : null,
       },
       otherCpuPct:
         sysAtStart !== null && sysAtEnd !== null

@@ -37,6 +37,8 @@ export interface ScenarioArgs {
   /** Smaller defaults that finish quickly on a CI runner. */
   ci?: boolean;
   progress?: boolean;
+  /** Use `ws` for bulk readers too (to compare the loader's own cost). */
+  wsReaders?: boolean;
 }
 
 export interface SaturationStep {
@@ -83,6 +85,7 @@ function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOption
     awarenessRate: a.awareness ?? 0,
     connectConcurrency: a.concurrency ?? 50,
     connectTimeoutMs: 30_000,
+    rawReaders: !a.wsReaders,
     warmupSec: a.warmup ?? 3,
     durationSec: a.duration ?? 20,
     drainMs: 5000,
@@ -201,7 +204,7 @@ export async function runDensity(target: Target, a: ScenarioArgs): Promise<Scena
 function standaloneContext(protocol: Protocol, token: string): ClientContext {
   return {
     protocol, token, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
-    latency: new Histogram(), ack: new Histogram(), closing: false,
+    latency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
   };
 }
 

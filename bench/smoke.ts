@@ -28,6 +28,7 @@ export async function runSmoke(opts: SmokeOptions): Promise<LoadResult> {
     awarenessRate: 1,
     connectConcurrency: 10,
     connectTimeoutMs: 10_000,
+    rawReaders: true,
     warmupSec: 0.5,
     durationSec: opts.durationSec ?? 3,
     drainMs: 3000,

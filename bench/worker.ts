@@ -3,6 +3,7 @@
  * live in the same worker, so loss can be checked locally) and drives their writers.
  * Runs either in a forked child process (see worker-main.ts) or in-process (smoke test).
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Protocol } from './frames.js';
 import { type ClientContext, type Counters, BenchClient, Probe, Reader, Writer, emptyCounters } from './clients.js';
 import { Histogram, type HistogramJson, nowMs } from './stats.js';
@@ -23,6 +24,8 @@ export interface WorkloadConfig {
   /** Connections being opened at once per worker. */
   connectConcurrency: number;
   connectTimeoutMs: number;
+  /** Bulk readers on raw sockets (cheap) instead of `ws`. */
+  rawReaders: boolean;
 }
 
 export type ToWorker =
@@ -52,6 +55,9 @@ export interface FinishReport {
   unacked: number;
   /** Loader CPU seconds (user+system) spent inside the window. */
   cpuWindowSec: number;
+  /** Event-loop delay of this worker during the run (ms): high with low CPU = CPU stolen by others. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export type FromWorker =
@@ -79,6 +85,9 @@ export class LoadWorker {
   private atWindowEnd: Counters = emptyCounters();
   private cpuAtStart = 0;
   private cpuAtEnd = 0;
+  private windowOpen = false;
+  private windowClosed = false;
+  private loopDelay: IntervalHistogram | null = null;
 
   constructor(private readonly post: (msg: FromWorker) => void) {
     this.ctx = {
@@ -90,6 +99,7 @@ export class LoadWorker {
       latency: new Histogram(),
       ack: new Histogram(),
       closing: false,
+      rawReaders: true,
     };
   }
 
@@ -117,6 +127,7 @@ export class LoadWorker {
     this.config = config;
     this.ctx.protocol = config.protocol;
     this.ctx.token = config.token;
+    this.ctx.rawReaders = config.rawReaders;
     const probes = Math.max(0, Math.min(config.probesPerDoc, config.clientsPerDoc - config.writersPerDoc));
     let urlIndex = 0;
     for (const d of docs) {
@@ -176,20 +187,11 @@ export class LoadWorker {
       w.nextAt = startAt + Math.random() * period;
       w.nextAwarenessAt = startAt + Math.random() * aPeriod;
     }
-    let windowOpen = false;
-    let windowClosed = false;
+    this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
     this.ticker = setInterval(() => {
       const now = nowMs();
-      if (!windowOpen && now >= windowStart) {
-        windowOpen = true;
-        this.atWindowStart = { ...this.ctx.counters };
-        this.cpuAtStart = cpuSec();
-      }
-      if (!windowClosed && now >= windowEnd) {
-        windowClosed = true;
-        this.atWindowEnd = { ...this.ctx.counters };
-        this.cpuAtEnd = cpuSec();
-      }
+      if (!this.windowOpen && now >= windowStart) this.openWindow();
+      if (!this.windowClosed && now >= windowEnd) this.closeWindow();
       if (now >= stopAt) {
         this.stopTimers();
         return;
@@ -220,6 +222,21 @@ export class LoadWorker {
     }, 1000);
   }
 
+  private openWindow(): void {
+    this.windowOpen = true;
+    this.atWindowStart = { ...this.ctx.counters };
+    this.cpuAtStart = cpuSec();
+    this.loopDelay?.enable();
+  }
+
+  private closeWindow(): void {
+    if (!this.windowOpen) this.openWindow();
+    this.windowClosed = true;
+    this.atWindowEnd = { ...this.ctx.counters };
+    this.cpuAtEnd = cpuSec();
+    this.loopDelay?.disable();
+  }
+
   private stopTimers(): void {
     if (this.ticker) clearInterval(this.ticker);
     if (this.progress) clearInterval(this.progress);
@@ -229,6 +246,8 @@ export class LoadWorker {
 
   /** After the writers stop: wait until every probe holds every edit, or the drain time is up. */
   private async finish(drainMs: number): Promise<FinishReport> {
+    // A lagging event loop may see this message before its ticker saw the window end.
+    if (!this.windowClosed) this.closeWindow();
     this.stopTimers();
     const deadline = nowMs() + drainMs;
     const expectedOf = (doc: string): number[] => (this.writersByDoc.get(doc) ?? []).map((w) => w.seq);
@@ -266,6 +285,8 @@ export class LoadWorker {
       probes: m.probes,
       unacked: unacked(),
       cpuWindowSec: this.cpuAtEnd - this.cpuAtStart,
+      loopDelayP99Ms: this.loopDelay ? this.loopDelay.percentile(99) / 1e6 : 0,
+      loopDelayMaxMs: this.loopDelay ? this.loopDelay.max / 1e6 : 0,
     };
   }
 }
