@@ -1,7 +1,7 @@
 import { InvalidUpdateError } from '../rooms/room.js';
+import { MalformedFrameError } from './malformed-frame-error.js';
 
-/** A frame that is not valid protocol: the socket is closed with 4401. */
-export class MalformedFrameError extends Error {}
+export { MalformedFrameError };
 
 /** True for errors that mean "the peer sent bytes we cannot decode". */
 export function isMalformedInput(error: unknown): boolean {

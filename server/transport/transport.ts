@@ -59,7 +59,7 @@ export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse> | Http
 export interface TransportOptions<S> {
   readonly handlers: SocketHandlers<S>;
   readonly http: HttpHandler;
-  /** Largest accepted incoming frame; larger ones close the socket with 1009. */
+  /** Largest accepted incoming frame; larger ones close the socket (ws sends 1009, uWS drops it: 1006). */
   readonly maxMessageBytes: number;
   /** Outgoing bytes a socket may have queued before it is closed as a slow reader. */
   readonly maxBackpressureBytes: number;
