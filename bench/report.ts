@@ -60,11 +60,28 @@ function coldLoadTable(rows: ScenarioResult[]): string {
   return out;
 }
 
+function densityTable(rows: ScenarioResult[], ref: LoadResult | null): string {
+  let out =
+    '| server | connections (failed) | connect wall s | connect p50 / p99 ms | server RSS before / connected MB | RSS per connection KB | peak RSS MB | loader CPU | other CPU |\n' +
+    '|---|---|---|---|---|---|---|---|---|\n';
+  for (const row of rows) {
+    const r = row.main;
+    if (!r) continue;
+    const mb = (kb: number | null): string => n(kb === null ? null : kb / 1024, 0);
+    out +=
+      `| ${row.label} | ${r.connections.connected} (${r.connections.failed}) | ${n(r.connections.wallMs / 1000, 1)} | ` +
+      `${n(r.connections.connectMs.p50, 1)} / ${n(r.connections.connectMs.p99, 1)} | ${mb(r.server.rssBaselineKb)} / ${mb(r.server.rssConnectedKb)} | ` +
+      `${withRatio(r.server.rssPerConnKb, ref?.server.rssPerConnKb, 1)} | ${mb(r.server.peakRssKb)} | ${n(r.loader.cpuPct, 0)} % | ${n(r.otherCpuPct, 0)} % |\n`;
+  }
+  return out;
+}
+
 export function renderMarkdown(scenario: string, rows: ScenarioResult[]): string {
   const refRow = rows.find((r) => r.label === 'hocuspocus');
   let md = '';
   if (scenario === 'saturation') md += saturationTable(rows, refRow) + '\nLast good step of each server:\n\n';
   if (scenario === 'cold-load') return coldLoadTable(rows);
+  if (scenario === 'density') return densityTable(rows, refRow?.main ?? null);
   md += loadTable(rows, refRow?.main ?? null);
   return md;
 }
