@@ -70,22 +70,30 @@ export interface LoadResult {
 
 interface WorkerLink {
   send(msg: ToWorker): void;
-  kill(): void;
+  /** Wait for the worker to exit by itself (up to the grace period), then kill it. */
+  kill(graceMs: number): Promise<void>;
 }
 
 function spawnWorker(inProcess: boolean, onMessage: (msg: FromWorker) => void): WorkerLink {
   if (inProcess) {
     const worker = new LoadWorker((msg) => setImmediate(() => onMessage(msg)));
-    return { send: (msg) => void worker.handle(msg), kill: () => {} };
+    return { send: (msg) => void worker.handle(msg), kill: async () => {} };
   }
+  // BENCH_WORKER_CPU_PROF=<dir> profiles the workers (is the loader the bottleneck, and where?).
+  const profDir = process.env.BENCH_WORKER_CPU_PROF;
   const child: ChildProcess = fork(fileURLToPath(new URL('./worker-main.js', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
   });
   child.on('message', (msg) => onMessage(msg as FromWorker));
   return {
     send: (msg) => child.send(msg),
-    kill: () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+    kill: async (graceMs) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
@@ -327,7 +335,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
     });
     await until(() => closed === nWorkers, 5000, 'workers to close').catch(() => {});
-    links.forEach((l) => l.kill());
+    await Promise.all(links.map((l) => l.kill(closed === nWorkers ? 5000 : 0)));
   }
 }
 

@@ -4,7 +4,8 @@ import { LoadWorker, type FromWorker, type ToWorker } from './worker.js';
 const worker = new LoadWorker((msg: FromWorker) => process.send?.(msg));
 process.on('message', (msg: ToWorker) => {
   void worker.handle(msg).then(() => {
-    if (msg.type === 'close') process.disconnect();
+    // Exit normally (not by a kill) so that --cpu-prof can write its profile.
+    if (msg.type === 'close') setTimeout(() => process.exit(0), 50);
   });
 });
 // Exit with the coordinator: a stray worker must never outlive a bench run.
