@@ -16,6 +16,7 @@
  *   --no-pin   --out DIR   --quiet
  */
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -147,16 +148,30 @@ function serverOptions(cpu: number | null) {
   };
 }
 
+/** The commit the figures belong to (`+dirty` when the work tree has changes). */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT }).toString().trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function report(scenario: string, rows: ScenarioResult[]): number {
   const md = renderMarkdown(scenario, rows);
   const when = new Date().toISOString();
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${hostname()}, Node ${process.version}`;
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
-  const header = `## ${scenario} — ${when}\n\nMachine: ${machine}\nCommand: \`${command}\`\n\n`;
+  const header = `## ${scenario} — ${when}\n\nMachine: ${machine}\nCommit: ${gitCommit()}\nCommand: \`${command}\`\n\n`;
   console.log('\n' + header + md);
   mkdirSync(values.out, { recursive: true });
   const stamp = when.replace(/[:.]/g, '-');
-  writeFileSync(join(values.out, `${scenario}-${stamp}.json`), JSON.stringify({ scenario, when, machine, command, rows }, null, 2));
+  writeFileSync(
+    join(values.out, `${scenario}-${stamp}.json`),
+    JSON.stringify({ scenario, when, machine, commit: gitCommit(), command, rows }, null, 2),
+  );
   writeFileSync(join(values.out, `${scenario}-${stamp}.md`), header + md);
   process.stderr.write(`results written to ${values.out}/${scenario}-${stamp}.{json,md}\n`);
   return rows.length > 0 ? 0 : 1;
