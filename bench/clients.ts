@@ -2,8 +2,8 @@
  * Simulated clients. All of them are raw `ws` sockets speaking the wire protocol directly:
  *
  * - Reader: the bulk of the load. Peeks at frame headers to count deliveries; never decodes Yjs.
- * - Writer: owns a local Y.Doc only to encode genuine Yjs updates (unique keys `w.seq` in the map
- *   `e`, value = monotonic send time); ignores what it receives apart from counting and acks.
+ * - Writer: sends genuine Yjs updates, hand-encoded (unique keys `w.seq` in the map `e`, value =
+ *   monotonic send time); ignores what it receives apart from counting and acks.
  * - Probe: a few per document. Applies everything with Yjs, measures edit-sent → edit-applied
  *   latency from the embedded timestamps, and at the end proves it holds every edit (loss).
  */
@@ -24,6 +24,7 @@ import {
   encodeAuth,
   encodeAwareness,
   encodeAwarenessUpdate,
+  encodeMapSetUpdate,
   encodeSync,
   peekHeader,
   urlFor,
@@ -186,14 +187,13 @@ export class Reader extends BenchClient {
 }
 
 export class Writer extends BenchClient {
-  private readonly doc = new Y.Doc();
-  private readonly map = this.doc.getMap<number>('e');
-  private lastUpdate: Uint8Array | null = null;
+  /** Random 32-bit Yjs client id, as Y.Doc picks one. */
+  readonly clientId = Math.floor(Math.random() * 0xffffffff) >>> 0;
   /** Send times of updates still waiting for their SyncStatus, in order (the server acks in order). */
   private readonly pendingAcks: number[] = [];
   private ackHead = 0;
   private awarenessClock = 0;
-  /** Number of edits sent so far; edit `seq` has key `${index}.${seq}`. */
+  /** Number of edits sent so far; edit `seq` has key `${index}.${seq}` and Yjs clock `seq`. */
   seq = 0;
   /** Next scheduled send time (monotonic ms), driven by the worker's ticker. */
   nextAt = 0;
@@ -201,32 +201,24 @@ export class Writer extends BenchClient {
 
   constructor(ctx: ClientContext, docName: string, baseUrl: string, readonly index: number) {
     super(ctx, docName, baseUrl);
-    this.doc.on('update', (u: Uint8Array) => {
-      this.lastUpdate = u;
-    });
   }
 
   protected override stateVector(): Uint8Array {
-    return Y.encodeStateVector(this.doc);
+    return EMPTY_STATE_VECTOR;
   }
 
-  protected override onSync(sub: number, buf: Buffer, offset: number): void {
-    if (sub !== SYNC_STEP1) return;
-    // The server wants what we have: our own edits (none before the run, all of them after a
-    // reconnect — we never reconnect, but answer correctly anyway).
-    const dec = decoding.createDecoder(buf.subarray(offset));
-    const sv = decoding.readVarUint8Array(dec);
-    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_STEP2, Y.encodeStateAsUpdate(this.doc, sv)));
-  }
+  // The server's SyncStep1 arrives on connect, before any edit: the default empty SyncStep2
+  // is the right answer. (Writers never reconnect, so they never owe the server old edits.)
 
-  /** Make one edit and send it as an Update frame; the value is the send time. */
+  /**
+   * Make one edit and send it as an Update frame; the value is the send time. The update is
+   * hand-encoded (see encodeMapSetUpdate): a Y.Doc transaction per edit made the writers a
+   * large part of the loader's CPU.
+   */
   edit(): void {
     const t = nowMs();
-    this.map.set(`${this.index}.${this.seq}`, t);
+    const update = encodeMapSetUpdate(this.clientId, this.seq, 'e', `${this.index}.${this.seq}`, t);
     this.seq++;
-    const update = this.lastUpdate;
-    if (!update) return;
-    this.lastUpdate = null;
     this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_UPDATE, update));
     this.ctx.counters.updatesSent++;
     if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
@@ -236,7 +228,7 @@ export class Writer extends BenchClient {
   moveCursor(): void {
     const pos = this.awarenessClock % 1000;
     const state = `{"user":{"name":"bench-${this.index}"},"cursor":{"anchor":${pos},"head":${pos}}}`;
-    const update = encodeAwarenessUpdate(this.doc.clientID, ++this.awarenessClock, state);
+    const update = encodeAwarenessUpdate(this.clientId, ++this.awarenessClock, state);
     this.send(encodeAwareness(this.ctx.protocol, this.docName, update));
     this.ctx.counters.awarenessSent++;
   }

@@ -120,3 +120,25 @@ export function urlFor(protocol: Protocol, baseUrl: string, docName: string): st
   if (protocol === 'hocuspocus') return baseUrl;
   return baseUrl.replace(/\/?$/, '/') + encodeURIComponent(docName);
 }
+
+/**
+ * The Yjs (v1) update that `doc.getMap(mapName).set(key, value)` produces for a key the map does
+ * not hold yet, encoded by hand: one Item with ContentAny, no origins, parent = root type
+ * `mapName`, parentSub = key, empty delete set. Writers use it instead of a Y.Doc transaction
+ * per edit — byte-identical (test/bench/frames.test.ts checks it against Yjs), several times cheaper.
+ */
+export function encodeMapSetUpdate(clientId: number, clock: number, mapName: string, key: string, value: number): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 1); // clients with structs
+  encoding.writeVarUint(enc, 1); // structs of that client
+  encoding.writeVarUint(enc, clientId);
+  encoding.writeVarUint(enc, clock);
+  encoding.writeUint8(enc, 8 | 0x20); // ContentAny ref (8) | has parentSub (BIT6)
+  encoding.writeVarUint(enc, 1); // parent is a root type, by name
+  encoding.writeVarString(enc, mapName);
+  encoding.writeVarString(enc, key);
+  encoding.writeVarUint(enc, 1); // one value
+  encoding.writeAny(enc, value);
+  encoding.writeVarUint(enc, 0); // empty delete set
+  return encoding.toUint8Array(enc);
+}
