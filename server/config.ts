@@ -27,6 +27,8 @@ export interface Config {
   readonly staticDir: string;
   /** How long shutdown waits for documents to be flushed before giving up. */
   readonly shutdownTimeoutMs: number;
+  /** Delete collaboration-log rows (already folded into document state) older than this; undefined keeps them forever. */
+  readonly historyRetentionMs: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -73,6 +75,7 @@ export function configFromEnv(env: Env = process.env): Config {
     maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 5 * 1024 * 1024, 1024),
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,
   };
 }
 

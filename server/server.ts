@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { openAuthorizer } from './auth/authorizer.js';
 import { configFromEnv, type Config } from './config.js';
+import { documentRoutes } from './http/document-api.js';
 import { createHttpHandler } from './http/routes.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
@@ -37,7 +38,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
   if (config.redisUrl) logger.warn('REDIS_URL is set, but the Redis bus is not part of this version yet: running as a single instance');
 
-  const { storage, close: closeStorage } = await openConfiguredStorage(config, logger);
+  const { storage, db } = await openConfiguredStorage(config, logger);
   let shuttingDown = false;
   const metrics = createMetrics({ storageHealthy: () => storage.healthy });
 
@@ -62,7 +63,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     registry: metrics.registry,
     notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
     staticFiles: createStaticFiles(config.staticDir),
-    api: [],
+    api: documentRoutes(db),
   });
   transport = selectTransport(config.transport, {
     handlers,
@@ -78,7 +79,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     port = await activeTransport.listen(config.host, config.port);
   } catch (error) {
     keepalive.stop();
-    await closeStorage();
+    await storage.close();
     throw error;
   }
   logger.info({ host: config.host, port, transport: activeTransport.kind, storage: config.storage, database: config.databaseUrl ? 'postgresql' : config.storage === 'durable' ? `pglite:${config.dataDir}` : 'none' }, 'listening');
@@ -97,7 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), config.shutdownTimeoutMs).unref()),
       ]);
       if (timedOut) logger.error({ rooms: rooms.size }, 'shutdown: storage did not flush in time; unacknowledged updates remain with their clients');
-      await closeStorage();
+      await storage.close();
       logger.info({ connections: stats.connectionsOpen }, 'stopped');
     })());
 

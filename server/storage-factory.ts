@@ -1,20 +1,28 @@
 import type { Logger } from 'pino';
+import type { Db } from '../persistence/db.js';
 import { MemoryStorage } from '../persistence/memory-storage.js';
+import { openStorage } from '../persistence/open-storage.js';
 import type { DocumentStorage } from '../persistence/storage.js';
 import type { Config } from './config.js';
 
 export interface OpenedStorage {
   readonly storage: DocumentStorage;
-  /** Releases the database connection after the storage is closed. */
-  readonly close: () => Promise<void>;
+  /** The database behind durable storage (null for STORAGE=memory). */
+  readonly db: Db | null;
 }
 
-/** Memory for STORAGE=memory; otherwise PostgreSQL (DATABASE_URL) or embedded PGlite. */
+/** Memory for STORAGE=memory; otherwise PostgreSQL (DATABASE_URL) or embedded PGlite, migrated. */
 export async function openConfiguredStorage(config: Config, logger: Logger): Promise<OpenedStorage> {
   if (config.storage === 'memory') {
     logger.warn('STORAGE=memory: documents live only in this process and are lost when it stops');
-    const storage = new MemoryStorage();
-    return { storage, close: () => storage.close() };
+    return { storage: new MemoryStorage(), db: null };
   }
-  throw new Error('durable storage is not wired yet');
+  const { db, storage } = await openStorage({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    closeTimeoutMs: config.shutdownTimeoutMs,
+    historyRetentionMs: config.historyRetentionMs,
+  });
+  return { storage, db };
 }
