@@ -29,6 +29,11 @@
  * monotonically either: rows above covered_position are never in F, so a restore
  * into a fresh cluster (ids restart, the position sequence carries on) only makes
  * load re-read rows, which Yjs applies idempotently.
+ *
+ * Cost of the scheme: the horizon is cluster-wide, so a long-running *writing*
+ * transaction anywhere on the server (any database) holds compaction back; the
+ * tail then grows until it finishes and loads merge more rows. Never wrong, at
+ * worst slower. Read-only transactions have no transaction id and do not count.
  */
 import type { Queryable } from './db.js';
 import { mergeUpdates } from './merge.js';

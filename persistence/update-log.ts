@@ -279,7 +279,10 @@ export class UpdateLog {
     }
     if (this.waiters.length > 0) {
       const still: typeof this.waiters = [];
-      for (const w of this.waiters) (w.target <= this.settled ? w.resolve() : still.push(w));
+      for (const w of this.waiters) {
+        if (w.target <= this.settled) w.resolve();
+        else still.push(w);
+      }
       this.waiters = still;
     }
   }
