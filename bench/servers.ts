@@ -180,7 +180,22 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     await exited;
     clearTimeout(timer);
   };
-  await launch();
+  const cleanup = async (): Promise<void> => {
+    if (dbName) {
+      const admin = new pg.Client({ connectionString: opts.pgAdminUrl });
+      await admin.connect();
+      await admin.query(`drop database if exists ${dbName} with (force)`);
+      await admin.end();
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await launch();
+  } catch (err) {
+    // A server that never came up must not leave its throwaway database behind.
+    await cleanup().catch(() => {});
+    throw err;
+  }
   const label = kind + (kind.startsWith('scriptorium') && protocol === 'y-websocket' ? ' (y)' : '');
   return {
     kind,
@@ -195,13 +210,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     },
     stop: async () => {
       await kill();
-      if (dbName) {
-        const admin = new pg.Client({ connectionString: opts.pgAdminUrl });
-        await admin.connect();
-        await admin.query(`drop database if exists ${dbName} with (force)`);
-        await admin.end();
-      }
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await cleanup();
     },
   };
 }
