@@ -23,7 +23,7 @@ export interface LoadOptions extends WorkloadConfig {
   docs: number;
   warmupSec: number;
   durationSec: number;
-  /** How long to wait after the writers stop for the last edits and acks to arrive. */
+  /** After the writers stop, how long edits and acks may stop arriving before the rest counts as lost. */
   drainMs: number;
   /** Worker processes; 0 runs one worker inside this process (tests). */
   workers: number;
@@ -241,7 +241,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     clearTimeout(t2);
     if (ticker) clearInterval(ticker);
     links.forEach((l) => l.send({ type: 'finish', drainMs: opts.drainMs }));
-    await until(() => finishReports.length === nWorkers, opts.drainMs + 60_000, 'the drain');
+    await until(() => finishReports.length === nWorkers, opts.drainMs + 120_000, 'the drain');
     const peakRssKb = serverHwm(opts.serverPids);
 
     // Aggregate.

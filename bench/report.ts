@@ -12,7 +12,8 @@ function withRatio(v: number | null | undefined, ref: number | null | undefined,
   return `${s} (×${(v / ref).toFixed(2)})`;
 }
 
-function loadTable(rows: ScenarioResult[], ref: LoadResult | null): string {
+/** `perConn`: RSS per connection is meaningless when the server already served earlier steps. */
+function loadTable(rows: ScenarioResult[], ref: LoadResult | null, perConn = true): string {
   const head =
     '| server | conns (failed) | connect p99 ms | updates/s | deliveries/s | loss | latency p50 / p95 / p99 / max ms | ack p50 / p99 ms | server CPU s per M deliveries | server peak RSS MB | RSS per conn KB | loader CPU | other CPU |\n' +
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
@@ -27,7 +28,7 @@ function loadTable(rows: ScenarioResult[], ref: LoadResult | null): string {
       `${r.ackMs ? `${n(r.ackMs.p50, 2)} / ${n(r.ackMs.p99, 2)}` : 'no acks'} | ` +
       `${withRatio(r.server.cpuSecPerMillionDeliveries, ref?.server.cpuSecPerMillionDeliveries, 1)} | ` +
       `${n(r.server.peakRssKb === null ? null : r.server.peakRssKb / 1024, 0)} | ` +
-      `${withRatio(r.server.rssPerConnKb, ref?.server.rssPerConnKb, 1)} | ` +
+      `${perConn ? withRatio(r.server.rssPerConnKb, ref?.server.rssPerConnKb, 1) : '–'} | ` +
       `${n(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''} | ${n(r.otherCpuPct, 0)} % |`
     );
   });
@@ -82,6 +83,6 @@ export function renderMarkdown(scenario: string, rows: ScenarioResult[]): string
   if (scenario === 'saturation') md += saturationTable(rows, refRow) + '\nLast good step of each server:\n\n';
   if (scenario === 'cold-load') return coldLoadTable(rows);
   if (scenario === 'density') return densityTable(rows, refRow?.main ?? null);
-  md += loadTable(rows, refRow?.main ?? null);
+  md += loadTable(rows, refRow?.main ?? null, scenario !== 'saturation');
   return md;
 }

@@ -249,7 +249,6 @@ export class LoadWorker {
     // A lagging event loop may see this message before its ticker saw the window end.
     if (!this.windowClosed) this.closeWindow();
     this.stopTimers();
-    const deadline = nowMs() + drainMs;
     const expectedOf = (doc: string): number[] => (this.writersByDoc.get(doc) ?? []).map((w) => w.seq);
     const countMissing = (): { expected: number; missing: number; probes: number } => {
       let expected = 0;
@@ -268,10 +267,21 @@ export class LoadWorker {
     };
     const unacked = (): number =>
       this.config?.protocol === 'hocuspocus' ? this.writers.reduce((a, w) => a + w.unacked, 0) : 0;
+    // Wait while edits or acks are still arriving: `drainMs` is the longest quiet spell
+    // tolerated (an overloaded server may still be working off a backlog), with a hard cap of
+    // 60 s. What is missing after that counts as lost.
     let m = countMissing();
-    while ((m.missing > 0 || unacked() > 0) && nowMs() < deadline) {
+    let lastProgress = nowMs();
+    let lastMissing = m.missing;
+    let lastUnacked = unacked();
+    const hardDeadline = nowMs() + 60_000;
+    while ((m.missing > 0 || unacked() > 0) && nowMs() < Math.min(hardDeadline, lastProgress + drainMs)) {
       await new Promise((r) => setTimeout(r, 100));
       m = countMissing();
+      const u = unacked();
+      if (m.missing < lastMissing || u < lastUnacked) lastProgress = nowMs();
+      lastMissing = m.missing;
+      lastUnacked = u;
     }
     return {
       atWindowStart: this.atWindowStart,
