@@ -30,7 +30,7 @@ export class HocuspocusConnection implements Watched {
     readonly socket: TransportSocket,
     private readonly context: ProtocolContext,
   ) {
-    this.acks = new AckQueue(context.metrics);
+    this.acks = new AckQueue(socket, context.metrics);
     context.keepalive.watch(this);
   }
 
