@@ -17,6 +17,9 @@ function loadTable(rows: ScenarioResult[], ref: LoadResult | null, perConn = tru
   const head =
     '| server | conns (failed) | connect p99 ms | updates/s | deliveries/s | loss | latency p50 / p95 / p99 / max ms | ack p50 / p99 ms | server CPU s per M deliveries | server peak RSS MB | RSS per conn KB | loader CPU | other CPU |\n' +
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  // Awareness columns only when cursor traffic was generated.
+  const aw = rows.some((r) => (r.main?.shape.awarenessRate ?? 0) > 0);
+  const awHead = aw ? ' awareness sent / received per s |' : '';
   const lines = rows.map((row) => {
     const r = row.main;
     if (!r) return `| ${row.label} | no result |||||||||||`;
@@ -29,10 +32,12 @@ function loadTable(rows: ScenarioResult[], ref: LoadResult | null, perConn = tru
       `${withRatio(r.server.cpuSecPerMillionDeliveries, ref?.server.cpuSecPerMillionDeliveries, 1)} | ` +
       `${n(r.server.peakRssKb === null ? null : r.server.peakRssKb / 1024, 0)} | ` +
       `${perConn ? withRatio(r.server.rssPerConnKb, ref?.server.rssPerConnKb, 1) : '–'} | ` +
-      `${n(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''} | ${n(r.otherCpuPct, 0)} % |`
+      `${n(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''} | ${n(r.otherCpuPct, 0)} % |` +
+      (aw ? ` ${n(r.awarenessSentPerSec, 0)} / ${n(r.awarenessFramesInPerSec, 0)} |` : '')
     );
   });
-  return head + lines.join('\n') + '\n';
+  const [h1, h2] = head.split('\n');
+  return `${h1}${awHead}\n${h2}${aw ? '---|' : ''}\n` + lines.join('\n') + '\n';
 }
 
 function saturationTable(rows: ScenarioResult[], refRow: ScenarioResult | undefined): string {
