@@ -1,0 +1,78 @@
+/**
+ * The server's JavaScript cost per client update, in process and without sockets:
+ * Hocuspocus Update frames go through HocuspocusConnection → Room → storage →
+ * topic publish → ack, exactly as on the wire, with a transport stub that only counts.
+ * Deterministic enough to compare hot-path changes (kernel and uWS time excluded).
+ * Run: npm run build && node --expose-gc dist/bench/hot-path.js [updates] [members]
+ */
+import pino from 'pino';
+import { MemoryStorage } from '../persistence/memory-storage.js';
+import { openAuthorizer } from '../server/auth/authorizer.js';
+import { createMetrics } from '../server/metrics.js';
+import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-connection.js';
+import { Keepalive } from '../server/protocol/keepalive.js';
+import { RoomRegistry } from '../server/rooms/room-registry.js';
+import type { TransportSocket } from '../server/transport/transport.js';
+import { encodeAuth, encodeMapSetUpdate, encodeSync } from './frames.js';
+
+const updates = Number(process.argv[2] ?? 50_000);
+const members = Number(process.argv[3] ?? 20);
+
+let frames = 0;
+let bytes = 0;
+const stubSocket = (): TransportSocket => ({
+  closed: false,
+  send(frame) {
+    frames++;
+    bytes += frame.length;
+  },
+  publish(_topic, frame) {
+    frames++;
+    bytes += frame.length;
+  },
+  subscribe() {},
+  unsubscribe() {},
+  close(code, reason) {
+    throw new Error(`stub socket closed: ${code} ${reason}`);
+  },
+  cork(fn) {
+    fn();
+  },
+});
+
+const storage = new MemoryStorage();
+const publisher = { publish: (_topic: string, frame: Uint8Array) => void (frames++, (bytes += frame.length)) };
+const metrics = createMetrics({ storageHealthy: () => true });
+const logger = pino({ level: 'silent' });
+const rooms = new RoomRegistry(storage, publisher, metrics, logger);
+const keepalive = new Keepalive(publisher, 60_000);
+const context = { rooms, authorizer: openAuthorizer, keepalive, metrics, logger, limits: { maxPendingDocuments: 100, maxQueuedFrames: 1000, maxQueuedBytes: 5 << 20 } };
+
+const doc = 'hot-path';
+const connections = Array.from({ length: members }, () => new HocuspocusConnection(stubSocket(), context));
+for (const connection of connections) connection.onMessage(encodeAuth(doc, 'token'), true);
+await new Promise((resolve) => setTimeout(resolve, 50));
+
+// Two writers, like the fan-out scenario; frames prepared up front so only the server is timed.
+const prepared = Array.from({ length: updates }, (_, i) =>
+  encodeSync('hocuspocus', doc, 2, encodeMapSetUpdate(1000 + (i % 2), i >> 1, 'e', `${i % 2}.${i >> 1}`, i)),
+);
+const writers = [connections[0]!, connections[1]!];
+const run = (from: number, to: number) => {
+  for (let i = from; i < to; i++) writers[i % 2]!.onMessage(prepared[i]!, true);
+};
+const gc = (globalThis as { gc?: () => void }).gc;
+run(0, Math.min(5_000, updates)); // warm-up
+gc?.();
+const heapBefore = process.memoryUsage().heapUsed;
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
+run(Math.min(5_000, updates), updates);
+const elapsed = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+const measured = updates - Math.min(5_000, updates);
+console.log(`${measured} updates into one document with ${members} members (${frames} frames, ${bytes} bytes out)`);
+console.log(`wall ${((elapsed * 1000) / measured).toFixed(2)} µs/update, cpu ${(((cpu.user + cpu.system) / measured)).toFixed(2)} µs/update`);
+console.log(`heap growth ${((process.memoryUsage().heapUsed - heapBefore) / measured).toFixed(0)} bytes/update (document content included)`);
+keepalive.stop();
+process.exit(0);
