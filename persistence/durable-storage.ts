@@ -32,6 +32,8 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
   readonly ownsDb?: boolean | undefined;
 }
 
+const COMPACTION_RETRY_MS = 1000;
+
 interface TailEstimate {
   rows: number;
   bytes: number;
@@ -53,6 +55,8 @@ export class DurableStorage implements DocumentStorage {
   /** Compactions run one at a time, so they never starve the update log of connections. */
   private readonly compactQueue = new Set<string>();
   private compacting: Promise<void> | undefined;
+  /** Re-checks of documents whose tail a compaction could not fold (yet). */
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -103,6 +107,8 @@ export class DurableStorage implements DocumentStorage {
       await this.requestCompaction(documentId);
     }
     this.tails.delete(documentId);
+    clearTimeout(this.retryTimers.get(documentId));
+    this.retryTimers.delete(documentId);
   }
 
   flush(): Promise<void> {
@@ -130,6 +136,8 @@ export class DurableStorage implements DocumentStorage {
     const drained = await this.log.close(this.closeTimeoutMs);
     if (!drained) this.logger?.error('storage closed before every update was committed');
     this.compactQueue.clear();
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
     await this.compacting;
     if (this.ownsDb) await this.db.close();
   }
@@ -164,6 +172,24 @@ export class DurableStorage implements DocumentStorage {
         // Compaction is an optimisation: the log still holds everything.
         this.logger?.warn({ err: error, documentId }, 'compaction failed');
       }
+      this.retryIfStillLong(documentId);
     }
+  }
+
+  /**
+   * A compaction folds only rows of transactions older than the oldest one still
+   * running on the server, and may fail outright; if the tail is still over the
+   * threshold, look again in a second rather than waiting for the next append.
+   */
+  private retryIfStillLong(documentId: string): void {
+    const tail = this.tails.get(documentId);
+    if (this.closed || !tail || this.retryTimers.has(documentId)) return;
+    if (tail.rows < this.thresholdRows && tail.bytes < this.thresholdBytes) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(documentId);
+      void this.requestCompaction(documentId);
+    }, COMPACTION_RETRY_MS);
+    timer.unref();
+    this.retryTimers.set(documentId, timer);
   }
 }

@@ -10,6 +10,11 @@ export interface PgDbOptions {
   readonly max?: number | undefined;
   /** Fail a connection attempt instead of hanging while the server is unreachable. */
   readonly connectionTimeoutMillis?: number | undefined;
+  /**
+   * Give up on a statement after this long (default 30 s) instead of waiting
+   * forever on a silent network; the pool then discards that connection.
+   */
+  readonly queryTimeoutMillis?: number | undefined;
 }
 
 const INT8_OID = 20;
@@ -31,6 +36,7 @@ export function createPgDb(options: PgDbOptions): Db {
     connectionString: options.connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    query_timeout: options.queryTimeoutMillis ?? 30_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     types,

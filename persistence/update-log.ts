@@ -34,6 +34,8 @@ export interface UpdateLogOptions {
   /** First retry delay after a failed commit (default 50 ms), doubling up to `retryMaxMs` (default 2 s). */
   readonly retryMinMs?: number | undefined;
   readonly retryMaxMs?: number | undefined;
+  /** Report unhealthy while one commit attempt has been running this long (default 5 s). */
+  readonly stallMs?: number | undefined;
   /** Called after each commit with how much was written per document. */
   readonly onCommitted?: ((documentId: string, rows: number, bytes: number) => void) | undefined;
 }
@@ -88,6 +90,7 @@ export class UpdateLog {
   private readonly batchDelayMs: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  private readonly stallMs: number;
   private readonly logger: Logger | undefined;
   private readonly onCommitted: UpdateLogOptions['onCommitted'];
 
@@ -97,7 +100,7 @@ export class UpdateLog {
   /** Monotonic counters: appended, and committed-or-dropped, for flush(). */
   private appended = 0;
   private settled = 0;
-  private waiters: { target: number; resolve: () => void }[] = [];
+  private waiters: { target: number; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   private running: Promise<void> | undefined;
   private scheduled = false;
@@ -105,6 +108,8 @@ export class UpdateLog {
   private wake: (() => void) | undefined;
   private consecutiveFailures = 0;
   private isHealthy = true;
+  /** performance.now() when the current commit attempt started, 0 when none runs. */
+  private attemptStarted = 0;
   /** Listeners that had a row dropped: they must never hear a count that includes it. */
   private readonly poisoned = new WeakSet<CommitListener>();
   private counters = { committedRows: 0, committedBatches: 0, failedAttempts: 0, droppedRows: 0 };
@@ -118,13 +123,18 @@ export class UpdateLog {
     this.batchDelayMs = options.batchDelayMs ?? 0;
     this.retryMinMs = options.retryMinMs ?? 50;
     this.retryMaxMs = options.retryMaxMs ?? 2000;
+    this.stallMs = options.stallMs ?? 5000;
     this.logger = options.logger;
     this.onCommitted = options.onCommitted;
   }
 
-  /** False from the first failed commit until the next successful one. */
+  /**
+   * False from the first failed commit until the next successful one, and while
+   * a commit hangs (a silent network fails no statement until its timeout).
+   */
   get healthy(): boolean {
-    return this.isHealthy;
+    if (!this.isHealthy) return false;
+    return this.attemptStarted === 0 || performance.now() - this.attemptStarted < this.stallMs;
   }
 
   get stats(): UpdateLogStats {
@@ -142,11 +152,15 @@ export class UpdateLog {
     this.schedule();
   }
 
-  /** Resolves once everything appended before the call is committed (or given up on). */
+  /**
+   * Resolves once everything appended before the call is committed (or given up
+   * on); rejects if the log is closed first.
+   */
   flush(): Promise<void> {
     const target = this.appended;
     if (this.settled >= target) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ target, resolve }));
+    if (this.stopped) return Promise.reject(new Error('update log closed with uncommitted updates'));
+    return new Promise((resolve, reject) => this.waiters.push({ target, resolve, reject }));
   }
 
   /**
@@ -156,7 +170,10 @@ export class UpdateLog {
   async close(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
-      this.flush().then(() => true),
+      this.flush().then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),
@@ -167,6 +184,7 @@ export class UpdateLog {
     await this.running;
     const pending = this.queue.length - this.head;
     if (pending > 0) this.logger?.error({ pending }, 'update log closed with uncommitted updates');
+    for (const w of this.waiters.splice(0)) w.reject(new Error('update log closed with uncommitted updates'));
     return drained && pending === 0;
   }
 
@@ -187,6 +205,7 @@ export class UpdateLog {
   private async drain(): Promise<void> {
     while (!this.stopped && this.queue.length > this.head) {
       const batch = this.takeBatch();
+      this.attemptStarted = performance.now();
       try {
         try {
           await insertBatch(this.db, batch);
@@ -199,6 +218,11 @@ export class UpdateLog {
           continue;
         }
         this.done(batch, true);
+        // Yield to the event loop between batches: PGlite completes a statement
+        // without ever leaving the microtask queue, so a listener that appends from
+        // committed() would otherwise starve timers and sockets forever. It also
+        // lets this turn's I/O add to the next batch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       } catch (error) {
         this.counters.failedAttempts++;
         this.consecutiveFailures++;
@@ -208,9 +232,11 @@ export class UpdateLog {
         } else {
           this.logger?.debug({ err: error, attempt: this.consecutiveFailures }, 'update log commit retry failed');
         }
+        this.attemptStarted = 0;
         await this.backoff();
       }
     }
+    this.attemptStarted = 0;
   }
 
   private takeBatch(): Entry[] {

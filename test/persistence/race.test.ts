@@ -16,7 +16,7 @@ import { compactDocument, loadDocumentState } from '../../persistence/compaction
 import { DurableStorage } from '../../persistence/durable-storage.js';
 import { migrateUp } from '../../persistence/migrations.js';
 import { createPgDb } from '../../persistence/pg-db.js';
-import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, sleep, type TestDatabase } from './helpers.js';
+import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, sleep, waitFor, type TestDatabase } from './helpers.js';
 
 /** Runs the log's INSERTs in an explicit transaction that waits before COMMIT. */
 function delayedCommits(inner: Db, maxDelayMs: number): Db {
@@ -158,10 +158,81 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
     );
     expect(compactions).toBeGreaterThan(0);
     expect(coveredSeen.size).toBeGreaterThan(10);
-    // The hammer really hit the out-of-order window, many times.
-    expect(windowsHit).toBeGreaterThanOrEqual(10);
+    // The hammer really hit the out-of-order window (typically 20-40 times; the
+    // exact count depends on machine load, the deterministic test below pins it).
+    expect(windowsHit).toBeGreaterThan(0);
 
     for (const inst of instances) await inst.storage.close();
     await setup.close();
   }, 60_000);
+
+  it('deterministic: a row that commits after a higher position was folded is still loaded', async () => {
+    const storage = new DurableStorage(open(2), { logger });
+    const { id: documentId } = await storage.load('late-commit');
+    const lowItem = new ItemWriter('low').next(); // lower position, commits last
+    const highItem = new ItemWriter('high').next(); // higher position, commits first
+    const insert = `insert into collaborations (document_id, session_id, update, size)
+                    values ($1, 's', $2::bytea, octet_length($2::bytea)) returning position, tx`;
+    const slow = open(2);
+    const fast = open(2);
+
+    // The interleaving that bites position-only bookkeeping, made exact:
+    //   F: begin; gets its transaction id first
+    //   S: begin; insert → position p1 (transaction stays open)
+    //   F: insert → position p2 > p1; commit
+    //   compaction runs: p2 is visible and foldable, p1 is not yet visible
+    //   S: commit — row p1 sits below covered_position.
+    let releaseSlow!: () => void;
+    const held = new Promise<void>((r) => (releaseSlow = r));
+    let fastHasXid!: () => void;
+    const fastReady = new Promise<void>((r) => (fastHasXid = r));
+    let slowInserted!: (row: { position: number; tx: number }) => void;
+    const slowRow = new Promise<{ position: number; tx: number }>((r) => (slowInserted = r));
+
+    const fastTx = fast.transaction(async (tx) => {
+      await tx.query('select pg_current_xact_id()');
+      fastHasXid();
+      await slowRow;
+      const { rows } = await tx.query<{ position: number; tx: number }>(insert, [documentId, highItem.update]);
+      return rows[0] as { position: number; tx: number };
+    });
+    await fastReady;
+    const slowTx = slow.transaction(async (tx) => {
+      const { rows } = await tx.query<{ position: number; tx: number }>(insert, [documentId, lowItem.update]);
+      slowInserted(rows[0] as { position: number; tx: number });
+      await held; // stay uncommitted while the rest happens
+    });
+    try {
+      const lowRow = await slowRow;
+      const highRow = await fastTx;
+      expect(highRow.position).toBeGreaterThan(lowRow.position); // taken later, committed first
+      expect(highRow.tx).toBeLessThan(lowRow.tx);
+
+      // Retried: another test file's transaction may briefly hold the cluster-wide horizon back.
+      let folded = 0;
+      await waitFor(async () => (folded += (await compactDocument(fast, documentId, 1)).folded) > 0, 10_000, 'first fold');
+      const { rows: docRows } = await fast.query<{ covered_position: number; covered_tx: number }>(
+        'select covered_position, covered_tx from documents where id = $1',
+        [documentId],
+      );
+      const covered = docRows[0] as { covered_position: number; covered_tx: number };
+      // The uncommitted row is below the covered position: position-only bookkeeping
+      // would now consider it folded. The horizon keeps it outside the folded set.
+      expect(folded).toBe(1);
+      expect(covered.covered_position).toBeGreaterThanOrEqual(highRow.position);
+      expect(covered.covered_position).toBeGreaterThan(lowRow.position);
+      expect(covered.covered_tx).toBeLessThanOrEqual(lowRow.tx);
+
+      releaseSlow();
+      await slowTx;
+    } finally {
+      releaseSlow();
+    }
+    const loaded = await loadDocumentState(fast, documentId, 0);
+    expect([...itemKeys(loaded?.state ?? null)].sort()).toEqual([lowItem.key, highItem.key].sort());
+    expect(loaded?.tailRows).toBe(1); // only the late row
+    await waitFor(async () => (await compactDocument(fast, documentId, 1)).folded === 1, 10_000, 'second fold');
+    expect([...itemKeys((await loadDocumentState(fast, documentId, 0))?.state ?? null)].sort()).toEqual([lowItem.key, highItem.key].sort());
+    await storage.close();
+  });
 });
