@@ -5,7 +5,7 @@ import { DEFAULT_PROJECT_ID, findDocument } from '../../persistence/documents.js
 import { listHistory } from '../../persistence/history.js';
 import { loadDocumentState } from '../../persistence/compaction.js';
 import { openStorage } from '../../persistence/open-storage.js';
-import { CountingListener, countingDb, createTestDatabase, ItemWriter, itemKeys, logger, makeTempDir, waitFor } from './helpers.js';
+import { CountingListener, countingDb, createTestDatabase, ItemWriter, itemKeys, logger, makeTempDir, sleep, waitFor } from './helpers.js';
 
 const meta = (sessionId = 's1') => ({ userId: null, sessionId });
 const tick = () => new Promise<void>((r) => setImmediate(r));
@@ -168,6 +168,38 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       const tail = await loadDocumentState(db, doc.id, 0);
       expect(tail?.tailRows).toBe(5);
       expect([...itemKeys((await reopen().load('state-plus-tail')).state)].sort()).toEqual(keys.sort());
+    });
+
+    it('a listener that appends from committed() does not starve the event loop', async () => {
+      const s = reopen();
+      const doc = await s.load('self-feeding');
+      const writer = new ItemWriter('sf');
+      let committed = 0;
+      let feeding = true;
+      const listener = {
+        committed(count: number) {
+          committed += count;
+          if (feeding) s.append(doc.id, writer.next().update, meta(), listener);
+        },
+      };
+      s.append(doc.id, writer.next().update, meta(), listener);
+      await sleep(150); // hangs if commits never leave the microtask queue
+      feeding = false;
+      await s.flush();
+      expect(committed).toBeGreaterThan(1);
+    });
+
+    it('flush() rejects instead of hanging once the storage is closed with updates pending', async () => {
+      const s = reopen({ closeTimeoutMs: 0 });
+      const doc = await s.load('closed-pending');
+      const writer = new ItemWriter('cp');
+      s.append(doc.id, writer.next().update, meta(), new CountingListener());
+      const pending = s.flush();
+      await s.close();
+      await pending.then(
+        () => undefined, // committed before close stopped the log: fine too
+        (error: unknown) => expect(String(error)).toMatch(/closed/),
+      );
     });
 
     it('history retention deletes only folded rows', async () => {
