@@ -6,6 +6,7 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { stats } from '../metrics.js';
 import type { Room, RoomMember } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
 import { decodeAwarenessUpdate } from './awareness-codec.js';
 import { awarenessFrame, syncStep1Frame, syncStep2Frame } from './frames.js';
 
@@ -35,4 +36,18 @@ export function sendFrame(member: RoomMember, frame: Uint8Array): void {
   member.socket.send(frame);
   stats.messagesOut++;
   stats.bytesOut += frame.length;
+}
+
+/**
+ * Applies a client's update (SyncStep2 or Update) to its room. `senderFrame` is the
+ * sender's own Update frame when it can be relayed as is. A room whose Y.Doc an update
+ * broke halfway is dropped from the registry, so the next join reloads it from storage.
+ */
+export function applyUpdateFrom(member: RoomMember, room: Room, rooms: RoomRegistry, update: Uint8Array, senderFrame: Uint8Array | null): void {
+  try {
+    room.applyClientUpdate(update, member, senderFrame);
+  } catch (error) {
+    if (room.poisoned) rooms.discard(room);
+    throw error;
+  }
 }

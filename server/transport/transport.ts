@@ -56,6 +56,17 @@ export interface HttpResponse {
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
 
+/** Runs the handler; a throw becomes a 500 with the reason, never an unhandled rejection. */
+export function respondTo(handler: HttpHandler, request: HttpRequest): Promise<HttpResponse> {
+  return Promise.resolve()
+    .then(() => handler(request))
+    .catch((error: unknown) => ({
+      status: 500,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
+    }));
+}
+
 export interface TransportOptions<S> {
   readonly handlers: SocketHandlers<S>;
   readonly http: HttpHandler;

@@ -4,6 +4,7 @@ import type * as UwsTypes from 'uWebSockets.js';
 import {
   CloseCode,
   type HttpRequest,
+  respondTo,
   type Transport,
   type TransportOptions,
   type TransportSocket,
@@ -127,14 +128,7 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
     req.forEach((key, value) => headers.set(key, value));
 
     const respond = (request: HttpRequest) => {
-      Promise.resolve()
-        .then(() => options.http(request))
-        .catch((error: unknown) => ({
-          status: 500,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
-        }))
-        .then((response) => {
+      respondTo(options.http, request).then((response) => {
           if (aborted) return;
           res.cork(() => {
             res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);

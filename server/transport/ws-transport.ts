@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { HttpRequest, Transport, TransportOptions, TransportSocket, UpgradeRequest } from './transport.js';
+import { respondTo, type HttpRequest, type Transport, type TransportOptions, type TransportSocket, type UpgradeRequest } from './transport.js';
 
 /**
  * Pure-JavaScript transport on `ws`, used when the uWebSockets.js native addon is not
@@ -109,14 +109,7 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
         },
         body: Buffer.concat(chunks),
       };
-      Promise.resolve()
-        .then(() => options.http(request))
-        .catch((error: unknown) => ({
-          status: 500,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
-        }))
-        .then((response) => {
+      respondTo(options.http, request).then((response) => {
           res.writeHead(response.status, response.headers);
           res.end(response.body ?? '');
         });

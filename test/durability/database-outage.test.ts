@@ -6,22 +6,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { startServer, type RunningServer } from '../../server/server.js';
-import { authFrame, step1Frame, updateFrame, type Frame } from '../helpers/frames.js';
+import { updateFrame, type Frame } from '../helpers/frames.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { ThrowawayPostgres } from './support.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.js';
+import { joinDocument } from './support.js';
 
-const cluster = new ThrowawayPostgres();
+let cluster: ThrowawayPostgres;
 let server: RunningServer | null = null;
 
 beforeAll(async () => {
-  await cluster.init();
+  cluster = await startThrowawayPostgres();
 }, 60_000);
 
 afterAll(async () => {
   RawClient.terminateAll();
   await server?.close();
-  cluster.destroy();
+  await cluster.destroy();
 });
 
 const start = () =>
@@ -35,10 +36,7 @@ describe('database outage', () => {
   it('holds acks while PostgreSQL is down and commits everything once it is back', async () => {
     server = await start();
     const name = 'outage-doc';
-    const client = await RawClient.connect(server.port);
-    client.send(authFrame(name, 'token', '4.8.0'));
-    client.send(step1Frame(name, Y.encodeStateVector(new Y.Doc())));
-    await client.waitForFrame((frame) => frame.kind === 'sync' && frame.sub === 1, 10_000, 'SyncStep2');
+    const client = await joinDocument(server.port, name);
 
     const local = new Y.Doc();
     const updates: Uint8Array[] = [];
@@ -51,7 +49,7 @@ describe('database outage', () => {
     await waitFor(() => acks() === 50, 10_000, '50 acks before the outage');
     expect(await readyStatus(server.port)).toBe(200);
 
-    cluster.stop();
+    await cluster.crash();
     for (let i = 50; i < 100; i++) client.send(updateFrame(name, updates[i]!));
     await waitFor(async () => (await readyStatus(server!.port)) === 503, 10_000, '/readyz 503 while the database is down');
     await sleep(1_000);
@@ -66,10 +64,7 @@ describe('database outage', () => {
 
     // A fresh server on the same database sees all 100 edits.
     server = await start();
-    const reader = await RawClient.connect(server.port);
-    reader.send(authFrame(name, 'token', '4.8.0'));
-    reader.send(step1Frame(name, Y.encodeStateVector(new Y.Doc())));
-    await reader.waitForFrame((frame) => frame.kind === 'sync' && frame.sub === 1, 10_000, 'SyncStep2 after restart');
+    const reader = await joinDocument(server.port, name);
     expect(reader.doc(name).getArray<number>('items').toArray()).toEqual(Array.from({ length: 100 }, (_, i) => i));
   }, 90_000);
 });

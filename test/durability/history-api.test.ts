@@ -4,13 +4,13 @@ import * as Y from 'yjs';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { createDatabase } from './support.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
-let database: Awaited<ReturnType<typeof createDatabase>>;
+let database: TestDatabase;
 let server: RunningServer;
 
 beforeAll(async () => {
-  database = await createDatabase('scriptorium_history');
+  database = await createTestDatabase('history');
   server = await startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
 });
 

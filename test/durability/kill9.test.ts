@@ -7,15 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { authFrame, step1Frame, updateFrame, type Frame } from '../helpers/frames.js';
+import { updateFrame, type Frame } from '../helpers/frames.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
-import { createDatabase, startChildServer, type ChildServer } from './support.js';
+import { joinDocument, startChildServer, type ChildServer } from './support.js';
 
-let database: Awaited<ReturnType<typeof createDatabase>>;
+let database: TestDatabase;
 let server: ChildServer | null = null;
 
 beforeAll(async () => {
-  database = await createDatabase('scriptorium_kill9');
+  database = await createTestDatabase('kill9');
 });
 
 afterAll(async () => {
@@ -27,13 +28,9 @@ afterAll(async () => {
 
 /** Loads a document through a fresh raw client and returns its Y.Doc. */
 async function loadDocument(port: number, name: string): Promise<Y.Doc> {
-  const client = await RawClient.connect(port);
-  client.send(authFrame(name, 'token', '4.8.0'));
-  client.send(step1Frame(name, Y.encodeStateVector(new Y.Doc())));
-  await client.waitForFrame((frame) => frame.kind === 'sync' && frame.sub === 1 && frame.name === name, 10_000, 'SyncStep2');
-  const doc = client.doc(name);
+  const client = await joinDocument(port, name);
   client.ws.close();
-  return doc;
+  return client.doc(name);
 }
 
 describe('durability across kill -9', () => {
@@ -57,10 +54,7 @@ describe('durability across kill -9', () => {
   it('keeps every acknowledged edit when the kill lands while edits are in flight', async () => {
     server = await startChildServer({ DATABASE_URL: database.url });
     const name = 'kill9-inflight';
-    const client = await RawClient.connect(server.port);
-    client.send(authFrame(name, 'token', '4.8.0'));
-    client.send(step1Frame(name, Y.encodeStateVector(new Y.Doc())));
-    await client.waitForFrame((frame) => frame.kind === 'sync' && frame.sub === 1, 10_000, 'SyncStep2');
+    const client = await joinDocument(server.port, name);
 
     // One update per item, sent in order; acks come back in the same order, so the
     // first `acked` updates are exactly the acknowledged ones.

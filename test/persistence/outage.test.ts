@@ -8,7 +8,7 @@ import { DurableStorage } from '../../persistence/durable-storage.js';
 import { openStorage } from '../../persistence/open-storage.js';
 import { createPgDb } from '../../persistence/pg-db.js';
 import { CountingListener, ItemWriter, itemKeys, logger, sleep, waitFor } from './helpers.js';
-import { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-postgres.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.js';
 
 describe('database outage (throwaway PostgreSQL)', () => {
   let server: ThrowawayPostgres;

@@ -7,7 +7,7 @@ import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
 import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../frames.js';
 import { PING_TOPIC, type Watched } from '../keepalive.js';
 import { AuthType, MessageType, SyncType } from '../message-types.js';
-import { answerSyncStep1, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
+import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 import { AckQueue } from './ack-queue.js';
 import { DocumentSession } from './document-session.js';
 
@@ -239,12 +239,7 @@ export class HocuspocusConnection implements Watched {
         }
         // The sender's Update frame is already the frame its audience needs.
         const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? frame : null;
-        try {
-          room.applyClientUpdate(update, session, reusable);
-        } catch (error) {
-          if (room.poisoned) this.context.rooms.discard(room);
-          throw error;
-        }
+        applyUpdateFrom(session, room, this.context.rooms, update, reusable);
         this.acks.push(session, true);
         return;
       }

@@ -10,7 +10,7 @@ import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
 import { syncStep1Frame } from '../frames.js';
 import type { Watched } from '../keepalive.js';
 import { MessageType, SyncType } from '../message-types.js';
-import { answerSyncStep1, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
+import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 
 const NO_PREFIX = new Uint8Array(0);
 
@@ -130,12 +130,7 @@ export class YWebsocketConnection implements RoomMember, Watched {
             return;
           }
           const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? data : null;
-          try {
-            room.applyClientUpdate(update, this, reusable);
-          } catch (error) {
-            if (room.poisoned) this.context.rooms.discard(room);
-            throw error;
-          }
+          applyUpdateFrom(this, room, this.context.rooms, update, reusable);
           return;
         }
         case MessageType.Awareness:
