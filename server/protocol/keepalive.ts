@@ -6,52 +6,67 @@ export interface Watched {
   readonly socket: TransportSocket;
   /** Keepalive tick of the last frame received; written on every message. */
   lastSeen: number;
+  /** Which ping group the connection belongs to (set by `watch`). */
+  keepaliveGroup: number;
 }
 
-/** Topic that every provider speaking protocol v4 (which answers pings) subscribes to. */
-export const PING_TOPIC = 'ping';
+/** Ping groups: every connection is pinged once per round, one group per tick. */
+const GROUPS = 16;
+/** One ping topic per group; v4 providers (which answer pings) subscribe to theirs. */
+const PING_TOPICS = Array.from({ length: GROUPS }, (_, i) => `ping:${i}`);
 
 /**
  * Keeps healthy connections alive and closes dead ones, with one timer for the whole
- * server: each tick pings v4 providers through a single topic publish (the
- * provider drops a socket after 30 s of silence) and closes, with 4408, connections
- * from which no frame arrived within the idle timeout. Per message the cost is one
- * integer store (`lastSeen = tick`), not a timer.
+ * server. A round (at most 15 s: half the provider's 30 s patience) is split into
+ * ticks; each tick pings one group of v4 providers through a single topic publish
+ * and closes, with 4408, the connections of that group from which nothing arrived
+ * within the idle timeout. Spreading the groups over the round avoids a burst of
+ * thousands of pings and pongs at once, which would stall both ends for tens of
+ * milliseconds. Per message the cost is one integer store (`lastSeen = tick`).
  */
 export class Keepalive {
   tick = 0;
-  private readonly watched = new Set<Watched>();
+  private readonly groups = Array.from({ length: GROUPS }, () => new Set<Watched>());
   private readonly timer: NodeJS.Timeout;
   private readonly idleTicks: number;
+  private nextGroup = 0;
 
   constructor(
     private readonly transport: Pick<Transport, 'publish'>,
     idleTimeoutMs: number,
   ) {
-    // Ping at most every 15 s (half the provider's 30 s patience), and often enough to
-    // resolve the idle timeout to a quarter of its length.
-    const intervalMs = Math.min(15_000, Math.max(50, Math.floor(idleTimeoutMs / 4)));
-    this.idleTicks = Math.ceil(idleTimeoutMs / intervalMs);
-    this.timer = setInterval(() => this.sweep(), intervalMs);
+    const roundMs = Math.min(15_000, Math.max(GROUPS * 10, Math.floor(idleTimeoutMs / 4)));
+    const tickMs = roundMs / GROUPS;
+    this.idleTicks = Math.ceil(idleTimeoutMs / tickMs);
+    this.timer = setInterval(() => this.sweep(), tickMs);
     this.timer.unref();
   }
 
   get size(): number {
-    return this.watched.size;
+    let size = 0;
+    for (const group of this.groups) size += group.size;
+    return size;
   }
 
   watch(connection: Watched): void {
     connection.lastSeen = this.tick;
-    this.watched.add(connection);
+    connection.keepaliveGroup = this.nextGroup;
+    this.nextGroup = (this.nextGroup + 1) % GROUPS;
+    this.groups[connection.keepaliveGroup]!.add(connection);
   }
 
   unwatch(connection: Watched): void {
-    this.watched.delete(connection);
+    this.groups[connection.keepaliveGroup]?.delete(connection);
+  }
+
+  /** The topic a v4 provider subscribes to in order to receive pings. */
+  pingTopic(connection: Watched): string {
+    return PING_TOPICS[connection.keepaliveGroup]!;
   }
 
   /** Every watched connection, e.g. to close them all at shutdown. */
-  connections(): IterableIterator<Watched> {
-    return this.watched.values();
+  *connections(): IterableIterator<Watched> {
+    for (const group of this.groups) yield* group;
   }
 
   stop(): void {
@@ -60,9 +75,10 @@ export class Keepalive {
 
   private sweep(): void {
     this.tick++;
-    this.transport.publish(PING_TOPIC, PING_FRAME);
-    for (const connection of this.watched) {
-      // More than idleTicks full intervals since its last frame: at least the idle timeout.
+    const index = this.tick % GROUPS;
+    this.transport.publish(PING_TOPICS[index]!, PING_FRAME);
+    for (const connection of this.groups[index]!) {
+      // More than idleTicks ticks since its last frame: at least the idle timeout.
       if (this.tick - connection.lastSeen > this.idleTicks) {
         connection.socket.close(CloseCode.ConnectionTimeout, 'Connection Timeout');
       }

@@ -5,7 +5,7 @@ import { CloseCode, type TransportSocket } from '../../transport/transport.js';
 import { MAX_DOCUMENT_NAME_LENGTH, type ProtocolContext } from '../context.js';
 import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
 import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../frames.js';
-import { PING_TOPIC, type Watched } from '../keepalive.js';
+import type { Watched } from '../keepalive.js';
 import { AuthType, MessageType, SyncType } from '../message-types.js';
 import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 import { AckQueue } from './ack-queue.js';
@@ -17,6 +17,7 @@ import { DocumentSession } from './document-session.js';
  */
 export class HocuspocusConnection implements Watched {
   lastSeen = 0;
+  keepaliveGroup = 0;
   private readonly documents = new Map<string, DocumentSession>();
   private readonly acks: AckQueue;
   private readonly sessionId = crypto.randomUUID();
@@ -122,7 +123,7 @@ export class HocuspocusConnection implements Watched {
     if (!this.pingSubscribed && version !== null && Number.parseInt(version, 10) >= 4) {
       // Providers from v4 answer a bare Ping; older ones would log it as unknown.
       this.pingSubscribed = true;
-      this.socket.subscribe(PING_TOPIC);
+      this.socket.subscribe(this.context.keepalive.pingTopic(this));
     }
     const session = this.documents.get(address) ?? this.openSession(address);
     if (session.state === 'open') {

@@ -21,6 +21,7 @@ const NO_PREFIX = new Uint8Array(0);
  */
 export class YWebsocketConnection implements RoomMember, Watched {
   lastSeen = 0;
+  keepaliveGroup = 0;
   readonly address = null;
   readonly prefix = NO_PREFIX;
   awarenessClients: Set<number> | null = null;
