@@ -236,6 +236,29 @@ export class Writer extends BenchClient {
     if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
   }
 
+  private typist: { text: Y.Text; last: Uint8Array } | null = null;
+
+  /**
+   * Types one character at the end of the Y.Text "default" (a paper's keystroke) and sends
+   * the update. Uses a real Y.Doc: cold-load ingest is not loader-bound, and typed text is
+   * the realistic document shape (it compacts to a small state, unlike unique map keys).
+   */
+  typeCharacter(): void {
+    if (!this.typist) {
+      const doc = new Y.Doc();
+      doc.clientID = this.clientId;
+      const typist: { text: Y.Text; last: Uint8Array } = { text: doc.getText('default'), last: new Uint8Array(0) };
+      doc.on('update', (update: Uint8Array) => (typist.last = update));
+      this.typist = typist;
+    }
+    const t = nowMs();
+    this.typist.text.insert(this.typist.text.length, 'x');
+    this.seq++;
+    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_UPDATE, this.typist.last));
+    this.ctx.counters.updatesSent++;
+    if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
+  }
+
   /** A cursor move: awareness state with a moving selection. */
   moveCursor(): void {
     const pos = this.awarenessClock % 1000;
@@ -301,6 +324,11 @@ export class Probe extends BenchClient {
       return; // a malformed update would show up as loss
     }
     if (sub === SYNC_STEP1 && encoding.length(enc) > prefix) this.send(encoding.toUint8Array(enc));
+  }
+
+  /** Characters of the Y.Text "default" (cold-load's text shape: one per edit). */
+  textLength(): number {
+    return this.doc.getText('default').length;
   }
 
   /** How many of the expected edits (writer index → edits sent) this probe does not hold. */

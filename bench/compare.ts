@@ -8,7 +8,7 @@
  *   --url ws://host:port/ [--url ...] --protocol hocuspocus|y-websocket [--server-pid N]
  *                       load an existing deployment instead (several URLs: clients are split)
  *   --docs --clients --writers --probes --rate --awareness --duration --warmup --workers
- *   --connections (density) --history (cold-load) --concurrency --token
+ *   --connections (density) --history --shape text|map (cold-load) --concurrency --token
  *   --scriptorium-protocol hocuspocus|y-websocket   --transport uws|ws
  *   --pg postgres://postgres@127.0.0.1:5432/postgres  (admin URL for throwaway databases)
  *   --ci (small and quick)   --smoke (tiny fan-out, asserts zero loss; exit code 1 on failure)
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     connections: { type: 'string' },
     history: { type: 'string' },
+    shape: { type: 'string' },
     concurrency: { type: 'string' },
     token: { type: 'string' },
     'scriptorium-protocol': { type: 'string', default: 'hocuspocus' },
@@ -78,6 +79,7 @@ async function main(): Promise<number> {
     docs: num(values.docs), clients: num(values.clients), writers: num(values.writers), probes: num(values.probes),
     rate: num(values.rate), awareness: num(values.awareness), duration: num(values.duration), warmup: num(values.warmup),
     workers: num(values.workers), connections: num(values.connections), history: num(values.history),
+    shape: values.shape === undefined ? undefined : values.shape === 'map' || values.shape === 'text' ? values.shape : fail(`--shape must be text or map, got ${values.shape}`),
     concurrency: num(values.concurrency), token: values.token, ci: values.ci, progress: !values.quiet,
     wsReaders: values['ws-readers'],
   };
@@ -184,3 +186,8 @@ main().then(
     process.exit(1);
   },
 );
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}

@@ -21,6 +21,8 @@ export interface Target {
 
 /** Command-line knobs; unset ones take the scenario's defaults. */
 export interface ScenarioArgs {
+  /** cold-load document shape: `text` (typed keystrokes, default) or `map` (one unique key per edit). */
+  shape?: 'text' | 'map';
   docs?: number;
   clients?: number;
   writers?: number;
@@ -237,6 +239,9 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
   if (!target.restart) throw new Error('cold-load needs a server it can restart (not an external --url)');
   const docs = a.docs ?? (a.ci ? 2 : 3);
   const history = a.history ?? (a.ci ? 2000 : 20_000);
+  // Typed text compacts to a small state, as real papers do; unique map keys make the document
+  // itself 100,000 entries, whose Yjs apply/encode alone costs ~0.4 s whatever the storage does.
+  const shape = a.shape ?? 'text';
   const token = a.token ?? 'bench';
   const prefix = `bench-cold-${runId()}-`;
   const ctx = standaloneContext(target.protocol, token);
@@ -253,7 +258,10 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
     // loader flooding its socket buffer.
     const window = target.protocol === 'hocuspocus' ? 500 : 50;
     while (w.seq < history) {
-      if (target.protocol === 'hocuspocus' ? w.unacked < window : true) w.edit();
+      if (target.protocol === 'hocuspocus' ? w.unacked < window : true) {
+        if (shape === 'text') w.typeCharacter();
+        else w.edit();
+      }
       else await new Promise((r) => setImmediate(r));
       if (target.protocol !== 'hocuspocus' && w.seq % window === 0) await new Promise((r) => setTimeout(r, 1));
     }
@@ -280,7 +288,7 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
       // applied it (same handler), which is what a provider waits for.
       h.record(await p.open(120_000));
       applied.record(nowMs() - started);
-      missing += p.missing([history]);
+      missing += shape === 'text' ? Math.max(0, history - p.textLength()) : p.missing([history]);
       ctx.closing = true;
       p.close();
       ctx.closing = false;
