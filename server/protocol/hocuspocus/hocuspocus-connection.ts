@@ -6,6 +6,7 @@ import { MAX_DOCUMENT_NAME_LENGTH, type ProtocolContext } from '../context.js';
 import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
 import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../frames.js';
 import type { Watched } from '../keepalive.js';
+import { nextSessionId } from '../session-id.js';
 import { AuthType, MessageType, SyncType } from '../message-types.js';
 import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 import { AckQueue } from './ack-queue.js';
@@ -20,7 +21,7 @@ export class HocuspocusConnection implements Watched {
   keepaliveGroup = 0;
   private readonly documents = new Map<string, DocumentSession>();
   private readonly acks: AckQueue;
-  private readonly sessionId = crypto.randomUUID();
+  private readonly sessionId = nextSessionId();
   /** Documents not yet open, and frames/bytes queued for them (bounded, see QueueLimits). */
   private notOpen = 0;
   private queuedFrames = 0;

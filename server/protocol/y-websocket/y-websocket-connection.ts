@@ -9,6 +9,7 @@ import { MAX_DOCUMENT_NAME_LENGTH, type ProtocolContext } from '../context.js';
 import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
 import { syncStep1Frame } from '../frames.js';
 import type { Watched } from '../keepalive.js';
+import { nextSessionId } from '../session-id.js';
 import { MessageType, SyncType } from '../message-types.js';
 import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 
@@ -25,7 +26,7 @@ export class YWebsocketConnection implements RoomMember, Watched {
   readonly address = null;
   readonly prefix = NO_PREFIX;
   awarenessClients: Set<number> | null = null;
-  meta: AppendMeta = { userId: null, sessionId: crypto.randomUUID() };
+  meta: AppendMeta = { userId: null, sessionId: nextSessionId() };
   private state: 'loading' | 'open' | 'closed' = 'loading';
   private room: Room | null = null;
   private readOnly = false;
