@@ -8,7 +8,7 @@ import { AuthType, MessageType, SyncType, type Scope } from './message-types.js'
 
 const textEncoder = new TextEncoder();
 
-export function varUintLength(n: number): number {
+function varUintLength(n: number): number {
   let length = 1;
   while (n > 0x7f) {
     n = Math.floor(n / 128);

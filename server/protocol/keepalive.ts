@@ -42,12 +42,6 @@ export class Keepalive {
     this.timer.unref();
   }
 
-  get size(): number {
-    let size = 0;
-    for (const group of this.groups) size += group.size;
-    return size;
-  }
-
   watch(connection: Watched): void {
     connection.lastSeen = this.tick;
     connection.keepaliveGroup = this.nextGroup;

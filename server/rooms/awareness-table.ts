@@ -25,10 +25,6 @@ export class AwarenessTable {
   private readonly states = new Map<number, State>();
   private readonly clocks = new Map<number, number>();
 
-  get size(): number {
-    return this.states.size;
-  }
-
   apply(entries: readonly AwarenessEntry[], owner: AwarenessOwner, now: number): void {
     for (const entry of entries) {
       const current = this.clocks.get(entry.clientId);

@@ -60,7 +60,6 @@ export class Room implements CommitListener {
   /** Updates of this room handed to storage, and how many of those are durable. */
   appliedSeq = 0;
   durableSeq = 0;
-  memberCount = 0;
   /** Set once an apply failed halfway: the Y.Doc can no longer be trusted. */
   poisoned = false;
 
@@ -91,7 +90,6 @@ export class Room implements CommitListener {
       this.audiences.set(key, audience);
     }
     audience.members++;
-    this.memberCount++;
     member.socket.subscribe(audience.topic);
     return audience;
   }
@@ -102,7 +100,6 @@ export class Room implements CommitListener {
     if (!audience) return;
     member.socket.unsubscribe(audience.topic);
     if (--audience.members === 0) this.audiences.delete(member.address);
-    this.memberCount--;
     const removal = this.awareness.removeOwner(member);
     if (removal) this.broadcastAwareness(removal, null, null);
   }
