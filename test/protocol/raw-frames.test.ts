@@ -434,6 +434,17 @@ describe.each(TRANSPORTS)('raw Hocuspocus frames over %s', (transport) => {
     expect(client.isOpen).toBe(true);
     await expectOthersUnaffected(server, witness);
   });
+
+  it('answers an empty document name with PermissionDenied, keeping the socket', async () => {
+    const { server, witness } = await setup(transport);
+    const client = await RawClient.connect(server.port);
+    client.send(authFrame(''));
+    const denied = await client.waitForFrame((f) => f.kind === 'auth' && f.name === '', 5_000, 'auth answer');
+    expect(denied).toMatchObject({ kind: 'auth', authType: 1 });
+    await client.join(DOC);
+    expect(client.isOpen).toBe(true);
+    await expectOthersUnaffected(server, witness);
+  });
 });
 
 describe.each(TRANSPORTS)('raw y-websocket frames over %s', (transport) => {

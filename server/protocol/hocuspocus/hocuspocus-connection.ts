@@ -134,8 +134,9 @@ export class HocuspocusConnection implements Watched {
     }
     if (session.state !== 'queued') return;
     session.state = 'authenticating';
-    if (session.documentName.length > MAX_DOCUMENT_NAME_LENGTH) {
-      this.deny(session, `document name longer than ${MAX_DOCUMENT_NAME_LENGTH} characters`);
+    const nameLength = session.documentName.length;
+    if (nameLength === 0 || nameLength > MAX_DOCUMENT_NAME_LENGTH) {
+      this.deny(session, `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters`);
       return;
     }
     this.context.authorizer.authorize(token, session.documentName).then(
