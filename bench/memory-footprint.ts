@@ -33,7 +33,7 @@ const metrics = createMetrics({ storageHealthy: () => true });
 const logger = pino({ level: 'silent' });
 const rooms = new RoomRegistry(storage, publisher, metrics, logger);
 const keepalive = new Keepalive(publisher, 60_000);
-const context = { rooms, authorizer: openAuthorizer, keepalive, metrics, logger, limits: { maxPendingDocuments: 100, maxQueuedFrames: 1000, maxQueuedBytes: 5 << 20 } };
+const context = { rooms, authorizer: openAuthorizer, keepalive, metrics, logger, limits: { maxPendingDocuments: 100, maxDocumentsPerSocket: 1000, maxQueuedFrames: 1000, maxQueuedBytes: 5 << 20 } };
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 // Load the documents first so the per-connection figures exclude them.

@@ -21,6 +21,8 @@ export interface Config {
   /** A socket that sends nothing for this long is closed with 4408. */
   readonly idleTimeoutMs: number;
   readonly maxPendingDocuments: number;
+  /** Documents one Hocuspocus socket may have open at once. */
+  readonly maxDocumentsPerSocket: number;
   readonly maxQueuedFrames: number;
   readonly maxQueuedBytes: number;
   /** Directory served at `/` (the browser app). */
@@ -71,6 +73,7 @@ export function configFromEnv(env: Env = process.env): Config {
     maxBackpressureBytes: integer(env, 'MAX_BACKPRESSURE_BYTES', 32 * 1024 * 1024, 1024),
     idleTimeoutMs: integer(env, 'IDLE_TIMEOUT_MS', 60_000, 1_000),
     maxPendingDocuments: integer(env, 'MAX_PENDING_DOCUMENTS', 100, 1),
+    maxDocumentsPerSocket: integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1),
     maxQueuedFrames: integer(env, 'MAX_QUEUED_FRAMES', 1_000, 1),
     maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 5 * 1024 * 1024, 1024),
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),

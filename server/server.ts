@@ -55,6 +55,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
     limits: {
       maxPendingDocuments: config.maxPendingDocuments,
+      maxDocumentsPerSocket: config.maxDocumentsPerSocket,
       maxQueuedFrames: config.maxQueuedFrames,
       maxQueuedBytes: config.maxQueuedBytes,
     },

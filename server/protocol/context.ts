@@ -8,6 +8,8 @@ import type { Keepalive } from './keepalive.js';
 export interface QueueLimits {
   /** Documents on one socket that are authenticating or loading. */
   readonly maxPendingDocuments: number;
+  /** Documents one socket may have open (answered with PermissionDenied beyond). */
+  readonly maxDocumentsPerSocket: number;
   /** Frames queued on one socket while its documents are not open yet. */
   readonly maxQueuedFrames: number;
   /** Bytes queued on one socket while its documents are not open yet. */

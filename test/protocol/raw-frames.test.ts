@@ -435,6 +435,22 @@ describe.each(TRANSPORTS)('raw Hocuspocus frames over %s', (transport) => {
     await expectOthersUnaffected(server, witness);
   });
 
+  it('answers Auth beyond maxDocumentsPerSocket with PermissionDenied until a document is closed', async () => {
+    const { server, witness } = await setup(transport, { maxDocumentsPerSocket: 2 });
+    const client = await RawClient.connect(server.port);
+    await client.join('cap-a');
+    await client.join('cap-b');
+    client.send(authFrame('cap-c'));
+    const denied = await client.waitForFrame((f) => f.kind === 'auth' && f.name === 'cap-c', 5_000, 'auth answer for the third document');
+    expect(denied).toMatchObject({ kind: 'auth', authType: 1 });
+    expect(denied.kind === 'auth' && denied.text).toMatch(/too many documents/);
+    client.send(closeDocFrame('cap-a'));
+    await client.waitForFrame((f) => f.kind === 'close' && f.name === 'cap-a', 5_000, 'CLOSE reply');
+    await client.join('cap-c');
+    expect(client.isOpen).toBe(true);
+    await expectOthersUnaffected(server, witness);
+  });
+
   it('answers an empty document name with PermissionDenied, keeping the socket', async () => {
     const { server, witness } = await setup(transport);
     const client = await RawClient.connect(server.port);

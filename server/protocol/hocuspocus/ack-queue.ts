@@ -31,6 +31,7 @@ export class AckQueue implements DurabilityWaiter {
     const seq = room.appliedSeq;
     if (this.pending.length === 0 && room.durableSeq >= seq) {
       send(session, applied);
+      this.metrics.ackSeconds.observe(0);
       return;
     }
     this.pending.push({ session, room, seq, applied, since: performance.now() });

@@ -134,6 +134,10 @@ export class HocuspocusConnection implements Watched {
     }
     if (session.state !== 'queued') return;
     session.state = 'authenticating';
+    if (this.documents.size - this.notOpen >= this.context.limits.maxDocumentsPerSocket) {
+      this.deny(session, `too many documents on one connection (at most ${this.context.limits.maxDocumentsPerSocket})`);
+      return;
+    }
     const nameLength = session.documentName.length;
     if (nameLength === 0 || nameLength > MAX_DOCUMENT_NAME_LENGTH) {
       this.deny(session, `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters`);
