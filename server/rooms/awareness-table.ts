@@ -22,26 +22,29 @@ export const AWARENESS_TIMEOUT_MS = 30_000;
  * connection owns which client id, and produces the removal update for a leaver.
  */
 export class AwarenessTable {
-  private readonly states = new Map<number, State>();
-  private readonly clocks = new Map<number, number>();
+  // Created on the first awareness update: many documents are open without presence.
+  private states: Map<number, State> | null = null;
+  private clocks: Map<number, number> | null = null;
 
   apply(entries: readonly AwarenessEntry[], owner: AwarenessOwner, now: number): void {
+    const states = (this.states ??= new Map());
+    const clocks = (this.clocks ??= new Map());
     for (const entry of entries) {
-      const current = this.clocks.get(entry.clientId);
+      const current = clocks.get(entry.clientId);
       const accepted =
         current === undefined ||
         current < entry.clock ||
-        (current === entry.clock && entry.state === null && this.states.has(entry.clientId));
+        (current === entry.clock && entry.state === null && states.has(entry.clientId));
       if (!accepted) continue;
-      this.clocks.set(entry.clientId, entry.clock);
-      const previous = this.states.get(entry.clientId);
+      clocks.set(entry.clientId, entry.clock);
+      const previous = states.get(entry.clientId);
       if (entry.state === null) {
-        this.states.delete(entry.clientId);
+        states.delete(entry.clientId);
         previous?.owner.awarenessClients?.delete(entry.clientId);
         continue;
       }
       if (previous && previous.owner !== owner) previous.owner.awarenessClients?.delete(entry.clientId);
-      this.states.set(entry.clientId, { clock: entry.clock, state: entry.state, owner, updatedAt: now });
+      states.set(entry.clientId, { clock: entry.clock, state: entry.state, owner, updatedAt: now });
       (owner.awarenessClients ??= new Set()).add(entry.clientId);
     }
   }
@@ -49,13 +52,14 @@ export class AwarenessTable {
   /** Removes every state the owner set; returns the update that tells the others, or null. */
   removeOwner(owner: AwarenessOwner): Uint8Array | null {
     const clients = owner.awarenessClients;
-    if (!clients || clients.size === 0) return null;
+    const states = this.states;
+    if (!clients || clients.size === 0 || !states) return null;
     const removals: AwarenessEntry[] = [];
     for (const clientId of clients) {
-      const state = this.states.get(clientId);
+      const state = states.get(clientId);
       if (!state || state.owner !== owner) continue;
-      this.states.delete(clientId);
-      this.clocks.delete(clientId);
+      states.delete(clientId);
+      this.clocks?.delete(clientId);
       removals.push({ clientId, clock: state.clock + 1, state: null });
     }
     clients.clear();
@@ -64,6 +68,7 @@ export class AwarenessTable {
 
   /** Every state renewed within the timeout, as one update for a joiner; null if none. */
   snapshot(now: number): Uint8Array | null {
+    if (!this.states) return null;
     const fresh: AwarenessEntry[] = [];
     for (const [clientId, state] of this.states) {
       if (now - state.updatedAt <= AWARENESS_TIMEOUT_MS) fresh.push({ clientId, clock: state.clock, state: state.state });

@@ -64,7 +64,8 @@ export class Room implements CommitListener {
   poisoned = false;
 
   private readonly audiences = new Map<string | null, Audience>();
-  private waiters = new Set<DurabilityWaiter>();
+  /** Created on first use: most rooms of idle documents never wait for a commit. */
+  private waiters: Set<DurabilityWaiter> | null = null;
   private lastTransactionChanged = false;
 
   constructor(
@@ -186,14 +187,15 @@ export class Room implements CommitListener {
 
   /** Registers a waiter to be told when durableSeq next advances. */
   waitForDurability(waiter: DurabilityWaiter): void {
-    this.waiters.add(waiter);
+    (this.waiters ??= new Set()).add(waiter);
   }
 
   committed(count: number): void {
     this.durableSeq += count;
-    if (this.waiters.size === 0) return;
     const waiters = this.waiters;
-    this.waiters = new Set();
+    if (waiters === null || waiters.size === 0) return;
+    // Waiters re-register (into a fresh set) if their next ack still waits.
+    this.waiters = null;
     for (const waiter of waiters) waiter.durabilityAdvanced();
   }
 

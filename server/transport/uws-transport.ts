@@ -32,7 +32,8 @@ export function loadNativeUws(): { uws: Uws } | { error: string } {
 }
 
 interface SocketData<S> {
-  request: UpgradeRequest;
+  /** Only needed until `open`; dropped then so idle sockets do not keep its strings. */
+  request: UpgradeRequest | null;
   socket: UwsSocket | null;
   state: S | null;
 }
@@ -102,7 +103,8 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
       const data = ws.getUserData();
       const socket = new UwsSocket(ws as unknown as UwsTypes.WebSocket<SocketData<unknown>>);
       data.socket = socket;
-      data.state = handlers.open(socket, data.request);
+      data.state = handlers.open(socket, data.request!);
+      data.request = null;
     },
     message(ws, message, isBinary) {
       const data = ws.getUserData();
