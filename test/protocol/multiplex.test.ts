@@ -3,8 +3,20 @@ import { stats } from '../../server/metrics.js';
 import { attachedProvider, destroyProviders, sharedSocket } from '../helpers/providers.js';
 import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
+import type { TransportKind } from '../../server/transport/transport.js';
 
 const NAMES = ['mux-alpha', 'mux-beta', 'mux-gamma'] as const;
+
+/** Two shared sockets, each with a provider attached for every name in NAMES, all synced. */
+async function twoSocketsWithAllDocuments(transport: TransportKind) {
+  const server = await startTestServer(transport);
+  const socketA = sharedSocket(server.port);
+  const socketB = sharedSocket(server.port);
+  const a = NAMES.map((name) => attachedProvider(socketA, name));
+  const b = NAMES.map((name) => attachedProvider(socketB, name));
+  await waitFor(() => [...a, ...b].every((p) => p.isSynced), 5_000, 'all synced');
+  return { a, b };
+}
 
 describe.each(TRANSPORTS)('multiplexing over %s', (transport) => {
   afterEach(async () => {
@@ -41,12 +53,7 @@ describe.each(TRANSPORTS)('multiplexing over %s', (transport) => {
   });
 
   it('keeps a document edited on one multiplexed socket isolated from untouched documents', async () => {
-    const server = await startTestServer(transport);
-    const socketA = sharedSocket(server.port);
-    const socketB = sharedSocket(server.port);
-    const a = NAMES.map((name) => attachedProvider(socketA, name));
-    const b = NAMES.map((name) => attachedProvider(socketB, name));
-    await waitFor(() => [...a, ...b].every((p) => p.isSynced), 5_000, 'all synced');
+    const { a, b } = await twoSocketsWithAllDocuments(transport);
 
     const gamma = a[2]!.document.getText('text');
     for (let i = 0; i < 20; i++) gamma.insert(gamma.length, `${i},`);
@@ -56,12 +63,7 @@ describe.each(TRANSPORTS)('multiplexing over %s', (transport) => {
   });
 
   it('detaches one document from a shared socket and re-attaches it without disturbing the others', async () => {
-    const server = await startTestServer(transport);
-    const socketA = sharedSocket(server.port);
-    const socketB = sharedSocket(server.port);
-    const a = NAMES.map((name) => attachedProvider(socketA, name));
-    const b = NAMES.map((name) => attachedProvider(socketB, name));
-    await waitFor(() => [...a, ...b].every((p) => p.isSynced), 5_000, 'all synced');
+    const { a, b } = await twoSocketsWithAllDocuments(transport);
 
     const detached = a[0]!;
     detached.detach(); // sends CLOSE for mux-alpha only
