@@ -16,10 +16,20 @@ export interface QueryResult<T> {
   readonly rows: T[];
 }
 
+export interface QueryOptions {
+  /**
+   * A stable name for a statement the hot path runs over and over: PostgreSQL
+   * then parses and plans it once per connection instead of once per call. One
+   * name must always go with the same SQL. Implementations without prepared
+   * statements ignore it.
+   */
+  readonly statementName?: string | undefined;
+}
+
 /** Something SQL can be sent to: the Db itself or an open transaction. */
 export interface Queryable {
   /** One statement with `$n` parameters. */
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /** `Db` on a node-postgres Pool (production; DATABASE_URL). */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, Queryable, QueryOptions, QueryResult } from './db.js';
 
 export interface PgDbOptions {
   readonly connectionString: string;
@@ -50,8 +50,8 @@ export function createPgDb(options: PgDbOptions): Db {
   let closed: Promise<void> | undefined;
 
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const result = await client.query(sql, params as unknown[] | undefined);
+    async query<T>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>> {
+      const result = await client.query({ text: sql, values: params as unknown[] | undefined, name: options?.statementName });
       return { rows: result.rows as T[] };
     },
     async exec(sql: string): Promise<void> {
