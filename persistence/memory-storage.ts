@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from './storage.js';
+import type { AppendMeta, CommitListener, DocumentStorage, StorageStats, StoredDocument } from './storage.js';
 
 /**
  * In-process storage: updates are "durable" as soon as they are appended. Used by
@@ -8,8 +8,14 @@ import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from
  */
 export class MemoryStorage implements DocumentStorage {
   readonly healthy = true;
+  private appended = 0;
   private readonly byName = new Map<string, { id: string; updates: Uint8Array[] }>();
   private readonly byId = new Map<string, { id: string; updates: Uint8Array[] }>();
+
+  /** Every append is its own instant "commit". */
+  get stats(): StorageStats {
+    return { pending: 0, committedRows: this.appended, committedBatches: this.appended, failedAttempts: 0, droppedRows: 0 };
+  }
 
   async load(name: string): Promise<StoredDocument> {
     let doc = this.byName.get(name);
@@ -24,6 +30,7 @@ export class MemoryStorage implements DocumentStorage {
 
   append(documentId: string, update: Uint8Array, _meta: AppendMeta, listener: CommitListener): void {
     this.byId.get(documentId)?.updates.push(update);
+    this.appended++;
     listener.committed(1);
   }
 

@@ -31,6 +31,19 @@ export interface StoredDocument {
   readonly state: Uint8Array | null;
 }
 
+/** Cumulative counters of the write path (exported on /metrics). */
+export interface StorageStats {
+  /** Appended, not yet durable. */
+  readonly pending: number;
+  readonly committedRows: number;
+  /** Commits (group-commit batches); committedRows / committedBatches is the batch size. */
+  readonly committedBatches: number;
+  /** Commit attempts that failed (each retried). */
+  readonly failedAttempts: number;
+  /** Rows given up on because the database rejected them permanently. */
+  readonly droppedRows: number;
+}
+
 export interface DocumentStorage {
   /** Find (or, in open mode, create) the document and load its persisted state. */
   load(name: string): Promise<StoredDocument>;
@@ -49,6 +62,7 @@ export interface DocumentStorage {
   flush(): Promise<void>;
   /** False while commits are failing (drives /readyz). */
   readonly healthy: boolean;
+  readonly stats: StorageStats;
   /** Flush what is queued (bounded by the caller's patience) and release resources. */
   close(): Promise<void>;
 }

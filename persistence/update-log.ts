@@ -18,7 +18,7 @@
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import { isTransientDbError, sqlState } from './db.js';
-import type { AppendMeta, CommitListener } from './storage.js';
+import type { AppendMeta, CommitListener, StorageStats } from './storage.js';
 
 export interface UpdateLogOptions {
   readonly logger?: Logger | undefined;
@@ -40,16 +40,8 @@ export interface UpdateLogOptions {
   readonly onCommitted?: ((documentId: string, rows: number, bytes: number) => void) | undefined;
 }
 
-export interface UpdateLogStats {
-  /** Appended, not yet committed. */
-  readonly pending: number;
-  readonly committedRows: number;
-  readonly committedBatches: number;
-  /** Commit attempts that failed (each retried). */
-  readonly failedAttempts: number;
-  /** Rows given up on because the database rejected them permanently. */
-  readonly droppedRows: number;
-}
+/** The update log's counters are the storage's write-path stats. */
+export type UpdateLogStats = StorageStats;
 
 interface Entry {
   readonly documentId: string;

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { StorageStats } from '../persistence/storage.js';
 
 /**
  * Hot-path counters are plain numbers; prom-client reads them only when /metrics is
@@ -25,7 +26,7 @@ export interface ServerMetrics {
   readonly ackSeconds: client.Histogram;
 }
 
-export function createMetrics(extra: { storageHealthy: () => boolean }): ServerMetrics {
+export function createMetrics(extra: { storageHealthy: () => boolean; storageStats?: () => StorageStats }): ServerMetrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number) =>
@@ -42,6 +43,14 @@ export function createMetrics(extra: { storageHealthy: () => boolean }): ServerM
   gauge('scriptorium_updates_applied_total', 'Client updates applied to documents', () => stats.updatesApplied);
   gauge('scriptorium_updates_rejected_total', 'Client updates refused as invalid or read-only', () => stats.updatesRejected);
   gauge('scriptorium_storage_healthy', '1 while commits to the database succeed', () => (extra.storageHealthy() ? 1 : 0));
+  const storageStats = extra.storageStats;
+  if (storageStats) {
+    gauge('scriptorium_storage_pending_updates', 'Updates applied but not yet durable (not acknowledged)', () => storageStats().pending);
+    gauge('scriptorium_storage_committed_updates_total', 'Updates committed to the log', () => storageStats().committedRows);
+    gauge('scriptorium_storage_commits_total', 'Group commits (committed updates / commits = batch size)', () => storageStats().committedBatches);
+    gauge('scriptorium_storage_failed_commits_total', 'Commit attempts that failed and were retried', () => storageStats().failedAttempts);
+    gauge('scriptorium_storage_dropped_updates_total', 'Updates the database rejected permanently', () => storageStats().droppedRows);
+  }
   const applySeconds = new client.Histogram({
     name: 'scriptorium_update_apply_seconds',
     help: 'Time to validate and apply one client update',

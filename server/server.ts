@@ -40,7 +40,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   const { storage, db } = await openConfiguredStorage(config, logger);
   let shuttingDown = false;
-  const metrics = createMetrics({ storageHealthy: () => storage.healthy });
+  const metrics = createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats });
 
   // The transport is created after the registry needs a publisher: bridge through a holder.
   let transport: Transport | null = null;
