@@ -51,6 +51,10 @@ describe.each(TRANSPORTS)('HTTP on the WebSocket port over %s', (transport) => {
     expect(text).toMatch(/^# TYPE scriptorium_update_apply_seconds histogram$/m);
     expect(text).toMatch(/^scriptorium_update_apply_seconds_count [1-9]\d*$/m);
     expect(text).toMatch(/^scriptorium_update_apply_seconds_bucket\{le="\+Inf"\} [1-9]\d*$/m);
+    // The write path: the acked update is committed, nothing is left pending.
+    expect(text).toMatch(/^scriptorium_storage_committed_updates_total [1-9]\d*$/m);
+    expect(text).toMatch(/^scriptorium_storage_commits_total [1-9]\d*$/m);
+    expect(text).toMatch(/^scriptorium_storage_pending_updates 0$/m);
   });
 
   it('serves the static app at / as HTML', async () => {
