@@ -2,8 +2,11 @@
 /** `npm start`: runs the server with configuration from the environment (see README). */
 import { ConfigError } from './config.js';
 import { startServer } from './server.js';
+import { capYoungGeneration } from './young-generation.js';
 
 async function main(): Promise<void> {
+  // Before the server allocates anything: see young-generation.ts.
+  capYoungGeneration();
   let server;
   try {
     server = await startServer();
