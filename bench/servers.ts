@@ -12,12 +12,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Protocol } from './frames.js';
 
-export type ServerKind = 'scriptorium-pg' | 'scriptorium-pglite' | 'scriptorium-mem' | 'hocuspocus' | 'y-websocket';
-export const SERVER_KINDS: ServerKind[] = ['scriptorium-pg', 'scriptorium-pglite', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
+export type ServerKind = 'scriptorium-pg' | 'scriptorium-pglite' | 'scriptorium-mem' | 'hocuspocus' | 'y-websocket' | 'floor';
+export const SERVER_KINDS: ServerKind[] = ['scriptorium-pg', 'scriptorium-pglite', 'scriptorium-mem', 'hocuspocus', 'y-websocket', 'floor'];
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCRIPTORIUM_MAIN = join(REPO_ROOT, 'dist/server/main.js');
 const HOCUSPOCUS_MAIN = join(REPO_ROOT, 'dist/bench/peers/hocuspocus.js');
+const FLOOR_MAIN = join(REPO_ROOT, 'dist/bench/peers/relay-floor.js');
 const Y_WEBSOCKET_MAIN = join(REPO_ROOT, 'node_modules/y-websocket/bin/server.js');
 
 export interface ServerOptions {
@@ -136,6 +137,9 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
       break;
     case 'hocuspocus':
       spec = { args: [HOCUSPOCUS_MAIN], env: base, readyPath: null };
+      break;
+    case 'floor':
+      spec = { args: [FLOOR_MAIN], env: base, readyPath: null };
       break;
     case 'y-websocket':
       spec = { args: [Y_WEBSOCKET_MAIN], env: base, readyPath: null };
