@@ -4,7 +4,8 @@
  * `append` is on the rooms' hot path, so it only pushes onto an in-memory queue.
  * One flusher drains the queue: when idle it starts on the next turn of the event
  * loop (so everything appended in the current I/O phase goes together) and while a
- * commit is in flight new appends pile up and go in the next batch — the classic
+ * commit is in flight (and for `commitDelayMs` after it, under light load) new
+ * appends pile up and go in the next batch — the classic
  * group commit: one prepared INSERT ... SELECT FROM unnest(...) statement, one round trip,
  * one commit for up to `maxBatchRows` updates of any number of documents.
  *
@@ -27,10 +28,15 @@ export interface UpdateLogOptions {
   /** Most update bytes per commit; a single larger update still goes alone (default 4 MiB). */
   readonly maxBatchBytes?: number | undefined;
   /**
-   * Extra wait before an idle flusher starts, to gather more per commit at the
-   * cost of latency (default 0: next event-loop turn).
+   * After a commit, wait up to this long before the next one unless `commitEarlyRows`
+   * are already queued (default 0: go at once). A steady trickle of edits then
+   * shares commits — each commit costs a round trip, a WAL flush and two process
+   * wake-ups whatever its size — at the price of up to this much ack latency. The
+   * first update after an idle spell is never delayed.
    */
-  readonly batchDelayMs?: number | undefined;
+  readonly commitDelayMs?: number | undefined;
+  /** Queued rows that end a `commitDelayMs` wait early (default 64). */
+  readonly commitEarlyRows?: number | undefined;
   /** First retry delay after a failed commit (default 50 ms), doubling up to `retryMaxMs` (default 2 s). */
   readonly retryMinMs?: number | undefined;
   readonly retryMaxMs?: number | undefined;
@@ -91,7 +97,10 @@ const COMPACT_QUEUE_AT = 4096;
 export class UpdateLog {
   private readonly maxBatchRows: number;
   private readonly maxBatchBytes: number;
-  private readonly batchDelayMs: number;
+  private readonly commitDelayMs: number;
+  private readonly commitEarlyRows: number;
+  /** Ends the current commit-delay wait early (set while waiting). */
+  private hurry: (() => void) | undefined;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly stallMs: number;
@@ -124,7 +133,8 @@ export class UpdateLog {
   ) {
     this.maxBatchRows = options.maxBatchRows ?? 1000;
     this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
-    this.batchDelayMs = options.batchDelayMs ?? 0;
+    this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.commitEarlyRows = options.commitEarlyRows ?? 64;
     this.retryMinMs = options.retryMinMs ?? 50;
     this.retryMaxMs = options.retryMaxMs ?? 2000;
     this.stallMs = options.stallMs ?? 5000;
@@ -149,6 +159,7 @@ export class UpdateLog {
   append(documentId: string, update: Uint8Array, meta: AppendMeta, listener: CommitListener): void {
     this.queue.push({ documentId, update, userId: meta.userId, sessionId: meta.sessionId, listener });
     this.appended++;
+    if (this.hurry && this.queue.length - this.head >= this.commitEarlyRows) this.hurry();
     if (this.stopped) {
       this.logger?.error({ documentId }, 'update appended after the update log was closed; it will not be written');
       return;
@@ -164,7 +175,9 @@ export class UpdateLog {
     const target = this.appended;
     if (this.settled >= target) return Promise.resolve();
     if (this.stopped) return Promise.reject(new Error('update log closed with uncommitted updates'));
-    return new Promise((resolve, reject) => this.waiters.push({ target, resolve, reject }));
+    const flushed = new Promise<void>((resolve, reject) => this.waiters.push({ target, resolve, reject }));
+    this.hurry?.(); // someone waits for durability now (unload, shutdown): no commit delay
+    return flushed;
   }
 
   /**
@@ -185,6 +198,7 @@ export class UpdateLog {
     clearTimeout(timer);
     this.stopped = true;
     this.wake?.();
+    this.hurry?.();
     await this.running;
     const pending = this.queue.length - this.head;
     if (pending > 0) this.logger?.error({ pending }, 'update log closed with uncommitted updates');
@@ -202,8 +216,7 @@ export class UpdateLog {
         if (!this.stopped && this.queue.length > this.head) this.schedule();
       });
     };
-    if (this.batchDelayMs > 0) setTimeout(start, this.batchDelayMs);
-    else setImmediate(start);
+    setImmediate(start);
   }
 
   private async drain(): Promise<void> {
@@ -226,7 +239,7 @@ export class UpdateLog {
         // without ever leaving the microtask queue, so a listener that appends from
         // committed() would otherwise starve timers and sockets forever. It also
         // lets this turn's I/O add to the next batch.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.pauseBetweenCommits();
       } catch (error) {
         this.counters.failedAttempts++;
         this.consecutiveFailures++;
@@ -241,6 +254,23 @@ export class UpdateLog {
       }
     }
     this.attemptStarted = 0;
+  }
+
+  /** setImmediate, or the commit delay while fewer than commitEarlyRows are queued. */
+  private pauseBetweenCommits(): Promise<void> {
+    const pending = this.queue.length - this.head;
+    if (this.commitDelayMs <= 0 || this.stopped || pending >= this.commitEarlyRows || this.waiters.length > 0) {
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.hurry = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, this.commitDelayMs);
+      this.hurry = finish;
+    });
   }
 
   private takeBatch(): Entry[] {

@@ -31,6 +31,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Delete collaboration-log rows (already folded into document state) older than this; undefined keeps them forever. */
   readonly historyRetentionMs: number | undefined;
+  /** After a commit, wait up to this long for more edits to share the next one (0 = commit at once). */
+  readonly commitDelayMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +81,7 @@ export function configFromEnv(env: Env = process.env): Config {
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,
+    commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 2, 0, 1_000),
   };
 }
 

@@ -23,6 +23,7 @@ export async function openConfiguredStorage(config: Config, logger: Logger): Pro
     logger,
     closeTimeoutMs: config.shutdownTimeoutMs,
     historyRetentionMs: config.historyRetentionMs,
+    commitDelayMs: config.commitDelayMs,
   });
   return { storage, db };
 }

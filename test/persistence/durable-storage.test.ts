@@ -87,6 +87,42 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
     });
 
+    it('commit delay: a steady trickle of edits shares commits; a full batch or a flush ends the wait', async () => {
+      const trickle = async (commitDelayMs: number): Promise<number> => {
+        const s = reopen({ commitDelayMs });
+        const doc = await s.load(`commit-delay-${commitDelayMs}`);
+        const writer = new ItemWriter(`d${commitDelayMs}`);
+        const listener = new CountingListener();
+        for (let i = 0; i < 40; i++) {
+          s.append(doc.id, writer.next().update, meta(), listener);
+          await sleep(5);
+        }
+        await waitFor(() => listener.total === 40, 5_000, 'every trickled edit committed');
+        return s.stats.committedBatches;
+      };
+      const immediate = await trickle(0);
+      const delayed = await trickle(100);
+      // 40 edits 5 ms apart: at once after idle, then one commit per ~100 ms wait.
+      expect(delayed).toBeLessThanOrEqual(8);
+      expect(immediate).toBeGreaterThan(delayed * 2);
+
+      // A wait far longer than the test: 64 queued rows end it, and so does flush().
+      const s = reopen({ commitDelayMs: 600_000 });
+      const doc = await s.load('commit-delay-early');
+      const writer = new ItemWriter('early');
+      const listener = new CountingListener();
+      s.append(doc.id, writer.next().update, meta(), listener);
+      await waitFor(() => listener.total === 1, 5_000, 'the first edit after idle, undelayed');
+      await tick(); // the flusher is now in its 10-minute wait
+      for (let i = 0; i < 64; i++) s.append(doc.id, writer.next().update, meta(), listener);
+      await waitFor(() => listener.total === 65, 5_000, '64 queued rows ending the wait');
+      await tick();
+      s.append(doc.id, writer.next().update, meta(), listener);
+      await s.flush();
+      expect(listener.total).toBe(66);
+      expect((await listHistory(db, 'commit-delay-early', { limit: 100 })).length).toBe(66);
+    });
+
     it('group commit: many appends, few statements, one committed() per listener per batch', async () => {
       const counting = countingDb(db);
       const s = new DurableStorage(counting, { logger });
