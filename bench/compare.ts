@@ -13,6 +13,8 @@
  *   --pg postgres://postgres@127.0.0.1:5432/postgres  (admin URL for throwaway databases)
  *   --ci (small and quick)   --smoke (tiny fan-out, asserts zero loss; exit code 1 on failure)
  *   --ws-readers (bulk readers on `ws` instead of raw sockets: shows the loader's own cost)
+ *   --instances N (N servers of each kind, clients split across them; scriptorium-pg instances
+ *                  share one database)
  *   --no-pin   --out DIR   --quiet
  */
 import { parseArgs } from 'node:util';
@@ -56,6 +58,7 @@ const { values } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results') },
     quiet: { type: 'boolean', default: false },
+    instances: { type: 'string' },
     'ws-readers': { type: 'boolean', default: false },
   },
   strict: true,
@@ -120,22 +123,32 @@ async function main(): Promise<number> {
   const kinds = (values.servers ? values.servers.split(',') : defaults) as ServerKind[];
   for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new Error(`unknown server ${k} (${SERVER_KINDS.join(' | ')})`);
 
+  const instances = Math.max(1, Math.trunc(num(values.instances) ?? 1));
   const rows: ScenarioResult[] = [];
   for (const kind of kinds) {
     if (kind.startsWith('scriptorium') && !existsSync(SCRIPTORIUM_MAIN)) {
       process.stderr.write(`skipping ${kind}: ${SCRIPTORIUM_MAIN} not built\n`);
       continue;
     }
-    let server: RunningServer | null = null;
+    // --instances N: N servers of this kind (sharing one database for scriptorium-pg), clients
+    // split across them; CPU and RSS are summed over all of them.
+    const servers: RunningServer[] = [];
     try {
-      server = await startServer(kind, serverOptions(pin ? 0 : null));
-      const s = server;
-      const target: Target = { label: s.label, protocol: s.protocol, urls: [s.url], pids: () => [s.pid()], restart: () => s.restart() };
+      for (let i = 0; i < instances; i++) {
+        servers.push(await startServer(kind, { ...serverOptions(pin ? 0 : null), database: servers[0]?.database ?? null }));
+      }
+      const first = servers[0]!;
+      const label = instances > 1 ? `${first.label} ×${instances}` : first.label;
+      const restart = instances > 1 ? undefined : () => first.restart();
+      const target: Target = { label, protocol: first.protocol, urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()), restart };
       rows.push(await runScenario(scenario, target, args));
     } catch (err) {
-      process.stderr.write(`${kind} failed: ${(err as Error).stack}\n${server?.tail() ?? ''}\n`);
+      process.stderr.write(`${kind} failed: ${(err as Error).stack}\n${servers.map((s) => s.tail()).join('\n')}\n`);
     } finally {
-      await server?.stop().catch((e: Error) => process.stderr.write(`stopping ${kind}: ${e.message}\n`));
+      // The first instance owns the throwaway database: stop it last.
+      for (const server of servers.reverse()) {
+        await server.stop().catch((e: Error) => process.stderr.write(`stopping ${kind}: ${e.message}\n`));
+      }
     }
   }
   return report(scenario, rows);

@@ -30,6 +30,12 @@ export interface ServerOptions {
   scriptoriumProtocol: Protocol;
   /** PostgreSQL server for scriptorium-pg (a throwaway database is created in it). */
   pgAdminUrl: string;
+  /**
+   * scriptorium-pg: use this existing database (another instance's `database`) instead of a
+   * throwaway one; it is then not dropped at stop. Several instances share one database, as a
+   * scaled-out deployment does.
+   */
+  database?: string | null;
 }
 
 export interface RunningServer {
@@ -38,6 +44,8 @@ export interface RunningServer {
   protocol: Protocol;
   /** Base WebSocket URL for the loader (Hocuspocus: the socket URL; y-websocket: prefix for doc names). */
   url: string;
+  /** scriptorium-pg: the database it uses (for further instances); else null. */
+  database: string | null;
   pid(): number;
   /** Kill and start again with the same storage (cold-load scenario). */
   restart(): Promise<void>;
@@ -108,7 +116,9 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   const base = { HOST: '127.0.0.1', PORT: String(port), NODE_ENV: 'production' };
   let protocol: Protocol = 'hocuspocus';
   let url = `ws://127.0.0.1:${port}/`;
+  /** Created here, so dropped at stop. */
   let dbName: string | null = null;
+  let database: string | null = null;
   let dataDir: string | null = null;
   let spec: LaunchSpec;
   const scriptorium = (env: Record<string, string>): LaunchSpec => ({
@@ -118,13 +128,17 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   });
   switch (kind) {
     case 'scriptorium-pg': {
-      dbName = `scriptorium_bench_${process.pid}_${Date.now()}`;
-      const admin = new pg.Client({ connectionString: opts.pgAdminUrl });
-      await admin.connect();
-      await admin.query(`create database ${dbName}`);
-      await admin.end();
+      const shared = opts.database ?? null;
+      if (!shared) {
+        dbName = `scriptorium_bench_${process.pid}_${Date.now()}`;
+        const admin = new pg.Client({ connectionString: opts.pgAdminUrl });
+        await admin.connect();
+        await admin.query(`create database ${dbName}`);
+        await admin.end();
+      }
+      database = shared ?? dbName;
       const dbUrl = new URL(opts.pgAdminUrl);
-      dbUrl.pathname = `/${dbName}`;
+      dbUrl.pathname = `/${database}`;
       spec = scriptorium({ DATABASE_URL: dbUrl.toString() });
       break;
     }
@@ -206,6 +220,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     label,
     protocol,
     url,
+    database,
     pid: () => child.pid!,
     tail: () => lines.join('\n'),
     restart: async () => {
