@@ -1,6 +1,6 @@
 /**
- * Simulated clients. All of them speak the wire protocol directly (no providers), over `ws`
- * or, for the bulk readers, the raw-socket link in links.ts:
+ * Simulated clients. All of them speak the wire protocol directly (no providers), over the
+ * raw-socket link in links.ts (`ws` for wss:// URLs, and for the bulk readers with --ws-readers):
  *
  * - Reader: the bulk of the load. Peeks at frame headers to count deliveries; never decodes Yjs.
  * - Writer: sends genuine Yjs updates, hand-encoded (unique keys `w.seq` in the map `e`, value =
@@ -25,7 +25,7 @@ import {
   encodeAuth,
   encodeAwareness,
   encodeAwarenessUpdate,
-  encodeMapSetUpdate,
+  MapSetFrameEncoder,
   encodeSync,
   peekHeader,
   urlFor,
@@ -66,7 +66,7 @@ export interface ClientContext {
   ack: Histogram;
   /** Set once the run is over so expected closes are not counted as disconnects. */
   closing: boolean;
-  /** Bulk readers use the minimal raw-socket WebSocket client instead of `ws`. */
+  /** Bulk readers use the minimal raw-socket WebSocket client instead of `ws` (writers and probes always do). */
   rawReaders: boolean;
 }
 
@@ -97,8 +97,10 @@ export abstract class BenchClient {
         clearTimeout(timer);
         resolve(nowMs() - started);
       };
-      const open = this.ctx.rawReaders && this.isBulk() ? openRawLink : openWsLink;
-      link = open(urlFor(protocol, this.baseUrl, this.docName), {
+      const url = urlFor(protocol, this.baseUrl, this.docName);
+      // The raw link speaks plain ws:// only; `--ws-readers` keeps the readers on `ws` for A/B runs.
+      const raw = url.startsWith('ws:') && (this.ctx.rawReaders || !this.isBulk());
+      link = (raw ? openRawLink : openWsLink)(url, {
         onOpen: () => {
           if (protocol === 'hocuspocus') link!.send(encodeAuth(this.docName, this.ctx.token));
           link!.send(encodeSync(protocol, this.docName, SYNC_STEP1, this.stateVector()));
@@ -118,7 +120,7 @@ export abstract class BenchClient {
     });
   }
 
-  /** Bulk clients may use the cheap raw link. */
+  /** Bulk readers: on `ws` instead of the raw link when the context says so (A/B runs). */
   protected isBulk(): boolean {
     return false;
   }
@@ -210,9 +212,11 @@ export class Writer extends BenchClient {
   /** Next scheduled send time (monotonic ms), driven by the worker's ticker. */
   nextAt = 0;
   nextAwarenessAt = 0;
+  private readonly frames: MapSetFrameEncoder;
 
   constructor(ctx: ClientContext, docName: string, baseUrl: string, readonly index: number) {
     super(ctx, docName, baseUrl);
+    this.frames = new MapSetFrameEncoder(ctx.protocol, docName, this.clientId, 'e');
   }
 
   protected override stateVector(): Uint8Array {
@@ -224,14 +228,15 @@ export class Writer extends BenchClient {
 
   /**
    * Make one edit and send it as an Update frame; the value is the send time. The update is
-   * hand-encoded (see encodeMapSetUpdate): a Y.Doc transaction per edit made the writers a
-   * large part of the loader's CPU.
+   * hand-encoded (see encodeMapSetUpdate / MapSetFrameEncoder): a Y.Doc transaction per edit
+   * made the writers a large part of the loader's CPU.
    */
   edit(): void {
     const t = nowMs();
-    const update = encodeMapSetUpdate(this.clientId, this.seq, 'e', `${this.index}.${this.seq}`, t);
+    // A view of a scratch buffer: the link copies it into the masked frame before returning.
+    const frame = this.frames.encode(this.seq, `${this.index}.${this.seq}`, t);
     this.seq++;
-    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_UPDATE, update));
+    this.send(frame);
     this.ctx.counters.updatesSent++;
     if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
   }
@@ -312,8 +317,19 @@ export class Probe extends BenchClient {
   }
 
   protected override onSync(sub: number, buf: Buffer, offset: number): void {
-    // Re-read from the sub-type with y-protocols, which applies step 2 / updates and answers step 1.
-    const dec = decoding.createDecoder(buf.subarray(offset - 1));
+    // `buf` may view the link's reused receive buffer: Yjs is given a copy, since a document can
+    // keep views of an update (binary content).
+    if (sub === SYNC_UPDATE) {
+      // What y-protocols' readSyncMessage does for an update, without its reply encoder per frame.
+      try {
+        Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoding.createDecoder(buf.subarray(offset))).slice(), this);
+      } catch {
+        // a malformed update would show up as loss
+      }
+      return;
+    }
+    // Re-read from the sub-type with y-protocols, which applies step 2 and answers step 1.
+    const dec = decoding.createDecoder(new Uint8Array(buf.subarray(offset - 1)));
     const enc = encoding.createEncoder();
     if (this.ctx.protocol === 'hocuspocus') encoding.writeVarString(enc, this.docName);
     encoding.writeVarUint(enc, MSG_SYNC);

@@ -1,11 +1,13 @@
 /**
  * Socket links for the simulated clients. Two implementations behind one small interface:
  *
- * - `ws`: the `ws` library, used by writers and probes (few sockets, full WebSocket semantics).
- * - `raw`: a minimal RFC 6455 client on a plain TCP socket for the bulk readers. It parses frame
- *   headers in place on the received chunk (no per-message stream machinery, no copies), which
- *   makes a received frame several times cheaper than with `ws` — the readers are most of the
- *   loader's work, and a loader that saturates first measures itself, not the server.
+ * - `raw`: a minimal RFC 6455 client on a plain TCP socket, used by every client on ws:// URLs.
+ *   It parses frame headers in place on the received chunk (no per-message stream machinery, no
+ *   copies) and builds each outgoing frame with one allocation, which makes a frame several times
+ *   cheaper than with `ws`: a loader that saturates first measures itself, not the server.
+ * - `ws`: the `ws` library, for wss:// URLs and `--ws-readers` (the A/B comparison).
+ *
+ * send() copies the frame before it returns (both links), so callers may pass a scratch buffer.
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,10 @@ import WebSocket from 'ws';
 
 export interface LinkHandlers {
   onOpen(): void;
+  /**
+   * One whole message. `data` may be a view of a receive buffer that is reused once this call
+   * returns (raw link): copy what must outlive the call.
+   */
   onMessage(data: Buffer): void;
   onClose(): void;
   onError(err: Error): void;
@@ -44,6 +50,15 @@ const OP_BINARY = 0x2;
 const OP_CLOSE = 0x8;
 const OP_PING = 0x9;
 
+/**
+ * Masking keys come from a pool of random bytes refilled in bulk: a crypto call per frame
+ * (as `ws` and the first raw link did) was a visible cost at tens of thousands of frames/s.
+ * The keys stay random; the server unmasks every frame the same way whatever the key.
+ */
+const MASK_POOL_BYTES = 64 * 1024;
+let maskPool = randomBytes(MASK_POOL_BYTES);
+let maskPos = 0;
+
 /** A masked client frame (RFC 6455 §5.3: clients must mask). */
 function clientFrame(opcode: number, payload: Uint8Array): Buffer {
   const len = payload.length;
@@ -58,21 +73,62 @@ function clientFrame(opcode: number, payload: Uint8Array): Buffer {
     out[1] = 0x80 | 127;
     out.writeBigUInt64BE(BigInt(len), 2);
   }
-  const mask = randomBytes(4);
-  mask.copy(out, headerLen);
+  if (maskPos + 4 > MASK_POOL_BYTES) {
+    maskPool = randomBytes(MASK_POOL_BYTES);
+    maskPos = 0;
+  }
+  const m0 = maskPool[maskPos]!;
+  const m1 = maskPool[maskPos + 1]!;
+  const m2 = maskPool[maskPos + 2]!;
+  const m3 = maskPool[maskPos + 3]!;
+  maskPos += 4;
+  out[headerLen] = m0;
+  out[headerLen + 1] = m1;
+  out[headerLen + 2] = m2;
+  out[headerLen + 3] = m3;
   const body = headerLen + 4;
-  for (let i = 0; i < len; i++) out[body + i] = payload[i]! ^ mask[i & 3]!;
+  let i = 0;
+  for (; i + 3 < len; i += 4) {
+    out[body + i] = payload[i]! ^ m0;
+    out[body + i + 1] = payload[i + 1]! ^ m1;
+    out[body + i + 2] = payload[i + 2]! ^ m2;
+    out[body + i + 3] = payload[i + 3]! ^ m3;
+  }
+  for (; i < len; i++) out[body + i] = payload[i]! ^ maskPool[maskPos - 4 + (i & 3)]!;
   return out;
 }
+
+/**
+ * One receive buffer for every raw link of this process (`onread`): a read fills it and its
+ * frames are handled before the next read can start, so sharing it is safe, and it saves the
+ * buffer allocation, the Readable stream machinery and the 'data' event per read.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 export function openRawLink(url: string, h: LinkHandlers): Link {
   const u = new URL(url);
   if (u.protocol !== 'ws:') throw new Error(`raw link supports ws:// only, got ${u.protocol}`);
   const port = Number(u.port || 80);
-  const sock: Socket = connect({ host: u.hostname, port, noDelay: true });
+  const sock: Socket = connect({
+    host: u.hostname,
+    port,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (nread: number) => {
+        onData(READ_BUFFER.subarray(0, nread));
+        return true;
+      },
+    },
+  });
   let upgraded = false;
   let closed = false;
-  let pending: Buffer | null = null;
+  // Bytes of an incomplete frame (or HTTP response), kept until enough chunks have arrived:
+  // a large SyncStep2 (cold-load) arrives in many chunks and is concatenated once, not per chunk.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Bytes needed before parsing can go on (0 = unknown, e.g. an incomplete frame header). */
+  let pendingNeed = 0;
   // Fragmented messages are reassembled (rare: servers send small frames whole).
   let fragments: Buffer[] | null = null;
 
@@ -95,13 +151,24 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
     finish();
   });
   sock.on('close', finish);
-  sock.on('data', (chunk: Buffer) => {
-    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = null;
+  // Bytes of one read; a view of READ_BUFFER, so whatever is kept is copied.
+  const onData = (chunk: Buffer): void => {
+    if (closed) return;
+    let buf = chunk;
+    if (pending.length > 0) {
+      pending.push(Buffer.from(chunk));
+      pendingBytes += chunk.length;
+      if (pendingBytes < pendingNeed) return;
+      buf = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      pendingNeed = 0;
+    }
     if (!upgraded) {
       const end = buf.indexOf('\r\n\r\n');
       if (end < 0) {
-        pending = buf;
+        pending = [Buffer.from(buf)];
+        pendingBytes = buf.length;
         return;
       }
       const status = buf.toString('latin1', 0, buf.indexOf('\r\n'));
@@ -131,7 +198,10 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
         hdr = 10;
       }
       if (b1 & 0x80) hdr += 4; // servers never mask, but skip a key if one is there
-      if (n - pos < hdr + len) break;
+      if (n - pos < hdr + len) {
+        pendingNeed = hdr + len;
+        break;
+      }
       const payload = buf.subarray(pos + hdr, pos + hdr + len);
       pos += hdr + len;
       const opcode = b0 & 0x0f;
@@ -154,8 +224,11 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
       }
     }
     // Keep an incomplete frame for the next chunk (copy: the chunk's memory is reused).
-    if (pos < n) pending = Buffer.from(buf.subarray(pos));
-  });
+    if (pos < n) {
+      pending = [Buffer.from(buf.subarray(pos))];
+      pendingBytes = n - pos;
+    } else pendingNeed = 0;
+  };
 
   return {
     send: (frame) => {
