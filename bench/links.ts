@@ -116,7 +116,7 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
     onread: {
       buffer: READ_BUFFER,
       callback: (nread: number) => {
-        onData(READ_BUFFER.subarray(0, nread));
+        onData(READ_BUFFER, nread);
         return true;
       },
     },
@@ -151,24 +151,28 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
     finish();
   });
   sock.on('close', finish);
-  // Bytes of one read; a view of READ_BUFFER, so whatever is kept is copied.
-  const onData = (chunk: Buffer): void => {
+  // The first `length` bytes of `chunk` (READ_BUFFER, reused after this call: whatever is
+  // kept is copied) are new data.
+  const onData = (chunk: Buffer, length: number): void => {
     if (closed) return;
     let buf = chunk;
+    let n = length;
     if (pending.length > 0) {
-      pending.push(Buffer.from(chunk));
-      pendingBytes += chunk.length;
+      pending.push(Buffer.from(chunk.subarray(0, length)));
+      pendingBytes += length;
       if (pendingBytes < pendingNeed) return;
       buf = Buffer.concat(pending, pendingBytes);
+      n = pendingBytes;
       pending = [];
       pendingBytes = 0;
       pendingNeed = 0;
     }
+    let pos = 0;
     if (!upgraded) {
-      const end = buf.indexOf('\r\n\r\n');
+      const end = buf.subarray(0, n).indexOf('\r\n\r\n');
       if (end < 0) {
-        pending = [Buffer.from(buf)];
-        pendingBytes = buf.length;
+        pending = [Buffer.from(buf.subarray(0, n))];
+        pendingBytes = n;
         return;
       }
       const status = buf.toString('latin1', 0, buf.indexOf('\r\n'));
@@ -179,10 +183,8 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
       }
       upgraded = true;
       h.onOpen();
-      buf = buf.subarray(end + 4);
+      pos = end + 4;
     }
-    let pos = 0;
-    const n = buf.length;
     while (n - pos >= 2) {
       const b0 = buf[pos]!;
       const b1 = buf[pos + 1]!;
@@ -225,7 +227,7 @@ export function openRawLink(url: string, h: LinkHandlers): Link {
     }
     // Keep an incomplete frame for the next chunk (copy: the chunk's memory is reused).
     if (pos < n) {
-      pending = [Buffer.from(buf.subarray(pos))];
+      pending = [Buffer.from(buf.subarray(pos, n))];
       pendingBytes = n - pos;
     } else pendingNeed = 0;
   };

@@ -187,6 +187,14 @@ export class LoadWorker {
       w.nextAt = startAt + Math.random() * period;
       w.nextAwarenessAt = startAt + Math.random() * aPeriod;
     }
+    // Every writer has the same period, so the writers fall due in the same cyclic order forever:
+    // each tick walks from a cursor over the writers that are due instead of scanning all of them
+    // (200+ writers every 2 ms). After a tick every writer's next time lies within one period
+    // ahead, so the walk stops at the first writer that is not due.
+    const edits = [...this.writers].sort((a, b) => a.nextAt - b.nextAt);
+    const moves = [...this.writers].sort((a, b) => a.nextAwarenessAt - b.nextAwarenessAt);
+    let nextEdit = 0;
+    let nextMove = 0;
     this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
     this.ticker = setInterval(() => {
       const now = nowMs();
@@ -196,20 +204,25 @@ export class LoadWorker {
         this.stopTimers();
         return;
       }
-      for (const w of this.writers) {
-        if (w.nextAt <= now) {
-          // How late the loader is behind its own schedule: large values mean the loader,
-          // not the server, is the bottleneck.
-          if (now >= windowStart && now <= windowEnd) this.sendLag.record(now - w.nextAt);
-          while (w.nextAt <= now) {
-            w.edit();
-            w.nextAt += period;
-          }
+      const inWindow = now >= windowStart && now <= windowEnd;
+      for (let i = 0; i < edits.length; i++) {
+        const w = edits[nextEdit]!;
+        if (!(w.nextAt <= now)) break; // (NaN-safe: a zero rate gives no schedule)
+        // How late the loader is behind its own schedule: large values mean the loader,
+        // not the server, is the bottleneck.
+        if (inWindow) this.sendLag.record(now - w.nextAt);
+        while (w.nextAt <= now) {
+          w.edit();
+          w.nextAt += period;
         }
-        if (w.nextAwarenessAt <= now) {
-          w.moveCursor();
-          while (w.nextAwarenessAt <= now) w.nextAwarenessAt += aPeriod;
-        }
+        nextEdit = (nextEdit + 1) % edits.length;
+      }
+      for (let i = 0; i < moves.length; i++) {
+        const w = moves[nextMove]!;
+        if (!(w.nextAwarenessAt <= now)) break;
+        w.moveCursor();
+        while (w.nextAwarenessAt <= now) w.nextAwarenessAt += aPeriod;
+        nextMove = (nextMove + 1) % moves.length;
       }
     }, 2);
     this.progress = setInterval(() => {
