@@ -5,9 +5,9 @@
  * One flusher drains the queue: when idle it starts on the next turn of the event
  * loop (so everything appended in the current I/O phase goes together) and while a
  * commit is in flight (and for `commitDelayMs` after it, under light load) new
- * appends pile up and go in the next batch — the classic
- * group commit: one prepared INSERT ... SELECT FROM unnest(...) statement, one round trip,
- * one commit for up to `maxBatchRows` updates of any number of documents.
+ * appends pile up and go in the next batch — the classic group commit: one prepared
+ * INSERT ... SELECT FROM unnest(...) statement, one round trip, one commit for up
+ * to `maxBatchRows` updates of any number of documents.
  *
  * Nothing leaves the queue before its commit succeeded. On failure the same head
  * of the queue is retried with exponential backoff, `healthy` is false until a
