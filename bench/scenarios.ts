@@ -144,7 +144,7 @@ export async function runSaturation(target: Target, a: ScenarioArgs): Promise<Sc
     // starved by other processes on this shared machine, which the latency figure already shows.
     // A saturated loader that still sent the full rate, with no loss and p99 within bounds, is a
     // good step for the server (a busy loader only inflates latency) — but the last one we can
-    // measure, so the search stops there (see loaderBound below).
+    // measure, so the search stops there (see the stepping loop below).
     if (loaderSaturated(r) && r.updatesPerSec < 0.95 * targetRate) return 'loader-bound (loader CPU saturated)';
     return null;
   };
