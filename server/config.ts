@@ -81,7 +81,7 @@ export function configFromEnv(env: Env = process.env): Config {
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,
-    commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 2, 0, 1_000),
+    commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 5, 0, 1_000),
   };
 }
 
