@@ -10,7 +10,9 @@
  *    keystroke-sized Yjs update and appending the next one as soon as the previous
  *    is reported committed (the room acks only then). Latency is append →
  *    committed(); throughput is committed updates per second.
- * 2. Cold load of a document whose log holds 100,000 updates: before compaction
+ * 2. Commit cost at a trickle: process CPU per commit when commits are small and back to
+ *    back, as under the fan-out load.
+ * 3. Cold load of a document whose log holds 100,000 updates: before compaction
  *    (state + 100k rows merged on load) and after (documents.state only).
  */
 import { randomBytes } from 'node:crypto';
@@ -102,6 +104,35 @@ async function throughput(storage: DurableStorage, clients: number, documents: n
   };
 }
 
+/**
+ * What one commit costs this process at a trickle (the fan-out's regime: commits of ~2 rows
+ * back to back): 2 appends every 2 ms for `seconds`, process CPU (user, system) per commit.
+ */
+async function commitCost(storage: DurableStorage, documents: number): Promise<{ commits: number; userUs: number; systemUs: number }> {
+  const ids: string[] = [];
+  for (let d = 0; d < documents; d++) ids.push((await storage.load(`trickle-${d}-${randomBytes(3).toString('hex')}`)).id);
+  const next = typist();
+  const meta = { userId: null, sessionId: 'trickle' };
+  const listener: CommitListener = { committed: () => {} };
+  const batchesBefore = storage.stats.committedBatches;
+  const cpuBefore = process.cpuUsage();
+  let n = 0;
+  await new Promise<void>((resolve) => {
+    const started = performance.now();
+    const timer = setInterval(() => {
+      for (let k = 0; k < 2; k++) storage.append(ids[n++ % ids.length] as string, next(), meta, listener);
+      if (performance.now() - started > seconds * 1000) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 2);
+  });
+  await storage.flush();
+  const cpu = process.cpuUsage(cpuBefore);
+  const commits = Math.max(1, storage.stats.committedBatches - batchesBefore);
+  return { commits, userUs: cpu.user / commits, systemUs: cpu.system / commits };
+}
+
 async function coldLoad(db: Db, rows: number): Promise<{ insertS: number; beforeMs: number; compactMs: number; afterMs: number; stateBytes: number }> {
   const writer = new DurableStorage(db, { logger, compactThresholdRows: Number.POSITIVE_INFINITY, compactThresholdBytes: Number.POSITIVE_INFINITY });
   const name = `cold-${randomBytes(3).toString('hex')}`;
@@ -181,6 +212,11 @@ async function run(kind: 'postgres' | 'pglite'): Promise<void> {
         `${String(clients).padStart(7)} ${String(documents).padStart(5)} ${r.updatesPerSecond.toFixed(0).padStart(10)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.batches).padStart(9)} ${perCommit.toFixed(1).padStart(12)}`,
       );
     }
+    const k = await commitCost(storage, 100);
+    console.log(
+      `commit cost at a trickle (2 appends every 2 ms): ${k.commits} commits, process CPU per commit ${k.userUs.toFixed(0)} µs user + ${k.systemUs.toFixed(0)} µs system ` +
+        '(includes the typists that make the updates)',
+    );
     const c = await coldLoad(db, 100_000);
     console.log(
       `cold load, 100,000 logged updates: before compaction ${c.beforeMs.toFixed(0)} ms, compaction ${c.compactMs.toFixed(0)} ms, ` +
