@@ -4,8 +4,15 @@
  * Run: npm run build && node dist/bench/apply-cost.js [updates]
  */
 import * as Y from 'yjs';
+import { parseCli } from '../cli/parse-cli.js';
 
-const count = Number(process.argv[2] ?? 20_000);
+const cli = parseCli({
+  command: 'node dist/bench/apply-cost.js',
+  summary: `What decode-before-apply validation costs: times Y.applyUpdate alone against
+Y.decodeUpdate + Y.applyUpdate over the same keystroke-sized updates (best of three runs).`,
+  arguments: [{ name: 'updates', description: 'keystroke updates to generate and apply (default: 20000)' }],
+});
+const count = cli.number(cli.positionals[0], 'updates', { integer: true, min: 1 }) ?? 20_000;
 const source = new Y.Doc();
 const updates: Uint8Array[] = [];
 source.on('update', (update: Uint8Array) => updates.push(update));

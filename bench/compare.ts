@@ -1,27 +1,13 @@
 /**
  * `npm run bench -- [options]`: runs one scenario against Scriptorium and the peers, one server
  * after another on the same machine with the same load, prints a Markdown table with ratios vs
- * Hocuspocus and writes JSON + Markdown to bench/results/.
- *
- *   --scenario fanout|saturation|density|cold-load   (default fanout)
- *   --servers scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket  (also: scriptorium-pglite)
- *   --url ws://host:port/ [--url ...] --protocol hocuspocus|y-websocket [--server-pid N]
- *                       load an existing deployment instead (several URLs: clients are split)
- *   --docs --clients --writers --probes --rate --awareness --duration --warmup --workers
- *   --connections (density) --history --shape text|map (cold-load) --concurrency --token
- *   --scriptorium-protocol hocuspocus|y-websocket   --transport uws|ws
- *   --pg postgres://postgres@127.0.0.1:5432/postgres  (admin URL for throwaway databases)
- *   --ci (small and quick)   --smoke (tiny fan-out, asserts zero loss; exit code 1 on failure)
- *   --ws-readers (bulk readers on `ws` instead of raw sockets: shows the loader's own cost)
- *   --instances N (N servers of each kind, clients split across them; scriptorium-pg instances
- *                  share one database)
- *   --no-pin   --out DIR   --quiet
+ * Hocuspocus and writes JSON + Markdown to bench/results/. Options: `npm run bench -- --help`.
  */
-import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseCli } from '../cli/parse-cli.js';
 import type { Protocol } from './frames.js';
 import { renderMarkdown } from './report.js';
 import { type ScenarioArgs, type ScenarioName, type ScenarioResult, type Target, SCENARIOS, runScenario } from './scenarios.js';
@@ -29,77 +15,108 @@ import { REPO_ROOT, SCRIPTORIUM_MAIN, SERVER_KINDS, type RunningServer, type Ser
 import { assertSmoke, runSmoke } from './smoke.js';
 import { describe } from './loader.js';
 
-const { values } = parseArgs({
-  options: {
-    scenario: { type: 'string', default: 'fanout' },
-    servers: { type: 'string' },
-    url: { type: 'string', multiple: true },
-    protocol: { type: 'string', default: 'hocuspocus' },
-    'server-pid': { type: 'string', multiple: true },
-    docs: { type: 'string' },
-    clients: { type: 'string' },
-    writers: { type: 'string' },
-    probes: { type: 'string' },
-    rate: { type: 'string' },
-    awareness: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    workers: { type: 'string' },
-    connections: { type: 'string' },
-    history: { type: 'string' },
-    shape: { type: 'string' },
-    concurrency: { type: 'string' },
-    token: { type: 'string' },
-    'scriptorium-protocol': { type: 'string', default: 'hocuspocus' },
-    transport: { type: 'string' },
-    pg: { type: 'string', default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
-    ci: { type: 'boolean', default: false },
-    smoke: { type: 'boolean', default: false },
-    'no-pin': { type: 'boolean', default: false },
-    out: { type: 'string', default: join(REPO_ROOT, 'bench/results') },
-    quiet: { type: 'boolean', default: false },
-    instances: { type: 'string' },
-    'ws-readers': { type: 'boolean', default: false },
-  },
-  strict: true,
-});
+const PROTOCOLS: Protocol[] = ['hocuspocus', 'y-websocket'];
 
-const num = (v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < 0) throw new Error(`not a number: ${v}`);
-  return x;
-};
-const asProtocol = (v: string): Protocol => {
-  if (v === 'hocuspocus' || v === 'y-websocket') return v;
-  throw new Error(`unknown protocol ${v} (hocuspocus | y-websocket)`);
+const cli = parseCli({
+  command: 'npm run bench --',
+  summary: `Runs one scenario against Scriptorium and the peer servers (Hocuspocus, y-websocket, the
+relay-only floor), one server after another on this machine with the same load; prints a
+Markdown table with ratios against Hocuspocus and writes bench/results/<scenario>-<time>.{json,md}.
+Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
+  options: {
+    scenario: { type: 'string', default: 'fanout', value: 'NAME', description: `${SCENARIOS.join(' | ')}` },
+    servers: {
+      type: 'string',
+      value: 'LIST',
+      description: `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg)`,
+    },
+    url: { type: 'string', multiple: true, value: 'URL', description: 'load a running deployment (ws:// or wss://), start no servers;\nseveral URLs: clients are split across them' },
+    protocol: { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to --url: hocuspocus | y-websocket' },
+    'server-pid': { type: 'string', multiple: true, value: 'PID', description: 'with --url: sample this process\'s CPU and memory' },
+    docs: { type: 'string', value: 'N', description: 'documents' },
+    clients: { type: 'string', value: 'N', description: 'clients per document' },
+    writers: { type: 'string', value: 'N', description: 'writers per document' },
+    probes: { type: 'string', value: 'N', description: 'latency probes per document' },
+    rate: { type: 'string', value: 'N', description: 'updates per second per writer (saturation: the starting rate)' },
+    awareness: { type: 'string', value: 'N', description: 'cursor moves per second per writer' },
+    duration: { type: 'string', value: 'S', description: 'measurement window in seconds' },
+    warmup: { type: 'string', value: 'S', description: 'warm-up in seconds' },
+    workers: { type: 'string', value: 'N', description: 'loader worker processes (0: in this process)' },
+    connections: { type: 'string', value: 'N', description: 'density: idle connections' },
+    history: { type: 'string', value: 'N', description: 'cold-load: logged updates per document' },
+    shape: { type: 'string', value: 'NAME', description: 'cold-load document shape: text | map' },
+    concurrency: { type: 'string', value: 'N', description: 'connections opened at once' },
+    token: { type: 'string', value: 'TOKEN', description: 'token the clients send (default: bench)' },
+    'scriptorium-protocol': { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n' },
+    transport: { type: 'string', value: 'NAME', description: "Scriptorium's TRANSPORT: uws | ws | auto" },
+    pg: {
+      type: 'string',
+      default: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      value: 'URL',
+      description: 'PostgreSQL admin URL; scriptorium-pg gets a throwaway database in it\n',
+    },
+    ci: { type: 'boolean', default: false, description: 'small and quick defaults (CI)' },
+    smoke: { type: 'boolean', default: false, description: 'tiny fan-out against scriptorium-mem (or the first --url);\nexit code 1 on any loss' },
+    'no-pin': { type: 'boolean', default: false, description: 'do not pin servers and loader to separate cores' },
+    out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
+    quiet: { type: 'boolean', default: false, description: 'no progress lines' },
+    instances: { type: 'string', value: 'N', description: 'N servers of each kind, clients split across them (scriptorium-pg\ninstances share one database); CPU and RSS are summed (default: 1)' },
+    'ws-readers': { type: 'boolean', default: false, description: "bulk readers on `ws` instead of raw sockets (shows the loader's own cost)" },
+  },
+  environment: [
+    { name: 'BENCH_PG_URL', description: 'default for --pg' },
+    { name: 'BENCH_WORKER_CPU_PROF', description: 'directory: write a CPU profile of each loader worker' },
+  ],
+  notes: `Examples:
+  npm run bench -- --scenario saturation --servers scriptorium-mem,hocuspocus
+  npm run bench -- --scenario density --connections 10000
+  npm run bench -- --url ws://10.0.0.5:1234/ --url ws://10.0.0.6:1234/ --protocol hocuspocus
+  npm run bench -- --smoke`,
+});
+const { values } = cli;
+
+// Every argument is checked here, before any server starts.
+const count = (name: keyof typeof values, min = 0) => cli.number(values[name] as string | undefined, `--${name}`, { integer: true, min });
+const amount = (name: keyof typeof values) => cli.number(values[name] as string | undefined, `--${name}`, { min: 0 });
+const scenario: ScenarioName = cli.oneOf(values.scenario, '--scenario', SCENARIOS)!;
+const protocol: Protocol = cli.oneOf(values.protocol, '--protocol', PROTOCOLS)!;
+const scriptoriumProtocol: Protocol = cli.oneOf(values['scriptorium-protocol'], '--scriptorium-protocol', PROTOCOLS)!;
+const transport = cli.oneOf(values.transport, '--transport', ['uws', 'ws', 'auto']);
+const kinds: ServerKind[] | undefined = values.servers?.split(',').map((kind) => cli.oneOf(kind.trim(), '--servers', SERVER_KINDS)!);
+const urls = values.url ?? [];
+for (const url of urls) {
+  let ok = false;
+  try {
+    ok = ['ws:', 'wss:'].includes(new URL(url).protocol);
+  } catch {
+    // reported below
+  }
+  if (!ok) cli.fail(`--url: expected a ws:// or wss:// URL, got '${url}'`);
+}
+const serverPids = (values['server-pid'] ?? []).map((pid) => cli.number(pid, '--server-pid', { integer: true, min: 1 })!);
+const instances = count('instances', 1) ?? 1;
+const args: ScenarioArgs = {
+  docs: count('docs', 1), clients: count('clients', 1), writers: count('writers'), probes: count('probes'),
+  rate: amount('rate'), awareness: amount('awareness'), duration: amount('duration'), warmup: amount('warmup'),
+  workers: count('workers'), connections: count('connections', 1), history: count('history'),
+  shape: cli.oneOf(values.shape, '--shape', ['text', 'map'] as const),
+  concurrency: count('concurrency', 1), token: values.token, ci: values.ci, progress: !values.quiet,
+  wsReaders: values['ws-readers'],
 };
 
 async function main(): Promise<number> {
-  const scenario = values.scenario as ScenarioName;
-  if (!SCENARIOS.includes(scenario)) throw new Error(`unknown scenario ${scenario} (${SCENARIOS.join(' | ')})`);
-  const args: ScenarioArgs = {
-    docs: num(values.docs), clients: num(values.clients), writers: num(values.writers), probes: num(values.probes),
-    rate: num(values.rate), awareness: num(values.awareness), duration: num(values.duration), warmup: num(values.warmup),
-    workers: num(values.workers), connections: num(values.connections), history: num(values.history),
-    shape: values.shape === undefined ? undefined : values.shape === 'map' || values.shape === 'text' ? values.shape : fail(`--shape must be text or map, got ${values.shape}`),
-    concurrency: num(values.concurrency), token: values.token, ci: values.ci, progress: !values.quiet,
-    wsReaders: values['ws-readers'],
-  };
   const pin = !values['no-pin'] && availableParallelism() >= 2;
 
   // External target(s): a user's deployment. No spawning, pids only if given.
-  if (values.url?.length) {
-    const protocol = asProtocol(values.protocol);
-    const pids = (values['server-pid'] ?? []).map(Number);
+  if (urls.length > 0) {
     if (values.smoke) {
-      const r = await runSmoke({ url: values.url[0]!, protocol, serverPid: pids[0], token: values.token });
+      const r = await runSmoke({ url: urls[0]!, protocol, serverPid: serverPids[0], token: values.token });
       console.log(describe(r));
       assertSmoke(r);
       console.log('smoke OK');
       return 0;
     }
-    const target: Target = { label: values.url.join(' + '), protocol, urls: values.url, pids: () => pids };
+    const target: Target = { label: urls.join(' + '), protocol, urls, pids: () => serverPids };
     return report(scenario, [await runScenario(scenario, target, args)]);
   }
 
@@ -120,12 +137,8 @@ async function main(): Promise<number> {
   if (pin && !pinSelf(1)) process.stderr.write('warning: could not pin the loader (taskset missing?)\n');
   const defaults: ServerKind[] =
     scenario === 'cold-load' ? ['scriptorium-pg'] : ['scriptorium-pg', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
-  const kinds = (values.servers ? values.servers.split(',') : defaults) as ServerKind[];
-  for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new Error(`unknown server ${k} (${SERVER_KINDS.join(' | ')})`);
-
-  const instances = Math.max(1, Math.trunc(num(values.instances) ?? 1));
   const rows: ScenarioResult[] = [];
-  for (const kind of kinds) {
+  for (const kind of kinds ?? defaults) {
     if (kind.startsWith('scriptorium') && !existsSync(SCRIPTORIUM_MAIN)) {
       process.stderr.write(`skipping ${kind}: ${SCRIPTORIUM_MAIN} not built\n`);
       continue;
@@ -157,8 +170,8 @@ async function main(): Promise<number> {
 function serverOptions(cpu: number | null) {
   return {
     cpu,
-    transport: values.transport,
-    scriptoriumProtocol: asProtocol(values['scriptorium-protocol']),
+    transport,
+    scriptoriumProtocol,
     pgAdminUrl: values.pg,
   };
 }
@@ -199,8 +212,3 @@ main().then(
     process.exit(1);
   },
 );
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}

@@ -5,18 +5,26 @@
  * Deterministic enough to compare hot-path changes (kernel and uWS time excluded).
  * Run: npm run build && node --expose-gc dist/bench/hot-path.js [updates] [members]
  */
-import pino from 'pino';
-import { MemoryStorage } from '../persistence/memory-storage.js';
-import { openAuthorizer } from '../server/auth/authorizer.js';
-import { createMetrics } from '../server/metrics.js';
 import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-connection.js';
-import { Keepalive } from '../server/protocol/keepalive.js';
-import { RoomRegistry } from '../server/rooms/room-registry.js';
+import { inProcessContext } from './in-process.js';
 import type { TransportSocket } from '../server/transport/transport.js';
+import { parseCli } from '../cli/parse-cli.js';
 import { encodeAuth, encodeMapSetUpdate, encodeSync } from './frames.js';
 
-const updates = Number(process.argv[2] ?? 50_000);
-const members = Number(process.argv[3] ?? 20);
+const WARMUP = 5_000;
+const cli = parseCli({
+  command: 'node --expose-gc dist/bench/hot-path.js',
+  summary: `The server's JavaScript cost per client update, in process and without sockets: Hocuspocus
+Update frames from two writers go through connection, room, in-memory storage, topic publish and
+ack, with a transport stub that only counts. Prints wall and CPU µs per update and heap growth.
+The first ${WARMUP} updates are a warm-up and not measured; --expose-gc makes the heap figure exact.`,
+  arguments: [
+    { name: 'updates', description: `updates to send, warm-up included (more than ${WARMUP}; default: 50000)` },
+    { name: 'members', description: 'connections in the document, the two writers included (default: 20)' },
+  ],
+});
+const updates = cli.number(cli.positionals[0], 'updates', { integer: true, min: WARMUP + 1 }) ?? 50_000;
+const members = cli.number(cli.positionals[1], 'members', { integer: true, min: 2 }) ?? 20;
 
 let frames = 0;
 let bytes = 0;
@@ -40,13 +48,9 @@ const stubSocket = (): TransportSocket => ({
   },
 });
 
-const storage = new MemoryStorage();
 const publisher = { publish: (_topic: string, frame: Uint8Array) => void (frames++, (bytes += frame.length)) };
-const metrics = createMetrics({ storageHealthy: () => true });
-const logger = pino({ level: 'silent' });
-const rooms = new RoomRegistry(storage, publisher, metrics, logger);
-const keepalive = new Keepalive(publisher, 60_000);
-const context = { rooms, authorizer: openAuthorizer, keepalive, metrics, logger, limits: { maxPendingDocuments: 100, maxDocumentsPerSocket: 1000, maxQueuedFrames: 1000, maxQueuedBytes: 5 << 20 } };
+const context = inProcessContext(publisher);
+const { keepalive } = context;
 
 const doc = 'hot-path';
 const connections = Array.from({ length: members }, () => new HocuspocusConnection(stubSocket(), context));
@@ -62,15 +66,15 @@ const run = (from: number, to: number) => {
   for (let i = from; i < to; i++) writers[i % 2]!.onMessage(prepared[i]!, true);
 };
 const gc = (globalThis as { gc?: () => void }).gc;
-run(0, Math.min(5_000, updates)); // warm-up
+run(0, WARMUP); // warm-up
 gc?.();
 const heapBefore = process.memoryUsage().heapUsed;
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
-run(Math.min(5_000, updates), updates);
+run(WARMUP, updates);
 const elapsed = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
-const measured = updates - Math.min(5_000, updates);
+const measured = updates - WARMUP;
 console.log(`${measured} updates into one document with ${members} members (${frames} frames, ${bytes} bytes out)`);
 console.log(`wall ${((elapsed * 1000) / measured).toFixed(2)} µs/update, cpu ${(((cpu.user + cpu.system) / measured)).toFixed(2)} µs/update`);
 console.log(`heap growth ${((process.memoryUsage().heapUsed - heapBefore) / measured).toFixed(0)} bytes/update (document content included)`);

@@ -14,9 +14,21 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { parseCli } from '../cli/parse-cli.js';
 
-const rows = Number(process.argv[2] ?? 510);
-const rounds = Number(process.argv[3] ?? 200);
+const cli = parseCli({
+  command: 'node dist/bench/log-insert-bench.js',
+  summary: `The group commit's INSERT in isolation: a scratch database (created and dropped) gets the
+collaborations table and each statement form inserts batches of keystroke-sized updates,
+autocommitted, printing the mean time per batch.`,
+  arguments: [
+    { name: 'rows', description: 'rows per batch (default: 510)' },
+    { name: 'rounds', description: 'batches per form (default: 200)' },
+  ],
+  environment: [{ name: 'BENCH_PG_ADMIN_URL', description: 'PostgreSQL admin URL (default: postgres://postgres@127.0.0.1:5432/postgres)' }],
+});
+const rows = cli.number(cli.positionals[0], 'rows', { integer: true, min: 1 }) ?? 510;
+const rounds = cli.number(cli.positionals[1], 'rounds', { integer: true, min: 1 }) ?? 200;
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB = `scriptorium_insert_bench_${process.pid}`;
 

@@ -3,20 +3,21 @@
  * uWS memory): what one idle Hocuspocus connection and one loaded document cost.
  * Run: npm run build && node --expose-gc dist/bench/memory-footprint.js
  */
-import pino from 'pino';
 import * as Y from 'yjs';
-import { MemoryStorage } from '../persistence/memory-storage.js';
-import { openAuthorizer } from '../server/auth/authorizer.js';
-import { createMetrics } from '../server/metrics.js';
 import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-connection.js';
-import { Keepalive } from '../server/protocol/keepalive.js';
 import { Room } from '../server/rooms/room.js';
-import { RoomRegistry } from '../server/rooms/room-registry.js';
+import { inProcessContext } from './in-process.js';
 import type { TransportSocket } from '../server/transport/transport.js';
+import { parseCli } from '../cli/parse-cli.js';
 import { encodeAuth, encodeSync } from './frames.js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
+const cli = parseCli({
+  command: 'node --expose-gc dist/bench/memory-footprint.js',
+  summary: `JavaScript heap per connection and per room, in process (stub sockets, so no kernel or uWS
+memory): what one idle Hocuspocus connection and one loaded document cost. Takes no arguments;
+needs node's --expose-gc flag.`,
+});
+const gc = (globalThis as { gc?: () => void }).gc ?? cli.fail('run with node --expose-gc');
 const heap = () => {
   gc();
   return process.memoryUsage().heapUsed;
@@ -27,13 +28,9 @@ const kept: unknown[] = [];
 const noop = () => {};
 // One shared stub: the transport's per-socket wrapper is not what is measured here.
 const socket: TransportSocket = { closed: false, send: noop, publish: noop, subscribe: noop, unsubscribe: noop, close: noop, cork: (fn) => fn() };
-const storage = new MemoryStorage();
 const publisher = { publish: noop };
-const metrics = createMetrics({ storageHealthy: () => true });
-const logger = pino({ level: 'silent' });
-const rooms = new RoomRegistry(storage, publisher, metrics, logger);
-const keepalive = new Keepalive(publisher, 60_000);
-const context = { rooms, authorizer: openAuthorizer, keepalive, metrics, logger, limits: { maxPendingDocuments: 100, maxDocumentsPerSocket: 1000, maxQueuedFrames: 1000, maxQueuedBytes: 5 << 20 } };
+const context = inProcessContext(publisher);
+const { metrics, keepalive } = context;
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 // Load the documents first so the per-connection figures exclude them.
@@ -63,7 +60,7 @@ const perObject = (make: (i: number) => unknown): number => {
   kept.push(objects);
   return size;
 };
-console.log(`Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, state: null }, storage, publisher, metrics)).toFixed(0)} B`);
+console.log(`Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, kind: 'paper', projectId: 'p', state: null }, { observers: [], publisher, metrics, poisoned: noop })).toFixed(0)} B`);
 console.log(`  of which the empty Y.Doc:        ${perObject(() => new Y.Doc({ gc: true })).toFixed(0)} B`);
 keepalive.stop();
 process.exit(0);

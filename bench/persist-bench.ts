@@ -26,8 +26,23 @@ import type { Db } from '../persistence/db.js';
 import { DurableStorage } from '../persistence/durable-storage.js';
 import { openStorage } from '../persistence/open-storage.js';
 import type { CommitListener } from '../persistence/storage.js';
+import { parseCli } from '../cli/parse-cli.js';
 
-const seconds = Number(process.argv[2] ?? 5);
+const cli = parseCli({
+  command: 'node dist/bench/persist-bench.js',
+  summary: `Persistence benchmark on PostgreSQL and on the embedded PGlite: group-commit throughput and
+commit latency for 1 to 512 clients each waiting for its commit, process CPU per commit at a
+trickle, and cold loads of a document with 100,000 logged updates before and after compaction.
+PostgreSQL runs in a scratch database (created and dropped), PGlite in a temporary folder.`,
+  arguments: [{ name: 'seconds', description: 'length of each throughput run in seconds (default: 5)' }],
+  environment: [
+    { name: 'BENCH_PG_ADMIN_URL', description: 'PostgreSQL admin URL (default: postgres://postgres@127.0.0.1:5432/postgres)' },
+    { name: 'BENCH_SKIP_PG=1', description: 'skip PostgreSQL' },
+    { name: 'BENCH_SKIP_PGLITE=1', description: 'skip PGlite' },
+    { name: 'LOG_LEVEL', description: 'storage log level (default: warn)' },
+  ],
+});
+const seconds = cli.number(cli.positionals[0], 'seconds', { min: 0.1 }) ?? 5;
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -60,7 +75,7 @@ interface ThroughputResult {
 
 async function throughput(storage: DurableStorage, clients: number, documents: number): Promise<ThroughputResult> {
   const ids: string[] = [];
-  for (let d = 0; d < documents; d++) ids.push((await storage.load(`bench-${clients}-${d}-${randomBytes(3).toString('hex')}`)).id);
+  for (let d = 0; d < documents; d++) ids.push((await storage.create(`bench-${clients}-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
   const latencies: number[] = [];
   let committed = 0;
   let running = true;
@@ -80,6 +95,9 @@ async function throughput(storage: DurableStorage, clients: number, documents: n
             latencies.push(performance.now() - sentAt);
             if (running) send();
             else resolve();
+          },
+          refused: (_meta, error) => {
+            throw error;
           },
         };
         const send = () => {
@@ -110,10 +128,10 @@ async function throughput(storage: DurableStorage, clients: number, documents: n
  */
 async function commitCost(storage: DurableStorage, documents: number): Promise<{ commits: number; userUs: number; systemUs: number }> {
   const ids: string[] = [];
-  for (let d = 0; d < documents; d++) ids.push((await storage.load(`trickle-${d}-${randomBytes(3).toString('hex')}`)).id);
+  for (let d = 0; d < documents; d++) ids.push((await storage.create(`trickle-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
   const next = typist();
   const meta = { userId: null, sessionId: 'trickle' };
-  const listener: CommitListener = { committed: () => {} };
+  const listener: CommitListener = { committed: () => {}, refused: (_meta, error) => { throw error; } };
   const batchesBefore = storage.stats.committedBatches;
   const cpuBefore = process.cpuUsage();
   let n = 0;
@@ -136,7 +154,8 @@ async function commitCost(storage: DurableStorage, documents: number): Promise<{
 async function coldLoad(db: Db, rows: number): Promise<{ insertS: number; beforeMs: number; compactMs: number; afterMs: number; stateBytes: number }> {
   const writer = new DurableStorage(db, { logger, compactThresholdRows: Number.POSITIVE_INFINITY, compactThresholdBytes: Number.POSITIVE_INFINITY });
   const name = `cold-${randomBytes(3).toString('hex')}`;
-  const { id } = await writer.load(name);
+  const document = await writer.create(name, { kind: 'paper' });
+  const { id } = document;
   const next = typist();
   const t0 = performance.now();
   const chunk: Uint8Array[] = [];
@@ -156,7 +175,7 @@ async function coldLoad(db: Db, rows: number): Promise<{ insertS: number; before
   // A fresh storage per load, as a cold start would have; no fold on load.
   const noFold = () => new DurableStorage(db, { logger, compactThresholdRows: Number.POSITIVE_INFINITY });
   let t = performance.now();
-  await noFold().load(name);
+  await noFold().load(document);
   const beforeMs = performance.now() - t;
 
   t = performance.now();
@@ -169,7 +188,7 @@ async function coldLoad(db: Db, rows: number): Promise<{ insertS: number; before
   const compactMs = performance.now() - t;
 
   t = performance.now();
-  const after = await noFold().load(name);
+  const after = await noFold().load(document);
   const afterMs = performance.now() - t;
   return { insertS, beforeMs, compactMs, afterMs, stateBytes: after.state?.byteLength ?? 0 };
 }
@@ -223,7 +242,7 @@ async function run(kind: 'postgres' | 'pglite'): Promise<void> {
         `after compaction ${c.afterMs.toFixed(1)} ms (state ${(c.stateBytes / 1024).toFixed(0)} KiB; bulk insert took ${c.insertS.toFixed(1)} s)`,
     );
   } finally {
-    await storage.close();
+    await storage.close(10_000);
     await cleanup();
   }
 }

@@ -69,21 +69,57 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
 }
 
 /**
- * True when retrying the same statement may succeed: lost connections, shutdown,
- * resource exhaustion, serialization failures. False for errors the data itself
- * causes (SQLSTATE classes 22 data exception and 23 integrity violation), which
- * would fail forever if retried unchanged.
+ * How a failed statement should be treated by code that retries writes:
+ * - `transient`: the same statement may succeed later (lost connection, shutdown,
+ *   overload, lock or serialization conflict, statement timeout). Retry.
+ * - `permanent`: the statement itself is at fault (bad data, a constraint, a
+ *   missing table or permission, a size limit) and fails the same way every time.
+ * - `unknown`: a SQLSTATE outside both lists (internal errors, disk trouble...):
+ *   the caller decides how many retries it is worth before it gives up.
  */
-export function isTransientDbError(error: unknown): boolean {
+export type DbErrorClass = 'transient' | 'permanent' | 'unknown';
+
+/** Whole SQLSTATE classes: 08 connection exception, 53 insufficient resources (53300 too_many_connections...). */
+const TRANSIENT_CLASSES = new Set(['08', '53']);
+const TRANSIENT_CODES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '55P03', // lock_not_available
+  '57014', // query_canceled (statement_timeout)
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, recovering)
+]);
+/** 22 data exception, 23 integrity violation, 42 syntax / permission / undefined object, 54 program limit exceeded, 0A feature not supported. */
+const PERMANENT_CLASSES = new Set(['22', '23', '42', '54', '0A']);
+const PERMANENT_CODES = new Set(['2BP01']); // dependent_objects_still_exist
+
+export function classifyDbError(error: unknown): DbErrorClass {
   const code = sqlState(error);
-  if (code === undefined) return true; // network errors carry errno-style codes, not SQLSTATEs
+  // No SQLSTATE: the server never answered (ECONNREFUSED, ECONNRESET, timeouts,
+  // "Connection terminated unexpectedly").
+  if (code === undefined) return 'transient';
   const cls = code.slice(0, 2);
-  return cls !== '22' && cls !== '23';
+  if (TRANSIENT_CLASSES.has(cls) || TRANSIENT_CODES.has(code)) return 'transient';
+  if (PERMANENT_CLASSES.has(cls) || PERMANENT_CODES.has(code)) return 'permanent';
+  return 'unknown';
 }
+
+// A SQLSTATE class is a digit and a letter-or-digit, or one of PostgreSQL's few
+// all-letter classes. The pattern keeps five-letter errno codes (EPIPE, EPERM,
+// EBUSY) from passing for SQLSTATEs.
+const SQLSTATE = /^(?:[0-9][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;
 
 /** The five-character SQLSTATE of a database error, if it is one. */
 export function sqlState(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return typeof code === 'string' && SQLSTATE.test(code) ? code : undefined;
+}
+
+/** The constraint a database error names (pg and PGlite both report it), if any. */
+export function violatedConstraint(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const constraint = (error as { constraint?: unknown }).constraint;
+  return typeof constraint === 'string' ? constraint : undefined;
 }

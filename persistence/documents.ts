@@ -42,25 +42,31 @@ export async function findDocument(db: Queryable, name: string): Promise<Documen
   return rows[0] ? toDocument(rows[0]) : null;
 }
 
+export interface CreatedDocument {
+  readonly document: DocumentRow;
+  /** False when a document of that name already existed (it is returned unchanged). */
+  readonly created: boolean;
+}
+
 /**
- * Returns the document, creating it in `projectId` if it does not exist yet.
- * Safe when several instances create the same name at once (unique name).
+ * Creates the document in `projectId`, or returns the existing one of that name.
+ * Safe when several instances create the same name at once (unique name): the
+ * insert does nothing for all but one, and the others read the winner's row.
  */
-export async function ensureDocument(
+export async function createDocument(
   db: Queryable,
   name: string,
+  kind: DocumentKind,
   projectId: string = DEFAULT_PROJECT_ID,
-  kind: DocumentKind = 'paper',
-): Promise<DocumentRow> {
-  const existing = await findDocument(db, name);
-  if (existing) return existing;
+): Promise<CreatedDocument> {
   const { rows } = await db.query<RawDocumentRow>(
     `insert into documents (project_id, name, kind) values ($1, $2, $3)
      on conflict (name) do nothing returning ${COLUMNS}`,
     [projectId, name, kind],
   );
-  if (rows[0]) return toDocument(rows[0]);
-  const raced = await findDocument(db, name);
-  if (!raced) throw new Error(`document ${JSON.stringify(name)} vanished while being created`);
-  return raced;
+  if (rows[0]) return { document: toDocument(rows[0]), created: true };
+  const existing = await findDocument(db, name);
+  // Deleted between our insert and this read: rare enough to report rather than loop.
+  if (!existing) throw new Error(`document ${JSON.stringify(name)} vanished while being created`);
+  return { document: existing, created: false };
 }

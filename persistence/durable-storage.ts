@@ -2,14 +2,25 @@
  * `DocumentStorage` on a `Db` (PostgreSQL or PGlite): appends go through the
  * group-committing UpdateLog, loads read documents.state plus the unfolded log
  * tail, and compaction folds the tail when it grows past a threshold or when the
- * room unloads.
+ * room unloads. Shutdown is bounded: close() flushes for at most its timeout and
+ * never waits for compaction, which is only an optimisation.
  */
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
 import { compactDocument, loadDocumentState, pruneHistory } from './compaction.js';
-import { DEFAULT_PROJECT_ID, ensureDocument } from './documents.js';
-import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from './storage.js';
-import { UpdateLog, type UpdateLogOptions, type UpdateLogStats } from './update-log.js';
+import { beforeDeadline, deadlineIn } from './deadline.js';
+import { createDocument, findDocument, type DocumentRow } from './documents.js';
+import {
+  DocumentGoneError,
+  type AppendMeta,
+  type CommitListener,
+  type CreateDocumentOptions,
+  type DocumentRef,
+  type DocumentStorage,
+  type StorageStats,
+  type StoredDocument,
+} from './storage.js';
+import { UpdateLog, type UpdateLogOptions } from './update-log.js';
 
 export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitted' | 'logger'> {
   readonly logger?: Logger | undefined;
@@ -24,10 +35,6 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
    * undefined, keep the collaboration history forever.
    */
   readonly historyRetentionMs?: number | undefined;
-  /** Where documents created on first use go (default: the open-mode project). */
-  readonly defaultProjectId?: string | undefined;
-  /** How long close() waits for queued updates to commit (default 10 s). */
-  readonly closeTimeoutMs?: number | undefined;
   /** Close the Db in close() (openStorage sets this). */
   readonly ownsDb?: boolean | undefined;
 }
@@ -39,6 +46,10 @@ interface TailEstimate {
   bytes: number;
 }
 
+function toRef(row: DocumentRow): DocumentRef {
+  return { id: row.id, name: row.name, kind: row.kind, projectId: row.projectId };
+}
+
 export class DurableStorage implements DocumentStorage {
   private readonly log: UpdateLog;
   private readonly logger: Logger | undefined;
@@ -46,8 +57,6 @@ export class DurableStorage implements DocumentStorage {
   private readonly thresholdBytes: number;
   private readonly compactOnRelease: boolean;
   private readonly retentionMs: number | undefined;
-  private readonly defaultProjectId: string;
-  private readonly closeTimeoutMs: number;
   private readonly ownsDb: boolean;
 
   /** Log rows this instance knows are unfolded, per loaded document. */
@@ -57,7 +66,10 @@ export class DurableStorage implements DocumentStorage {
   private compacting: Promise<void> | undefined;
   /** Re-checks of documents whose tail a compaction could not fold (yet). */
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private quarantinedRows = 0;
+  /** Set when close() begins: no compaction starts after that. */
   private closed = false;
+  private closing: Promise<boolean> | undefined;
 
   constructor(
     readonly db: Db,
@@ -68,8 +80,6 @@ export class DurableStorage implements DocumentStorage {
     this.thresholdBytes = options.compactThresholdBytes ?? 1024 * 1024;
     this.compactOnRelease = options.compactOnRelease ?? true;
     this.retentionMs = options.historyRetentionMs;
-    this.defaultProjectId = options.defaultProjectId ?? DEFAULT_PROJECT_ID;
-    this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     this.ownsDb = options.ownsDb ?? false;
     this.log = new UpdateLog(db, {
       ...options,
@@ -82,19 +92,31 @@ export class DurableStorage implements DocumentStorage {
     return this.log.healthy;
   }
 
-  get stats(): UpdateLogStats {
-    return this.log.stats;
+  get stats(): StorageStats {
+    return { ...this.log.stats, quarantinedRows: this.quarantinedRows };
   }
 
-  async load(name: string): Promise<StoredDocument> {
-    const doc = await ensureDocument(this.db, name, this.defaultProjectId);
-    const loaded = await loadDocumentState(this.db, doc.id, this.thresholdRows);
-    if (!loaded) throw new Error(`document ${JSON.stringify(name)} was deleted while loading`);
-    if (loaded.invalid > 0) this.logger?.warn({ document: name, invalid: loaded.invalid }, 'skipped undecodable updates in the log');
-    if (loaded.folded > 0) this.logger?.debug({ document: name, folded: loaded.folded }, 'folded log tail on load');
-    const unfolded = loaded.tailRows - loaded.folded;
-    this.tails.set(doc.id, { rows: unfolded, bytes: unfolded > 0 ? loaded.tailBytes : 0 });
-    return { id: doc.id, name, state: loaded.state };
+  async find(name: string): Promise<DocumentRef | null> {
+    const row = await findDocument(this.db, name);
+    return row ? toRef(row) : null;
+  }
+
+  async create(name: string, options: CreateDocumentOptions): Promise<DocumentRef> {
+    const { document } = await createDocument(this.db, name, options.kind, options.projectId);
+    return toRef(document);
+  }
+
+  async load(document: DocumentRef): Promise<StoredDocument> {
+    const loaded = await loadDocumentState(this.db, document.id, this.thresholdRows);
+    if (!loaded) throw new DocumentGoneError(`document ${JSON.stringify(document.name)} no longer exists`);
+    this.noteQuarantined(document.id, loaded.quarantined);
+    if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
+    this.tails.set(document.id, { rows: loaded.unfoldedRows, bytes: loaded.unfoldedBytes });
+    return { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId, state: loaded.state };
+  }
+
+  admits(bytes: number): boolean {
+    return this.log.admits(bytes);
   }
 
   append(documentId: string, update: Uint8Array, meta: AppendMeta, listener: CommitListener): void {
@@ -118,28 +140,60 @@ export class DurableStorage implements DocumentStorage {
   /** Folds the document's committed log tail now (also used by tests and the admin API). */
   async compact(documentId: string): Promise<number> {
     const result = await compactDocument(this.db, documentId, 1);
-    if (result.invalid > 0) this.logger?.warn({ documentId, invalid: result.invalid }, 'skipped undecodable updates in the log');
-    if (result.folded > 0) {
+    this.noteQuarantined(documentId, result.quarantined);
+    const settled = result.folded + result.quarantined.length;
+    if (settled > 0) {
       const tail = this.tails.get(documentId);
       if (tail) {
-        tail.rows = Math.max(0, tail.rows - result.folded);
+        tail.rows = Math.max(0, tail.rows - settled);
         if (tail.rows === 0) tail.bytes = 0;
       }
-      if (this.retentionMs !== undefined) await pruneHistory(this.db, documentId, this.retentionMs);
     }
+    if (result.folded > 0 && this.retentionMs !== undefined) await pruneHistory(this.db, documentId, this.retentionMs);
     return result.folded;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes the log for at most `timeoutMs`, drops queued compactions and does not
+   * wait for a running one beyond that time (abandoning it is safe: it either
+   * wins its compare-and-set or changes nothing), then closes the Db if owned.
+   * Idempotent; later calls get the first call's result.
+   */
+  close(timeoutMs: number): Promise<boolean> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<boolean> {
+    const deadline = deadlineIn(timeoutMs);
     this.closed = true;
-    const drained = await this.log.close(this.closeTimeoutMs);
-    if (!drained) this.logger?.error('storage closed before every update was committed');
     this.compactQueue.clear();
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
-    await this.compacting;
-    if (this.ownsDb) await this.db.close();
+    const drained = await this.log.close(timeoutMs);
+    if (!drained) this.logger?.error({ pending: this.log.stats.pending }, 'storage closed before every update was committed');
+    if (this.compacting && !(await beforeDeadline(this.compacting.then(() => true), deadline, false))) {
+      this.logger?.warn('abandoning a running compaction at shutdown');
+    }
+    if (this.ownsDb) {
+      const dbClosed = this.db.close().then(
+        () => true,
+        (error: unknown) => {
+          this.logger?.warn({ err: error }, 'closing the database failed');
+          return true;
+        },
+      );
+      if (!(await beforeDeadline(dbClosed, deadline, false))) this.logger?.warn('database still closing at the shutdown deadline');
+    }
+    return drained;
+  }
+
+  private noteQuarantined(documentId: string, positions: readonly number[]): void {
+    if (positions.length === 0) return;
+    this.quarantinedRows += positions.length;
+    for (const position of positions) {
+      this.logger?.warn({ documentId, position }, 'stored update does not apply; quarantined (kept in the log, left out of the folded state)');
+    }
   }
 
   private grew(documentId: string, rows: number, bytes: number): void {
@@ -154,6 +208,7 @@ export class DurableStorage implements DocumentStorage {
 
   /** Queues a compaction (deduplicated per document) and resolves when the queue has run it. */
   private requestCompaction(documentId: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.compactQueue.add(documentId);
     this.compacting ??= this.runCompactions().finally(() => {
       this.compacting = undefined;

@@ -11,29 +11,34 @@
 import * as Y from 'yjs';
 
 export interface MergeResult {
-  /** Null when there was nothing to merge. */
+  /** Null when nothing was merged (no input, or no input applied). */
   readonly state: Uint8Array | null;
-  /** Updates that Yjs refused to decode (skipped, never expected in practice). */
-  readonly invalid: number;
+  /**
+   * Indices (into the input, ascending) of the updates Yjs refused to apply. They
+   * are not in `state`, or only partly: Yjs decodes an update's structs before its
+   * delete set, so one that fails late has its structs applied. Callers keep such
+   * rows out of their folded set (see compaction.ts), never count them as merged.
+   */
+  readonly failed: readonly number[];
 }
 
+/** Folds `updates` into one; every input is applied, also a lone one, so `failed` is always right. */
 export function mergeUpdates(updates: readonly Uint8Array[]): MergeResult {
-  if (updates.length === 0) return { state: null, invalid: 0 };
-  if (updates.length === 1) return { state: updates[0] ?? null, invalid: 0 };
+  if (updates.length === 0) return { state: null, failed: [] };
   const doc = new Y.Doc();
-  let invalid = 0;
+  const failed: number[] = [];
   Y.transact(doc, () => {
-    for (const update of updates) {
+    for (let i = 0; i < updates.length; i++) {
       try {
-        Y.applyUpdate(doc, update);
+        Y.applyUpdate(doc, updates[i] as Uint8Array);
       } catch {
         // Rooms validate updates before appending; a corrupt row must not make the
-        // whole document unloadable.
-        invalid++;
+        // whole document unloadable, and must be reported rather than skipped.
+        failed.push(i);
       }
     }
   });
-  const state = Y.encodeStateAsUpdate(doc);
+  const state = failed.length === updates.length ? null : Y.encodeStateAsUpdate(doc);
   doc.destroy();
-  return { state, invalid };
+  return { state, failed };
 }

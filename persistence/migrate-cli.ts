@@ -1,24 +1,35 @@
 #!/usr/bin/env node
 /**
- * `npm run migrate -- up | down [n] | status`
+ * `npm run migrate -- up | down [n] | status` (`--help` for the details).
  * Uses DATABASE_URL when set, otherwise the embedded PGlite in DATA_DIR (./data).
  */
+import { parseCli } from '../cli/parse-cli.js';
 import { openDb } from './db.js';
 import { migrateDown, migrateUp, migrationStatus } from './migrations.js';
 
-const USAGE = 'usage: npm run migrate -- up | down [n] | status';
+const COMMANDS = ['up', 'down', 'status'] as const;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [command = 'status', arg] = argv;
-  if (!['up', 'down', 'status'].includes(command)) {
-    console.error(USAGE);
-    return 2;
-  }
-  const steps = arg === undefined ? 1 : Number(arg);
-  if (command === 'down' && (!Number.isInteger(steps) || steps < 1)) {
-    console.error(`down expects a positive integer, got ${arg}\n${USAGE}`);
-    return 2;
-  }
+  const cli = parseCli({
+    command: 'npm run migrate --',
+    synopsis: 'up | down [n] | status',
+    summary: `Applies or rolls back the schema migrations in schema/migrations (the server also applies
+pending ones at start). Uses DATABASE_URL when set, otherwise the embedded PGlite in DATA_DIR.`,
+    arguments: [
+      { name: 'command', description: 'up: apply every pending migration\ndown: roll back the newest n migrations\nstatus: list the migrations and when each was applied (default)' },
+      { name: 'n', description: 'with down: how many migrations to roll back (default: 1)' },
+    ],
+    environment: [
+      { name: 'DATABASE_URL', description: 'PostgreSQL connection string (postgres://user@host:5432/db)' },
+      { name: 'DATA_DIR', description: 'PGlite data folder when DATABASE_URL is unset (default: ./data)' },
+    ],
+    argv,
+  });
+  const [rawCommand, arg] = cli.positionals;
+  const command =
+    rawCommand === undefined ? 'status' : COMMANDS.find((known) => known === rawCommand) ?? cli.fail(`unknown command '${rawCommand}': expected up, down or status`);
+  if (command !== 'down' && arg !== undefined) cli.fail(`${command} takes no argument, got '${arg}'`);
+  const steps = cli.number(arg, 'n', { integer: true, min: 1 }) ?? 1;
 
   const db = await openDb({ databaseUrl: process.env.DATABASE_URL, dataDir: process.env.DATA_DIR ?? './data' });
   try {

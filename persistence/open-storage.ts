@@ -17,8 +17,8 @@ export interface OpenStorageOptions extends Omit<DurableStorageOptions, 'logger'
 }
 
 /**
- * Opens the database and runs migrations up. `storage.close()` flushes the log
- * and closes `db`; do not close `db` separately.
+ * Opens the database and runs migrations up. `storage.close(timeoutMs)` flushes
+ * the log and closes `db`; do not close `db` separately.
  */
 export async function openStorage(options: OpenStorageOptions): Promise<{ db: Db; storage: DurableStorage }> {
   const { databaseUrl, dataDir, logger, poolSize, migrate = true, ...tuning } = options;

@@ -1,11 +1,17 @@
 /**
- * The contract between rooms and persistence. A room loads its document through
- * `load`, hands every accepted update to `append`, and learns through its
- * `CommitListener` when those updates are durable; only then may it acknowledge them.
+ * The contract between rooms and persistence. Opening a document is two steps, so that
+ * authorization can run between them: `find` (or `create`) resolves a name to a
+ * `DocumentRef` (id, project, kind) without reading its state; `load` reads the state.
+ * A room hands every accepted update to `append` and learns through its
+ * `CommitListener` when those updates are durable (or refused for good); only then
+ * may it acknowledge them.
  *
  * Implementations: `MemoryStorage` (in process, for tests and the in-memory bench
  * reference) and `DurableStorage` (PostgreSQL or PGlite through `Db`).
  */
+import type { DocumentKind } from './documents.js';
+
+export type { DocumentKind };
 
 /** Who made an update; stored with each `collaborations` row. */
 export interface AppendMeta {
@@ -16,41 +22,78 @@ export interface AppendMeta {
 }
 
 /**
- * Receives commit notifications for the updates one room appended, in the order it
- * appended them. `count` is how many of that room's updates became durable.
+ * Receives the outcome of the updates one room appended, in the order it appended
+ * them: every update is reported exactly once, either in a `committed` count or by a
+ * `refused` call, and the calls come in append order.
  */
 export interface CommitListener {
+  /** The next `count` of this listener's updates are durable. */
   committed(count: number): void;
+  /**
+   * The next one of this listener's updates was refused for good by the database
+   * (it is not stored and never will be). `meta` is the object it was appended with.
+   */
+  refused(meta: AppendMeta, error: Error): void;
 }
 
-export interface StoredDocument {
+/** A document's identity, without its state. */
+export interface DocumentRef {
   /** `documents.id` (uuid). */
   readonly id: string;
   readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+}
+
+export interface StoredDocument extends DocumentRef {
   /** The full persisted state as one Yjs update (compacted state + log tail), or null if empty. */
   readonly state: Uint8Array | null;
 }
+
+export interface CreateDocumentOptions {
+  readonly kind: DocumentKind;
+  /** Default: the open-mode project. */
+  readonly projectId?: string | undefined;
+}
+
+/** The document was deleted between `find` and `load` (or while its room was live). */
+export class DocumentGoneError extends Error {}
 
 /** Cumulative counters of the write path (exported on /metrics). */
 export interface StorageStats {
   /** Appended, not yet durable. */
   readonly pending: number;
+  /** Update bytes appended and not yet durable. */
+  readonly pendingBytes: number;
   readonly committedRows: number;
   /** Commits (group-commit batches); committedRows / committedBatches is the batch size. */
   readonly committedBatches: number;
-  /** Commit attempts that failed (each retried). */
+  /** Commit attempts that failed with a retryable error (each retried). */
   readonly failedAttempts: number;
-  /** Rows given up on because the database rejected them permanently. */
-  readonly droppedRows: number;
+  /** Rows the database refused permanently (their authors were told). */
+  readonly refusedRows: number;
+  /** Updates turned away before they were applied because the write queue was full. */
+  readonly rejectedFull: number;
+  /** Stored rows that failed to apply when a document was loaded or compacted (kept out of the folded state). */
+  readonly quarantinedRows: number;
 }
 
 export interface DocumentStorage {
-  /** Find (or, in open mode, create) the document and load its persisted state. */
-  load(name: string): Promise<StoredDocument>;
+  /** The document of that name, or null; never creates one. */
+  find(name: string): Promise<DocumentRef | null>;
+  /** Creates the document; returns the existing one if it already exists (also when racing another creator). */
+  create(name: string, options: CreateDocumentOptions): Promise<DocumentRef>;
+  /** Loads the persisted state; rejects with DocumentGoneError if the document no longer exists. */
+  load(document: DocumentRef): Promise<StoredDocument>;
+  /**
+   * True while the write queue has room for an update of `bytes` bytes. A caller that
+   * gets false must refuse the update (not apply it): `append` itself never drops.
+   */
+  admits(bytes: number): boolean;
   /**
    * Queue an update for group commit. Never throws and never drops: if the database
-   * is unreachable the update stays queued and is retried until it commits. The
-   * listener is told once it is durable.
+   * is unreachable the update stays queued and is retried until it commits, unless
+   * the database refuses it permanently. The listener is told either way.
    */
   append(documentId: string, update: Uint8Array, meta: AppendMeta, listener: CommitListener): void;
   /**
@@ -58,11 +101,14 @@ export interface DocumentStorage {
    * then (implementation's choice) compact its log.
    */
   release(documentId: string): Promise<void>;
-  /** Resolves once every update appended so far is durable. */
+  /** Resolves once every update appended so far is durable (or refused). */
   flush(): Promise<void>;
   /** False while commits are failing (drives /readyz). */
   readonly healthy: boolean;
   readonly stats: StorageStats;
-  /** Flush what is queued (bounded by the caller's patience) and release resources. */
-  close(): Promise<void>;
+  /**
+   * Flushes what is queued for at most `timeoutMs` (no compaction), then releases
+   * resources. Resolves true when everything appended was committed.
+   */
+  close(timeoutMs: number): Promise<boolean>;
 }

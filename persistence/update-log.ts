@@ -9,17 +9,32 @@
  * INSERT ... SELECT FROM unnest(...) statement, one round trip, one commit for up
  * to `maxBatchRows` updates of any number of documents.
  *
- * Nothing leaves the queue before its commit succeeded. On failure the same head
- * of the queue is retried with exponential backoff, `healthy` is false until a
- * commit succeeds, and listeners hear nothing meanwhile. A failure during COMMIT
- * is ambiguous (the rows may be in), so a retry can write a row twice; Yjs
- * updates are idempotent and loads merge them, so a duplicate is harmless while a
- * lost row would not be.
+ * Nothing leaves the queue before the database answered for it. What a failure
+ * means depends on its class (db.ts `classifyDbError`):
+ * - transient (connection lost, shutdown, overload, conflicts): the same head of
+ *   the queue is retried with exponential backoff, forever; `healthy` is false
+ *   until a commit succeeds and listeners hear nothing meanwhile.
+ * - permanent (the data or statement is at fault): retrying the batch would fail
+ *   forever, so its rows go one at a time; a row that still fails permanently is
+ *   refused and its listener told (`refused`), the others commit.
+ * - unknown (any other SQLSTATE): retried like a transient error, but once the
+ *   same head of the queue failed that way UNKNOWN_ATTEMPTS times in a row it is
+ *   treated as permanent, so no error can stall the log (and every room's acks)
+ *   for good.
+ * Every appended update is reported exactly once, committed or refused, in
+ * append order per listener. A failure during COMMIT is ambiguous (the rows may
+ * be in), so a retry can write a row twice; Yjs updates are idempotent and loads
+ * merge them, so a duplicate is harmless while a lost row would not be.
+ *
+ * The queue is bounded by `admits`: callers ask before applying an update and
+ * turn it away when the queue is full (the database has been unreachable for a
+ * while); `append` itself never drops.
  */
 import type { Logger } from 'pino';
 import type { Db } from './db.js';
-import { isTransientDbError, sqlState } from './db.js';
-import type { AppendMeta, CommitListener, StorageStats } from './storage.js';
+import { classifyDbError, sqlState, violatedConstraint } from './db.js';
+import { beforeDeadline, deadlineIn } from './deadline.js';
+import { DocumentGoneError, type AppendMeta, type CommitListener, type StorageStats } from './storage.js';
 
 export interface UpdateLogOptions {
   readonly logger?: Logger | undefined;
@@ -42,18 +57,24 @@ export interface UpdateLogOptions {
   readonly retryMaxMs?: number | undefined;
   /** Report unhealthy while one commit attempt has been running this long (default 5 s). */
   readonly stallMs?: number | undefined;
+  /** `admits` turns updates away while this many rows are queued (default 100,000). */
+  readonly maxPendingRows?: number | undefined;
+  /** ... or when the update would take the queued bytes past this (default 256 MiB). */
+  readonly maxPendingBytes?: number | undefined;
   /** Called after each commit with how much was written per document. */
   readonly onCommitted?: ((documentId: string, rows: number, bytes: number) => void) | undefined;
 }
 
-/** The update log's counters are the storage's write-path stats. */
-export type UpdateLogStats = StorageStats;
+/** The update log's counters are the storage's write-path stats (quarantine is compaction's). */
+export type UpdateLogStats = Omit<StorageStats, 'quarantinedRows'>;
 
 interface Entry {
   readonly documentId: string;
   readonly update: Uint8Array;
+  /** meta.userId, until an unknown user makes us store the row without one. */
   userId: string | null;
-  readonly sessionId: string;
+  /** The caller's object, handed back in `refused`. */
+  readonly meta: AppendMeta;
   readonly listener: CommitListener;
 }
 
@@ -81,7 +102,7 @@ async function insertBatch(db: Db, entries: readonly Entry[]): Promise<void> {
     const e = entries[i] as Entry;
     documentIds[i] = e.documentId;
     userIds[i] = e.userId;
-    sessionIds[i] = e.sessionId;
+    sessionIds[i] = e.meta.sessionId;
     updates[i] = e.update;
     offsets[i] = offset;
     lengths[i] = e.update.byteLength;
@@ -92,7 +113,11 @@ async function insertBatch(db: Db, entries: readonly Entry[]): Promise<void> {
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';
+/** Constraint names from schema/migrations/002_documents.sql. */
+const DOCUMENT_FK = 'collaborations_document_id_fkey';
 const COMPACT_QUEUE_AT = 4096;
+/** Failures with an unclassified SQLSTATE of one queue head before it is treated as permanent. */
+const UNKNOWN_ATTEMPTS = 5;
 
 export class UpdateLog {
   private readonly maxBatchRows: number;
@@ -104,13 +129,17 @@ export class UpdateLog {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly stallMs: number;
+  private readonly maxPendingRows: number;
+  private readonly maxPendingBytes: number;
   private readonly logger: Logger | undefined;
   private readonly onCommitted: UpdateLogOptions['onCommitted'];
 
   /** Entries before `head` are done; kept in one array to make append a push. */
   private queue: Entry[] = [];
   private head = 0;
-  /** Monotonic counters: appended, and committed-or-dropped, for flush(). */
+  /** Update bytes of the entries from `head` on. */
+  private pendingBytes = 0;
+  /** Monotonic counters: appended, and committed-or-refused, for flush(). */
   private appended = 0;
   private settled = 0;
   private waiters: { target: number; resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -123,9 +152,10 @@ export class UpdateLog {
   private isHealthy = true;
   /** performance.now() when the current commit attempt started, 0 when none runs. */
   private attemptStarted = 0;
-  /** Listeners that had a row dropped: they must never hear a count that includes it. */
-  private readonly poisoned = new WeakSet<CommitListener>();
-  private counters = { committedRows: 0, committedBatches: 0, failedAttempts: 0, droppedRows: 0 };
+  /** The queue head that failed with an unclassified error, and how many times in a row. */
+  private unknownHead: Entry | undefined;
+  private unknownStreak = 0;
+  private counters = { committedRows: 0, committedBatches: 0, failedAttempts: 0, refusedRows: 0, rejectedFull: 0 };
 
   constructor(
     private readonly db: Db,
@@ -138,6 +168,8 @@ export class UpdateLog {
     this.retryMinMs = options.retryMinMs ?? 50;
     this.retryMaxMs = options.retryMaxMs ?? 2000;
     this.stallMs = options.stallMs ?? 5000;
+    this.maxPendingRows = options.maxPendingRows ?? 100_000;
+    this.maxPendingBytes = options.maxPendingBytes ?? 256 * 1024 * 1024;
     this.logger = options.logger;
     this.onCommitted = options.onCommitted;
   }
@@ -152,13 +184,27 @@ export class UpdateLog {
   }
 
   get stats(): UpdateLogStats {
-    return { pending: this.queue.length - this.head, ...this.counters };
+    return { pending: this.queue.length - this.head, pendingBytes: this.pendingBytes, ...this.counters };
   }
 
-  /** Hot path: O(1), no promise, no I/O. */
+  /**
+   * Room for one more update of `bytes`? An update larger than the byte limit on
+   * its own is admitted when the queue is empty, or it could never be stored.
+   */
+  admits(bytes: number): boolean {
+    const rows = this.queue.length - this.head;
+    if (rows + 1 > this.maxPendingRows || (rows > 0 && this.pendingBytes + bytes > this.maxPendingBytes)) {
+      this.counters.rejectedFull++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Hot path: O(1), no promise, no I/O, one allocation (the entry). */
   append(documentId: string, update: Uint8Array, meta: AppendMeta, listener: CommitListener): void {
-    this.queue.push({ documentId, update, userId: meta.userId, sessionId: meta.sessionId, listener });
+    this.queue.push({ documentId, update, userId: meta.userId, meta, listener });
     this.appended++;
+    this.pendingBytes += update.byteLength;
     if (this.hurry && this.queue.length - this.head >= this.commitEarlyRows) this.hurry();
     if (this.stopped) {
       this.logger?.error({ documentId }, 'update appended after the update log was closed; it will not be written');
@@ -168,8 +214,8 @@ export class UpdateLog {
   }
 
   /**
-   * Resolves once everything appended before the call is committed (or given up
-   * on); rejects if the log is closed first.
+   * Resolves once everything appended before the call is committed (or refused);
+   * rejects if the log is closed first.
    */
   flush(): Promise<void> {
     const target = this.appended;
@@ -181,25 +227,26 @@ export class UpdateLog {
   }
 
   /**
-   * Waits up to `timeoutMs` for the queue to drain, then stops the flusher.
-   * Returns true when everything appended was committed.
+   * Waits up to `timeoutMs` for the queue to drain, then stops the flusher without
+   * waiting for an attempt still in flight (against an unreachable server it may
+   * hang until its connection times out; if it commits later, its listeners are
+   * still told). Returns true when nothing appended is left unreported: every
+   * update was committed, or refused and its author told.
    */
   async close(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
+    const deadline = deadlineIn(timeoutMs);
+    const drained = await beforeDeadline(
       this.flush().then(
         () => true,
         () => false,
       ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+      deadline,
+      false,
+    );
     this.stopped = true;
     this.wake?.();
     this.hurry?.();
-    await this.running;
+    if (this.running) await beforeDeadline(this.running, deadline, undefined);
     const pending = this.queue.length - this.head;
     if (pending > 0) this.logger?.error({ pending }, 'update log closed with uncommitted updates');
     for (const w of this.waiters.splice(0)) w.reject(new Error('update log closed with uncommitted updates'));
@@ -227,14 +274,14 @@ export class UpdateLog {
         try {
           await insertBatch(this.db, batch);
         } catch (error) {
-          if (isTransientDbError(error)) throw error;
+          if (!this.givesUp(error)) throw error;
           // The data itself was rejected: find the offending rows one at a time
           // instead of retrying a batch that can never succeed.
           this.logger?.warn({ err: error, rows: batch.length }, 'update batch rejected; retrying row by row');
           await this.commitOneByOne(batch);
           continue;
         }
-        this.done(batch, true);
+        this.done(batch, undefined);
         // Yield to the event loop between batches: PGlite completes a statement
         // without ever leaving the microtask queue, so a listener that appends from
         // committed() would otherwise starve timers and sockets forever. It also
@@ -254,6 +301,29 @@ export class UpdateLog {
       }
     }
     this.attemptStarted = 0;
+  }
+
+  /**
+   * True when `error` means the rows at the head of the queue will not go in as
+   * they are: a permanent error, or an unclassified one that the same head has
+   * now hit UNKNOWN_ATTEMPTS times in a row. False: retry with backoff.
+   */
+  private givesUp(error: unknown): boolean {
+    const kind = classifyDbError(error);
+    if (kind === 'permanent') return true;
+    if (kind === 'transient') {
+      this.unknownStreak = 0;
+      return false;
+    }
+    const head = this.queue[this.head];
+    if (head !== this.unknownHead) {
+      this.unknownHead = head;
+      this.unknownStreak = 0;
+    }
+    this.unknownStreak++;
+    if (this.unknownStreak < UNKNOWN_ATTEMPTS) return false;
+    this.logger?.warn({ err: error, attempts: this.unknownStreak }, 'unclassified database error keeps recurring; treating it as permanent');
+    return true;
   }
 
   /** setImmediate, or the commit delay while fewer than commitEarlyRows are queued. */
@@ -286,40 +356,65 @@ export class UpdateLog {
     return this.queue.slice(this.head, end);
   }
 
+  /**
+   * Commits `batch` (the head of the queue) row by row, in order: each row is
+   * reported as soon as the database answered for it, so a refusal lands between
+   * the right commits of its listener. A retryable error ends the pass (rows done
+   * so far stay done; the drain loop retries from the failing row).
+   */
   private async commitOneByOne(batch: readonly Entry[]): Promise<void> {
     for (const entry of batch) {
-      try {
-        await insertBatch(this.db, [entry]);
-        this.done([entry], true);
+      let error = await this.tryInsert(entry);
+      if (error === undefined) continue;
+      if (!this.givesUp(error)) throw error;
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION && violatedConstraint(error) === DOCUMENT_FK) {
+        // The document was deleted while its room was live: nowhere to put the row.
+        this.refuse(entry, new DocumentGoneError(`document ${entry.documentId} no longer exists`, { cause: error }));
         continue;
-      } catch (error) {
-        if (isTransientDbError(error)) throw error; // entries done so far stay done
-        if (sqlState(error) === FOREIGN_KEY_VIOLATION && entry.userId !== null) {
-          // Most likely the user was deleted mid-session: keep the edit, lose the attribution.
-          this.logger?.warn({ err: error, userId: entry.userId }, 'unknown user on update; storing it without user');
-          entry.userId = null;
-          try {
-            await insertBatch(this.db, [entry]);
-            this.done([entry], true);
-            continue;
-          } catch (retryError) {
-            if (isTransientDbError(retryError)) throw retryError;
-            error = retryError;
-          }
-        }
-        // E.g. the document was deleted while its room was live: nowhere to put it.
-        this.logger?.error({ err: error, documentId: entry.documentId }, 'update rejected by the database; dropped');
-        this.poisoned.add(entry.listener);
-        this.counters.droppedRows++;
-        this.done([entry], false);
       }
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION && entry.userId !== null) {
+        // Most likely the user was deleted mid-session: keep the edit, lose the attribution.
+        this.logger?.warn({ err: error, userId: entry.userId }, 'unknown user on update; storing it without user');
+        entry.userId = null;
+        error = await this.tryInsert(entry);
+        if (error === undefined) continue;
+        if (!this.givesUp(error)) throw error;
+      }
+      this.refuse(entry, error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  /** Removes `entries` (the head of the queue) and tells listeners if committed. */
-  private done(entries: readonly Entry[], committed: boolean): void {
+  /** One row alone; reports it when committed, returns the error otherwise. */
+  private async tryInsert(entry: Entry): Promise<unknown> {
+    try {
+      await insertBatch(this.db, [entry]);
+    } catch (error) {
+      return error;
+    }
+    this.done([entry], undefined);
+    return undefined;
+  }
+
+  private refuse(entry: Entry, error: Error): void {
+    this.logger?.error(
+      { err: error, documentId: entry.documentId, userId: entry.userId, sessionId: entry.meta.sessionId },
+      'update refused by the database; its author is told',
+    );
+    this.counters.refusedRows++;
+    this.done([entry], error);
+  }
+
+  /**
+   * Removes `entries` (the head of the queue) and tells their listeners: committed
+   * when `refusal` is undefined, otherwise refused (one entry at a time).
+   */
+  private done(entries: readonly Entry[], refusal: Error | undefined): void {
     const n = entries.length;
-    for (let i = this.head; i < this.head + n; i++) (this.queue as (Entry | undefined)[])[i] = undefined;
+    const queue = this.queue as (Entry | undefined)[];
+    for (let i = this.head; i < this.head + n; i++) {
+      this.pendingBytes -= (queue[i] as Entry).update.byteLength;
+      queue[i] = undefined;
+    }
     this.head += n;
     if (this.head >= COMPACT_QUEUE_AT && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -327,7 +422,7 @@ export class UpdateLog {
     }
     this.settled += n;
 
-    if (committed) {
+    if (refusal === undefined) {
       this.counters.committedRows += n;
       this.counters.committedBatches++;
       if (!this.isHealthy) {
@@ -336,6 +431,14 @@ export class UpdateLog {
       }
       this.consecutiveFailures = 0;
       this.notify(entries);
+    } else {
+      for (const e of entries) {
+        try {
+          e.listener.refused(e.meta, refusal);
+        } catch (error) {
+          this.logger?.error({ err: error }, 'commit listener threw');
+        }
+      }
     }
     if (this.waiters.length > 0) {
       const still: typeof this.waiters = [];
@@ -353,7 +456,7 @@ export class UpdateLog {
     const perListener = new Map<CommitListener, number>();
     const perDocument = this.onCommitted ? new Map<string, { rows: number; bytes: number }>() : undefined;
     for (const e of entries) {
-      if (!this.poisoned.has(e.listener)) perListener.set(e.listener, (perListener.get(e.listener) ?? 0) + 1);
+      perListener.set(e.listener, (perListener.get(e.listener) ?? 0) + 1);
       if (perDocument) {
         const d = perDocument.get(e.documentId);
         if (d) {

@@ -33,6 +33,14 @@ export interface Config {
   readonly historyRetentionMs: number | undefined;
   /** After a commit, wait up to this long for more edits to share the next one (0 = commit at once). */
   readonly commitDelayMs: number;
+  /** Edits waiting to be committed, at most (rows); beyond it new edits are refused. */
+  readonly maxPendingUpdates: number;
+  /** ... and at most this many bytes of them. */
+  readonly maxPendingBytes: number;
+  /** Largest Stateless payload relayed to a document's other clients. */
+  readonly maxStatelessBytes: number;
+  /** Stateless messages one socket may relay per second (bursts of twice that). */
+  readonly statelessPerSecond: number;
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +90,10 @@ export function configFromEnv(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,
     commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 5, 0, 1_000),
+    maxPendingUpdates: integer(env, 'MAX_PENDING_UPDATES', 100_000, 1),
+    maxPendingBytes: integer(env, 'MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024),
+    maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
+    statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
   };
 }
 

@@ -1,32 +1,50 @@
 #!/usr/bin/env node
 /** `npm start`: runs the server with configuration from the environment (see README). */
 import { ConfigError } from './config.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 import { capYoungGeneration } from './young-generation.js';
 
 async function main(): Promise<void> {
   // Before the server allocates anything: see young-generation.ts.
   capYoungGeneration();
-  let server;
+  let running: RunningServer | undefined;
+
+  // A bug that escaped every owner: log it, try to commit what was accepted, exit non-zero.
+  let crashing = false;
+  const crash = (kind: string) => (error: unknown) => {
+    if (crashing) return;
+    crashing = true;
+    const detail = error instanceof Error ? error.stack ?? error.message : String(error);
+    if (running) running.logger.fatal({ err: error, kind }, 'crashing: flushing accepted edits, then exiting');
+    else process.stderr.write(`scriptorium: ${kind}: ${detail}\n`);
+    const flushed = running ? running.close() : Promise.resolve(true);
+    flushed.then(
+      () => process.exit(70),
+      () => process.exit(70),
+    );
+  };
+  process.on('unhandledRejection', crash('unhandled rejection'));
+  process.on('uncaughtException', crash('uncaught exception'));
+
   try {
-    server = await startServer();
+    running = await startServer();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`scriptorium: ${error instanceof ConfigError ? 'configuration error: ' : ''}${message}\n`);
     process.exit(1);
   }
-  const running = server;
+  const server = running;
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
-      running.logger.warn({ signal }, 'second signal: exiting without waiting for the flush');
+      server.logger.warn({ signal }, 'second signal: exiting without waiting for the flush');
       process.exit(1);
     }
-    running.logger.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
+    server.logger.info({ signal }, 'shutting down');
+    server.close().then(
+      (flushed) => process.exit(flushed ? 0 : 1),
       (error: unknown) => {
-        running.logger.error({ err: error }, 'shutdown failed');
+        server.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

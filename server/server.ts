@@ -1,14 +1,19 @@
 import type { Logger } from 'pino';
-import { openAuthorizer } from './auth/authorizer.js';
+import type { Db } from '../persistence/db.js';
+import type { DocumentStorage } from '../persistence/storage.js';
+import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
+import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
 import { createHttpHandler } from './http/routes.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
-import { createMetrics, stats } from './metrics.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
 import { Keepalive } from './protocol/keepalive.js';
 import { RoomRegistry } from './rooms/room-registry.js';
+import { StorageWriter } from './rooms/storage-writer.js';
+import type { UpdateObserver } from './rooms/update-observer.js';
 import { openConfiguredStorage } from './storage-factory.js';
 import { selectTransport } from './transport/select-transport.js';
 import { CloseCode, type Transport, type TransportKind } from './transport/transport.js';
@@ -18,46 +23,80 @@ export interface RunningServer {
   readonly transport: TransportKind;
   readonly config: Config;
   readonly logger: Logger;
-  /** Stops accepting, closes sockets with 1001, flushes storage. Idempotent. */
-  close(): Promise<void>;
+  readonly metrics: ServerMetrics;
+  /**
+   * Stops accepting, closes sockets with 1001, flushes storage — all within
+   * SHUTDOWN_TIMEOUT_MS. Resolves true when every accepted edit was committed. Idempotent.
+   */
+  close(): Promise<boolean>;
+}
+
+/** Storage the caller opened: the server uses it and flushes it at shutdown, but does not close it. */
+export interface InjectedStorage {
+  readonly storage: DocumentStorage;
+  /** The database behind it, for the HTTP API (null: no history API). */
+  readonly db: Db | null;
 }
 
 export interface StartOptions {
   /** Overrides on top of the environment's configuration. */
   readonly config?: Partial<Config>;
   readonly logger?: Logger;
+  /** Default: open mode (every connection an anonymous editor). */
+  readonly authorizer?: Authorizer;
+  /** Default: opened from the configuration (STORAGE, DATABASE_URL, DATA_DIR) and closed at shutdown. */
+  readonly storage?: InjectedStorage;
+  readonly clock?: Clock;
+  /** Default: a fresh set reading the storage's stats. */
+  readonly metrics?: ServerMetrics;
+  /** Observers attached to every room after storage and before the local fan-out (bus, triggers). */
+  readonly observers?: readonly UpdateObserver[];
 }
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: Config = { ...configFromEnv(), ...options.config };
   const logger = options.logger ?? createLogger(config.logLevel);
-  if (config.authSecret) {
+  const clock = options.clock ?? systemClock;
+  if (config.authSecret && !options.authorizer) {
     throw new Error('AUTH_SECRET is set, but token authentication is not part of this version yet; unset it to run in open mode');
   }
-  logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
+  const authorizer = options.authorizer ?? openAuthorizer;
+  if (authorizer === openAuthorizer) {
+    logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
+  }
   if (config.redisUrl) logger.warn('REDIS_URL is set, but the Redis bus is not part of this version yet: running as a single instance');
 
-  const { storage, db } = await openConfiguredStorage(config, logger);
+  const ownsStorage = !options.storage;
+  const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger));
   let shuttingDown = false;
-  const metrics = createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats });
+  const metrics = options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats });
 
   // The transport is created after the registry needs a publisher: bridge through a holder.
   let transport: Transport | null = null;
   const publisher = { publish: (topic: string, frame: Uint8Array) => transport?.publish(topic, frame) };
-  const rooms = new RoomRegistry(storage, publisher, metrics, logger);
-  const keepalive = new Keepalive(publisher, config.idleTimeoutMs);
+  const rooms = new RoomRegistry({
+    storage,
+    publisher,
+    observers: [new StorageWriter(storage), ...(options.observers ?? [])],
+    metrics,
+    logger,
+  });
+  const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   const handlers = createSocketHandlers({
     rooms,
-    authorizer: openAuthorizer,
+    authorizer,
     keepalive,
     metrics,
+    clock,
     logger,
     limits: {
       maxPendingDocuments: config.maxPendingDocuments,
       maxDocumentsPerSocket: config.maxDocumentsPerSocket,
       maxQueuedFrames: config.maxQueuedFrames,
       maxQueuedBytes: config.maxQueuedBytes,
+      maxStatelessBytes: config.maxStatelessBytes,
+      statelessPerSecond: config.statelessPerSecond,
     },
   });
   const http = createHttpHandler({
@@ -72,6 +111,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     maxMessageBytes: config.maxMessageBytes,
     maxBackpressureBytes: config.maxBackpressureBytes,
     maxHttpBodyBytes: 1024 * 1024,
+    onHttpError: (error, phase) => logger.error({ err: error, phase }, phase === 'handler' ? 'HTTP request failed (answered 500)' : 'HTTP response could not be written'),
   }, logger);
   const activeTransport = transport;
 
@@ -80,28 +120,37 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     port = await activeTransport.listen(config.host, config.port);
   } catch (error) {
     keepalive.stop();
-    await storage.close();
+    if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
     throw error;
   }
   logger.info({ host: config.host, port, transport: activeTransport.kind, storage: config.storage, database: config.databaseUrl ? 'postgresql' : config.storage === 'durable' ? `pglite:${config.dataDir}` : 'none' }, 'listening');
 
-  let closing: Promise<void> | null = null;
+  let closing: Promise<boolean> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
       shuttingDown = true;
       activeTransport.stopListening();
       keepalive.stop();
       // Providers reconnect on 1001 (to another instance behind the balancer, or to us after restart).
       for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
-      const drained = rooms.drain().then(() => storage.flush());
-      const timedOut = await Promise.race([
-        drained.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), config.shutdownTimeoutMs).unref()),
-      ]);
-      if (timedOut) logger.error({ rooms: rooms.size }, 'shutdown: storage did not flush in time; unacknowledged updates remain with their clients');
-      await storage.close();
-      logger.info({ connections: stats.connectionsOpen }, 'stopped');
+      // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.
+      rooms.close();
+      const flushed = ownsStorage ? await storage.close(Math.max(0, deadline - Date.now())) : await flushWithin(storage, deadline - Date.now());
+      if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
+      logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
+      return flushed;
     })());
 
-  return { port, transport: activeTransport.kind, config, logger, close };
+  return { port, transport: activeTransport.kind, config, logger, metrics, close };
+}
+
+function flushWithin(storage: DocumentStorage, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    storage.flush().then(() => true, () => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

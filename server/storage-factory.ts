@@ -21,9 +21,10 @@ export async function openConfiguredStorage(config: Config, logger: Logger): Pro
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     logger,
-    closeTimeoutMs: config.shutdownTimeoutMs,
     historyRetentionMs: config.historyRetentionMs,
     commitDelayMs: config.commitDelayMs,
+    maxPendingRows: config.maxPendingUpdates,
+    maxPendingBytes: config.maxPendingBytes,
   });
   return { storage, db };
 }

@@ -3,8 +3,19 @@
  * no extensions), listening on HOST:PORT. Prints one "listening" line when ready.
  */
 import { Server } from '@hocuspocus/server';
+import { parseCli } from '../../cli/parse-cli.js';
 
-const port = Number(process.env.PORT ?? 1234);
+const cli = parseCli({
+  command: 'node dist/bench/peers/hocuspocus.js',
+  summary: `The Hocuspocus peer of the benchmark (npm run bench starts it): @hocuspocus/server with its
+default settings (in memory, no extensions). Prints one "listening" JSON line when ready.`,
+  environment: [
+    { name: 'PORT', description: 'TCP port (default: 1234)' },
+    { name: 'HOST', description: 'interface to listen on (default: 127.0.0.1)' },
+  ],
+});
+
+const port = cli.number(process.env.PORT, 'PORT', { integer: true, min: 0, max: 65535 }) ?? 1234;
 const address = process.env.HOST ?? '127.0.0.1';
 const server = new Server({ port, address, quiet: true });
 await server.listen();

@@ -12,14 +12,27 @@
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import { loadNativeUws } from '../../server/transport/uws-transport.js';
-import { authenticatedFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../../server/protocol/frames.js';
-import { MessageType, SyncType } from '../../server/protocol/message-types.js';
+import { authenticatedFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../../server/codec/frames.js';
+import { MessageType, SyncType } from '../../server/codec/message-types.js';
+import { parseCli } from '../../cli/parse-cli.js';
+
+const cli = parseCli({
+  command: 'node dist/bench/peers/relay-floor.js',
+  summary: `The relay-only floor of the benchmark (npm run bench -- --servers floor,...): relays each
+Hocuspocus edit to the document's other members with one native uWebSockets.js publish and
+answers SyncStatus; no CRDT, no validation, no storage. NOT a usable server. Prints one
+"listening" JSON line when ready.`,
+  environment: [
+    { name: 'PORT', description: 'TCP port (default: 1234)' },
+    { name: 'HOST', description: 'interface to listen on (default: 127.0.0.1)' },
+  ],
+});
 
 const loaded = loadNativeUws();
 if ('error' in loaded) throw new Error(loaded.error);
 const { uws } = loaded;
 
-const port = Number(process.env.PORT ?? 1234);
+const port = cli.number(process.env.PORT, 'PORT', { integer: true, min: 0, max: 65535 }) ?? 1234;
 const host = process.env.HOST ?? '127.0.0.1';
 const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Authorizer } from '../auth/authorizer.js';
+import type { Clock } from '../clock.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Keepalive } from './keepalive.js';
 
-/** Bounds on what one socket may hold before its documents are open. */
-export interface QueueLimits {
+/** Bounds on what one socket may hold and send. */
+export interface ProtocolLimits {
   /** Documents on one socket that are authenticating or loading. */
   readonly maxPendingDocuments: number;
   /** Documents one socket may have open (answered with PermissionDenied beyond). */
@@ -14,6 +15,10 @@ export interface QueueLimits {
   readonly maxQueuedFrames: number;
   /** Bytes queued on one socket while its documents are not open yet. */
   readonly maxQueuedBytes: number;
+  /** Largest Stateless payload relayed to the other clients (bytes of UTF-8). */
+  readonly maxStatelessBytes: number;
+  /** Stateless messages one socket may relay per second (a burst of twice that). */
+  readonly statelessPerSecond: number;
 }
 
 /** What the protocol layer needs from the rest of the server. */
@@ -22,9 +27,7 @@ export interface ProtocolContext {
   readonly authorizer: Authorizer;
   readonly keepalive: Keepalive;
   readonly metrics: ServerMetrics;
+  readonly clock: Clock;
   readonly logger: Logger;
-  readonly limits: QueueLimits;
+  readonly limits: ProtocolLimits;
 }
-
-/** Longest accepted document name, in characters (DESIGN.md). */
-export const MAX_DOCUMENT_NAME_LENGTH = 255;

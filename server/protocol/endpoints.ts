@@ -3,7 +3,6 @@ import { CloseCode } from '../transport/transport.js';
 import type { ProtocolContext } from './context.js';
 import { HocuspocusConnection } from './hocuspocus/hocuspocus-connection.js';
 import { YWebsocketConnection } from './y-websocket/y-websocket-connection.js';
-import { stats } from '../metrics.js';
 
 type Connection = HocuspocusConnection | YWebsocketConnection;
 
@@ -11,29 +10,31 @@ const Y_PREFIX = '/y/';
 
 /** WebSocket paths: Hocuspocus on `/`, y-websocket on `/y/<percent-encoded name>`. */
 export function createSocketHandlers(context: ProtocolContext): SocketHandlers<Connection> {
+  const { counters } = context.metrics;
   return {
     accepts: (path) => path === '/' || (path.startsWith(Y_PREFIX) && path.length > Y_PREFIX.length),
     open(socket: TransportSocket, request: UpgradeRequest): Connection {
-      stats.connectionsOpen++;
-      stats.connectionsTotal++;
+      counters.connectionsOpen++;
+      counters.connectionsTotal++;
       context.logger.debug({ path: request.path, remote: request.remoteAddress }, 'connection open');
       if (request.path === '/') return new HocuspocusConnection(socket, context);
-      let name: string;
+      let name: string | null;
       try {
         name = decodeURIComponent(request.path.slice(Y_PREFIX.length));
       } catch {
-        name = '';
+        name = null;
       }
       const token = new URLSearchParams(request.query).get('token') ?? '';
-      const connection = new YWebsocketConnection(socket, name, token, context);
-      if (name === '') socket.close(CloseCode.Forbidden, 'document name is not valid percent-encoding');
+      // An undecodable name opens nothing: the session is refused like any bad name.
+      const connection = new YWebsocketConnection(socket, name ?? '', token, context);
+      if (name === null) socket.close(CloseCode.Forbidden, 'document name is not valid percent-encoding');
       return connection;
     },
     message(connection, data, isBinary) {
       connection.onMessage(data, isBinary);
     },
     close(connection, code) {
-      stats.connectionsOpen--;
+      counters.connectionsOpen--;
       context.logger.debug({ code }, 'connection closed');
       connection.onClose();
     },

@@ -1,5 +1,6 @@
 import { CloseCode, type Transport, type TransportSocket } from '../transport/transport.js';
-import { PING_FRAME } from './frames.js';
+import type { Clock } from '../clock.js';
+import { PING_FRAME } from '../codec/frames.js';
 
 /** A connection the keepalive watches. */
 export interface Watched {
@@ -27,19 +28,19 @@ const PING_TOPICS = Array.from({ length: GROUPS }, (_, i) => `ping:${i}`);
 export class Keepalive {
   tick = 0;
   private readonly groups = Array.from({ length: GROUPS }, () => new Set<Watched>());
-  private readonly timer: NodeJS.Timeout;
+  private readonly cancel: () => void;
   private readonly idleTicks: number;
   private nextGroup = 0;
 
   constructor(
     private readonly transport: Pick<Transport, 'publish'>,
     idleTimeoutMs: number,
+    clock: Clock,
   ) {
     const roundMs = Math.min(15_000, Math.max(GROUPS * 10, Math.floor(idleTimeoutMs / 4)));
     const tickMs = roundMs / GROUPS;
     this.idleTicks = Math.ceil(idleTimeoutMs / tickMs);
-    this.timer = setInterval(() => this.sweep(), tickMs);
-    this.timer.unref();
+    this.cancel = clock.every(tickMs, () => this.sweep());
   }
 
   watch(connection: Watched): void {
@@ -64,10 +65,11 @@ export class Keepalive {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.cancel();
   }
 
-  private sweep(): void {
+  /** One tick: ping the next group, close its idle connections (the clock calls this). */
+  sweep(): void {
     this.tick++;
     const index = this.tick % GROUPS;
     this.transport.publish(PING_TOPICS[index]!, PING_FRAME);

@@ -1,4 +1,4 @@
-import { encodeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-codec.js';
+import { encodeAwarenessUpdate, type AwarenessEntry } from '../codec/awareness-codec.js';
 
 /** Whoever sent awareness states: one connection's membership of a room. */
 export interface AwarenessOwner {

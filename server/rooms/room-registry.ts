@@ -1,7 +1,18 @@
 import type { Logger } from 'pino';
-import type { DocumentStorage } from '../../persistence/storage.js';
-import { stats, type ServerMetrics } from '../metrics.js';
-import { Room, type Publisher } from './room.js';
+import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../../persistence/storage.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { Publisher } from './local-fan-out.js';
+import { Room } from './room.js';
+import type { UpdateObserver } from './update-observer.js';
+
+export interface RoomRegistryDependencies {
+  readonly storage: DocumentStorage;
+  readonly publisher: Publisher;
+  /** Attached to every room, in order, before its local fan-out (storage first). */
+  readonly observers: readonly UpdateObserver[];
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+}
 
 interface Entry {
   /** Holders: members plus joins still waiting for the load. */
@@ -12,28 +23,43 @@ interface Entry {
   unloading: Promise<void> | null;
 }
 
+/** The registry is closed (server shutting down): no document can be opened. */
+export class RegistryClosedError extends Error {}
+
 /**
  * Loads each document once per instance, however many clients join at the same time,
- * and unloads it after the last one leaves, once its updates are durable.
+ * unloads it after the last one leaves (once its updates are durable), and replaces a
+ * room whose Y.Doc broke: the broken copy is dropped with all its members at once,
+ * its queued updates are flushed, and the members reopen on a fresh copy loaded from
+ * storage — so there is never more than one live copy of a document here.
  */
 export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** Evicted rooms whose queued updates are still being flushed; a reload waits for them. */
+  private readonly settling = new Map<string, Promise<void>>();
+  private closed = false;
 
-  constructor(
-    private readonly storage: DocumentStorage,
-    private readonly publisher: Publisher,
-    private readonly metrics: ServerMetrics,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: RoomRegistryDependencies) {}
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** Resolves a name without loading: the live room if there is one, else storage. */
+  find(name: string): Promise<DocumentRef | null> {
+    const room = this.entries.get(name)?.room;
+    return room ? Promise.resolve(room) : this.deps.storage.find(name);
+  }
+
+  create(name: string, options: CreateDocumentOptions): Promise<DocumentRef> {
+    return this.deps.storage.create(name, options);
+  }
+
   /** Resolves with the loaded room; every successful acquire must be paired with one release. */
-  async acquire(name: string): Promise<Room> {
+  async acquire(document: DocumentRef): Promise<Room> {
+    if (this.closed) throw new RegistryClosedError('server shutting down');
     // A room that is unloading is still intact: a join simply keeps it alive.
-    const entry = this.entries.get(name) ?? this.load(name);
+    const entry = this.entries.get(document.name) ?? this.load(document);
     entry.refs++;
     try {
       return await entry.ready;
@@ -50,61 +76,85 @@ export class RoomRegistry {
     entry.unloading = this.unload(entry, room);
   }
 
-  /** Drops a room whose Y.Doc can no longer be trusted; the next join reloads it from storage. */
-  discard(room: Room): void {
-    const entry = this.entries.get(room.name);
-    if (entry?.room === room) {
-      this.entries.delete(room.name);
-      stats.roomsOpen--;
+  /** Stops opening documents and frees every room (storage flushes on its own close). */
+  close(): void {
+    this.closed = true;
+    for (const entry of this.entries.values()) {
+      if (!entry.room) continue;
+      entry.room.destroy();
+      this.deps.metrics.counters.roomsOpen--;
     }
+    this.entries.clear();
   }
 
-  /** Resolves when every room has unloaded (used at shutdown, after sockets are closed). */
-  async drain(): Promise<void> {
-    while (this.entries.size > 0) {
-      for (const entry of this.entries.values()) {
-        // Still-held rooms (joins racing the shutdown) are unloaded regardless.
-        if (entry.room && !entry.unloading) {
-          entry.refs = 0;
-          entry.unloading = this.unload(entry, entry.room);
-        }
-      }
-      await Promise.all([...this.entries.values()].map((entry) => entry.unloading ?? entry.ready.then(() => undefined, () => undefined)));
-    }
-  }
-
-  private load(name: string): Entry {
+  private load(document: DocumentRef): Entry {
+    const name = document.name;
     const entry: Entry = { refs: 0, ready: null as unknown as Promise<Room>, room: null, unloading: null };
-    entry.ready = this.storage.load(name).then(
-      (stored) => {
-        const room = new Room(stored, this.storage, this.publisher, this.metrics);
-        entry.room = room;
-        stats.roomsOpen++;
-        return room;
-      },
-      (error: unknown) => {
-        if (this.entries.get(name) === entry) this.entries.delete(name);
-        this.logger.warn({ document: name, err: error }, 'document failed to load');
-        throw error;
-      },
-    );
+    const { storage, publisher, observers, metrics, logger } = this.deps;
+    // After an eviction, the copy is loaded only once the broken one's updates are stored.
+    const settled = this.settling.get(name) ?? Promise.resolve();
+    entry.ready = settled
+      .then(() => storage.load(document))
+      .then(
+        (stored) => {
+          const room = new Room(stored, { observers, publisher, metrics, poisoned: (broken) => this.evict(broken) });
+          if (this.closed || this.entries.get(name) !== entry) {
+            room.destroy();
+            throw new RegistryClosedError('server shutting down');
+          }
+          entry.room = room;
+          metrics.counters.roomsOpen++;
+          return room;
+        },
+        (error: unknown) => {
+          if (this.entries.get(name) === entry) this.entries.delete(name);
+          logger.warn({ document: name, err: error }, 'document failed to load');
+          throw error;
+        },
+      );
     this.entries.set(name, entry);
     return entry;
   }
 
   private async unload(entry: Entry, room: Room): Promise<void> {
     try {
-      await this.storage.release(room.id);
+      await this.deps.storage.release(room.id);
     } catch (error) {
       // Storage keeps and retries what it has not committed; the room's memory can go.
-      this.logger.warn({ document: room.name, err: error }, 'release after unload failed');
+      this.deps.logger.warn({ document: room.name, err: error }, 'release after unload failed');
     }
     entry.unloading = null;
     if (entry.refs > 0) return; // someone joined while we waited: the room stays
     if (this.entries.get(room.name) === entry) {
       this.entries.delete(room.name);
-      stats.roomsOpen--;
+      this.deps.metrics.counters.roomsOpen--;
     }
     room.destroy();
+  }
+
+  /** The room's Y.Doc failed halfway through an update: replace it (see the class comment). */
+  private evict(room: Room): void {
+    const { logger, metrics, storage } = this.deps;
+    const entry = this.entries.get(room.name);
+    if (entry?.room === room) {
+      this.entries.delete(room.name);
+      metrics.counters.roomsOpen--;
+    }
+    metrics.counters.roomsEvicted++;
+    const members = room.detachAll();
+    logger.error({ document: room.name, members: members.length }, 'an update broke the document in memory; reloading it from storage');
+    const settled = storage.flush().then(
+      () => undefined,
+      (error: unknown) => logger.warn({ document: room.name, err: error }, 'flush before reloading an evicted document failed'),
+    );
+    this.settling.set(room.name, settled);
+    void settled.then(() => {
+      if (this.settling.get(room.name) === settled) this.settling.delete(room.name);
+      room.destroy();
+    });
+    // After the current handler has unwound (the offender's socket is closing).
+    queueMicrotask(() => {
+      for (const member of members) member.roomEvicted();
+    });
   }
 }

@@ -1,81 +1,76 @@
 import * as Y from 'yjs';
-import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from '../../persistence/storage.js';
-import { awarenessFrame, encodeAddress, syncStatusFrame, updateFrame } from '../protocol/frames.js';
-import { stats, type ServerMetrics } from '../metrics.js';
-import type { TransportSocket } from '../transport/transport.js';
+import type { DocumentKind, DocumentRef, StoredDocument } from '../../persistence/storage.js';
+import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessOwner } from './awareness-table.js';
+import { Durability } from './durability.js';
+import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
+import type { UpdateObserver } from './update-observer.js';
+import type { LocalOrigin, UpdateOrigin } from './update-origin.js';
 
 /** One connection's presence in a room (a Hocuspocus document session or a y-websocket socket). */
-export interface RoomMember extends AwarenessOwner {
-  readonly socket: TransportSocket;
-  /** The Hocuspocus address frames are echoed to, or null for y-websocket (unprefixed frames). */
-  readonly address: string | null;
-  /** varString(address), or empty for y-websocket. */
-  readonly prefix: Uint8Array;
-  readonly meta: AppendMeta;
+export interface RoomMember extends LocalOrigin, AwarenessOwner {
+  /**
+   * The room was evicted (an update broke its Y.Doc halfway): the member has already
+   * been detached and must reopen the document, which loads a fresh copy from storage.
+   */
+  roomEvicted(): void;
 }
 
-/** Something that waits for this room's updates to become durable. */
-export interface DurabilityWaiter {
-  durabilityAdvanced(): void;
+export interface RoomDependencies {
+  /** Observers of every applied update, run in this order before the local fan-out. */
+  readonly observers: readonly UpdateObserver[];
+  readonly publisher: Publisher;
+  readonly metrics: ServerMetrics;
+  /** Called once, synchronously, when an update broke the Y.Doc halfway. */
+  readonly poisoned: (room: Room) => void;
 }
 
-/** Sends to every subscriber of a topic (the transport's app-level publish). */
-export interface Publisher {
-  publish(topic: string, frame: Uint8Array): void;
-}
-
+/** The update could not be decoded or integrated; the sender is at fault. */
 export class InvalidUpdateError extends Error {}
 
-/** One subscription target: all members that receive identical frames (same address). */
-export class Audience {
-  members = 0;
-  private ackFrames: [refused: Uint8Array, applied: Uint8Array] | null = null;
-
-  constructor(
-    readonly address: string | null,
-    readonly topic: string,
-    readonly prefix: Uint8Array,
-  ) {}
-
-  /** SyncStatus frame, built once per audience: acknowledging allocates nothing. */
-  syncStatus(applied: boolean): Uint8Array {
-    const frames = (this.ackFrames ??= [syncStatusFrame(this.prefix, false), syncStatusFrame(this.prefix, true)]);
-    return frames[applied ? 1 : 0];
-  }
-}
-
-export type ApplyResult = 'changed' | 'unchanged';
+/** The room was evicted; nothing more can be applied to it. */
+export class RoomEvictedError extends Error {}
 
 /**
- * The live document on this instance: one Y.Doc, its awareness, and its members.
- * Every accepted update is applied here once, handed to storage, and fanned out
- * through transport topics, one publish per audience, never per recipient.
+ * - `changed`: applied, stored (unless remote) and relayed;
+ * - `unchanged`: already known, nothing to store or relay;
+ * - `full`: refused unapplied because storage's write queue is full (try again later).
  */
-export class Room implements CommitListener {
+export type ApplyResult = 'changed' | 'unchanged' | 'full';
+
+/**
+ * The live document on this instance: one Y.Doc, its awareness and its members.
+ * Every update, whatever its origin, goes through `apply`: decoded (bad input is
+ * refused whole), admitted, applied once, then handed to the observers — storage,
+ * the local fan-out and whatever else attached (bus, triggers).
+ */
+export class Room implements DocumentRef {
   readonly id: string;
   readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
   readonly doc = new Y.Doc({ gc: true });
   readonly awareness = new AwarenessTable();
-  /** Updates of this room handed to storage, and how many of those are durable. */
-  appliedSeq = 0;
-  durableSeq = 0;
+  /** How far the updates handed to storage have settled (acks wait on it). */
+  readonly durability = new Durability();
+  readonly fanOut: LocalFanOut;
+  readonly members = new Set<RoomMember>();
   /** Set once an apply failed halfway: the Y.Doc can no longer be trusted. */
   poisoned = false;
 
-  private readonly audiences = new Map<string | null, Audience>();
-  /** Created on first use: most rooms of idle documents never wait for a commit. */
-  private waiters: Set<DurabilityWaiter> | null = null;
+  private readonly observers: readonly UpdateObserver[];
   private lastTransactionChanged = false;
 
   constructor(
     stored: StoredDocument,
-    private readonly storage: DocumentStorage,
-    private readonly publisher: Publisher,
-    private readonly metrics: ServerMetrics,
+    private readonly deps: RoomDependencies,
   ) {
     this.id = stored.id;
     this.name = stored.name;
+    this.kind = stored.kind;
+    this.projectId = stored.projectId;
+    this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
+    this.observers = [...deps.observers, this.fanOut];
     if (stored.state) Y.applyUpdate(this.doc, stored.state);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.lastTransactionChanged = transactionChanged(transaction);
@@ -84,61 +79,70 @@ export class Room implements CommitListener {
 
   /** Adds the member; the returned audience holds frame parts shared by its address. */
   join(member: RoomMember): Audience {
-    const key = member.address;
-    let audience = this.audiences.get(key);
-    if (!audience) {
-      audience = new Audience(key, key === null ? `y:${this.name}` : `h:${key}`, key === null ? member.prefix : encodeAddress(key));
-      this.audiences.set(key, audience);
-    }
-    audience.members++;
-    member.socket.subscribe(audience.topic);
-    return audience;
+    this.members.add(member);
+    return this.fanOut.join(member);
   }
 
   /** Removes the member and tells the others its awareness states are gone. */
   leave(member: RoomMember): void {
-    const audience = this.audiences.get(member.address);
-    if (!audience) return;
-    member.socket.unsubscribe(audience.topic);
-    if (--audience.members === 0) this.audiences.delete(member.address);
+    if (!this.members.delete(member)) return;
+    this.fanOut.leave(member);
     const removal = this.awareness.removeOwner(member);
-    if (removal) this.broadcastAwareness(removal, null, null);
+    if (removal) this.fanOut.awareness(removal, null, null);
+  }
+
+  /** Detaches every member (eviction); returns them so they can reopen elsewhere. */
+  detachAll(): RoomMember[] {
+    const members = [...this.members];
+    for (const member of members) this.fanOut.leave(member);
+    this.members.clear();
+    return members;
   }
 
   /**
-   * Validates and applies a client update, stores it and relays it to the other
-   * members. `senderFrame` is the sender's own frame when it is already the Update
-   * frame for the sender's audience (it is then relayed without re-encoding).
-   * Throws InvalidUpdateError and leaves the document untouched on bad input.
+   * The one apply path. Throws InvalidUpdateError (document untouched, or — if the
+   * Y.Doc failed halfway — the room is poisoned and evicted), RoomEvictedError.
+   *
+   * What the origin means for the observers is in update-origin.ts. An update is
+   * relayed (locally and to other instances) as soon as it is applied; its sender's
+   * SyncStatus waits until it and everything applied before it is committed.
    */
-  applyClientUpdate(update: Uint8Array, sender: RoomMember, senderFrame: Uint8Array | null): ApplyResult {
+  apply(update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null = null): ApplyResult {
+    if (this.poisoned) throw new RoomEvictedError(`document ${this.name} is being reloaded`);
+    const { metrics } = this.deps;
     const started = performance.now();
     try {
       // Decoding first means a malformed update is refused before any of it is integrated.
       Y.decodeUpdate(update);
     } catch (error) {
-      stats.updatesRejected++;
+      metrics.counters.updatesRejected++;
       throw new InvalidUpdateError(`invalid Yjs update: ${(error as Error).message}`);
+    }
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) {
+      if (observers[i]!.admits?.(update, origin) === false) {
+        metrics.counters.updatesRejected++;
+        return 'full';
+      }
     }
     this.lastTransactionChanged = false;
     try {
-      Y.applyUpdate(this.doc, update, sender);
+      Y.applyUpdate(this.doc, update, origin);
     } catch (error) {
       // Decoded fine but failed while integrating: the doc may hold part of it.
       this.poisoned = true;
-      stats.updatesRejected++;
+      metrics.counters.updatesRejected++;
+      this.deps.poisoned(this);
       throw new InvalidUpdateError(`Yjs update failed to integrate: ${(error as Error).message}`);
     }
     const store = this.doc.store;
     // An update waiting for missing dependencies changes nothing yet but must be kept.
     const changed = this.lastTransactionChanged || store.pendingStructs !== null || store.pendingDs !== null;
     if (changed) {
-      this.appliedSeq++;
-      this.storage.append(this.id, update, sender.meta, this);
-      this.broadcastUpdate(update, sender, senderFrame);
+      for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
     }
-    stats.updatesApplied++;
-    this.metrics.applySeconds.observe((performance.now() - started) / 1000);
+    metrics.counters.updatesApplied++;
+    metrics.applySeconds.observe((performance.now() - started) / 1000);
     return changed ? 'changed' : 'unchanged';
   }
 
@@ -149,54 +153,6 @@ export class Room implements CommitListener {
     } catch {
       return true;
     }
-  }
-
-  broadcastUpdate(update: Uint8Array, sender: RoomMember | null, senderFrame: Uint8Array | null): void {
-    for (const audience of this.audiences.values()) {
-      const frame =
-        senderFrame !== null && sender !== null && audience.address === sender.address
-          ? senderFrame
-          : updateFrame(audience.prefix, update);
-      if (sender) sender.socket.publish(audience.topic, frame);
-      else this.publisher.publish(audience.topic, frame);
-      stats.messagesOut++;
-      stats.bytesOut += frame.length;
-    }
-  }
-
-  /** Relays awareness to every member, the sender included: its echo keeps providers alive. */
-  broadcastAwareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
-    for (const audience of this.audiences.values()) {
-      const frame =
-        senderFrame !== null && audience.address === senderAddress ? senderFrame : awarenessFrame(audience.prefix, update);
-      this.publisher.publish(audience.topic, frame);
-      stats.messagesOut++;
-      stats.bytesOut += frame.length;
-    }
-  }
-
-  /** Sends `frame(prefix)` to every audience except the sender's own socket. */
-  broadcastFrame(makeFrame: (prefix: Uint8Array) => Uint8Array, sender: RoomMember): void {
-    for (const audience of this.audiences.values()) {
-      const frame = makeFrame(audience.prefix);
-      sender.socket.publish(audience.topic, frame);
-      stats.messagesOut++;
-      stats.bytesOut += frame.length;
-    }
-  }
-
-  /** Registers a waiter to be told when durableSeq next advances. */
-  waitForDurability(waiter: DurabilityWaiter): void {
-    (this.waiters ??= new Set()).add(waiter);
-  }
-
-  committed(count: number): void {
-    this.durableSeq += count;
-    const waiters = this.waiters;
-    if (waiters === null || waiters.size === 0) return;
-    // Waiters re-register (into a fresh set) if their next ack still waits.
-    this.waiters = null;
-    for (const waiter of waiters) waiter.durabilityAdvanced();
   }
 
   destroy(): void {

@@ -56,15 +56,31 @@ export interface HttpResponse {
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse> | HttpResponse;
 
-/** Runs the handler; a throw becomes a 500 with the reason, never an unhandled rejection. */
-export function respondTo(handler: HttpHandler, request: HttpRequest): Promise<HttpResponse> {
-  return Promise.resolve()
+const INTERNAL_ERROR: HttpResponse = {
+  status: 500,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ error: 'internal error' }),
+};
+
+/**
+ * Runs the handler and then `write`s its response. A throw in the handler becomes a
+ * 500 that never echoes internal details (the error goes to `onError`); a throw in
+ * `write` (the peer went away) goes to `onError` too. Never an unhandled rejection.
+ */
+export function respond(
+  handler: HttpHandler,
+  request: HttpRequest,
+  write: (response: HttpResponse) => void,
+  onError: (error: unknown, phase: 'handler' | 'write') => void,
+): void {
+  Promise.resolve()
     .then(() => handler(request))
-    .catch((error: unknown) => ({
-      status: 500,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ error: 'internal error', detail: (error as Error).message }),
-    }));
+    .catch((error: unknown) => {
+      onError(error, 'handler');
+      return INTERNAL_ERROR;
+    })
+    .then(write)
+    .catch((error: unknown) => onError(error, 'write'));
 }
 
 export interface TransportOptions<S> {
@@ -76,6 +92,8 @@ export interface TransportOptions<S> {
   readonly maxBackpressureBytes: number;
   /** Largest accepted HTTP request body. */
   readonly maxHttpBodyBytes: number;
+  /** Told about HTTP handler failures (answered 500) and failed response writes. */
+  readonly onHttpError: (error: unknown, phase: 'handler' | 'write') => void;
 }
 
 export type TransportKind = 'uws' | 'ws';
@@ -96,6 +114,7 @@ export const CloseCode = {
   GoingAway: 1001,
   MessageTooBig: 1009,
   InternalError: 1011,
+  TryAgainLater: 1013,
   ResetConnection: 4205,
   Unauthorized: 4401,
   Forbidden: 4403,

@@ -4,7 +4,7 @@ import type * as UwsTypes from 'uWebSockets.js';
 import {
   CloseCode,
   type HttpRequest,
-  respondTo,
+  respond as respondWith,
   type Transport,
   type TransportOptions,
   type TransportSocket,
@@ -130,14 +130,26 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
     req.forEach((key, value) => headers.set(key, value));
 
     const respond = (request: HttpRequest) => {
-      respondTo(options.http, request).then((response) => {
+      respondWith(
+        options.http,
+        request,
+        (response) => {
           if (aborted) return;
-          res.cork(() => {
-            res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);
-            for (const [key, value] of Object.entries(response.headers ?? {})) res.writeHeader(key, value);
-            res.end(response.body ?? '');
-          });
-        });
+          try {
+            res.cork(() => {
+              res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ''}`);
+              for (const [key, value] of Object.entries(response.headers ?? {})) res.writeHeader(key, value);
+              res.end(response.body ?? '');
+            });
+          } catch (error) {
+            // Half a response cannot be mended: drop the connection rather than leave it hanging.
+            aborted = true;
+            res.close();
+            throw error;
+          }
+        },
+        options.onHttpError,
+      );
     };
 
     const makeRequest = (body: Uint8Array): HttpRequest => ({

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { respondTo, type HttpRequest, type Transport, type TransportOptions, type TransportSocket, type UpgradeRequest } from './transport.js';
+import { respond, type HttpRequest, type Transport, type TransportOptions, type TransportSocket, type UpgradeRequest } from './transport.js';
 
 /**
  * Pure-JavaScript transport on `ws`, used when the uWebSockets.js native addon is not
@@ -109,10 +109,21 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
         },
         body: Buffer.concat(chunks),
       };
-      respondTo(options.http, request).then((response) => {
-          res.writeHead(response.status, response.headers);
-          res.end(response.body ?? '');
-        });
+      respond(
+        options.http,
+        request,
+        (response) => {
+          try {
+            res.writeHead(response.status, response.headers);
+            res.end(response.body ?? '');
+          } catch (error) {
+            // Half a response cannot be mended: drop the connection rather than leave it hanging.
+            res.destroy();
+            throw error;
+          }
+        },
+        options.onHttpError,
+      );
     });
   });
 

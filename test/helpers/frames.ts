@@ -69,6 +69,12 @@ export const queryAwarenessFrame = (name: string | null) => build(name, (e) => e
 
 export const closeDocFrame = (name: string) => build(name, (e) => encoding.writeVarUint(e, T.Close));
 
+export const statelessFrame = (name: string, payload: string) =>
+  build(name, (e) => {
+    encoding.writeVarUint(e, T.Stateless);
+    encoding.writeVarString(e, payload);
+  });
+
 export const typeOnlyFrame = (name: string | null, type: number, extra: readonly number[] = []) =>
   build(name, (e) => {
     encoding.writeVarUint(e, type);

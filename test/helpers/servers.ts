@@ -1,4 +1,4 @@
-import { startServer, type RunningServer } from '../../server/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../server/server.js';
 import type { Config } from '../../server/config.js';
 import type { TransportKind } from '../../server/transport/transport.js';
 
@@ -6,9 +6,14 @@ export const TRANSPORTS: TransportKind[] = ['uws', 'ws'];
 
 const running = new Set<RunningServer>();
 
-/** Starts an in-memory server on a free port (or `port`); closed by closeServers(). */
-export async function startTestServer(transport: TransportKind, overrides: Partial<Config> = {}): Promise<RunningServer> {
+/** Starts an in-memory server on a free port (or `port`), with optional injected dependencies; closed by closeServers(). */
+export async function startTestServer(
+  transport: TransportKind,
+  overrides: Partial<Config> = {},
+  dependencies: Omit<StartOptions, 'config'> = {},
+): Promise<RunningServer> {
   const server = await startServer({
+    ...dependencies,
     config: { port: 0, host: '127.0.0.1', storage: 'memory', transport, logLevel: 'silent', ...overrides },
   });
   expectTransport(server, transport);

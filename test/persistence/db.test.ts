@@ -1,8 +1,19 @@
 /** Db conformance: both implementations must behave the same for the SQL we run. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../persistence/db.js';
-import { isTransientDbError, openDb } from '../../persistence/db.js';
-import { createTestDatabase, logger, makeTempDir } from './helpers.js';
+import pg from 'pg';
+import { classifyDbError, openDb, sqlState } from '../../persistence/db.js';
+import { createTestDatabase, logger, makeTempDir, type TestDatabase } from './helpers.js';
+
+/** The error `run` rejects with (fails the test if it resolves). */
+async function failure(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the statement to fail');
+}
 
 function conformance(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanup(): Promise<void> }>): void {
   describe(`Db conformance: ${kind}`, () => {
@@ -80,7 +91,7 @@ function conformance(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; 
         })
         .catch((e: unknown) => e);
       expect((error as { code?: string }).code).toBe('23505');
-      expect(isTransientDbError(error)).toBe(false);
+      expect(classifyDbError(error)).toBe('permanent');
       expect((await db.query('select k from u where k = $1', ['before-dup'])).rows).toHaveLength(0);
       // the Db is still usable afterwards
       expect((await db.query<{ one: number }>('select 1 as one')).rows[0]?.one).toBe(1);
@@ -89,6 +100,31 @@ function conformance(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; 
     it('exec runs several statements', async () => {
       await db.exec(`insert into u (k) values ('e1'); insert into u (k) values ('e2');`);
       expect((await db.query(`select k from u where k in ('e1', 'e2')`)).rows).toHaveLength(2);
+    });
+
+    it('classifies the errors it really raises', async () => {
+      await db.exec(`
+        create table parent (id int primary key);
+        create table child (p int references parent (id), x int check (x > 0));
+        create table base (id int);
+        create view on_base as select * from base;`);
+      const cases: [string, string, string][] = [
+        ['select 1 / 0', '22012', 'permanent'],
+        [`select 'x'::int`, '22P02', 'permanent'],
+        ['insert into child values (5, 1)', '23503', 'permanent'],
+        ['insert into child values (null, -1)', '23514', 'permanent'],
+        ['select * from no_such_table', '42P01', 'permanent'],
+        ['select no_such_column from base', '42703', 'permanent'],
+        ['selec 1', '42601', 'permanent'],
+        ['select count(*) from base for update', '0A000', 'permanent'],
+        ['drop table base', '2BP01', 'permanent'],
+        [`do $$ begin raise exception 'custom'; end $$`, 'P0001', 'unknown'],
+      ];
+      for (const [sql, code, kind] of cases) {
+        const error = await failure(() => db.query(sql));
+        expect([sql, sqlState(error)]).toEqual([sql, code]);
+        expect([sql, classifyDbError(error)]).toEqual([sql, kind]);
+      }
     });
 
     it('supports the transaction-id functions compaction relies on', async () => {
@@ -113,12 +149,80 @@ conformance('pglite', async () => {
   return { db, cleanup: tmp.remove };
 });
 
-describe('isTransientDbError', () => {
-  it('treats connection errors as transient and data errors as permanent', () => {
-    expect(isTransientDbError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(isTransientDbError(Object.assign(new Error('shutdown'), { code: '57P01' }))).toBe(true);
-    expect(isTransientDbError(new Error('Connection terminated unexpectedly'))).toBe(true);
-    expect(isTransientDbError(Object.assign(new Error('fk'), { code: '23503' }))).toBe(false);
-    expect(isTransientDbError(Object.assign(new Error('bad'), { code: '22P02' }))).toBe(false);
+describe('classifyDbError on a live PostgreSQL (errors PGlite cannot raise)', () => {
+  let database: TestDatabase;
+  const clients: pg.Client[] = [];
+  const connect = async (): Promise<pg.Client> => {
+    const c = new pg.Client({ connectionString: database.url });
+    c.on('error', () => undefined); // a terminated backend also emits on the client
+    await c.connect();
+    clients.push(c);
+    return c;
+  };
+  beforeAll(async () => {
+    database = await createTestDatabase('classify');
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.end().catch(() => undefined);
+    await database?.drop();
+  });
+
+  it('statement timeout, lock not available and a terminated backend are transient', async () => {
+    const a = await connect();
+    await a.query('create table t (id int primary key)');
+    await a.query('insert into t values (1)');
+
+    const timeout = await failure(() => a.query(`set statement_timeout = 50; select pg_sleep(2)`));
+    expect([sqlState(timeout), classifyDbError(timeout)]).toEqual(['57014', 'transient']);
+    await a.query('set statement_timeout = 0');
+
+    const b = await connect();
+    await a.query('begin');
+    await a.query('select * from t for update');
+    const locked = await failure(() => b.query('select * from t for update nowait'));
+    expect([sqlState(locked), classifyDbError(locked)]).toEqual(['55P03', 'transient']);
+    await a.query('rollback');
+
+    const victim = await connect();
+    const { rows } = await victim.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const terminated = failure(() => victim.query('select pg_sleep(5)'));
+    await a.query('select pg_terminate_backend($1)', [rows[0]?.pid]);
+    const shutdown = await terminated;
+    expect([sqlState(shutdown), classifyDbError(shutdown)]).toEqual(['57P01', 'transient']);
+    // The connection is gone now: the next statement fails without any SQLSTATE.
+    const gone = await failure(() => victim.query('select 1'));
+    expect([sqlState(gone), classifyDbError(gone)]).toEqual([undefined, 'transient']);
+  });
+
+  it('a refused connection is transient', async () => {
+    const url = new URL(database.url);
+    url.port = '1';
+    const c = new pg.Client({ connectionString: url.toString() });
+    const error = await failure(() => c.connect());
+    expect((error as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(classifyDbError(error)).toBe('transient');
+  });
+});
+
+describe('classifyDbError by SQLSTATE', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+  it('follows the documented classes', () => {
+    for (const code of ['08006', '08001', '40001', '40P01', '55P03', '57014', '57P01', '57P02', '57P03', '53300', '53100', '53200']) {
+      expect([code, classifyDbError(withCode(code))]).toEqual([code, 'transient']);
+    }
+    for (const code of ['22001', '22P02', '23503', '23505', '42501', '42P01', '42703', '54000', '54001', '2BP01', '0A000']) {
+      expect([code, classifyDbError(withCode(code))]).toEqual([code, 'permanent']);
+    }
+    for (const code of ['XX000', 'XX001', 'P0001', '25P02', '58030', '57P04', 'F0000', 'HV000']) {
+      expect([code, classifyDbError(withCode(code))]).toEqual([code, 'unknown']);
+    }
+  });
+  it('errors without a SQLSTATE are transient, including five-letter errno codes', () => {
+    expect(classifyDbError(new Error('Connection terminated unexpectedly'))).toBe('transient');
+    expect(classifyDbError(new Error('timeout exceeded when trying to connect'))).toBe('transient');
+    expect(classifyDbError(withCode('ECONNRESET'))).toBe('transient');
+    expect(classifyDbError(withCode('EPIPE'))).toBe('transient');
+    expect(sqlState(withCode('EPIPE'))).toBeUndefined();
+    expect(classifyDbError('not even an error')).toBe('transient');
   });
 });

@@ -1,14 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import type { Db } from '../../persistence/db.js';
 import { DurableStorage } from '../../persistence/durable-storage.js';
 import { DEFAULT_PROJECT_ID, findDocument } from '../../persistence/documents.js';
 import { listHistory } from '../../persistence/history.js';
-import { loadDocumentState } from '../../persistence/compaction.js';
+import { compactDocument, loadDocumentState, pruneHistory } from '../../persistence/compaction.js';
 import { openStorage } from '../../persistence/open-storage.js';
-import { CountingListener, countingDb, createTestDatabase, ItemWriter, itemKeys, logger, makeTempDir, sleep, waitFor } from './helpers.js';
+import { DocumentGoneError, type CommitListener, type DocumentStorage, type StoredDocument } from '../../persistence/storage.js';
+import {
+  CountingListener,
+  countingDb,
+  createTestDatabase,
+  ItemWriter,
+  itemKeys,
+  logger,
+  makeTempDir,
+  openDocument,
+  sleep,
+  waitFor,
+} from './helpers.js';
 
 const meta = (sessionId = 's1') => ({ userId: null, sessionId });
 const tick = () => new Promise<void>((r) => setImmediate(r));
+/** A document that must exist already (a restarted process reading what the first wrote). */
+const reload = async (s: DocumentStorage, name: string): Promise<StoredDocument> => {
+  const ref = await s.find(name);
+  if (!ref) throw new Error(`${name} not found`);
+  return s.load(ref);
+};
+/** Bytes Yjs refuses to apply (they fail while decoding, before anything is integrated). */
+const GARBAGE = new TextEncoder().encode('not a yjs update');
 
 function storageSuite(kind: 'postgres' | 'pglite'): void {
   describe(`DurableStorage on ${kind}`, () => {
@@ -47,22 +68,43 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       }
     });
     afterAll(async () => {
-      for (const s of extra) await s.close();
-      await storage?.close(); // also closes db (openStorage owns it)
+      for (const s of extra) await s.close(10_000);
+      await storage?.close(10_000); // also closes db (openStorage owns it)
       await cleanup?.();
     });
 
-    it('creates documents on first use in the open-mode project', async () => {
-      const doc = await storage.load('first-use');
-      expect(doc.state).toBeNull();
-      expect(doc.name).toBe('first-use');
-      const row = await findDocument(db, 'first-use');
-      expect(row).toMatchObject({ id: doc.id, projectId: DEFAULT_PROJECT_ID, kind: 'paper' });
-      expect((await storage.load('first-use')).id).toBe(doc.id);
+    it('find never creates; create is idempotent; load reads the state; a deleted document is gone', async () => {
+      expect(await storage.find('first-use')).toBeNull();
+      expect(await findDocument(db, 'first-use')).toBeNull(); // find did not create it
+      const ref = await storage.create('first-use', { kind: 'research_tree' });
+      expect(ref).toEqual({ id: ref.id, name: 'first-use', kind: 'research_tree', projectId: DEFAULT_PROJECT_ID });
+      expect(await storage.find('first-use')).toEqual(ref);
+      // Creating again (another instance racing, or a second room) returns the same row unchanged.
+      const again = await Promise.all([storage.create('first-use', { kind: 'paper' }), reopen().create('first-use', { kind: 'paper' })]);
+      expect(again).toEqual([ref, ref]);
+      expect(await findDocument(db, 'first-use')).toMatchObject({ id: ref.id, projectId: DEFAULT_PROJECT_ID, kind: 'research_tree' });
+
+      const empty = await storage.load(ref);
+      expect(empty).toEqual({ ...ref, state: null });
+      const writer = new ItemWriter('fu');
+      const listener = new CountingListener();
+      const { key, update } = writer.next();
+      storage.append(ref.id, update, meta(), listener);
+      await storage.flush();
+      expect([...itemKeys((await storage.load(ref)).state)]).toEqual([key]);
+
+      // Another project, given explicitly.
+      const { rows } = await db.query<{ id: string }>(`insert into projects (name) values ('other') returning id`);
+      const projectId = rows[0]?.id as string;
+      expect(await storage.create('in-other-project', { kind: 'paper', projectId })).toMatchObject({ projectId, kind: 'paper' });
+
+      await db.query('delete from documents where id = $1', [ref.id]);
+      expect(await storage.find('first-use')).toBeNull();
+      await expect(storage.load(ref)).rejects.toBeInstanceOf(DocumentGoneError);
     });
 
     it('append → committed → load returns the state', async () => {
-      const doc = await storage.load('append-load');
+      const doc = await openDocument(storage, 'append-load');
       const a = new ItemWriter('a');
       const b = new ItemWriter('b');
       const la = new CountingListener();
@@ -82,7 +124,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       expect(lb.total).toBe(50);
       expect(storage.healthy).toBe(true);
 
-      const loaded = await reopen().load('append-load');
+      const loaded = await reload(reopen(), 'append-load');
       expect(loaded.id).toBe(doc.id);
       expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
     });
@@ -90,7 +132,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
     it('commit delay: a steady trickle of edits shares commits; a full batch or a flush ends the wait', async () => {
       const trickle = async (commitDelayMs: number): Promise<number> => {
         const s = reopen({ commitDelayMs });
-        const doc = await s.load(`commit-delay-${commitDelayMs}`);
+        const doc = await openDocument(s, `commit-delay-${commitDelayMs}`);
         const writer = new ItemWriter(`d${commitDelayMs}`);
         const listener = new CountingListener();
         for (let i = 0; i < 40; i++) {
@@ -108,7 +150,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
 
       // A wait far longer than the test: 64 queued rows end it, and so does flush().
       const s = reopen({ commitDelayMs: 600_000 });
-      const doc = await s.load('commit-delay-early');
+      const doc = await openDocument(s, 'commit-delay-early');
       const writer = new ItemWriter('early');
       const listener = new CountingListener();
       s.append(doc.id, writer.next().update, meta(), listener);
@@ -127,7 +169,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       const counting = countingDb(db);
       const s = new DurableStorage(counting, { logger });
       extra.push(s);
-      const doc = await s.load('group-commit');
+      const doc = await openDocument(s, 'group-commit');
       counting.statements.length = 0;
       const writer = new ItemWriter('g');
       const listener = new CountingListener();
@@ -157,7 +199,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
 
     it('compaction folds the log and load still returns everything; history is kept', async () => {
       const s = reopen({ compactThresholdRows: 300 });
-      const doc = await s.load('compaction');
+      const doc = await openDocument(s, 'compaction');
       const writer = new ItemWriter('c');
       const listener = new CountingListener();
       const keys: string[] = [];
@@ -175,7 +217,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       await s.release(doc.id); // folds the rest
       await foldCompletely(s, doc.id);
 
-      const loaded = await reopen().load('compaction');
+      const loaded = await reload(reopen(), 'compaction');
       expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
 
       const { rows } = await db.query<{ n: number }>('select count(*)::int as n from collaborations where document_id = $1', [doc.id]);
@@ -184,7 +226,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
 
     it('a tail written after compaction is loaded on top of the state', async () => {
       const s = reopen();
-      const doc = await s.load('state-plus-tail');
+      const doc = await openDocument(s, 'state-plus-tail');
       const writer = new ItemWriter('t');
       const keys: string[] = [];
       const l = new CountingListener();
@@ -203,19 +245,22 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       await s.flush();
       const tail = await loadDocumentState(db, doc.id, 0);
       expect(tail?.tailRows).toBe(5);
-      expect([...itemKeys((await reopen().load('state-plus-tail')).state)].sort()).toEqual(keys.sort());
+      expect([...itemKeys((await reload(reopen(), 'state-plus-tail')).state)].sort()).toEqual(keys.sort());
     });
 
     it('a listener that appends from committed() does not starve the event loop', async () => {
       const s = reopen();
-      const doc = await s.load('self-feeding');
+      const doc = await openDocument(s, 'self-feeding');
       const writer = new ItemWriter('sf');
       let committed = 0;
       let feeding = true;
-      const listener = {
+      const listener: CommitListener = {
         committed(count: number) {
           committed += count;
           if (feeding) s.append(doc.id, writer.next().update, meta(), listener);
+        },
+        refused() {
+          throw new Error('nothing here is refused');
         },
       };
       s.append(doc.id, writer.next().update, meta(), listener);
@@ -226,12 +271,12 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
     });
 
     it('flush() rejects instead of hanging once the storage is closed with updates pending', async () => {
-      const s = reopen({ closeTimeoutMs: 0 });
-      const doc = await s.load('closed-pending');
+      const s = reopen();
+      const doc = await openDocument(s, 'closed-pending');
       const writer = new ItemWriter('cp');
       s.append(doc.id, writer.next().update, meta(), new CountingListener());
       const pending = s.flush();
-      await s.close();
+      await s.close(0);
       await pending.then(
         () => undefined, // committed before close stopped the log: fine too
         (error: unknown) => expect(String(error)).toMatch(/closed/),
@@ -240,7 +285,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
 
     it('history retention deletes only folded rows', async () => {
       const s = reopen({ historyRetentionMs: 0 });
-      const doc = await s.load('retention');
+      const doc = await openDocument(s, 'retention');
       const writer = new ItemWriter('r');
       const keys: string[] = [];
       const l = new CountingListener();
@@ -253,11 +298,11 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       await foldCompletely(s, doc.id);
       const { rows } = await db.query<{ n: number }>('select count(*)::int as n from collaborations where document_id = $1', [doc.id]);
       expect(rows[0]?.n).toBe(0);
-      expect([...itemKeys((await reopen().load('retention')).state)].sort()).toEqual(keys.sort());
+      expect([...itemKeys((await reload(reopen(), 'retention')).state)].sort()).toEqual(keys.sort());
     });
 
     it('listHistory pages newest first', async () => {
-      const doc = await storage.load('history');
+      const doc = await openDocument(storage, 'history');
       const writer = new ItemWriter('h');
       const l = new CountingListener();
       for (let i = 0; i < 25; i++) storage.append(doc.id, writer.next().update, { userId: null, sessionId: `session-${i % 3}` }, l);
@@ -274,34 +319,281 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       expect(await listHistory(db, 'no-such-document')).toEqual([]);
     });
 
-    it('a rejected row is dropped alone; an unknown user is stored without user', async () => {
-      const doc = await storage.load('poison');
+    it('an update for a deleted document is refused (DocumentGoneError); an unknown user is stored without user', async () => {
+      const doc = await openDocument(storage, 'poison');
       const writer = new ItemWriter('p');
       const good = new CountingListener();
       const ghostUser = new CountingListener();
       const deleted = new CountingListener();
       const keys: string[] = [];
-      const push = (listener: CountingListener, documentId: string, userId: string | null) => {
+      const refusedBefore = storage.stats.refusedRows;
+      const push = (listener: CountingListener, documentId: string, m: { userId: string | null; sessionId: string }) => {
         const x = writer.next();
         if (documentId === doc.id) keys.push(x.key);
-        storage.append(documentId, x.update, { userId, sessionId: 'p' }, listener);
+        storage.append(documentId, x.update, m, listener);
+        return m;
       };
-      push(good, doc.id, null);
-      push(ghostUser, doc.id, '00000000-0000-4000-8000-00000000dead');
-      push(deleted, '00000000-0000-4000-8000-00000000beef', null); // no such document
-      push(good, doc.id, null);
+      push(good, doc.id, { userId: null, sessionId: 'p' });
+      push(ghostUser, doc.id, { userId: '00000000-0000-4000-8000-00000000dead', sessionId: 'p' });
+      const goneMeta = push(deleted, '00000000-0000-4000-8000-00000000beef', { userId: null, sessionId: 'p' }); // no such document
+      push(good, doc.id, { userId: null, sessionId: 'p' });
       await storage.flush();
       expect(good.total).toBe(2);
       expect(ghostUser.total).toBe(1);
       expect(deleted.total).toBe(0);
-      expect(storage.stats.droppedRows).toBeGreaterThanOrEqual(1);
+      expect(deleted.refusals).toHaveLength(1);
+      expect(deleted.refusals[0]?.meta).toBe(goneMeta);
+      expect(deleted.refusals[0]?.error).toBeInstanceOf(DocumentGoneError);
+      expect(storage.stats.refusedRows).toBe(refusedBefore + 1);
+      expect(storage.stats.pending).toBe(0);
+      expect(storage.stats.pendingBytes).toBe(0);
       expect(storage.healthy).toBe(true);
-      // the writer's updates are chained; the dropped one belonged to another document
-      const state = (await reopen().load('poison')).state;
-      const present = itemKeys(state);
+      const history = await listHistory(db, 'poison');
+      expect(history.map((h) => h.userId)).toEqual([null, null, null]);
+      const present = itemKeys((await reload(reopen(), 'poison')).state);
       expect(present.has(keys[0] as string)).toBe(true);
       expect(present.has(keys[1] as string)).toBe(true);
     });
+
+    it('a row the database refuses permanently reaches its author with its meta; nothing else stalls', async () => {
+      const s = reopen();
+      const victim = await openDocument(s, 'refused-victim');
+      const bystander = await openDocument(s, 'refused-bystander');
+      // Only the victim's rows of session "refuse-me" are refused, as a check constraint would.
+      await db.exec(`
+        create function refuse_one_session() returns trigger language plpgsql as $$
+        begin
+          if new.session_id = 'refuse-me' then
+            raise exception 'refused by test trigger' using errcode = '23514';
+          end if;
+          return new;
+        end $$;
+        create trigger refuse_one_session before insert on collaborations
+          for each row when (new.document_id = '${victim.id}') execute function refuse_one_session();`);
+      try {
+        const writerB = new ItemWriter('b');
+        const victimListener = new CountingListener();
+        const bystanderListener = new CountingListener();
+        const okMeta = { userId: null, sessionId: 'ok' };
+        const badMeta = { userId: null, sessionId: 'refuse-me' };
+        const victimKeys: string[] = [];
+        const appendVictim = (m: typeof okMeta) => {
+          // Independent writers, so the refused update hides nothing of the others.
+          const x = new ItemWriter(`v${victimKeys.length}`).next();
+          if (m === okMeta) victimKeys.push(x.key);
+          s.append(victim.id, x.update, m, victimListener);
+        };
+        const bystanderKeys: string[] = [];
+        const started = performance.now();
+        appendVictim(okMeta);
+        appendVictim(okMeta);
+        for (let i = 0; i < 5; i++) {
+          const x = writerB.next();
+          bystanderKeys.push(x.key);
+          s.append(bystander.id, x.update, meta('b'), bystanderListener);
+        }
+        appendVictim(badMeta);
+        appendVictim(okMeta);
+        await s.flush();
+        const elapsed = performance.now() - started;
+
+        // In append order: two commits, the refusal, one commit; the meta object is the one appended.
+        expect(victimListener.events.join(' ')).toMatch(/^(c1 c1|c2) r c1$/);
+        expect(victimListener.total).toBe(3);
+        expect(victimListener.refusals).toHaveLength(1);
+        expect(victimListener.refusals[0]?.meta).toBe(badMeta);
+        expect((victimListener.refusals[0]?.error as { code?: string }).code).toBe('23514');
+        expect(bystanderListener.total).toBe(5);
+        expect(bystanderListener.refusals).toHaveLength(0);
+        // Permanent: refused at once, not retried with backoff.
+        expect(elapsed).toBeLessThan(1_000);
+        expect(s.stats.failedAttempts).toBe(0);
+        expect(s.stats.refusedRows).toBe(1);
+        expect(s.healthy).toBe(true);
+
+        // The listener keeps working after the refusal.
+        appendVictim(okMeta);
+        await s.flush();
+        expect(victimListener.total).toBe(4);
+        expect([...itemKeys((await reload(reopen(), 'refused-victim')).state)].sort()).toEqual(victimKeys.sort());
+        expect([...itemKeys((await reload(reopen(), 'refused-bystander')).state)].sort()).toEqual(bystanderKeys.sort());
+      } finally {
+        await db.exec('drop trigger refuse_one_session on collaborations; drop function refuse_one_session()');
+      }
+    });
+
+    it('an unclassified error is retried a few times, then treated as permanent', async () => {
+      const s = reopen({ retryMinMs: 5, retryMaxMs: 20 });
+      const doc = await openDocument(s, 'unknown-error');
+      // Default errcode of RAISE is P0001 (raise_exception): neither transient nor permanent.
+      await db.exec(`
+        create function refuse_unclassified() returns trigger language plpgsql as $$
+        begin
+          if new.session_id = 'odd' then raise exception 'odd row'; end if;
+          return new;
+        end $$;
+        create trigger refuse_unclassified before insert on collaborations
+          for each row when (new.document_id = '${doc.id}') execute function refuse_unclassified();`);
+      try {
+        const listener = new CountingListener();
+        const odd = { userId: null, sessionId: 'odd' };
+        s.append(doc.id, new ItemWriter('u1').next().update, meta(), listener);
+        s.append(doc.id, new ItemWriter('u2').next().update, odd, listener);
+        s.append(doc.id, new ItemWriter('u3').next().update, meta(), listener);
+        await s.flush();
+        expect(listener.events.join(' ')).toBe('c1 r c1');
+        expect(listener.refusals[0]?.meta).toBe(odd);
+        expect((listener.refusals[0]?.error as { code?: string }).code).toBe('P0001');
+        // Retried with backoff first: at least 5 failures before the row was given up on.
+        expect(s.stats.failedAttempts).toBeGreaterThanOrEqual(4);
+        expect(s.stats.refusedRows).toBe(1);
+        expect(s.healthy).toBe(true);
+      } finally {
+        await db.exec('drop trigger refuse_unclassified on collaborations; drop function refuse_unclassified()');
+      }
+    });
+
+    it('admits() bounds the queue by rows and bytes; a lone oversized update still goes in', async () => {
+      const s = reopen({ maxPendingRows: 3, maxPendingBytes: 1000 });
+      const doc = await openDocument(s, 'bounded');
+      const listener = new CountingListener();
+      const update = (n: number) => {
+        // One update of about n bytes: a long string value.
+        const d = new Y.Doc();
+        d.getMap('items').set(`pad${n}`, 'x'.repeat(n));
+        return Y.encodeStateAsUpdate(d);
+      };
+      const big = update(5000);
+      expect(s.admits(big.byteLength)).toBe(true); // the queue is empty
+      s.append(doc.id, big, meta(), listener);
+      expect(s.stats.pendingBytes).toBe(big.byteLength);
+      expect(s.admits(10)).toBe(false); // bytes
+      const rejectedAfterBytes = s.stats.rejectedFull;
+      expect(rejectedAfterBytes).toBe(1);
+      await s.flush();
+      expect(s.stats.pendingBytes).toBe(0);
+      for (let i = 0; i < 3; i++) {
+        expect(s.admits(100)).toBe(true);
+        s.append(doc.id, update(10), meta(), listener);
+      }
+      expect(s.admits(1)).toBe(false); // rows
+      expect(s.stats.rejectedFull).toBe(2);
+      expect(s.stats.pending).toBe(3);
+      await s.flush();
+      expect(listener.total).toBe(4);
+      expect(s.admits(1)).toBe(true);
+    });
+
+    it('a stored row that does not apply is quarantined: never folded, never pruned, counted once', async () => {
+      const s = reopen({ historyRetentionMs: 0 });
+      const doc = await openDocument(s, 'quarantine');
+      const writer = new ItemWriter('q');
+      const listener = new CountingListener();
+      const keys: string[] = [];
+      const appendSome = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const x = writer.next();
+          keys.push(x.key);
+          s.append(doc.id, x.update, meta(), listener);
+        }
+        await s.flush();
+      };
+      await appendSome(10);
+      const { rows: inserted } = await db.query<{ position: number }>(
+        `insert into collaborations (document_id, session_id, update, size) values ($1, 'garbage', $2, $3) returning position`,
+        [doc.id, GARBAGE, GARBAGE.byteLength],
+      );
+      const garbage = inserted[0]?.position as number;
+      await appendSome(10);
+      const before = s.stats.quarantinedRows;
+
+      // Fold until every valid row is in F (another suite's transaction may hold the horizon back).
+      await waitFor(async () => {
+        await s.compact(doc.id);
+        const { rows } = await db.query<{ n: number }>(
+          `select count(*)::int as n from collaborations c join documents d on d.id = c.document_id
+            where d.id = $1 and not (c.position <= d.covered_position and c.tx < d.covered_tx and not c.quarantined)`,
+          [doc.id],
+        );
+        return rows[0]?.n === 1; // only the garbage row stays outside F
+      }, 10_000, 'a complete fold');
+
+      const { rows: docRows } = await db.query<{ covered_position: number; covered_tx: number }>(
+        'select covered_position, covered_tx from documents where id = $1',
+        [doc.id],
+      );
+      const { rows: marked } = await db.query<{ position: number; quarantined: boolean; tx: number }>(
+        'select position, quarantined, tx from collaborations where document_id = $1 and quarantined',
+        [doc.id],
+      );
+      expect(marked.map((r) => r.position)).toEqual([garbage]);
+      // covered_position passed it and its tx is below covered_tx: only the mark keeps it out of F.
+      expect(docRows[0]?.covered_position).toBeGreaterThan(garbage);
+      expect(marked[0]?.tx).toBeLessThan(docRows[0]?.covered_tx as number);
+      expect(s.stats.quarantinedRows).toBe(before + 1);
+
+      // Retention (0 ms) ran after each fold; the quarantined row is all there is of its update: kept.
+      expect(await pruneHistory(db, doc.id, 0)).toBe(0);
+      const { rows: left } = await db.query<{ position: number }>('select position from collaborations where document_id = $1', [doc.id]);
+      expect(left.map((r) => r.position)).toEqual([garbage]);
+
+      // Every valid row around it is in the state; loads and further compactions re-read
+      // the quarantined row but do not count it again.
+      const loaded = await loadDocumentState(db, doc.id, 0);
+      expect(loaded?.tailRows).toBe(1);
+      expect(loaded?.unfoldedRows).toBe(0);
+      expect(loaded?.quarantined).toEqual([]);
+      expect([...itemKeys((await reload(reopen(), 'quarantine')).state)].sort()).toEqual(keys.sort());
+      expect((await compactDocument(db, doc.id, 1)).folded).toBe(0);
+      await s.compact(doc.id);
+      expect(s.stats.quarantinedRows).toBe(before + 1);
+    });
+
+    for (const foldOnLoad of [false, true]) {
+      it(`load ${foldOnLoad ? 'with' : 'without'} a fold quarantines a row that does not apply, and never folds it`, async () => {
+        const name = `quarantine-on-load-${foldOnLoad}`;
+        const s = reopen({ compactThresholdRows: 1_000_000, compactOnRelease: false });
+        const doc = await openDocument(s, name);
+        const writer = new ItemWriter('ql');
+        const listener = new CountingListener();
+        const keys: string[] = [];
+        let garbage = 0;
+        for (let i = 0; i < 10; i++) {
+          const x = writer.next();
+          keys.push(x.key);
+          s.append(doc.id, x.update, meta(), listener);
+          if (i === 4) {
+            await s.flush();
+            const { rows } = await db.query<{ position: number }>(
+              `insert into collaborations (document_id, session_id, update, size) values ($1, 'garbage', $2, $3) returning position`,
+              [doc.id, GARBAGE, GARBAGE.byteLength],
+            );
+            garbage = rows[0]?.position as number;
+          }
+        }
+        await s.flush();
+        const fresh = reopen({ compactThresholdRows: foldOnLoad ? 5 : 1_000_000 });
+        // A fold on load covers what the cluster-wide horizon allows: retry until it covers the garbage row.
+        await waitFor(async () => {
+          const loaded = await reload(fresh, name);
+          expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
+          if (!foldOnLoad) return true;
+          const { rows } = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [doc.id]);
+          return (rows[0]?.covered_position ?? 0) > garbage;
+        }, 10_000, 'a fold on load past the garbage row');
+        expect(fresh.stats.quarantinedRows).toBe(1);
+        const { rows: marked } = await db.query<{ position: number }>(
+          'select position from collaborations where document_id = $1 and quarantined',
+          [doc.id],
+        );
+        expect(marked.map((r) => r.position)).toEqual([garbage]);
+        // Reloading reads it again (it is outside F) without counting it again.
+        const again = reopen();
+        expect([...itemKeys((await reload(again, name)).state)].sort()).toEqual(keys.sort());
+        expect(again.stats.quarantinedRows).toBe(0);
+        expect((await loadDocumentState(db, doc.id, 0))?.quarantined).toEqual([]);
+      });
+    }
   });
 }
 
@@ -318,12 +610,12 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
     drop = () => database.drop();
   });
   afterAll(async () => {
-    await storage?.close();
+    await storage?.close(10_000);
     await drop?.();
   });
 
   it('loads everything, folds on the first load, then loads fast', async () => {
-    const doc = await storage.load('big');
+    const doc = await openDocument(storage, 'big');
     const writer = new ItemWriter('big');
     const N = 100_000;
     const expected: string[] = [];
@@ -344,7 +636,7 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
     const fresh = () => new DurableStorage(db, { logger });
     const s1 = fresh();
     let t0 = performance.now();
-    const first = await s1.load('big');
+    const first = await reload(s1, 'big');
     const firstMs = performance.now() - t0;
     expect(itemKeys(first.state).size).toBe(N);
     // The fold on load covers what the cluster-wide transaction horizon allows;
@@ -356,12 +648,12 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
 
     const s2 = fresh();
     t0 = performance.now();
-    const second = await s2.load('big');
+    const second = await reload(s2, 'big');
     const secondMs = performance.now() - t0;
     expect(itemKeys(second.state).size).toBe(N);
     console.log(`100k-row document: first load (folds) ${firstMs.toFixed(0)} ms, load after compaction ${secondMs.toFixed(0)} ms`);
     expect(secondMs).toBeLessThan(150);
-    await s1.close();
-    await s2.close();
+    await s1.close(10_000);
+    await s2.close(10_000);
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import * as Y from 'yjs';
 import type { Db, Queryable, QueryResult } from '../../persistence/db.js';
-import type { CommitListener } from '../../persistence/storage.js';
+import type { AppendMeta, CommitListener, DocumentStorage, StoredDocument } from '../../persistence/storage.js';
 
 export { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
@@ -50,14 +50,30 @@ export function itemKeys(state: Uint8Array | null): Set<string> {
   return new Set(doc.getMap('items').keys());
 }
 
-/** Records committed() calls. */
+/** Records committed() and refused() calls; `events` keeps their order ("c<count>", "r"). */
 export class CountingListener implements CommitListener {
   total = 0;
   calls: number[] = [];
+  refusals: { meta: AppendMeta; error: Error; at: number }[] = [];
+  events: string[] = [];
   committed(count: number): void {
     this.total += count;
     this.calls.push(count);
+    this.events.push(`c${count}`);
   }
+  refused(meta: AppendMeta, error: Error): void {
+    this.refusals.push({ meta, error, at: performance.now() });
+    this.events.push('r');
+  }
+  /** Updates reported either way. */
+  get reported(): number {
+    return this.total + this.refusals.length;
+  }
+}
+
+/** What a room does to open a document in open mode: create (or find) it, then load it. */
+export async function openDocument(storage: DocumentStorage, name: string): Promise<StoredDocument> {
+  return storage.load(await storage.create(name, { kind: 'paper' }));
 }
 
 export { sleep, waitFor } from '../helpers/wait.js';

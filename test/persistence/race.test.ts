@@ -16,7 +16,7 @@ import { compactDocument, loadDocumentState } from '../../persistence/compaction
 import { DurableStorage } from '../../persistence/durable-storage.js';
 import { migrateUp } from '../../persistence/migrations.js';
 import { createPgDb } from '../../persistence/pg-db.js';
-import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, sleep, waitFor, type TestDatabase } from './helpers.js';
+import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor, type TestDatabase } from './helpers.js';
 
 /** Runs the log's INSERTs in an explicit transaction that waits before COMMIT. */
 function delayedCommits(inner: Db, maxDelayMs: number): Db {
@@ -61,7 +61,7 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
 
   it('never loses an update', async () => {
     const setup = new DurableStorage(open(2), { logger });
-    const { id: documentId } = await setup.load('contended');
+    const { id: documentId } = await openDocument(setup, 'contended');
 
     // Appending instances: own pool each, slow commits, small compaction threshold
     // so they compact too (from their own connections).
@@ -72,7 +72,7 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
         listener: new CountingListener(),
       })),
     }));
-    for (const inst of instances) await inst.storage.load('contended');
+    for (const inst of instances) await openDocument(inst.storage, 'contended');
 
     const expected: string[] = [];
     let appending = true;
@@ -138,7 +138,7 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
     // Fold everything and check once more, through a fresh storage as a restart would.
     await compactDocument(check, documentId, 1);
     expect((await loadDocumentState(check, documentId, 0))?.tailRows).toBe(0);
-    const reloaded = await new DurableStorage(check, { logger }).load('contended');
+    const reloaded = await openDocument(new DurableStorage(check, { logger }), 'contended');
     expect(itemKeys(reloaded.state).size).toBe(total);
 
     let lateRows = 0;
@@ -162,13 +162,13 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
     // exact count depends on machine load, the deterministic test below pins it).
     expect(windowsHit).toBeGreaterThan(0);
 
-    for (const inst of instances) await inst.storage.close();
-    await setup.close();
+    for (const inst of instances) await inst.storage.close(10_000);
+    await setup.close(10_000);
   }, 60_000);
 
   it('deterministic: a row that commits after a higher position was folded is still loaded', async () => {
     const storage = new DurableStorage(open(2), { logger });
-    const { id: documentId } = await storage.load('late-commit');
+    const { id: documentId } = await openDocument(storage, 'late-commit');
     const lowItem = new ItemWriter('low').next(); // lower position, commits last
     const highItem = new ItemWriter('high').next(); // higher position, commits first
     const insert = `insert into collaborations (document_id, session_id, update, size)
@@ -233,6 +233,6 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
     expect(loaded?.tailRows).toBe(1); // only the late row
     await waitFor(async () => (await compactDocument(fast, documentId, 1)).folded === 1, 10_000, 'second fold');
     expect([...itemKeys((await loadDocumentState(fast, documentId, 0))?.state ?? null)].sort()).toEqual([lowItem.key, highItem.key].sort());
-    await storage.close();
+    await storage.close(10_000);
   });
 });

@@ -1,6 +1,5 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stats } from '../../server/metrics.js';
 import { updateFrame } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
 import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';
@@ -18,14 +17,14 @@ describe.each(TRANSPORTS)('backpressure over %s', (transport) => {
 
   it('closes a reader that stops reading, while the writer and other readers carry on', async () => {
     const server = await startTestServer(transport, { maxBackpressureBytes: 256 * 1024 });
-    await waitFor(() => stats.connectionsOpen === 0, 5_000, 'no leftover connections');
+    
     const slow = await RawClient.connect(server.port);
     await slow.join(DOC);
     const reader = await RawClient.connect(server.port);
     await reader.join(DOC);
     const writer = await RawClient.connect(server.port);
     await writer.join(DOC);
-    expect(stats.connectionsOpen).toBe(3);
+    expect(server.metrics.counters.connectionsOpen).toBe(3);
 
     // Stop reading: the server's writes to this socket pile up once the kernel buffers are full.
     const tcp = (slow.ws as unknown as { _socket: Socket })._socket;
@@ -34,14 +33,14 @@ describe.each(TRANSPORTS)('backpressure over %s', (transport) => {
 
     const writerDoc = writer.doc(DOC);
     let pushed = 0;
-    while (stats.connectionsOpen === 3 && pushed < MAX_PUSHED) {
+    while (server.metrics.counters.connectionsOpen === 3 && pushed < MAX_PUSHED) {
       const acked = writer.frames.filter((f) => f.kind === 'syncStatus').length;
       writer.send(updateFrame(DOC, textUpdate(writerDoc, String.fromCharCode(97 + (pushed % 26)).repeat(CHUNK))));
       pushed++;
       await writer.waitForFrame(() => writer.frames.filter((f) => f.kind === 'syncStatus').length > acked, 5_000, `ack ${pushed}`);
     }
     // The server dropped exactly the slow reader.
-    await waitFor(() => stats.connectionsOpen === 2, 5_000, 'slow reader closed by the server');
+    await waitFor(() => server.metrics.counters.connectionsOpen === 2, 5_000, 'slow reader closed by the server');
     expect(pushed).toBeLessThan(MAX_PUSHED);
     expect(writer.isOpen).toBe(true);
     expect(reader.isOpen).toBe(true);

@@ -28,6 +28,7 @@ function factories(): Array<[string, <S>(options: TransportOptions<S>) => Transp
 describe.each(factories())('Transport conformance: %s', (_name, create) => {
   let peers: Peer[] = [];
   let transport: Transport | null = null;
+  let httpErrors: { error: unknown; phase: string }[] = [];
   const clients: WebSocket[] = [];
 
   afterEach(async () => {
@@ -43,6 +44,7 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
     transport?.stopListening();
     transport = null;
     peers = [];
+    httpErrors = [];
   });
 
   /** Echo-less test handlers: each message is recorded; `sub:<t>` / `pub:<t>:<x>` / `close:<code>` are commands. */
@@ -75,6 +77,7 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
       maxMessageBytes: 64 * 1024,
       maxBackpressureBytes: 256 * 1024,
       maxHttpBodyBytes: 1024,
+      onHttpError: (error, phase) => httpErrors.push({ error, phase }),
       ...overrides,
     });
     return transport.listen('127.0.0.1', 0);
@@ -184,6 +187,31 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
     }
     await until(() => peers[0]!.closedWith !== null, 5000);
     expect(peers[1]!.closedWith).toBeNull();
+  });
+
+  it('answers a handler that throws with a 500 that names no internals, and reports the error', async () => {
+    const port = await start({
+      http: () => {
+        throw new Error('secret connection string postgres://admin:hunter2@db');
+      },
+    });
+    const response = await fetch(`http://127.0.0.1:${port}/api/boom`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'internal error' });
+    await until(() => httpErrors.length === 1);
+    expect(httpErrors[0]!.phase).toBe('handler');
+    expect((httpErrors[0]!.error as Error).message).toContain('hunter2');
+  });
+
+  it('reports a response that cannot be written instead of leaving an unhandled rejection', async () => {
+    const port = await start({ http: () => ({ status: 200, body: 42 as unknown as string }) });
+    const outcome = await fetch(`http://127.0.0.1:${port}/bad`, { signal: AbortSignal.timeout(5_000) }).then(
+      (response) => response.text().then(() => 'body', (error: Error) => error.name),
+      (error: Error) => error.name,
+    );
+    // The connection is dropped, not left hanging until the client gives up.
+    expect(outcome).not.toBe('TimeoutError');
+    await until(() => httpErrors.some((entry) => entry.phase === 'write'));
   });
 
   it('serves HTTP on the same port, with the request body', async () => {

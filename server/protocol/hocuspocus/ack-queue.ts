@@ -1,13 +1,15 @@
-import type { DurabilityWaiter, Room } from '../../rooms/room.js';
-import { stats, type ServerMetrics } from '../../metrics.js';
+import type { ServerMetrics } from '../../metrics.js';
+import type { Durability, DurabilityWaiter } from '../../rooms/durability.js';
 import type { TransportSocket } from '../../transport/transport.js';
-import type { DocumentSession } from './document-session.js';
+import type { DocumentSession } from '../document-session.js';
 
 interface PendingAck {
   readonly session: DocumentSession;
-  readonly room: Room;
-  /** The room's appliedSeq when the message was handled: everything up to it must be durable. */
+  readonly durability: Durability;
+  /** The room's `appended` when the message was handled: everything up to it must settle first. */
   readonly seq: number;
+  /** The message's own update is `seq` (it was stored): if the database refused it, the ack says so. */
+  readonly stored: boolean;
   readonly applied: boolean;
   readonly since: number;
 }
@@ -15,7 +17,8 @@ interface PendingAck {
 /**
  * SyncStatus acknowledgements for one socket, sent in the order the messages arrived.
  * An ack waits until every update applied to its document before it (from any client)
- * is durable, so "saved" on the client means saved in the database.
+ * has settled, so "saved" on the client means saved in the database. An update the
+ * database refused for good is answered with SyncStatus 0; the acks behind it carry on.
  */
 export class AckQueue implements DurabilityWaiter {
   private readonly pending: PendingAck[] = [];
@@ -25,17 +28,20 @@ export class AckQueue implements DurabilityWaiter {
     private readonly metrics: ServerMetrics,
   ) {}
 
-  /** Queues (or, when nothing is outstanding, sends at once) the ack for one message. */
-  push(session: DocumentSession, applied: boolean): void {
-    const room = session.room!;
-    const seq = room.appliedSeq;
-    if (this.pending.length === 0 && room.durableSeq >= seq) {
-      send(session, applied);
+  /**
+   * Queues (or, when nothing is outstanding, sends at once) the ack for one message.
+   * `stored`: the message's update was handed to storage (apply returned 'changed').
+   */
+  push(session: DocumentSession, applied: boolean, stored: boolean): void {
+    const durability = session.room!.durability;
+    const seq = durability.appended;
+    if (this.pending.length === 0 && durability.settled >= seq) {
+      send(session, applied && !(stored && wasRefused(session, seq)));
       this.metrics.ackSeconds.observe(0);
       return;
     }
-    this.pending.push({ session, room, seq, applied, since: performance.now() });
-    if (this.pending.length === 1) room.waitForDurability(this);
+    this.pending.push({ session, durability, seq, stored, applied, since: performance.now() });
+    if (this.pending.length === 1) durability.wait(this);
   }
 
   durabilityAdvanced(): void {
@@ -49,13 +55,14 @@ export class AckQueue implements DurabilityWaiter {
     const now = performance.now();
     while (pending.length > 0) {
       const head = pending[0]!;
-      if (head.room.durableSeq < head.seq) {
-        head.room.waitForDurability(this);
+      if (head.durability.settled < head.seq) {
+        head.durability.wait(this);
         return;
       }
       pending.shift();
-      if (head.session.state === 'open') {
-        send(head.session, head.applied);
+      // A session that is reopening (eviction) still gets its acks: its updates were stored.
+      if (head.session.state !== 'closed') {
+        send(head.session, head.applied && !(head.stored && wasRefused(head.session, head.seq)));
         this.metrics.ackSeconds.observe((now - head.since) / 1000);
       }
     }
@@ -67,9 +74,13 @@ export class AckQueue implements DurabilityWaiter {
   }
 }
 
+function wasRefused(session: DocumentSession, seq: number): boolean {
+  const refused = session.refusedSeqs;
+  if (refused === null || !refused.delete(seq)) return false;
+  if (refused.size === 0) session.refusedSeqs = null;
+  return true;
+}
+
 function send(session: DocumentSession, applied: boolean): void {
-  const frame = session.syncStatus(applied);
-  session.socket.send(frame);
-  stats.messagesOut++;
-  stats.bytesOut += frame.length;
+  session.send(session.syncStatus(applied));
 }

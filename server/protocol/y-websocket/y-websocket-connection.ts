@@ -1,157 +1,124 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import type { AppendMeta } from '../../../persistence/storage.js';
-import { PermissionDeniedError } from '../../auth/authorizer.js';
-import { stats } from '../../metrics.js';
-import type { Room, RoomMember } from '../../rooms/room.js';
+import { syncStep1Frame } from '../../codec/frames.js';
+import { MalformedFrameError } from '../../codec/malformed-frame-error.js';
+import { MessageType, SyncType } from '../../codec/message-types.js';
 import { CloseCode, type TransportSocket } from '../../transport/transport.js';
-import { MAX_DOCUMENT_NAME_LENGTH, type ProtocolContext } from '../context.js';
-import { isMalformedInput, MalformedFrameError } from '../decoding-errors.js';
-import { syncStep1Frame } from '../frames.js';
+import type { ProtocolContext } from '../context.js';
+import { DocumentSession, type RefusalKind, type SessionHost } from '../document-session.js';
+import { closeCodeFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
+import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
-import { MessageType, SyncType } from '../message-types.js';
-import { answerSyncStep1, applyUpdateFrom, relayAwareness, sendAwarenessSnapshot, sendFrame } from '../room-messages.js';
 
 const NO_PREFIX = new Uint8Array(0);
 
 /**
  * The y-websocket protocol on one socket (path `/y/<documentName>`): one document,
- * unprefixed frames, token in the query string, no acknowledgements. Updates are
- * still persisted through the same log as Hocuspocus ones.
+ * unprefixed frames, token in the query string, no acknowledgements. The lifecycle
+ * is DocumentSession's, as for Hocuspocus; with one document per socket, every
+ * refusal closes the socket (the provider reconnects with backoff).
  */
-export class YWebsocketConnection implements RoomMember, Watched {
+export class YWebsocketConnection implements SessionHost, Watched {
   lastSeen = 0;
   keepaliveGroup = 0;
-  readonly address = null;
-  readonly prefix = NO_PREFIX;
-  awarenessClients: Set<number> | null = null;
-  meta: AppendMeta = { userId: null, sessionId: nextSessionId() };
-  private state: 'loading' | 'open' | 'closed' = 'loading';
-  private room: Room | null = null;
-  private readOnly = false;
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
+  readonly budget: QueueBudget;
+  private readonly session: DocumentSession;
 
   constructor(
     readonly socket: TransportSocket,
-    private readonly documentName: string,
+    documentName: string,
     token: string,
-    private readonly context: ProtocolContext,
+    readonly context: ProtocolContext,
   ) {
+    this.budget = new QueueBudget(context.limits);
+    this.session = new DocumentSession(this, null, documentName, nextSessionId(), NO_PREFIX);
     context.keepalive.watch(this);
-    if (documentName.length === 0 || documentName.length > MAX_DOCUMENT_NAME_LENGTH) {
-      socket.close(CloseCode.Forbidden, `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters`);
-      this.state = 'closed';
-      return;
-    }
-    context.authorizer
-      .authorize(token, documentName)
-      .then(async (grant) => {
-        this.readOnly = grant.scope === 'readonly';
-        this.meta = { userId: grant.userId, sessionId: this.meta.sessionId };
-        const room = await context.rooms.acquire(documentName);
-        if (this.state !== 'loading') {
-          context.rooms.release(room);
-          return;
-        }
-        this.open(room);
-      })
-      .catch((error: unknown) => {
-        if (this.state !== 'loading') return;
-        if (error instanceof PermissionDeniedError) socket.close(CloseCode.Forbidden, error.message || 'Forbidden');
-        else socket.close(CloseCode.InternalError, 'document could not be loaded');
-      });
+    this.session.open(token);
   }
 
   onMessage(data: Uint8Array, isBinary: boolean): void {
-    stats.messagesIn++;
-    stats.bytesIn += data.length;
+    const counters = this.context.metrics.counters;
+    counters.messagesIn++;
+    counters.bytesIn += data.length;
     this.lastSeen = this.context.keepalive.tick;
     if (!isBinary) {
       this.socket.close(CloseCode.Unauthorized, 'text frames are not part of the protocol');
       return;
     }
-    if (this.state === 'loading') {
-      const { limits } = this.context;
-      if (this.queue.length + 1 > limits.maxQueuedFrames || this.queuedBytes + data.length > limits.maxQueuedBytes) {
-        this.socket.close(CloseCode.ResetConnection, 'Reset Connection');
-        return;
-      }
-      this.queue.push(data.slice());
-      this.queuedBytes += data.length;
-      return;
+    const session = this.session;
+    try {
+      if (session.accepting) this.dispatch(session, data);
+      else if (session.state !== 'closed') session.enqueue(data);
+    } catch (error) {
+      this.frameFailed(error);
     }
-    if (this.state === 'open') this.handle(data);
   }
 
   onClose(): void {
     this.context.keepalive.unwatch(this);
-    this.state = 'closed';
-    this.queue = [];
-    const room = this.room;
-    if (room) {
-      this.room = null;
-      room.leave(this);
-      this.context.rooms.release(room);
-    }
+    this.session.close();
   }
 
-  private open(room: Room): void {
-    this.room = room;
-    room.join(this);
-    this.state = 'open';
-    const queue = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.socket.cork(() => {
-      // As the y-websocket server does: our SyncStep1 first, then current awareness.
-      sendFrame(this, syncStep1Frame(NO_PREFIX, Y.encodeStateVector(room.doc)));
-      sendAwarenessSnapshot(this, room);
-      for (const frame of queue) if (this.state === 'open') this.handle(frame);
-    });
+  // --- SessionHost ---------------------------------------------------------------
+
+  sessionOpened(session: DocumentSession, reopened: boolean): void {
+    // As the y-websocket server does: our SyncStep1 first, then current awareness.
+    session.send(syncStep1Frame(NO_PREFIX, Y.encodeStateVector(session.room!.doc)));
+    if (reopened) session.sendFullState();
+    session.sendAwarenessSnapshot();
   }
 
-  private handle(data: Uint8Array): void {
-    const room = this.room!;
-    try {
-      const decoder = decoding.createDecoder(data);
-      const type = decoding.readVarUint(decoder);
-      switch (type) {
-        case MessageType.Sync: {
-          const syncType = decoding.readVarUint(decoder);
-          if (syncType === SyncType.Step1) {
-            answerSyncStep1(this, room, decoding.readVarUint8Array(decoder), false);
-            return;
-          }
-          if (syncType !== SyncType.Step2 && syncType !== SyncType.Update) throw new MalformedFrameError(`unknown sync message ${syncType}`);
-          const update = decoding.readVarUint8Array(decoder).slice();
-          // No acknowledgements in this protocol: a read-only client's writes are dropped.
-          if (this.readOnly) {
-            stats.updatesRejected++;
-            return;
-          }
-          const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? data : null;
-          applyUpdateFrom(this, room, this.context.rooms, update, reusable);
+  sessionRefused(_session: DocumentSession, kind: RefusalKind, reason: string): void {
+    this.socket.close(kind === 'denied' ? CloseCode.Forbidden : CloseCode.InternalError, reason);
+  }
+
+  sessionClosed(): void {
+    // One document per socket: nothing to forget.
+  }
+
+  updateRefused(): void {
+    // No acknowledgements in this protocol: closing is how the client learns. It
+    // reconnects and syncs again.
+    this.socket.close(CloseCode.InternalError, 'an update could not be stored');
+  }
+
+  frameFailed(error: unknown): void {
+    if (this.socket.closed) return;
+    const { code, reason, expected } = closeCodeFor(error);
+    const document = this.session.documentName;
+    if (expected) this.context.logger.warn({ err: (error as Error).message, document, code }, 'closing socket: bad input');
+    else this.context.logger.error({ err: error, document }, 'closing socket: unexpected error handling a frame');
+    this.socket.close(code, reason);
+  }
+
+  dispatch(session: DocumentSession, data: Uint8Array): void {
+    const decoder = decoding.createDecoder(data);
+    const type = decoding.readVarUint(decoder);
+    switch (type) {
+      case MessageType.Sync: {
+        const syncType = decoding.readVarUint(decoder);
+        if (syncType === SyncType.Step1) {
+          session.answerSyncStep1(decoding.readVarUint8Array(decoder), false);
           return;
         }
-        case MessageType.Awareness:
-          relayAwareness(this, room, decoder, data);
-          return;
-        case MessageType.QueryAwareness:
-          sendAwarenessSnapshot(this, room);
-          return;
-        default:
-          return;
+        if (syncType !== SyncType.Step2 && syncType !== SyncType.Update) throw new MalformedFrameError(`unknown sync message ${syncType}`);
+        const update = decoding.readVarUint8Array(decoder).slice();
+        const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? data : null;
+        // No acknowledgements: a read-only client's writes are simply not applied.
+        if (session.applyUpdate(update, reusable) === 'full') {
+          this.socket.close(CloseCode.TryAgainLater, 'server busy: too many edits waiting to be stored; try again later');
+        }
+        return;
       }
-    } catch (error) {
-      if (isMalformedInput(error)) {
-        this.context.logger.warn({ err: (error as Error).message, document: this.documentName }, 'closing socket: malformed frame');
-        this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
-      } else {
-        this.context.logger.error({ err: error, document: this.documentName }, 'closing socket: unexpected error handling a frame');
-        this.socket.close(CloseCode.InternalError, 'internal error');
-      }
+      case MessageType.Awareness:
+        session.relayAwareness(decoder, data);
+        return;
+      case MessageType.QueryAwareness:
+        session.sendAwarenessSnapshot();
+        return;
+      default:
+        return;
     }
   }
 }

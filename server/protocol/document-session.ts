@@ -1,0 +1,273 @@
+import type * as decoding from 'lib0/decoding';
+import * as Y from 'yjs';
+import { readVarUint8Array, hasContent } from 'lib0/decoding';
+import { PermissionDeniedError } from '../auth/authorizer.js';
+import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
+import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
+import type { Audience } from '../rooms/local-fan-out.js';
+import { RegistryClosedError } from '../rooms/room-registry.js';
+import type { ApplyResult, Room, RoomMember } from '../rooms/room.js';
+import { settle } from '../settle.js';
+import type { TransportSocket } from '../transport/transport.js';
+import type { ProtocolContext } from './context.js';
+import { openDocument } from './open-document.js';
+import type { QueueBudget } from './queue-budget.js';
+
+/**
+ * - `queued`: frames arrived, no Auth yet (Hocuspocus only);
+ * - `opening`: authorizing and loading (also while reopening after an eviction);
+ * - `open`: joined to its room;
+ * - `closed`: for good (the client closed it, access was refused, or the socket went).
+ */
+export type SessionState = 'queued' | 'opening' | 'open' | 'closed';
+
+/** Why a document could not be opened: no access, or it could not be loaded. */
+export type RefusalKind = 'denied' | 'unavailable';
+
+/** What differs between the protocols: how a session talks to its client. */
+export interface SessionHost {
+  readonly context: ProtocolContext;
+  readonly socket: TransportSocket;
+  readonly budget: QueueBudget;
+  /** The document is open (again, after an eviction, when `reopened`): greet the client. Runs corked, before queued frames replay. */
+  sessionOpened(session: DocumentSession, reopened: boolean): void;
+  /** One frame for an open session (queued ones are replayed through here too). Throws on bad input. */
+  dispatch(session: DocumentSession, frame: Uint8Array): void;
+  /** The document cannot be opened; tell the client. The session closes right after. */
+  sessionRefused(session: DocumentSession, kind: RefusalKind, reason: string): void;
+  /** The session closed (for whatever reason); forget it. */
+  sessionClosed(session: DocumentSession): void;
+  /** The database refused one of this session's updates for good. */
+  updateRefused(session: DocumentSession, seq: number): void;
+  /** A frame could not be handled; map the error to a close. */
+  frameFailed(error: unknown): void;
+}
+
+/** The socket sent more than the pre-open queue allows; it has been reset. */
+export class QueueOverflowError extends Error {}
+
+const LOAD_ATTEMPTS = 5;
+const LOAD_RETRY_MS = 200;
+
+/**
+ * One document on one connection, for both protocols: the per-document lifecycle
+ * (open → queue → join → leave and release), written once. A Hocuspocus socket holds
+ * one per document address; a y-websocket socket holds exactly one.
+ *
+ * Errors while opening never close the socket: access refused → `sessionRefused`
+ * ('denied'); a load that keeps failing (database unreachable) is retried a few
+ * times with backoff, frames stay queued, then → `sessionRefused` ('unavailable').
+ */
+export class DocumentSession implements RoomMember {
+  readonly kind = 'local';
+  state: SessionState = 'queued';
+  readonly documentName: string;
+  room: Room | null = null;
+  /** Set on join: frame parts shared with every session of the same address. */
+  audience: Audience | null = null;
+  readOnly = false;
+  userId: string | null = null;
+  awarenessClients: Set<number> | null = null;
+  /** Room sequence numbers of this session's updates the database refused (rare; see AckQueue). */
+  refusedSeqs: Set<number> | null = null;
+  private queue: Uint8Array[] | null = null;
+  private queuedBytes = 0;
+  private token = '';
+  /** Identifies the current open attempt, so a late result of an abandoned one is ignored. */
+  private attempt = 0;
+  private ownPrefix: Uint8Array | null;
+
+  constructor(
+    private readonly host: SessionHost,
+    /** Hocuspocus: exactly as the provider sent it (may carry "\0sessionId"), echoed verbatim. y-websocket: null. */
+    readonly address: string | null,
+    documentName: string,
+    readonly sessionId: string,
+    /** y-websocket frames carry no address prefix. */
+    unprefixed: Uint8Array | null = null,
+  ) {
+    this.documentName = documentName;
+    this.ownPrefix = unprefixed;
+  }
+
+  get socket(): TransportSocket {
+    return this.host.socket;
+  }
+
+  /** varString(address) (shared with the audience once joined), or empty for y-websocket. */
+  get prefix(): Uint8Array {
+    return this.audience?.prefix ?? (this.ownPrefix ??= encodeAddress(this.address ?? ''));
+  }
+
+  syncStatus(applied: boolean): Uint8Array {
+    return this.audience ? this.audience.syncStatus(applied) : syncStatusFrame(this.prefix, applied);
+  }
+
+  /** True when frames can be handled now (else they are queued). */
+  get accepting(): boolean {
+    return this.state === 'open' && this.room !== null && !this.room.poisoned;
+  }
+
+  /** Starts opening the document with this token (from Auth or the URL). */
+  open(token: string): void {
+    if (this.state !== 'queued') return;
+    this.token = token;
+    this.start(false, 1);
+  }
+
+  /** Keeps a frame for when the document is open. Throws QueueOverflowError (socket reset). */
+  enqueue(frame: Uint8Array): void {
+    if (!this.host.budget.take(frame.length)) throw new QueueOverflowError('queue of frames waiting for the document to open is full');
+    // The transport reuses its buffer after the callback: keep a copy.
+    (this.queue ??= []).push(frame.slice());
+    this.queuedBytes += frame.length;
+  }
+
+  /** Leaves the room and releases it; idempotent. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.dropQueue();
+    const room = this.room;
+    if (room) {
+      this.room = null;
+      this.audience = null;
+      room.leave(this);
+      this.host.context.rooms.release(room);
+    }
+    this.host.sessionClosed(this);
+  }
+
+  roomEvicted(): void {
+    this.room = null;
+    this.audience = null;
+    if (this.state !== 'open' || this.socket.closed) return;
+    this.start(true, 1);
+  }
+
+  updateRefused(seq: number): void {
+    this.host.updateRefused(this, seq);
+  }
+
+  // --- Message handling shared by both protocols once open ---------------------
+
+  send(frame: Uint8Array): void {
+    this.socket.send(frame);
+    const counters = this.host.context.metrics.counters;
+    counters.messagesOut++;
+    counters.bytesOut += frame.length;
+  }
+
+  /** SyncStep2 with what the client lacks; preceded by our SyncStep1 when asked. */
+  answerSyncStep1(stateVector: Uint8Array, withStep1: boolean): void {
+    const doc = this.room!.doc;
+    const diff = Y.encodeStateAsUpdate(doc, stateVector);
+    this.socket.cork(() => {
+      if (withStep1) this.send(syncStep1Frame(this.prefix, Y.encodeStateVector(doc)));
+      this.send(syncStep2Frame(this.prefix, diff));
+    });
+  }
+
+  /** The whole document as a SyncStep2 (after a reopen, when the client's state vector is unknown). */
+  sendFullState(): void {
+    this.send(syncStep2Frame(this.prefix, Y.encodeStateAsUpdate(this.room!.doc)));
+  }
+
+  /**
+   * Applies a client update (SyncStep2 or Update). A read-only session's update is
+   * refused ('readonly') if it would change the document. `frame` is the sender's own
+   * Update frame when it can be relayed as is.
+   */
+  applyUpdate(update: Uint8Array, frame: Uint8Array | null): ApplyResult | 'readonly' {
+    const room = this.room!;
+    if (this.readOnly) {
+      if (!room.wouldChange(update)) return 'unchanged';
+      this.host.context.metrics.counters.updatesRejected++;
+      return 'readonly';
+    }
+    return room.apply(update, this, frame);
+  }
+
+  /** Applies an awareness message and relays it to everyone, the sender included. */
+  relayAwareness(decoder: decoding.Decoder, frame: Uint8Array): void {
+    const room = this.room!;
+    const update = readVarUint8Array(decoder);
+    room.awareness.apply(decodeAwarenessUpdate(update), this, this.host.context.clock.now());
+    room.fanOut.awareness(update, this.address, hasContent(decoder) ? null : frame);
+  }
+
+  /** Sends the room's current awareness states, if any (on join and on QueryAwareness). */
+  sendAwarenessSnapshot(): void {
+    const snapshot = this.room!.awareness.snapshot(this.host.context.clock.now());
+    if (snapshot) this.send(awarenessFrame(this.prefix, snapshot));
+  }
+
+  // --- Lifecycle ---------------------------------------------------------------
+
+  private start(reopened: boolean, attemptNumber: number): void {
+    this.state = 'opening';
+    const attempt = ++this.attempt;
+    const { rooms, authorizer, logger } = this.host.context;
+    settle(
+      openDocument(rooms, authorizer, this.documentName, this.token),
+      ({ room, grant }) => {
+        if (this.state !== 'opening' || attempt !== this.attempt) {
+          rooms.release(room);
+          return;
+        }
+        this.readOnly = grant.scope === 'readonly';
+        this.userId = grant.userId;
+        this.room = room;
+        this.audience = room.join(this);
+        this.state = 'open';
+        this.socket.cork(() => {
+          this.host.sessionOpened(this, reopened);
+          this.replay();
+        });
+      },
+      (error: unknown) => {
+        if (this.state !== 'opening' || attempt !== this.attempt) return;
+        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied');
+        if (error instanceof RegistryClosedError) return this.refuse('unavailable', 'server shutting down');
+        if (attemptNumber < LOAD_ATTEMPTS) {
+          logger.warn({ err: error, document: this.documentName, attempt: attemptNumber }, 'document could not be opened; retrying');
+          const timer = setTimeout(() => {
+            if (this.state === 'opening' && attempt === this.attempt && !this.socket.closed) this.start(reopened, attemptNumber + 1);
+          }, LOAD_RETRY_MS * 2 ** (attemptNumber - 1));
+          timer.unref();
+          return;
+        }
+        logger.error({ err: error, document: this.documentName }, 'document could not be opened');
+        this.refuse('unavailable', 'document could not be loaded; try again later');
+      },
+      logger,
+      'opening a document',
+    );
+  }
+
+  private refuse(kind: RefusalKind, reason: string): void {
+    this.host.sessionRefused(this, kind, reason);
+    this.close();
+  }
+
+  private replay(): void {
+    const queue = this.queue;
+    if (!queue) return;
+    this.dropQueue();
+    for (const frame of queue) {
+      if (this.state !== 'open' || this.socket.closed) return;
+      try {
+        this.host.dispatch(this, frame);
+      } catch (error) {
+        this.host.frameFailed(error);
+        return;
+      }
+    }
+  }
+
+  private dropQueue(): void {
+    if (this.queue) this.host.budget.give(this.queue.length, this.queuedBytes);
+    this.queue = null;
+    this.queuedBytes = 0;
+  }
+}

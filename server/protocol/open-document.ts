@@ -1,0 +1,38 @@
+/**
+ * Opening a document for a connection, the same for both protocols:
+ * resolve the name → authorize → (create, if the grant allows) → load and join.
+ * Authorization runs before anything is loaded or created, so a caller without the
+ * right to create a document never creates one.
+ */
+import { PermissionDeniedError, type Authorizer, type Grant } from '../auth/authorizer.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+
+/** Longest accepted document name, in characters (DESIGN.md). */
+export const MAX_DOCUMENT_NAME_LENGTH = 255;
+
+/** Null when the name is acceptable, else the reason it is not. */
+export function documentNameProblem(name: string): string | null {
+  return name.length === 0 || name.length > MAX_DOCUMENT_NAME_LENGTH ? `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters` : null;
+}
+
+export interface OpenedDocument {
+  readonly room: Room;
+  readonly grant: Grant;
+}
+
+/**
+ * Resolves with the acquired room (pair it with `rooms.release`). Rejects with
+ * PermissionDeniedError (the reason is for the client) or with whatever loading threw.
+ */
+export async function openDocument(rooms: RoomRegistry, authorizer: Authorizer, name: string, token: string): Promise<OpenedDocument> {
+  const problem = documentNameProblem(name);
+  if (problem) throw new PermissionDeniedError(problem);
+  let document = await rooms.find(name);
+  const grant = await authorizer.authorize(token, name, document);
+  if (!document) {
+    if (!grant.create) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
+    document = await rooms.create(name, grant.create);
+  }
+  return { room: await rooms.acquire(document), grant };
+}

@@ -1,0 +1,98 @@
+import { awarenessFrame, encodeAddress, syncStatusFrame, updateFrame } from '../codec/frames.js';
+import type { Counters } from '../metrics.js';
+import type { Room } from './room.js';
+import type { UpdateObserver } from './update-observer.js';
+import type { Recipient, UpdateOrigin } from './update-origin.js';
+
+/** Sends to every subscriber of a topic (the transport's app-level publish). */
+export interface Publisher {
+  publish(topic: string, frame: Uint8Array): void;
+}
+
+/** One subscription target: all members that receive identical frames (same address). */
+export class Audience {
+  members = 0;
+  private ackFrames: [refused: Uint8Array, applied: Uint8Array] | null = null;
+
+  constructor(
+    readonly address: string | null,
+    readonly topic: string,
+    readonly prefix: Uint8Array,
+  ) {}
+
+  /** SyncStatus frame, built once per audience: acknowledging allocates nothing. */
+  syncStatus(applied: boolean): Uint8Array {
+    const frames = (this.ackFrames ??= [syncStatusFrame(this.prefix, false), syncStatusFrame(this.prefix, true)]);
+    return frames[applied ? 1 : 0];
+  }
+}
+
+/**
+ * A room's local fan-out: members grouped into audiences (one per address, so one
+ * frame encoding per audience), each a transport topic. An update goes out as one
+ * topic publish per audience, done in C++ by uWS — never a loop over recipients. A
+ * local sender's own socket is excluded by publishing through it.
+ */
+export class LocalFanOut implements UpdateObserver {
+  private readonly audiences = new Map<string | null, Audience>();
+
+  constructor(
+    private readonly name: string,
+    private readonly publisher: Publisher,
+    private readonly counters: Counters,
+  ) {}
+
+  join(member: Recipient): Audience {
+    const key = member.address;
+    let audience = this.audiences.get(key);
+    if (!audience) {
+      audience = new Audience(key, key === null ? `y:${this.name}` : `h:${key}`, key === null ? member.prefix : encodeAddress(key));
+      this.audiences.set(key, audience);
+    }
+    audience.members++;
+    member.socket.subscribe(audience.topic);
+    return audience;
+  }
+
+  leave(member: Recipient): void {
+    const audience = this.audiences.get(member.address);
+    if (!audience) return;
+    member.socket.unsubscribe(audience.topic);
+    if (--audience.members === 0) this.audiences.delete(member.address);
+  }
+
+  /**
+   * `frame` is the local sender's own Update frame when it can be relayed as is to
+   * the sender's audience (no re-encoding).
+   */
+  updateApplied(_room: Room, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
+    const sender = origin.kind === 'local' ? origin : null;
+    for (const audience of this.audiences.values()) {
+      const out = frame !== null && sender !== null && audience.address === sender.address ? frame : updateFrame(audience.prefix, update);
+      if (sender) sender.socket.publish(audience.topic, out);
+      else this.publisher.publish(audience.topic, out);
+      this.counters.messagesOut++;
+      this.counters.bytesOut += out.length;
+    }
+  }
+
+  /** Awareness goes to every member, the sender included: its echo keeps providers alive. */
+  awareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
+    for (const audience of this.audiences.values()) {
+      const out = senderFrame !== null && audience.address === senderAddress ? senderFrame : awarenessFrame(audience.prefix, update);
+      this.publisher.publish(audience.topic, out);
+      this.counters.messagesOut++;
+      this.counters.bytesOut += out.length;
+    }
+  }
+
+  /** Sends `makeFrame(prefix)` to every audience except the sender's own socket. */
+  others(makeFrame: (prefix: Uint8Array) => Uint8Array, sender: Recipient): void {
+    for (const audience of this.audiences.values()) {
+      const out = makeFrame(audience.prefix);
+      sender.socket.publish(audience.topic, out);
+      this.counters.messagesOut++;
+      this.counters.bytesOut += out.length;
+    }
+  }
+}

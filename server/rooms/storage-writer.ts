@@ -1,0 +1,23 @@
+import type { DocumentStorage } from '../../persistence/storage.js';
+import type { Room } from './room.js';
+import type { UpdateObserver } from './update-observer.js';
+import type { UpdateOrigin } from './update-origin.js';
+
+/**
+ * Hands every update this instance is responsible for (local and server origins) to
+ * storage for group commit; the room's Durability hears when each one settled.
+ * Remote updates were stored by the instance that accepted them.
+ */
+export class StorageWriter implements UpdateObserver {
+  constructor(private readonly storage: DocumentStorage) {}
+
+  admits(update: Uint8Array, origin: UpdateOrigin): boolean {
+    return origin.kind === 'remote' || this.storage.admits(update.byteLength);
+  }
+
+  updateApplied(room: Room, update: Uint8Array, origin: UpdateOrigin): void {
+    if (origin.kind === 'remote') return;
+    room.durability.appended++;
+    this.storage.append(room.id, update, origin, room.durability);
+  }
+}

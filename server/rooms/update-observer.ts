@@ -1,0 +1,18 @@
+import type { Room } from './room.js';
+import type { UpdateOrigin } from './update-origin.js';
+
+/**
+ * Whatever reacts to an update applied to a room: storage (StorageWriter), the local
+ * fan-out (LocalFanOut), and later the Redis bus and the version/projection triggers.
+ * Observers run synchronously, in order, right after the update changed the Y.Doc;
+ * they must not throw and must not block (queue I/O, never await it here).
+ */
+export interface UpdateObserver {
+  /**
+   * Asked before the update is applied; false refuses it unapplied (e.g. the write
+   * queue is full). Only observers that can run out of room implement it.
+   */
+  admits?(update: Uint8Array, origin: UpdateOrigin): boolean;
+  /** `frame` is the local sender's own Update frame when it can be relayed unchanged, else null. */
+  updateApplied(room: Room, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void;
+}
