@@ -11,17 +11,17 @@ export function deadlineIn(ms: number): number {
  * moved on); before it, it propagates.
  */
 export function beforeDeadline<T>(work: Promise<T>, deadline: number, late: T): Promise<T> {
-  const remaining = deadline - performance.now();
-  if (remaining <= 0) {
-    work.catch(() => undefined);
-    return Promise.race([work, Promise.resolve(late)]);
-  }
+  // Even a deadline already past waits one timer turn, so work that is as good as
+  // done (settled, or a few microtasks away) still counts.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => {
-      work.catch(() => undefined);
-      resolve(late);
-    }, remaining);
+    timer = setTimeout(
+      () => {
+        work.catch(() => undefined);
+        resolve(late);
+      },
+      Math.max(0, deadline - performance.now()),
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -50,7 +50,7 @@ export class MemoryStorage implements DocumentStorage {
     const existing = this.byName.get(name);
     if (existing) return existing.ref;
     const ref: DocumentRef = { id: crypto.randomUUID(), name, kind: options.kind, projectId: options.projectId ?? DEFAULT_PROJECT_ID };
-    const doc = { ref, updates: [] };
+    const doc: MemoryDocument = { ref, updates: [] };
     this.byName.set(name, doc);
     this.byId.set(ref.id, doc);
     return ref;

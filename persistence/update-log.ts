@@ -367,12 +367,7 @@ export class UpdateLog {
       let error = await this.tryInsert(entry);
       if (error === undefined) continue;
       if (!this.givesUp(error)) throw error;
-      if (sqlState(error) === FOREIGN_KEY_VIOLATION && violatedConstraint(error) === DOCUMENT_FK) {
-        // The document was deleted while its room was live: nowhere to put the row.
-        this.refuse(entry, new DocumentGoneError(`document ${entry.documentId} no longer exists`, { cause: error }));
-        continue;
-      }
-      if (sqlState(error) === FOREIGN_KEY_VIOLATION && entry.userId !== null) {
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION && violatedConstraint(error) !== DOCUMENT_FK && entry.userId !== null) {
         // Most likely the user was deleted mid-session: keep the edit, lose the attribution.
         this.logger?.warn({ err: error, userId: entry.userId }, 'unknown user on update; storing it without user');
         entry.userId = null;
@@ -380,7 +375,7 @@ export class UpdateLog {
         if (error === undefined) continue;
         if (!this.givesUp(error)) throw error;
       }
-      this.refuse(entry, error instanceof Error ? error : new Error(String(error)));
+      this.refuse(entry, error);
     }
   }
 
@@ -395,13 +390,19 @@ export class UpdateLog {
     return undefined;
   }
 
-  private refuse(entry: Entry, error: Error): void {
-    this.logger?.error(
-      { err: error, documentId: entry.documentId, userId: entry.userId, sessionId: entry.meta.sessionId },
-      'update refused by the database; its author is told',
-    );
+  private refuse(entry: Entry, error: unknown): void {
+    const context = { err: error, documentId: entry.documentId, userId: entry.userId, sessionId: entry.meta.sessionId };
+    let refusal: Error;
+    if (sqlState(error) === FOREIGN_KEY_VIOLATION && violatedConstraint(error) === DOCUMENT_FK) {
+      // The document was deleted while its room was live: nowhere to put the row.
+      refusal = new DocumentGoneError(`document ${entry.documentId} no longer exists`, { cause: error });
+      this.logger?.warn(context, 'update refused: its document was deleted');
+    } else {
+      refusal = error instanceof Error ? error : new Error(String(error));
+      this.logger?.error(context, 'update refused by the database; its author is told');
+    }
     this.counters.refusedRows++;
-    this.done([entry], error);
+    this.done([entry], refusal);
   }
 
   /**
@@ -416,6 +417,9 @@ export class UpdateLog {
       queue[i] = undefined;
     }
     this.head += n;
+    // The head moved on: an unclassified-error streak belongs to a row that is gone.
+    this.unknownHead = undefined;
+    this.unknownStreak = 0;
     if (this.head >= COMPACT_QUEUE_AT && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;

@@ -132,7 +132,7 @@ export class DocumentSession implements RoomMember {
     if (room) {
       this.room = null;
       this.audience = null;
-      room.leave(this);
+      room.leave(this, this.host.context.clock.now());
       this.host.context.rooms.release(room);
     }
     this.host.sessionClosed(this);

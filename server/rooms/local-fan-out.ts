@@ -1,7 +1,6 @@
 import { awarenessFrame, encodeAddress, syncStatusFrame, updateFrame } from '../codec/frames.js';
 import type { Counters } from '../metrics.js';
-import type { Room } from './room.js';
-import type { UpdateObserver } from './update-observer.js';
+import type { ObservedRoom, UpdateObserver } from './update-observer.js';
 import type { Recipient, UpdateOrigin } from './update-origin.js';
 
 /** Sends to every subscriber of a topic (the transport's app-level publish). */
@@ -63,13 +62,16 @@ export class LocalFanOut implements UpdateObserver {
 
   /**
    * `frame` is the local sender's own Update frame when it can be relayed as is to
-   * the sender's audience (no re-encoding).
+   * the sender's audience (no re-encoding). Only the sender's own audience is published
+   * through its socket (which excludes that socket); other audiences go to every
+   * subscriber, so another session of the same socket (sessionAwareness) gets it too.
    */
-  updateApplied(_room: Room, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
+  updateApplied(_room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
     const sender = origin.kind === 'local' ? origin : null;
     for (const audience of this.audiences.values()) {
-      const out = frame !== null && sender !== null && audience.address === sender.address ? frame : updateFrame(audience.prefix, update);
-      if (sender) sender.socket.publish(audience.topic, out);
+      const own = sender !== null && audience.address === sender.address;
+      const out = own && frame !== null ? frame : updateFrame(audience.prefix, update);
+      if (own) sender.socket.publish(audience.topic, out);
       else this.publisher.publish(audience.topic, out);
       this.counters.messagesOut++;
       this.counters.bytesOut += out.length;
@@ -86,11 +88,12 @@ export class LocalFanOut implements UpdateObserver {
     }
   }
 
-  /** Sends `makeFrame(prefix)` to every audience except the sender's own socket. */
+  /** Sends `makeFrame(prefix)` to every member except the sender (its own audience excludes its socket). */
   others(makeFrame: (prefix: Uint8Array) => Uint8Array, sender: Recipient): void {
     for (const audience of this.audiences.values()) {
       const out = makeFrame(audience.prefix);
-      sender.socket.publish(audience.topic, out);
+      if (audience.address === sender.address) sender.socket.publish(audience.topic, out);
+      else this.publisher.publish(audience.topic, out);
       this.counters.messagesOut++;
       this.counters.bytesOut += out.length;
     }

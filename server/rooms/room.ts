@@ -84,10 +84,10 @@ export class Room implements DocumentRef {
   }
 
   /** Removes the member and tells the others its awareness states are gone. */
-  leave(member: RoomMember): void {
+  leave(member: RoomMember, now: number): void {
     if (!this.members.delete(member)) return;
     this.fanOut.leave(member);
-    const removal = this.awareness.removeOwner(member);
+    const removal = this.awareness.removeOwner(member, now);
     if (removal) this.fanOut.awareness(removal, null, null);
   }
 
@@ -126,6 +126,11 @@ export class Room implements DocumentRef {
       }
     }
     this.lastTransactionChanged = false;
+    const store = this.doc.store;
+    // What waits for missing dependencies before: a duplicate must not count as a change
+    // just because something else is still pending.
+    const pendingBefore = store.pendingStructs?.update ?? null;
+    const pendingDsBefore = store.pendingDs;
     try {
       Y.applyUpdate(this.doc, update, origin);
     } catch (error) {
@@ -135,9 +140,9 @@ export class Room implements DocumentRef {
       this.deps.poisoned(this);
       throw new InvalidUpdateError(`Yjs update failed to integrate: ${(error as Error).message}`);
     }
-    const store = this.doc.store;
     // An update waiting for missing dependencies changes nothing yet but must be kept.
-    const changed = this.lastTransactionChanged || store.pendingStructs !== null || store.pendingDs !== null;
+    const changed =
+      this.lastTransactionChanged || (store.pendingStructs?.update ?? null) !== pendingBefore || !sameBytes(store.pendingDs, pendingDsBefore);
     if (changed) {
       for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
     }
@@ -158,6 +163,13 @@ export class Room implements DocumentRef {
   destroy(): void {
     this.doc.destroy();
   }
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when a transaction added structs (state vector moved) or deleted anything. */

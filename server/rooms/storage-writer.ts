@@ -1,6 +1,5 @@
 import type { DocumentStorage } from '../../persistence/storage.js';
-import type { Room } from './room.js';
-import type { UpdateObserver } from './update-observer.js';
+import type { ObservedRoom, UpdateObserver } from './update-observer.js';
 import type { UpdateOrigin } from './update-origin.js';
 
 /**
@@ -15,7 +14,7 @@ export class StorageWriter implements UpdateObserver {
     return origin.kind === 'remote' || this.storage.admits(update.byteLength);
   }
 
-  updateApplied(room: Room, update: Uint8Array, origin: UpdateOrigin): void {
+  updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
     if (origin.kind === 'remote') return;
     room.durability.appended++;
     this.storage.append(room.id, update, origin, room.durability);

@@ -1,4 +1,5 @@
-import type { Room } from './room.js';
+import type { DocumentRef } from '../../persistence/storage.js';
+import type { Durability } from './durability.js';
 import type { UpdateOrigin } from './update-origin.js';
 
 /**
@@ -7,6 +8,11 @@ import type { UpdateOrigin } from './update-origin.js';
  * Observers run synchronously, in order, right after the update changed the Y.Doc;
  * they must not throw and must not block (queue I/O, never await it here).
  */
+/** What an observer sees of the room an update was applied to. */
+export interface ObservedRoom extends DocumentRef {
+  readonly durability: Durability;
+}
+
 export interface UpdateObserver {
   /**
    * Asked before the update is applied; false refuses it unapplied (e.g. the write
@@ -14,5 +20,5 @@ export interface UpdateObserver {
    */
   admits?(update: Uint8Array, origin: UpdateOrigin): boolean;
   /** `frame` is the local sender's own Update frame when it can be relayed unchanged, else null. */
-  updateApplied(room: Room, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void;
+  updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void;
 }

@@ -88,10 +88,10 @@ describe('AwarenessTable ownership', () => {
 
     expect(first.awarenessClients?.has(7)).toBe(false);
     expect(second.awarenessClients).toEqual(new Set([7]));
-    expect(table.removeOwner(first)).toBeNull();
+    expect(table.removeOwner(first, NOW)).toBeNull();
     expect(snapshot(table)).toEqual([{ clientId: 7, clock: 2, state: { tab: 'new socket' } }]);
 
-    const removal = table.removeOwner(second);
+    const removal = table.removeOwner(second, NOW);
     expect(removal).not.toBeNull();
     expect(decodeAwareness(removal!)).toEqual([{ clientId: 7, clock: 3, state: null }]);
     expect(snapshot(table)).toEqual([]);
@@ -107,7 +107,7 @@ describe('AwarenessTable ownership', () => {
 
     expect(first.awarenessClients).toEqual(new Set([7]));
     expect(second.awarenessClients ?? new Set()).toEqual(new Set());
-    expect(decodeAwareness(table.removeOwner(first)!)).toEqual([{ clientId: 7, clock: 6, state: null }]);
+    expect(decodeAwareness(table.removeOwner(first, NOW)!)).toEqual([{ clientId: 7, clock: 6, state: null }]);
   });
 });
 
@@ -119,7 +119,7 @@ describe('AwarenessTable.removeOwner', () => {
     table.apply([entry(1, 3, { a: 1 }), entry(2, 9, { b: 2 })], leaver, NOW);
     table.apply([entry(5, 1, { c: 3 })], stayer, NOW);
 
-    const removal = table.removeOwner(leaver);
+    const removal = table.removeOwner(leaver, NOW);
 
     expect(decodeAwareness(removal!)).toEqual([
       { clientId: 1, clock: 4, state: null },
@@ -128,14 +128,14 @@ describe('AwarenessTable.removeOwner', () => {
     expect(leaver.awarenessClients?.size).toBe(0);
     expect(snapshot(table)).toEqual([{ clientId: 5, clock: 1, state: { c: 3 } }]);
     // Nothing left to remove.
-    expect(table.removeOwner(leaver)).toBeNull();
+    expect(table.removeOwner(leaver, NOW)).toBeNull();
   });
 
   it('returns null for an owner that never set a state, and on an empty table', () => {
     const table = new AwarenessTable();
-    expect(table.removeOwner(owner())).toBeNull();
+    expect(table.removeOwner(owner(), NOW)).toBeNull();
     table.apply([entry(1, 1, {})], owner(), NOW);
-    expect(table.removeOwner(owner())).toBeNull();
+    expect(table.removeOwner(owner(), NOW)).toBeNull();
   });
 
   it('a state the owner removed itself is not removed again', () => {
@@ -144,7 +144,7 @@ describe('AwarenessTable.removeOwner', () => {
     table.apply([entry(1, 1, {}), entry(2, 1, {})], a, NOW);
     table.apply([entry(1, 2, null)], a, NOW);
 
-    expect(decodeAwareness(table.removeOwner(a)!)).toEqual([{ clientId: 2, clock: 2, state: null }]);
+    expect(decodeAwareness(table.removeOwner(a, NOW)!)).toEqual([{ clientId: 2, clock: 2, state: null }]);
   });
 });
 
@@ -154,7 +154,7 @@ describe('AwarenessTable.snapshot', () => {
     expect(table.snapshot(NOW)).toBeNull();
     const a = owner();
     table.apply([entry(1, 1, {})], a, NOW);
-    table.removeOwner(a);
+    table.removeOwner(a, NOW);
     expect(table.snapshot(NOW)).toBeNull();
   });
 
@@ -187,5 +187,21 @@ describe('AwarenessTable.snapshot', () => {
     table.apply([entry(42, 17, state)], owner(), NOW);
 
     expect(snapshot(table)).toEqual([{ clientId: 42, clock: 17, state }]);
+  });
+});
+
+describe('AwarenessTable after a leaver', () => {
+  it("refuses the leaver's old state re-sent by a peer within the timeout, and forgets its clock after it", () => {
+    const table = new AwarenessTable();
+    const leaver = owner();
+    const peer = owner();
+    table.apply([entry(5, 3, { cursor: 1 })], leaver, NOW);
+    table.removeOwner(leaver, NOW);
+    // A peer answering QueryAwareness with every state it still knows.
+    table.apply([entry(5, 3, { cursor: 1 })], peer, NOW + 1_000);
+    expect(table.snapshot(NOW + 1_000)).toBeNull();
+    // Once the timeout has passed the clock is forgotten (the map stays bounded): a client id seen again is accepted.
+    table.apply([entry(5, 1, { cursor: 2 })], peer, NOW + AWARENESS_TIMEOUT_MS + 1);
+    expect(snapshot(table, NOW + AWARENESS_TIMEOUT_MS + 1).map((e) => e.clientId)).toEqual([5]);
   });
 });

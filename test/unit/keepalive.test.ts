@@ -118,13 +118,13 @@ describe('Keepalive idle close', () => {
   it('an active connection that then goes quiet is closed an idle timeout after its last frame', () => {
     const { ticks, keepalive, watched } = setup();
     const connection = watched(); // group 0
-    ticks(100);
-    connection.lastSeen = keepalive.tick; // a frame at tick 100
+    ticks(60);
+    connection.lastSeen = keepalive.tick; // a frame at tick 60
 
-    ticks(IDLE_TICKS); // tick 164: exactly the idle timeout
+    ticks(IDLE_TICKS); // tick 124: exactly the idle timeout after it
     expect(connection.socket.closed).toBe(false);
     while (!connection.socket.closed) ticks(1);
-    expect(keepalive.tick).toBe(176); // first group-0 sweep with tick - 100 > 64
+    expect(keepalive.tick).toBe(128); // first group-0 sweep with tick - 60 > 64
   });
 
   it('never closes an unwatched connection', () => {

@@ -125,7 +125,9 @@ export interface FakeMember extends RoomMember {
 }
 
 /** A room member as a protocol connection would be: Hocuspocus address, or null for y-websocket. */
-export function fakeMember(socket: FakeSocket, address: string | null, sessionId = `session-${Math.random()}`): FakeMember {
+let memberCount = 0;
+
+export function fakeMember(socket: FakeSocket, address: string | null, sessionId = `session-${++memberCount}`): FakeMember {
   const member: FakeMember = {
     kind: 'local',
     socket,
