@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/db.js';
+import { beforeDeadline } from '../persistence/deadline.js';
 import type { DocumentStorage } from '../persistence/storage.js';
 import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
 import { systemClock, type Clock } from './clock.js';
@@ -128,7 +129,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let closing: Promise<boolean> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const deadline = performance.now() + config.shutdownTimeoutMs;
       shuttingDown = true;
       activeTransport.stopListening();
       keepalive.stop();
@@ -136,21 +137,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
       // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.
       rooms.close();
-      const flushed = ownsStorage ? await storage.close(Math.max(0, deadline - Date.now())) : await flushWithin(storage, deadline - Date.now());
+      const flushed = ownsStorage
+        ? await storage.close(Math.max(0, deadline - performance.now()))
+        : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
       return flushed;
     })());
 
   return { port, transport: activeTransport.kind, config, logger, metrics, close };
-}
-
-function flushWithin(storage: DocumentStorage, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    storage.flush().then(() => true, () => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,9 +1,10 @@
-import type * as decoding from 'lib0/decoding';
+import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { readVarUint8Array, hasContent } from 'lib0/decoding';
 import { PermissionDeniedError } from '../auth/authorizer.js';
 import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
+import { MalformedFrameError } from '../codec/malformed-frame-error.js';
+import { SyncType } from '../codec/message-types.js';
 import type { Audience } from '../rooms/local-fan-out.js';
 import { RegistryClosedError } from '../rooms/room-registry.js';
 import type { ApplyResult, Room, RoomMember } from '../rooms/room.js';
@@ -174,6 +175,24 @@ export class DocumentSession implements RoomMember {
   }
 
   /**
+   * Handles a Sync message (the decoder just past its type): a SyncStep1 is answered
+   * (with our SyncStep1 first when `withStep1`) and gives null; a SyncStep2 or Update is
+   * applied and gives the result. `frame` is the whole incoming frame (relayed as is
+   * when it is a plain Update).
+   */
+  handleSync(decoder: decoding.Decoder, frame: Uint8Array, withStep1: boolean): ApplyResult | 'readonly' | null {
+    const syncType = decoding.readVarUint(decoder);
+    if (syncType === SyncType.Step1) {
+      this.answerSyncStep1(decoding.readVarUint8Array(decoder), withStep1);
+      return null;
+    }
+    if (syncType !== SyncType.Step2 && syncType !== SyncType.Update) throw new MalformedFrameError(`unknown sync message ${syncType}`);
+    const update = decoding.readVarUint8Array(decoder).slice();
+    // The sender's Update frame is already the frame its audience needs.
+    return this.applyUpdate(update, syncType === SyncType.Update && !decoding.hasContent(decoder) ? frame : null);
+  }
+
+  /**
    * Applies a client update (SyncStep2 or Update). A read-only session's update is
    * refused ('readonly') if it would change the document. `frame` is the sender's own
    * Update frame when it can be relayed as is.
@@ -191,9 +210,9 @@ export class DocumentSession implements RoomMember {
   /** Applies an awareness message and relays it to everyone, the sender included. */
   relayAwareness(decoder: decoding.Decoder, frame: Uint8Array): void {
     const room = this.room!;
-    const update = readVarUint8Array(decoder);
+    const update = decoding.readVarUint8Array(decoder);
     room.awareness.apply(decodeAwarenessUpdate(update), this, this.host.context.clock.now());
-    room.fanOut.awareness(update, this.address, hasContent(decoder) ? null : frame);
+    room.fanOut.awareness(update, this.address, decoding.hasContent(decoder) ? null : frame);
   }
 
   /** Sends the room's current awareness states, if any (on join and on QueryAwareness). */

@@ -1,7 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../../codec/frames.js';
-import { MalformedFrameError } from '../../codec/malformed-frame-error.js';
-import { AuthType, MessageType, SyncType } from '../../codec/message-types.js';
+import { AuthType, MessageType } from '../../codec/message-types.js';
 import { CloseCode, type TransportSocket } from '../../transport/transport.js';
 import type { ProtocolContext } from '../context.js';
 import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost } from '../document-session.js';
@@ -103,20 +102,11 @@ export class HocuspocusConnection implements SessionHost, Watched {
     const type = decoding.readVarUint(decoder);
     switch (type) {
       case MessageType.Sync: {
-        const syncType = decoding.readVarUint(decoder);
-        if (syncType === SyncType.Step1) {
-          // Our SyncStep1 makes the provider answer with a SyncStep2, whose ack brings its
-          // unsyncedChanges back to 0 (also after forceSync); our SyncStep2 marks it synced.
-          session.answerSyncStep1(decoding.readVarUint8Array(decoder), true);
-          return;
-        }
-        if (syncType !== SyncType.Step2 && syncType !== SyncType.Update) throw new MalformedFrameError(`unknown sync message ${syncType}`);
-        const update = decoding.readVarUint8Array(decoder).slice();
-        // The sender's Update frame is already the frame its audience needs.
-        const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? frame : null;
-        const result = session.applyUpdate(update, reusable);
+        // Our SyncStep1 (answering the provider's) makes it answer with a SyncStep2, whose
+        // ack brings its unsyncedChanges back to 0 (also after forceSync); our SyncStep2 marks it synced.
+        const result = session.handleSync(decoder, frame, true);
         // 'readonly' and 'full' (write queue full) are refused with SyncStatus 0.
-        this.acks.push(session, result === 'changed' || result === 'unchanged', result === 'changed');
+        if (result !== null) this.acks.push(session, result === 'changed' || result === 'unchanged', result === 'changed');
         return;
       }
       case MessageType.Awareness:

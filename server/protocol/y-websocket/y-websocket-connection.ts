@@ -1,8 +1,7 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { syncStep1Frame } from '../../codec/frames.js';
-import { MalformedFrameError } from '../../codec/malformed-frame-error.js';
-import { MessageType, SyncType } from '../../codec/message-types.js';
+import { MessageType } from '../../codec/message-types.js';
 import { CloseCode, type TransportSocket } from '../../transport/transport.js';
 import type { ProtocolContext } from '../context.js';
 import { DocumentSession, type RefusalKind, type SessionHost } from '../document-session.js';
@@ -96,21 +95,12 @@ export class YWebsocketConnection implements SessionHost, Watched {
     const decoder = decoding.createDecoder(data);
     const type = decoding.readVarUint(decoder);
     switch (type) {
-      case MessageType.Sync: {
-        const syncType = decoding.readVarUint(decoder);
-        if (syncType === SyncType.Step1) {
-          session.answerSyncStep1(decoding.readVarUint8Array(decoder), false);
-          return;
-        }
-        if (syncType !== SyncType.Step2 && syncType !== SyncType.Update) throw new MalformedFrameError(`unknown sync message ${syncType}`);
-        const update = decoding.readVarUint8Array(decoder).slice();
-        const reusable = syncType === SyncType.Update && !decoding.hasContent(decoder) ? data : null;
+      case MessageType.Sync:
         // No acknowledgements: a read-only client's writes are simply not applied.
-        if (session.applyUpdate(update, reusable) === 'full') {
+        if (session.handleSync(decoder, data, false) === 'full') {
           this.socket.close(CloseCode.TryAgainLater, 'server busy: too many edits waiting to be stored; try again later');
         }
         return;
-      }
       case MessageType.Awareness:
         session.relayAwareness(decoder, data);
         return;
