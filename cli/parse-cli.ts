@@ -74,7 +74,8 @@ export function parseCli<O extends CliOptions>(spec: CliSpec<O>): ParsedCli<O> {
   const declared: CliOptions = { ...spec.options, help: HELP };
   const maxPositionals = spec.arguments?.length ?? 0;
   const fail = (problem: string): never => {
-    process.stderr.write(`${spec.command.replace(/ --$/, '')}: ${problem} (try --help)\n`);
+    const line = `${spec.command.replace(/ --$/, '')}: ${problem} (try --help)`.replace(/\s*[\r\n]+\s*/g, ' ');
+    process.stderr.write(`${line}\n`);
     process.exit(2);
   };
 

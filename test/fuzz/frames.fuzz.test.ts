@@ -12,12 +12,15 @@
  * their own, and the test checks, only through the wire:
  *
  * - after refused input (and input addressed to another document), the observers received
- *   nothing derived from it — no update, no awareness state, no stateless message, no frame
- *   carrying its payload; removals of a closed socket's awareness states are allowed — and
- *   their documents did not change;
+ *   nothing derived from it — no update, no awareness state they did not already hold, no
+ *   stateless message, no frame carrying its payload (removals of a closed socket's awareness
+ *   states are fine) — and their documents did not change;
  * - an accepted update reached both observers (relayed with the same bytes, or already held);
  * - always: the barrier's SyncStep2 brings an observer nothing that the relayed updates had not
- *   already brought (the server's document holds no change the others were not told about).
+ *   already brought (the server's document holds no change the others were not told about),
+ *   and everything the server sends applies cleanly to the observer's Yjs. An update that
+ *   breaks the room's Y.Doc halfway makes the server reload the document and greet its members
+ *   with the full state again; that state, too, must bring them nothing new.
  *
  * Fixed seed, fixed Yjs client ids and one frame at a time: the run is deterministic. Short in
  * CI; FUZZ_ITERATIONS=20000 FUZZ_SEED=… for a long one.
@@ -164,12 +167,62 @@ function tally(client: Wire, match: (frame: Frame) => boolean): { count(): numbe
   return { count, last: () => (count(), latest) };
 }
 
+/**
+ * Tells the SyncStep2 frames that answer the client's own SyncStep1s from the full state a
+ * server greets with when it reopens a document after an eviction. Hocuspocus answers a
+ * SyncStep1 with SyncStep1 + SyncStep2 and greets with a SyncStep2 alone; y-websocket answers
+ * with a SyncStep2 alone and greets with its SyncStep1, followed by the full state on a reopen.
+ * Feed it every frame, in order.
+ */
+class Step2Kinds {
+  private previous: Frame | null = null;
+  private serverStep1s = 0;
+  private afterReopenStep1 = false;
+
+  constructor(private readonly prefixed: boolean) {}
+
+  /** 'answer' or 'greeting' for a SyncStep2, null for any other frame. */
+  next(frame: Frame): 'answer' | 'greeting' | null {
+    if (frame.kind === 'ping') return null;
+    const previous = this.previous;
+    const afterReopenStep1 = this.afterReopenStep1;
+    this.previous = frame;
+    this.afterReopenStep1 = false;
+    if (frame.kind !== 'sync') return null;
+    if (frame.sub === Sync.Step1) {
+      // y-websocket: the first SyncStep1 opens the socket, a later one is a reopen.
+      this.afterReopenStep1 = !this.prefixed && ++this.serverStep1s > 1;
+      return null;
+    }
+    if (frame.sub !== Sync.Step2) return null;
+    if (this.prefixed) return previous?.kind === 'sync' && previous.sub === Sync.Step1 ? 'answer' : 'greeting';
+    return afterReopenStep1 ? 'greeting' : 'answer';
+  }
+}
+
+/** Counts the answers to the client's SyncStep1s (for `name`, on Hocuspocus). */
+function answers(client: Wire, prefixed: boolean, name: string | null): { count(): number } {
+  const kinds = new Step2Kinds(prefixed);
+  let scanned = 0;
+  let n = 0;
+  return {
+    count() {
+      for (; scanned < client.frames.length; scanned++) {
+        const frame = client.frames[scanned]!;
+        if (kinds.next(frame) === 'answer' && (frame as { name: string | null }).name === name) n++;
+      }
+      return n;
+    },
+  };
+}
+
 const listeners = new Set<Listener>();
 
 /**
  * A socket that records the server's frames and applies none of them (unlike RawClient, whose
  * mirror would throw inside the socket's handler on an update Yjs cannot integrate): the
- * observer applies them itself and reports such an update as a finding.
+ * hostile sockets need no replica, and the observers apply what they receive themselves and
+ * report such an update as a finding.
  */
 class Listener implements Wire {
   readonly frames: Frame[] = [];
@@ -210,14 +263,18 @@ class Listener implements Wire {
   send(frame: Uint8Array): void {
     this.ws.send(frame, { binary: true });
   }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
 }
 
 /** What an observer received between two of its barriers. */
 interface Window {
   /** Payloads of relayed Update frames. */
   updates: Uint8Array[];
-  /** Awareness payloads carrying at least one state. */
-  awareness: Uint8Array[];
+  /** Awareness states the observer did not hold yet (JSON). */
+  awareness: string[];
   /** Labels of anything else (Stateless, …). */
   other: string[];
   /** Every payload received, for the "nothing carries the refused bytes" check. */
@@ -228,6 +285,8 @@ interface Window {
   changed: boolean;
   /** Updates from the server that the observer's Yjs could not apply. */
   errors: string[];
+  /** The server reopened the document for this observer (after an eviction) and sent its full state. */
+  reopened: boolean;
 }
 
 /** What `update` brings `doc` (content, deletions, pending structs), or null for nothing. */
@@ -246,28 +305,25 @@ function newsIn(doc: Y.Doc, update: Uint8Array): string | null {
   }
 }
 
-function isRemovalOnly(payload: Uint8Array): boolean {
-  try {
-    const entries = decodeAwareness(payload);
-    return entries.length > 0 && entries.every((entry) => entry.state === null);
-  } catch {
-    return false;
-  }
-}
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 /**
- * A well-behaved client of DOC that only listens. `relayed` is its replica built from relayed
- * Update frames alone (plus the initial SyncStep2), `mirror` applies every SyncStep2 as well, as
- * a provider does. Its barrier is a SyncStep1 with the relayed replica's state vector, whose
- * SyncStep2 must then bring nothing new.
+ * A well-behaved client of DOC that only listens. `relayed` is its replica built from what the
+ * server pushed to it: relayed Update frames, plus the full state it is greeted with when it joins
+ * (and when the server reopens the document after an eviction). `mirror` applies every SyncStep2
+ * as well, as a provider does. Its barrier is a SyncStep1 with the relayed replica's state
+ * vector, whose answer must then bring nothing new.
  */
 class Observer {
   readonly relayed = new Y.Doc();
   readonly mirror = new Y.Doc();
   private seen = 0;
+  private readonly kinds: Step2Kinds;
   private step1s = 0;
-  private readonly step2s: ReturnType<typeof tally>;
+  private readonly answers: { count(): number };
   private snapshot = Y.snapshot(new Y.Doc());
+  /** Awareness states the observer holds: client id → JSON of [clock, state]. */
+  private readonly presence = new Map<number, string>();
 
   private constructor(
     readonly label: string,
@@ -275,7 +331,8 @@ class Observer {
     /** DOC (Hocuspocus) or null (y-websocket, unprefixed). */
     readonly name: string | null,
   ) {
-    this.step2s = tally(client, (frame) => frame.kind === 'sync' && frame.sub === Sync.Step2);
+    this.answers = answers(client, name !== null, name);
+    this.kinds = new Step2Kinds(name !== null);
   }
 
   static async hocuspocus(port: number): Promise<Observer> {
@@ -298,13 +355,13 @@ class Observer {
   async barrier(initial = false): Promise<Window> {
     const target = ++this.step1s;
     this.client.send(step1Frame(this.name, Y.encodeStateVector(this.relayed)));
-    await until(this.client, () => !this.client.isOpen || this.step2s.count() >= target, `${this.label}'s SyncStep2`);
+    await until(this.client, () => !this.client.isOpen || this.answers.count() >= target, `${this.label}'s SyncStep2`);
     expect(this.client.isOpen, `${this.label} still connected`).toBe(true);
     return this.collect(initial);
   }
 
   private collect(initial: boolean): Window {
-    const window: Window = { updates: [], awareness: [], other: [], payloads: [], news: null, changed: false, errors: [] };
+    const window: Window = { updates: [], awareness: [], other: [], payloads: [], news: null, changed: false, errors: [], reopened: false };
     const apply = (doc: Y.Doc, update: Uint8Array, what: string) => {
       try {
         Y.applyUpdate(doc, update);
@@ -315,6 +372,7 @@ class Observer {
     const frames = this.client.frames.slice(this.seen);
     this.seen = this.client.frames.length;
     for (const frame of frames) {
+      const kind = this.kinds.next(frame);
       switch (frame.kind) {
         case 'ping':
           break;
@@ -325,19 +383,29 @@ class Observer {
             apply(this.mirror, frame.payload, 'Update');
             window.updates.push(frame.payload);
           } else if (frame.sub === Sync.Step2) {
-            if (initial) apply(this.relayed, frame.payload, 'first SyncStep2');
-            else window.news ??= newsIn(this.relayed, frame.payload);
+            if (initial) {
+              apply(this.relayed, frame.payload, 'first SyncStep2');
+            } else {
+              // An answer to our barrier, or the full state after a reopen: either way the
+              // server's document must hold nothing the relays had not brought.
+              window.news ??= newsIn(this.relayed, frame.payload);
+              if (kind === 'greeting') {
+                window.reopened = true;
+                apply(this.relayed, frame.payload, 'SyncStep2 after a reopen');
+              }
+            }
             apply(this.mirror, frame.payload, 'SyncStep2');
           } else if (frame.sub !== Sync.Step1) {
             // The server's own SyncStep1 answers ours (Hocuspocus) or opens the document.
             window.other.push(label(frame));
           }
           break;
-        case 'awareness':
+        case 'awareness': {
           window.payloads.push(frame.payload);
-          // A leaving socket's states are removed for everyone: that is not relayed input.
-          if (!isRemovalOnly(frame.payload)) window.awareness.push(frame.payload);
+          const fresh = this.learn(frame.payload);
+          if (fresh) window.awareness.push(fresh);
           break;
+        }
         case 'auth':
           if (!initial) window.other.push(label(frame));
           break;
@@ -349,6 +417,26 @@ class Observer {
     window.changed = !Y.equalSnapshots(this.snapshot, snapshot);
     this.snapshot = snapshot;
     return window;
+  }
+
+  /**
+   * Takes in an awareness update; returns the states in it the observer did not hold yet, or
+   * null. Removals (a leaving socket's states) and repeats of known states (the snapshot a
+   * reopened document greets with) tell the observer nothing new.
+   */
+  private learn(payload: Uint8Array): string | null {
+    let entries: ReturnType<typeof decodeAwareness>;
+    try {
+      entries = decodeAwareness(payload);
+    } catch (error) {
+      return `undecodable awareness ${hex(payload)} (${(error as Error).message})`;
+    }
+    const fresh = entries.filter((entry) => entry.state !== null && this.presence.get(entry.clientId) !== JSON.stringify([entry.clock, entry.state]));
+    for (const entry of entries) {
+      if (entry.state === null) this.presence.delete(entry.clientId);
+      else this.presence.set(entry.clientId, JSON.stringify([entry.clock, entry.state]));
+    }
+    return fresh.length > 0 ? JSON.stringify(fresh) : null;
   }
 }
 
@@ -398,26 +486,24 @@ describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
         expect(window.errors, `${where}: the server sent an update the observer's Yjs cannot apply`).toEqual([]);
         expect(window.news, `${where}: the server's document holds a change that was not relayed`).toBeNull();
         if (fate === 'refused' || fate === 'elsewhere') {
-          expect({ updates: window.updates.length, awareness: window.awareness.length, other: window.other, changed: window.changed }, `${where}: input reached the observer`).toEqual({
-            updates: 0,
-            awareness: 0,
-            other: [],
-            changed: false,
-          });
+          expect(
+            { updates: window.updates.map(hex), awareness: window.awareness, other: window.other, changed: window.changed },
+            `${where}: input reached the observer`,
+          ).toEqual({ updates: [], awareness: [], other: [], changed: false });
           const payload = input?.payload;
           if (payload) expect(window.payloads.some((received) => sameBytes(received, payload)), `${where}: a frame carried the refused payload`).toBe(false);
         } else if (fate === 'update') {
           const payload = input!.payload!;
           const reached = window.updates.some((update) => sameBytes(update, payload)) || Y.snapshotContainsUpdate(Y.snapshot(observer.relayed), payload);
-          expect(reached, `${where}: an accepted update did not reach the observer`).toBe(true);
+          expect(reached, `${where}: an accepted update (${hex(payload)}) did not reach the observer (relayed: ${window.updates.map(hex).join(', ') || 'nothing'})`).toBe(true);
         }
       }
     };
 
     // The hostile Hocuspocus socket: joined to DOC, and to BARRIER for its own barriers.
     const openHostile = async () => {
-      const client = await RawClient.connect(server.port);
-      // RawClient.join, for both documents at once and without polling.
+      const client = await Listener.connect(server.port, '/');
+      // As RawClient.join, for both documents at once and without polling.
       for (const name of [DOC, BARRIER]) {
         client.send(authFrame(name, 'token'));
         client.send(step1Frame(name, EMPTY_STATE_VECTOR));
@@ -427,14 +513,14 @@ describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
       return {
         client,
         acks: tally(client, (frame) => frame.kind === 'syncStatus' && frame.name === DOC),
-        barriers: tally(client, (frame) => frame.kind === 'sync' && frame.sub === Sync.Step2 && frame.name === BARRIER),
+        barriers: answers(client, true, BARRIER),
         closedDoc: tally(client, (frame) => frame.kind === 'close' && frame.name === DOC),
       };
     };
     const openHostileY = async () => {
-      const client = await RawClient.connect(server.port, `/y/${DOC}`);
+      const client = await Listener.connect(server.port, `/y/${DOC}`);
       await until(client, () => client.frames.some((frame) => frame.kind === 'sync' && frame.sub === Sync.Step1), 'hostile y-websocket socket open');
-      return { client, step2s: tally(client, (frame) => frame.kind === 'sync' && frame.sub === Sync.Step2) };
+      return { client, step2s: answers(client, false, null) };
     };
     // A spare socket of each kind is opened in the background, ready when a refusal closes one
     // (joining sends the observers nothing, so this does not blur their windows).
@@ -484,6 +570,7 @@ describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
         if (!client.isOpen || hostile.closedDoc.count() > closedDoc) {
           client.terminate();
           hostile = await nextHostile;
+          if (!hostile.client.isOpen) hostile = await openHostile();
           nextHostile = spare(openHostile);
         }
       }
@@ -505,6 +592,7 @@ describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
         if (!client.isOpen) {
           client.terminate();
           hostileY = await nextHostileY;
+          if (!hostileY.client.isOpen) hostileY = await openHostileY();
           nextHostileY = spare(openHostileY);
         }
       }
@@ -543,5 +631,5 @@ describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
     // The fuzzer did hit the refusal paths, and some mutated updates were valid and accepted.
     expect(counts.refused).toBeGreaterThan(0);
     expect(counts.acceptedUpdates).toBeGreaterThan(0);
-  }, 120_000);
+  }, Math.max(120_000, ITERATIONS * 30)); // one frame at a time: long runs take a while
 });
