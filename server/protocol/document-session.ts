@@ -60,7 +60,6 @@ const LOAD_RETRY_MS = 200;
  * times with backoff, frames stay queued, then → `sessionRefused` ('unavailable').
  */
 export class DocumentSession implements RoomMember {
-  readonly kind = 'local';
   state: SessionState = 'queued';
   readonly documentName: string;
   room: Room | null = null;
@@ -89,6 +88,11 @@ export class DocumentSession implements RoomMember {
   ) {
     this.documentName = documentName;
     this.ownPrefix = unprefixed;
+  }
+
+  /** A getter, not a field: one slot less on every session. */
+  get kind(): 'local' {
+    return 'local';
   }
 
   get socket(): TransportSocket {

@@ -15,6 +15,7 @@ export interface RoomRegistryDependencies {
 }
 
 interface Entry {
+  readonly document: DocumentRef;
   /** Holders: members plus joins still waiting for the load. */
   refs: number;
   ready: Promise<Room>;
@@ -37,6 +38,9 @@ export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Evicted rooms whose queued updates are still being flushed; a reload waits for them. */
   private readonly settling = new Map<string, Promise<void>>();
+  /** Storage lookups in flight, shared by concurrent finds of one name. */
+  private readonly finding = new Map<string, Promise<DocumentRef | null>>();
+  private readonly creating = new Map<string, Promise<DocumentRef>>();
   private closed = false;
 
   constructor(private readonly deps: RoomRegistryDependencies) {}
@@ -45,14 +49,29 @@ export class RoomRegistry {
     return this.entries.size;
   }
 
-  /** Resolves a name without loading: the live room if there is one, else storage. */
+  /**
+   * Resolves a name without loading: the live (or loading) room's document if there is
+   * one, else storage — one lookup however many clients ask at once.
+   */
   find(name: string): Promise<DocumentRef | null> {
-    const room = this.entries.get(name)?.room;
-    return room ? Promise.resolve(room) : this.deps.storage.find(name);
+    const entry = this.entries.get(name);
+    if (entry) return Promise.resolve(entry.document);
+    let finding = this.finding.get(name);
+    if (!finding) {
+      finding = this.deps.storage.find(name).finally(() => this.finding.delete(name));
+      this.finding.set(name, finding);
+    }
+    return finding;
   }
 
+  /** Creates the document (one storage call however many clients ask at once; the first caller's options win). */
   create(name: string, options: CreateDocumentOptions): Promise<DocumentRef> {
-    return this.deps.storage.create(name, options);
+    let creating = this.creating.get(name);
+    if (!creating) {
+      creating = this.deps.storage.create(name, options).finally(() => this.creating.delete(name));
+      this.creating.set(name, creating);
+    }
+    return creating;
   }
 
   /** Resolves with the loaded room; every successful acquire must be paired with one release. */
@@ -89,7 +108,7 @@ export class RoomRegistry {
 
   private load(document: DocumentRef): Entry {
     const name = document.name;
-    const entry: Entry = { refs: 0, ready: null as unknown as Promise<Room>, room: null, unloading: null };
+    const entry: Entry = { document, refs: 0, ready: null as unknown as Promise<Room>, room: null, unloading: null };
     const { storage, publisher, observers, metrics, logger } = this.deps;
     // After an eviction, the copy is loaded only once the broken one's updates are stored.
     const settled = this.settling.get(name) ?? Promise.resolve();

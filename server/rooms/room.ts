@@ -59,6 +59,8 @@ export class Room implements DocumentRef {
   poisoned = false;
 
   private readonly observers: readonly UpdateObserver[];
+  /** The observers that can refuse an update before it is applied (asked first). */
+  private readonly gates: readonly UpdateObserver[];
   private lastTransactionChanged = false;
 
   constructor(
@@ -71,6 +73,7 @@ export class Room implements DocumentRef {
     this.projectId = stored.projectId;
     this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
     this.observers = [...deps.observers, this.fanOut];
+    this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     if (stored.state) Y.applyUpdate(this.doc, stored.state);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.lastTransactionChanged = transactionChanged(transaction);
@@ -118,9 +121,9 @@ export class Room implements DocumentRef {
       metrics.counters.updatesRejected++;
       throw new InvalidUpdateError(`invalid Yjs update: ${(error as Error).message}`);
     }
-    const observers = this.observers;
-    for (let i = 0; i < observers.length; i++) {
-      if (observers[i]!.admits?.(update, origin) === false) {
+    const gates = this.gates;
+    for (let i = 0; i < gates.length; i++) {
+      if (!gates[i]!.admits!(update, origin)) {
         metrics.counters.updatesRejected++;
         return 'full';
       }
@@ -144,6 +147,7 @@ export class Room implements DocumentRef {
     const changed =
       this.lastTransactionChanged || (store.pendingStructs?.update ?? null) !== pendingBefore || !sameBytes(store.pendingDs, pendingDsBefore);
     if (changed) {
+      const observers = this.observers;
       for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
     }
     metrics.counters.updatesApplied++;

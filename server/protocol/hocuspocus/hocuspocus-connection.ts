@@ -20,7 +20,8 @@ import { AckQueue } from './ack-queue.js';
 export class HocuspocusConnection implements SessionHost, Watched {
   lastSeen = 0;
   keepaliveGroup = 0;
-  readonly budget: QueueBudget;
+  /** Created when a frame first has to wait: most sockets never queue one. */
+  private queueBudget: QueueBudget | null = null;
   private readonly documents = new Map<string, DocumentSession>();
   private readonly acks: AckQueue;
   private readonly sessionId = nextSessionId();
@@ -32,7 +33,6 @@ export class HocuspocusConnection implements SessionHost, Watched {
     readonly socket: TransportSocket,
     readonly context: ProtocolContext,
   ) {
-    this.budget = new QueueBudget(context.limits);
     this.acks = new AckQueue(socket, context.metrics);
     context.keepalive.watch(this);
   }
@@ -63,6 +63,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
   }
 
   // --- SessionHost ---------------------------------------------------------------
+
+  get budget(): QueueBudget {
+    return (this.queueBudget ??= new QueueBudget(this.context.limits));
+  }
 
   sessionOpened(session: DocumentSession, reopened: boolean): void {
     if (reopened) {

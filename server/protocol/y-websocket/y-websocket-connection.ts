@@ -21,7 +21,8 @@ const NO_PREFIX = new Uint8Array(0);
 export class YWebsocketConnection implements SessionHost, Watched {
   lastSeen = 0;
   keepaliveGroup = 0;
-  readonly budget: QueueBudget;
+  /** Created when a frame first has to wait: most sockets never queue one. */
+  private queueBudget: QueueBudget | null = null;
   private readonly session: DocumentSession;
 
   constructor(
@@ -30,7 +31,6 @@ export class YWebsocketConnection implements SessionHost, Watched {
     token: string,
     readonly context: ProtocolContext,
   ) {
-    this.budget = new QueueBudget(context.limits);
     this.session = new DocumentSession(this, null, documentName, nextSessionId(), NO_PREFIX);
     context.keepalive.watch(this);
     this.session.open(token);
@@ -60,6 +60,10 @@ export class YWebsocketConnection implements SessionHost, Watched {
   }
 
   // --- SessionHost ---------------------------------------------------------------
+
+  get budget(): QueueBudget {
+    return (this.queueBudget ??= new QueueBudget(this.context.limits));
+  }
 
   sessionOpened(session: DocumentSession, reopened: boolean): void {
     // As the y-websocket server does: our SyncStep1 first, then current awareness.
