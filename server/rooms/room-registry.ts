@@ -55,7 +55,7 @@ export class RoomRegistry {
    */
   find(name: string): Promise<DocumentRef | null> {
     const entry = this.entries.get(name);
-    if (entry) return Promise.resolve(entry.document);
+    if (entry) return Promise.resolve(entry.room ?? entry.document);
     let finding = this.finding.get(name);
     if (!finding) {
       finding = this.deps.storage.find(name).finally(() => this.finding.delete(name));
