@@ -167,10 +167,12 @@ export class RoomRegistry {
       (error: unknown) => logger.warn({ document: room.name, err: error }, 'flush before reloading an evicted document failed'),
     );
     this.settling.set(room.name, settled);
-    void settled.then(() => {
-      if (this.settling.get(room.name) === settled) this.settling.delete(room.name);
-      room.destroy();
-    });
+    void settled
+      .then(() => {
+        if (this.settling.get(room.name) === settled) this.settling.delete(room.name);
+        room.destroy();
+      })
+      .catch((error: unknown) => logger.error({ document: room.name, err: error }, 'freeing an evicted document failed'));
     // After the current handler has unwound (the offender's socket is closing).
     queueMicrotask(() => {
       for (const member of members) member.roomEvicted();
