@@ -18,10 +18,10 @@ export interface ChildServer {
   stop(): Promise<number | null>;
 }
 
-/** Starts `node dist/server/main.js` (built by `npm test`) and waits for its "listening" line. */
-export async function startChildServer(env: Record<string, string>, port?: number): Promise<ChildServer> {
+/** Starts `node [nodeArgs] dist/server/main.js` (built by `npm test`) and waits for its "listening" line. */
+export async function startChildServer(env: Record<string, string>, port?: number, nodeArgs: readonly string[] = []): Promise<ChildServer> {
   const chosen = port ?? (await freePort());
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'server', 'main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'server', 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(chosen), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
