@@ -2,7 +2,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../persistence/db.js';
 import { beforeDeadline } from '../persistence/deadline.js';
 import type { DocumentStorage } from '../persistence/storage.js';
+import { InProcessAccessEvents, type AccessEvents } from './auth/access-events.js';
 import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
+import { ProjectAuthorizer } from './auth/project-authorizer.js';
+import { InProcessSessionStore, type SessionStore } from './auth/session-store.js';
+import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
@@ -52,6 +56,10 @@ export interface StartOptions {
   readonly metrics?: ServerMetrics;
   /** Observers attached to every room after storage and before the local fan-out (bus, triggers). */
   readonly observers?: readonly UpdateObserver[];
+  /** Token sessions (revocation). Default: in process. */
+  readonly sessions?: SessionStore;
+  /** Revocation and membership events. Default: in process. */
+  readonly accessEvents?: AccessEvents;
 }
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
@@ -59,17 +67,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const config: Config = { ...configFromEnv(), ...options.config };
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  if (config.authSecret && !options.authorizer) {
-    throw new Error('AUTH_SECRET is set, but token authentication is not part of this version yet; unset it to run in open mode');
-  }
-  const authorizer = options.authorizer ?? openAuthorizer;
-  if (authorizer === openAuthorizer) {
-    logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
+  if (config.authSecret && !options.authorizer && !options.storage && config.storage === 'memory') {
+    throw new Error('AUTH_SECRET needs the database (users, projects, memberships): it cannot run with STORAGE=memory');
   }
   if (config.redisUrl) logger.warn('REDIS_URL is set, but the Redis bus is not part of this version yet: running as a single instance');
 
   const ownsStorage = !options.storage;
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger));
+  const sessions = options.sessions ?? new InProcessSessionStore();
+  const accessEvents = options.accessEvents ?? new InProcessAccessEvents();
+  const tokens = config.authSecret ? new Tokens(config.authSecret) : null;
+  let authorizer: Authorizer;
+  if (options.authorizer) authorizer = options.authorizer;
+  else if (tokens && db) authorizer = new ProjectAuthorizer(db, tokens, sessions);
+  else if (tokens) throw new Error('AUTH_SECRET needs the database (users, projects, memberships): the injected storage has none');
+  else {
+    authorizer = openAuthorizer;
+    logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
+  }
   let shuttingDown = false;
   const metrics = options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats });
 
@@ -104,7 +119,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     registry: metrics.registry,
     notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
     staticFiles: createStaticFiles(config.staticDir),
-    api: documentRoutes(db),
+    api: documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, adminToken: config.adminToken ?? null, logger }),
   });
   transport = selectTransport(config.transport, {
     handlers,

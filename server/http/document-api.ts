@@ -1,4 +1,4 @@
-import type { Db } from '../../persistence/db.js';
+import type { ApiDependencies } from './api-dependencies.js';
 import { findDocument } from '../../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
 import { json, type RouteTable } from './routes.js';
@@ -12,7 +12,7 @@ function positiveInteger(query: URLSearchParams, name: string): number | null | 
 }
 
 /** The document read API. Open mode needs no token; auth arrives with its own issue. */
-export function documentRoutes(db: Db | null): RouteTable[] {
+export function documentRoutes({ db }: ApiDependencies): RouteTable[] {
   const noDatabase = () => json(501, { error: 'this server runs with STORAGE=memory: there is no history to read' });
   return [
     {

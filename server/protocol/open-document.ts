@@ -28,8 +28,9 @@ export interface OpenedDocument {
 export async function openDocument(rooms: RoomRegistry, authorizer: Authorizer, name: string, token: string): Promise<OpenedDocument> {
   const problem = documentNameProblem(name);
   if (problem) throw new PermissionDeniedError(problem);
+  const principal = await authorizer.authenticate(token);
   let document = await rooms.find(name);
-  const grant = await authorizer.authorize(token, name, document);
+  const grant = await authorizer.authorize(principal, name, document);
   if (!document) {
     if (!grant.create) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
     document = await rooms.create(name, grant.create);

@@ -12,7 +12,12 @@ import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js
 
 /** Token "creator" may create papers; any other token may open only what exists. */
 const noCreate: Authorizer = {
-  authorize: async (token) => ({ userId: null, scope: 'read-write', create: token === 'creator' ? { kind: 'paper', projectId: DEFAULT_PROJECT_ID } : null }),
+  authenticate: async (token) => ({ userId: null, sessionId: token }),
+  authorize: async (principal) => ({
+    ...principal,
+    scope: 'read-write',
+    create: principal.sessionId === 'creator' ? { kind: 'paper', projectId: DEFAULT_PROJECT_ID } : null,
+  }),
 };
 
 describe.each(TRANSPORTS)('resolve before load over %s', (transport) => {

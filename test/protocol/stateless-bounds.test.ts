@@ -12,7 +12,12 @@ import { waitFor } from '../helpers/wait.js';
 
 /** Token "viewer" is read-only, anything else read-write (the scope is what is under test). */
 const byToken: Authorizer = {
-  authorize: async (token) => ({ userId: null, scope: token === 'viewer' ? 'readonly' : 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } }),
+  authenticate: async (token) => ({ userId: null, sessionId: token }),
+  authorize: async (principal) => ({
+    ...principal,
+    scope: principal.sessionId === 'viewer' ? 'readonly' : 'read-write',
+    create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID },
+  }),
 };
 
 const received = (client: RawClient) => client.frames.flatMap((f) => (f.kind === 'stateless' ? [f.payload] : []));

@@ -68,7 +68,8 @@ function setup(options: { storage?: MemoryStorage; authorizer?: Authorizer; limi
 const frame = (...bytes: number[]) => new Uint8Array(bytes);
 
 const grantWithoutCreate: Authorizer = {
-  authorize: (): Promise<Grant> => Promise.resolve({ userId: 'u1', scope: 'read-write', create: null }),
+  authenticate: () => Promise.resolve({ userId: 'u1', sessionId: 's1' }),
+  authorize: (principal): Promise<Grant> => Promise.resolve({ ...principal, scope: 'read-write', create: null }),
 };
 
 /** Fails the first `failures` loads as an unreachable database would. */
@@ -204,12 +205,14 @@ describe('DocumentSession open refusals', () => {
     await storage.create(NAME, { kind: 'paper' });
     const load = vi.spyOn(storage, 'load');
     const authorize = vi.fn(() => Promise.reject(new PermissionDeniedError('token expired')));
-    const { host, session } = setup({ storage, authorizer: { authorize } });
+    const authenticate = vi.fn((token: string) => Promise.resolve({ userId: 'u1', sessionId: token }));
+    const { host, session } = setup({ storage, authorizer: { authenticate, authorize } });
 
     session.open('old-token');
     await flush();
 
-    expect(authorize).toHaveBeenCalledWith('old-token', NAME, await storage.find(NAME));
+    expect(authenticate).toHaveBeenCalledWith('old-token');
+    expect(authorize).toHaveBeenCalledWith({ userId: 'u1', sessionId: 'old-token' }, NAME, await storage.find(NAME));
     expect(host.refusals).toEqual([{ kind: 'denied', reason: 'token expired' }]);
     expect(load).not.toHaveBeenCalled();
     expect(session.state).toBe('closed');

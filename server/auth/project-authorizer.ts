@@ -1,0 +1,57 @@
+/**
+ * Token mode (AUTH_SECRET set): a JWT names a user and a session; the user's
+ * `project_members.role` in the document's project decides. owner/editor: read-write;
+ * viewer: read-only; no membership: denied, unless the project is public (read-only).
+ * Documents are never created from a socket in this mode: they are created through
+ * the HTTP API, which knows the project.
+ */
+import type { Queryable } from '../../persistence/db.js';
+import type { DocumentRef } from '../../persistence/storage.js';
+import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
+import type { SessionStore } from './session-store.js';
+import type { Tokens } from './tokens.js';
+
+export type Role = 'owner' | 'editor' | 'viewer';
+
+export class ProjectAuthorizer implements Authorizer {
+  constructor(
+    private readonly db: Queryable,
+    private readonly tokens: Tokens,
+    private readonly sessions: SessionStore,
+  ) {}
+
+  async authenticate(token: string): Promise<Principal> {
+    let claims;
+    try {
+      claims = await this.tokens.verify(token);
+    } catch (error) {
+      throw new AuthenticationError((error as Error).message);
+    }
+    if (await this.sessions.isRevoked(claims.sessionId)) throw new AuthenticationError('session revoked');
+    const { rows } = await this.db.query<{ id: string }>('select id from users where id = $1', [claims.userId]);
+    if (rows.length === 0) throw new AuthenticationError('unknown user');
+    await this.sessions.touch(claims.sessionId, claims.userId, claims.expiresAt);
+    return { userId: claims.userId, sessionId: claims.sessionId };
+  }
+
+  async authorize(principal: Principal, name: string, document: DocumentRef | null): Promise<Grant> {
+    if (principal.userId === null) throw new AuthenticationError('authentication required');
+    if (!document) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
+    const role = await this.roleIn(principal.userId, document.projectId);
+    if (role.member === 'owner' || role.member === 'editor') return { ...principal, scope: 'read-write', create: null };
+    if (role.member === 'viewer' || role.visibility === 'public') return { ...principal, scope: 'readonly', create: null };
+    throw new PermissionDeniedError(`no access to document ${JSON.stringify(name)}`);
+  }
+
+  /** The user's role in the project (null: not a member) and the project's visibility. */
+  async roleIn(userId: string, projectId: string): Promise<{ member: Role | null; visibility: string | null }> {
+    const { rows } = await this.db.query<{ role: Role | null; visibility: string }>(
+      `select pm.role, p.visibility
+         from projects p
+         left join project_members pm on pm.project_id = p.id and pm.user_id = $2
+        where p.id = $1`,
+      [projectId, userId],
+    );
+    return { member: rows[0]?.role ?? null, visibility: rows[0]?.visibility ?? null };
+  }
+}
