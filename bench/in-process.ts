@@ -8,7 +8,9 @@ import { openAuthorizer } from '../server/auth/authorizer.js';
 import { systemClock } from '../server/clock.js';
 import { createMetrics } from '../server/metrics.js';
 import type { ProtocolContext } from '../server/protocol/context.js';
+import { InProcessAccessEvents } from '../server/auth/access-events.js';
 import { Keepalive } from '../server/protocol/keepalive.js';
+import { LiveSessions } from '../server/protocol/live-sessions.js';
 import type { Publisher } from '../server/rooms/local-fan-out.js';
 import { RoomRegistry } from '../server/rooms/room-registry.js';
 import { StorageWriter } from '../server/rooms/storage-writer.js';
@@ -24,6 +26,7 @@ export function inProcessContext(publisher: Publisher): ProtocolContext & { stor
     rooms,
     authorizer: openAuthorizer,
     keepalive,
+    liveSessions: new LiveSessions(new InProcessAccessEvents()),
     metrics,
     clock: systemClock,
     logger,

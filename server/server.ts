@@ -16,6 +16,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
 import { Keepalive } from './protocol/keepalive.js';
+import { LiveSessions } from './protocol/live-sessions.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { StorageWriter } from './rooms/storage-writer.js';
 import type { UpdateObserver } from './rooms/update-observer.js';
@@ -99,10 +100,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
   });
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
+  const liveSessions = new LiveSessions(accessEvents);
   const handlers = createSocketHandlers({
     rooms,
     authorizer,
     keepalive,
+    liveSessions,
     metrics,
     clock,
     logger,
@@ -148,6 +151,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       shuttingDown = true;
       activeTransport.stopListening();
       keepalive.stop();
+      liveSessions.stop();
       // Providers reconnect on 1001 (to another instance behind the balancer, or to us after restart).
       for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
       // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.

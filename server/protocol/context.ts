@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Keepalive } from './keepalive.js';
+import type { LiveSessions } from './live-sessions.js';
 
 /** Bounds on what one socket may hold and send. */
 export interface ProtocolLimits {
@@ -26,6 +27,8 @@ export interface ProtocolContext {
   readonly rooms: RoomRegistry;
   readonly authorizer: Authorizer;
   readonly keepalive: Keepalive;
+  /** Open sessions by user and token session, re-checked on access events. */
+  readonly liveSessions: LiveSessions;
   readonly metrics: ServerMetrics;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { PermissionDeniedError } from '../auth/authorizer.js';
+import { PermissionDeniedError, type Grant } from '../auth/authorizer.js';
 import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
@@ -12,6 +12,7 @@ import { settle } from '../settle.js';
 import type { TransportSocket } from '../transport/transport.js';
 import type { ProtocolContext } from './context.js';
 import { openDocument } from './open-document.js';
+import type { Recheckable } from './live-sessions.js';
 import type { QueueBudget } from './queue-budget.js';
 
 /**
@@ -36,6 +37,8 @@ export interface SessionHost {
   dispatch(session: DocumentSession, frame: Uint8Array): void;
   /** The document cannot be opened; tell the client. The session closes right after. */
   sessionRefused(session: DocumentSession, kind: RefusalKind, reason: string): void;
+  /** A re-check (new token, access event) kept the session open, maybe with another scope: confirm it. */
+  sessionReauthorized(session: DocumentSession): void;
   /** The session closed (for whatever reason); forget it. */
   sessionClosed(session: DocumentSession): void;
   /** The database refused one of this session's updates for good. */
@@ -59,7 +62,7 @@ const LOAD_RETRY_MS = 200;
  * ('denied'); a load that keeps failing (database unreachable) is retried a few
  * times with backoff, frames stay queued, then → `sessionRefused` ('unavailable').
  */
-export class DocumentSession implements RoomMember {
+export class DocumentSession implements RoomMember, Recheckable {
   state: SessionState = 'queued';
   readonly documentName: string;
   room: Room | null = null;
@@ -67,6 +70,8 @@ export class DocumentSession implements RoomMember {
   audience: Audience | null = null;
   readOnly = false;
   userId: string | null = null;
+  /** The token's session (`jti`) the document was opened with; null in open mode. */
+  tokenSession: string | null = null;
   awarenessClients: Set<number> | null = null;
   /** Room sequence numbers of this session's updates the database refused (rare; see AckQueue). */
   refusedSeqs: Set<number> | null = null;
@@ -131,6 +136,7 @@ export class DocumentSession implements RoomMember {
   /** Leaves the room and releases it; idempotent. */
   close(): void {
     if (this.state === 'closed') return;
+    if (this.state === 'open') this.host.context.liveSessions.remove(this);
     this.state = 'closed';
     this.dropQueue();
     const room = this.room;
@@ -144,6 +150,7 @@ export class DocumentSession implements RoomMember {
   }
 
   roomEvicted(): void {
+    this.host.context.liveSessions.remove(this);
     this.room = null;
     this.audience = null;
     if (this.state !== 'open' || this.socket.closed) return;
@@ -238,11 +245,11 @@ export class DocumentSession implements RoomMember {
           rooms.release(room);
           return;
         }
-        this.readOnly = grant.scope === 'readonly';
-        this.userId = grant.userId;
+        this.applyGrant(grant);
         this.room = room;
         this.audience = room.join(this);
         this.state = 'open';
+        this.host.context.liveSessions.add(this);
         this.socket.cork(() => {
           this.host.sessionOpened(this, reopened);
           this.replay();
@@ -266,6 +273,53 @@ export class DocumentSession implements RoomMember {
       logger,
       'opening a document',
     );
+  }
+
+  /** The open document's project (for membership events). */
+  get projectId(): string | null {
+    return this.room?.projectId ?? null;
+  }
+
+  /**
+   * A new token for the open document (a second Auth message): authorized again; the
+   * session is refreshed, downgraded to read-only, or closed with the reason.
+   */
+  reauthorize(token: string): void {
+    if (this.state !== 'open') return;
+    this.token = token;
+    this.recheck();
+  }
+
+  /** Authorizes the open document again with the current token (also on access events). */
+  recheck(): void {
+    const room = this.room;
+    if (this.state !== 'open' || room === null) return;
+    const { authorizer, logger } = this.host.context;
+    settle(
+      authorizer.authenticate(this.token).then((principal) => authorizer.authorize(principal, this.documentName, room)),
+      (grant) => {
+        if (this.state !== 'open' || this.room !== room) return;
+        const { liveSessions } = this.host.context;
+        liveSessions.remove(this);
+        this.applyGrant(grant);
+        liveSessions.add(this);
+        this.host.sessionReauthorized(this);
+      },
+      (error: unknown) => {
+        if (this.state !== 'open' || this.room !== room) return;
+        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied');
+        // The check itself failed (database unreachable): access stays as it was.
+        logger.warn({ err: error, document: this.documentName }, 'access could not be checked again; unchanged');
+      },
+      logger,
+      'checking access again',
+    );
+  }
+
+  private applyGrant(grant: Grant): void {
+    this.readOnly = grant.scope === 'readonly';
+    this.userId = grant.userId;
+    this.tokenSession = grant.sessionId;
   }
 
   private refuse(kind: RefusalKind, reason: string): void {

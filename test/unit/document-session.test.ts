@@ -33,6 +33,9 @@ class RecordingHost implements SessionHost {
     return this.env.context;
   }
 
+  sessionReauthorized(session: DocumentSession): void {
+    this.events.push(`reauthorized(${session.readOnly ? 'readonly' : 'read-write'})`);
+  }
   sessionOpened(_session: DocumentSession, reopened: boolean): void {
     this.events.push(`opened(${reopened})`);
     this.openedCorked.push(this.socket.corkDepth > 0);

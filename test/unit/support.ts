@@ -5,6 +5,8 @@
  * a protocol context wired like server.ts over a real RoomRegistry and a storage.
  * No sockets, no database, no timers.
  */
+import { InProcessAccessEvents, type AccessEvents } from '../../server/auth/access-events.js';
+import { LiveSessions } from '../../server/protocol/live-sessions.js';
 import pino from 'pino';
 import * as Y from 'yjs';
 import type { DocumentStorage } from '../../persistence/storage.js';
@@ -240,7 +242,7 @@ export interface ProtocolEnv {
 /** The protocol layer's dependencies, wired as server.ts does, over `storage`. */
 export function protocolEnv(
   storage: DocumentStorage,
-  options: { authorizer?: Authorizer; limits?: Partial<ProtocolLimits>; idleTimeoutMs?: number } = {},
+  options: { authorizer?: Authorizer; limits?: Partial<ProtocolLimits>; idleTimeoutMs?: number; accessEvents?: AccessEvents } = {},
 ): ProtocolEnv {
   const hub = new Hub();
   const clock = new ManualClock();
@@ -251,6 +253,7 @@ export function protocolEnv(
     rooms,
     authorizer: options.authorizer ?? openAuthorizer,
     keepalive,
+    liveSessions: new LiveSessions(options.accessEvents ?? new InProcessAccessEvents()),
     metrics,
     clock,
     logger: silentLogger,

@@ -78,6 +78,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
     session.sendAwarenessSnapshot();
   }
 
+  sessionReauthorized(session: DocumentSession): void {
+    session.send(authenticatedFrame(session.prefix, session.readOnly ? 'readonly' : 'read-write'));
+  }
+
   sessionRefused(session: DocumentSession, _kind: RefusalKind, reason: string): void {
     // PermissionDenied closes just this document; the socket and its other documents carry on.
     session.send(permissionDeniedFrame(session.prefix, reason));
@@ -188,8 +192,8 @@ export class HocuspocusConnection implements SessionHost, Watched {
     }
     const session = this.documents.get(address) ?? this.newSession(address);
     if (session.state === 'open') {
-      // A repeated Auth for an open document: confirm again, change nothing.
-      session.send(authenticatedFrame(session.prefix, session.readOnly ? 'readonly' : 'read-write'));
+      // A second Auth for an open document refreshes (or downgrades) it: checked again.
+      session.reauthorize(token);
       return;
     }
     if (session.state !== 'queued') return;

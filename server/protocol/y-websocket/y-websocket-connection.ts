@@ -76,6 +76,10 @@ export class YWebsocketConnection implements SessionHost, Watched {
     this.socket.close(kind === 'denied' ? CloseCode.Forbidden : CloseCode.InternalError, reason);
   }
 
+  sessionReauthorized(): void {
+    // Nothing to confirm in this protocol: the new scope simply applies.
+  }
+
   sessionClosed(): void {
     // One document per socket: nothing to forget.
   }
