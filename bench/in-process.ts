@@ -30,6 +30,7 @@ export function inProcessContext(publisher: Publisher): ProtocolContext & { stor
     metrics,
     clock: systemClock,
     logger,
+    denied: () => {},
     limits: {
       maxPendingDocuments: 100,
       maxDocumentsPerSocket: 1000,

@@ -63,6 +63,11 @@ export class MemoryStorage implements DocumentStorage {
     return { ...doc.ref, state: doc.updates[0] ?? null };
   }
 
+  /** Every document (GET /api/documents with STORAGE=memory, which has no database to ask). */
+  list(): DocumentRef[] {
+    return [...this.byName.values()].map((doc) => doc.ref);
+  }
+
   /** Removes a document, as an admin deleting it would (tests of DocumentGoneError). */
   delete(name: string): boolean {
     const doc = this.byName.get(name);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/db.js';
+import { recordAuditSafely } from '../persistence/audit.js';
 import { beforeDeadline } from '../persistence/deadline.js';
 import type { DocumentStorage } from '../persistence/storage.js';
 import { InProcessAccessEvents, type AccessEvents } from './auth/access-events.js';
@@ -109,6 +110,20 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     clock,
     logger,
+    denied: (denial) => {
+      logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
+      // Open mode denies only bad names and limits; token mode's denials are security events.
+      if (tokens) {
+        void recordAuditSafely(db, logger, {
+          actor: 'user',
+          actorUserId: denial.userId,
+          action: 'permission.denied',
+          resourceType: 'document',
+          resourceId: denial.document,
+          details: { reason: denial.reason, sessionId: denial.tokenSession, via: 'socket' },
+        });
+      }
+    },
     limits: {
       maxPendingDocuments: config.maxPendingDocuments,
       maxDocumentsPerSocket: config.maxDocumentsPerSocket,

@@ -5,7 +5,7 @@
  */
 export type AccessEvent =
   | { readonly type: 'session-revoked'; readonly sessionId: string }
-  | { readonly type: 'membership-removed'; readonly userId: string; readonly projectId: string };
+  | { readonly type: 'membership-removed' | 'membership-changed'; readonly userId: string; readonly projectId: string };
 
 export interface AccessEvents {
   publish(event: AccessEvent): void;

@@ -1,42 +1,176 @@
-import type { ApiDependencies } from './api-dependencies.js';
-import { findDocument } from '../../persistence/documents.js';
+/**
+ * The read/write API (DESIGN.md "Read/write API"): who am I, which documents can I read,
+ * create one, read a document's history. Every route authenticates through
+ * request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
+ */
+import { z } from 'zod';
+import { findProject, findUser, listDocuments, listReadableDocuments, projectAccess, type DocumentSummary } from '../../persistence/accounts.js';
+import { recordAuditSafely } from '../../persistence/audit.js';
+import { createDocument, DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
+import { MemoryStorage } from '../../persistence/memory-storage.js';
+import type { DocumentRef } from '../../persistence/storage.js';
+import { AuthenticationError, PermissionDeniedError, type Principal } from '../auth/authorizer.js';
+import type { HttpRequest } from '../transport/transport.js';
+import { adminRoutes } from './admin-api.js';
+import type { ApiDependencies } from './api-dependencies.js';
+import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
+import { apiRoute, HttpError } from './http-error.js';
+import { authenticateRequest, authorizeDocument, denied, unauthenticated } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
-/** Parses an optional positive integer query parameter; null when absent, undefined when invalid. */
-function positiveInteger(query: URLSearchParams, name: string): number | null | undefined {
-  const raw = query.get(name);
-  if (raw === null || raw === '') return null;
-  const value = Number(raw);
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+const listQuery = z.object({ projectId: uuid().optional() });
+const createBody = z.strictObject({ name: documentName(), kind: documentKind(), projectId: uuid().optional() });
+const historyQuery = z.object({
+  limit: positiveIntegerParam(HISTORY_MAX_LIMIT).optional(),
+  before: positiveIntegerParam(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** A listed document; `updatedAt` is null with STORAGE=memory, which keeps no timestamps. */
+type ListedDocument = Omit<DocumentSummary, 'updatedAt'> & { readonly updatedAt: Date | null };
+
+/**
+ * The whole JSON API, as startServer mounts it: these routes and the admin API
+ * (admin-api.ts), which share the dependencies.
+ */
+export function documentRoutes(deps: ApiDependencies): RouteTable[] {
+  return [...readWriteRoutes(deps), ...adminRoutes(deps)];
 }
 
-/** The document read API. Open mode needs no token; auth arrives with its own issue. */
-export function documentRoutes({ db }: ApiDependencies): RouteTable[] {
-  const noDatabase = () => json(501, { error: 'this server runs with STORAGE=memory: there is no history to read' });
+function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
+  const { db } = deps;
   return [
     {
       method: 'GET',
-      pattern: '/api/documents/:name/history',
-      async handler(request, params) {
-        if (!db) return noDatabase();
-        const query = new URLSearchParams(request.query);
-        const limit = positiveInteger(query, 'limit');
-        const before = positiveInteger(query, 'before');
-        if (limit === undefined || (limit !== null && limit > HISTORY_MAX_LIMIT)) {
-          return json(400, { error: `limit must be an integer from 1 to ${HISTORY_MAX_LIMIT}` });
+      pattern: '/api/me',
+      handler: apiRoute(async (request) => {
+        const principal = await authenticateRequest(deps, request);
+        if (principal.userId === null) return json(200, { id: null, name: null });
+        if (!db) throw new HttpError(501, 'this server runs with STORAGE=memory: it has no users');
+        const user = await findUser(db, principal.userId);
+        // Deleted after the token was checked.
+        if (!user) throw unauthenticated('unknown user');
+        return json(200, { id: user.id, name: user.name, email: user.email });
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: '/api/documents',
+      handler: apiRoute(async (request) => {
+        const principal = await authenticateRequest(deps, request);
+        const { projectId } = validate(listQuery, queryObject(request), 'query');
+        const documents = await readableDocuments(deps, principal, projectId);
+        return json(200, documents.map(({ id, name, kind, projectId, updatedAt }) => ({ id, name, kind, projectId, updatedAt })));
+      }),
+    },
+    {
+      method: 'POST',
+      pattern: '/api/documents',
+      handler: apiRoute(async (request) => {
+        const principal = await authenticateRequest(deps, request);
+        const body = parseBody(createBody, request);
+        const projectId = await creationProject(deps, request, principal, body.name, body.projectId);
+        const document = await createNamed(deps, body.name, body.kind, projectId);
+        if (principal.userId !== null) {
+          await recordAuditSafely(db, deps.logger, {
+            actor: 'user',
+            actorUserId: principal.userId,
+            action: 'document.create',
+            resourceType: 'document',
+            resourceId: document.id,
+            details: { name: document.name, kind: document.kind, projectId: document.projectId },
+          });
         }
-        if (before === undefined) return json(400, { error: 'before must be a positive integer (a position from a previous page)' });
+        return json(201, { id: document.id, name: document.name, kind: document.kind });
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: '/api/documents/:name/history',
+      handler: apiRoute(async (request, params) => {
+        const principal = await authenticateRequest(deps, request);
+        const { limit, before } = validate(historyQuery, queryObject(request), 'query');
         const name = params.name!;
-        if (!(await findDocument(db, name))) return json(404, { error: `no document named ${JSON.stringify(name)}` });
-        const entries = await listHistory(db, name, { limit: limit ?? undefined, before: before ?? undefined });
+        await authorizeDocument(deps, request, principal, name);
+        if (!db) throw new HttpError(501, 'this server runs with STORAGE=memory: there is no history to read');
+        const entries = await listHistory(db, name, { limit, before });
         return json(200, {
           document: name,
           entries,
           // Cursor for the next (older) page, absent on the last one.
           nextBefore: entries.length > 0 && entries.length === (limit ?? 100) ? entries[entries.length - 1]!.position : null,
         });
-      },
+      }),
     },
   ];
+}
+
+/**
+ * What the caller can read. Anonymous (open mode): everything, as the open authorizer
+ * lets it open everything. A user: documents of projects they are a member of, plus
+ * public projects — the rule ProjectAuthorizer applies to each socket.
+ */
+async function readableDocuments(deps: ApiDependencies, principal: Principal, projectId: string | undefined): Promise<ListedDocument[]> {
+  if (deps.db) {
+    return principal.userId === null ? listDocuments(deps.db, { projectId }) : listReadableDocuments(deps.db, principal.userId, { projectId });
+  }
+  // STORAGE=memory runs in open mode only (token mode needs the users table).
+  if (principal.userId === null && deps.storage instanceof MemoryStorage) {
+    return deps.storage
+      .list()
+      .filter((document) => projectId === undefined || document.projectId === projectId)
+      .map((document) => ({ ...document, updatedAt: null }));
+  }
+  throw new HttpError(501, 'this server has no database to list documents from');
+}
+
+/**
+ * The project a new document goes into, once the caller is allowed to create there.
+ * A user needs the owner or editor role in `projectId` (403, audited, otherwise).
+ * Anonymous (open mode): the authorizer's grant for a new name says where (the
+ * default project), unless the body names an existing project.
+ */
+async function creationProject(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  name: string,
+  projectId: string | undefined,
+): Promise<string> {
+  if (principal.userId === null) {
+    let create;
+    try {
+      ({ create } = await deps.authorizer.authorize(principal, name, null));
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw unauthenticated(error.message);
+      if (error instanceof PermissionDeniedError) throw await denied(deps, request, principal, { type: 'document', id: name, name }, error.message);
+      throw error;
+    }
+    if (!create) throw await denied(deps, request, principal, { type: 'document', id: name, name }, `you may not create ${JSON.stringify(name)}`);
+    const target = projectId ?? create.projectId ?? DEFAULT_PROJECT_ID;
+    if (projectId !== undefined && deps.db && !(await findProject(deps.db, projectId))) throw new HttpError(404, `no project with id ${projectId}`);
+    return target;
+  }
+  if (projectId === undefined) throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
+  if (!deps.db) throw new HttpError(501, 'this server has no database');
+  const access = await projectAccess(deps.db, projectId, principal.userId);
+  if (!access) throw new HttpError(404, `no project with id ${projectId}`);
+  if (access.role === 'owner' || access.role === 'editor') return projectId;
+  const reason =
+    access.role === 'viewer'
+      ? 'creating documents needs the owner or editor role in the project (you are a viewer)'
+      : 'creating documents needs the owner or editor role in the project (you are not a member)';
+  throw await denied(deps, request, principal, { type: 'project', id: projectId }, reason);
+}
+
+/** Creates the document; 409 when the name is taken (also when another request just took it). */
+async function createNamed(deps: ApiDependencies, name: string, kind: DocumentRef['kind'], projectId: string): Promise<DocumentRef> {
+  const taken = (): HttpError => new HttpError(409, `a document named ${JSON.stringify(name)} already exists`);
+  if (deps.db) {
+    const { document, created } = await createDocument(deps.db, name, kind, projectId);
+    if (!created) throw taken();
+    return document;
+  }
+  if (await deps.storage.find(name)) throw taken();
+  return deps.storage.create(name, { kind, projectId });
 }

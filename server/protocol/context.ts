@@ -22,6 +22,14 @@ export interface ProtocolLimits {
   readonly statelessPerSecond: number;
 }
 
+/** A socket was denied a document (recorded in the audit log in token mode). */
+export interface AccessDenial {
+  readonly userId: string | null;
+  readonly tokenSession: string | null;
+  readonly document: string;
+  readonly reason: string;
+}
+
 /** What the protocol layer needs from the rest of the server. */
 export interface ProtocolContext {
   readonly rooms: RoomRegistry;
@@ -33,4 +41,6 @@ export interface ProtocolContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly limits: ProtocolLimits;
+  /** Told about every denial; must not throw or block (it queues its own I/O). */
+  readonly denied: (denial: AccessDenial) => void;
 }

@@ -323,6 +323,9 @@ export class DocumentSession implements RoomMember, Recheckable {
   }
 
   private refuse(kind: RefusalKind, reason: string): void {
+    if (kind === 'denied') {
+      this.host.context.denied({ userId: this.userId, tokenSession: this.tokenSession, document: this.documentName, reason });
+    }
     this.host.sessionRefused(this, kind, reason);
     this.close();
   }

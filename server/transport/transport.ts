@@ -24,7 +24,10 @@ export interface UpgradeRequest {
   readonly path: string;
   /** Raw query string without the leading `?`. */
   readonly query: string;
+  /** Peer address in canonical text form (see `canonicalAddress`). */
   readonly remoteAddress: string;
+  /** The `Origin` header; null when absent (non-browser clients send none). */
+  readonly origin: string | null;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface HttpRequest {
   readonly query: string;
   header(name: string): string | undefined;
   readonly body: Uint8Array;
+  /** Peer address in canonical text form (see `canonicalAddress`): the key for anonymous rate limits. */
+  readonly remoteAddress: string;
 }
 
 export interface HttpResponse {
@@ -94,6 +99,45 @@ export interface TransportOptions<S> {
   readonly maxHttpBodyBytes: number;
   /** Told about HTTP handler failures (answered 500) and failed response writes. */
   readonly onHttpError: (error: unknown, phase: 'handler' | 'write') => void;
+  /**
+   * Browser origins allowed to open WebSockets (ALLOWED_ORIGINS). An upgrade whose `Origin`
+   * is present and not listed is answered 403 before it is upgraded; one without `Origin`
+   * (a non-browser client, which could forge the header anyway) is let through. Null or
+   * absent: any origin. The check exists against cross-site WebSocket hijacking: a page on
+   * another site opening a socket with the user's credentials.
+   */
+  readonly allowedOrigins?: readonly string[] | null;
+}
+
+/**
+ * The origin check shared by both transports and CORS: true when `origin` is absent or
+ * empty, or when there is no allow-list, or when it is listed. Origins are compared in
+ * lower case (browsers already send them so; the list is normalized by parseAllowedOrigins).
+ */
+export function originChecker(allowed: readonly string[] | null | undefined): (origin: string | null | undefined) => boolean {
+  if (allowed === null || allowed === undefined) return () => true;
+  const set = new Set(allowed.map((origin) => origin.toLowerCase()));
+  return (origin) => origin === null || origin === undefined || origin === '' || set.has(origin.toLowerCase());
+}
+
+/**
+ * One text form for a peer address in both transports: uWS writes IPv6 in full
+ * (`0000:…:0001`), Node compresses it (`::1`); IPv4-mapped IPv6 (a dual-stack listener)
+ * becomes plain IPv4. Rate-limit keys and logs then agree whichever transport runs.
+ */
+export function canonicalAddress(text: string): string {
+  if (!text.includes(':')) return text;
+  let compressed: string;
+  try {
+    compressed = new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return text;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (!mapped) return compressed;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 export type TransportKind = 'uws' | 'ws';

@@ -2,8 +2,10 @@ import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as UwsTypes from 'uWebSockets.js';
 import {
+  canonicalAddress,
   CloseCode,
   type HttpRequest,
+  originChecker,
   respond as respondWith,
   type Transport,
   type TransportOptions,
@@ -66,10 +68,12 @@ class UwsSocket implements TransportSocket {
 }
 
 const EMPTY = new Uint8Array(0);
+const PAYLOAD_TOO_LARGE = JSON.stringify({ error: 'request body too large' });
 
 export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): Transport {
   const app = uws.App();
   const { handlers } = options;
+  const originAllowed = originChecker(options.allowedOrigins);
   let listenSocket: UwsTypes.us_listen_socket | null = null;
 
   app.ws<SocketData<S>>('/*', {
@@ -86,10 +90,17 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
         res.writeStatus('404 Not Found').end('no WebSocket endpoint at this path\n');
         return;
       }
+      // uWS answers '' for an absent header; an empty Origin counts as absent in both transports.
+      const origin = req.getHeader('origin') || null;
+      if (!originAllowed(origin)) {
+        res.writeStatus('403 Forbidden').end('origin not allowed\n');
+        return;
+      }
       const request: UpgradeRequest = {
         path,
         query: req.getQuery() ?? '',
-        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        remoteAddress: canonicalAddress(Buffer.from(res.getRemoteAddressAsText()).toString()),
+        origin,
       };
       res.upgrade<SocketData<S>>(
         { request, socket: null, state: null },
@@ -128,6 +139,8 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
     const query = req.getQuery() ?? '';
     const headers = new Map<string, string>();
     req.forEach((key, value) => headers.set(key, value));
+    // Read now: `res` may not be touched once the request is aborted.
+    const remoteAddress = canonicalAddress(Buffer.from(res.getRemoteAddressAsText()).toString());
 
     const respond = (request: HttpRequest) => {
       respondWith(
@@ -158,6 +171,7 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
       query,
       header: (name) => headers.get(name.toLowerCase()),
       body,
+      remoteAddress,
     });
 
     if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || method === 'OPTIONS') {
@@ -172,7 +186,7 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
       size += chunk.byteLength;
       if (size > options.maxHttpBodyBytes) {
         aborted = true;
-        res.cork(() => res.writeStatus('413 Payload Too Large').end('request body too large\n', true));
+        res.cork(() => res.writeStatus('413 Payload Too Large').writeHeader('content-type', 'application/json').end(PAYLOAD_TOO_LARGE, true));
         return;
       }
       chunks.push(Buffer.from(chunk.slice(0)));

@@ -1,6 +1,15 @@
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { respond, type HttpRequest, type Transport, type TransportOptions, type TransportSocket, type UpgradeRequest } from './transport.js';
+import {
+  canonicalAddress,
+  originChecker,
+  respond,
+  type HttpRequest,
+  type Transport,
+  type TransportOptions,
+  type TransportSocket,
+  type UpgradeRequest,
+} from './transport.js';
 
 /**
  * Pure-JavaScript transport on `ws`, used when the uWebSockets.js native addon is not
@@ -79,6 +88,7 @@ function toUint8Array(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
 
 export function createWsTransport<S>(options: TransportOptions<S>): Transport {
   const { handlers } = options;
+  const originAllowed = originChecker(options.allowedOrigins);
   const hub = new TopicHub();
 
   const server = http.createServer((req, res) => {
@@ -89,7 +99,7 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
       size += chunk.byteLength;
       if (size > options.maxHttpBodyBytes && !rejected) {
         rejected = true;
-        res.writeHead(413).end('request body too large\n');
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'request body too large' }));
         req.destroy();
         return;
       }
@@ -108,6 +118,7 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
           return Array.isArray(value) ? value.join(', ') : value;
         },
         body: Buffer.concat(chunks),
+        remoteAddress: canonicalAddress(req.socket.remoteAddress ?? ''),
       };
       respond(
         options.http,
@@ -137,12 +148,19 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    // An empty Origin counts as absent, as in uWS (which cannot tell the two apart).
+    const origin = req.headers.origin || null;
+    if (!originAllowed(origin)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const transportSocket = new WsSocket(ws, hub, options.maxBackpressureBytes);
       const request: UpgradeRequest = {
         path,
         query: q === -1 ? '' : url.slice(q + 1),
-        remoteAddress: req.socket.remoteAddress ?? '',
+        remoteAddress: canonicalAddress(req.socket.remoteAddress ?? ''),
+        origin,
       };
       const state = handlers.open(transportSocket, request);
       ws.on('message', (data, isBinary) => {

@@ -118,6 +118,17 @@ describe('token mode, Hocuspocus', () => {
     const outsider = await token('outsider');
     const denied = await open('private-paper', outsider);
     expect(denied.answer).toMatchObject({ authType: 1, text: 'no access to document "private-paper"' });
+    await waitFor(
+      async () =>
+        (
+          await sql.query(
+            `select 1 from audit_logs where action = 'permission.denied' and resource_id = 'private-paper'
+                and details->>'via' = 'socket' and details->>'reason' = 'no access to document "private-paper"'`,
+          )
+        ).rows.length === 1,
+      5_000,
+      'the denial in the audit log',
+    );
     const publicOpen = await open('public-paper', outsider, denied.client);
     expect(publicOpen.answer).toMatchObject({ authType: 2, text: 'readonly' });
     expect(denied.client.isOpen).toBe(true);
@@ -211,6 +222,16 @@ describe('access taken away from live connections', () => {
     await sleep(300);
     expect(await rowsBy('outsider')).toBe(0);
     expect(Number((await sql.query(`select count(*) as n from collaborations where user_id = '10000000-0000-4000-8000-000000000005'`)).rows[0]!.n)).toBe(0);
+  });
+
+  it('a role change event re-checks live documents: a demoted editor becomes read-only at once', async () => {
+    await sql.query(`insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000007', 'changed@example.org', 'Changed')`);
+    await sql.query(`insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000007', 'editor')`);
+    const { client, answer } = await open('private-paper', (await tokens.mint('10000000-0000-4000-8000-000000000007')).token);
+    expect(answer.text).toBe('read-write');
+    await sql.query(`update project_members set role = 'viewer' where user_id = '10000000-0000-4000-8000-000000000007'`);
+    accessEvents.publish({ type: 'membership-changed', userId: '10000000-0000-4000-8000-000000000007', projectId: ids.private });
+    await client.waitForFrame((f) => f.kind === 'auth' && f.authType === 2 && f.text === 'readonly', 5_000, 'downgraded by the event');
   });
 
   it('a second Auth message re-checks the document: a demoted editor becomes read-only', async () => {

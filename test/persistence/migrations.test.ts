@@ -6,6 +6,7 @@ import { defaultMigrationsDir, loadMigrations, migrateDown, migrateUp, migration
 import { createTestDatabase, logger, makeTempDir, type TestDatabase } from './helpers.js';
 
 const TABLES = [
+  'audit_logs',
   'collaborations',
   'document_versions',
   'documents',

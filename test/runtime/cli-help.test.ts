@@ -1,5 +1,5 @@
 /**
- * Every command-line entry point (the built bench/*.js, bench/peers/*.js and the migration CLI)
+ * Every command-line entry point (the built bench/*.js, bench/peers/*.js, the migration CLI and cli/token.js)
  * answers `--help`/`-h` with its usage on stdout and exit 0 without opening a database or
  * starting a server, and answers an unknown option or a bad argument with exactly one line on
  * stderr ending in "(try --help)" and exit 2 — never a stack trace. Runs the built files
@@ -63,6 +63,11 @@ const CLIS: Cli[] = [
     mentions: ['--expose-gc', '--help'],
     // Run without node's --expose-gc: refused like a bad argument.
     invalid: { args: [], names: '--expose-gc' },
+  },
+  {
+    source: 'cli/token.ts',
+    mentions: ['--user', '--ttl', 'AUTH_SECRET', '--help'],
+    invalid: { args: ['--user', 'not-a-uuid'], names: '--user' },
   },
   {
     source: 'bench/peers/hocuspocus.ts',
@@ -154,8 +159,8 @@ describe('command-line entry points', () => {
     expect(existsSync(DATA_DIR), 'no storage was opened').toBe(false);
   });
 
-  it('covers every file in bench/ that is run directly', () => {
-    // Entry points are the bench files no other bench file imports (worker-main.ts is forked by
+  it('covers every file in bench/ and cli/ that is run directly', () => {
+    // Entry points are the bench/ and cli/ files no other of them imports (worker-main.ts is forked by
     // the loader with IPC and is not a command).
     const files: string[] = [];
     const walk = (dir: string): void => {
@@ -166,6 +171,7 @@ describe('command-line entry points', () => {
       }
     };
     walk('bench');
+    walk('cli');
     const imported = new Set<string>();
     for (const file of files) {
       const text = readFileSync(path.join(ROOT, file), 'utf8');
@@ -174,6 +180,6 @@ describe('command-line entry points', () => {
       }
     }
     const entryPoints = files.filter((file) => !imported.has(file) && file !== path.join('bench', 'worker-main.ts')).sort();
-    expect(entryPoints).toEqual(CLIS.map((cli) => cli.source).filter((source) => source.startsWith('bench/')).sort());
+    expect(entryPoints).toEqual(CLIS.map((cli) => cli.source).filter((source) => /^(bench|cli)\//.test(source)).sort());
   });
 });

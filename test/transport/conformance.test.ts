@@ -12,6 +12,8 @@ interface Peer {
   socket: TransportSocket;
   path: string;
   query: string;
+  origin: string | null;
+  remoteAddress: string;
   received: Uint8Array[];
   closedWith: number | null;
 }
@@ -48,11 +50,19 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
   });
 
   /** Echo-less test handlers: each message is recorded; `sub:<t>` / `pub:<t>:<x>` / `close:<code>` are commands. */
-  async function start(overrides: Partial<TransportOptions<Peer>> = {}): Promise<number> {
+  async function start(overrides: Partial<TransportOptions<Peer>> = {}, host = '127.0.0.1'): Promise<number> {
     const handlers: SocketHandlers<Peer> = {
       accepts: (path) => path === '/' || path.startsWith('/y/'),
       open(socket, request) {
-        const peer: Peer = { socket, path: request.path, query: request.query, received: [], closedWith: null };
+        const peer: Peer = {
+          socket,
+          path: request.path,
+          query: request.query,
+          origin: request.origin,
+          remoteAddress: request.remoteAddress,
+          received: [],
+          closedWith: null,
+        };
         peers.push(peer);
         return peer;
       },
@@ -80,11 +90,15 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
       onHttpError: (error, phase) => httpErrors.push({ error, phase }),
       ...overrides,
     });
-    return transport.listen('127.0.0.1', 0);
+    return transport.listen(host, 0);
   }
 
-  async function connect(port: number, path = '/'): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+  async function connect(
+    port: number,
+    path = '/',
+    options: { origin?: string; host?: string } = {},
+  ): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
+    const ws = new WebSocket(`ws://${options.host ?? '127.0.0.1'}:${port}${path}`, options.origin === undefined ? {} : { origin: options.origin });
     clients.push(ws);
     const frames: string[] = [];
     ws.on('message', (data) => frames.push(Buffer.from(data as Buffer).toString()));
@@ -223,5 +237,87 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
     expect(await post.text()).toBe('POST /api/thing? payload');
     const tooBig = await fetch(`http://127.0.0.1:${port}/api/thing`, { method: 'POST', body: 'x'.repeat(4096) });
     expect(tooBig.status).toBe(413);
+  });
+
+  /** The status of an upgrade the server refuses (the client sees an unexpected response). */
+  async function refusedUpgrade(port: number, origin: string): Promise<number> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { origin });
+    clients.push(ws);
+    return new Promise<number>((resolve, reject) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('the upgrade was accepted')));
+    });
+  }
+
+  const allowedOrigins = ['https://app.example.com', 'http://localhost:5173'];
+
+  it('accepts an upgrade from a listed origin and reports the origin', async () => {
+    const port = await start({ allowedOrigins });
+    await connect(port, '/y/doc', { origin: 'http://localhost:5173' });
+    await until(() => peers.length === 1);
+    expect(peers[0]!.origin).toBe('http://localhost:5173');
+  });
+
+  it('refuses an upgrade from an origin not listed with 403, before any socket is opened', async () => {
+    const port = await start({ allowedOrigins });
+    expect(await refusedUpgrade(port, 'https://evil.example.net')).toBe(403);
+    // A listed origin with another port or scheme is another origin.
+    expect(await refusedUpgrade(port, 'http://app.example.com')).toBe(403);
+    expect(await refusedUpgrade(port, 'null')).toBe(403);
+    expect(peers).toEqual([]);
+    // The listener is unharmed: a listed origin still gets in.
+    await connect(port, '/', { origin: 'https://app.example.com' });
+    await until(() => peers.length === 1);
+  });
+
+  it('accepts an upgrade without an Origin header (a non-browser client) when origins are listed', async () => {
+    const port = await start({ allowedOrigins });
+    await connect(port);
+    await until(() => peers.length === 1);
+    expect(peers[0]!.origin).toBeNull();
+  });
+
+  it('accepts any origin when no allow-list is given', async () => {
+    const port = await start({ allowedOrigins: null });
+    await connect(port, '/', { origin: 'https://anywhere.example.org' });
+    await until(() => peers.length === 1);
+    expect(peers[0]!.origin).toBe('https://anywhere.example.org');
+  });
+
+  it('still answers 404 for an unknown path, whatever the origin', async () => {
+    const port = await start({ allowedOrigins });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/nope`, { origin: 'https://app.example.com' });
+    clients.push(ws);
+    const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(404);
+  });
+
+  it('reports the peer address of upgrades and HTTP requests, in the same form for IPv4 and IPv6', async () => {
+    const seen: string[] = [];
+    const http = (request: { remoteAddress: string }) => {
+      seen.push(request.remoteAddress);
+      return { status: 204 };
+    };
+    const port4 = await start({ http });
+    await connect(port4);
+    await until(() => peers.length === 1);
+    expect((await fetch(`http://127.0.0.1:${port4}/healthz`)).status).toBe(204);
+    expect([peers[0]!.remoteAddress, seen[0]]).toEqual(['127.0.0.1', '127.0.0.1']);
+    transport!.stopListening();
+
+    // uWS writes IPv6 in full (0000:…:0001), Node compresses it: both must say `::1`.
+    const port6 = await start({ http }, '::1');
+    await connect(port6, '/', { host: '[::1]' });
+    await until(() => peers.length === 2);
+    expect((await fetch(`http://[::1]:${port6}/healthz`)).status).toBe(204);
+    expect([peers[1]!.remoteAddress, seen[1]]).toEqual(['::1', '::1']);
+    transport!.stopListening();
+
+    // A dual-stack listener sees IPv4 peers as ::ffff:127.0.0.1 (uWS: in full): plain IPv4 it is.
+    const portDual = await start({ http }, '::');
+    await connect(portDual);
+    await until(() => peers.length === 3);
+    expect((await fetch(`http://127.0.0.1:${portDual}/healthz`)).status).toBe(204);
+    expect([peers[2]!.remoteAddress, seen[2]]).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 });

@@ -257,6 +257,7 @@ export function protocolEnv(
     metrics,
     clock,
     logger: silentLogger,
+    denied: () => {},
     limits: { ...DEFAULT_LIMITS, ...options.limits },
   };
   return { hub, clock, metrics, rooms, keepalive, context };

@@ -1,0 +1,160 @@
+/**
+ * Users, projects and memberships (migration 001): what the admin API writes and what
+ * the read/write API asks ("may this user create here?", "which documents may they read?").
+ * The socket path's role lookup is ProjectAuthorizer's; the rules here are the same:
+ * owner/editor read-write, viewer read-only, public projects readable by every user.
+ */
+import type { Db, Queryable } from './db.js';
+import type { DocumentKind } from './documents.js';
+
+export const PROJECT_ROLES = ['owner', 'editor', 'viewer'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
+
+export const PROJECT_VISIBILITIES = ['private', 'institution', 'public'] as const;
+export type ProjectVisibility = (typeof PROJECT_VISIBILITIES)[number];
+
+export interface UserRow {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+}
+
+export interface ProjectRow {
+  readonly id: string;
+  readonly name: string;
+  readonly ownerId: string | null;
+  readonly visibility: ProjectVisibility;
+}
+
+/** A document as the listing shows it (no state). */
+export interface DocumentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+  readonly updatedAt: Date;
+}
+
+/** Creates a user; null when the email is taken. */
+export async function createUser(db: Queryable, user: { email: string; name: string }): Promise<{ id: string } | null> {
+  const { rows } = await db.query<{ id: string }>(
+    'insert into users (email, name) values ($1, $2) on conflict (email) do nothing returning id',
+    [user.email, user.name],
+  );
+  return rows[0] ?? null;
+}
+
+export async function findUser(db: Queryable, id: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow>('select id, email, name from users where id = $1', [id]);
+  return rows[0] ?? null;
+}
+
+export async function findProject(db: Queryable, id: string): Promise<ProjectRow | null> {
+  const { rows } = await db.query<{ id: string; name: string; owner_id: string | null; visibility: ProjectVisibility }>(
+    'select id, name, owner_id, visibility from projects where id = $1',
+    [id],
+  );
+  const row = rows[0];
+  return row ? { id: row.id, name: row.name, ownerId: row.owner_id, visibility: row.visibility } : null;
+}
+
+/**
+ * Creates a project and makes its owner an `owner` member, in one transaction (a project
+ * is never left without its owner). Null when the owner is not a user.
+ */
+export async function createProject(
+  db: Db,
+  project: { name: string; ownerId: string; visibility: ProjectVisibility },
+): Promise<{ id: string } | null> {
+  return db.transaction(async (tx) => {
+    // The foreign key locks the owner's row for the rest of the transaction, so the
+    // membership insert below cannot lose its user to a concurrent delete.
+    const { rows } = await tx.query<{ id: string }>(
+      `insert into projects (name, owner_id, visibility)
+       select $1, u.id, $3 from users u where u.id = $2
+       returning id`,
+      [project.name, project.ownerId, project.visibility],
+    );
+    const created = rows[0];
+    if (!created) return null;
+    await tx.query(`insert into project_members (project_id, user_id, role) values ($1, $2, 'owner')`, [created.id, project.ownerId]);
+    return created;
+  });
+}
+
+export type SetMemberResult = 'set' | 'no-project' | 'no-user';
+
+/** Gives the user `role` in the project, replacing the role they had. */
+export async function setMember(db: Queryable, projectId: string, userId: string, role: ProjectRole): Promise<SetMemberResult> {
+  const { rows } = await db.query(
+    `insert into project_members (project_id, user_id, role)
+     select p.id, u.id, $3 from projects p, users u where p.id = $1 and u.id = $2
+     on conflict (project_id, user_id) do update set role = excluded.role
+     returning 1`,
+    [projectId, userId, role],
+  );
+  if (rows.length > 0) return 'set';
+  return (await findProject(db, projectId)) ? 'no-user' : 'no-project';
+}
+
+/** Removes the membership; false when there was none. */
+export async function removeMember(db: Queryable, projectId: string, userId: string): Promise<boolean> {
+  const { rows } = await db.query('delete from project_members where project_id = $1 and user_id = $2 returning 1', [projectId, userId]);
+  return rows.length > 0;
+}
+
+/** The user's role in a project and the project's visibility; null when there is no such project. */
+export async function projectAccess(
+  db: Queryable,
+  projectId: string,
+  userId: string,
+): Promise<{ role: ProjectRole | null; visibility: ProjectVisibility } | null> {
+  const { rows } = await db.query<{ role: ProjectRole | null; visibility: ProjectVisibility }>(
+    `select pm.role, p.visibility
+       from projects p
+       left join project_members pm on pm.project_id = p.id and pm.user_id = $2
+      where p.id = $1`,
+    [projectId, userId],
+  );
+  return rows[0] ?? null;
+}
+
+interface RawSummary {
+  id: string;
+  name: string;
+  kind: DocumentKind;
+  project_id: string;
+  updated_at: Date;
+}
+
+const toSummary = (r: RawSummary): DocumentSummary => ({ id: r.id, name: r.name, kind: r.kind, projectId: r.project_id, updatedAt: r.updated_at });
+
+/** Every document (open mode: the anonymous editor may open them all), optionally of one project. */
+export async function listDocuments(db: Queryable, filter: { projectId?: string | undefined } = {}): Promise<DocumentSummary[]> {
+  const { rows } = await db.query<RawSummary>(
+    `select id, name, kind, project_id, updated_at from documents
+      where $1::uuid is null or project_id = $1::uuid
+      order by name`,
+    [filter.projectId ?? null],
+  );
+  return rows.map(toSummary);
+}
+
+/** The documents a user may read: those of projects they are a member of, and of public projects. */
+export async function listReadableDocuments(
+  db: Queryable,
+  userId: string,
+  filter: { projectId?: string | undefined } = {},
+): Promise<DocumentSummary[]> {
+  const { rows } = await db.query<RawSummary>(
+    `select d.id, d.name, d.kind, d.project_id, d.updated_at
+       from documents d
+       join projects p on p.id = d.project_id
+      where ($2::uuid is null or d.project_id = $2::uuid)
+        and (p.visibility = 'public'
+             or exists (select 1 from project_members pm where pm.project_id = d.project_id and pm.user_id = $1))
+      order by d.name`,
+    [userId, filter.projectId ?? null],
+  );
+  return rows.map(toSummary);
+}

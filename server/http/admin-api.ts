@@ -1,0 +1,132 @@
+/**
+ * The admin API (DESIGN.md "Admin API"), behind `Authorization: Bearer $ADMIN_TOKEN`:
+ * users, projects, memberships, documents, tokens, session revocation and the audit log.
+ * Without ADMIN_TOKEN every route answers 404. Every change is recorded in the audit log;
+ * changes that take access away are also published as access events, so live sockets
+ * re-check at once instead of at their next reconnect.
+ */
+import { z } from 'zod';
+import { createProject, createUser, findProject, findUser, PROJECT_ROLES, PROJECT_VISIBILITIES, removeMember, setMember } from '../../persistence/accounts.js';
+import { AUDIT_MAX_LIMIT, listAudit, recordAuditSafely, type AuditEntry } from '../../persistence/audit.js';
+import type { Db } from '../../persistence/db.js';
+import { createDocument } from '../../persistence/documents.js';
+import { SESSION_TTL_MS } from '../auth/session-store.js';
+import type { HttpRequest, HttpResponse } from '../transport/transport.js';
+import type { ApiDependencies } from './api-dependencies.js';
+import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
+import { apiRoute, HttpError, noContent } from './http-error.js';
+import { requireAdmin } from './request-auth.js';
+import { json, type RouteTable } from './routes.js';
+
+/**
+ * Longest token lifetime: a revocation lasts SESSION_TTL_MS (24 h), so no token may live
+ * longer than that or it would outlive its own revocation.
+ */
+export const MAX_TOKEN_TTL_SECONDS = SESSION_TTL_MS / 1000;
+
+const name = () => z.string().trim().min(1).max(255);
+
+const userBody = z.strictObject({ email: z.string().trim().max(320).pipe(z.email()), name: name() });
+const projectBody = z.strictObject({ name: name(), ownerId: uuid(), visibility: z.enum(PROJECT_VISIBILITIES).default('private') });
+const memberBody = z.strictObject({ userId: uuid(), role: z.enum(PROJECT_ROLES) });
+const documentBody = z.strictObject({ projectId: uuid(), name: documentName(), kind: documentKind() });
+const tokenBody = z.strictObject({ userId: uuid(), ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional() });
+const projectParams = z.object({ id: uuid() });
+const memberParams = z.object({ id: uuid(), userId: uuid() });
+// A session id is the token's `jti`: any string (ours are uuids).
+const sessionParams = z.object({ id: z.string().min(1).max(255) });
+const auditQuery = z.object({ limit: positiveIntegerParam(AUDIT_MAX_LIMIT).optional(), before: uuid().optional() });
+
+type AdminHandler = (request: HttpRequest, params: Readonly<Record<string, string>>, db: Db) => Promise<HttpResponse>;
+
+export function adminRoutes(deps: ApiDependencies): RouteTable[] {
+  const route = (method: string, pattern: string, handler: AdminHandler): RouteTable => ({
+    method,
+    pattern,
+    handler: apiRoute(async (request, params) => {
+      requireAdmin(deps, request);
+      if (!deps.db) throw new HttpError(501, 'the admin API needs the database: this server runs with STORAGE=memory');
+      return handler(request, params, deps.db);
+    }),
+  });
+  const audit = (entry: Omit<AuditEntry, 'actor'>) => recordAuditSafely(deps.db, deps.logger, { actor: 'admin', ...entry });
+
+  return [
+    route('POST', '/api/admin/users', async (request, _params, db) => {
+      const body = parseBody(userBody, request);
+      const user = await createUser(db, body);
+      if (!user) throw new HttpError(409, `email: a user with email ${JSON.stringify(body.email)} already exists`);
+      await audit({ action: 'user.create', resourceType: 'user', resourceId: user.id, details: { email: body.email, name: body.name } });
+      return json(201, { id: user.id });
+    }),
+
+    route('POST', '/api/admin/projects', async (request, _params, db) => {
+      const body = parseBody(projectBody, request);
+      const project = await createProject(db, body);
+      if (!project) throw new HttpError(404, `ownerId: no user with id ${body.ownerId}`);
+      await audit({ action: 'project.create', resourceType: 'project', resourceId: project.id, details: { ...body } });
+      return json(201, { id: project.id });
+    }),
+
+    route('POST', '/api/admin/projects/:id/members', async (request, params, db) => {
+      const { id: projectId } = validate(projectParams, params, 'path');
+      const { userId, role } = parseBody(memberBody, request);
+      const result = await setMember(db, projectId, userId, role);
+      if (result === 'no-project') throw new HttpError(404, `no project with id ${projectId}`);
+      if (result === 'no-user') throw new HttpError(404, `userId: no user with id ${userId}`);
+      await audit({ action: 'project.member.set', resourceType: 'project', resourceId: projectId, details: { userId, role } });
+      // A changed role (e.g. editor → viewer) applies to the user's open documents at once.
+      deps.accessEvents.publish({ type: 'membership-changed', userId, projectId });
+      return noContent();
+    }),
+
+    route('DELETE', '/api/admin/projects/:id/members/:userId', async (_request, params, db) => {
+      const { id: projectId, userId } = validate(memberParams, params, 'path');
+      if (!(await removeMember(db, projectId, userId))) throw new HttpError(404, `user ${userId} is not a member of project ${projectId}`);
+      // Sockets of this user on this project's documents re-check (and close) now.
+      deps.accessEvents.publish({ type: 'membership-removed', userId, projectId });
+      await audit({ action: 'project.member.remove', resourceType: 'project', resourceId: projectId, details: { userId } });
+      return noContent();
+    }),
+
+    route('POST', '/api/admin/documents', async (request, _params, db) => {
+      const body = parseBody(documentBody, request);
+      if (!(await findProject(db, body.projectId))) throw new HttpError(404, `projectId: no project with id ${body.projectId}`);
+      const { document, created } = await createDocument(db, body.name, body.kind, body.projectId);
+      if (!created) throw new HttpError(409, `name: a document named ${JSON.stringify(body.name)} already exists`);
+      await audit({ action: 'document.create', resourceType: 'document', resourceId: document.id, details: { ...body } });
+      return json(201, { id: document.id, name: document.name });
+    }),
+
+    route('POST', '/api/admin/tokens', async (request, _params, db) => {
+      if (!deps.tokens) throw new HttpError(409, 'AUTH_SECRET is not set: this server runs in open mode and cannot mint tokens');
+      const { userId, ttlSeconds } = parseBody(tokenBody, request);
+      if (!(await findUser(db, userId))) throw new HttpError(404, `userId: no user with id ${userId}`);
+      const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? MAX_TOKEN_TTL_SECONDS);
+      const expiresAt = new Date(claims.expiresAt).toISOString();
+      // The session id, never the token: the trail must not hold credentials.
+      await audit({ action: 'token.mint', resourceType: 'session', resourceId: claims.sessionId, details: { userId, expiresAt } });
+      // sessionId: what POST /api/admin/sessions/:id/revoke takes.
+      return json(201, { token, sessionId: claims.sessionId, expiresAt });
+    }),
+
+    route('POST', '/api/admin/sessions/:id/revoke', async (_request, params) => {
+      const { id: sessionId } = validate(sessionParams, params, 'path');
+      // As long as any token can live (MAX_TOKEN_TTL_SECONDS), so it cannot outlast this.
+      const userId = await deps.sessions.revoke(sessionId, Date.now() + SESSION_TTL_MS);
+      deps.accessEvents.publish({ type: 'session-revoked', sessionId });
+      await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
+      return noContent();
+    }),
+
+    route('GET', '/api/admin/audit', async (request, _params, db) => {
+      const { limit, before } = validate(auditQuery, queryObject(request), 'query');
+      const entries = await listAudit(db, { limit, before });
+      return json(200, {
+        entries,
+        // Cursor for the next (older) page, null on the last one.
+        nextBefore: entries.length > 0 && entries.length === (limit ?? 100) ? entries[entries.length - 1]!.id : null,
+      });
+    }),
+  ];
+}

@@ -1,0 +1,78 @@
+/**
+ * Request validation with zod, for every body, path segment and query parameter: a bad
+ * value is refused with 400 and a message that names the field (`email: Invalid email
+ * address`), before anything reads or writes the database.
+ */
+import { z } from 'zod';
+import type { HttpRequest } from '../transport/transport.js';
+import { HttpError } from './http-error.js';
+
+/** At most this many problems are listed in one message (a huge bad body stays a short answer). */
+const MAX_ISSUES = 5;
+
+/** `field: problem; other: problem`, with `what` (`body`, `query`, `path`) for problems of the whole value. */
+export function describeIssues(error: z.ZodError, input: unknown, what = 'body'): string {
+  const parts = error.issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : what;
+    // A missing field says so, whatever its type would have said ("Invalid UUID",
+    // "expected string, received undefined").
+    const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+    return `${path}: ${missing ? 'Required' : issue.message}`;
+  });
+  if (error.issues.length > MAX_ISSUES) parts.push(`and ${error.issues.length - MAX_ISSUES} more`);
+  return parts.join('; ');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** `value` checked against `schema`, or HttpError 400 naming the offending fields. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 'body'): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpError(400, describeIssues(result.error, value, what));
+  return result.data;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The JSON body, checked against `schema`; 400 when it is empty, not UTF-8, not JSON or not valid. */
+export function parseBody<S extends z.ZodType>(schema: S, request: HttpRequest): z.output<S> {
+  if (request.body.byteLength === 0) throw new HttpError(400, 'body: Required (a JSON object)');
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(request.body));
+  } catch {
+    throw new HttpError(400, 'body: not valid JSON');
+  }
+  return validate(schema, value);
+}
+
+/**
+ * The query string's parameters as an object of strings, for `validate`: the last of
+ * repeated ones; an empty one (`?limit=`) counts as absent.
+ */
+export function queryObject(request: HttpRequest): Record<string, string> {
+  return Object.fromEntries([...new URLSearchParams(request.query)].filter(([, value]) => value !== ''));
+}
+
+/** A uuid as PostgreSQL accepts it (any version): checked before it reaches a `uuid` column. */
+export const uuid = () => z.guid('Invalid UUID');
+
+/** A positive integer from a query string (`?limit=10`). */
+export const positiveIntegerParam = (max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, 'Expected a positive integer')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max));
+
+/** Document names: any string of 1 to 255 characters (the `documents.name` check). */
+export const documentName = () => z.string().min(1).max(255);
+
+export const documentKind = () => z.enum(['paper', 'research_tree']);
