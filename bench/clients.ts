@@ -58,6 +58,8 @@ export function emptyCounters(): Counters {
 export interface ClientContext {
   protocol: Protocol;
   token: string;
+  /** y-websocket: append `?token=` to the document URL (token-mode servers). */
+  tokenInUrl?: boolean;
   counters: Counters;
   /** Samples are kept only for edits sent inside [windowStart, windowEnd] (monotonic ms). */
   windowStart: number;
@@ -97,7 +99,7 @@ export abstract class BenchClient {
         clearTimeout(timer);
         resolve(nowMs() - started);
       };
-      const url = urlFor(protocol, this.baseUrl, this.docName);
+      const url = urlFor(protocol, this.baseUrl, this.docName, this.ctx.tokenInUrl ? this.ctx.token : undefined);
       // The raw link speaks plain ws:// only; `--ws-readers` keeps the readers on `ws` for A/B runs.
       const raw = url.startsWith('ws:') && (this.ctx.rawReaders || !this.isBulk());
       link = (raw ? openRawLink : openWsLink)(url, {

@@ -46,7 +46,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
     history: { type: 'string', value: 'N', description: 'cold-load: logged updates per document' },
     shape: { type: 'string', value: 'NAME', description: 'cold-load document shape: text | map' },
     concurrency: { type: 'string', value: 'N', description: 'connections opened at once' },
-    token: { type: 'string', value: 'TOKEN', description: 'token the clients send (default: bench)' },
+    token: { type: 'string', value: 'TOKEN', description: 'token the clients send: Hocuspocus Auth, and ?token= for y-websocket\n(default: bench, in Auth only; scriptorium-pg-auth: a token it mints)' },
     'scriptorium-protocol': { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n' },
     transport: { type: 'string', value: 'NAME', description: "Scriptorium's TRANSPORT: uws | ws | auto" },
     pg: {
@@ -153,7 +153,11 @@ async function main(): Promise<number> {
       const first = servers[0]!;
       const label = instances > 1 ? `${first.label} ×${instances}` : first.label;
       const restart = instances > 1 ? undefined : () => first.restart();
-      const target: Target = { label, protocol: first.protocol, urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()), restart };
+      const target: Target = {
+        label, protocol: first.protocol, urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()), restart,
+        // scriptorium-pg-auth: instances share one database, so the first one's set-up serves all.
+        auth: first.auth,
+      };
       rows.push(await runScenario(scenario, target, args));
     } catch (err) {
       process.stderr.write(`${kind} failed: ${(err as Error).stack}\n${servers.map((s) => s.tail()).join('\n')}\n`);

@@ -127,9 +127,10 @@ export function peekHeader(protocol: Protocol, buf: Uint8Array): FrameHeader {
 }
 
 /** The bytes of a y-websocket URL or the Hocuspocus URL for one document. */
-export function urlFor(protocol: Protocol, baseUrl: string, docName: string): string {
+export function urlFor(protocol: Protocol, baseUrl: string, docName: string, token?: string): string {
   if (protocol === 'hocuspocus') return baseUrl;
-  return baseUrl.replace(/\/?$/, '/') + encodeURIComponent(docName);
+  const url = baseUrl.replace(/\/?$/, '/') + encodeURIComponent(docName);
+  return token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`;
 }
 
 /**

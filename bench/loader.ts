@@ -160,7 +160,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const slices: number[][] = Array.from({ length: nWorkers }, () => []);
     for (let d = 0; d < opts.docs; d++) slices[d % nWorkers]!.push(d);
     const config: WorkloadConfig = {
-      protocol: opts.protocol, urls: opts.urls, token: opts.token, docPrefix: opts.docPrefix,
+      protocol: opts.protocol, urls: opts.urls, token: opts.token, tokenInUrl: opts.tokenInUrl, docPrefix: opts.docPrefix,
       clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc, probesPerDoc: opts.probesPerDoc,
       rate: opts.rate, awarenessRate: opts.awarenessRate, connectConcurrency: opts.connectConcurrency,
       connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders,

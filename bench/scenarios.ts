@@ -17,6 +17,11 @@ export interface Target {
   pids(): number[];
   /** Restart the server(s) keeping their storage; cold-load needs it. */
   restart?: () => Promise<void>;
+  /**
+   * Token mode (scriptorium-pg-auth): every client sends this token (Hocuspocus Auth, and
+   * `?token=` for y-websocket), and the scenario's documents are created before the load starts.
+   */
+  auth?: { token: string; addDocuments(names: readonly string[]): Promise<void> } | null;
 }
 
 /** Command-line knobs; unset ones take the scenario's defaults. */
@@ -81,7 +86,9 @@ function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOption
     label,
     protocol: target.protocol,
     urls: target.urls,
-    token: a.token ?? 'bench',
+    token: target.auth?.token ?? a.token ?? 'bench',
+    // An explicit --token (a token-mode deployment) goes into y-websocket URLs too.
+    tokenInUrl: Boolean(target.auth) || a.token !== undefined,
     docPrefix: `bench-${runId()}-`,
     docs: 100,
     clientsPerDoc: 20,
@@ -99,6 +106,12 @@ function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOption
     serverPids: target.pids(),
     progress: a.progress ?? true,
   };
+}
+
+/** Creates the run's documents first when the target is in token mode, then runs the load. */
+async function load(target: Target, o: LoadOptions): Promise<LoadResult> {
+  if (target.auth) await target.auth.addDocuments(Array.from({ length: o.docs }, (_, d) => `${o.docPrefix}${d}`));
+  return runLoad(o);
 }
 
 function applyShape(o: LoadOptions, a: ScenarioArgs): LoadOptions {
@@ -123,7 +136,7 @@ export function fanoutOptions(target: Target, a: ScenarioArgs): LoadOptions {
 }
 
 export async function runFanout(target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
-  const result = await runLoad(fanoutOptions(target, a));
+  const result = await load(target, fanoutOptions(target, a));
   process.stderr.write(describe(result) + '\n');
   return { scenario: 'fanout', label: target.label, protocol: target.protocol, main: result };
 }
@@ -160,7 +173,7 @@ export async function runSaturation(target: Target, a: ScenarioArgs): Promise<Sc
     if (a.ci) Object.assign(o, { docs: a.docs ?? 10, clientsPerDoc: a.clients ?? 5 });
     targetRate = o.docs * o.writersPerDoc * rate;
     o.label = `${target.label} saturation ${targetRate} upd/s`;
-    const result = await runLoad(o);
+    const result = await load(target, o);
     process.stderr.write(describe(result) + '\n');
     const reason = judge(result);
     const s = { ratePerWriter: rate, result, ok: reason === null, reason };
@@ -230,14 +243,14 @@ export async function runDensity(target: Target, a: ScenarioArgs): Promise<Scena
     workers: a.workers ?? Math.max(1, Math.ceil(connections / 15_000)),
     connectConcurrency: a.concurrency ?? 100,
   });
-  const result = await runLoad(o);
+  const result = await load(target, o);
   process.stderr.write(describe(result) + '\n');
   return { scenario: 'density', label: target.label, protocol: target.protocol, main: result };
 }
 
-function standaloneContext(protocol: Protocol, token: string): ClientContext {
+function standaloneContext(protocol: Protocol, token: string, tokenInUrl: boolean): ClientContext {
   return {
-    protocol, token, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
+    protocol, token, tokenInUrl, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
     latency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
   };
 }
@@ -256,9 +269,10 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
   // Typed text compacts to a small state, as real papers do; unique map keys make the document
   // itself 100,000 entries, whose Yjs apply/encode alone costs ~0.4 s whatever the storage does.
   const shape = a.shape ?? 'text';
-  const token = a.token ?? 'bench';
+  const token = target.auth?.token ?? a.token ?? 'bench';
   const prefix = `bench-cold-${runId()}-`;
-  const ctx = standaloneContext(target.protocol, token);
+  const ctx = standaloneContext(target.protocol, token, Boolean(target.auth) || a.token !== undefined);
+  await target.auth?.addDocuments(Array.from({ length: docs }, (_, d) => `${prefix}${d}`));
   const url = (d: number): string => target.urls[d % target.urls.length]!;
   const log = (s: string): void => {
     if (a.progress ?? true) process.stderr.write(`[${target.label} cold-load] ${s}\n`);

@@ -10,10 +10,71 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Tokens } from '../server/auth/tokens.js';
 import type { Protocol } from './frames.js';
 
-export type ServerKind = 'scriptorium-pg' | 'scriptorium-pglite' | 'scriptorium-mem' | 'hocuspocus' | 'y-websocket' | 'floor';
-export const SERVER_KINDS: ServerKind[] = ['scriptorium-pg', 'scriptorium-pglite', 'scriptorium-mem', 'hocuspocus', 'y-websocket', 'floor'];
+export type ServerKind = 'scriptorium-pg' | 'scriptorium-pg-auth' | 'scriptorium-pglite' | 'scriptorium-mem' | 'hocuspocus' | 'y-websocket' | 'floor';
+export const SERVER_KINDS: ServerKind[] = ['scriptorium-pg', 'scriptorium-pg-auth', 'scriptorium-pglite', 'scriptorium-mem', 'hocuspocus', 'y-websocket', 'floor'];
+
+/**
+ * scriptorium-pg-auth: token mode (AUTH_SECRET) on a throwaway PostgreSQL database. One user,
+ * editor of one private project; the scenario's documents are created in that project before
+ * the load starts (in token mode opening a document never creates it), and every client sends
+ * the user's token (Hocuspocus Auth message, `?token=` for y-websocket).
+ */
+export const BENCH_AUTH_SECRET = 'scriptorium-bench-auth-secret-0123456789abcdef';
+const BENCH_IDS = {
+  owner: 'b0000000-0000-4000-8000-000000000001',
+  editor: 'b0000000-0000-4000-8000-000000000002',
+  project: 'b1000000-0000-4000-8000-000000000001',
+};
+
+/** What the loader needs to pass a token-mode server's checks. */
+export interface BenchAuth {
+  /** A token of the editor (valid 24 h), for every client. */
+  readonly token: string;
+  /** Creates these documents in the editor's project (idempotent); before any client opens them. */
+  addDocuments(names: readonly string[]): Promise<void>;
+}
+
+async function withDatabase<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Seeds the owner, the editor and their project (idempotent: instances may share the database); mints the editor's token. */
+async function seedBenchAuth(databaseUrl: string): Promise<BenchAuth> {
+  await withDatabase(databaseUrl, (sql) =>
+    sql.query(`
+      insert into users (id, email, name) values
+        ('${BENCH_IDS.owner}', 'bench-owner@example.org', 'Bench owner'),
+        ('${BENCH_IDS.editor}', 'bench-editor@example.org', 'Bench editor')
+        on conflict do nothing;
+      insert into projects (id, name, owner_id, visibility) values ('${BENCH_IDS.project}', 'Bench', '${BENCH_IDS.owner}', 'private')
+        on conflict do nothing;
+      insert into project_members (project_id, user_id, role) values
+        ('${BENCH_IDS.project}', '${BENCH_IDS.owner}', 'owner'), ('${BENCH_IDS.project}', '${BENCH_IDS.editor}', 'editor')
+        on conflict do nothing;`),
+  );
+  const { token } = await new Tokens(BENCH_AUTH_SECRET).mint(BENCH_IDS.editor);
+  return {
+    token,
+    addDocuments: async (names) => {
+      if (names.length === 0) return;
+      await withDatabase(databaseUrl, (sql) =>
+        sql.query(`insert into documents (project_id, name, kind) select $1, unnest($2::text[]), 'paper' on conflict (name) do nothing`, [
+          BENCH_IDS.project,
+          [...names],
+        ]),
+      );
+    },
+  };
+}
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SCRIPTORIUM_MAIN = join(REPO_ROOT, 'dist/server/main.js');
@@ -44,8 +105,10 @@ export interface RunningServer {
   protocol: Protocol;
   /** Base WebSocket URL for the loader (Hocuspocus: the socket URL; y-websocket: prefix for doc names). */
   url: string;
-  /** scriptorium-pg: the database it uses (for further instances); else null. */
+  /** scriptorium-pg(-auth): the database it uses (for further instances); else null. */
   database: string | null;
+  /** scriptorium-pg-auth: the token and the document set-up the loader must use; else null. */
+  auth: BenchAuth | null;
   pid(): number;
   /** Kill and start again with the same storage (cold-load scenario). */
   restart(): Promise<void>;
@@ -119,6 +182,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   /** Created here, so dropped at stop. */
   let dbName: string | null = null;
   let database: string | null = null;
+  let databaseUrl: string | null = null;
   let dataDir: string | null = null;
   let spec: LaunchSpec;
   const scriptorium = (env: Record<string, string>): LaunchSpec => ({
@@ -127,7 +191,8 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     readyPath: '/readyz',
   });
   switch (kind) {
-    case 'scriptorium-pg': {
+    case 'scriptorium-pg':
+    case 'scriptorium-pg-auth': {
       const shared = opts.database ?? null;
       if (!shared) {
         dbName = `scriptorium_bench_${process.pid}_${Date.now()}`;
@@ -139,7 +204,8 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
       database = shared ?? dbName;
       const dbUrl = new URL(opts.pgAdminUrl);
       dbUrl.pathname = `/${database}`;
-      spec = scriptorium({ DATABASE_URL: dbUrl.toString() });
+      databaseUrl = dbUrl.toString();
+      spec = scriptorium({ DATABASE_URL: databaseUrl, ...(kind === 'scriptorium-pg-auth' ? { AUTH_SECRET: BENCH_AUTH_SECRET } : {}) });
       break;
     }
     case 'scriptorium-pglite':
@@ -207,10 +273,14 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
+  let auth: BenchAuth | null = null;
   try {
     await launch();
+    // The server has run its migrations: the tables exist.
+    if (kind === 'scriptorium-pg-auth') auth = await seedBenchAuth(databaseUrl!);
   } catch (err) {
     // A server that never came up must not leave its throwaway database behind.
+    await kill().catch(() => {});
     await cleanup().catch(() => {});
     throw err;
   }
@@ -221,6 +291,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     protocol,
     url,
     database,
+    auth,
     pid: () => child.pid!,
     tail: () => lines.join('\n'),
     restart: async () => {

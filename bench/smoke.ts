@@ -10,8 +10,13 @@ export interface SmokeOptions {
   protocol?: Protocol;
   serverPid?: number;
   token?: string;
+  /** Document names are `<docPrefix>0` … `<docPrefix>4` (default: a fresh prefix); a token-mode server needs them created first. */
+  docPrefix?: string;
   durationSec?: number;
 }
+
+/** How many documents the smoke uses (names `<docPrefix>0` …). */
+export const SMOKE_DOCS = 5;
 
 export async function runSmoke(opts: SmokeOptions): Promise<LoadResult> {
   const result = await runLoad({
@@ -19,8 +24,10 @@ export async function runSmoke(opts: SmokeOptions): Promise<LoadResult> {
     protocol: opts.protocol ?? 'hocuspocus',
     urls: [opts.url],
     token: opts.token ?? 'bench',
-    docPrefix: `smoke-${Date.now().toString(36)}-`,
-    docs: 5,
+    // A given token is a token-mode server's: y-websocket clients send it as ?token= too.
+    tokenInUrl: opts.token !== undefined,
+    docPrefix: opts.docPrefix ?? `smoke-${Date.now().toString(36)}-`,
+    docs: SMOKE_DOCS,
     clientsPerDoc: 4,
     writersPerDoc: 1,
     probesPerDoc: 2,

@@ -13,6 +13,8 @@ export interface WorkloadConfig {
   /** Server base URLs; clients are spread across them round-robin. */
   urls: string[];
   token: string;
+  /** y-websocket: send the token as `?token=` too (token-mode servers); Hocuspocus always sends it in Auth. */
+  tokenInUrl?: boolean;
   docPrefix: string;
   clientsPerDoc: number;
   writersPerDoc: number;
@@ -127,6 +129,7 @@ export class LoadWorker {
     this.config = config;
     this.ctx.protocol = config.protocol;
     this.ctx.token = config.token;
+    this.ctx.tokenInUrl = config.tokenInUrl ?? false;
     this.ctx.rawReaders = config.rawReaders;
     const probes = Math.max(0, Math.min(config.probesPerDoc, config.clientsPerDoc - config.writersPerDoc));
     let urlIndex = 0;

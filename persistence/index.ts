@@ -17,3 +17,4 @@ export { openStorage, type OpenStorageOptions } from './open-storage.js';
 export { listHistory, type HistoryEntry, type HistoryQuery } from './history.js';
 export { findDocument, createDocument, DEFAULT_PROJECT_ID, type CreatedDocument, type DocumentRow, type DocumentKind } from './documents.js';
 export { compactDocument, loadDocumentState, pruneHistory } from './compaction.js';
+export { withUserContext, readAs, READER_ROLE } from './user-context.js';

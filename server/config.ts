@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllowedOrigins } from './http/cors.js';
+import { MAX_BYTES_BURST, MAX_BYTES_PER_SECOND, MAX_MESSAGES_BURST, MAX_MESSAGES_PER_SECOND } from './protocol/connection-rate.js';
 import type { TransportChoice } from './transport/select-transport.js';
 
 export interface Config {
@@ -41,6 +43,16 @@ export interface Config {
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
   readonly statelessPerSecond: number;
+  /** Per socket: frames per second and the burst above it; beyond it the socket is closed with 4429. */
+  readonly maxMessagesPerSecond: number;
+  readonly maxMessagesBurst: number;
+  /** Per socket: bytes per second and the burst above it. */
+  readonly maxBytesPerSecond: number;
+  readonly maxBytesBurst: number;
+  /** Browser origins allowed to open sockets and read the API cross-origin; null: any origin, no CORS headers. */
+  readonly allowedOrigins: readonly string[] | null;
+  /** API requests per user (or anonymous address) and endpoint per minute; beyond it 429 with Retry-After. */
+  readonly httpRateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +74,14 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   if (raw === undefined || raw === '') return fallback;
   if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
+}
+
+function origins(env: Env): readonly string[] | null {
+  try {
+    return parseAllowedOrigins(env.ALLOWED_ORIGINS);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
@@ -94,6 +114,13 @@ export function configFromEnv(env: Env = process.env): Config {
     maxPendingBytes: integer(env, 'MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024),
     maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
     statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
+    maxMessagesPerSecond: integer(env, 'MAX_MESSAGES_PER_SECOND', MAX_MESSAGES_PER_SECOND, 1),
+    // A reconnecting provider sends about 4 frames per document at once: the burst must hold them.
+    maxMessagesBurst: integer(env, 'MAX_MESSAGES_BURST', Math.max(MAX_MESSAGES_BURST, 4 * integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1)), 1),
+    maxBytesPerSecond: integer(env, 'MAX_BYTES_PER_SECOND', MAX_BYTES_PER_SECOND, 1024),
+    maxBytesBurst: integer(env, 'MAX_BYTES_BURST', MAX_BYTES_BURST, 1024),
+    allowedOrigins: origins(env),
+    httpRateLimitPerMinute: integer(env, 'HTTP_RATE_LIMIT_PER_MINUTE', 120, 1),
   };
 }
 

@@ -11,6 +11,9 @@ import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
+import { withCors } from './http/cors.js';
+import { InProcessRateLimitStore, rateLimitRoutes, type RateLimitStore } from './http/rate-limit.js';
+import { bearerToken } from './http/request-auth.js';
 import { createHttpHandler } from './http/routes.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
@@ -23,7 +26,7 @@ import { StorageWriter } from './rooms/storage-writer.js';
 import type { UpdateObserver } from './rooms/update-observer.js';
 import { openConfiguredStorage } from './storage-factory.js';
 import { selectTransport } from './transport/select-transport.js';
-import { CloseCode, type Transport, type TransportKind } from './transport/transport.js';
+import { CloseCode, type HttpRequest, type Transport, type TransportKind } from './transport/transport.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -62,6 +65,8 @@ export interface StartOptions {
   readonly sessions?: SessionStore;
   /** Revocation and membership events. Default: in process. */
   readonly accessEvents?: AccessEvents;
+  /** Per-user HTTP rate-limit counters. Default: in process. */
+  readonly rateLimits?: RateLimitStore;
 }
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
@@ -131,20 +136,40 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       maxQueuedBytes: config.maxQueuedBytes,
       maxStatelessBytes: config.maxStatelessBytes,
       statelessPerSecond: config.statelessPerSecond,
+      connectionRate: {
+        messagesPerSecond: config.maxMessagesPerSecond,
+        messageBurst: config.maxMessagesBurst,
+        bytesPerSecond: config.maxBytesPerSecond,
+        byteBurst: config.maxBytesBurst,
+      },
     },
   });
-  const http = createHttpHandler({
-    registry: metrics.registry,
-    notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
-    staticFiles: createStaticFiles(config.staticDir),
-    api: documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, adminToken: config.adminToken ?? null, logger }),
-  });
+  const api = documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, adminToken: config.adminToken ?? null, logger });
+  // Counted per verified user (else per address) and route; CORS outside, so a 429 carries its headers.
+  const userOf = async (request: HttpRequest): Promise<string | null> => {
+    if (!tokens) return null;
+    try {
+      return (await tokens.verify(bearerToken(request))).userId;
+    } catch {
+      return null; // counted by address; the route itself answers 401
+    }
+  };
+  const http = withCors(
+    createHttpHandler({
+      registry: metrics.registry,
+      notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
+      staticFiles: createStaticFiles(config.staticDir),
+      api: rateLimitRoutes(api, { store: options.rateLimits ?? new InProcessRateLimitStore(), limitPerMinute: config.httpRateLimitPerMinute, userOf }),
+    }),
+    config.allowedOrigins,
+  );
   transport = selectTransport(config.transport, {
     handlers,
     http,
     maxMessageBytes: config.maxMessageBytes,
     maxBackpressureBytes: config.maxBackpressureBytes,
     maxHttpBodyBytes: 1024 * 1024,
+    allowedOrigins: config.allowedOrigins,
     onHttpError: (error, phase) => logger.error({ err: error, phase }, phase === 'handler' ? 'HTTP request failed (answered 500)' : 'HTTP response could not be written'),
   }, logger);
   const activeTransport = transport;

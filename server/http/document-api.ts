@@ -10,6 +10,7 @@ import { createDocument, DEFAULT_PROJECT_ID } from '../../persistence/documents.
 import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
 import { MemoryStorage } from '../../persistence/memory-storage.js';
 import type { DocumentRef } from '../../persistence/storage.js';
+import { readAs } from '../../persistence/user-context.js';
 import { AuthenticationError, PermissionDeniedError, type Principal } from '../auth/authorizer.js';
 import type { HttpRequest } from '../transport/transport.js';
 import { adminRoutes } from './admin-api.js';
@@ -93,7 +94,9 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
         const name = params.name!;
         await authorizeDocument(deps, request, principal, name);
         if (!db) throw new HttpError(501, 'this server runs with STORAGE=memory: there is no history to read');
-        const entries = await listHistory(db, name, { limit, before });
+        // The check above decides; row-level security (readAs) is the second line: with a
+        // token the log is read as the user, so it shows nothing of a document they may not read.
+        const entries = await readAs(db, principal.userId, (q) => listHistory(q, name, { limit, before }));
         return json(200, {
           document: name,
           entries,
@@ -108,11 +111,15 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
 /**
  * What the caller can read. Anonymous (open mode): everything, as the open authorizer
  * lets it open everything. A user: documents of projects they are a member of, plus
- * public projects — the rule ProjectAuthorizer applies to each socket.
+ * public projects — the rule ProjectAuthorizer applies to each socket. The query says
+ * so itself and also runs under the user's row-level security (persistence/user-context.ts),
+ * which enforces the same rule in the database.
  */
 async function readableDocuments(deps: ApiDependencies, principal: Principal, projectId: string | undefined): Promise<ListedDocument[]> {
   if (deps.db) {
-    return principal.userId === null ? listDocuments(deps.db, { projectId }) : listReadableDocuments(deps.db, principal.userId, { projectId });
+    const userId = principal.userId;
+    if (userId === null) return listDocuments(deps.db, { projectId });
+    return readAs(deps.db, userId, (q) => listReadableDocuments(q, userId, { projectId }));
   }
   // STORAGE=memory runs in open mode only (token mode needs the users table).
   if (principal.userId === null && deps.storage instanceof MemoryStorage) {

@@ -3,6 +3,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { Clock } from '../clock.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { ConnectionRateLimits } from './connection-rate.js';
 import type { Keepalive } from './keepalive.js';
 import type { LiveSessions } from './live-sessions.js';
 
@@ -20,6 +21,8 @@ export interface ProtocolLimits {
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (a burst of twice that). */
   readonly statelessPerSecond: number;
+  /** Per-socket frame and byte rates (default: DEFAULT_CONNECTION_RATE_LIMITS). */
+  readonly connectionRate?: ConnectionRateLimits | undefined;
 }
 
 /** A socket was denied a document (recorded in the audit log in token mode). */

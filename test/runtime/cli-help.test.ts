@@ -49,6 +49,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['10', 'many'], names: 'rounds' },
   },
   {
+    source: 'bench/connection-rate-bench.ts',
+    mentions: ['admits', '--clock', 'performance', 'field', 'bare', '--help'],
+    invalid: { args: ['--clock', 'sundial'], names: '--clock' },
+  },
+  {
     source: 'bench/hot-path.ts',
     mentions: ['updates', 'members', '--expose-gc', '--help'],
     invalid: { args: ['100'], names: 'updates' },

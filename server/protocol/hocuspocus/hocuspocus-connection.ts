@@ -6,6 +6,7 @@ import type { ProtocolContext } from '../context.js';
 import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost } from '../document-session.js';
 import { closeCodeFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
+import { ConnectionRate, RATE_LIMITED, RATE_LIMITED_REASON } from '../connection-rate.js';
 import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
 import { TokenBucket } from '../token-bucket.js';
@@ -20,6 +21,7 @@ import { AckQueue } from './ack-queue.js';
 export class HocuspocusConnection implements SessionHost, Watched {
   lastSeen = 0;
   keepaliveGroup = 0;
+  private readonly rate: ConnectionRate;
   /** Created when a frame first has to wait: most sockets never queue one. */
   private queueBudget: QueueBudget | null = null;
   private readonly documents = new Map<string, DocumentSession>();
@@ -34,6 +36,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
     readonly context: ProtocolContext,
   ) {
     this.acks = new AckQueue(socket, context.metrics);
+    this.rate = new ConnectionRate(context.limits.connectionRate, context.keepalive);
     context.keepalive.watch(this);
   }
 
@@ -42,6 +45,11 @@ export class HocuspocusConnection implements SessionHost, Watched {
     counters.messagesIn++;
     counters.bytesIn += data.length;
     this.lastSeen = this.context.keepalive.tick;
+    if (!this.rate.admit(data.length)) {
+      // Never applied; the provider reconnects and resyncs, so nothing acknowledged is lost.
+      this.socket.close(RATE_LIMITED, RATE_LIMITED_REASON);
+      return;
+    }
     if (!isBinary) {
       this.socket.close(CloseCode.Unauthorized, 'text frames are not part of the protocol');
       return;

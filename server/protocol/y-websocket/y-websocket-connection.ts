@@ -7,6 +7,7 @@ import type { ProtocolContext } from '../context.js';
 import { DocumentSession, type RefusalKind, type SessionHost } from '../document-session.js';
 import { closeCodeFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
+import { ConnectionRate, RATE_LIMITED, RATE_LIMITED_REASON } from '../connection-rate.js';
 import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
 
@@ -21,6 +22,7 @@ const NO_PREFIX = new Uint8Array(0);
 export class YWebsocketConnection implements SessionHost, Watched {
   lastSeen = 0;
   keepaliveGroup = 0;
+  private readonly rate: ConnectionRate;
   /** Created when a frame first has to wait: most sockets never queue one. */
   private queueBudget: QueueBudget | null = null;
   private readonly session: DocumentSession;
@@ -32,6 +34,7 @@ export class YWebsocketConnection implements SessionHost, Watched {
     readonly context: ProtocolContext,
   ) {
     this.session = new DocumentSession(this, null, documentName, nextSessionId(), NO_PREFIX);
+    this.rate = new ConnectionRate(context.limits.connectionRate, context.keepalive);
     context.keepalive.watch(this);
     this.session.open(token);
   }
@@ -41,6 +44,11 @@ export class YWebsocketConnection implements SessionHost, Watched {
     counters.messagesIn++;
     counters.bytesIn += data.length;
     this.lastSeen = this.context.keepalive.tick;
+    if (!this.rate.admit(data.length)) {
+      // Never applied; the provider reconnects and resyncs, so nothing acknowledged is lost.
+      this.socket.close(RATE_LIMITED, RATE_LIMITED_REASON);
+      return;
+    }
     if (!isBinary) {
       this.socket.close(CloseCode.Unauthorized, 'text frames are not part of the protocol');
       return;

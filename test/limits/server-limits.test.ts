@@ -1,0 +1,43 @@
+/** The limits as the running server applies them: per-socket rates (4429) and per-user HTTP rates (429). */
+import { afterEach, describe, expect, it } from 'vitest';
+import { awarenessFrame, encodeAwareness, updateFrame } from '../helpers/frames.js';
+import { RawClient, textUpdate } from '../helpers/raw-client.js';
+import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';
+
+describe.each(TRANSPORTS)('server limits over %s', (transport) => {
+  afterEach(async () => {
+    RawClient.terminateAll();
+    await closeServers();
+  });
+
+  it('closes a socket that sends frames faster than its rate with 4429, after what it had acknowledged', async () => {
+    const server = await startTestServer(transport, { maxMessagesPerSecond: 5, maxMessagesBurst: 12 });
+    const flooder = await RawClient.connect(server.port);
+    await flooder.join('flood'); // Auth + SyncStep1: 2 frames
+    flooder.send(updateFrame('flood', textUpdate(flooder.doc('flood'), 'kept')));
+    await flooder.waitForFrame((f) => f.kind === 'syncStatus', 5_000, 'ack before the flood');
+    for (let i = 0; i < 50; i++) flooder.send(awarenessFrame('flood', encodeAwareness([{ clientId: 7, clock: i + 1, state: { i } }])));
+    expect(await flooder.waitClose()).toEqual({ code: 4429, reason: 'Too Many Requests' });
+    const reader = await RawClient.connect(server.port);
+    await reader.join('flood');
+    expect(reader.text('flood')).toBe('kept');
+  });
+
+  it('answers 429 with Retry-After once a caller exceeds the per-endpoint rate', async () => {
+    const server = await startTestServer(transport, { httpRateLimitPerMinute: 3 });
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`http://127.0.0.1:${server.port}/api/me`);
+      statuses.push(response.status);
+      if (response.status === 429) {
+        retryAfter = response.headers.get('retry-after');
+        expect(await response.json()).toEqual({ error: 'too many requests' });
+      }
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    // Health checks are not API routes and are never limited.
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
+});
