@@ -39,6 +39,8 @@ export interface Config {
   readonly maxPendingUpdates: number;
   /** ... and at most this many bytes of them. */
   readonly maxPendingBytes: number;
+  /** Largest document (approximate bytes of its Yjs state); updates that would pass it are refused. */
+  readonly maxDocumentBytes: number;
   /** Largest Stateless payload relayed to a document's other clients. */
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
@@ -112,6 +114,7 @@ export function configFromEnv(env: Env = process.env): Config {
     commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 5, 0, 1_000),
     maxPendingUpdates: integer(env, 'MAX_PENDING_UPDATES', 100_000, 1),
     maxPendingBytes: integer(env, 'MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024),
+    maxDocumentBytes: integer(env, 'MAX_DOCUMENT_BYTES', 64 * 1024 * 1024, 1024),
     maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
     statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
     maxMessagesPerSecond: integer(env, 'MAX_MESSAGES_PER_SECOND', MAX_MESSAGES_PER_SECOND, 1),

@@ -104,6 +104,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     observers: [new StorageWriter(storage), ...(options.observers ?? [])],
     metrics,
     logger,
+    maxDocumentBytes: config.maxDocumentBytes,
   });
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   const liveSessions = new LiveSessions(accessEvents);

@@ -12,6 +12,8 @@ export interface RoomRegistryDependencies {
   readonly observers: readonly UpdateObserver[];
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** Largest document accepted (bytes of its Yjs state, approximately); undefined: no limit. */
+  readonly maxDocumentBytes?: number | undefined;
 }
 
 interface Entry {
@@ -116,7 +118,7 @@ export class RoomRegistry {
       .then(() => storage.load(document))
       .then(
         (stored) => {
-          const room = new Room(stored, { observers, publisher, metrics, poisoned: (broken) => this.evict(broken) });
+          const room = new Room(stored, { observers, publisher, metrics, poisoned: (broken) => this.evict(broken), maxDocumentBytes: this.deps.maxDocumentBytes });
           if (this.closed || this.entries.get(name) !== entry) {
             room.destroy();
             throw new RegistryClosedError('server shutting down');

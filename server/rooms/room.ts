@@ -23,6 +23,8 @@ export interface RoomDependencies {
   readonly metrics: ServerMetrics;
   /** Called once, synchronously, when an update broke the Y.Doc halfway. */
   readonly poisoned: (room: Room) => void;
+  /** Refuse local and server updates once the document's bytes would pass this (default: no limit). */
+  readonly maxDocumentBytes?: number | undefined;
 }
 
 /** The update could not be decoded or integrated; the sender is at fault. */
@@ -34,9 +36,10 @@ export class RoomEvictedError extends Error {}
 /**
  * - `changed`: applied, stored (unless remote) and relayed;
  * - `unchanged`: already known, nothing to store or relay;
- * - `full`: refused unapplied because storage's write queue is full (try again later).
+ * - `full`: refused unapplied because storage's write queue is full (try again later);
+ * - `too-large`: refused unapplied because the document would outgrow `maxDocumentBytes`.
  */
-export type ApplyResult = 'changed' | 'unchanged' | 'full';
+export type ApplyResult = 'changed' | 'unchanged' | 'full' | 'too-large';
 
 /**
  * The live document on this instance: one Y.Doc, its awareness and its members.
@@ -57,6 +60,13 @@ export class Room implements DocumentRef {
   readonly members = new Set<RoomMember>();
   /** Set once an apply failed halfway: the Y.Doc can no longer be trusted. */
   poisoned = false;
+  /**
+   * The loaded state's size plus every update applied since: an upper bound of the
+   * document's encoded size (deletions and merges only make the real one smaller),
+   * kept as a counter because encoding the state per update would be far too costly;
+   * re-measured when it reaches the limit.
+   */
+  bytes: number;
 
   private readonly observers: readonly UpdateObserver[];
   /** The observers that can refuse an update before it is applied (asked first). */
@@ -74,6 +84,7 @@ export class Room implements DocumentRef {
     this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
     this.observers = [...deps.observers, this.fanOut];
     this.gates = this.observers.filter((observer) => observer.admits !== undefined);
+    this.bytes = stored.state?.byteLength ?? 0;
     if (stored.state) Y.applyUpdate(this.doc, stored.state);
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.lastTransactionChanged = transactionChanged(transaction);
@@ -121,6 +132,15 @@ export class Room implements DocumentRef {
       metrics.counters.updatesRejected++;
       throw new InvalidUpdateError(`invalid Yjs update: ${(error as Error).message}`);
     }
+    const limit = this.deps.maxDocumentBytes;
+    if (limit !== undefined && origin.kind !== 'remote' && this.bytes + update.byteLength > limit) {
+      // The counter only grows; measure the real size once before refusing (rare path).
+      this.bytes = Y.encodeStateAsUpdate(this.doc).byteLength;
+      if (this.bytes + update.byteLength > limit) {
+        metrics.counters.updatesRejected++;
+        return 'too-large';
+      }
+    }
     const gates = this.gates;
     for (let i = 0; i < gates.length; i++) {
       if (!gates[i]!.admits!(update, origin)) {
@@ -147,6 +167,7 @@ export class Room implements DocumentRef {
     const changed =
       this.lastTransactionChanged || (store.pendingStructs?.update ?? null) !== pendingBefore || !sameBytes(store.pendingDs, pendingDsBefore);
     if (changed) {
+      this.bytes += update.byteLength;
       const observers = this.observers;
       for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
     }

@@ -41,3 +41,31 @@ describe.each(TRANSPORTS)('server limits over %s', (transport) => {
     expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
   });
 });
+
+describe.each(TRANSPORTS)('document size limit over %s', (transport) => {
+  afterEach(async () => {
+    RawClient.terminateAll();
+    await closeServers();
+  });
+
+  it('refuses an update that would make the document pass MAX_DOCUMENT_BYTES, unapplied', async () => {
+    const server = await startTestServer(transport, { maxDocumentBytes: 4096 });
+    const writer = await RawClient.connect(server.port);
+    await writer.join('big');
+    const other = await RawClient.connect(server.port);
+    await other.join('big');
+    writer.send(updateFrame('big', textUpdate(writer.doc('big'), 'a'.repeat(1000))));
+    writer.send(updateFrame('big', textUpdate(writer.doc('big'), 'b'.repeat(5000))));
+    await waitForAcks(writer, 2);
+    expect(writer.framesFor('big').flatMap((f) => (f.kind === 'syncStatus' ? [f.applied] : []))).toEqual([1, 0]);
+    await other.waitForText('big', 'a'.repeat(1000));
+    const y = await RawClient.connect(server.port, '/y/big');
+    y.send(updateFrame(null, textUpdate(y.doc(null), 'c'.repeat(5000))));
+    expect(await y.waitClose()).toEqual({ code: 1009, reason: 'document too large' });
+    expect(other.text('big')).toBe('a'.repeat(1000));
+  });
+});
+
+async function waitForAcks(client: RawClient, n: number): Promise<void> {
+  await client.waitForFrame(() => client.frames.filter((f) => f.kind === 'syncStatus').length >= n, 5_000, `${n} acks`);
+}

@@ -121,7 +121,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
         // Our SyncStep1 (answering the provider's) makes it answer with a SyncStep2, whose
         // ack brings its unsyncedChanges back to 0 (also after forceSync); our SyncStep2 marks it synced.
         const result = session.handleSync(decoder, frame, true);
-        // 'readonly' and 'full' (write queue full) are refused with SyncStatus 0.
+        // 'readonly', 'full' (write queue full) and 'too-large' are refused with SyncStatus 0.
         if (result !== null) this.acks.push(session, result === 'changed' || result === 'unchanged', result === 'changed');
         return;
       }

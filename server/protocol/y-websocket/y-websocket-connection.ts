@@ -113,10 +113,16 @@ export class YWebsocketConnection implements SessionHost, Watched {
     switch (type) {
       case MessageType.Sync:
         // No acknowledgements: a read-only client's writes are simply not applied.
-        if (session.handleSync(decoder, data, false) === 'full') {
-          this.socket.close(CloseCode.TryAgainLater, 'server busy: too many edits waiting to be stored; try again later');
+        switch (session.handleSync(decoder, data, false)) {
+          case 'full':
+            this.socket.close(CloseCode.TryAgainLater, 'server busy: too many edits waiting to be stored; try again later');
+            return;
+          case 'too-large':
+            this.socket.close(CloseCode.MessageTooBig, 'document too large');
+            return;
+          default:
+            return;
         }
-        return;
       case MessageType.Awareness:
         session.relayAwareness(decoder, data);
         return;
