@@ -36,7 +36,7 @@ export const READER_ROLE = 'scriptorium_reader';
 
 // `$1::uuid::text` refuses anything that is not a uuid before it can reach a policy.
 const ENTER_SQL = `select set_config('transaction_read_only', 'on', true),
-       'x',
+       set_config('role', '${READER_ROLE}', true),
        set_config('app.current_user_id', $1::uuid::text, true)`;
 
 /**

@@ -14,6 +14,8 @@ export interface Config {
   /** `memory` keeps documents in process only (tests, benchmark reference); never for real data. */
   readonly storage: 'durable' | 'memory';
   readonly redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel (several deployments can share one Redis). */
+  readonly redisPrefix: string;
   readonly authSecret: string | undefined;
   readonly adminToken: string | undefined;
   readonly logLevel: string;
@@ -97,6 +99,7 @@ export function configFromEnv(env: Env = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR || './data'),
     storage: oneOf(env, 'STORAGE', ['durable', 'memory'], 'durable'),
     redisUrl: nonEmpty(env.REDIS_URL),
+    redisPrefix: env.REDIS_PREFIX ?? 'scriptorium:',
     authSecret: nonEmpty(env.AUTH_SECRET),
     adminToken: nonEmpty(env.ADMIN_TOKEN),
     logLevel: oneOf(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),

@@ -11,6 +11,9 @@ import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
+import { createRedisClient } from './cluster/redis-client.js';
+import { RedisRateLimitStore } from './cluster/redis-rate-limit-store.js';
+import { RedisSessionStore } from './cluster/redis-session-store.js';
 import { withCors } from './http/cors.js';
 import { InProcessRateLimitStore, rateLimitRoutes, type RateLimitStore } from './http/rate-limit.js';
 import { bearerToken } from './http/request-auth.js';
@@ -77,11 +80,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.authSecret && !options.authorizer && !options.storage && config.storage === 'memory') {
     throw new Error('AUTH_SECRET needs the database (users, projects, memberships): it cannot run with STORAGE=memory');
   }
-  if (config.redisUrl) logger.warn('REDIS_URL is set, but the Redis bus is not part of this version yet: running as a single instance');
+  // Redis holds what must agree across instances: token sessions (revocation) and rate limits.
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, config.redisPrefix, logger) : null;
+  if (redis) logger.warn('REDIS_URL is set: sessions and rate limits are shared; relaying edits between instances is not part of this version yet');
 
   const ownsStorage = !options.storage;
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger));
-  const sessions = options.sessions ?? new InProcessSessionStore();
+  const sessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
   const accessEvents = options.accessEvents ?? new InProcessAccessEvents();
   const tokens = config.authSecret ? new Tokens(config.authSecret) : null;
   let authorizer: Authorizer;
@@ -160,7 +165,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       registry: metrics.registry,
       notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
       staticFiles: createStaticFiles(config.staticDir),
-      api: rateLimitRoutes(api, { store: options.rateLimits ?? new InProcessRateLimitStore(), limitPerMinute: config.httpRateLimitPerMinute, userOf }),
+      api: rateLimitRoutes(api, { store: options.rateLimits ?? (redis ? new RedisRateLimitStore(redis, logger) : new InProcessRateLimitStore()), limitPerMinute: config.httpRateLimitPerMinute, userOf }),
     }),
     config.allowedOrigins,
   );
@@ -180,6 +185,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     port = await activeTransport.listen(config.host, config.port);
   } catch (error) {
     keepalive.stop();
+    liveSessions.stop();
+    redis?.disconnect();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
     throw error;
   }
@@ -201,6 +208,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         ? await storage.close(Math.max(0, deadline - performance.now()))
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
+      await redis?.quit().catch(() => redis.disconnect());
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
       return flushed;
     })());

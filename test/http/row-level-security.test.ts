@@ -153,12 +153,14 @@ function directSuite(kind: string, open: () => Promise<{ db: Db; cleanup(): Prom
       const insert = (tx: Queryable) =>
         tx.query(`insert into collaborations (document_id, session_id, update, size) values ($1, 'x', '\\x00', 1)`, [w.documents.alice]);
       await expect(withUserContext(db, w.users.alice, insert)).rejects.toMatchObject({ code: '25006' }); // read-only transaction
-      await expect(
-        withUserContext(db, w.users.alice, async (tx) => {
-          await tx.query(`select set_config('transaction_read_only', 'off', true)`);
-          return insert(tx);
-        }),
-      ).rejects.toMatchObject({ code: expect.stringMatching(/^(25001|25006|42501)$/) }); // and the role may not write anyway
+      // ...and the role could not write anyway: it holds SELECT only.
+      const inside = await withUserContext(db, w.users.alice, (tx) =>
+        tx.query<{ role: string; user: string; writes: boolean }>(
+          `select current_user as role, current_setting('app.current_user_id') as "user",
+                  has_table_privilege(current_user, 'collaborations', 'insert, update, delete') as writes`,
+        ),
+      );
+      expect(inside.rows[0]).toEqual({ role: 'scriptorium_reader', user: w.users.alice, writes: false });
       await expect(withUserContext(db, 'not-a-uuid', () => Promise.resolve())).rejects.toMatchObject({ code: '22P02' });
       await expect(withUserContext(db, w.users.alice, () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
       // Afterwards the connection (PGlite has one; the pool here has one) is the owner again.

@@ -1,0 +1,136 @@
+/**
+ * One conformance suite for each store interface, run against every implementation:
+ * the in-process one and the Redis one (real Redis at 127.0.0.1:6379, under a key
+ * prefix of this run's own, removed afterwards — never FLUSHALL). The Redis cases also
+ * check what only a shared store can do: two instances see each other's writes.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InProcessSessionStore, type SessionStore } from '../../server/auth/session-store.js';
+import { RedisRateLimitStore } from '../../server/cluster/redis-rate-limit-store.js';
+import { RedisSessionStore } from '../../server/cluster/redis-session-store.js';
+import { InProcessRateLimitStore, type RateLimitStore } from '../../server/http/rate-limit.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `scr-test-${randomBytes(4).toString('hex')}:`;
+const logger = pino({ level: 'silent' });
+const clients: Redis[] = [];
+const redis = () => {
+  const client = new Redis(REDIS_URL, { keyPrefix: prefix });
+  clients.push(client);
+  return client;
+};
+
+afterAll(async () => {
+  const cleaner = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await cleaner.del(...keys);
+  } while (cursor !== '0');
+  await cleaner.quit();
+  await Promise.all(clients.map((client) => client.quit()));
+});
+
+const sessionStores: Array<[string, () => SessionStore]> = [
+  ['in process', () => new InProcessSessionStore()],
+  ['redis', () => new RedisSessionStore(redis(), logger)],
+];
+
+describe.each(sessionStores)('SessionStore conformance: %s', (_name, make) => {
+  it('a touched session is not revoked; revoking returns its user and sticks', async () => {
+    const store = make();
+    const id = `s-${randomBytes(4).toString('hex')}`;
+    await store.touch(id, 'user-1', Date.now() + 60_000);
+    expect(await store.isRevoked(id)).toBe(false);
+    expect(await store.revoke(id, Date.now() + 60_000)).toBe('user-1');
+    expect(await store.isRevoked(id)).toBe(true);
+    await store.touch(id, 'user-1', Date.now() + 60_000);
+    expect(await store.isRevoked(id)).toBe(true);
+  });
+
+  it('revoking an unknown session still revokes it (tokens minted elsewhere)', async () => {
+    const store = make();
+    const id = `s-${randomBytes(4).toString('hex')}`;
+    expect(await store.revoke(id, Date.now() + 60_000)).toBeNull();
+    expect(await store.isRevoked(id)).toBe(true);
+  });
+});
+
+describe('RedisSessionStore across instances', () => {
+  it('a revocation on one instance is seen by another', async () => {
+    const a = new RedisSessionStore(redis(), logger);
+    const b = new RedisSessionStore(redis(), logger);
+    const id = `s-${randomBytes(4).toString('hex')}`;
+    await b.touch(id, 'user-2', Date.now() + 60_000);
+    await a.revoke(id, Date.now() + 60_000);
+    expect(await b.isRevoked(id)).toBe(true);
+  });
+
+  it('keeps the session under DESIGN.md\'s key with a TTL of at most 24 h', async () => {
+    const client = redis();
+    const store = new RedisSessionStore(client, logger);
+    await store.touch('ttl-check', 'user-3', Date.now() + 7 * 24 * 3600_000);
+    const ttl = await client.pttl('user:session:{ttl-check}');
+    expect(ttl).toBeGreaterThan(23 * 3600_000);
+    expect(ttl).toBeLessThanOrEqual(24 * 3600_000);
+  });
+});
+
+const rateStores: Array<[string, () => RateLimitStore]> = [
+  ['in process', () => new InProcessRateLimitStore()],
+  ['redis', () => new RedisRateLimitStore(redis(), logger)],
+];
+
+describe.each(rateStores)('RateLimitStore conformance: %s', (_name, make) => {
+  it('allows up to the limit in a window, then refuses with a Retry-After', async () => {
+    const store = make();
+    const key = `rate_limit:{u-${randomBytes(3).toString('hex')}}:GET /api/me`;
+    const decisions = [];
+    for (let i = 0; i < 4; i++) decisions.push(await store.hit(key, 3, 60_000));
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
+    expect(decisions[3]!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(decisions[3]!.retryAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it('starts a fresh window once the window has passed', async () => {
+    const store = make();
+    const key = `rate_limit:{u-${randomBytes(3).toString('hex')}}:GET /api/documents`;
+    expect((await store.hit(key, 1, 200)).allowed).toBe(true);
+    expect((await store.hit(key, 1, 200)).allowed).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await store.hit(key, 1, 200)).allowed).toBe(true);
+  });
+});
+
+describe('RedisRateLimitStore across instances', () => {
+  it('one limit holds across two instances', async () => {
+    const a = new RedisRateLimitStore(redis(), logger);
+    const b = new RedisRateLimitStore(redis(), logger);
+    const key = `rate_limit:{shared}:POST /api/documents`;
+    expect((await a.hit(key, 2, 60_000)).allowed).toBe(true);
+    expect((await b.hit(key, 2, 60_000)).allowed).toBe(true);
+    expect((await a.hit(key, 2, 60_000)).allowed).toBe(false);
+    expect((await b.hit(key, 2, 60_000)).allowed).toBe(false);
+  });
+});
+
+describe('the Redis stores while Redis is unreachable', () => {
+  it('let edits and requests through (logged) instead of locking everyone out; revoke fails loudly', async () => {
+    const { createRedisClient } = await import('../../server/cluster/redis-client.js');
+    const down = createRedisClient('redis://127.0.0.1:1', prefix, logger);
+    try {
+      const sessions = new RedisSessionStore(down, logger);
+      const limits = new RedisRateLimitStore(down, logger);
+      await sessions.touch('any', 'user', Date.now() + 60_000);
+      expect(await sessions.isRevoked('any')).toBe(false);
+      expect((await limits.hit('rate_limit:{x}:GET /api/me', 1, 60_000)).allowed).toBe(true);
+      await expect(sessions.revoke('any', Date.now() + 60_000)).rejects.toThrow();
+    } finally {
+      down.disconnect();
+    }
+  });
+});
