@@ -248,3 +248,23 @@ describe('access taken away from live connections', () => {
     expect(acks(client, 'private-paper')).toEqual([0]);
   });
 });
+
+describe('after a restart', () => {
+  it('the document holds what owners and editors wrote and nothing a viewer, outsider or bad token sent', async () => {
+    RawClient.terminateAll();
+    await server.close();
+    server = await startServer({
+      config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', authSecret: SECRET },
+      sessions,
+      accessEvents,
+    });
+    const { client } = await open('private-paper', await token('owner'));
+    const text = client.text('private-paper');
+    for (const kept of ['owner;', 'editor;', 'y-editor;']) expect(text).toContain(kept);
+    for (const refused of ['viewer wrote this', 'y-viewer wrote this', 'after removal', 'as a viewer']) expect(text).not.toContain(refused);
+    const stored = await sql.query<{ user_id: string | null }>(
+      `select distinct c.user_id from collaborations c join documents d on d.id = c.document_id where d.name = 'private-paper'`,
+    );
+    expect(stored.rows.map((row) => row.user_id).sort()).toEqual([ids.owner, ids.editor].sort());
+  });
+});
