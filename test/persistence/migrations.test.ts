@@ -17,6 +17,33 @@ const TABLES = [
   'users',
 ];
 
+/** Row-level security (migration 007): one SELECT policy for the reader role per table the HTTP reads touch. */
+const POLICIES = [
+  'collaborations.collaborations_reader',
+  'document_versions.document_versions_reader',
+  'documents.documents_reader',
+  'project_members.project_members_reader',
+  'projects.projects_reader',
+  'research_trees.research_trees_reader',
+];
+
+async function policies(db: Db): Promise<{ policies: string[]; rlsTables: string[]; readerGrants: string[] }> {
+  const listed = await db.query<{ name: string }>(
+    `select tablename || '.' || policyname as name from pg_policies where schemaname = 'public' order by 1`,
+  );
+  const rls = await db.query<{ relname: string }>(
+    `select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relkind = 'r' and c.relrowsecurity order by 1`,
+  );
+  const grants = await db.query<{ table_name: string }>(
+    `select table_name from information_schema.role_table_grants
+      where grantee = 'scriptorium_reader' and table_schema = 'public' order by 1`,
+  );
+  return { policies: listed.rows.map((r) => r.name), rlsTables: rls.rows.map((r) => r.relname), readerGrants: grants.rows.map((r) => r.table_name) };
+}
+
+const RLS_TABLES = POLICIES.map((p) => p.split('.')[0]!);
+
 async function userTables(db: Db): Promise<string[]> {
   const { rows } = await db.query<{ table_name: string }>(
     `select table_name from information_schema.tables
@@ -44,6 +71,7 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
 
       expect(await migrateUp(db)).toEqual(versions);
       expect(await userTables(db)).toEqual(TABLES);
+      expect(await policies(db)).toEqual({ policies: POLICIES, rlsTables: RLS_TABLES, readerGrants: RLS_TABLES });
       expect(await migrateUp(db)).toEqual([]); // idempotent
       const status = await migrationStatus(db);
       expect(status.every((s) => s.appliedAt instanceof Date && !s.missingFile)).toBe(true);
@@ -57,6 +85,10 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
       expect(seeded.rows).toHaveLength(1);
 
       expect(await migrateDown(db, 1)).toEqual([versions[versions.length - 1]]);
+      // 007's down: no policy, no row-level security, no grant left; the cluster-wide role stays.
+      expect(await policies(db)).toEqual({ policies: [], rlsTables: [], readerGrants: [] });
+      expect((await db.query(`select 1 from pg_roles where rolname = 'scriptorium_reader'`)).rows).toHaveLength(1);
+      expect(await userTables(db)).toEqual(TABLES);
       expect(await migrateDown(db, 100)).toEqual(versions.slice(0, -1).reverse());
       expect(await userTables(db)).toEqual([]);
       expect((await migrationStatus(db)).every((s) => s.appliedAt === null)).toBe(true);
@@ -64,6 +96,8 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
 
       expect(await migrateUp(db)).toEqual(versions);
       expect(await userTables(db)).toEqual(TABLES);
+      // Up again finds the role that the down left and reuses it.
+      expect(await policies(db)).toEqual({ policies: POLICIES, rlsTables: RLS_TABLES, readerGrants: RLS_TABLES });
     });
 
     it('concurrent runners apply each migration once', async () => {
