@@ -26,7 +26,7 @@ export function inProcessContext(publisher: Publisher): ProtocolContext & { stor
     rooms,
     authorizer: openAuthorizer,
     keepalive,
-    liveSessions: new LiveSessions(new InProcessAccessEvents()),
+    liveSessions: new LiveSessions(new InProcessAccessEvents(), () => keepalive.connections()),
     metrics,
     clock: systemClock,
     logger,

@@ -112,7 +112,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     maxDocumentBytes: config.maxDocumentBytes,
   });
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
-  const liveSessions = new LiveSessions(accessEvents);
+  const liveSessions = new LiveSessions(accessEvents, () => keepalive.connections());
   const handlers = createSocketHandlers({
     rooms,
     authorizer,

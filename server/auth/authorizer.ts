@@ -8,6 +8,8 @@ export interface Principal {
   readonly userId: string | null;
   /** The token's session (`jti`), or null in open mode. */
   readonly sessionId: string | null;
+  /** When the token expires (ms since the epoch); null in open mode. */
+  readonly expiresAt: number | null;
 }
 
 /** What a principal may do on one document. */
@@ -35,6 +37,11 @@ export interface Authorizer {
   /** Resolves with the principal or rejects with AuthenticationError. */
   authenticate(token: string): Promise<Principal>;
   /**
+   * Checks a principal from an earlier `authenticate` again (expired, revoked, user
+   * deleted?) without its token — sessions keep the principal, not the token.
+   */
+  revalidate(principal: Principal): Promise<void>;
+  /**
    * Runs after the name is resolved and before anything is loaded or created.
    * `document` is null when no document has that name. Resolves with a grant or
    * rejects with PermissionDeniedError.
@@ -42,11 +49,12 @@ export interface Authorizer {
   authorize(principal: Principal, name: string, document: DocumentRef | null): Promise<Grant>;
 }
 
-const ANONYMOUS: Principal = { userId: null, sessionId: null };
+const ANONYMOUS: Principal = { userId: null, sessionId: null, expiresAt: null };
 const ANONYMOUS_EDITOR: Grant = { ...ANONYMOUS, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } };
 
 /** Open mode (no AUTH_SECRET): every connection is an anonymous editor; documents are created on first use. */
 export const openAuthorizer: Authorizer = {
   authenticate: () => Promise.resolve(ANONYMOUS),
+  revalidate: () => Promise.resolve(),
   authorize: () => Promise.resolve(ANONYMOUS_EDITOR),
 };

@@ -13,7 +13,11 @@ import type { Tokens } from './tokens.js';
 
 export type Role = 'owner' | 'editor' | 'viewer';
 
+const PRINCIPAL_CACHE_SIZE = 10_000;
+
 export class ProjectAuthorizer implements Authorizer {
+  private readonly principals = new Map<string, Principal>();
+
   constructor(
     private readonly db: Queryable,
     private readonly tokens: Tokens,
@@ -28,10 +32,35 @@ export class ProjectAuthorizer implements Authorizer {
       throw new AuthenticationError((error as Error).message);
     }
     if (await this.sessions.isRevoked(claims.sessionId)) throw new AuthenticationError('session revoked');
-    const { rows } = await this.db.query<{ id: string }>('select id from users where id = $1', [claims.userId]);
-    if (rows.length === 0) throw new AuthenticationError('unknown user');
+    await this.requireUser(claims.userId);
     await this.sessions.touch(claims.sessionId, claims.userId, claims.expiresAt);
-    return { userId: claims.userId, sessionId: claims.sessionId };
+    return this.shared(claims.userId, claims.sessionId, claims.expiresAt);
+  }
+
+  async revalidate(principal: Principal): Promise<void> {
+    if (principal.userId === null || principal.sessionId === null) throw new AuthenticationError('authentication required');
+    if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) throw new AuthenticationError('token expired');
+    if (await this.sessions.isRevoked(principal.sessionId)) throw new AuthenticationError('session revoked');
+    await this.requireUser(principal.userId);
+  }
+
+  private async requireUser(userId: string): Promise<void> {
+    const { rows } = await this.db.query<{ id: string }>('select id from users where id = $1', [userId]);
+    if (rows.length === 0) throw new AuthenticationError('unknown user');
+  }
+
+  /**
+   * One principal object per token session, shared by every document and socket that
+   * authenticated with it: an idle connection then holds a pointer, not its own copies
+   * of the ids. Bounded; the oldest entry goes first.
+   */
+  private shared(userId: string, sessionId: string, expiresAt: number): Principal {
+    const known = this.principals.get(sessionId);
+    if (known && known.userId === userId && known.expiresAt === expiresAt) return known;
+    if (this.principals.size >= PRINCIPAL_CACHE_SIZE) this.principals.delete(this.principals.keys().next().value!);
+    const principal: Principal = { userId, sessionId, expiresAt };
+    this.principals.set(sessionId, principal);
+    return principal;
   }
 
   async authorize(principal: Principal, name: string, document: DocumentRef | null): Promise<Grant> {

@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { PermissionDeniedError, type Grant } from '../auth/authorizer.js';
+import { PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
 import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
@@ -11,7 +11,7 @@ import type { ApplyResult, Room, RoomMember } from '../rooms/room.js';
 import { settle } from '../settle.js';
 import type { TransportSocket } from '../transport/transport.js';
 import type { ProtocolContext } from './context.js';
-import { openDocument } from './open-document.js';
+import { identify, openDocument } from './open-document.js';
 import type { Recheckable } from './live-sessions.js';
 import type { QueueBudget } from './queue-budget.js';
 
@@ -69,15 +69,15 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** Set on join: frame parts shared with every session of the same address. */
   audience: Audience | null = null;
   readOnly = false;
-  userId: string | null = null;
-  /** The token's session (`jti`) the document was opened with; null in open mode. */
-  tokenSession: string | null = null;
+  /** Who opened the document (shared per token session); null until open. */
+  principal: Principal | null = null;
   awarenessClients: Set<number> | null = null;
   /** Room sequence numbers of this session's updates the database refused (rare; see AckQueue). */
   refusedSeqs: Set<number> | null = null;
   private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
-  private token = '';
+  /** A token not yet authenticated (from Auth or the URL); dropped once it is. */
+  private pendingToken: string | null = null;
   /** Identifies the current open attempt, so a late result of an abandoned one is ignored. */
   private attempt = 0;
   private ownPrefix: Uint8Array | null;
@@ -98,6 +98,16 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** A getter, not a field: one slot less on every session. */
   get kind(): 'local' {
     return 'local';
+  }
+
+  /** `users.id` the session's updates are stored with (AppendMeta); null in open mode. */
+  get userId(): string | null {
+    return this.principal?.userId ?? null;
+  }
+
+  /** The token's session (`jti`); null in open mode. */
+  get tokenSession(): string | null {
+    return this.principal?.sessionId ?? null;
   }
 
   get socket(): TransportSocket {
@@ -121,7 +131,7 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** Starts opening the document with this token (from Auth or the URL). */
   open(token: string): void {
     if (this.state !== 'queued') return;
-    this.token = token;
+    this.pendingToken = token;
     this.start(false, 1);
   }
 
@@ -136,7 +146,6 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** Leaves the room and releases it; idempotent. */
   close(): void {
     if (this.state === 'closed') return;
-    if (this.state === 'open') this.host.context.liveSessions.remove(this);
     this.state = 'closed';
     this.dropQueue();
     const room = this.room;
@@ -150,7 +159,6 @@ export class DocumentSession implements RoomMember, Recheckable {
   }
 
   roomEvicted(): void {
-    this.host.context.liveSessions.remove(this);
     this.room = null;
     this.audience = null;
     if (this.state !== 'open' || this.socket.closed) return;
@@ -239,17 +247,16 @@ export class DocumentSession implements RoomMember, Recheckable {
     const attempt = ++this.attempt;
     const { rooms, authorizer, logger } = this.host.context;
     settle(
-      openDocument(rooms, authorizer, this.documentName, this.token),
-      ({ room, grant }) => {
+      openDocument(rooms, authorizer, this.documentName, this.credentials()),
+      ({ room, grant, principal }) => {
         if (this.state !== 'opening' || attempt !== this.attempt) {
           rooms.release(room);
           return;
         }
-        this.applyGrant(grant);
+        this.applyGrant(grant, principal);
         this.room = room;
         this.audience = room.join(this);
         this.state = 'open';
-        this.host.context.liveSessions.add(this);
         this.socket.cork(() => {
           this.host.sessionOpened(this, reopened);
           this.replay();
@@ -286,7 +293,7 @@ export class DocumentSession implements RoomMember, Recheckable {
    */
   reauthorize(token: string): void {
     if (this.state !== 'open') return;
-    this.token = token;
+    this.pendingToken = token;
     this.recheck();
   }
 
@@ -296,13 +303,10 @@ export class DocumentSession implements RoomMember, Recheckable {
     if (this.state !== 'open' || room === null) return;
     const { authorizer, logger } = this.host.context;
     settle(
-      authorizer.authenticate(this.token).then((principal) => authorizer.authorize(principal, this.documentName, room)),
-      (grant) => {
+      identify(authorizer, this.credentials()).then(async (principal) => ({ principal, grant: await authorizer.authorize(principal, this.documentName, room) })),
+      ({ principal, grant }) => {
         if (this.state !== 'open' || this.room !== room) return;
-        const { liveSessions } = this.host.context;
-        liveSessions.remove(this);
-        this.applyGrant(grant);
-        liveSessions.add(this);
+        this.applyGrant(grant, principal);
         this.host.sessionReauthorized(this);
       },
       (error: unknown) => {
@@ -316,10 +320,15 @@ export class DocumentSession implements RoomMember, Recheckable {
     );
   }
 
-  private applyGrant(grant: Grant): void {
+  private applyGrant(grant: Grant, principal: Principal): void {
     this.readOnly = grant.scope === 'readonly';
-    this.userId = grant.userId;
-    this.tokenSession = grant.sessionId;
+    this.principal = principal;
+    this.pendingToken = null;
+  }
+
+  /** A new token if one waits, else the principal it was opened with (reopen, re-check). */
+  private credentials(): string | Principal {
+    return this.pendingToken ?? this.principal ?? '';
   }
 
   private refuse(kind: RefusalKind, reason: string): void {

@@ -1,9 +1,10 @@
 import { CloseCode, type Transport, type TransportSocket } from '../transport/transport.js';
 import type { Clock } from '../clock.js';
 import { PING_FRAME } from '../codec/frames.js';
+import type { SessionHolder } from './live-sessions.js';
 
-/** A connection the keepalive watches. */
-export interface Watched {
+/** A connection the keepalive watches (it is also the server's list of live connections). */
+export interface Watched extends SessionHolder {
   readonly socket: TransportSocket;
   /** Keepalive tick of the last frame received; written on every message. */
   lastSeen: number;

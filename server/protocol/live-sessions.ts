@@ -12,29 +12,25 @@ export interface Recheckable {
   recheck(): void;
 }
 
+/** A connection whose document sessions can be listed (both protocol connections). */
+export interface SessionHolder {
+  sessions(): Iterable<Recheckable>;
+}
+
 /**
- * Open document sessions by token session and by user, so an access event (a revoked
- * session, a removed membership) re-checks exactly the sessions it concerns — within
- * the event's delivery time, not at the next reconnect. Only principals with a user are
- * indexed (token mode); open mode keeps nothing here.
+ * Re-checks the open document sessions an access event (a revoked session, a removed or
+ * changed membership) concerns, at once rather than at the next reconnect. Events are
+ * rare admin actions, so it scans the live connections instead of keeping an index:
+ * an idle connection pays nothing for being revocable.
  */
 export class LiveSessions {
-  private readonly byTokenSession = new Map<string, Set<Recheckable>>();
-  private readonly byUser = new Map<string, Set<Recheckable>>();
   private readonly unsubscribe: () => void;
 
-  constructor(events: AccessEvents) {
+  constructor(
+    events: AccessEvents,
+    private readonly connections: () => Iterable<SessionHolder>,
+  ) {
     this.unsubscribe = events.subscribe((event) => this.handle(event));
-  }
-
-  add(session: Recheckable): void {
-    if (session.tokenSession !== null) addTo(this.byTokenSession, session.tokenSession, session);
-    if (session.userId !== null) addTo(this.byUser, session.userId, session);
-  }
-
-  remove(session: Recheckable): void {
-    if (session.tokenSession !== null) removeFrom(this.byTokenSession, session.tokenSession, session);
-    if (session.userId !== null) removeFrom(this.byUser, session.userId, session);
   }
 
   stop(): void {
@@ -42,21 +38,16 @@ export class LiveSessions {
   }
 
   private handle(event: AccessEvent): void {
-    const affected =
-      event.type === 'session-revoked'
-        ? [...(this.byTokenSession.get(event.sessionId) ?? [])]
-        : [...(this.byUser.get(event.userId) ?? [])].filter((session) => session.projectId === event.projectId);
+    const affected: Recheckable[] = [];
+    for (const connection of this.connections()) {
+      for (const session of connection.sessions()) if (concerns(event, session)) affected.push(session);
+    }
     for (const session of affected) session.recheck();
   }
 }
 
-function addTo(index: Map<string, Set<Recheckable>>, key: string, session: Recheckable): void {
-  let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(session);
-}
-
-function removeFrom(index: Map<string, Set<Recheckable>>, key: string, session: Recheckable): void {
-  const set = index.get(key);
-  if (set?.delete(session) && set.size === 0) index.delete(key);
+function concerns(event: AccessEvent, session: Recheckable): boolean {
+  return event.type === 'session-revoked'
+    ? session.tokenSession === event.sessionId
+    : session.userId === event.userId && session.projectId === event.projectId;
 }

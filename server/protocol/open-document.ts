@@ -4,7 +4,7 @@
  * Authorization runs before anything is loaded or created, so a caller without the
  * right to create a document never creates one.
  */
-import { PermissionDeniedError, type Authorizer, type Grant } from '../auth/authorizer.js';
+import { PermissionDeniedError, type Authorizer, type Grant, type Principal } from '../auth/authorizer.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 
@@ -19,21 +19,33 @@ export function documentNameProblem(name: string): string | null {
 export interface OpenedDocument {
   readonly room: Room;
   readonly grant: Grant;
+  /** Who opened it (the object `authenticate` returned, shared per token session). */
+  readonly principal: Principal;
+}
+
+/**
+ * Checks who is asking: a token is authenticated; a principal kept from an earlier
+ * authentication (a reopen, a re-check) is revalidated (expiry, revocation).
+ */
+export async function identify(authorizer: Authorizer, credentials: string | Principal): Promise<Principal> {
+  if (typeof credentials === 'string') return authorizer.authenticate(credentials);
+  await authorizer.revalidate(credentials);
+  return credentials;
 }
 
 /**
  * Resolves with the acquired room (pair it with `rooms.release`). Rejects with
  * PermissionDeniedError (the reason is for the client) or with whatever loading threw.
  */
-export async function openDocument(rooms: RoomRegistry, authorizer: Authorizer, name: string, token: string): Promise<OpenedDocument> {
+export async function openDocument(rooms: RoomRegistry, authorizer: Authorizer, name: string, credentials: string | Principal): Promise<OpenedDocument> {
   const problem = documentNameProblem(name);
   if (problem) throw new PermissionDeniedError(problem);
-  const principal = await authorizer.authenticate(token);
+  const principal = await identify(authorizer, credentials);
   let document = await rooms.find(name);
   const grant = await authorizer.authorize(principal, name, document);
   if (!document) {
     if (!grant.create) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
     document = await rooms.create(name, grant.create);
   }
-  return { room: await rooms.acquire(document), grant };
+  return { room: await rooms.acquire(document), grant, principal };
 }

@@ -283,6 +283,7 @@ function queryable(p: pg.Pool): Queryable {
 function broken(inner: Authorizer): Authorizer {
   return {
     authenticate: (token) => inner.authenticate(token),
+    revalidate: (principal) => inner.revalidate(principal),
     authorize: async (principal, name, document) => {
       const grant = await inner.authorize(principal, name, document);
       return BREAK === 'viewer-writes' && grant.scope === 'readonly' ? { ...grant, scope: 'read-write' } : grant;

@@ -211,6 +211,7 @@ describe('row-level security through HTTP, with an authorizer that lets everythi
     // The bug RLS defends against: authentication is real, the document check grants everything.
     const broken: Authorizer = {
       authenticate: (token) => real.authenticate(token),
+      revalidate: (principal) => real.revalidate(principal),
       authorize: (principal) => Promise.resolve({ ...principal, scope: 'readonly', create: null }),
     };
     server = await startServer({

@@ -12,7 +12,8 @@ import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js
 
 /** Token "creator" may create papers; any other token may open only what exists. */
 const noCreate: Authorizer = {
-  authenticate: async (token) => ({ userId: null, sessionId: token }),
+  authenticate: async (token) => ({ userId: null, sessionId: token, expiresAt: null }),
+  revalidate: async () => {},
   authorize: async (principal) => ({
     ...principal,
     scope: 'read-write',

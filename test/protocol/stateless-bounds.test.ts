@@ -12,7 +12,8 @@ import { waitFor } from '../helpers/wait.js';
 
 /** Token "viewer" is read-only, anything else read-write (the scope is what is under test). */
 const byToken: Authorizer = {
-  authenticate: async (token) => ({ userId: null, sessionId: token }),
+  authenticate: async (token) => ({ userId: null, sessionId: token, expiresAt: null }),
+  revalidate: async () => {},
   authorize: async (principal) => ({
     ...principal,
     scope: principal.sessionId === 'viewer' ? 'readonly' : 'read-write',

@@ -71,7 +71,8 @@ function setup(options: { storage?: MemoryStorage; authorizer?: Authorizer; limi
 const frame = (...bytes: number[]) => new Uint8Array(bytes);
 
 const grantWithoutCreate: Authorizer = {
-  authenticate: () => Promise.resolve({ userId: 'u1', sessionId: 's1' }),
+  authenticate: () => Promise.resolve({ userId: 'u1', sessionId: 's1', expiresAt: null }),
+  revalidate: () => Promise.resolve(),
   authorize: (principal): Promise<Grant> => Promise.resolve({ ...principal, scope: 'read-write', create: null }),
 };
 
@@ -208,14 +209,14 @@ describe('DocumentSession open refusals', () => {
     await storage.create(NAME, { kind: 'paper' });
     const load = vi.spyOn(storage, 'load');
     const authorize = vi.fn(() => Promise.reject(new PermissionDeniedError('token expired')));
-    const authenticate = vi.fn((token: string) => Promise.resolve({ userId: 'u1', sessionId: token }));
-    const { host, session } = setup({ storage, authorizer: { authenticate, authorize } });
+    const authenticate = vi.fn((token: string) => Promise.resolve({ userId: 'u1', sessionId: token, expiresAt: null }));
+    const { host, session } = setup({ storage, authorizer: { authenticate, revalidate: () => Promise.resolve(), authorize } });
 
     session.open('old-token');
     await flush();
 
     expect(authenticate).toHaveBeenCalledWith('old-token');
-    expect(authorize).toHaveBeenCalledWith({ userId: 'u1', sessionId: 'old-token' }, NAME, await storage.find(NAME));
+    expect(authorize).toHaveBeenCalledWith({ userId: 'u1', sessionId: 'old-token', expiresAt: null }, NAME, await storage.find(NAME));
     expect(host.refusals).toEqual([{ kind: 'denied', reason: 'token expired' }]);
     expect(load).not.toHaveBeenCalled();
     expect(session.state).toBe('closed');

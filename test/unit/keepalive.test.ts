@@ -18,7 +18,7 @@ function setup(idleMs = IDLE_MS) {
   const clock = new ManualClock();
   const keepalive = new Keepalive(hub, idleMs, clock);
   const watched = (): Watched & { socket: FakeSocket } => {
-    const connection = { socket: hub.socket(), lastSeen: -1, keepaliveGroup: -1 };
+    const connection = { socket: hub.socket(), lastSeen: -1, keepaliveGroup: -1, sessions: () => [] };
     keepalive.watch(connection);
     return connection;
   };
@@ -49,7 +49,7 @@ describe('Keepalive timer', () => {
 describe('Keepalive pings', () => {
   it('pings one group per tick with a single publish of the bare Ping frame', () => {
     const { hub, ticks, keepalive } = setup();
-    for (let i = 0; i < 40; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0 });
+    for (let i = 0; i < 40; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
 
     ticks(1);
     expect(hub.published).toEqual([{ topic: 'ping:1', frame: PING_FRAME }]);
@@ -97,10 +97,10 @@ describe('Keepalive idle close', () => {
 
   it('keeps a connection that sent something (lastSeen = keepalive.tick) and closes its idle neighbours', () => {
     const { ticks, keepalive, hub } = setup();
-    const active = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0 };
-    const idle = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0 };
+    const active = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
+    const idle = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
     keepalive.watch(active);
-    for (let i = 1; i < GROUPS; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0 });
+    for (let i = 1; i < GROUPS; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
     keepalive.watch(idle); // group 0 as well
     expect(active.keepaliveGroup).toBe(0);
     expect(idle.keepaliveGroup).toBe(0);

@@ -253,7 +253,7 @@ export function protocolEnv(
     rooms,
     authorizer: options.authorizer ?? openAuthorizer,
     keepalive,
-    liveSessions: new LiveSessions(options.accessEvents ?? new InProcessAccessEvents()),
+    liveSessions: new LiveSessions(options.accessEvents ?? new InProcessAccessEvents(), () => keepalive.connections()),
     metrics,
     clock,
     logger: silentLogger,

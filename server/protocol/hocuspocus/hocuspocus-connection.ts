@@ -63,6 +63,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
     }
   }
 
+  sessions(): Iterable<DocumentSession> {
+    return this.documents.values();
+  }
+
   onClose(): void {
     this.context.keepalive.unwatch(this);
     this.acks.clear();

@@ -62,6 +62,10 @@ export class YWebsocketConnection implements SessionHost, Watched {
     }
   }
 
+  sessions(): Iterable<DocumentSession> {
+    return [this.session];
+  }
+
   onClose(): void {
     this.context.keepalive.unwatch(this);
     this.session.close();
