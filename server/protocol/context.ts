@@ -38,7 +38,7 @@ export interface ProtocolContext {
   readonly rooms: RoomRegistry;
   readonly authorizer: Authorizer;
   readonly keepalive: Keepalive;
-  /** Open sessions by user and token session, re-checked on access events. */
+  /** Re-checks the live sessions an access event concerns (revocation, membership). */
   readonly liveSessions: LiveSessions;
   readonly metrics: ServerMetrics;
   readonly clock: Clock;

@@ -8,7 +8,7 @@ export interface Recheckable {
   readonly tokenSession: string | null;
   /** The open document's project. */
   readonly projectId: string | null;
-  /** Authorizes the session again with its token; it closes or downgrades itself if access changed. */
+  /** Authorizes the session again (its principal, or a new token); it closes or downgrades itself if access changed. */
   recheck(): void;
 }
 
