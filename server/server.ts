@@ -11,6 +11,9 @@ import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
+import type { Bus } from './cluster/bus.js';
+import { BusRelay } from './cluster/bus-relay.js';
+import { RedisBus } from './cluster/redis-bus.js';
 import { createRedisClient } from './cluster/redis-client.js';
 import { RedisRateLimitStore } from './cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from './cluster/redis-session-store.js';
@@ -70,6 +73,8 @@ export interface StartOptions {
   readonly accessEvents?: AccessEvents;
   /** Per-user HTTP rate-limit counters. Default: in process. */
   readonly rateLimits?: RateLimitStore;
+  /** The bus to other instances. Default: Redis pub/sub with REDIS_URL, else none (single instance). */
+  readonly bus?: Bus;
 }
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
@@ -82,7 +87,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
   // Redis holds what must agree across instances: token sessions (revocation) and rate limits.
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, config.redisPrefix, logger) : null;
-  if (redis) logger.warn('REDIS_URL is set: sessions and rate limits are shared; relaying edits between instances is not part of this version yet');
+  if (redis) logger.info({ prefix: config.redisPrefix }, 'redis: edits, awareness, sessions and rate limits are shared with the other instances');
 
   const ownsStorage = !options.storage;
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger));
@@ -103,10 +108,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   // The transport is created after the registry needs a publisher: bridge through a holder.
   let transport: Transport | null = null;
   const publisher = { publish: (topic: string, frame: Uint8Array) => transport?.publish(topic, frame) };
+  // Several instances: edits and awareness relayed over the bus (Redis, or injected for tests).
+  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix, logger) : null);
+  const relay = bus ? new BusRelay(bus, clock, logger) : null;
   const rooms = new RoomRegistry({
     storage,
     publisher,
-    observers: [new StorageWriter(storage), ...(options.observers ?? [])],
+    replication: relay ?? undefined,
+    observers: [new StorageWriter(storage), ...(relay ? [relay] : []), ...(options.observers ?? [])],
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
@@ -187,6 +196,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keepalive.stop();
     liveSessions.stop();
     redis?.disconnect();
+    await bus?.close();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
     throw error;
   }
@@ -209,6 +219,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
       await redis?.quit().catch(() => redis.disconnect());
+      await bus?.close();
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
       return flushed;
     })());

@@ -231,7 +231,7 @@ export class DocumentSession implements RoomMember, Recheckable {
     const room = this.room!;
     const update = decoding.readVarUint8Array(decoder);
     room.awareness.apply(decodeAwarenessUpdate(update), this, this.host.context.clock.now());
-    room.fanOut.awareness(update, this.address, decoding.hasContent(decoder) ? null : frame);
+    room.relayAwareness(update, this.address, decoding.hasContent(decoder) ? null : frame);
   }
 
   /** Sends the room's current awareness states, if any (on join and on QueryAwareness). */

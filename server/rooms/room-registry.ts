@@ -14,6 +14,18 @@ export interface RoomRegistryDependencies {
   readonly logger: Logger;
   /** Largest document accepted (bytes of its Yjs state, approximately); undefined: no limit. */
   readonly maxDocumentBytes?: number | undefined;
+  /** Keeps loaded rooms in step with other instances (the bus relay); absent: single instance. */
+  readonly replication?: Replication | undefined;
+}
+
+/** What keeps a room in step with its copies on other instances. */
+export interface Replication {
+  /** Before a document is read from storage: subscribe, so nothing published meanwhile is missed. */
+  beforeLoad(name: string): Promise<void>;
+  /** The room is live: catch up with the other instances' copies. */
+  loaded(room: Room): void;
+  /** The room is gone (unloaded or evicted). */
+  unloaded(room: Room): void;
 }
 
 interface Entry {
@@ -40,6 +52,11 @@ export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Evicted rooms whose queued updates are still being flushed; a reload waits for them. */
   private readonly settling = new Map<string, Promise<void>>();
+  /** The live rooms (for the bus relay and other instance-wide work). */
+  *rooms(): IterableIterator<Room> {
+    for (const entry of this.entries.values()) if (entry.room) yield entry.room;
+  }
+
   /** Storage lookups in flight, shared by concurrent finds of one name. */
   private readonly finding = new Map<string, Promise<DocumentRef | null>>();
   private readonly creating = new Map<string, Promise<DocumentRef>>();
@@ -102,6 +119,7 @@ export class RoomRegistry {
     this.closed = true;
     for (const entry of this.entries.values()) {
       if (!entry.room) continue;
+      this.deps.replication?.unloaded(entry.room);
       entry.room.destroy();
       this.deps.metrics.counters.roomsOpen--;
     }
@@ -114,7 +132,9 @@ export class RoomRegistry {
     const { storage, publisher, observers, metrics, logger } = this.deps;
     // After an eviction, the copy is loaded only once the broken one's updates are stored.
     const settled = this.settling.get(name) ?? Promise.resolve();
+    const replication = this.deps.replication;
     entry.ready = settled
+      .then(() => replication?.beforeLoad(name))
       .then(() => storage.load(document))
       .then(
         (stored) => {
@@ -125,6 +145,7 @@ export class RoomRegistry {
           }
           entry.room = room;
           metrics.counters.roomsOpen++;
+          replication?.loaded(room);
           return room;
         },
         (error: unknown) => {
@@ -150,6 +171,7 @@ export class RoomRegistry {
       this.entries.delete(room.name);
       this.deps.metrics.counters.roomsOpen--;
     }
+    this.deps.replication?.unloaded(room);
     room.destroy();
   }
 
@@ -162,6 +184,7 @@ export class RoomRegistry {
       metrics.counters.roomsOpen--;
     }
     metrics.counters.roomsEvicted++;
+    this.deps.replication?.unloaded(room);
     const members = room.detachAll();
     logger.error({ document: room.name, members: members.length }, 'an update broke the document in memory; reloading it from storage');
     const settled = storage.flush().then(

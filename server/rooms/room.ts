@@ -102,7 +102,18 @@ export class Room implements DocumentRef {
     if (!this.members.delete(member)) return;
     this.fanOut.leave(member);
     const removal = this.awareness.removeOwner(member, now);
-    if (removal) this.fanOut.awareness(removal, null, null);
+    if (removal) this.relayAwareness(removal, null, null);
+  }
+
+  /**
+   * Relays an awareness update applied to `awareness` from this instance (a client's,
+   * or a leaver's removal): to every local member, the sender included (its echo keeps
+   * providers alive), and to the observers (the bus).
+   */
+  relayAwareness(update: Uint8Array, senderAddress: string | null, senderFrame: Uint8Array | null): void {
+    this.fanOut.awareness(update, senderAddress, senderFrame);
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]!.awarenessApplied?.(this, update);
   }
 
   /** Detaches every member (eviction); returns them so they can reopen elsewhere. */

@@ -21,4 +21,6 @@ export interface UpdateObserver {
   admits?(update: Uint8Array, origin: UpdateOrigin): boolean;
   /** `frame` is the local sender's own Update frame when it can be relayed unchanged, else null. */
   updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void;
+  /** An awareness update from a local client (or a local leaver's removal) was applied. */
+  awarenessApplied?(room: ObservedRoom, update: Uint8Array): void;
 }

@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import * as Y from 'yjs';
+import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
+import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
+import type { Clock } from '../clock.js';
+import type { AwarenessOwner } from '../rooms/awareness-table.js';
+import type { Replication } from '../rooms/room-registry.js';
+import type { Room } from '../rooms/room.js';
+import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
+import { remoteOrigin, type RemoteOrigin, type UpdateOrigin } from '../rooms/update-origin.js';
+import type { Bus } from './bus.js';
+
+/** An update with nothing in it (what encodeStateAsUpdate gives when nothing is missing). */
+const NOTHING = 2;
+
+/**
+ * Keeps a document's copies on several instances in step over the bus, in one hop:
+ * - every update this instance accepted (local or server origin) is published once, as
+ *   it is applied; the others apply it with the remote origin, fan it out to their
+ *   clients and do not store it (the accepting instance does);
+ * - awareness of local clients likewise;
+ * - catch-up: a room subscribes before it loads, then asks the other instances for what
+ *   it lacks (its state vector); each answers with the difference and its own state
+ *   vector, from which the asker sends back what they lack. The same exchange runs for
+ *   every live room when the bus connection comes back, since pub/sub drops messages
+ *   while disconnected.
+ */
+export class BusRelay implements UpdateObserver, Replication {
+  private readonly rooms = new Map<string, Room>();
+  private readonly origin: RemoteOrigin;
+  /** Owner of the awareness states relayed from other instances (they expire by time). */
+  private readonly remoteAwareness = new Map<string, AwarenessOwner>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.origin = remoteOrigin(bus.instanceId);
+    bus.onReconnect(() => {
+      for (const room of this.rooms.values()) this.requestSync(room);
+    });
+  }
+
+  // --- Replication (the registry's hooks) --------------------------------------
+
+  beforeLoad(name: string): Promise<void> {
+    return this.bus.subscribe(name, (data) => this.received(name, data));
+  }
+
+  loaded(room: Room): void {
+    this.rooms.set(room.name, room);
+    this.requestSync(room);
+  }
+
+  unloaded(room: Room): void {
+    if (this.rooms.get(room.name) !== room) return;
+    this.rooms.delete(room.name);
+    this.remoteAwareness.delete(room.name);
+    this.bus.unsubscribe(room.name);
+  }
+
+  // --- UpdateObserver -------------------------------------------------------------
+
+  updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
+    if (origin.kind === 'remote') return; // one hop: never relayed again
+    this.bus.publish(room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, update));
+  }
+
+  awarenessApplied(room: ObservedRoom, update: Uint8Array): void {
+    this.bus.publish(room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, update));
+  }
+
+  // --- Incoming -------------------------------------------------------------------
+
+  private received(name: string, data: Uint8Array): void {
+    let message: BusMessage;
+    try {
+      message = decodeBusMessage(data);
+    } catch (error) {
+      this.logger.warn({ err: error, document: name }, 'bus: undecodable message ignored');
+      return;
+    }
+    if (message.from === this.bus.instanceId || (message.to !== '' && message.to !== this.bus.instanceId)) return;
+    // Before the room is live, catch-up after the load brings whatever this missed.
+    const room = this.rooms.get(name);
+    if (!room || room.poisoned) return;
+    try {
+      switch (message.kind) {
+        case BusKind.Update:
+          room.apply(message.payload, this.origin);
+          return;
+        case BusKind.Awareness: {
+          const owner = this.remoteOwner(name);
+          room.awareness.apply(decodeAwarenessUpdate(message.payload), owner, this.clock.now());
+          room.fanOut.awareness(message.payload, null, null);
+          return;
+        }
+        case BusKind.SyncRequest: {
+          const missing = Y.encodeStateAsUpdate(room.doc, message.payload);
+          this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, missing, Y.encodeStateVector(room.doc), message.from));
+          return;
+        }
+        case BusKind.SyncReply: {
+          if (message.payload.byteLength > NOTHING) room.apply(message.payload, this.origin);
+          const theyLack = Y.encodeStateAsUpdate(room.doc, message.extra);
+          if (theyLack.byteLength > NOTHING) this.bus.publish(name, encodeBusMessage(BusKind.Update, this.bus.instanceId, theyLack));
+          return;
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, document: name, kind: message.kind, from: message.from }, 'bus: message could not be applied');
+    }
+  }
+
+  private requestSync(room: Room): void {
+    this.bus.publish(room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, Y.encodeStateVector(room.doc)));
+  }
+
+  private remoteOwner(name: string): AwarenessOwner {
+    let owner = this.remoteAwareness.get(name);
+    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null }));
+    return owner;
+  }
+}

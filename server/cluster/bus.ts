@@ -1,0 +1,68 @@
+/**
+ * The bus between instances: one channel per document (`doc:{name}`), carrying the
+ * updates and awareness an instance accepted, and the state-vector exchange that
+ * catches a replica up. Implementations: in process (tests, one process standing in for
+ * several instances) and Redis pub/sub.
+ */
+export interface Bus {
+  /** This instance's id. A message may come back to its publisher (Redis does that); the relay ignores its own. */
+  readonly instanceId: string;
+  /** Resolves once messages of the document's channel are being received. */
+  subscribe(document: string, onMessage: (data: Uint8Array) => void): Promise<void>;
+  unsubscribe(document: string): void;
+  /** Fire and forget: a message lost here is repaired by the catch-up exchange. */
+  publish(document: string, data: Uint8Array): void;
+  /** Called after the connection to the other instances was lost and is back. */
+  onReconnect(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Instances in one process, for tests: each `connect` is one instance's Bus. */
+export class InProcessBusHub {
+  private readonly channels = new Map<string, Map<string, (data: Uint8Array) => void>>();
+  private readonly reconnectListeners = new Map<string, (() => void)[]>();
+  /** Messages to drop before delivery (tests of the catch-up): return true to lose one. */
+  lose: ((to: string, document: string, data: Uint8Array) => boolean) | null = null;
+
+  /** As if the instance's connection to the others had dropped and come back. */
+  reconnect(instanceId: string): void {
+    for (const listener of this.reconnectListeners.get(instanceId) ?? []) listener();
+  }
+
+  connect(instanceId: string): Bus {
+    const channels = this.channels;
+    const hub = this;
+    const mine = new Set<string>();
+    return {
+      instanceId,
+      async subscribe(document, onMessage) {
+        let subscribers = channels.get(document);
+        if (!subscribers) channels.set(document, (subscribers = new Map()));
+        subscribers.set(instanceId, onMessage);
+        mine.add(document);
+      },
+      unsubscribe(document) {
+        channels.get(document)?.delete(instanceId);
+        mine.delete(document);
+      },
+      publish(document, data) {
+        const subscribers = channels.get(document);
+        if (!subscribers) return;
+        // Delivered later, as over a network, never inside the publisher's call.
+        for (const [id, onMessage] of subscribers) {
+          if (id === instanceId || hub.lose?.(id, document, data)) continue;
+          queueMicrotask(() => onMessage(data));
+        }
+      },
+      onReconnect(listener) {
+        const listeners = hub.reconnectListeners.get(instanceId) ?? [];
+        listeners.push(listener);
+        hub.reconnectListeners.set(instanceId, listeners);
+      },
+      async close() {
+        for (const document of mine) channels.get(document)?.delete(instanceId);
+        mine.clear();
+      },
+    };
+  }
+}
