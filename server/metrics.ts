@@ -95,6 +95,8 @@ export interface ServerMetrics {
 export interface MetricSources {
   readonly storageHealthy: () => boolean;
   readonly storageStats: () => StorageStats;
+  /** Present when there is a bus to other instances (REDIS_URL). */
+  readonly busHealthy?: (() => boolean) | undefined;
 }
 
 export function createMetrics(sources: MetricSources, counters = new Counters()): ServerMetrics {
@@ -116,6 +118,8 @@ export function createMetrics(sources: MetricSources, counters = new Counters())
   gauge('scriptorium_updates_rejected_total', 'Client updates refused (invalid, read-only, or write queue full)', () => counters.updatesRejected);
   gauge('scriptorium_stateless_dropped_total', 'Stateless messages not relayed (read-only, too large or over the rate)', () => counters.statelessDropped);
   gauge('scriptorium_storage_healthy', '1 while commits to the database succeed', () => (sources.storageHealthy() ? 1 : 0));
+  const busHealthy = sources.busHealthy;
+  if (busHealthy) gauge('scriptorium_redis_healthy', '1 while the bus to the other instances (Redis) is connected', () => (busHealthy() ? 1 : 0));
   const stats = sources.storageStats;
   gauge('scriptorium_storage_pending_updates', 'Updates applied but not yet durable (not acknowledged)', () => stats().pending);
   gauge('scriptorium_storage_pending_bytes', 'Bytes of updates applied but not yet durable', () => stats().pendingBytes);

@@ -103,14 +103,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
   }
   let shuttingDown = false;
-  const metrics = options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats });
+  // Several instances: edits and awareness relayed over the bus (Redis, or injected for tests).
+  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix, logger) : null);
+  const metrics =
+    options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats, busHealthy: bus ? () => bus.healthy : undefined });
 
   // The transport is created after the registry needs a publisher: bridge through a holder.
   let transport: Transport | null = null;
   const publisher = { publish: (topic: string, frame: Uint8Array) => transport?.publish(topic, frame) };
-  // Several instances: edits and awareness relayed over the bus (Redis, or injected for tests).
-  const bus = options.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix, logger) : null);
-  const relay = bus ? new BusRelay(bus, clock, logger) : null;
+  const relay = bus ? new BusRelay(bus, storage, clock, logger) : null;
   const rooms = new RoomRegistry({
     storage,
     publisher,
@@ -173,6 +174,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     createHttpHandler({
       registry: metrics.registry,
       notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
+      degraded: () => (bus && !bus.healthy ? { redis: 'unreachable' } : null),
       staticFiles: createStaticFiles(config.staticDir),
       api: rateLimitRoutes(api, { store: options.rateLimits ?? (redis ? new RedisRateLimitStore(redis, logger) : new InProcessRateLimitStore()), limitPerMinute: config.httpRateLimitPerMinute, userOf }),
     }),

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { DocumentStorage } from '../../persistence/storage.js';
 import * as Y from 'yjs';
 import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
@@ -21,9 +22,9 @@ const NOTHING = 2;
  * - awareness of local clients likewise;
  * - catch-up: a room subscribes before it loads, then asks the other instances for what
  *   it lacks (its state vector); each answers with the difference and its own state
- *   vector, from which the asker sends back what they lack. The same exchange runs for
- *   every live room when the bus connection comes back, since pub/sub drops messages
- *   while disconnected.
+ *   vector, from which the asker sends back what they lack. The same exchange, plus a
+ *   re-read of the stored state, runs for every live room when the bus connection comes
+ *   back, since pub/sub drops messages while disconnected.
  */
 export class BusRelay implements UpdateObserver, Replication {
   private readonly rooms = new Map<string, Room>();
@@ -33,13 +34,29 @@ export class BusRelay implements UpdateObserver, Replication {
 
   constructor(
     private readonly bus: Bus,
+    private readonly storage: Pick<DocumentStorage, 'load'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
     this.origin = remoteOrigin(bus.instanceId);
     bus.onReconnect(() => {
-      for (const room of this.rooms.values()) this.requestSync(room);
+      for (const room of this.rooms.values()) this.catchUp(room);
     });
+  }
+
+  /**
+   * After the bus was down: what the others hold (the exchange), and what was stored
+   * meanwhile by instances that have since let the document go (the log tail). The
+   * stored state is applied with the remote origin: it is in the database already.
+   */
+  private catchUp(room: Room): void {
+    this.requestSync(room);
+    this.storage.load(room).then(
+      (stored) => {
+        if (stored.state && this.rooms.get(room.name) === room && !room.poisoned) room.apply(stored.state, this.origin);
+      },
+      (error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: reloading the stored state failed'),
+    ).catch((error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: applying the stored state failed'));
   }
 
   // --- Replication (the registry's hooks) --------------------------------------

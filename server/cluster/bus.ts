@@ -5,6 +5,8 @@
  * several instances) and Redis pub/sub.
  */
 export interface Bus {
+  /** False while the connection to the other instances is down (edits stay local meanwhile). */
+  readonly healthy: boolean;
   /** This instance's id. A message may come back to its publisher (Redis does that); the relay ignores its own. */
   readonly instanceId: string;
   /** Resolves once messages of the document's channel are being received. */
@@ -35,6 +37,7 @@ export class InProcessBusHub {
     const mine = new Set<string>();
     return {
       instanceId,
+      healthy: true,
       async subscribe(document, onMessage) {
         let subscribers = channels.get(document);
         if (!subscribers) channels.set(document, (subscribers = new Map()));

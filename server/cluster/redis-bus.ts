@@ -28,14 +28,22 @@ export class RedisBus implements Bus {
         if (!this.lost) logger.warn({ err: error }, 'redis bus unreachable; edits stay local until it is back');
         this.lost = true;
       });
+      // A closed connection may report no error at all (the server went away cleanly).
+      connection.on('close', () => {
+        if (!this.lost) logger.warn('redis bus connection closed; edits stay local until it is back');
+        this.lost = true;
+      });
     }
-    // ioredis resubscribes on its own after a reconnect; then catch up what was missed.
-    this.subscriber.on('ready', () => {
-      if (!this.lost) return;
+    // ioredis resubscribes on its own after a reconnect; once both connections are back,
+    // catch up what was missed (the exchange needs the publisher too).
+    const back = () => {
+      if (!this.lost || this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') return;
       this.lost = false;
       logger.info('redis bus reachable again: catching up');
       for (const listener of this.reconnectListeners) listener();
-    });
+    };
+    this.publisher.on('ready', back);
+    this.subscriber.on('ready', back);
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       const handler = this.handlers.get(channel.toString());
       if (handler) handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
@@ -67,6 +75,10 @@ export class RedisBus implements Bus {
     this.publisher.publish(this.channel(document), Buffer.from(data.buffer, data.byteOffset, data.byteLength)).catch(() => {
       // Lost while Redis is down; the catch-up exchange repairs it.
     });
+  }
+
+  get healthy(): boolean {
+    return !this.lost && this.subscriber.status === 'ready';
   }
 
   onReconnect(listener: () => void): void {

@@ -5,6 +5,7 @@ import type { AccessEvents } from '../auth/access-events.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { SessionStore } from '../auth/session-store.js';
 import type { Tokens } from '../auth/tokens.js';
+import type { Presence } from '../cluster/presence.js';
 
 /** What the HTTP API needs; built once in startServer. */
 export interface ApiDependencies {
@@ -18,6 +19,8 @@ export interface ApiDependencies {
   readonly sessions: SessionStore;
   /** Revocations and membership removals, so live connections are closed. */
   readonly accessEvents: AccessEvents;
+  /** Who is in which document, on every instance (in process, or Redis with REDIS_URL). */
+  readonly presence: Presence;
   /** ADMIN_TOKEN; null disables the admin API. */
   readonly adminToken: string | null;
   readonly logger: Logger;

@@ -15,6 +15,8 @@ export interface HttpDependencies {
   readonly registry: Registry;
   /** Null when ready, else the reason (e.g. "database unreachable"). */
   readonly notReadyReason: () => string | null;
+  /** Parts that are down without making the instance unready (e.g. `{ redis: 'unreachable' }`), or null. */
+  readonly degraded?: () => Readonly<Record<string, string>> | null;
   readonly staticFiles: (path: string) => Promise<HttpResponse>;
   readonly api: readonly RouteTable[];
 }
@@ -53,7 +55,10 @@ export function createHttpHandler(deps: HttpDependencies): HttpHandler {
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') {
       const reason = deps.notReadyReason();
-      return reason === null ? json(200, { status: 'ready' }) : json(503, { status: 'not ready', reason });
+      if (reason !== null) return json(503, { status: 'not ready', reason });
+      // Still accepting and storing edits; it converges with the others once the part is back.
+      const degraded = deps.degraded?.() ?? null;
+      return degraded === null ? json(200, { status: 'ready' }) : json(200, { status: 'degraded', ...degraded });
     }
     if (path === '/metrics') {
       return { status: 200, headers: { 'content-type': deps.registry.contentType }, body: await deps.registry.metrics() };

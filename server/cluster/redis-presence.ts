@@ -1,0 +1,188 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  byAge,
+  latestDocumentPerUser,
+  PRESENCE_TTL_MS,
+  PresenceUnavailableError,
+  type Presence,
+  type PresenceEntry,
+  type UserPresence,
+} from './presence.js';
+
+/**
+ * Presence in Redis, shared by every instance (DESIGN.md's keys, braces = Cluster hash tag):
+ *
+ * - `doc:presence:{name}`: a hash, session key → JSON `{userId, name, instanceId, since,
+ *   expiresAt}`. Each entry carries its own expiry (the writer's clock + PRESENCE_TTL_MS);
+ *   `list` skips expired entries and removes them (only if unchanged since read, so a
+ *   renewal racing the sweep wins). The key itself is PEXPIREd on every write, so a
+ *   document whose instances all died disappears whole.
+ * - `user:presence:{userId}`: a hash `{status, lastSeen, document}`, PEXPIRE 5 min,
+ *   renewed on join and renewal.
+ *
+ * Every command touches one key (Cluster-safe). Writes fail soft while Redis is
+ * unreachable (logged; the next renewal re-writes everything); `list` throws
+ * PresenceUnavailableError, so the API can say so instead of answering "nobody".
+ */
+export class RedisPresence implements Presence {
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs: number = PRESENCE_TTL_MS,
+  ) {}
+
+  async join(entry: PresenceEntry): Promise<void> {
+    const now = this.now();
+    const pipeline = this.redis.pipeline();
+    pipeline.hset(documentKey(entry.document), entry.sessionKey, this.encode(entry, now)).pexpire(documentKey(entry.document), this.ttlMs);
+    if (entry.userId !== null) this.queueUser(pipeline, entry.userId, 'online', entry.document, now);
+    await this.run(pipeline, 'presence not recorded: redis unreachable', { document: entry.document });
+  }
+
+  async leave(document: string, sessionKey: string): Promise<void> {
+    try {
+      await this.redis.hdel(documentKey(document), sessionKey);
+    } catch (error) {
+      // It expires on its own within the TTL.
+      this.logger.warn({ err: error, document }, 'presence not removed: redis unreachable');
+    }
+  }
+
+  async renew(entries: readonly PresenceEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const now = this.now();
+    const byDocument = new Map<string, string[]>();
+    for (const entry of entries) {
+      let fields = byDocument.get(entry.document);
+      if (!fields) byDocument.set(entry.document, (fields = []));
+      fields.push(entry.sessionKey, this.encode(entry, now));
+    }
+    // Queued at once (in the caller's tick), so a leave issued after this call lands after it.
+    const batches: ReturnType<Redis['pipeline']>[] = [];
+    let pipeline = this.redis.pipeline();
+    let queued = 0;
+    const cut = () => {
+      if (++queued < RENEW_BATCH) return;
+      batches.push(pipeline);
+      pipeline = this.redis.pipeline();
+      queued = 0;
+    };
+    for (const [document, fields] of byDocument) {
+      pipeline.hset(documentKey(document), ...fields).pexpire(documentKey(document), this.ttlMs);
+      cut();
+    }
+    for (const [userId, document] of latestDocumentPerUser(entries)) {
+      this.queueUser(pipeline, userId, 'online', document, now);
+      cut();
+    }
+    if (queued > 0) batches.push(pipeline);
+    const runs = batches.map((batch) => this.run(batch, 'presence not renewed: redis unreachable', { entries: entries.length }));
+    await Promise.all(runs);
+  }
+
+  async list(document: string): Promise<PresenceEntry[]> {
+    let stored: Record<string, string>;
+    try {
+      stored = await this.redis.hgetall(documentKey(document));
+    } catch (error) {
+      this.logger.warn({ err: error, document }, 'presence not read: redis unreachable');
+      throw new PresenceUnavailableError('presence is unavailable: redis unreachable');
+    }
+    const now = this.now();
+    const live: PresenceEntry[] = [];
+    const expired: string[] = [];
+    for (const [sessionKey, json] of Object.entries(stored)) {
+      const entry = decode(document, sessionKey, json);
+      if (entry && entry.expiresAt > now) live.push(entry.entry);
+      else expired.push(sessionKey, json);
+    }
+    if (expired.length > 0) {
+      // Only entries still as read: one renewed meanwhile stays.
+      this.redis.eval(DELETE_IF_UNCHANGED, 1, documentKey(document), ...expired).catch((error: unknown) => {
+        this.logger.debug({ err: error, document }, 'expired presence entries not removed');
+      });
+    }
+    return live.sort(byAge);
+  }
+
+  async userOffline(userId: string, document: string): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    this.queueUser(pipeline, userId, 'offline', document, this.now());
+    await this.run(pipeline, 'user presence not recorded: redis unreachable', { userId });
+  }
+
+  async user(userId: string): Promise<UserPresence | null> {
+    let stored: Record<string, string>;
+    try {
+      stored = await this.redis.hgetall(userKey(userId));
+    } catch (error) {
+      this.logger.warn({ err: error, userId }, 'user presence not read: redis unreachable');
+      throw new PresenceUnavailableError('presence is unavailable: redis unreachable');
+    }
+    const status = stored.status;
+    if ((status !== 'online' && status !== 'offline') || stored.document === undefined) return null;
+    return { status, lastSeen: Number(stored.lastSeen), document: stored.document };
+  }
+
+  private encode(entry: PresenceEntry, now: number): string {
+    const stored: StoredEntry = { userId: entry.userId, name: entry.name, instanceId: entry.instanceId, since: entry.since, expiresAt: now + this.ttlMs };
+    return JSON.stringify(stored);
+  }
+
+  private queueUser(pipeline: ReturnType<Redis['pipeline']>, userId: string, status: UserPresence['status'], document: string, now: number): void {
+    pipeline.hset(userKey(userId), 'status', status, 'lastSeen', String(now), 'document', document).pexpire(userKey(userId), this.ttlMs);
+  }
+
+  /** Runs a pipeline; failures (the whole or any command) are logged, never thrown. */
+  private async run(pipeline: ReturnType<Redis['pipeline']>, message: string, context: Record<string, unknown>): Promise<void> {
+    try {
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
+    } catch (error) {
+      this.logger.warn({ err: error, ...context }, message);
+    }
+  }
+}
+
+/** Documents (and users) per pipeline in a renewal: bounded writes, bounded replies. */
+const RENEW_BATCH = 500;
+
+interface StoredEntry {
+  readonly userId: string | null;
+  readonly name: string | null;
+  readonly instanceId: string;
+  readonly since: number;
+  readonly expiresAt: number;
+}
+
+/** The entry, or null for a value that is not one (removed like an expired one). */
+function decode(document: string, sessionKey: string, json: string): { entry: PresenceEntry; expiresAt: number } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { userId, name, instanceId, since, expiresAt } = value as Record<string, unknown>;
+  if ((userId !== null && typeof userId !== 'string') || (name !== null && typeof name !== 'string')) return null;
+  if (typeof instanceId !== 'string' || typeof since !== 'number' || typeof expiresAt !== 'number') return null;
+  return { entry: { document, sessionKey, userId, name, instanceId, since }, expiresAt };
+}
+
+/** HDEL each field (ARGV pairs: field, value) whose value is still the one read. One key. */
+const DELETE_IF_UNCHANGED = `
+local removed = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return removed`;
+
+/** DESIGN.md's keys; the braces are a Redis Cluster hash tag (the same slot as the `doc:{name}` channel). */
+const documentKey = (document: string) => `doc:presence:{${document}}`;
+const userKey = (userId: string) => `user:presence:{${userId}}`;
