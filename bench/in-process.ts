@@ -30,6 +30,7 @@ export function inProcessContext(publisher: Publisher): ProtocolContext & { stor
     metrics,
     clock: systemClock,
     logger,
+    presence: { opened: () => {}, closed: () => {} },
     denied: () => {},
     limits: {
       maxPendingDocuments: 100,

@@ -37,6 +37,22 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
   readonly historyRetentionMs?: number | undefined;
   /** Close the Db in close() (openStorage sets this). */
   readonly ownsDb?: boolean | undefined;
+  /**
+   * With several instances: the per-document lock (`doc:lock:{id}`) that lets one instance
+   * at a time run the queued compactions of a document; a document whose lock is held
+   * elsewhere is skipped. Default: none, every queued compaction runs (one instance, or
+   * instances that tolerate the duplicate work).
+   */
+  readonly locks?: CompactionLock | undefined;
+}
+
+/**
+ * What compaction needs of the server's Locks (server/cluster/locks.ts), structurally, so
+ * persistence does not import server code. `acquire` resolves null when another instance
+ * holds the document's lock (or it cannot be taken, e.g. Redis unreachable).
+ */
+export interface CompactionLock {
+  acquire(documentId: string): Promise<{ release(): Promise<void> } | null>;
 }
 
 const COMPACTION_RETRY_MS = 1000;
@@ -58,6 +74,7 @@ export class DurableStorage implements DocumentStorage {
   private readonly compactOnRelease: boolean;
   private readonly retentionMs: number | undefined;
   private readonly ownsDb: boolean;
+  private readonly locks: CompactionLock | undefined;
 
   /** Log rows this instance knows are unfolded, per loaded document. */
   private readonly tails = new Map<string, TailEstimate>();
@@ -81,6 +98,7 @@ export class DurableStorage implements DocumentStorage {
     this.compactOnRelease = options.compactOnRelease ?? true;
     this.retentionMs = options.historyRetentionMs;
     this.ownsDb = options.ownsDb ?? false;
+    this.locks = options.locks;
     this.log = new UpdateLog(db, {
       ...options,
       logger: options.logger,
@@ -137,7 +155,10 @@ export class DurableStorage implements DocumentStorage {
     return this.log.flush();
   }
 
-  /** Folds the document's committed log tail now (also used by tests and the admin API). */
+  /**
+   * Folds the document's committed log tail now (also used by tests and the admin API).
+   * Takes no lock: an explicit request runs; the compare-and-set keeps it correct.
+   */
   async compact(documentId: string): Promise<number> {
     const result = await compactDocument(this.db, documentId, 1);
     this.noteQuarantined(documentId, result.quarantined);
@@ -221,13 +242,39 @@ export class DurableStorage implements DocumentStorage {
       const [documentId] = this.compactQueue;
       if (documentId === undefined) break;
       this.compactQueue.delete(documentId);
+      const lock = await this.lockForCompaction(documentId);
+      if (lock === null) {
+        // Another instance is compacting it (or the lock cannot be taken): skip. Nothing is
+        // retried from here; the next commit over the threshold or the release asks again.
+        this.logger?.debug({ documentId }, 'compaction skipped: the document is locked elsewhere');
+        continue;
+      }
       try {
-        await this.compact(documentId);
+        if (!this.closed) await this.compact(documentId);
       } catch (error) {
         // Compaction is an optimisation: the log still holds everything.
         this.logger?.warn({ err: error, documentId }, 'compaction failed');
+      } finally {
+        await lock?.release().catch((error: unknown) => this.logger?.warn({ err: error, documentId }, 'compaction lock not released; it expires by its TTL'));
       }
       this.retryIfStillLong(documentId);
+    }
+  }
+
+  /**
+   * The document's lock when `locks` is configured (undefined: no locking, null: held
+   * elsewhere). The lock only saves duplicate work — concurrent compactions are already
+   * safe through the compare-and-set on the covered pair (compaction.ts) — so a lock that
+   * cannot be asked for (acquire throws) does not stop the compaction, and one that expires
+   * under a long compaction costs at most a duplicate that loses the CAS.
+   */
+  private async lockForCompaction(documentId: string): Promise<{ release(): Promise<void> } | null | undefined> {
+    if (!this.locks) return undefined;
+    try {
+      return await this.locks.acquire(documentId);
+    } catch (error) {
+      this.logger?.warn({ err: error, documentId }, 'compaction lock could not be asked for; compacting without it');
+      return undefined;
     }
   }
 

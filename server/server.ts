@@ -12,11 +12,15 @@ import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
 import type { Bus } from './cluster/bus.js';
+import { InProcessLocks, type Locks } from './cluster/locks.js';
+import { RedisLocks } from './cluster/redis-locks.js';
 import { BusRelay } from './cluster/bus-relay.js';
 import { RedisBus } from './cluster/redis-bus.js';
 import { createRedisClient } from './cluster/redis-client.js';
 import { RedisRateLimitStore } from './cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from './cluster/redis-session-store.js';
+import { InProcessPresence, PresenceTracker, presenceSessionKey, type Presence } from './cluster/presence.js';
+import { RedisPresence } from './cluster/redis-presence.js';
 import { withCors } from './http/cors.js';
 import { InProcessRateLimitStore, rateLimitRoutes, type RateLimitStore } from './http/rate-limit.js';
 import { bearerToken } from './http/request-auth.js';
@@ -75,7 +79,14 @@ export interface StartOptions {
   readonly rateLimits?: RateLimitStore;
   /** The bus to other instances. Default: Redis pub/sub with REDIS_URL, else none (single instance). */
   readonly bus?: Bus;
+  /** Who is in which document (GET /api/documents/:name/presence). Default: Redis with REDIS_URL, else in process. */
+  readonly presence?: Presence;
+  /** Per-document locks (compaction; later versions and projections). Default: Redis with REDIS_URL, else in process. */
+  readonly locks?: Locks;
 }
+
+/** What compaction holds when no lock can be had because Redis is down. */
+const UNLOCKED = { release: () => Promise.resolve() };
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
@@ -90,7 +101,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (redis) logger.info({ prefix: config.redisPrefix }, 'redis: edits, awareness, sessions and rate limits are shared with the other instances');
 
   const ownsStorage = !options.storage;
-  const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger));
+  // One instance at a time compacts a document. While Redis is down compaction goes ahead
+  // unlocked: the compare-and-set in SQL keeps it correct, the lock only saves duplicate work.
+  const locks: Locks = options.locks ?? (redis ? new RedisLocks(redis, logger) : new InProcessLocks(() => clock.now()));
+  const compactionLock = {
+    acquire: (documentId: string) => (redis && redis.status !== 'ready' ? Promise.resolve(UNLOCKED) : locks.acquire(documentId)),
+  };
+  const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, compactionLock));
   const sessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
   const accessEvents = options.accessEvents ?? new InProcessAccessEvents();
   const tokens = config.authSecret ? new Tokens(config.authSecret) : null;
@@ -121,6 +138,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
   });
+  const presence = options.presence ?? (redis ? new RedisPresence(redis, logger, () => clock.now()) : new InProcessPresence(() => clock.now()));
+  const presenceTracker = new PresenceTracker(presence, bus?.instanceId ?? crypto.randomUUID(), clock, logger);
+  const presenceKey = (session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null }) =>
+    presenceSessionKey(session.sessionId, session.address, session.documentName);
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   const liveSessions = new LiveSessions(accessEvents, () => keepalive.connections());
   const handlers = createSocketHandlers({
@@ -131,6 +152,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     clock,
     logger,
+    presence: {
+      opened: (session) => presenceTracker.opened(session.documentName, presenceKey(session), session.userId),
+      closed: (session) => presenceTracker.closed(session.documentName, presenceKey(session)),
+    },
     denied: (denial) => {
       logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
       // Open mode denies only bad names and limits; token mode's denials are security events.
@@ -160,7 +185,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       },
     },
   });
-  const api = documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, adminToken: config.adminToken ?? null, logger });
+  const api = documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, presence, adminToken: config.adminToken ?? null, logger });
   // Counted per verified user (else per address) and route; CORS outside, so a 429 carries its headers.
   const userOf = async (request: HttpRequest): Promise<string | null> => {
     if (!tokens) return null;
@@ -197,6 +222,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     keepalive.stop();
     liveSessions.stop();
+    await presenceTracker.close();
     redis?.disconnect();
     await bus?.close();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
@@ -220,6 +246,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         ? await storage.close(Math.max(0, deadline - performance.now()))
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
+      await presenceTracker.close();
       await redis?.quit().catch(() => redis.disconnect());
       await bus?.close();
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');

@@ -213,7 +213,7 @@ export class PresenceTracker {
   /** userId → how many of the user's sessions this instance holds. */
   private readonly userSessions = new Map<string, number>();
   private readonly cancel: () => void;
-  private renewing = false;
+  private renewing: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
@@ -256,21 +256,22 @@ export class PresenceTracker {
     void this.remove(document, sessionKey);
   }
 
-  /** Renews every entry held here (the timer calls it; exposed for tests and for a reconnect to Redis). */
-  async renew(): Promise<void> {
-    if (this.renewing || this.stopped) return;
+  /**
+   * Renews every entry held here. The timer calls it; also exposed for tests and for when
+   * Redis is back after an outage. While a renewal is in flight, returns that one.
+   */
+  renew(): Promise<void> {
+    if (this.renewing) return this.renewing;
+    if (this.stopped) return Promise.resolve();
     const entries: PresenceEntry[] = [];
     for (const sessions of this.sessions.values()) for (const entry of sessions.values()) entries.push(entry);
-    if (entries.length === 0) return;
-    this.renewing = true;
-    try {
-      // Issued synchronously with the snapshot, so a leave sent after it is applied after it.
-      await this.presence.renew(entries);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'presence not renewed');
-    } finally {
-      this.renewing = false;
-    }
+    if (entries.length === 0) return Promise.resolve();
+    // Issued synchronously with the snapshot, so a leave sent after it is applied after it.
+    const renewing = this.write(this.presence.renew(entries), 'renewal').finally(() => {
+      this.renewing = null;
+    });
+    this.renewing = renewing;
+    return renewing;
   }
 
   /**

@@ -54,6 +54,8 @@ export interface RedisLocksOptions {
 export class RedisLocks implements Locks {
   private readonly redis: Redis & LockCommands;
   private readonly timeoutMs: number;
+  /** Set by the first failure of an outage: later ones are logged at debug, not once per attempt. */
+  private unreachable = false;
 
   constructor(
     redis: Redis,
@@ -76,15 +78,16 @@ export class RedisLocks implements Locks {
     try {
       answer = await within(set, this.timeoutMs);
     } catch (error) {
-      this.logger.warn({ err: error, documentId }, 'lock not taken: redis unreachable; the optional work is skipped');
+      this.failed({ err: error, documentId }, 'lock not taken: redis unreachable; the optional work is skipped while it is');
       return null;
     }
     if (answer === TIMED_OUT) {
-      this.logger.warn({ documentId, timeoutMs: this.timeoutMs }, 'lock not taken: redis did not answer in time; the optional work is skipped');
+      this.failed({ documentId, timeoutMs: this.timeoutMs }, 'lock not taken: redis did not answer in time; the optional work is skipped');
       // Should the SET still land, free it at once rather than blocking the others for a TTL.
       set.then((late) => (late === 'OK' ? this.releaseToken(documentId, key, token) : undefined)).catch(() => {});
       return null;
     }
+    this.answered();
     if (answer !== 'OK') return null;
     return {
       token,
@@ -97,12 +100,13 @@ export class RedisLocks implements Locks {
     try {
       const answer = await within(this.redis.scriptoriumLockRenew(key, token, ttlMs), this.timeoutMs);
       if (answer === TIMED_OUT) {
-        this.logger.warn({ documentId }, 'lock renewal not confirmed: redis did not answer in time');
+        this.failed({ documentId }, 'lock renewal not confirmed: redis did not answer in time');
         return false;
       }
+      this.answered();
       return answer === 1;
     } catch (error) {
-      this.logger.warn({ err: error, documentId }, 'lock renewal not confirmed: redis unreachable');
+      this.failed({ err: error, documentId }, 'lock renewal not confirmed: redis unreachable');
       return false;
     }
   }
@@ -110,10 +114,26 @@ export class RedisLocks implements Locks {
   private async releaseToken(documentId: string, key: string, token: string): Promise<void> {
     try {
       const answer = await within(this.redis.scriptoriumLockRelease(key, token), this.timeoutMs);
-      if (answer === TIMED_OUT) this.logger.warn({ documentId }, 'lock release not confirmed: redis did not answer in time; it expires by its TTL');
+      if (answer === TIMED_OUT) this.failed({ documentId }, 'lock release not confirmed: redis did not answer in time; it expires by its TTL');
+      else this.answered();
     } catch (error) {
-      this.logger.warn({ err: error, documentId }, 'lock release failed: redis unreachable; it expires by its TTL');
+      this.failed({ err: error, documentId }, 'lock release failed: redis unreachable; it expires by its TTL');
     }
+  }
+
+  private failed(details: Record<string, unknown>, message: string): void {
+    if (this.unreachable) {
+      this.logger.debug(details, message);
+      return;
+    }
+    this.unreachable = true;
+    this.logger.warn(details, message);
+  }
+
+  private answered(): void {
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    this.logger.info('locks: redis answers again');
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The read/write API (DESIGN.md "Read/write API"): who am I, which documents can I read,
- * create one, read a document's history. Every route authenticates through
- * request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
+ * create one, read a document's history, who is in a document. Every route authenticates
+ * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
  */
 import { z } from 'zod';
 import { findProject, findUser, listDocuments, listReadableDocuments, projectAccess, type DocumentSummary } from '../../persistence/accounts.js';
@@ -9,9 +9,11 @@ import { recordAuditSafely } from '../../persistence/audit.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
 import { MemoryStorage } from '../../persistence/memory-storage.js';
+import type { Db } from '../../persistence/db.js';
 import type { DocumentRef } from '../../persistence/storage.js';
 import { readAs } from '../../persistence/user-context.js';
 import { AuthenticationError, PermissionDeniedError, type Principal } from '../auth/authorizer.js';
+import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../cluster/presence.js';
 import type { HttpRequest } from '../transport/transport.js';
 import { adminRoutes } from './admin-api.js';
 import type { ApiDependencies } from './api-dependencies.js';
@@ -105,7 +107,45 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
         });
       }),
     },
+    {
+      method: 'GET',
+      pattern: '/api/documents/:name/presence',
+      handler: apiRoute(async (request, params) => {
+        const principal = await authenticateRequest(deps, request);
+        const name = params.name!;
+        await authorizeDocument(deps, request, principal, name);
+        let entries: PresenceEntry[];
+        try {
+          entries = await deps.presence.list(name);
+        } catch (error) {
+          if (error instanceof PresenceUnavailableError) throw new HttpError(503, error.message, { 'retry-after': '5' });
+          throw error;
+        }
+        const users = presentUsers(entries);
+        // Token mode: names from the users table, one query for all; open mode has no users.
+        const names = deps.tokens && db ? await userNames(db, users.map((user) => user.userId)) : new Map<string, string>();
+        return json(200, {
+          document: name,
+          users: users.map((user) => ({
+            id: user.userId,
+            name: (user.userId !== null ? names.get(user.userId.toLowerCase()) : undefined) ?? user.name,
+            since: new Date(user.since).toISOString(),
+            instance: user.instanceId,
+          })),
+        });
+      }),
+    },
   ];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `users.name` of each id, in one query (ids that are not users are left out). */
+async function userNames(db: Db, ids: readonly (string | null)[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids.filter((id): id is string => id !== null && UUID.test(id)).map((id) => id.toLowerCase()))];
+  if (wanted.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; name: string }>('select id, name from users where id = any($1::uuid[])', [wanted]);
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 /**

@@ -33,6 +33,12 @@ export interface AccessDenial {
   readonly reason: string;
 }
 
+/** Told when a document session opens (again) and closes: who is where, across instances. */
+export interface PresenceSink {
+  opened(session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null; readonly userId: string | null }): void;
+  closed(session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null }): void;
+}
+
 /** What the protocol layer needs from the rest of the server. */
 export interface ProtocolContext {
   readonly rooms: RoomRegistry;
@@ -44,6 +50,7 @@ export interface ProtocolContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly limits: ProtocolLimits;
+  readonly presence: PresenceSink;
   /** Told about every denial; must not throw or block (it queues its own I/O). */
   readonly denied: (denial: AccessDenial) => void;
 }

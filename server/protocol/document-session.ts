@@ -146,6 +146,7 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** Leaves the room and releases it; idempotent. */
   close(): void {
     if (this.state === 'closed') return;
+    if (this.principal !== null || this.room !== null) this.host.context.presence.closed(this);
     this.state = 'closed';
     this.dropQueue();
     const room = this.room;
@@ -257,6 +258,7 @@ export class DocumentSession implements RoomMember, Recheckable {
         this.room = room;
         this.audience = room.join(this);
         this.state = 'open';
+        this.host.context.presence.opened(this);
         this.socket.cork(() => {
           this.host.sessionOpened(this, reopened);
           this.replay();

@@ -44,6 +44,14 @@ describe('two instances over Redis', () => {
     onA.send(awarenessFrame('over-redis', encodeAwareness([{ clientId: 5, clock: 1, state: { user: 'on A' } }])));
     await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 5), 5_000, 'awareness from A on B');
 
+    // Presence: the same answer on every instance, naming both instances' sessions.
+    const presence = async (port: number) =>
+      (await (await fetch(`http://127.0.0.1:${port}/api/documents/over-redis/presence`)).json()) as { users: Array<{ instance: string }> };
+    await waitFor(async () => (await presence(a!.port)).users.length === 2, 5_000, 'two present');
+    const fromA = await presence(a!.port);
+    expect(await presence(b!.port)).toEqual(fromA);
+    expect(new Set(fromA.users.map((user) => user.instance)).size).toBe(2);
+
     for (const child of children) {
       const late = await RawClient.connect(child.port);
       await late.join('over-redis');

@@ -257,6 +257,7 @@ export function protocolEnv(
     metrics,
     clock,
     logger: silentLogger,
+    presence: { opened: () => {}, closed: () => {} },
     denied: () => {},
     limits: { ...DEFAULT_LIMITS, ...options.limits },
   };

@@ -1,0 +1,346 @@
+/**
+ * The Presence conformance suite, run against the in-process and the Redis implementation
+ * (real Redis at 127.0.0.1:6379 under a key prefix of this run's own, removed afterwards
+ * — never FLUSHALL), with a clock of the test's own so expiry needs no waiting. Then what
+ * only Redis can show: two instances see each other's entries, a dead instance's entries
+ * vanish by their expiry, DESIGN.md's keys and TTLs, and an unreachable Redis. Last, the
+ * PresenceTracker (what an instance writes on open, close, renewal and shutdown).
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../server/clock.js';
+import {
+  InProcessPresence,
+  PRESENCE_RENEW_MS,
+  PRESENCE_TTL_MS,
+  PresenceTracker,
+  PresenceUnavailableError,
+  presenceSessionKey,
+  presentUsers,
+  type Presence,
+  type PresenceEntry,
+} from '../../server/cluster/presence.js';
+import { RedisPresence } from '../../server/cluster/redis-presence.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `scr-test-${randomBytes(4).toString('hex')}:`;
+const logger = pino({ level: 'silent' });
+const clients: Redis[] = [];
+const redis = () => {
+  const client = new Redis(REDIS_URL, { keyPrefix: prefix });
+  clients.push(client);
+  return client;
+};
+/** Without the prefix: sees the keys exactly as stored. */
+const raw = new Redis(REDIS_URL);
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await raw.del(...keys);
+  } while (cursor !== '0');
+  await raw.quit();
+  await Promise.all(clients.map((client) => client.quit()));
+});
+
+/** A clock the test moves by hand; `every` callbacks run when the test says so. */
+class ManualClock implements Clock {
+  t = Date.now();
+  readonly timers = new Set<() => void>();
+  now = (): number => this.t;
+  every(_ms: number, fn: () => void): () => void {
+    this.timers.add(fn);
+    return () => this.timers.delete(fn);
+  }
+  tick(): void {
+    for (const fn of this.timers) fn();
+  }
+}
+
+const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+const entry = (document: string, sessionKey: string, over: Partial<PresenceEntry> = {}): PresenceEntry => ({
+  document,
+  sessionKey,
+  userId: `user-${sessionKey}`,
+  name: null,
+  instanceId: 'instance-1',
+  since: Date.now(),
+  ...over,
+});
+const keys = (entries: readonly PresenceEntry[]) => entries.map((e) => e.sessionKey);
+
+const implementations: Array<[string, (now: () => number) => Presence]> = [
+  ['in process', (now) => new InProcessPresence(now)],
+  ['redis', (now) => new RedisPresence(redis(), logger, now)],
+];
+
+describe.each(implementations)('Presence conformance: %s', (_name, make) => {
+  it('join, list (oldest first), join again replaces, leave', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const doc = unique('doc');
+    expect(await presence.list(doc)).toEqual([]);
+    const a = entry(doc, 's-a', { since: clock.t - 2000, name: 'Ada' });
+    const b = entry(doc, 's-b', { since: clock.t - 5000, userId: null });
+    await presence.join(a);
+    await presence.join(b);
+    expect(await presence.list(doc)).toEqual([b, a]);
+    await presence.join({ ...a, instanceId: 'instance-2' });
+    expect(await presence.list(doc)).toEqual([b, { ...a, instanceId: 'instance-2' }]);
+    await presence.leave(doc, 's-b');
+    expect(keys(await presence.list(doc))).toEqual(['s-a']);
+    await presence.leave(doc, 's-b'); // idempotent
+    await presence.leave(doc, 's-a');
+    expect(await presence.list(doc)).toEqual([]);
+  });
+
+  it('documents are apart; names and keys with odd characters round-trip', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const one = unique('paper/{one}');
+    const two = unique('paper:two ü');
+    const key = presenceSessionKey('proc:1', `${one}\0x`, one);
+    await presence.join(entry(one, key));
+    await presence.join(entry(two, 's'));
+    expect(keys(await presence.list(one))).toEqual([key]);
+    expect(keys(await presence.list(two))).toEqual(['s']);
+  });
+
+  it('an entry not renewed expires after the TTL; a renewed one stays, with its since', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const doc = unique('doc');
+    const kept = entry(doc, 'kept', { since: clock.t });
+    const dropped = entry(doc, 'dropped', { since: clock.t });
+    await presence.join(kept);
+    await presence.join(dropped);
+    clock.t += PRESENCE_TTL_MS - 1000;
+    expect(keys(await presence.list(doc))).toEqual(['dropped', 'kept']);
+    await presence.renew([kept]);
+    clock.t += 2000;
+    expect(await presence.list(doc)).toEqual([kept]);
+    clock.t += PRESENCE_TTL_MS;
+    expect(await presence.list(doc)).toEqual([]);
+  });
+
+  it('renewal brings back an entry that was lost (expired while the instance could not renew)', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const doc = unique('doc');
+    const lost = entry(doc, 'lost', { since: clock.t });
+    await presence.join(lost);
+    clock.t += PRESENCE_TTL_MS + 1;
+    expect(await presence.list(doc)).toEqual([]);
+    await presence.renew([lost]);
+    expect(await presence.list(doc)).toEqual([lost]);
+  });
+
+  it('the user key: online in the document joined or opened last, offline after userOffline', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const userId = unique('user');
+    const doc = unique('doc');
+    const other = unique('doc');
+    expect(await presence.user(userId)).toBeNull();
+    await presence.join(entry(doc, 's1', { userId, since: clock.t }));
+    expect(await presence.user(userId)).toEqual({ status: 'online', lastSeen: clock.t, document: doc });
+    clock.t += 10;
+    await presence.renew([entry(doc, 's1', { userId, since: clock.t - 10 }), entry(other, 's2', { userId, since: clock.t })]);
+    expect(await presence.user(userId)).toEqual({ status: 'online', lastSeen: clock.t, document: other });
+    clock.t += 10;
+    await presence.userOffline(userId, other);
+    expect(await presence.user(userId)).toEqual({ status: 'offline', lastSeen: clock.t, document: other });
+  });
+});
+
+describe('InProcessPresence', () => {
+  it('user keys expire after the TTL without activity', async () => {
+    const clock = new ManualClock();
+    const presence = new InProcessPresence(clock.now);
+    await presence.join(entry('d', 's', { userId: 'u' }));
+    clock.t += PRESENCE_TTL_MS - 1;
+    expect(await presence.user('u')).not.toBeNull();
+    clock.t += 1;
+    expect(await presence.user('u')).toBeNull();
+  });
+});
+
+describe('RedisPresence across instances', () => {
+  it('two instances see each other’s entries; one leaving removes only its own', async () => {
+    const a = new RedisPresence(redis(), logger);
+    const b = new RedisPresence(redis(), logger);
+    const doc = unique('shared');
+    const onA = entry(doc, 'on-a', { instanceId: 'A', since: Date.now() - 10 });
+    const onB = entry(doc, 'on-b', { instanceId: 'B' });
+    await a.join(onA);
+    await b.join(onB);
+    expect(await a.list(doc)).toEqual([onA, onB]);
+    expect(await b.list(doc)).toEqual([onA, onB]);
+    await b.leave(doc, 'on-b');
+    expect(await a.list(doc)).toEqual([onA]);
+  });
+
+  it('the entries of an instance that stopped renewing vanish for everyone, and are removed from Redis', async () => {
+    const client = redis();
+    let deadNow = Date.now() - PRESENCE_TTL_MS - 1000;
+    const dead = new RedisPresence(client, logger, () => deadNow);
+    const alive = new RedisPresence(redis(), logger);
+    const doc = unique('dead');
+    await dead.join(entry(doc, 'ghost', { instanceId: 'dead' }));
+    await alive.join(entry(doc, 'live', { instanceId: 'alive' }));
+    expect(await client.hlen(`doc:presence:{${doc}}`)).toBe(2);
+    expect(keys(await alive.list(doc))).toEqual(['live']);
+    // The sweep is sent after the reply; the next command on that connection is ordered after it.
+    await waitUntil(async () => (await client.hlen(`doc:presence:{${doc}}`)) === 1);
+    expect(await client.hkeys(`doc:presence:{${doc}}`)).toEqual(['live']);
+    // An instance that comes back re-writes its entries with its next renewal.
+    deadNow = Date.now();
+    await dead.renew([entry(doc, 'ghost', { instanceId: 'dead' })]);
+    expect(keys(await alive.list(doc)).sort()).toEqual(['ghost', 'live']);
+  });
+
+  it('keeps DESIGN.md’s keys (under the prefix) with TTLs of at most 5 minutes', async () => {
+    const presence = new RedisPresence(redis(), logger);
+    const doc = unique('keys');
+    const userId = unique('u');
+    const now = Date.now();
+    await presence.join(entry(doc, 'k', { userId, since: now }));
+    const userKey = `${prefix}user:presence:{${userId}}`;
+    const docKey = `${prefix}doc:presence:{${doc}}`;
+    for (const key of [userKey, docKey]) {
+      const ttl = await raw.pttl(key);
+      expect(ttl, key).toBeGreaterThan(PRESENCE_TTL_MS - 10_000);
+      expect(ttl, key).toBeLessThanOrEqual(PRESENCE_TTL_MS);
+    }
+    const user = await raw.hgetall(userKey);
+    expect(user).toEqual({ status: 'online', lastSeen: expect.any(String), document: doc });
+    expect(Number(user.lastSeen)).toBeGreaterThanOrEqual(now);
+    const stored = JSON.parse((await raw.hget(docKey, 'k'))!);
+    expect(stored).toEqual({ userId, name: null, instanceId: 'instance-1', since: now, expiresAt: expect.any(Number) });
+    expect(stored.expiresAt - Date.now()).toBeLessThanOrEqual(PRESENCE_TTL_MS);
+    // Renewal and going offline keep the TTL bounded too.
+    await presence.renew([entry(doc, 'k', { userId, since: now })]);
+    await presence.userOffline(userId, doc);
+    expect(await raw.pttl(userKey)).toBeLessThanOrEqual(PRESENCE_TTL_MS);
+    expect(await raw.pttl(docKey)).toBeLessThanOrEqual(PRESENCE_TTL_MS);
+  });
+
+  it('a renewal of many documents is one batch per few hundred documents and renews them all', async () => {
+    const presence = new RedisPresence(redis(), logger);
+    const docs = Array.from({ length: 1200 }, (_, i) => unique(`many-${i}`));
+    await presence.renew(docs.map((doc, i) => entry(doc, `s${i}`, { userId: i % 2 === 0 ? null : `u${i}` })));
+    const listed = await Promise.all(docs.map((doc) => presence.list(doc)));
+    expect(listed.every((entries) => entries.length === 1)).toBe(true);
+  });
+
+  it('while Redis is unreachable: writes are logged and dropped, list says unavailable', async () => {
+    const { createRedisClient } = await import('../../server/cluster/redis-client.js');
+    const down = createRedisClient('redis://127.0.0.1:1', prefix, logger);
+    try {
+      const presence = new RedisPresence(down, logger);
+      const e = entry('d', 's');
+      await presence.join(e);
+      await presence.renew([e]);
+      await presence.leave('d', 's');
+      await presence.userOffline('u', 'd');
+      await expect(presence.list('d')).rejects.toBeInstanceOf(PresenceUnavailableError);
+      await expect(presence.user('u')).rejects.toBeInstanceOf(PresenceUnavailableError);
+    } finally {
+      down.disconnect();
+    }
+  });
+});
+
+describe('presentUsers', () => {
+  it('one row per user, since the earliest session and its instance; anonymous sessions each their own', () => {
+    const rows = presentUsers([
+      entry('d', 'a1', { userId: 'ada', since: 30, instanceId: 'A' }),
+      entry('d', 'a2', { userId: 'ada', since: 10, instanceId: 'B' }),
+      entry('d', 'a3', { userId: 'ada', since: 20, instanceId: 'A' }),
+      entry('d', 'x1', { userId: null, since: 15, instanceId: 'A' }),
+      entry('d', 'x2', { userId: null, since: 16, instanceId: 'B' }),
+      entry('d', 'g1', { userId: 'grace', since: 5, instanceId: 'A' }),
+    ]);
+    expect(rows).toEqual([
+      { userId: 'grace', name: null, since: 5, instanceId: 'A' },
+      { userId: 'ada', name: null, since: 10, instanceId: 'B' },
+      { userId: null, name: null, since: 15, instanceId: 'A' },
+      { userId: null, name: null, since: 16, instanceId: 'B' },
+    ]);
+  });
+});
+
+describe.each(implementations)('PresenceTracker on %s', (_name, make) => {
+  it('writes on open and close, keeps since on a reopen, marks a user offline with their last session', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const tracker = new PresenceTracker(presence, 'this-instance', clock, logger);
+    const doc = unique('tracked');
+    const userId = unique('u');
+    const since = clock.t;
+    tracker.opened(doc, 's1', userId);
+    tracker.opened(doc, 's2', userId);
+    tracker.opened(doc, 's3', null);
+    await waitUntil(async () => (await presence.list(doc)).length === 3);
+    clock.t += 1000;
+    tracker.opened(doc, 's1', userId); // reopened: same entry
+    expect((await presence.list(doc)).map((e) => [e.sessionKey, e.since, e.instanceId])).toEqual([
+      ['s1', since, 'this-instance'],
+      ['s2', since, 'this-instance'],
+      ['s3', since, 'this-instance'],
+    ]);
+    expect(tracker.size).toBe(3);
+    tracker.closed(doc, 's1');
+    tracker.closed(doc, 's1');
+    await waitUntil(async () => (await presence.list(doc)).length === 2);
+    expect((await presence.user(userId))?.status).toBe('online');
+    tracker.closed(doc, 's2');
+    await waitUntil(async () => (await presence.user(userId))?.status === 'offline');
+    expect(keys(await presence.list(doc))).toEqual(['s3']);
+    await tracker.close();
+  });
+
+  it('renews on its timer, so held entries outlive the TTL; close() removes them and stops renewing', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const tracker = new PresenceTracker(presence, 'this-instance', clock, logger);
+    const doc = unique('renewed');
+    tracker.opened(doc, 'held', 'u-held');
+    await waitUntil(async () => (await presence.list(doc)).length === 1);
+    for (let minute = 0; minute < 10; minute++) {
+      clock.t += PRESENCE_RENEW_MS;
+      clock.tick();
+      await tracker.renew(); // waits for the tick's renewal (skipped while one is in flight)
+    }
+    expect(keys(await presence.list(doc))).toEqual(['held']);
+    await tracker.close();
+    expect(await presence.list(doc)).toEqual([]);
+    expect(clock.timers.size).toBe(0);
+    tracker.opened(doc, 'late', null); // after shutdown: ignored
+    expect(tracker.size).toBe(0);
+  });
+
+  it('a user whose session changes hands is updated', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
+    const tracker = new PresenceTracker(presence, 'i', clock, logger);
+    const doc = unique('switch');
+    tracker.opened(doc, 's', 'first');
+    tracker.opened(doc, 's', 'second');
+    await waitUntil(async () => (await presence.list(doc))[0]?.userId === 'second');
+    await waitUntil(async () => (await presence.user('first'))?.status === 'offline');
+    await tracker.close();
+  });
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
