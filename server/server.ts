@@ -19,7 +19,8 @@ import { RedisBus } from './cluster/redis-bus.js';
 import { createRedisClient } from './cluster/redis-client.js';
 import { RedisRateLimitStore } from './cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from './cluster/redis-session-store.js';
-import { InProcessPresence, PresenceTracker, presenceSessionKey, type Presence } from './cluster/presence.js';
+import type { Presence } from './cluster/presence.js';
+import { livePresence, NO_PRESENCE_SINK, SessionPresence } from './cluster/session-presence.js';
 import { RedisPresence } from './cluster/redis-presence.js';
 import { withCors } from './http/cors.js';
 import { InProcessRateLimitStore, rateLimitRoutes, type RateLimitStore } from './http/rate-limit.js';
@@ -138,11 +139,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
   });
-  const presence = options.presence ?? (redis ? new RedisPresence(redis, logger, () => clock.now()) : new InProcessPresence(() => clock.now()));
-  const presenceTracker = new PresenceTracker(presence, bus?.instanceId ?? crypto.randomUUID(), clock, logger);
-  const presenceKey = (session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null }) =>
-    presenceSessionKey(session.sessionId, session.address, session.documentName);
+  const instanceId = bus?.instanceId ?? crypto.randomUUID();
+  const presence = options.presence ?? (redis ? new RedisPresence(redis, logger, () => clock.now()) : livePresence(instanceId, () => liveDocumentSessions(keepalive)));
+  // A shared store (Redis, or one injected) is told; the single-instance view needs nothing.
+  const sharedPresence = options.presence !== undefined || redis !== null;
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
+  const sessionPresence = sharedPresence ? new SessionPresence(presence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
   const liveSessions = new LiveSessions(accessEvents, () => keepalive.connections());
   const handlers = createSocketHandlers({
     rooms,
@@ -152,10 +154,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     clock,
     logger,
-    presence: {
-      opened: (session) => presenceTracker.opened(session.documentName, presenceKey(session), session.userId),
-      closed: (session) => presenceTracker.closed(session.documentName, presenceKey(session)),
-    },
+    presence: sessionPresence ?? NO_PRESENCE_SINK,
     denied: (denial) => {
       logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
       // Open mode denies only bad names and limits; token mode's denials are security events.
@@ -222,7 +221,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     keepalive.stop();
     liveSessions.stop();
-    await presenceTracker.close();
+    await sessionPresence?.close();
     redis?.disconnect();
     await bus?.close();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
@@ -246,7 +245,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         ? await storage.close(Math.max(0, deadline - performance.now()))
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
-      await presenceTracker.close();
+      await sessionPresence?.close();
       await redis?.quit().catch(() => redis.disconnect());
       await bus?.close();
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
@@ -254,4 +253,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     })());
 
   return { port, transport: activeTransport.kind, config, logger, metrics, close };
+}
+
+/** Every document session of every live connection (presence renewal; rare, so a scan). */
+function* liveDocumentSessions(keepalive: Keepalive) {
+  for (const connection of keepalive.connections()) yield* connection.sessions();
 }

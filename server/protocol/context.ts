@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { ConnectionRateLimits } from './connection-rate.js';
+import type { PresentSession } from '../cluster/session-presence.js';
 import type { Keepalive } from './keepalive.js';
 import type { LiveSessions } from './live-sessions.js';
 
@@ -35,8 +36,8 @@ export interface AccessDenial {
 
 /** Told when a document session opens (again) and closes: who is where, across instances. */
 export interface PresenceSink {
-  opened(session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null; readonly userId: string | null }): void;
-  closed(session: { readonly documentName: string; readonly sessionId: string; readonly address: string | null }): void;
+  opened(session: PresentSession): void;
+  closed(session: PresentSession): void;
 }
 
 /** What the protocol layer needs from the rest of the server. */

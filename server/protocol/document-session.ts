@@ -72,6 +72,8 @@ export class DocumentSession implements RoomMember, Recheckable {
   /** Who opened the document (shared per token session); null until open. */
   principal: Principal | null = null;
   awarenessClients: Set<number> | null = null;
+  /** When the document was opened (ms since the epoch), for presence. */
+  openedAt = 0;
   /** Room sequence numbers of this session's updates the database refused (rare; see AckQueue). */
   refusedSeqs: Set<number> | null = null;
   private queue: Uint8Array[] | null = null;
@@ -258,6 +260,7 @@ export class DocumentSession implements RoomMember, Recheckable {
         this.room = room;
         this.audience = room.join(this);
         this.state = 'open';
+        if (!reopened) this.openedAt = this.host.context.clock.now();
         this.host.context.presence.opened(this);
         this.socket.cork(() => {
           this.host.sessionOpened(this, reopened);

@@ -1,4 +1,5 @@
 import type { AccessEvent, AccessEvents } from '../auth/access-events.js';
+import type { PresentSession } from '../cluster/session-presence.js';
 
 /** A session whose access can be checked again (DocumentSession). */
 export interface Recheckable {
@@ -14,7 +15,7 @@ export interface Recheckable {
 
 /** A connection whose document sessions can be listed (both protocol connections). */
 export interface SessionHolder {
-  sessions(): Iterable<Recheckable>;
+  sessions(): Iterable<Recheckable & PresentSession>;
 }
 
 /**

@@ -6,6 +6,7 @@
  * vanish by their expiry, DESIGN.md's keys and TTLs, and an unreachable Redis. Last, the
  * PresenceTracker (what an instance writes on open, close, renewal and shutdown).
  */
+import { SessionPresence, type PresentSession } from '../../server/cluster/session-presence.js';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -15,7 +16,6 @@ import {
   InProcessPresence,
   PRESENCE_RENEW_MS,
   PRESENCE_TTL_MS,
-  PresenceTracker,
   PresenceUnavailableError,
   presenceSessionKey,
   presentUsers,
@@ -274,66 +274,55 @@ describe('presentUsers', () => {
   });
 });
 
-describe.each(implementations)('PresenceTracker on %s', (_name, make) => {
-  it('writes on open and close, keeps since on a reopen, marks a user offline with their last session', async () => {
-    const clock = new ManualClock();
-    const presence = make(clock.now);
-    const tracker = new PresenceTracker(presence, 'this-instance', clock, logger);
-    const doc = unique('tracked');
-    const userId = unique('u');
-    const since = clock.t;
-    tracker.opened(doc, 's1', userId);
-    tracker.opened(doc, 's2', userId);
-    tracker.opened(doc, 's3', null);
-    await waitUntil(async () => (await presence.list(doc)).length === 3);
-    clock.t += 1000;
-    tracker.opened(doc, 's1', userId); // reopened: same entry
-    expect((await presence.list(doc)).map((e) => [e.sessionKey, e.since, e.instanceId])).toEqual([
-      ['s1', since, 'this-instance'],
-      ['s2', since, 'this-instance'],
-      ['s3', since, 'this-instance'],
-    ]);
-    expect(tracker.size).toBe(3);
-    tracker.closed(doc, 's1');
-    tracker.closed(doc, 's1');
-    await waitUntil(async () => (await presence.list(doc)).length === 2);
-    expect((await presence.user(userId))?.status).toBe('online');
-    tracker.closed(doc, 's2');
-    await waitUntil(async () => (await presence.user(userId))?.status === 'offline');
-    expect(keys(await presence.list(doc))).toEqual(['s3']);
-    await tracker.close();
+describe.each(implementations)('SessionPresence on %s', (_name, make) => {
+  const session = (document: string, sessionId: string, userId: string | null, openedAt: number): PresentSession => ({
+    documentName: document,
+    sessionId,
+    address: document,
+    userId,
+    state: 'open',
+    openedAt,
   });
 
-  it('renews on its timer, so held entries outlive the TTL; close() removes them and stops renewing', async () => {
+  it('joins on open and leaves on close, with the session\'s own since', async () => {
     const clock = new ManualClock();
     const presence = make(clock.now);
-    const tracker = new PresenceTracker(presence, 'this-instance', clock, logger);
+    const live: PresentSession[] = [];
+    const publisher = new SessionPresence(presence, 'this-instance', () => live, clock, logger);
+    const doc = unique('tracked');
+    const a = session(doc, 's1', unique('u'), clock.t);
+    const b = session(doc, 's2', null, clock.t + 5);
+    publisher.opened(a);
+    publisher.opened(b);
+    await waitUntil(async () => (await presence.list(doc)).length === 2);
+    expect((await presence.list(doc)).map((e) => [e.since, e.instanceId])).toEqual([
+      [a.openedAt, 'this-instance'],
+      [b.openedAt, 'this-instance'],
+    ]);
+    publisher.closed(a);
+    await waitUntil(async () => (await presence.list(doc)).length === 1);
+    await publisher.close();
+  });
+
+  it('renews every live session on its timer, so they outlive the TTL; after close() it writes nothing', async () => {
+    const clock = new ManualClock();
+    const presence = make(clock.now);
     const doc = unique('renewed');
-    tracker.opened(doc, 'held', 'u-held');
+    const live = [session(doc, 'held', 'u-held', clock.t)];
+    const publisher = new SessionPresence(presence, 'this-instance', () => live, clock, logger);
+    publisher.opened(live[0]!);
     await waitUntil(async () => (await presence.list(doc)).length === 1);
     for (let minute = 0; minute < 10; minute++) {
       clock.t += PRESENCE_RENEW_MS;
       clock.tick();
-      await tracker.renew(); // waits for the tick's renewal (skipped while one is in flight)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    expect(keys(await presence.list(doc))).toEqual(['held']);
-    await tracker.close();
-    expect(await presence.list(doc)).toEqual([]);
+    expect(keys(await presence.list(doc))).toHaveLength(1);
+    await publisher.close();
     expect(clock.timers.size).toBe(0);
-    tracker.opened(doc, 'late', null); // after shutdown: ignored
-    expect(tracker.size).toBe(0);
-  });
-
-  it('a user whose session changes hands is updated', async () => {
-    const clock = new ManualClock();
-    const presence = make(clock.now);
-    const tracker = new PresenceTracker(presence, 'i', clock, logger);
-    const doc = unique('switch');
-    tracker.opened(doc, 's', 'first');
-    tracker.opened(doc, 's', 'second');
-    await waitUntil(async () => (await presence.list(doc))[0]?.userId === 'second');
-    await waitUntil(async () => (await presence.user('first'))?.status === 'offline');
-    await tracker.close();
+    publisher.opened(session(doc, 'late', null, clock.t)); // after shutdown: ignored
+    clock.t += 6 * 60_000;
+    expect(await presence.list(doc)).toEqual([]);
   });
 });
 
