@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /** `npm start`: runs the server with configuration from the environment (see README). */
-import { ConfigError } from './config.js';
-import { startServer, type RunningServer } from './server.js';
-import { capYoungGeneration } from './young-generation.js';
+import type { RunningServer } from './server.js';
+import { capYoungGeneration, growYoungGenerationTo } from './young-generation.js';
 
 async function main(): Promise<void> {
-  // Before the server allocates anything: see young-generation.ts.
-  capYoungGeneration();
+  // Before the server's modules load (they would grow the young generation to its
+  // maximum), then grown once to the size it runs with: see young-generation.ts.
+  const capped = capYoungGeneration();
+  const { ConfigError } = await import('./config.js');
+  const { startServer } = await import('./server.js');
+  if (capped) growYoungGenerationTo();
   let running: RunningServer | undefined;
 
   // A bug that escaped every owner: log it, try to commit what was accepted, exit non-zero.

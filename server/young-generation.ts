@@ -20,7 +20,7 @@
  * what the server started with is what it keeps. An operator who sizes the young
  * generation explicitly keeps their choice.
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 const SIZING_FLAGS = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor|max-heap-size)\b/;
 
@@ -35,3 +35,32 @@ export function capYoungGeneration(execArgv: readonly string[] = process.execArg
   setFlagsFromString('--semi-space-growth-factor=1');
   return true;
 }
+
+/** The young generation the server runs with: 2 semi-spaces of 4 MiB. */
+export const YOUNG_GENERATION_BYTES = 8 * 1024 * 1024;
+
+const newSpaceBytes = (): number => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+
+/**
+ * After `capYoungGeneration` was applied before the modules loaded (which would otherwise
+ * grow the young generation to its maximum), grows it once, deliberately, to `targetBytes`:
+ * a short burst of surviving objects makes V8 grow the semi-spaces, and the size is polled
+ * inside the burst so growth is frozen again the moment the target is reached. A few
+ * milliseconds at start; the server then keeps exactly this size. Returns the new size.
+ */
+export function growYoungGenerationTo(targetBytes = YOUNG_GENERATION_BYTES): number {
+  const start = newSpaceBytes();
+  if (start === 0 || start >= targetBytes) return start;
+  setFlagsFromString(`--semi-space-growth-factor=${Math.max(2, Math.ceil(targetBytes / start))}`);
+  let survivors: unknown[] = [];
+  try {
+    for (let round = 0; round < 2_000 && newSpaceBytes() < targetBytes; round++) {
+      for (let i = 0; i < 2_000; i++) survivors.push({ round, i, tag: 'grow' });
+      if (survivors.length > 400_000) survivors = [];
+    }
+  } finally {
+    setFlagsFromString('--semi-space-growth-factor=1');
+  }
+  return newSpaceBytes();
+}
+
