@@ -8,33 +8,19 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { REDIS_URL, testRedis } from '../helpers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InProcessLocks, LOCK_TTL_MS, withLock, type Lock, type Locks } from '../../server/cluster/locks.js';
 import { createRedisClient } from '../../server/cluster/redis-client.js';
 import { RedisLocks } from '../../server/cluster/redis-locks.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `scr-test-${randomBytes(4).toString('hex')}:`;
 const logger = pino({ level: 'silent' });
-const clients: Redis[] = [];
-const redis = () => {
-  const client = new Redis(REDIS_URL, { keyPrefix: prefix });
-  clients.push(client);
-  return client;
-};
+const store = testRedis();
+const { prefix } = store;
+const redis = () => store.client();
 
-afterAll(async () => {
-  const cleaner = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await cleaner.del(...keys);
-  } while (cursor !== '0');
-  await cleaner.quit();
-  await Promise.all(clients.map((client) => client.quit()));
-});
+afterAll(() => store.cleanup());
 
 /** Two instances' Locks on one store, and a way to let time pass for its expiry. */
 interface Pair {

@@ -7,33 +7,19 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { testRedis } from '../helpers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InProcessSessionStore, type SessionStore } from '../../server/auth/session-store.js';
 import { RedisRateLimitStore } from '../../server/cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from '../../server/cluster/redis-session-store.js';
 import { InProcessRateLimitStore, type RateLimitStore } from '../../server/http/rate-limit.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `scr-test-${randomBytes(4).toString('hex')}:`;
 const logger = pino({ level: 'silent' });
-const clients: Redis[] = [];
-const redis = () => {
-  const client = new Redis(REDIS_URL, { keyPrefix: prefix });
-  clients.push(client);
-  return client;
-};
+const store = testRedis();
+const { prefix } = store;
+const redis = () => store.client();
 
-afterAll(async () => {
-  const cleaner = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await cleaner.del(...keys);
-  } while (cursor !== '0');
-  await cleaner.quit();
-  await Promise.all(clients.map((client) => client.quit()));
-});
+afterAll(() => store.cleanup());
 
 const sessionStores: Array<[string, () => SessionStore]> = [
   ['in process', () => new InProcessSessionStore()],

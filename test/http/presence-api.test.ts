@@ -7,9 +7,9 @@
  * The entries are written through the presence objects directly (the socket wiring is
  * tested with the protocol).
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pino from 'pino';
+import { testRedis } from '../helpers/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisClient } from '../../server/cluster/redis-client.js';
 import { InProcessPresence, PRESENCE_TTL_MS, type PresenceEntry } from '../../server/cluster/presence.js';
@@ -18,34 +18,19 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { apiClient, type ErrorBody } from './support.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `scr-test-${randomBytes(4).toString('hex')}:`;
 const SECRET = 'test-secret-presence-0123456789abcdef';
 const ADMIN = 'admin-presence-0123456789abcdef';
 const logger = pino({ level: 'silent' });
-const clients: Redis[] = [];
-const redis = () => {
-  const client = new Redis(REDIS_URL, { keyPrefix: prefix });
-  clients.push(client);
-  return client;
-};
+const store = testRedis();
+const { prefix } = store;
+const redis = () => store.client();
 
 interface PresenceBody {
   document: string;
   users: Array<{ id: string | null; name: string | null; since: string; instance: string }>;
 }
 
-afterAll(async () => {
-  const cleaner = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await cleaner.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await cleaner.del(...keys);
-  } while (cursor !== '0');
-  await cleaner.quit();
-  await Promise.all(clients.map((client) => client.quit()));
-});
+afterAll(() => store.cleanup());
 
 const entry = (document: string, sessionKey: string, userId: string | null, instanceId: string, since: number): PresenceEntry => ({
   document,
