@@ -80,7 +80,7 @@ async function open(name: string, tokenValue: string, client?: RawClient): Promi
   return { client: c, answer };
 }
 
-const acks = (client: RawClient, name: string) => client.framesFor(name).flatMap((f) => (f.kind === 'syncStatus' ? [f.applied] : []));
+const acks = (client: RawClient, name: string) => client.acks(name);
 const rowsBy = async (user: keyof typeof ids) =>
   Number((await sql.query<{ n: string }>('select count(*) as n from collaborations where user_id = $1', [ids[user]])).rows[0]!.n);
 

@@ -40,8 +40,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const acks = (client: RawClient, name: string) =>
-  client.framesFor(name).flatMap((frame) => (frame.kind === 'syncStatus' ? [frame.applied] : []));
+const acks = (client: RawClient, name: string) => client.acks(name);
 
 describe('an update the database refuses for good', () => {
   it('gets SyncStatus 0; the acks behind it on the socket, other documents and other clients carry on', async () => {

@@ -29,8 +29,7 @@ afterAll(async () => {
   await database.drop();
 });
 
-const acks = (client: RawClient, name: string) =>
-  client.framesFor(name).flatMap((frame) => (frame.kind === 'syncStatus' ? [frame.applied] : []));
+const acks = (client: RawClient, name: string) => client.acks(name);
 
 describe('a full write queue', () => {
   it('refuses edits beyond the bound, commits the admitted ones, and loses nothing the client resends', async () => {

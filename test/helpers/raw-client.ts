@@ -104,6 +104,11 @@ export class RawClient {
     return name === undefined ? this.frames : this.frames.filter((f) => f.kind !== 'ping' && f.name === name);
   }
 
+  /** The SyncStatus values (1 applied, 0 refused) received for a document, in order. */
+  acks(name: string | null): number[] {
+    return this.framesFor(name).flatMap((frame) => (frame.kind === 'syncStatus' ? [frame.applied] : []));
+  }
+
   labels(name?: string | null): string[] {
     return this.framesFor(name).map(label);
   }
