@@ -16,7 +16,8 @@ import { InProcessLocks, type Locks } from './cluster/locks.js';
 import { RedisLocks } from './cluster/redis-locks.js';
 import { BusRelay } from './cluster/bus-relay.js';
 import { RedisBus } from './cluster/redis-bus.js';
-import { createRedisClient } from './cluster/redis-client.js';
+import { RedisAccessEvents } from './cluster/redis-access-events.js';
+import { createRedisClient, createRedisSubscriber } from './cluster/redis-client.js';
 import { RedisRateLimitStore } from './cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from './cluster/redis-session-store.js';
 import type { Presence } from './cluster/presence.js';
@@ -110,7 +111,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   };
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, compactionLock));
   const sessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
-  const accessEvents = options.accessEvents ?? new InProcessAccessEvents();
+  // Revocations and membership changes close connections on every instance.
+  const redisAccessEvents = !options.accessEvents && redis && config.redisUrl ? new RedisAccessEvents(redis, createRedisSubscriber(config.redisUrl), config.redisPrefix, logger) : null;
+  const accessEvents = options.accessEvents ?? redisAccessEvents ?? new InProcessAccessEvents();
   const tokens = config.authSecret ? new Tokens(config.authSecret) : null;
   let authorizer: Authorizer;
   if (options.authorizer) authorizer = options.authorizer;
@@ -222,6 +225,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     keepalive.stop();
     liveSessions.stop();
     await sessionPresence?.close();
+    await redisAccessEvents?.close();
     redis?.disconnect();
     await bus?.close();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
@@ -246,6 +250,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
       if (!flushed) logger.error('shutdown: not every edit was committed in time; unacknowledged edits remain with their clients');
       await sessionPresence?.close();
+      await redisAccessEvents?.close();
       await redis?.quit().catch(() => redis.disconnect());
       await bus?.close();
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');

@@ -1,18 +1,22 @@
 /**
- * Events that take access away from live connections. In process here; the scale-out
- * work carries them over the Redis bus behind the same interface, so a revocation closes
- * connections on every instance.
+ * Events that take access away from live connections. In process for a single instance;
+ * with Redis they travel between instances (RedisAccessEvents) behind the same interface,
+ * so a revocation closes connections on every instance.
  */
 export type AccessEvent =
   | { readonly type: 'session-revoked'; readonly sessionId: string }
-  | { readonly type: 'membership-removed' | 'membership-changed'; readonly userId: string; readonly projectId: string };
+  | { readonly type: 'membership-removed' | 'membership-changed'; readonly userId: string; readonly projectId: string }
+  /** Events may have been missed (the connection to the other instances was down): every live session checks again. */
+  | { readonly type: 'recheck-all' };
 
 export interface AccessEvents {
+  /** Delivered to this instance's listeners at once, and to the other instances' when there are any. */
   publish(event: AccessEvent): void;
   /** Returns a function that unsubscribes. */
   subscribe(listener: (event: AccessEvent) => void): () => void;
 }
 
+/** The listeners of one instance (the in-process implementation, and the local half of the Redis one). */
 export class InProcessAccessEvents implements AccessEvents {
   private readonly listeners = new Set<(event: AccessEvent) => void>();
 

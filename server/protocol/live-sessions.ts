@@ -26,6 +26,8 @@ export interface SessionHolder {
  */
 export class LiveSessions {
   private readonly unsubscribe: () => void;
+  /** Paced re-checks still to run (a `recheck-all` of a busy instance). */
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     events: AccessEvents,
@@ -36,6 +38,8 @@ export class LiveSessions {
 
   stop(): void {
     this.unsubscribe();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
   }
 
   private handle(event: AccessEvent): void {
@@ -43,12 +47,39 @@ export class LiveSessions {
     for (const connection of this.connections()) {
       for (const session of connection.sessions()) if (concerns(event, session)) affected.push(session);
     }
-    for (const session of affected) session.recheck();
+    this.recheck(affected, 0);
+  }
+
+  /**
+   * At most RECHECK_SLICE sessions per RECHECK_INTERVAL_MS: each re-check queries the
+   * database the update log commits to, so re-checking a whole instance (`recheck-all`)
+   * is spread out instead of queueing ahead of the commits. Sessions closed meanwhile
+   * skip their re-check.
+   */
+  private recheck(sessions: readonly Recheckable[], from: number): void {
+    const end = Math.min(sessions.length, from + RECHECK_SLICE);
+    for (let i = from; i < end; i++) sessions[i]!.recheck();
+    if (end === sessions.length) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.recheck(sessions, end);
+    }, RECHECK_INTERVAL_MS);
+    timer.unref();
+    this.timers.add(timer);
   }
 }
 
+const RECHECK_SLICE = 200;
+const RECHECK_INTERVAL_MS = 100;
+
 function concerns(event: AccessEvent, session: Recheckable): boolean {
-  return event.type === 'session-revoked'
-    ? session.tokenSession === event.sessionId
-    : session.userId === event.userId && session.projectId === event.projectId;
+  switch (event.type) {
+    case 'session-revoked':
+      return session.tokenSession === event.sessionId;
+    case 'membership-removed':
+    case 'membership-changed':
+      return session.userId === event.userId && session.projectId === event.projectId;
+    case 'recheck-all':
+      return true;
+  }
 }
