@@ -1,16 +1,78 @@
 /**
- * The one rendering rule of a research tree (server and browser app): whatever the
- * shared state holds, a forest in which every node is reachable from a root.
- * CONTRACT STUB: the research-tree work fills it in and may add fields.
+ * The one rendering rule of a research tree (server and browser app): whatever the shared
+ * state holds, a forest in which every node is reachable from a root.
+ *
+ * Layout (DESIGN.md "Yjs layout"): `Y.Map` `nodes` (id → `Y.Map` {title, parentId, order,
+ * status, …}) and `Y.Map` `edges` (id → {from, to, type}). `parentId` is a plain
+ * last-writer-wins field (null: a root); a move is one write of it. A node value may also be a
+ * plain object (a client that writes JSON); any other value is not a node and is ignored.
+ *
+ * The rule, applied to the merged state (so every replica with the same state renders the
+ * same forest — nothing depends on map iteration order or on which replica renders):
+ *   1. A node whose `parentId` names no node (its parent was deleted, or junk) is a root:
+ *      re-rooted, never lost (`repair: 'orphan'`).
+ *   2. The parent links form a functional graph, so each connected part holds at most one
+ *      cycle (concurrent cross-moves: A under B while B goes under A, also deep in the
+ *      tree). Each cycle loses exactly one link — every link that is not part of a cycle is
+ *      kept. The cut node is the one whose move is the latest by its `moveClock` (a Lamport
+ *      clock our operations write with every move), ties by the greater id. It goes back to
+ *      `previousParentId` (its parent before that move, written with it) when that node exists
+ *      and is not below it; otherwise it becomes a root (`repair: 'cycle'`).
+ *   3. Siblings sort by `order` then id (order.ts); the output is the depth-first pre-order.
+ *
+ * Why this rule (chosen with the plain-`parentId` contract in mind):
+ * - Kleppmann et al., "A highly-available move operation for replicated trees" (IEEE TPDS
+ *   2021) keep a log of timestamped move operations and, on every remote move, undo and
+ *   redo the log so that a move that would make a cycle is skipped. That needs every client
+ *   to write moves into such a log; a bare `Y.Map` write of `parentId` is not a logged move,
+ *   and Yjs gives no total order of writes to replay. We keep its outcome for the common
+ *   case instead: the later move (by Lamport clock) of a cycle is the one skipped, and the
+ *   node stays where it was before (`previousParentId`).
+ * - Evan Wallace's mutable-tree-hierarchy CRDT (ported to Yjs by yjs-orderedtree) stores a
+ *   per-node map of parents with counters and re-attaches cycle nodes deterministically at
+ *   read time to their most recent parent that is in the tree. Its read-time resolution is
+ *   what we do; its per-node parent history is not available when any client may write
+ *   `parentId` alone, so we keep a single fallback (`previousParentId`), treated as a hint
+ *   that is checked, never trusted. Its "affirm" step (write the parent you see) is
+ *   `affirmParents` in operations.ts, which every move also runs, so a cut that the user
+ *   has seen does not revive when the cycle is later broken elsewhere.
+ * - Loro's movable tree orders siblings with fractional indexes plus a peer tie-break: that
+ *   is our sibling order (fractional-indexing keys, ties by node id).
+ * Clients that know nothing of `moveClock`/`previousParentId` still move nodes correctly
+ * and can never make the forest cyclic or lose a node; their moves just count as old when a
+ * cycle has to be cut.
+ *
+ * Pure and deterministic: imports only `yjs` and `fractional-indexing`, no I/O.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
+import { compareIds, compareSiblings, orderValue, type OrderValue } from './order.js';
+
+/** Names of the shared types (DESIGN.md). */
+export const NODES_MAP = 'nodes';
+export const EDGES_MAP = 'edges';
+
+/** Edge type when the stored one is missing or not a string. */
+export const DEFAULT_EDGE_TYPE = 'related';
+
+/** Why a node's effective parent differs from its stored `parentId`. */
+export type TreeRepair = 'orphan' | 'cycle';
 
 export interface TreeNodeView {
   readonly id: string;
   readonly title: string;
   /** The effective parent after cycle breaking and re-rooting (null: a root). */
   readonly parentId: string | null;
+  /** The stored sibling order value (number or fractional-index string); null when missing or junk. */
+  readonly order: OrderValue;
   readonly status: string | null;
+  /** 0 for a root. */
+  readonly depth: number;
+  /** Position among its siblings (0-based). */
+  readonly index: number;
+  /** Child ids, in sibling order. */
+  readonly children: readonly string[];
+  /** Set when the stored `parentId` was not used (null: the stored link is kept). */
+  readonly repair: TreeRepair | null;
 }
 
 export interface TreeEdgeView {
@@ -20,13 +82,177 @@ export interface TreeEdgeView {
   readonly type: string;
 }
 
-/** `GET /api/documents/:name` content of a research tree. */
+/**
+ * `GET /api/documents/:name` content of a research tree: nodes in depth-first pre-order
+ * (an outline, top to bottom), root ids in order, and the explicit edges whose two
+ * endpoints exist (an edge to a deleted node is left out; it stays in the state and
+ * reappears if the node comes back).
+ */
 export interface TreeContent {
   readonly nodes: readonly TreeNodeView[];
   readonly edges: readonly TreeEdgeView[];
+  readonly roots: readonly string[];
 }
 
+/** One node as stored, read leniently. */
+interface StoredNode {
+  readonly id: string;
+  readonly title: string;
+  readonly storedParent: unknown;
+  readonly order: unknown;
+  readonly status: string | null;
+  readonly moveClock: number;
+  readonly previousParentId: unknown;
+}
+
+/** A field of a node or edge value: a `Y.Map` or a plain object. */
+function field(value: unknown, key: string): unknown {
+  if (value instanceof Y.Map) return value.get(key);
+  return (value as Record<string, unknown>)[key];
+}
+
+/** Whether a map value is a node/edge record at all. */
+function isRecord(value: unknown): boolean {
+  if (value instanceof Y.Map) return true;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Y.AbstractType) && !(value instanceof Uint8Array);
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Y.Text) return value.toString();
+  return '';
+}
+
+function readNodes(doc: Y.Doc): StoredNode[] {
+  const out: StoredNode[] = [];
+  doc.getMap<unknown>(NODES_MAP).forEach((value, id) => {
+    if (!isRecord(value)) return;
+    const status = field(value, 'status');
+    const clock = field(value, 'moveClock');
+    out.push({
+      id,
+      title: text(field(value, 'title')),
+      storedParent: field(value, 'parentId'),
+      order: field(value, 'order'),
+      status: typeof status === 'string' ? status : null,
+      moveClock: typeof clock === 'number' && Number.isFinite(clock) ? clock : 0,
+      previousParentId: field(value, 'previousParentId'),
+    });
+  });
+  return out;
+}
+
+/** The rendered forest of a research-tree document (see the rule above). */
 export function renderTree(doc: Y.Doc): TreeContent {
-  void doc;
-  throw new Error('renderTree: not implemented yet');
+  const stored = readNodes(doc);
+  const n = stored.length;
+  const index = new Map<string, number>();
+  for (let i = 0; i < n; i++) index.set(stored[i]!.id, i);
+
+  // Candidate parents: the stored link when it names another existing node.
+  const parent = new Int32Array(n).fill(-1);
+  const repair: (TreeRepair | null)[] = new Array<TreeRepair | null>(n).fill(null);
+  for (let i = 0; i < n; i++) {
+    const p = stored[i]!.storedParent;
+    if (p === null || p === undefined) continue;
+    const j = typeof p === 'string' ? index.get(p) : undefined;
+    if (j === undefined) repair[i] = 'orphan';
+    else if (j === i) repair[i] = 'cycle';
+    else parent[i] = j;
+  }
+
+  // Cycles of the functional graph: walk up from every node; a walk that meets its own
+  // path closes a cycle. Each node is walked once (0 new, 1 on the current path, 2 done).
+  const state = new Uint8Array(n);
+  const path: number[] = [];
+  const cut: number[] = [];
+  for (let start = 0; start < n; start++) {
+    if (state[start] !== 0) continue;
+    let i = start;
+    while (i !== -1 && state[i] === 0) {
+      state[i] = 1;
+      path.push(i);
+      i = parent[i]!;
+    }
+    if (i !== -1 && state[i] === 1) {
+      // path from i to its end is the cycle: cut the link of its latest-moved node.
+      let victim = i;
+      for (let k = path.lastIndexOf(i) + 1; k < path.length; k++) {
+        const c = path[k]!;
+        if (laterMove(stored[c]!, stored[victim]!)) victim = c;
+      }
+      parent[victim] = -1;
+      repair[victim] = 'cycle';
+      cut.push(victim);
+    }
+    for (const k of path) state[k] = 2;
+    path.length = 0;
+  }
+
+  // A cut node goes back to where it was before its move, when that is safe.
+  cut.sort((a, b) => compareIds(stored[a]!.id, stored[b]!.id));
+  for (const c of cut) {
+    const hint = stored[c]!.previousParentId;
+    const h = typeof hint === 'string' ? index.get(hint) : undefined;
+    if (h === undefined || h === c) continue;
+    let up = h;
+    while (up !== -1 && up !== c) up = parent[up]!;
+    if (up === c) continue; // the hint is below the node: attaching would close a cycle
+    parent[c] = h;
+  }
+
+  // Children lists in sibling order, then the depth-first pre-order.
+  const children: number[][] = new Array<number[]>(n);
+  const roots: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = parent[i]!;
+    if (p === -1) roots.push(i);
+    else (children[p] ??= []).push(i);
+  }
+  const bySibling = (a: number, b: number) => compareSiblings(stored[a]!, stored[b]!);
+  roots.sort(bySibling);
+  for (const list of children) list?.sort(bySibling);
+
+  const nodes: TreeNodeView[] = [];
+  const stack: { node: number; depth: number; index: number }[] = [];
+  for (let r = roots.length - 1; r >= 0; r--) stack.push({ node: roots[r]!, depth: 0, index: r });
+  while (stack.length > 0) {
+    const { node, depth, index: position } = stack.pop()!;
+    const s = stored[node]!;
+    const kids = children[node] ?? [];
+    const p = parent[node]!;
+    nodes.push({
+      id: s.id,
+      title: s.title,
+      parentId: p === -1 ? null : stored[p]!.id,
+      order: orderValue(s.order),
+      status: s.status,
+      depth,
+      index: position,
+      children: kids.map((k) => stored[k]!.id),
+      repair: repair[node]!,
+    });
+    for (let k = kids.length - 1; k >= 0; k--) stack.push({ node: kids[k]!, depth: depth + 1, index: k });
+  }
+
+  return { nodes, edges: renderEdges(doc, index), roots: roots.map((r) => stored[r]!.id) };
+}
+
+/** Whether `a`'s last move is later than `b`'s: Lamport clock, then the greater id. */
+function laterMove(a: StoredNode, b: StoredNode): boolean {
+  return a.moveClock !== b.moveClock ? a.moveClock > b.moveClock : compareIds(a.id, b.id) > 0;
+}
+
+function renderEdges(doc: Y.Doc, nodes: ReadonlyMap<string, number>): TreeEdgeView[] {
+  const edges: TreeEdgeView[] = [];
+  doc.getMap<unknown>(EDGES_MAP).forEach((value, id) => {
+    if (!isRecord(value)) return;
+    const from = field(value, 'from');
+    const to = field(value, 'to');
+    if (typeof from !== 'string' || typeof to !== 'string' || !nodes.has(from) || !nodes.has(to)) return;
+    const type = field(value, 'type');
+    edges.push({ id, from, to, type: typeof type === 'string' ? type : DEFAULT_EDGE_TYPE });
+  });
+  edges.sort((a, b) => compareIds(a.id, b.id));
+  return edges;
 }
