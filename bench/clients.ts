@@ -65,6 +65,12 @@ export interface ClientContext {
   windowStart: number;
   windowEnd: number;
   latency: Histogram;
+  /**
+   * The same samples split by where the edit's writer is connected: to the probe's own server
+   * (same instance) or to another one (cross instance, relayed between servers).
+   */
+  sameLatency: Histogram;
+  crossLatency: Histogram;
   ack: Histogram;
   /** Set once the run is over so expected closes are not counted as disconnects. */
   closing: boolean;
@@ -302,14 +308,22 @@ export class Probe extends BenchClient {
   readonly doc = new Y.Doc();
   private readonly map = this.doc.getMap<number>('e');
 
-  constructor(ctx: ClientContext, docName: string, baseUrl: string) {
+  /**
+   * `remoteWriters[i]`: writer i of the document is connected to another server than this
+   * probe (its edits reach the probe through the servers' relay).
+   */
+  constructor(ctx: ClientContext, docName: string, baseUrl: string, remoteWriters: readonly boolean[] = []) {
     super(ctx, docName, baseUrl);
     this.map.observe((event) => {
       const now = nowMs();
       const { windowStart, windowEnd } = this.ctx;
       for (const key of event.keysChanged) {
         const t = this.map.get(key);
-        if (t !== undefined && t >= windowStart && t <= windowEnd) this.ctx.latency.record(now - t);
+        if (t === undefined || t < windowStart || t > windowEnd) continue;
+        const ms = now - t;
+        this.ctx.latency.record(ms);
+        // Keys are `<writer index>.<seq>`: parseInt stops at the dot.
+        (remoteWriters[parseInt(key, 10)] ? this.ctx.crossLatency : this.ctx.sameLatency).record(ms);
       }
     });
   }

@@ -14,6 +14,7 @@ import { type ScenarioArgs, type ScenarioName, type ScenarioResult, type Target,
 import { REPO_ROOT, SCRIPTORIUM_MAIN, SERVER_KINDS, type RunningServer, type ServerKind, pinSelf, startServer } from './servers.js';
 import { assertSmoke, runSmoke } from './smoke.js';
 import { describe } from './loader.js';
+import { SCALEOUT_CONFIGURATIONS, SCALEOUT_KINDS, runScaleout } from './scaleout.js';
 
 const PROTOCOLS: Protocol[] = ['hocuspocus', 'y-websocket'];
 
@@ -62,6 +63,12 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
     quiet: { type: 'boolean', default: false, description: 'no progress lines' },
     instances: { type: 'string', value: 'N', description: 'N servers of each kind, clients split across them (scriptorium-pg\ninstances share one database); CPU and RSS are summed (default: 1)' },
     'ws-readers': { type: 'boolean', default: false, description: "bulk readers on `ws` instead of raw sockets (shows the loader's own cost)" },
+    configurations: {
+      type: 'string',
+      value: 'LIST',
+      description: `scaleout: which of ${SCALEOUT_CONFIGURATIONS.join(', ')} to run\n(default: all three, in that order)`,
+    },
+    'redis-server': { type: 'string', default: 'redis-server', value: 'PATH', description: 'scaleout: the redis-server binary it starts a throwaway Redis with' },
   },
   environment: [
     { name: 'BENCH_PG_URL', description: 'default for --pg' },
@@ -71,6 +78,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
   npm run bench -- --scenario saturation --servers scriptorium-mem,hocuspocus
   npm run bench -- --scenario density --connections 10000
   npm run bench -- --url ws://10.0.0.5:1234/ --url ws://10.0.0.6:1234/ --protocol hocuspocus
+  npm run bench -- --scenario scaleout          # 1 instance, 1 with Redis, 2 over Redis (PostgreSQL)
   npm run bench -- --smoke`,
 });
 const { values } = cli;
@@ -93,6 +101,19 @@ for (const url of urls) {
   }
   if (!ok) cli.fail(`--url: expected a ws:// or wss:// URL, got '${url}'`);
 }
+const configurations = values.configurations?.split(',').map((c) => cli.oneOf(c.trim(), '--configurations', SCALEOUT_CONFIGURATIONS)!);
+if (scenario === 'scaleout') {
+  // It starts its own instances and Redis, always over the Hocuspocus protocol.
+  if (urls.length > 0) cli.fail('--url: scaleout starts its own servers');
+  if (values.smoke) cli.fail('--smoke: not with --scenario scaleout');
+  if (values.instances !== undefined) cli.fail('--instances: scaleout runs one and two instances itself');
+  if (values['scriptorium-protocol'] !== 'hocuspocus') cli.fail('--scriptorium-protocol: scaleout speaks hocuspocus only');
+  if (kinds && (kinds.length !== 1 || !(SCALEOUT_KINDS as readonly string[]).includes(kinds[0]!))) {
+    cli.fail(`--servers: scaleout takes one of ${SCALEOUT_KINDS.join(', ')}`);
+  }
+} else if (configurations) {
+  cli.fail('--configurations: only with --scenario scaleout');
+}
 const serverPids = (values['server-pid'] ?? []).map((pid) => cli.number(pid, '--server-pid', { integer: true, min: 1 })!);
 const instances = count('instances', 1) ?? 1;
 const args: ScenarioArgs = {
@@ -106,6 +127,21 @@ const args: ScenarioArgs = {
 
 async function main(): Promise<number> {
   const pin = !values['no-pin'] && availableParallelism() >= 2;
+
+  if (scenario === 'scaleout') {
+    if (!existsSync(SCRIPTORIUM_MAIN)) throw new Error(`${SCRIPTORIUM_MAIN} not built (npm run build)`);
+    if (pin && !pinSelf(1)) process.stderr.write('warning: could not pin the loader (taskset missing?)\n');
+    const rows = await runScaleout({
+      kind: (kinds?.[0] ?? 'scriptorium-pg') as (typeof SCALEOUT_KINDS)[number],
+      pgAdminUrl: values.pg,
+      cpu: pin ? 0 : null,
+      redisServer: values['redis-server'],
+      args,
+      configurations,
+      transport,
+    });
+    return report(scenario, rows);
+  }
 
   // External target(s): a user's deployment. No spawning, pids only if given.
   if (urls.length > 0) {

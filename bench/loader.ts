@@ -31,6 +31,22 @@ export interface LoadOptions extends WorkloadConfig {
   serverPids: number[];
   /** Print a progress line every second (stderr). */
   progress: boolean;
+  /** Told about the run's phases, to sample other processes alongside (Redis in the scale-out scenario). */
+  observers?: LoadObserver[];
+}
+
+/**
+ * Hooks at the edges of a run. The load phase (every client connected → every edit delivered or
+ * given up on) brackets all the edits of the run; the window brackets the measured ones.
+ */
+export interface LoadObserver {
+  /** Clients connected and settled; the writers start right after this resolves. */
+  loadStarting?(): Promise<void> | void;
+  /** At the measurement window's edges, next to the servers' CPU samples (synchronous). */
+  windowOpened?(): void;
+  windowClosed?(): void;
+  /** Every worker has drained (all edits arrived, or the drain gave up). */
+  drained?(): Promise<void> | void;
 }
 
 export interface LoadResult {
@@ -49,12 +65,18 @@ export interface LoadResult {
   bytesInPerSec: number;
   loss: { expectedEdits: number; missingEdits: number; ratio: number; probes: number; unacked: number; nacks: number };
   latencyMs: LatencySummary;
+  /** Latency split by whether the writer was on the probe's server (same) or another (cross: relayed). */
+  latencyByPlacement: { same: LatencySummary; cross: LatencySummary };
+  /** Over the whole run (warm-up and drain included), not only the window. */
+  totals: { updatesSent: number; awarenessSent: number };
   ackMs: LatencySummary | null;
   sendLagMs: LatencySummary;
   server: {
     cpuSec: number | null;
     cpuPct: number | null;
     cpuSecPerMillionDeliveries: number | null;
+    /** Each server's CPU seconds in the window, in the order of `serverPids` (null if not sampled). */
+    cpuSecByPid: number[] | null;
     rssBaselineKb: number | null;
     rssConnectedKb: number | null;
     peakRssKb: number | null;
@@ -64,6 +86,11 @@ export interface LoadResult {
     workers: number; cores: number; cpuSec: number; cpuPct: number; loopDelayP99Ms: number; loopDelayMaxMs: number;
     bottleneck: boolean; note: string | null;
   };
+  /**
+   * Share of the deliveries each URL's server makes (clients connected there, per writer's edit),
+   * in the order of `urls`; sums to 1.
+   */
+  deliveryShareByUrl: number[];
   /** CPU used on this machine by neither the server nor the loader during the window (% of one core). */
   otherCpuPct: number | null;
 }
@@ -116,6 +143,10 @@ function sumOf(pids: number[], read: (pid: number) => number | null): number | n
 }
 
 const serverCpu = (pids: number[]): number | null => sumOf(pids, readCpuSeconds);
+const cpuByPid = (pids: number[]): number[] | null => {
+  const each = pids.map(readCpuSeconds);
+  return each.some((v) => v === null) ? null : (each as number[]);
+};
 const serverRss = (pids: number[]): number | null => sumOf(pids, (p) => readMemory(p)?.rssKb ?? null);
 const serverHwm = (pids: number[]): number | null => sumOf(pids, (p) => readMemory(p)?.hwmKb ?? null);
 
@@ -124,6 +155,7 @@ const fmt = (v: number | null | undefined, digits = 1): string => (v === null ||
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const nWorkers = Math.max(1, opts.workers);
   const inProcess = opts.workers === 0;
+  const observers = opts.observers ?? [];
   const rssBaselineKb = serverRss(opts.serverPids);
 
   // Route worker messages into per-type waiters.
@@ -163,7 +195,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       protocol: opts.protocol, urls: opts.urls, token: opts.token, tokenInUrl: opts.tokenInUrl, docPrefix: opts.docPrefix,
       clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc, probesPerDoc: opts.probesPerDoc,
       rate: opts.rate, awarenessRate: opts.awarenessRate, connectConcurrency: opts.connectConcurrency,
-      connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders,
+      connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders, placement: opts.placement,
     };
     const connectStarted = nowMs();
     links.forEach((l, i) => l.send({ type: 'init', config, docs: slices[i]! }));
@@ -182,6 +214,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     // Let the server settle (GC after the connection burst) before sampling its memory.
     await new Promise((r) => setTimeout(r, 500));
     const rssConnectedKb = serverRss(opts.serverPids);
+    for (const o of observers) await o.loadStarting?.();
 
     const startAt = nowMs() + 200;
     const windowStart = startAt + opts.warmupSec * 1000;
@@ -190,6 +223,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
     let cpuAtStart: number | null = null;
     let cpuAtEnd: number | null = null;
+    let byPidAtStart: number[] | null = null;
+    let byPidAtEnd: number[] | null = null;
     const selfCpu = (): number => {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1e6;
@@ -201,12 +236,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const t1 = setTimeout(() => {
       sysAtStart = readMachineBusySeconds();
       cpuAtStart = serverCpu(opts.serverPids);
+      byPidAtStart = cpuByPid(opts.serverPids);
       selfCpuStart = selfCpu();
+      for (const o of observers) o.windowOpened?.();
     }, Math.max(0, windowStart - nowMs()));
     const t2 = setTimeout(() => {
       sysAtEnd = readMachineBusySeconds();
       cpuAtEnd = serverCpu(opts.serverPids);
+      byPidAtEnd = cpuByPid(opts.serverPids);
       selfCpuEnd = selfCpu();
+      for (const o of observers) o.windowClosed?.();
     }, Math.max(0, windowEnd - nowMs()));
 
     // Progress line: rates over the last second, summed over workers.
@@ -243,6 +282,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     links.forEach((l) => l.send({ type: 'finish', drainMs: opts.drainMs }));
     await until(() => finishReports.length === nWorkers, opts.drainMs + 120_000, 'the drain');
     const peakRssKb = serverHwm(opts.serverPids);
+    for (const o of observers) await o.drained?.();
 
     // Aggregate.
     const windowSec = opts.durationSec;
@@ -250,10 +290,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const end = sumCounters(finishReports.map((r) => r.atWindowEnd));
     const final = sumCounters(finishReports.map((r) => r.final));
     const latency = new Histogram();
+    const sameLatency = new Histogram();
+    const crossLatency = new Histogram();
     const ack = new Histogram();
     const sendLag = new Histogram();
     for (const r of finishReports) {
       latency.merge(r.latency);
+      sameLatency.merge(r.sameLatency);
+      crossLatency.merge(r.crossLatency);
       ack.merge(r.ack);
       sendLag.merge(r.sendLag);
     }
@@ -273,6 +317,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const loopP99 = Math.max(0, ...finishReports.map((r) => r.loopDelayP99Ms));
     const loopMax = Math.max(0, ...finishReports.map((r) => r.loopDelayMaxMs));
     const rate = (n: number): number => n / windowSec;
+    const pairs = opts.urls.map((_, u) => connectReports.reduce((a, r) => a + (r.deliveryPairs[u] ?? 0), 0));
+    const allPairs = pairs.reduce((a, b) => a + b, 0);
+    const startBy = byPidAtStart as number[] | null;
+    const endBy = byPidAtEnd as number[] | null;
     const result: LoadResult = {
       label: opts.label,
       protocol: opts.protocol,
@@ -300,12 +348,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         unacked: finishReports.reduce((a, r) => a + r.unacked, 0), nacks: final.nacks,
       },
       latencyMs: summarize(latency),
+      latencyByPlacement: { same: summarize(sameLatency), cross: summarize(crossLatency) },
+      totals: { updatesSent: final.updatesSent, awarenessSent: final.awarenessSent },
       ackMs: opts.protocol === 'hocuspocus' ? summarize(ack) : null,
       sendLagMs: lag,
       server: {
         cpuSec: srvCpu,
         cpuPct: srvCpu === null ? null : (srvCpu / windowSec) * 100,
         cpuSecPerMillionDeliveries: srvCpu === null || deliveries === 0 ? null : srvCpu / (deliveries / 1e6),
+        cpuSecByPid: startBy && endBy ? endBy.map((v, i) => v - startBy[i]!) : null,
         rssBaselineKb,
         rssConnectedKb,
         peakRssKb,
@@ -320,6 +371,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         // Late without being busy: something else took the loader's core (shared machine).
         note: busy ? 'loader CPU saturated' : late ? `loader behind its send schedule (event-loop delay p99 ${loopP99.toFixed(0)} ms, CPU ${loaderPct.toFixed(0)} %: ${loaderPct < 70 ? 'CPU taken by other processes' : 'loader busy'})` : null,
       },
+      deliveryShareByUrl: pairs.map((p) => (allPairs > 0 ? p / allPairs : 0)),
       otherCpuPct:
         sysAtStart !== null && sysAtEnd !== null
           ? (((sysAtEnd as number) - (sysAtStart as number) - loaderCpu - (srvCpu ?? 0)) / windowSec) * 100

@@ -1,6 +1,7 @@
 /** Markdown rendering of scenario results, with ratios against the Hocuspocus peer. */
 import type { LoadResult } from './loader.js';
 import type { ScenarioResult } from './scenarios.js';
+import { scaleoutTargets } from './scaleout.js';
 
 const n = (v: number | null | undefined, digits = 1): string =>
   v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -85,7 +86,45 @@ function densityTable(rows: ScenarioResult[], ref: LoadResult | null): string {
   return out;
 }
 
+/** Scale-out: the configurations side by side, Redis's commands per update, and the targets. */
+function scaleoutTables(rows: ScenarioResult[]): string {
+  const pair = (l: { p50: number | null; p99: number | null }): string => (l.p50 === null ? '–' : `${n(l.p50, 2)} / ${n(l.p99, 2)}`);
+  let out =
+    '| configuration | conns (failed) | updates/s | deliveries/s | loss | latency p50 / p99 ms, all | same instance | cross instance | ack p50 / p99 ms | server CPU s per M deliveries, all instances | each instance (its share of the deliveries) | Redis CPU, % of a core (s per M updates) | loader CPU | other CPU |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+  for (const row of rows) {
+    const r = row.main;
+    const x = row.scaleout;
+    if (!r || !x) continue;
+    const each = x.instances.map((i, k) => `${String.fromCharCode(65 + k)}: ${n(i.cpuSecPerMillionDeliveries, 1)} (${n(i.deliveryShare * 100, 0)} %)`).join(' · ');
+    const redis = x.redis ? `${n(x.redis.cpuPct, 1)} % (${n(x.redis.cpuSecPerMillionUpdates, 1)})` : 'no Redis';
+    out +=
+      `| ${row.label} | ${r.connections.connected} (${r.connections.failed}) | ${n(r.updatesPerSec, 0)} | ${n(r.deliveriesPerSec, 0)} | ` +
+      `${r.loss.missingEdits}/${r.loss.expectedEdits} | ${pair(r.latencyMs)} | ${pair(r.latencyByPlacement.same)} | ${r.latencyByPlacement.cross.count > 0 ? pair(r.latencyByPlacement.cross) : '–'} | ` +
+      `${r.ackMs ? pair(r.ackMs) : 'no acks'} | ${n(r.server.cpuSecPerMillionDeliveries, 1)} | ${each} | ${redis} | ` +
+      `${n(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''} | ${n(r.otherCpuPct, 0)} % |\n`;
+  }
+  const withRedis = rows.filter((r) => r.scaleout?.redis);
+  if (withRedis.length > 0) {
+    const names = [...new Set(withRedis.flatMap((r) => r.scaleout!.redis!.commands.map((c) => c.command)))];
+    out += `\nRedis commands over the load phase (first edit to last delivery; ${withRedis.map((r) => `${r.label}: ${r.scaleout!.redis!.updates} updates`).join('; ')}):\n\n`;
+    out += `| command | ${withRedis.map((r) => `${r.label}: calls (per update)`).join(' | ')} |\n|---|${withRedis.map(() => '---|').join('')}\n`;
+    for (const name of names) {
+      out += `| ${name.toUpperCase()} | ${withRedis
+        .map((r) => {
+          const c = r.scaleout!.redis!.commands.find((k) => k.command === name);
+          return c ? `${c.calls} (${n(c.perUpdate, 4)})` : '0';
+        })
+        .join(' | ')} |\n`;
+    }
+  }
+  out += '\nTargets:\n\n| target | measured | met |\n|---|---|---|\n';
+  for (const t of scaleoutTargets(rows)) out += `| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |\n`;
+  return out;
+}
+
 export function renderMarkdown(scenario: string, rows: ScenarioResult[]): string {
+  if (scenario === 'scaleout') return scaleoutTables(rows);
   const refRow = rows.find((r) => r.label === 'hocuspocus');
   let md = '';
   if (scenario === 'saturation') md += saturationTable(rows, refRow) + '\nLast good step of each server:\n\n';

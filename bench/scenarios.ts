@@ -7,8 +7,13 @@ import type { Protocol } from './frames.js';
 import { type ClientContext, Probe, Writer, emptyCounters } from './clients.js';
 import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
 
-export type ScenarioName = 'fanout' | 'saturation' | 'density' | 'cold-load';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load'];
+import type { ScaleoutRow } from './scaleout.js';
+
+/** Scenarios that load a Target (spawned servers or a deployment). */
+export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load';
+/** `scaleout` starts its own servers and Redis (bench/scaleout.ts). */
+export type ScenarioName = TargetScenario | 'scaleout';
+export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'scaleout'];
 
 export interface Target {
   label: string;
@@ -77,6 +82,7 @@ export interface ScenarioResult {
   main: LoadResult | null;
   saturation?: { steps: SaturationStep[]; lastGoodUpdatesPerSec: number | null; limitedBy: string };
   coldLoad?: ColdLoadReport;
+  scaleout?: ScaleoutRow;
 }
 
 const runId = (): string => `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -251,7 +257,7 @@ export async function runDensity(target: Target, a: ScenarioArgs): Promise<Scena
 function standaloneContext(protocol: Protocol, token: string, tokenInUrl: boolean): ClientContext {
   return {
     protocol, token, tokenInUrl, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
-    latency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
+    latency: new Histogram(), sameLatency: new Histogram(), crossLatency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
   };
 }
 
@@ -346,7 +352,7 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
   };
 }
 
-export function runScenario(name: ScenarioName, target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
+export function runScenario(name: TargetScenario, target: Target, a: ScenarioArgs): Promise<ScenarioResult> {
   switch (name) {
     case 'fanout':
       return runFanout(target, a);

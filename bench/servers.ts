@@ -97,6 +97,8 @@ export interface ServerOptions {
    * scaled-out deployment does.
    */
   database?: string | null;
+  /** Scriptorium: extra environment (e.g. REDIS_URL, REDIS_PREFIX for the scale-out scenario). */
+  env?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -129,7 +131,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function hasTaskset(): boolean {
+export function hasTaskset(): boolean {
   try {
     execFileSync('taskset', ['-V'], { stdio: 'ignore' });
     return true;
@@ -187,7 +189,7 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   let spec: LaunchSpec;
   const scriptorium = (env: Record<string, string>): LaunchSpec => ({
     args: [SCRIPTORIUM_MAIN],
-    env: { ...base, LOG_LEVEL: 'warn', ...(opts.transport ? { TRANSPORT: opts.transport } : {}), ...env },
+    env: { ...base, LOG_LEVEL: 'warn', ...(opts.transport ? { TRANSPORT: opts.transport } : {}), ...env, ...opts.env },
     readyPath: '/readyz',
   });
   switch (kind) {

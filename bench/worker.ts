@@ -28,7 +28,17 @@ export interface WorkloadConfig {
   connectTimeoutMs: number;
   /** Bulk readers on raw sockets (cheap) instead of `ws`. */
   rawReaders: boolean;
+  /**
+   * How a document's clients are spread over several URLs:
+   * - `round-robin` (default): consecutive clients on consecutive URLs;
+   * - `writers-together`: all writers of document d on URL d mod n, its other clients k = 0, 1, …
+   *   on URL (d + k) mod n — with two URLs, probe 0 shares the writers' server and probe 1 does
+   *   not, so every document yields same- and cross-instance latency samples.
+   */
+  placement?: Placement;
 }
+
+export type Placement = 'round-robin' | 'writers-together';
 
 export type ToWorker =
   | { type: 'init'; config: WorkloadConfig; docs: number[] }
@@ -41,6 +51,11 @@ export interface ConnectReport {
   failed: number;
   firstError: string | null;
   connectMs: HistogramJson;
+  /**
+   * Per URL: (writer, other client) pairs whose other client is connected there — each edit is
+   * delivered once per such pair, so this is the share of the deliveries each server makes.
+   */
+  deliveryPairs: number[];
 }
 
 export interface FinishReport {
@@ -49,6 +64,8 @@ export interface FinishReport {
   atWindowEnd: Counters;
   final: Counters;
   latency: HistogramJson;
+  sameLatency: HistogramJson;
+  crossLatency: HistogramJson;
   ack: HistogramJson;
   sendLag: HistogramJson;
   expectedEdits: number;
@@ -99,6 +116,8 @@ export class LoadWorker {
       windowStart: Infinity,
       windowEnd: -Infinity,
       latency: new Histogram(),
+      sameLatency: new Histogram(),
+      crossLatency: new Histogram(),
       ack: new Histogram(),
       closing: false,
       rawReaders: true,
@@ -132,28 +151,41 @@ export class LoadWorker {
     this.ctx.tokenInUrl = config.tokenInUrl ?? false;
     this.ctx.rawReaders = config.rawReaders;
     const probes = Math.max(0, Math.min(config.probesPerDoc, config.clientsPerDoc - config.writersPerDoc));
+    const urls = config.urls;
+    const deliveryPairs = urls.map(() => 0);
     let urlIndex = 0;
     for (const d of docs) {
       const name = `${config.docPrefix}${d}`;
       const ws: Writer[] = [];
       const ps: Probe[] = [];
+      const placed: number[] = [];
       for (let i = 0; i < config.clientsPerDoc; i++) {
-        // Consecutive clients of a document go to different servers, so with several URLs
-        // every document has writers and probes on different instances.
-        const url = config.urls[(d + urlIndex++) % config.urls.length]!;
+        // Round robin: consecutive clients of a document go to different servers, so with several
+        // URLs every document has writers and probes on different instances.
+        const u =
+          config.placement === 'writers-together'
+            ? (d + (i < config.writersPerDoc ? 0 : i - config.writersPerDoc)) % urls.length
+            : (d + urlIndex++) % urls.length;
+        placed.push(u);
+        const url = urls[u]!;
         let client: BenchClient;
         if (i < config.writersPerDoc) {
           const w = new Writer(this.ctx, name, url, i);
           ws.push(w);
           client = w;
         } else if (i < config.writersPerDoc + probes) {
-          const p = new Probe(this.ctx, name, url);
+          const p = new Probe(this.ctx, name, url, placed.slice(0, config.writersPerDoc).map((wu) => wu !== u));
           ps.push(p);
           client = p;
         } else {
           client = new Reader(this.ctx, name, url);
         }
         this.clients.push(client);
+      }
+      for (let w = 0; w < config.writersPerDoc; w++) {
+        placed.forEach((u, i) => {
+          if (i !== w) deliveryPairs[u]!++;
+        });
       }
       this.writersByDoc.set(name, ws);
       this.probesByDoc.set(name, ps);
@@ -176,7 +208,7 @@ export class LoadWorker {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, config.connectConcurrency) }, openNext));
-    return { connected: this.clients.length - failed, failed, firstError, connectMs: connectMs.toJSON() };
+    return { connected: this.clients.length - failed, failed, firstError, connectMs: connectMs.toJSON(), deliveryPairs };
   }
 
   private start(startAt: number, windowStart: number, windowEnd: number, stopAt: number): void {
@@ -304,6 +336,8 @@ export class LoadWorker {
       atWindowEnd: this.atWindowEnd,
       final: { ...this.ctx.counters },
       latency: this.ctx.latency.toJSON(),
+      sameLatency: this.ctx.sameLatency.toJSON(),
+      crossLatency: this.ctx.crossLatency.toJSON(),
       ack: this.ctx.ack.toJSON(),
       sendLag: this.sendLag.toJSON(),
       expectedEdits: m.expected,
