@@ -1,0 +1,74 @@
+/**
+ * The server's JSON API (same origin), with the remembered token as a Bearer header.
+ * Errors arrive as `{error}` with a status; they become ApiError so views can say what went wrong.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type DocumentKind = 'paper' | 'research_tree';
+
+export interface Me {
+  readonly id: string | null;
+  readonly name: string | null;
+  readonly email?: string;
+}
+
+export interface DocumentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+  readonly updatedAt: string | null;
+}
+
+export interface PresentUser {
+  readonly id: string | null;
+  readonly name: string | null;
+  readonly since: string;
+}
+
+export interface Api {
+  me(): Promise<Me>;
+  documents(): Promise<DocumentSummary[]>;
+  createDocument(body: { name: string; kind: DocumentKind; projectId?: string }): Promise<{ id: string; name: string; kind: DocumentKind }>;
+  presence(name: string): Promise<PresentUser[]>;
+}
+
+export function createApi(token: string | null): Api {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      throw new ApiError(0, 'The server cannot be reached. Check your connection and try again.');
+    }
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      // A proxy's HTML error page: keep the status, say it plainly.
+    }
+    if (!response.ok) {
+      const message = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : `${response.status} ${response.statusText}`;
+      throw new ApiError(response.status, message);
+    }
+    return parsed as T;
+  }
+  const documentPath = (name: string) => `/api/documents/${encodeURIComponent(name)}`;
+  return {
+    me: () => call<Me>('GET', '/api/me'),
+    documents: () => call<DocumentSummary[]>('GET', '/api/documents'),
+    createDocument: (body) => call('POST', '/api/documents', body),
+    presence: async (name) => (await call<{ users: PresentUser[] }>('GET', `${documentPath(name)}/presence`)).users,
+  };
+}

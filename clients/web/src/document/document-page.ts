@@ -1,0 +1,33 @@
+import { h } from '../element.js';
+
+/**
+ * The frame of a document page: top bar (back to the list, the name, people, save state)
+ * and the body the editor goes in. Views fill `meta` and `body`.
+ */
+export function createDocumentFrame(name: string, kindLabel: string): { element: HTMLElement; meta: HTMLElement; notices: HTMLElement; body: HTMLElement } {
+  const meta = h('div', { class: 'doc-meta' });
+  const notices = h('div', { class: 'notices' });
+  const body = h('div', { class: 'doc-body' });
+  const element = h(
+    'div',
+    { class: 'page document-page' },
+    h(
+      'header',
+      { class: 'topbar' },
+      h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium — all documents' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S')),
+      h('div', { class: 'doc-title' }, h('a', { href: '/', 'data-nav': true, class: 'crumb' }, 'Documents'), h('span', { class: 'crumb-separator', 'aria-hidden': 'true' }, '/'), h('h1', {}, name), h('span', { class: 'kind-tag' }, kindLabel)),
+      meta,
+    ),
+    h('main', { class: 'doc-main', id: 'main' }, notices, body),
+  );
+  return { element, meta, notices, body };
+}
+
+/** A message that replaces the editor: unknown document, no access, load failure. Never a blank page. */
+export function messagePanel(title: string, text: string, ...actions: HTMLElement[]): HTMLElement {
+  return infoPanel('alert', title, text, ...actions);
+}
+
+export function infoPanel(role: 'alert' | 'note', title: string, text: string, ...actions: HTMLElement[]): HTMLElement {
+  return h('section', { class: 'message-panel', role }, h('h2', {}, title), h('p', {}, text), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null);
+}

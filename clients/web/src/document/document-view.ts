@@ -1,0 +1,116 @@
+import { ApiError, type DocumentSummary } from '../api.js';
+import type { AppContext } from '../app-context.js';
+import { DocumentConnection } from '../collab/document-connection.js';
+import { h } from '../element.js';
+import { documentPath } from '../router.js';
+import { createDocumentFrame, infoPanel, messagePanel } from './document-page.js';
+import { mountPaper } from './paper-view.js';
+
+const KIND_LABEL = { paper: 'Paper', research_tree: 'Research tree' } as const;
+
+/** `/d/<name>`: finds the document's kind, then opens it as a paper or a research tree. Returns the cleanup. */
+export function showDocument(root: HTMLElement, context: AppContext, name: string): () => void {
+  document.title = `${name} — Scriptorium`;
+  const frame = createDocumentFrame(name, '');
+  frame.body.append(h('p', { class: 'loading' }, 'Opening…'));
+  root.replaceChildren(frame.element);
+  let cleanup: (() => void) | null = null;
+  let closed = false;
+
+  const open = (summary: DocumentSummary | null, connection: DocumentConnection | null) => {
+    if (closed) {
+      connection?.destroy();
+      return;
+    }
+    const kind = summary?.kind ?? 'paper';
+    frame.element.querySelector('.kind-tag')!.textContent = KIND_LABEL[kind];
+    if (kind === 'research_tree') {
+      connection?.destroy();
+      showTreePlaceholder(frame.body);
+      return;
+    }
+    cleanup = mountPaper(frame, connection ?? new DocumentConnection(name, context.token, context.identity));
+  };
+
+  context.directory.find(name).then(
+    (summary) => {
+      if (closed) return;
+      if (summary) return open(summary, null);
+      if (context.openMode) return showMissing(frame.body, context, name);
+      // Token mode: not in my list means it does not exist or I may not read it; the socket says which.
+      const connection = new DocumentConnection(name, context.token, context.identity);
+      cleanup = () => connection.destroy();
+      const stop = connection.onChange(() => {
+        const access = connection.currentAccess();
+        if (access.state === 'pending') return;
+        stop();
+        if (access.state === 'denied') {
+          connection.destroy();
+          cleanup = null;
+          if (/^no document named/i.test(access.reason)) showMissing(frame.body, context, name);
+          else showDenied(frame.body, access.reason);
+          return;
+        }
+        // Readable after all (created or shared a moment ago).
+        void context.directory.find(name).then(
+          (found) => open(found, connection),
+          () => open(null, connection),
+        );
+      });
+    },
+    (error: unknown) => {
+      if (closed) return;
+      const message = error instanceof ApiError ? error.message : 'Something went wrong while opening the document.';
+      frame.body.replaceChildren(
+        messagePanel('The document could not be opened', message, h('button', { type: 'button', class: 'button', onclick: () => context.navigate(documentPath(name)) }, 'Try again'), backLink()),
+      );
+    },
+  );
+
+  return () => {
+    closed = true;
+    cleanup?.();
+  };
+}
+
+function backLink(): HTMLElement {
+  return h('a', { href: '/', 'data-nav': true, class: 'button quiet' }, 'All documents');
+}
+
+function showDenied(body: HTMLElement, reason: string): void {
+  body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${reason}. Ask an owner of its project to add you.`, backLink()));
+}
+
+function showMissing(body: HTMLElement, context: AppContext, name: string): void {
+  const create = (kind: 'paper' | 'research_tree') =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'button',
+        onclick: async (event: Event) => {
+          const button = event.currentTarget as HTMLButtonElement;
+          button.disabled = true;
+          try {
+            await context.api.createDocument({ name, kind });
+            context.directory.forget();
+            context.navigate(documentPath(name));
+          } catch (error) {
+            button.disabled = false;
+            body.querySelector('.create-error')?.remove();
+            body.querySelector('.message-panel')?.append(h('p', { class: 'create-error error-text', role: 'alert' }, error instanceof ApiError ? error.message : 'The document could not be created.'));
+          }
+        },
+      },
+      kind === 'paper' ? 'Create it as a paper' : 'Create it as a research tree',
+    );
+  const actions = context.openMode ? [create('paper'), create('research_tree'), backLink()] : [backLink()];
+  body.replaceChildren(messagePanel('Document not found', `There is no document named “${name}”${context.openMode ? '' : ' that you can open'}.`, ...actions));
+}
+
+/** Research trees get their editor with the versions work; until then say so instead of showing nothing. */
+function showTreePlaceholder(body: HTMLElement): void {
+  body.replaceChildren(
+    infoPanel('note', 'Research tree', 'This document is a research tree. Its outline editor is not part of this version of the app yet; the tree is kept safe on the server.', backLink()),
+  );
+}

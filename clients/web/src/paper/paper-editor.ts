@@ -1,0 +1,58 @@
+import { Editor } from '@tiptap/core';
+import Collaboration from '@tiptap/extension-collaboration';
+import CollaborationCaret from '@tiptap/extension-collaboration-caret';
+import StarterKit from '@tiptap/starter-kit';
+import type { DocumentConnection } from '../collab/document-connection.js';
+
+const ATTRIBUTES = { role: 'textbox', 'aria-label': 'Paper', 'aria-multiline': 'true', class: 'paper-content', spellcheck: 'true' };
+
+/** A remote caret: a coloured bar with the user's name above it. */
+function renderCaret(user: Record<string, unknown>): HTMLElement {
+  const color = typeof user.color === 'string' ? user.color : '#334155';
+  const caret = document.createElement('span');
+  caret.className = 'collaboration-carets__caret';
+  caret.style.borderColor = color;
+  const label = document.createElement('span');
+  label.className = 'collaboration-carets__label';
+  label.style.backgroundColor = color;
+  label.textContent = typeof user.name === 'string' ? user.name : 'Someone';
+  caret.append(label);
+  return caret;
+}
+
+/**
+ * The paper editor: Tiptap on the document's `default` XmlFragment, carets of the others
+ * labelled with their names in their colours. It starts read-only and becomes editable
+ * only once the server grants read-write, so nothing is typed that would be refused.
+ */
+export function createPaperEditor(element: HTMLElement, connection: DocumentConnection): Editor {
+  const { identity } = connection;
+  return new Editor({
+    element,
+    editable: false,
+    extensions: [
+      // Collaboration brings its own undo (only one's own changes); the history extension must go.
+      StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
+      Collaboration.configure({ document: connection.doc, field: 'default' }),
+      CollaborationCaret.configure({
+        provider: connection.provider,
+        user: { key: identity.key, name: identity.name, color: identity.color },
+        render: renderCaret,
+        selectionRender: (user: Record<string, unknown>) => ({
+          nodeName: 'span',
+          class: 'collaboration-carets__selection',
+          style: `background-color: ${typeof user.color === 'string' ? user.color : '#334155'}33`,
+          'data-user': typeof user.name === 'string' ? user.name : '',
+        }),
+      }),
+    ],
+    editorProps: { attributes: { ...ATTRIBUTES, 'aria-readonly': 'true' } },
+  });
+}
+
+/** Switches between editing and read-only, keeping the accessible state in step. */
+export function setPaperEditable(editor: Editor, editable: boolean): void {
+  if (editor.isEditable === editable) return;
+  editor.setOptions({ editorProps: { attributes: { ...ATTRIBUTES, 'aria-readonly': String(!editable) } } });
+  editor.setEditable(editable);
+}
