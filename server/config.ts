@@ -57,6 +57,10 @@ export interface Config {
   readonly allowedOrigins: readonly string[] | null;
   /** API requests per user (or anonymous address) and endpoint per minute; beyond it 429 with Retry-After. */
   readonly httpRateLimitPerMinute: number;
+  /** Research-tree projection (research_trees): refreshed this long after the last edit… */
+  readonly treeProjectionDelayMs: number;
+  /** …and at most this long after the first edit not yet projected. */
+  readonly treeProjectionMaxDelayMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -127,6 +131,8 @@ export function configFromEnv(env: Env = process.env): Config {
     maxBytesBurst: integer(env, 'MAX_BYTES_BURST', MAX_BYTES_BURST, 1024),
     allowedOrigins: origins(env),
     httpRateLimitPerMinute: integer(env, 'HTTP_RATE_LIMIT_PER_MINUTE', 120, 1),
+    treeProjectionDelayMs: integer(env, 'TREE_PROJECTION_DELAY_MS', 2_000, 0),
+    treeProjectionMaxDelayMs: integer(env, 'TREE_PROJECTION_MAX_DELAY_MS', 30_000, 0),
   };
 }
 

@@ -35,6 +35,7 @@ import { Keepalive } from './protocol/keepalive.js';
 import { LiveSessions } from './protocol/live-sessions.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { StorageWriter } from './rooms/storage-writer.js';
+import { TreeProjection } from './rooms/tree-projection.js';
 import type { UpdateObserver } from './rooms/update-observer.js';
 import { openConfiguredStorage } from './storage-factory.js';
 import { selectTransport } from './transport/select-transport.js';
@@ -46,6 +47,8 @@ export interface RunningServer {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
+  /** Keeps research_trees up to date (null without a database); call refresh(…, { versionTaken: true }) when a version is taken. */
+  readonly treeProjection: TreeProjection | null;
   /**
    * Stops accepting, closes sockets with 1001, flushes storage — all within
    * SHUTDOWN_TIMEOUT_MS. Resolves true when every accepted edit was committed. Idempotent.
@@ -133,11 +136,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   let transport: Transport | null = null;
   const publisher = { publish: (topic: string, frame: Uint8Array) => transport?.publish(topic, frame) };
   const relay = bus ? new BusRelay(bus, storage, clock, logger) : null;
+  const treeProjection = db
+    ? new TreeProjection({ db, locks: compactionLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, now: () => clock.now() })
+    : null;
   const rooms = new RoomRegistry({
     storage,
     publisher,
     replication: relay ?? undefined,
-    observers: [new StorageWriter(storage), ...(relay ? [relay] : []), ...(options.observers ?? [])],
+    observers: [new StorageWriter(storage), ...(relay ? [relay] : []), ...(treeProjection ? [treeProjection] : []), ...(options.observers ?? [])],
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
@@ -245,6 +251,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
       // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.
       rooms.close();
+      // Pending research-tree projections, within half of what is left (the log comes first).
+      await treeProjection?.close(performance.now() + Math.max(0, deadline - performance.now()) / 2);
       const flushed = ownsStorage
         ? await storage.close(Math.max(0, deadline - performance.now()))
         : await beforeDeadline(storage.flush().then(() => true, () => false), deadline, false);
@@ -257,7 +265,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return flushed;
     })());
 
-  return { port, transport: activeTransport.kind, config, logger, metrics, close };
+  return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, close };
 }
 
 /** Every document session of every live connection (presence renewal; rare, so a scan). */

@@ -1,3 +1,4 @@
+import type * as Y from 'yjs';
 import type { DocumentRef } from '../../persistence/storage.js';
 import type { Durability } from './durability.js';
 import type { UpdateOrigin } from './update-origin.js';
@@ -11,6 +12,8 @@ import type { UpdateOrigin } from './update-origin.js';
 /** What an observer sees of the room an update was applied to. */
 export interface ObservedRoom extends DocumentRef {
   readonly durability: Durability;
+  /** The live document (read it, never write it from an observer). */
+  readonly doc: Y.Doc;
 }
 
 export interface UpdateObserver {
