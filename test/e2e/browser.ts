@@ -81,3 +81,30 @@ function xmlText(node: Y.XmlFragment | Y.XmlElement): string {
     .map((child) => (child instanceof Y.XmlText ? child.toString().replace(/<[^>]+>/g, '') : xmlText(child as Y.XmlElement)))
     .join(node instanceof Y.XmlElement ? '' : '\n');
 }
+
+/** Admin API calls against a token-mode server (DESIGN.md "Admin API"). */
+export function adminClient(port: number, adminToken: string) {
+  return async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/admin${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`POST /api/admin${path}: ${response.status} ${text}`);
+    return (text === '' ? null : JSON.parse(text)) as T;
+  };
+}
+
+/** A user with a token: `?token=` for the sign-in link. */
+export interface TestUser {
+  readonly id: string;
+  readonly name: string;
+  readonly token: string;
+}
+
+export async function createUser(admin: ReturnType<typeof adminClient>, name: string): Promise<TestUser> {
+  const { id } = await admin<{ id: string }>('/users', { email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.org`, name });
+  const { token } = await admin<{ token: string }>('/tokens', { userId: id, ttlSeconds: 3600 });
+  return { id, name, token };
+}
