@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseRedisEndpoint } from './cluster/redis-endpoint.js';
 import { parseAllowedOrigins } from './http/cors.js';
 import { MAX_BYTES_BURST, MAX_BYTES_PER_SECOND, MAX_MESSAGES_BURST, MAX_MESSAGES_PER_SECOND } from './protocol/connection-rate.js';
 import type { TransportChoice } from './transport/select-transport.js';
@@ -13,6 +14,7 @@ export interface Config {
   readonly dataDir: string;
   /** `memory` keeps documents in process only (tests, benchmark reference); never for real data. */
   readonly storage: 'durable' | 'memory';
+  /** `redis://…` (one server) or `redis-cluster://host:port,…` (a Redis Cluster: sharded pub/sub). */
   readonly redisUrl: string | undefined;
   /** Prefix of every Redis key and channel (several deployments can share one Redis). */
   readonly redisPrefix: string;
@@ -94,6 +96,18 @@ function origins(env: Env): readonly string[] | null {
 
 const nonEmpty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
 
+/** REDIS_URL, checked: one server (`redis://`, `rediss://`) or a Cluster (`redis-cluster://host:port,…`). */
+function redisUrl(env: Env): string | undefined {
+  const value = nonEmpty(env.REDIS_URL);
+  if (value === undefined) return undefined;
+  try {
+    parseRedisEndpoint(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return value;
+}
+
 /** Reads the configuration from the environment (see README's table); throws ConfigError. */
 export function configFromEnv(env: Env = process.env): Config {
   return {
@@ -102,7 +116,7 @@ export function configFromEnv(env: Env = process.env): Config {
     databaseUrl: nonEmpty(env.DATABASE_URL),
     dataDir: path.resolve(env.DATA_DIR || './data'),
     storage: oneOf(env, 'STORAGE', ['durable', 'memory'], 'durable'),
-    redisUrl: nonEmpty(env.REDIS_URL),
+    redisUrl: redisUrl(env),
     redisPrefix: env.REDIS_PREFIX ?? 'scriptorium:',
     authSecret: nonEmpty(env.AUTH_SECRET),
     adminToken: nonEmpty(env.ADMIN_TOKEN),

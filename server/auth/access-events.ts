@@ -10,7 +10,11 @@ export type AccessEvent =
   | { readonly type: 'recheck-all' };
 
 export interface AccessEvents {
-  /** Delivered to this instance's listeners at once, and to the other instances' when there are any. */
+  /**
+   * Delivered to this instance's listeners at once, and to the other instances' when
+   * there are any — there in no guaranteed order (each event makes the sessions it
+   * concerns check the current state, so order does not matter).
+   */
   publish(event: AccessEvent): void;
   /** Returns a function that unsubscribes. */
   subscribe(listener: (event: AccessEvent) => void): () => void;

@@ -1,17 +1,23 @@
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
+import { openRedisConnection, type RedisConnection } from './redis-client.js';
+import { parseRedisEndpoint } from './redis-endpoint.js';
 
 /**
  * The bus on Redis pub/sub: one publisher and one subscriber connection per instance,
  * one channel per document, `<prefix>doc:{<name>}` (the braces are the Redis Cluster
- * hash tag). One PUBLISH per message. Pub/sub drops what is sent while a connection is
- * down; `onReconnect` listeners run the catch-up exchange when it is back.
+ * hash tag). One PUBLISH per message. On a Redis Cluster (`redis-cluster://…`) the same
+ * channel is sharded pub/sub: one SPUBLISH per message, served by the shard that owns
+ * the document's slot (with its keys), and SSUBSCRIBE through one subscriber connection
+ * per shard (ioredis `shardedSubscribers`). Pub/sub drops what is sent while a
+ * connection is down; `onReconnect` listeners run the catch-up exchange when it is back.
  */
 export class RedisBus implements Bus {
   readonly instanceId = crypto.randomUUID();
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly publisher: RedisConnection;
+  private readonly subscriber: RedisConnection;
+  /** Redis Cluster: SPUBLISH/SSUBSCRIBE instead of PUBLISH/SUBSCRIBE. */
+  private readonly sharded: boolean;
   private readonly handlers = new Map<string, (data: Uint8Array) => void>();
   private readonly reconnectListeners: (() => void)[] = [];
   private lost = false;
@@ -21,10 +27,11 @@ export class RedisBus implements Bus {
     private readonly prefix: string,
     private readonly logger: Logger,
   ) {
-    this.publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.subscriber = new Redis(url, { maxRetriesPerRequest: null });
+    this.sharded = parseRedisEndpoint(url).kind === 'cluster';
+    this.publisher = openRedisConnection(url, { waitWhileDown: false });
+    this.subscriber = openRedisConnection(url, { waitWhileDown: true, shardedSubscribers: this.sharded });
     for (const connection of [this.publisher, this.subscriber]) {
-      connection.on('error', (error) => {
+      connection.on('error', (error: Error) => {
         if (!this.lost) logger.warn({ err: error }, 'redis bus unreachable; edits stay local until it is back');
         this.lost = true;
       });
@@ -44,7 +51,17 @@ export class RedisBus implements Bus {
     };
     this.publisher.on('ready', back);
     this.subscriber.on('ready', back);
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    if (this.sharded) {
+      // A shard's subscriber connection can drop while the cluster as a whole stays
+      // ready; ioredis replaces it and resubscribes, then says so.
+      this.subscriber.on('-subscriber', () => {
+        if (this.subscriber.status !== 'ready' || this.lost) return;
+        logger.warn('redis bus: a shard subscriber was lost; catching up once it is back');
+        this.lost = true;
+      });
+      this.subscriber.on('subscribersReady', back);
+    }
+    this.subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => {
       const handler = this.handlers.get(channel.toString());
       if (handler) handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     });
@@ -58,7 +75,7 @@ export class RedisBus implements Bus {
     const channel = this.channel(document);
     this.handlers.set(channel, onMessage);
     try {
-      await this.subscriber.subscribe(channel);
+      await (this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel));
     } catch (error) {
       // Redis down: the document still opens; catch-up runs once the bus is back.
       this.logger.warn({ err: error, document }, 'bus subscribe failed');
@@ -68,11 +85,13 @@ export class RedisBus implements Bus {
   unsubscribe(document: string): void {
     const channel = this.channel(document);
     this.handlers.delete(channel);
-    this.subscriber.unsubscribe(channel).catch((error: unknown) => this.logger.debug({ err: error, document }, 'bus unsubscribe failed'));
+    (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((error: unknown) => this.logger.debug({ err: error, document }, 'bus unsubscribe failed'));
   }
 
   publish(document: string, data: Uint8Array): void {
-    this.publisher.publish(this.channel(document), Buffer.from(data.buffer, data.byteOffset, data.byteLength)).catch(() => {
+    const channel = this.channel(document);
+    const message = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    (this.sharded ? this.publisher.spublish(channel, message) : this.publisher.publish(channel, message)).catch(() => {
       // Lost while Redis is down; the catch-up exchange repairs it.
     });
   }

@@ -1,8 +1,30 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { parseRedisEndpoint } from './redis-endpoint.js';
 
-/** A connection to Redis (what the Redis-backed stores, locks and events take). */
-export type RedisConnection = Redis;
+/** A connection to Redis, one server or a Cluster (what the Redis-backed stores, locks and events take). */
+export type RedisConnection = Redis | Cluster;
+
+export interface ConnectionOptions {
+  readonly keyPrefix?: string;
+  /** False: commands fail at once while Redis is unreachable (the caller degrades); true: they wait. */
+  readonly waitWhileDown: boolean;
+  /** Cluster only: SSUBSCRIBE through one subscriber connection per shard (ioredis `shardedSubscribers`). */
+  readonly shardedSubscribers?: boolean;
+}
+
+/** One server or a Cluster, as REDIS_URL says (`redis-cluster://host:port,…`: see redis-endpoint.ts). */
+export function openRedisConnection(url: string, options: ConnectionOptions): RedisConnection {
+  const endpoint = parseRedisEndpoint(url);
+  const perNode: RedisOptions = options.waitWhileDown ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  if (endpoint.kind === 'single') return new Redis(url, { ...perNode, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
+  return new Cluster(endpoint.nodes.map(({ host, port }) => ({ host, port })), {
+    ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+    enableOfflineQueue: options.waitWhileDown,
+    shardedSubscribers: options.shardedSubscribers ?? false,
+    redisOptions: { ...perNode, username: endpoint.username, password: endpoint.password },
+  });
+}
 
 /**
  * The Redis connection (REDIS_URL) with the key prefix (REDIS_PREFIX) applied by ioredis
@@ -10,9 +32,9 @@ export type RedisConnection = Redis;
  * caller can degrade instead of hanging; ioredis reconnects on its own.
  */
 export function createRedisClient(url: string, prefix: string, logger: Logger): RedisConnection {
-  const redis = new Redis(url, { keyPrefix: prefix, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  const redis = openRedisConnection(url, { keyPrefix: prefix, waitWhileDown: false });
   let reported = false;
-  redis.on('error', (error) => {
+  redis.on('error', (error: Error) => {
     if (reported) return;
     reported = true;
     logger.warn({ err: error }, 'redis unreachable; retrying');
@@ -30,5 +52,5 @@ export function createRedisClient(url: string, prefix: string, logger: Logger): 
  * listens to its `error`/`close`/`ready` events.
  */
 export function createRedisSubscriber(url: string): RedisConnection {
-  return new Redis(url, { maxRetriesPerRequest: null });
+  return openRedisConnection(url, { waitWhileDown: true });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
 import { checkTtl, LOCK_TTL_MS, type Lock, type Locks } from './locks.js';
 
@@ -52,20 +52,20 @@ export interface RedisLocksOptions {
  * expire by its TTL.
  */
 export class RedisLocks implements Locks {
-  private readonly redis: Redis & LockCommands;
+  private readonly redis: RedisConnection & LockCommands;
   private readonly timeoutMs: number;
   /** Set by the first failure of an outage: later ones are logged at debug, not once per attempt. */
   private unreachable = false;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly logger: Logger,
     options: RedisLocksOptions = {},
   ) {
     // Custom commands get the client's keyPrefix applied to their keys, like built-in ones.
     redis.defineCommand('scriptoriumLockRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('scriptoriumLockRelease', { numberOfKeys: 1, lua: RELEASE });
-    this.redis = redis as Redis & LockCommands;
+    this.redis = redis as RedisConnection & LockCommands;
     this.timeoutMs = options.commandTimeoutMs ?? 2000;
   }
 

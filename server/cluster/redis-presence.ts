@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
 import {
   byAge,
@@ -21,13 +21,13 @@ import {
  * - `user:presence:{userId}`: a hash `{status, lastSeen, document}`, PEXPIRE 5 min,
  *   renewed on join and renewal.
  *
- * Every command touches one key (Cluster-safe). Writes fail soft while Redis is
+ * Every command and pipeline touches one key (Cluster-safe: one slot each). Writes fail soft while Redis is
  * unreachable (logged; the next renewal re-writes everything); `list` throws
  * PresenceUnavailableError, so the API can say so instead of answering "nobody".
  */
 export class RedisPresence implements Presence {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
     private readonly ttlMs: number = PRESENCE_TTL_MS,
@@ -35,10 +35,9 @@ export class RedisPresence implements Presence {
 
   async join(entry: PresenceEntry): Promise<void> {
     const now = this.now();
-    const pipeline = this.redis.pipeline();
-    pipeline.hset(documentKey(entry.document), entry.sessionKey, this.encode(entry, now)).pexpire(documentKey(entry.document), this.ttlMs);
-    if (entry.userId !== null) this.queueUser(pipeline, entry.userId, 'online', entry.document, now);
-    await this.run(pipeline, 'presence not recorded: redis unreachable', { document: entry.document });
+    const writes = [this.run(this.documentWrite(entry.document, [entry.sessionKey, this.encode(entry, now)]), 'presence not recorded: redis unreachable', { document: entry.document })];
+    if (entry.userId !== null) writes.push(this.run(this.userWrite(entry.userId, 'online', entry.document, now), 'user presence not recorded: redis unreachable', { userId: entry.userId }));
+    await Promise.all(writes);
   }
 
   async leave(document: string, sessionKey: string): Promise<void> {
@@ -59,27 +58,13 @@ export class RedisPresence implements Presence {
       if (!fields) byDocument.set(entry.document, (fields = []));
       fields.push(entry.sessionKey, this.encode(entry, now));
     }
-    // Queued at once (in the caller's tick), so a leave issued after this call lands after it.
-    const batches: ReturnType<Redis['pipeline']>[] = [];
-    let pipeline = this.redis.pipeline();
-    let queued = 0;
-    const cut = () => {
-      if (++queued < RENEW_BATCH) return;
-      batches.push(pipeline);
-      pipeline = this.redis.pipeline();
-      queued = 0;
-    };
-    for (const [document, fields] of byDocument) {
-      pipeline.hset(documentKey(document), ...fields).pexpire(documentKey(document), this.ttlMs);
-      cut();
-    }
-    for (const [userId, document] of latestDocumentPerUser(entries)) {
-      this.queueUser(pipeline, userId, 'online', document, now);
-      cut();
-    }
-    if (queued > 0) batches.push(pipeline);
-    const runs = batches.map((batch) => this.run(batch, 'presence not renewed: redis unreachable', { entries: entries.length }));
-    await Promise.all(runs);
+    // One pipeline per key (a Cluster runs a pipeline only within one slot), all queued
+    // in the caller's tick, so a leave issued after this call lands after it.
+    const writes: Promise<boolean>[] = [];
+    for (const [document, fields] of byDocument) writes.push(this.run(this.documentWrite(document, fields)));
+    for (const [userId, document] of latestDocumentPerUser(entries)) writes.push(this.run(this.userWrite(userId, 'online', document, now)));
+    const failed = (await Promise.all(writes)).filter((ok) => !ok).length;
+    if (failed > 0) this.logger.warn({ entries: entries.length, failedKeys: failed }, 'presence not renewed: redis unreachable');
   }
 
   async list(document: string): Promise<PresenceEntry[]> {
@@ -108,9 +93,7 @@ export class RedisPresence implements Presence {
   }
 
   async userOffline(userId: string, document: string): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    this.queueUser(pipeline, userId, 'offline', document, this.now());
-    await this.run(pipeline, 'user presence not recorded: redis unreachable', { userId });
+    await this.run(this.userWrite(userId, 'offline', document, this.now()), 'user presence not recorded: redis unreachable', { userId });
   }
 
   async user(userId: string): Promise<UserPresence | null> {
@@ -131,24 +114,28 @@ export class RedisPresence implements Presence {
     return JSON.stringify(stored);
   }
 
-  private queueUser(pipeline: ReturnType<Redis['pipeline']>, userId: string, status: UserPresence['status'], document: string, now: number): void {
-    pipeline.hset(userKey(userId), 'status', status, 'lastSeen', String(now), 'document', document).pexpire(userKey(userId), this.ttlMs);
+  /** HSET of `fields` (session key, entry, …) and the key's expiry: one key, one pipeline. */
+  private documentWrite(document: string, fields: string[]) {
+    return this.redis.pipeline().hset(documentKey(document), ...fields).pexpire(documentKey(document), this.ttlMs);
   }
 
-  /** Runs a pipeline; failures (the whole or any command) are logged, never thrown. */
-  private async run(pipeline: ReturnType<Redis['pipeline']>, message: string, context: Record<string, unknown>): Promise<void> {
+  private userWrite(userId: string, status: UserPresence['status'], document: string, now: number) {
+    return this.redis.pipeline().hset(userKey(userId), 'status', status, 'lastSeen', String(now), 'document', document).pexpire(userKey(userId), this.ttlMs);
+  }
+
+  /** Runs a pipeline; false when it (or any command) failed — logged when `message` is given, never thrown. */
+  private async run(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }, message?: string, context?: Record<string, unknown>): Promise<boolean> {
     try {
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null)?.[0];
       if (failed) throw failed;
+      return true;
     } catch (error) {
-      this.logger.warn({ err: error, ...context }, message);
+      if (message) this.logger.warn({ err: error, ...context }, message);
+      return false;
     }
   }
 }
-
-/** Documents (and users) per pipeline in a renewal: bounded writes, bounded replies. */
-const RENEW_BATCH = 500;
 
 interface StoredEntry {
   readonly userId: string | null;

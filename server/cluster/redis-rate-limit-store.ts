@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
 import type { RateLimitDecision, RateLimitStore } from '../http/rate-limit.js';
 
@@ -10,7 +10,7 @@ import type { RateLimitDecision, RateLimitStore } from '../http/rate-limit.js';
  */
 export class RedisRateLimitStore implements RateLimitStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly logger: Logger,
   ) {}
 

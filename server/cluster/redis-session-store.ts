@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
 import { SESSION_TTL_MS, type SessionStore } from '../auth/session-store.js';
 
@@ -11,7 +11,7 @@ import { SESSION_TTL_MS, type SessionStore } from '../auth/session-store.js';
  */
 export class RedisSessionStore implements SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}

@@ -5,10 +5,10 @@
  * check what only a shared store can do: two instances see each other's writes.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { testRedis } from '../helpers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rateLimitStoreConformance, sessionStoreConformance } from './stores-suite.js';
 import { InProcessSessionStore, type SessionStore } from '../../server/auth/session-store.js';
 import { RedisRateLimitStore } from '../../server/cluster/redis-rate-limit-store.js';
 import { RedisSessionStore } from '../../server/cluster/redis-session-store.js';
@@ -26,25 +26,7 @@ const sessionStores: Array<[string, () => SessionStore]> = [
   ['redis', () => new RedisSessionStore(redis(), logger)],
 ];
 
-describe.each(sessionStores)('SessionStore conformance: %s', (_name, make) => {
-  it('a touched session is not revoked; revoking returns its user and sticks', async () => {
-    const store = make();
-    const id = `s-${randomBytes(4).toString('hex')}`;
-    await store.touch(id, 'user-1', Date.now() + 60_000);
-    expect(await store.isRevoked(id)).toBe(false);
-    expect(await store.revoke(id, Date.now() + 60_000)).toBe('user-1');
-    expect(await store.isRevoked(id)).toBe(true);
-    await store.touch(id, 'user-1', Date.now() + 60_000);
-    expect(await store.isRevoked(id)).toBe(true);
-  });
-
-  it('revoking an unknown session still revokes it (tokens minted elsewhere)', async () => {
-    const store = make();
-    const id = `s-${randomBytes(4).toString('hex')}`;
-    expect(await store.revoke(id, Date.now() + 60_000)).toBeNull();
-    expect(await store.isRevoked(id)).toBe(true);
-  });
-});
+sessionStoreConformance(sessionStores);
 
 describe('RedisSessionStore across instances', () => {
   it('a revocation on one instance is seen by another', async () => {
@@ -71,26 +53,7 @@ const rateStores: Array<[string, () => RateLimitStore]> = [
   ['redis', () => new RedisRateLimitStore(redis(), logger)],
 ];
 
-describe.each(rateStores)('RateLimitStore conformance: %s', (_name, make) => {
-  it('allows up to the limit in a window, then refuses with a Retry-After', async () => {
-    const store = make();
-    const key = `rate_limit:{u-${randomBytes(3).toString('hex')}}:GET /api/me`;
-    const decisions = [];
-    for (let i = 0; i < 4; i++) decisions.push(await store.hit(key, 3, 60_000));
-    expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, false]);
-    expect(decisions[3]!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    expect(decisions[3]!.retryAfterSeconds).toBeLessThanOrEqual(60);
-  });
-
-  it('starts a fresh window once the window has passed', async () => {
-    const store = make();
-    const key = `rate_limit:{u-${randomBytes(3).toString('hex')}}:GET /api/documents`;
-    expect((await store.hit(key, 1, 200)).allowed).toBe(true);
-    expect((await store.hit(key, 1, 200)).allowed).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await store.hit(key, 1, 200)).allowed).toBe(true);
-  });
-});
+rateLimitStoreConformance(rateStores);
 
 describe('RedisRateLimitStore across instances', () => {
   it('one limit holds across two instances', async () => {
