@@ -2,8 +2,9 @@
  * Structured diff of two rendered papers (versions are garbage-collected Yjs states, so we
  * diff rendered content, never Yjs snapshots).
  *
- * - Blocks: the top-level nodes are aligned by jsdiff's `diffArrays` (Myers, an LCS) on
- *   their exact JSON. Within each run of unmatched blocks, a removed block and a later added
+ * - Blocks: the top-level nodes are aligned on their exact JSON: blocks unique on both
+ *   sides anchor the alignment (patience diff), jsdiff's `diffArrays` (Myers, an LCS)
+ *   aligns the gaps between anchors. Within each run of unmatched blocks, a removed block and a later added
  *   one of the same type whose words mostly agree are paired as `changed`; the rest are
  *   `added` or `removed`. Unchanged blocks are only counted.
  * - Text: a word-level diff (jsdiff `diffWordsWithSpace`: words, punctuation and runs of
@@ -47,8 +48,8 @@ export interface PaperDiff {
   readonly stats: { readonly added: number; readonly removed: number; readonly changed: number; readonly unchanged: number };
 }
 
-/** Above this many block edits the alignment stops looking for an LCS (see alignBlocks). */
-const MAX_BLOCK_EDITS = 2_000;
+/** Above this many block edits between two anchors the alignment stops looking for an LCS. */
+const MAX_GAP_EDITS = 200;
 /** Above this many word edits within one block, the block is shown as replaced whole. */
 const MAX_WORD_EDITS = 2_000;
 /** How far ahead among added blocks a removed block looks for its changed counterpart. */
@@ -143,15 +144,13 @@ type Run = { readonly type: 'equal' | 'unmatched'; readonly from: Block[]; reado
 
 /**
  * Equal runs and unmatched stretches (removed blocks, then added ones) in document order.
- * The common head and tail are matched first (cheap and the common case); when the middle
- * differs by more than MAX_BLOCK_EDITS blocks it is left as one unmatched stretch, so a
- * wholesale rewrite costs linear time instead of an LCS search.
+ * Patience-style: blocks whose JSON occurs exactly once on each side and in the same order
+ * (longest increasing subsequence) are matched first, which is linear-logarithmic and fits
+ * prose, where almost every block is unique. The gaps between those anchors are aligned by
+ * jsdiff's `diffArrays` (an LCS); a gap with more than MAX_GAP_EDITS edits is left as one
+ * unmatched stretch, so a wholesale rewrite costs linear time instead of an LCS search.
  */
 function alignBlocks(from: Block[], to: Block[]): Run[] {
-  let head = 0;
-  while (head < from.length && head < to.length && from[head]!.key === to[head]!.key) head++;
-  let tail = 0;
-  while (tail < from.length - head && tail < to.length - head && from[from.length - 1 - tail]!.key === to[to.length - 1 - tail]!.key) tail++;
   const runs: Run[] = [];
   const push = (type: Run['type'], fromPart: Block[], toPart: Block[]): void => {
     if (fromPart.length === 0 && toPart.length === 0) return;
@@ -161,34 +160,75 @@ function alignBlocks(from: Block[], to: Block[]): Run[] {
       last.to.push(...toPart);
     } else runs.push({ type, from: fromPart, to: toPart });
   };
-  push('equal', from.slice(0, head), to.slice(0, head));
-  const fromMiddle = from.slice(head, from.length - tail);
-  const toMiddle = to.slice(head, to.length - tail);
-  const changes = fromMiddle.length > 0 && toMiddle.length > 0
-    ? diffArrays(fromMiddle.map((block) => block.key), toMiddle.map((block) => block.key), { maxEditLength: MAX_BLOCK_EDITS })
-    : undefined;
-  if (changes === undefined) {
-    push('unmatched', fromMiddle, toMiddle);
-  } else {
+  const alignGap = (fromGap: Block[], toGap: Block[]): void => {
+    const changes = fromGap.length > 0 && toGap.length > 0
+      ? diffArrays(fromGap.map((block) => block.key), toGap.map((block) => block.key), { maxEditLength: MAX_GAP_EDITS })
+      : undefined;
+    if (changes === undefined) {
+      push('unmatched', fromGap, toGap);
+      return;
+    }
     let i = 0;
     let j = 0;
     for (const change of changes) {
       const count = change.count;
       if (change.added) {
-        push('unmatched', [], toMiddle.slice(j, j + count));
+        push('unmatched', [], toGap.slice(j, j + count));
         j += count;
       } else if (change.removed) {
-        push('unmatched', fromMiddle.slice(i, i + count), []);
+        push('unmatched', fromGap.slice(i, i + count), []);
         i += count;
       } else {
-        push('equal', fromMiddle.slice(i, i + count), toMiddle.slice(j, j + count));
+        push('equal', fromGap.slice(i, i + count), toGap.slice(j, j + count));
         i += count;
         j += count;
       }
     }
+  };
+  let i = 0;
+  let j = 0;
+  for (const [anchorFrom, anchorTo] of uniqueAnchors(from, to)) {
+    alignGap(from.slice(i, anchorFrom), to.slice(j, anchorTo));
+    push('equal', [from[anchorFrom]!], [to[anchorTo]!]);
+    i = anchorFrom + 1;
+    j = anchorTo + 1;
   }
-  push('equal', from.slice(from.length - tail), to.slice(to.length - tail));
+  alignGap(from.slice(i), to.slice(j));
   return runs;
+}
+
+/** Index pairs of blocks unique on both sides, the longest run of them in the same order. */
+function uniqueAnchors(from: readonly Block[], to: readonly Block[]): [number, number][] {
+  const count = (blocks: readonly Block[]): Map<string, number> => {
+    const positions = new Map<string, number>();
+    for (const block of blocks) positions.set(block.key, positions.has(block.key) ? -1 : block.index);
+    return positions;
+  };
+  const inFrom = count(from);
+  const inTo = count(to);
+  const pairs: [number, number][] = [];
+  for (const block of from) {
+    const j = inTo.get(block.key);
+    if (j !== undefined && j >= 0 && inFrom.get(block.key) === block.index) pairs.push([block.index, j]);
+  }
+  // Longest increasing subsequence of the `to` indices (patience sorting).
+  const tails: number[] = []; // tails[k]: index in pairs of the smallest tail of a run of length k+1
+  const previous = new Array<number>(pairs.length).fill(-1);
+  for (let k = 0; k < pairs.length; k++) {
+    const value = pairs[k]![1];
+    let low = 0;
+    let high = tails.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (pairs[tails[mid]!]![1] < value) low = mid + 1;
+      else high = mid;
+    }
+    if (low > 0) previous[k] = tails[low - 1]!;
+    tails[low] = k;
+  }
+  const anchors: [number, number][] = [];
+  for (let k = tails.length > 0 ? tails[tails.length - 1]! : -1; k >= 0; k = previous[k]!) anchors.push(pairs[k]!);
+  return anchors.reverse();
 }
 
 function diffBlockText(before: string, after: string): TextChange[] {
