@@ -14,7 +14,7 @@ export function createDocumentFrame(name: string, kindLabel: string): { element:
     h(
       'header',
       { class: 'topbar' },
-      h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium — all documents' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S')),
+      h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S')),
       h('div', { class: 'doc-title' }, h('a', { href: '/', 'data-nav': true, class: 'crumb' }, 'Documents'), h('span', { class: 'crumb-separator', 'aria-hidden': 'true' }, '/'), h('h1', {}, name), h('span', { class: 'kind-tag' }, kindLabel)),
       meta,
     ),

@@ -74,7 +74,7 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
 }
 
 function backLink(): HTMLElement {
-  return h('a', { href: '/', 'data-nav': true, class: 'button quiet' }, 'All documents');
+  return h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents');
 }
 
 function showDenied(body: HTMLElement, reason: string): void {

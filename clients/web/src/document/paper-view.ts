@@ -53,7 +53,7 @@ export function mountPaper(frame: Frame, connection: DocumentConnection): () => 
       showBanner('readonly', 'info', 'Read-only.', 'You can read this document and see who is here, but you cannot change it.');
     } else if (access.state === 'denied') {
       if (!everSynced) {
-        frame.body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${access.reason}.`, h('a', { href: '/', 'data-nav': true, class: 'button quiet' }, 'All documents')));
+        frame.body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${access.reason}.`, h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents')));
         showBanner('', 'info', '', '');
       } else {
         showBanner(`denied:${access.reason}`, 'error', 'Access withdrawn.', `${access.reason}. What you see is no longer updated and cannot be changed.`);

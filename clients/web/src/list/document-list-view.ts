@@ -26,7 +26,7 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
       h(
         'header',
         { class: 'topbar' },
-        h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium — all documents' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), h('span', { class: 'brand-name' }, 'Scriptorium')),
+        h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), h('span', { class: 'brand-name' }, 'Scriptorium')),
         h(
           'div',
           { class: 'account' },
