@@ -70,3 +70,17 @@ export async function createDocument(
   if (!existing) throw new Error(`document ${JSON.stringify(name)} vanished while being created`);
   return { document: existing, created: false };
 }
+
+/**
+ * When the document last changed: its latest stored edit, or its last compaction or
+ * creation when later (null: no such document).
+ */
+export async function documentUpdatedAt(db: Queryable, documentId: string): Promise<Date | null> {
+  const { rows } = await db.query<{ updated_at: Date }>(
+    `select greatest(d.updated_at,
+                     (select c.created_at from collaborations c where c.document_id = d.id order by c.position desc limit 1)) as updated_at
+       from documents d where d.id = $1`,
+    [documentId],
+  );
+  return rows[0]?.updated_at ?? null;
+}

@@ -19,6 +19,8 @@ export interface AppendMeta {
   readonly userId: string | null;
   /** Identifies one client connection to one document (stored as session_id). */
   readonly sessionId: string;
+  /** `collaborations.operation_type`; absent: 'update' (a version restore says 'restore'). */
+  readonly operationType?: string | undefined;
 }
 
 /**

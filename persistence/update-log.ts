@@ -84,8 +84,8 @@ interface Entry {
 // statement is prepared once per connection (statementName) and planned once.
 const INSERT_SQL = `
 insert into collaborations (document_id, user_id, session_id, operation_type, update, size)
-select d, u, s, 'update', substring($4::bytea from o for l), l
-  from unnest($1::uuid[], $2::uuid[], $3::text[], $5::int4[], $6::int4[]) as t(d, u, s, o, l)`;
+select d, u, s, coalesce(op, 'update'), substring($4::bytea from o for l), l
+  from unnest($1::uuid[], $2::uuid[], $3::text[], $5::int4[], $6::int4[], $7::text[]) as t(d, u, s, o, l, op)`;
 const INSERT_OPTIONS = { statementName: 'scriptorium_append_updates' } as const;
 
 /** One statement = one round trip and one (implicit) transaction. */
@@ -98,8 +98,12 @@ async function insertBatch(db: Db, entries: readonly Entry[]): Promise<void> {
   const lengths = new Array<number>(n);
   const updates = new Array<Uint8Array>(n);
   let offset = 1; // substring() counts from 1
+  // Almost every row is a plain 'update': the array of operation types (null pads as
+  // 'update') is only built for a batch that holds another kind (a restore).
+  let operations: (string | null)[] | null = null;
   for (let i = 0; i < n; i++) {
     const e = entries[i] as Entry;
+    if (e.meta.operationType !== undefined) (operations ??= new Array<string | null>(n).fill(null))[i] = e.meta.operationType;
     documentIds[i] = e.documentId;
     userIds[i] = e.userId;
     sessionIds[i] = e.meta.sessionId;
@@ -109,7 +113,7 @@ async function insertBatch(db: Db, entries: readonly Entry[]): Promise<void> {
     offset += e.update.byteLength;
   }
   const bytes = n === 1 ? (updates[0] as Uint8Array) : Buffer.concat(updates, offset - 1);
-  await db.query(INSERT_SQL, [documentIds, userIds, sessionIds, bytes, offsets, lengths], INSERT_OPTIONS);
+  await db.query(INSERT_SQL, [documentIds, userIds, sessionIds, bytes, offsets, lengths, operations], INSERT_OPTIONS);
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';

@@ -63,6 +63,10 @@ export interface Config {
   readonly treeProjectionDelayMs: number;
   /** …and at most this long after the first edit not yet projected. */
   readonly treeProjectionMaxDelayMs: number;
+  /** An automatic version is taken this long after the last edit. */
+  readonly autoVersionQuietMs: number;
+  /** ... and at least this often while editing goes on. */
+  readonly autoVersionMaxMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -147,6 +151,8 @@ export function configFromEnv(env: Env = process.env): Config {
     httpRateLimitPerMinute: integer(env, 'HTTP_RATE_LIMIT_PER_MINUTE', 120, 1),
     treeProjectionDelayMs: integer(env, 'TREE_PROJECTION_DELAY_MS', 2_000, 0),
     treeProjectionMaxDelayMs: integer(env, 'TREE_PROJECTION_MAX_DELAY_MS', 30_000, 0),
+    autoVersionQuietMs: integer(env, 'AUTO_VERSION_QUIET_MS', 60_000, 1),
+    autoVersionMaxMs: integer(env, 'AUTO_VERSION_MAX_MS', 600_000, 1),
   };
 }
 

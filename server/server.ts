@@ -11,6 +11,8 @@ import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { configFromEnv, type Config } from './config.js';
 import { documentRoutes } from './http/document-api.js';
+import { versionRoutes } from './http/version-api.js';
+import type { ApiDependencies } from './http/api-dependencies.js';
 import type { Bus } from './cluster/bus.js';
 import { InProcessLocks, type Locks } from './cluster/locks.js';
 import { RedisLocks } from './cluster/redis-locks.js';
@@ -38,6 +40,12 @@ import { StorageWriter } from './rooms/storage-writer.js';
 import { TreeProjection } from './rooms/tree-projection.js';
 import type { UpdateObserver } from './rooms/update-observer.js';
 import { openConfiguredStorage } from './storage-factory.js';
+import type { AccessDenial } from './protocol/context.js';
+import { AutoVersions } from './versions/auto-versions.js';
+import { DocumentRequests } from './versions/document-requests.js';
+import { StatelessDocumentRequests } from './versions/version-stateless.js';
+import { treeProjectionListener } from './versions/tree-version-listener.js';
+import { Versions, type VersionListener } from './versions/versions.js';
 import { selectTransport } from './transport/select-transport.js';
 import { CloseCode, type HttpRequest, type Transport, type TransportKind } from './transport/transport.js';
 
@@ -49,6 +57,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** Keeps research_trees up to date (null without a database); call refresh(…, { versionTaken: true }) when a version is taken. */
   readonly treeProjection: TreeProjection | null;
+  /** Taking and storing versions (null with STORAGE=memory, which keeps none). */
+  readonly versions: Versions | null;
   /**
    * Stops accepting, closes sockets with 1001, flushes storage — all within
    * SHUTDOWN_TIMEOUT_MS. Resolves true when every accepted edit was committed. Idempotent.
@@ -86,11 +96,13 @@ export interface StartOptions {
   readonly bus?: Bus;
   /** Who is in which document (GET /api/documents/:name/presence). Default: Redis with REDIS_URL, else in process. */
   readonly presence?: Presence;
-  /** Per-document locks (compaction; later versions and projections). Default: Redis with REDIS_URL, else in process. */
+  /** Per-document locks (compaction, automatic versions). Default: Redis with REDIS_URL, else in process. */
   readonly locks?: Locks;
+  /** Told after every version stored (e.g. the research-tree projection). */
+  readonly versionListeners?: readonly VersionListener[];
 }
 
-/** What compaction holds when no lock can be had because Redis is down. */
+/** What compaction and automatic versions hold when no lock can be had because Redis is down. */
 const UNLOCKED = { release: () => Promise.resolve() };
 
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
@@ -106,13 +118,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (redis) logger.info({ prefix: config.redisPrefix }, 'redis: edits, awareness, sessions and rate limits are shared with the other instances');
 
   const ownsStorage = !options.storage;
-  // One instance at a time compacts a document. While Redis is down compaction goes ahead
-  // unlocked: the compare-and-set in SQL keeps it correct, the lock only saves duplicate work.
+  // One instance at a time compacts a document or takes its automatic version. While Redis is
+  // down both go ahead unlocked: SQL keeps them correct (compaction's compare-and-set, the
+  // versions' unique constraints), the lock only saves duplicate work.
   const locks: Locks = options.locks ?? (redis ? new RedisLocks(redis, logger) : new InProcessLocks(() => clock.now()));
-  const compactionLock = {
+  const documentLock = {
     acquire: (documentId: string) => (redis && redis.status !== 'ready' ? Promise.resolve(UNLOCKED) : locks.acquire(documentId)),
   };
-  const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, compactionLock));
+  const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, documentLock));
   const sessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
   // Revocations and membership changes close connections on every instance.
   const redisAccessEvents = !options.accessEvents && redis && config.redisUrl ? new RedisAccessEvents(redis, createRedisSubscriber(config.redisUrl), config.redisPrefix, logger) : null;
@@ -137,13 +150,26 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const publisher = { publish: (topic: string, frame: Uint8Array) => transport?.publish(topic, frame) };
   const relay = bus ? new BusRelay(bus, storage, clock, logger) : null;
   const treeProjection = db
-    ? new TreeProjection({ db, locks: compactionLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, now: () => clock.now() })
+    ? new TreeProjection({ db, locks: documentLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, now: () => clock.now() })
+    : null;
+  // Versions need the database (STORAGE=memory keeps none).
+  // Every version of a research tree also freezes its research_trees row.
+  const versions = db ? new Versions(db, logger, [...(treeProjection ? [treeProjectionListener(treeProjection)] : []), ...(options.versionListeners ?? [])]) : null;
+  const autoVersions = versions
+    ? new AutoVersions({ versions, locks: documentLock, clock, logger, quietMs: config.autoVersionQuietMs, maxMs: config.autoVersionMaxMs })
     : null;
   const rooms = new RoomRegistry({
     storage,
     publisher,
     replication: relay ?? undefined,
-    observers: [new StorageWriter(storage), ...(relay ? [relay] : []), ...(treeProjection ? [treeProjection] : []), ...(options.observers ?? [])],
+    lifecycle: autoVersions ? [autoVersions] : [],
+    observers: [
+      new StorageWriter(storage),
+      ...(relay ? [relay] : []),
+      ...(treeProjection ? [treeProjection] : []),
+      ...(autoVersions ? [autoVersions] : []),
+      ...(options.observers ?? []),
+    ],
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
@@ -155,6 +181,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   const sessionPresence = sharedPresence ? new SessionPresence(presence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
   const liveSessions = new LiveSessions(accessEvents, () => keepalive.connections());
+  const denied = (denial: AccessDenial): void => {
+    logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
+    // Open mode denies only bad names and limits; token mode's denials are security events.
+    if (tokens) {
+      void recordAuditSafely(db, logger, {
+        actor: 'user',
+        actorUserId: denial.userId,
+        action: 'permission.denied',
+        resourceType: 'document',
+        resourceId: denial.document,
+        details: { reason: denial.reason, sessionId: denial.tokenSession, via: 'socket' },
+      });
+    }
+  };
+  // A document's content and versions: one implementation behind HTTP and the socket's Stateless requests.
+  const documentRequests = new DocumentRequests({ db, rooms, versions, logger });
   const handlers = createSocketHandlers({
     rooms,
     authorizer,
@@ -164,20 +206,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     clock,
     logger,
     presence: sessionPresence ?? NO_PRESENCE_SINK,
-    denied: (denial) => {
-      logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
-      // Open mode denies only bad names and limits; token mode's denials are security events.
-      if (tokens) {
-        void recordAuditSafely(db, logger, {
-          actor: 'user',
-          actorUserId: denial.userId,
-          action: 'permission.denied',
-          resourceType: 'document',
-          resourceId: denial.document,
-          details: { reason: denial.reason, sessionId: denial.tokenSession, via: 'socket' },
-        });
-      }
-    },
+    denied,
+    socketRequests: new StatelessDocumentRequests({ requests: documentRequests, authorizer, logger, denied }),
     limits: {
       maxPendingDocuments: config.maxPendingDocuments,
       maxDocumentsPerSocket: config.maxDocumentsPerSocket,
@@ -193,7 +223,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       },
     },
   });
-  const api = documentRoutes({ db, storage, authorizer, tokens, sessions, accessEvents, presence, adminToken: config.adminToken ?? null, logger });
+  const apiDependencies: ApiDependencies = { db, storage, authorizer, tokens, sessions, accessEvents, presence, adminToken: config.adminToken ?? null, logger };
+  const api = [...documentRoutes(apiDependencies), ...versionRoutes(apiDependencies, documentRequests)];
   // Counted per verified user (else per address) and route; CORS outside, so a 429 carries its headers.
   const userOf = async (request: HttpRequest): Promise<string | null> => {
     if (!tokens) return null;
@@ -251,6 +282,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
       // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.
       rooms.close();
+      // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.
+      if (autoVersions) await beforeDeadline(autoVersions.close(), deadline, undefined);
       // Pending research-tree projections, within half of what is left (the log comes first).
       await treeProjection?.close(performance.now() + Math.max(0, deadline - performance.now()) / 2);
       const flushed = ownsStorage
@@ -265,7 +298,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       return flushed;
     })());
 
-  return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, close };
+  return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, versions, close };
 }
 
 /** Every document session of every live connection (presence renewal; rare, so a scan). */

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { recordAuditSafely } from '../../persistence/audit.js';
 import type { DocumentRef } from '../../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
+import { authorizeDocumentAction, type DocumentAction } from '../auth/document-access.js';
 import type { HttpRequest } from '../transport/transport.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import { HttpError } from './http-error.js';
@@ -49,13 +50,20 @@ export interface AuthorizedDocument {
 
 /**
  * The named document and what the principal may do on it: 404 when there is no such
- * document, 403 (audited) when the authorizer refuses.
+ * document, 403 (audited) when the authorizer refuses or, for `write`, grants read only
+ * (the rule is document-access.ts', shared with the socket requests).
  */
-export async function authorizeDocument(deps: ApiDependencies, request: HttpRequest, principal: Principal, name: string): Promise<AuthorizedDocument> {
+export async function authorizeDocument(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  name: string,
+  action: DocumentAction = 'read',
+): Promise<AuthorizedDocument> {
   const document = await deps.storage.find(name);
   if (!document) throw new HttpError(404, `no document named ${JSON.stringify(name)}`);
   try {
-    return { document, grant: await deps.authorizer.authorize(principal, name, document) };
+    return { document, grant: await authorizeDocumentAction(deps.authorizer, principal, document, action) };
   } catch (error) {
     if (error instanceof AuthenticationError) throw unauthenticated(error.message);
     if (error instanceof PermissionDeniedError) {

@@ -5,6 +5,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { ConnectionRateLimits } from './connection-rate.js';
 import type { PresentSession } from '../cluster/session-presence.js';
+import type { DocumentSession } from './document-session.js';
 import type { Keepalive } from './keepalive.js';
 import type { LiveSessions } from './live-sessions.js';
 
@@ -40,6 +41,19 @@ export interface PresenceSink {
   closed(session: PresentSession): void;
 }
 
+/**
+ * Requests to the server carried in Stateless messages (the versions protocol): answered to
+ * the sender only, never relayed.
+ */
+export interface SocketRequests {
+  /** Cheap test of the payload's shape: true means it is a request, not a message to relay. */
+  accepts(payload: string): boolean;
+  /** Answers the request (asynchronously, to the session only). Never throws. */
+  handle(session: DocumentSession, payload: string): void;
+  /** Refuses the request unparsed (too large, over the rate) with an HTTP status. */
+  refuse(session: DocumentSession, payload: string, status: number, reason: string): void;
+}
+
 /** What the protocol layer needs from the rest of the server. */
 export interface ProtocolContext {
   readonly rooms: RoomRegistry;
@@ -54,4 +68,6 @@ export interface ProtocolContext {
   readonly presence: PresenceSink;
   /** Told about every denial; must not throw or block (it queues its own I/O). */
   readonly denied: (denial: AccessDenial) => void;
+  /** Stateless requests to the server (versions); absent: every Stateless payload is relayed. */
+  readonly socketRequests?: SocketRequests | undefined;
 }

@@ -16,6 +16,21 @@ export interface RoomRegistryDependencies {
   readonly maxDocumentBytes?: number | undefined;
   /** Keeps loaded rooms in step with other instances (the bus relay); absent: single instance. */
   readonly replication?: Replication | undefined;
+  /** Told when rooms load and unload (automatic versions). */
+  readonly lifecycle?: readonly RoomLifecycle[] | undefined;
+}
+
+/** What follows a room's life on this instance (e.g. automatic versions). Must not throw. */
+export interface RoomLifecycle {
+  /** The room is live (its state loaded). */
+  roomLoaded(room: Room): void;
+  /**
+   * The last holder released the room: it unloads once the returned promise settles (the
+   * Y.Doc is intact until then). A join meanwhile keeps the room live. Must not reject.
+   */
+  roomUnloading(room: Room): Promise<void>;
+  /** The room is gone (unloaded, evicted, or the registry closed). */
+  roomGone(room: Room): void;
 }
 
 /** What keeps a room in step with its copies on other instances. */
@@ -120,6 +135,7 @@ export class RoomRegistry {
     for (const entry of this.entries.values()) {
       if (!entry.room) continue;
       this.deps.replication?.unloaded(entry.room);
+      for (const listener of this.deps.lifecycle ?? []) listener.roomGone(entry.room);
       entry.room.destroy();
       this.deps.metrics.counters.roomsOpen--;
     }
@@ -146,6 +162,7 @@ export class RoomRegistry {
           entry.room = room;
           metrics.counters.roomsOpen++;
           replication?.loaded(room);
+          for (const listener of this.deps.lifecycle ?? []) listener.roomLoaded(room);
           return room;
         },
         (error: unknown) => {
@@ -159,6 +176,8 @@ export class RoomRegistry {
   }
 
   private async unload(entry: Entry, room: Room): Promise<void> {
+    // Work due when the last client leaves (a pending automatic version) sees the intact room.
+    await Promise.all((this.deps.lifecycle ?? []).map((listener) => listener.roomUnloading(room)));
     try {
       await this.deps.storage.release(room.id);
     } catch (error) {
@@ -172,6 +191,7 @@ export class RoomRegistry {
       this.deps.metrics.counters.roomsOpen--;
     }
     this.deps.replication?.unloaded(room);
+    for (const listener of this.deps.lifecycle ?? []) listener.roomGone(room);
     room.destroy();
   }
 
@@ -185,6 +205,7 @@ export class RoomRegistry {
     }
     metrics.counters.roomsEvicted++;
     this.deps.replication?.unloaded(room);
+    for (const listener of this.deps.lifecycle ?? []) listener.roomGone(room);
     const members = room.detachAll();
     logger.error({ document: room.name, members: members.length }, 'an update broke the document in memory; reloading it from storage');
     const settled = storage.flush().then(

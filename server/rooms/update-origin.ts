@@ -52,3 +52,25 @@ export function remoteOrigin(instanceId: string): RemoteOrigin {
     },
   };
 }
+
+/**
+ * An update the server makes itself (a version restore), on behalf of `userId`: stored with
+ * that author, session and operation type, fanned out to every local client, published to
+ * the other instances. `refused` hears if the database refuses it for good.
+ */
+export function serverOrigin(
+  userId: string | null,
+  sessionId: string,
+  operationType: string,
+  refused: (error: Error) => void,
+): ServerOrigin {
+  return {
+    kind: 'server',
+    userId,
+    sessionId,
+    operationType,
+    updateRefused(_seq, error) {
+      refused(error);
+    },
+  };
+}

@@ -224,6 +224,14 @@ export class HocuspocusConnection implements SessionHost, Watched {
     const { limits, metrics, logger } = this.context;
     // Relayed only from read-write sessions, bounded in size and rate (Hocuspocus relays none by default).
     const bucket = (this.stateless ??= new TokenBucket(limits.statelessPerSecond, limits.statelessPerSecond * 2, this.context.clock));
+    const requests = this.context.socketRequests;
+    if (requests?.accepts(payload)) {
+      // A request to the server (versions): answered to this client only, under the same bounds.
+      if (Buffer.byteLength(payload) > limits.maxStatelessBytes) requests.refuse(session, payload, 413, `request larger than ${limits.maxStatelessBytes} bytes`);
+      else if (!bucket.take()) requests.refuse(session, payload, 429, `more than ${limits.statelessPerSecond} Stateless messages per second`);
+      else requests.handle(session, payload);
+      return;
+    }
     if (session.readOnly || Buffer.byteLength(payload) > limits.maxStatelessBytes || !bucket.take()) {
       metrics.counters.statelessDropped++;
       logger.debug({ document: session.documentName, readOnly: session.readOnly, bytes: payload.length }, 'stateless message not relayed');
