@@ -177,7 +177,8 @@ export class RoomRegistry {
 
   private async unload(entry: Entry, room: Room): Promise<void> {
     // Work due when the last client leaves (a pending automatic version) sees the intact room.
-    await Promise.all((this.deps.lifecycle ?? []).map((listener) => listener.roomUnloading(room)));
+    const lifecycle = this.deps.lifecycle ?? [];
+    if (lifecycle.length > 0) await Promise.all(lifecycle.map((listener) => listener.roomUnloading(room)));
     try {
       await this.deps.storage.release(room.id);
     } catch (error) {
