@@ -3,6 +3,7 @@
  * named, automatic, around a restore — is told to the listeners with its state; a state that
  * was already stored is not told again; a failing listener does not fail the version.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { renderState } from '../../server/documents/content.js';
@@ -73,5 +74,20 @@ describe('version listeners', () => {
     expect(titles(told[0]!)).toEqual(['First question']);
     expect(titles(told[1]!).sort()).toEqual(['First question', 'Second question']);
     expect(titles(told[2]!)).toEqual(['First question']);
+  });
+
+  it('freeze a research_trees row per version of a tree (the projection hook wired by the server)', async () => {
+    const sql = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    try {
+      const { rows } = await sql.query<{ version: number; structure: { nodes: { title: string }[] } }>(
+        `select t.version, t.structure from research_trees t join documents d on d.id = t.document_id where d.name = 'listen/tree' order by t.version`,
+      );
+      const trees = rows.map((row) => row.structure.nodes.map((node) => node.title).sort().join('+'));
+      // Each version's tree is there, in order (the live row, if any, comes after them).
+      expect(trees.slice(0, 3)).toEqual(['First question', 'First question+Second question', 'First question']);
+    } finally {
+      await sql.end();
+    }
   });
 });
