@@ -45,7 +45,7 @@
  * Pure and deterministic: imports only `yjs` and `fractional-indexing`, no I/O.
  */
 import * as Y from 'yjs';
-import { compareIds, compareSiblings, orderValue, type OrderValue } from './order.js';
+import { compareIds, orderValue, type OrderValue } from './order.js';
 
 /** Names of the shared types (DESIGN.md). */
 export const NODES_MAP = 'nodes';
@@ -94,15 +94,19 @@ export interface TreeContent {
   readonly roots: readonly string[];
 }
 
-/** One node as stored, read leniently. */
-interface StoredNode {
-  readonly id: string;
-  readonly title: string;
-  readonly storedParent: unknown;
-  readonly order: unknown;
-  readonly status: string | null;
-  readonly moveClock: number;
-  readonly previousParentId: unknown;
+/**
+ * The nodes as stored, read leniently, in parallel arrays (one index per node): the
+ * renderer runs on every change in the browser and over 10,000-node trees on the server,
+ * so it keeps per-node objects to the output.
+ */
+interface StoredNodes {
+  readonly ids: string[];
+  readonly titles: string[];
+  readonly parents: unknown[];
+  readonly orders: unknown[];
+  readonly statuses: (string | null)[];
+  /** The stored values, for the fields only cycle breaking reads (moveClock, previousParentId). */
+  readonly values: unknown[];
 }
 
 /** A field of a node or edge value: a `Y.Map` or a plain object. */
@@ -123,37 +127,47 @@ function text(value: unknown): string {
   return '';
 }
 
-function readNodes(doc: Y.Doc): StoredNode[] {
-  const out: StoredNode[] = [];
+function readNodes(doc: Y.Doc): StoredNodes {
+  const out: StoredNodes = { ids: [], titles: [], parents: [], orders: [], statuses: [], values: [] };
   doc.getMap<unknown>(NODES_MAP).forEach((value, id) => {
-    if (!isRecord(value)) return;
-    const status = field(value, 'status');
-    const clock = field(value, 'moveClock');
-    out.push({
-      id,
-      title: text(field(value, 'title')),
-      storedParent: field(value, 'parentId'),
-      order: field(value, 'order'),
-      status: typeof status === 'string' ? status : null,
-      moveClock: typeof clock === 'number' && Number.isFinite(clock) ? clock : 0,
-      previousParentId: field(value, 'previousParentId'),
-    });
+    let title: unknown, parentId: unknown, order: unknown, status: unknown;
+    if (value instanceof Y.Map) {
+      title = value.get('title');
+      parentId = value.get('parentId');
+      order = value.get('order');
+      status = value.get('status');
+    } else if (isRecord(value)) {
+      ({ title, parentId, order, status } = value as Record<string, unknown>);
+    } else return;
+    out.ids.push(id);
+    out.titles.push(text(title));
+    out.parents.push(parentId);
+    out.orders.push(order);
+    out.statuses.push(typeof status === 'string' ? status : null);
+    out.values.push(value);
   });
   return out;
+}
+
+/** The node's Lamport move clock (0 when missing or junk). */
+function moveClockOf(value: unknown): number {
+  const clock = field(value, 'moveClock');
+  return typeof clock === 'number' && Number.isFinite(clock) ? clock : 0;
 }
 
 /** The rendered forest of a research-tree document (see the rule above). */
 export function renderTree(doc: Y.Doc): TreeContent {
   const stored = readNodes(doc);
-  const n = stored.length;
+  const { ids } = stored;
+  const n = ids.length;
   const index = new Map<string, number>();
-  for (let i = 0; i < n; i++) index.set(stored[i]!.id, i);
+  for (let i = 0; i < n; i++) index.set(ids[i]!, i);
 
   // Candidate parents: the stored link when it names another existing node.
   const parent = new Int32Array(n).fill(-1);
   const repair: (TreeRepair | null)[] = new Array<TreeRepair | null>(n).fill(null);
   for (let i = 0; i < n; i++) {
-    const p = stored[i]!.storedParent;
+    const p = stored.parents[i];
     if (p === null || p === undefined) continue;
     const j = typeof p === 'string' ? index.get(p) : undefined;
     if (j === undefined) repair[i] = 'orphan';
@@ -163,36 +177,41 @@ export function renderTree(doc: Y.Doc): TreeContent {
 
   // Cycles of the functional graph: walk up from every node; a walk that meets its own
   // path closes a cycle. Each node is walked once (0 new, 1 on the current path, 2 done).
+  // The latest move of a cycle (Lamport clock, then the greater id) loses its link.
   const state = new Uint8Array(n);
-  const path: number[] = [];
+  const path = new Int32Array(n);
   const cut: number[] = [];
-  for (let start = 0; start < n; start++) {
-    if (state[start] !== 0) continue;
-    let i = start;
+  for (let first = 0; first < n; first++) {
+    if (state[first] !== 0) continue;
+    let length = 0;
+    let i = first;
     while (i !== -1 && state[i] === 0) {
       state[i] = 1;
-      path.push(i);
+      path[length++] = i;
       i = parent[i]!;
     }
     if (i !== -1 && state[i] === 1) {
-      // path from i to its end is the cycle: cut the link of its latest-moved node.
       let victim = i;
-      for (let k = path.lastIndexOf(i) + 1; k < path.length; k++) {
+      let victimClock = moveClockOf(stored.values[i]);
+      for (let k = path.lastIndexOf(i, length - 1) + 1; k < length; k++) {
         const c = path[k]!;
-        if (laterMove(stored[c]!, stored[victim]!)) victim = c;
+        const clock = moveClockOf(stored.values[c]);
+        if (clock > victimClock || (clock === victimClock && ids[c]! > ids[victim]!)) {
+          victim = c;
+          victimClock = clock;
+        }
       }
       parent[victim] = -1;
       repair[victim] = 'cycle';
       cut.push(victim);
     }
-    for (const k of path) state[k] = 2;
-    path.length = 0;
+    for (let k = 0; k < length; k++) state[path[k]!] = 2;
   }
 
   // A cut node goes back to where it was before its move, when that is safe.
-  cut.sort((a, b) => compareIds(stored[a]!.id, stored[b]!.id));
+  cut.sort((a, b) => compareIds(ids[a]!, ids[b]!));
   for (const c of cut) {
-    const hint = stored[c]!.previousParentId;
+    const hint = field(stored.values[c], 'previousParentId');
     const h = typeof hint === 'string' ? index.get(hint) : undefined;
     if (h === undefined || h === c) continue;
     let up = h;
@@ -201,46 +220,79 @@ export function renderTree(doc: Y.Doc): TreeContent {
     parent[c] = h;
   }
 
-  // Children lists in sibling order, then the depth-first pre-order.
-  const children: number[][] = new Array<number[]>(n);
-  const roots: number[] = [];
+  // Children in one array, grouped by parent (roots last, as "parent" n), each group in
+  // sibling order: compareSiblings, on precomputed keys.
+  const start = new Int32Array(n + 2);
+  for (let i = 0; i < n; i++) start[(parent[i] === -1 ? n : parent[i]!) + 2]!++;
+  for (let p = 2; p < n + 2; p++) start[p] += start[p - 1]!;
+  const grouped = new Int32Array(n);
+  for (let i = 0; i < n; i++) grouped[start[(parent[i] === -1 ? n : parent[i]!) + 1]!++] = i;
+  // Now group p spans [start[p], start[p + 1]).
+  const rank = new Uint8Array(n);
+  const numeric = new Float64Array(n);
+  const keys: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
-    const p = parent[i]!;
-    if (p === -1) roots.push(i);
-    else (children[p] ??= []).push(i);
+    const order = stored.orders[i];
+    if (typeof order === 'number' && Number.isFinite(order)) numeric[i] = order;
+    else if (typeof order === 'string') {
+      rank[i] = 1;
+      keys[i] = order;
+    } else rank[i] = 2;
   }
-  const bySibling = (a: number, b: number) => compareSiblings(stored[a]!, stored[b]!);
-  roots.sort(bySibling);
-  for (const list of children) list?.sort(bySibling);
+  const bySibling = (a: number, b: number): number => {
+    const ra = rank[a]!;
+    if (ra !== rank[b]) return ra - rank[b]!;
+    if (ra === 0) {
+      const d = numeric[a]! - numeric[b]!;
+      if (d !== 0) return d;
+    } else if (ra === 1) {
+      const ka = keys[a]!;
+      const kb = keys[b]!;
+      if (ka !== kb) return ka < kb ? -1 : 1;
+    }
+    return compareIds(ids[a]!, ids[b]!);
+  };
+  for (let p = 0; p <= n; p++) if (start[p + 1]! - start[p]! > 1) grouped.subarray(start[p]!, start[p + 1]!).sort(bySibling);
 
+  // Depth-first pre-order.
   const nodes: TreeNodeView[] = [];
-  const stack: { node: number; depth: number; index: number }[] = [];
-  for (let r = roots.length - 1; r >= 0; r--) stack.push({ node: roots[r]!, depth: 0, index: r });
-  while (stack.length > 0) {
-    const { node, depth, index: position } = stack.pop()!;
-    const s = stored[node]!;
-    const kids = children[node] ?? [];
+  const depth = new Int32Array(n);
+  const position = new Int32Array(n);
+  const stack = new Int32Array(n);
+  let top = 0;
+  for (let k = start[n + 1]! - 1; k >= start[n]!; k--) {
+    stack[top++] = grouped[k]!;
+    position[grouped[k]!] = k - start[n]!;
+  }
+  while (top > 0) {
+    const node = stack[--top]!;
+    const from = start[node]!;
+    const to = start[node + 1]!;
+    const children: string[] = new Array<string>(to - from);
+    for (let k = to - 1; k >= from; k--) {
+      const child = grouped[k]!;
+      children[k - from] = ids[child]!;
+      depth[child] = depth[node]! + 1;
+      position[child] = k - from;
+      stack[top++] = child;
+    }
     const p = parent[node]!;
     nodes.push({
-      id: s.id,
-      title: s.title,
-      parentId: p === -1 ? null : stored[p]!.id,
-      order: orderValue(s.order),
-      status: s.status,
-      depth,
-      index: position,
-      children: kids.map((k) => stored[k]!.id),
+      id: ids[node]!,
+      title: stored.titles[node]!,
+      parentId: p === -1 ? null : ids[p]!,
+      order: orderValue(stored.orders[node]),
+      status: stored.statuses[node]!,
+      depth: depth[node]!,
+      index: position[node]!,
+      children,
       repair: repair[node]!,
     });
-    for (let k = kids.length - 1; k >= 0; k--) stack.push({ node: kids[k]!, depth: depth + 1, index: k });
   }
 
-  return { nodes, edges: renderEdges(doc, index), roots: roots.map((r) => stored[r]!.id) };
-}
-
-/** Whether `a`'s last move is later than `b`'s: Lamport clock, then the greater id. */
-function laterMove(a: StoredNode, b: StoredNode): boolean {
-  return a.moveClock !== b.moveClock ? a.moveClock > b.moveClock : compareIds(a.id, b.id) > 0;
+  const roots: string[] = [];
+  for (let k = start[n]!; k < start[n + 1]!; k++) roots.push(ids[grouped[k]!]!);
+  return { nodes, edges: renderEdges(doc, index), roots };
 }
 
 function renderEdges(doc: Y.Doc, nodes: ReadonlyMap<string, number>): TreeEdgeView[] {
