@@ -4,7 +4,8 @@ import { DocumentDirectory, type AppContext } from './app-context.js';
 import { showDocument } from './document/document-view.js';
 import { h } from './element.js';
 import { showDocumentList } from './list/document-list-view.js';
-import { startRouter, type Route } from './router.js';
+import { parseRoute, startRouter, type Route } from './router.js';
+import { sharedSocket } from './collab/socket.js';
 import { forgetOpenIdentity, rememberedOpenIdentity, userIdentity, type Identity } from './session/identity.js';
 import { localStore } from './session/local-store.js';
 import { askIdentity, showTokenSignIn } from './session/sign-in-view.js';
@@ -14,8 +15,15 @@ const root = document.getElementById('app')!;
 
 /** Sign in (token or open mode), then show whatever the URL names. */
 async function boot(): Promise<void> {
+  // Marks for the load benchmark (bench/web-load.ts): where the time to an editable paper goes.
+  performance.mark('scriptorium:start');
   const token = takeToken();
   const api = createApi(token);
+  const directory = new DocumentDirectory(api);
+  // Opening a document: ask for the list (its kind) alongside who I am, and open the socket
+  // while the list arrives, so the document's load on the server starts sooner.
+  const opening = parseRoute(window.location.pathname).view === 'document';
+  if (opening) directory.list().catch(() => undefined);
   let me;
   try {
     me = await api.me();
@@ -31,6 +39,8 @@ async function boot(): Promise<void> {
     return;
   }
 
+  performance.mark('scriptorium:signed-in');
+  if (opening) sharedSocket();
   let identity: Identity;
   if (me.id === null) identity = rememberedOpenIdentity() ?? (await askIdentity(root));
   else identity = userIdentity(me.id, me.name, me.email);
@@ -42,7 +52,7 @@ async function boot(): Promise<void> {
     token,
     identity,
     openMode: me.id === null,
-    directory: new DocumentDirectory(api),
+    directory,
     navigate: (path) => router.navigate(path),
     signOut: () => {
       leave?.();

@@ -39,6 +39,7 @@ export class DocumentConnection {
       // Open mode ignores it; the server wants an Auth message either way.
       token: token ?? '',
       onAuthenticated: ({ scope }) => {
+        performance.mark('scriptorium:authenticated');
         this.access = scope === 'readonly' ? { state: 'readonly' } : { state: 'read-write' };
         this.notify();
       },
@@ -54,7 +55,10 @@ export class DocumentConnection {
         this.lostConnection = true;
         this.notify();
       },
-      onSynced: this.notify,
+      onSynced: () => {
+        performance.mark('scriptorium:synced');
+        this.notify();
+      },
       onUnsyncedChanges: this.notify,
       onAwarenessChange: this.notify,
     });

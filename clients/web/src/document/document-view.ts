@@ -22,6 +22,7 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
       connection?.destroy();
       return;
     }
+    performance.mark('scriptorium:kind-known');
     const kind = summary?.kind ?? 'paper';
     frame.element.querySelector('.kind-tag')!.textContent = KIND_LABEL[kind];
     if (kind === 'research_tree') {
