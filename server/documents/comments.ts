@@ -26,11 +26,11 @@
  */
 import * as Y from 'yjs';
 import { uuidv4 } from 'lib0/random';
+import { paperFragment } from './paper-fragment.js';
 import { indexPaperPositions, type PaperPositionIndex } from './paper-positions.js';
 
 /** Name of the Y.Map that holds a paper's comments. */
 export const COMMENTS_MAP = 'comments';
-const PAPER_FRAGMENT = 'default';
 
 export const MAX_COMMENT_BODY = 10_000;
 export const MAX_AUTHOR_FIELD = 255;
@@ -131,7 +131,7 @@ export function addComment(doc: Y.Doc, input: NewComment, origin?: unknown): str
   const createdAt = checkTimestamp(input.createdAt);
   const comments = doc.getMap<unknown>(COMMENTS_MAP);
   if (comments.has(id)) throw new CommentError('exists', `comment ${id} already exists`);
-  const anchor = anchorFor(indexPaperPositions(doc.getXmlFragment(PAPER_FRAGMENT)), input.anchor);
+  const anchor = anchorFor(indexPaperPositions(paperFragment(doc)), input.anchor);
   doc.transact(() => {
     const comment = new Y.Map<unknown>();
     comment.set('anchor', anchor);
@@ -185,7 +185,7 @@ export function deleteComment(doc: Y.Doc, commentId: string, origin?: unknown): 
 export function listComments(doc: Y.Doc): CommentView[] {
   const comments = doc.getMap<unknown>(COMMENTS_MAP);
   if (comments.size === 0) return [];
-  const index = indexPaperPositions(doc.getXmlFragment(PAPER_FRAGMENT));
+  const index = indexPaperPositions(paperFragment(doc));
   const views: CommentView[] = [];
   comments.forEach((value, id) => {
     const view = readComment(id, value, index);
@@ -198,7 +198,7 @@ export function listComments(doc: Y.Doc): CommentView[] {
 export function getComment(doc: Y.Doc, commentId: string): CommentView | null {
   const value = doc.getMap<unknown>(COMMENTS_MAP).get(commentId);
   if (value === undefined) return null;
-  return readComment(commentId, value, indexPaperPositions(doc.getXmlFragment(PAPER_FRAGMENT)));
+  return readComment(commentId, value, indexPaperPositions(paperFragment(doc)));
 }
 
 function compareViews(a: CommentView, b: CommentView): number {

@@ -4,6 +4,7 @@
  * Pure: usable in the browser.
  */
 import * as Y from 'yjs';
+import { holdsEditorContent } from './paper-fragment.js';
 import { walkPaperText, type PaperTextTree } from './paper-text.js';
 
 type PaperYNode = Y.XmlElement | Y.XmlText | Y.XmlHook;
@@ -59,9 +60,21 @@ export interface AnchoredPosition {
   readonly offset: number;
 }
 
-export function indexPaperPositions(fragment: Y.XmlFragment): PaperPositionIndex {
-  const doc = fragment.doc;
-  if (doc === null) throw new Error('indexPaperPositions: the fragment is not part of a Y.Doc');
+/** Positions in nothing: for a paper with no editor content, where no comment can anchor. */
+const NO_POSITIONS: PaperPositionIndex = {
+  text: '',
+  offsetOf: () => null,
+  relativePositionAt: () => null,
+  textRange: () => null,
+};
+
+/**
+ * Indexes the paper in `fragment`. A fragment holding something other than editor content (a
+ * client wrote `default` as a Y.Text), or none at all, resolves no position.
+ */
+export function indexPaperPositions(fragment: Y.XmlFragment | null): PaperPositionIndex {
+  const doc = fragment?.doc ?? null;
+  if (fragment === null || doc === null || !holdsEditorContent(fragment)) return NO_POSITIONS;
   const segments: TextSegment[] = [];
   const spans = new Map<AnyType, { start: number; end: number }>();
   const parts: string[] = [];

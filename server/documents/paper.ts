@@ -4,13 +4,13 @@
  * The JSON comes from y-prosemirror (the library the editors' binding is forked from), so
  * the server reads the fragment exactly as an editor does. Pure: usable in the browser.
  */
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { yXmlFragmentToProsemirrorJSON } from 'y-prosemirror';
 import { listComments, type CommentView } from './comments.js';
+import { holdsEditorContent, paperFragment, PAPER_FRAGMENT } from './paper-fragment.js';
 import { paperTextOf } from './paper-text.js';
 
-/** Name of the Y.XmlFragment that holds a paper (Tiptap's default field). */
-export const PAPER_FRAGMENT = 'default';
+export { PAPER_FRAGMENT };
 
 /** A ProseMirror mark as JSON. */
 export interface ProseMirrorMark {
@@ -37,9 +37,61 @@ export interface PaperContent {
 }
 
 export function renderPaper(doc: Y.Doc): PaperContent {
-  const json = yXmlFragmentToProsemirrorJSON(doc.getXmlFragment(PAPER_FRAGMENT)) as { content?: unknown[] };
-  const content = (json.content ?? []).map((node) => normalizeNode(node as ProseMirrorNode));
+  const fragment = paperFragment(doc);
+  let content: ProseMirrorNode[];
+  if (fragment === null) content = paragraphsOf(plainTextOfForeignRoot(doc));
+  else if (holdsEditorContent(fragment)) content = editorJSON(fragment);
+  else content = foreignContent(fragment);
   return { type: 'doc', content, text: paperTextOf(content), comments: listComments(doc) };
+}
+
+function editorJSON(fragment: Y.XmlFragment): ProseMirrorNode[] {
+  const json = yXmlFragmentToProsemirrorJSON(fragment) as { content?: unknown[] };
+  return (json.content ?? []).map((node) => normalizeNode(node as ProseMirrorNode));
+}
+
+/**
+ * A `default` some client wrote as a Y.Text (raw characters in the fragment, maybe mixed with
+ * elements): rendered rather than refused, its characters as paragraphs split at newlines.
+ * Comments cannot anchor in such content (comments.ts).
+ */
+function foreignContent(fragment: Y.XmlFragment): ProseMirrorNode[] {
+  const content: ProseMirrorNode[] = [];
+  let run = '';
+  for (let item = fragment._start; item !== null; item = item.right) {
+    if (item.deleted || !item.countable) continue;
+    const value = item.content;
+    if (value instanceof Y.ContentString) {
+      run += value.str;
+      continue;
+    }
+    if (!(value instanceof Y.ContentType)) continue; // embeds
+    if (run !== '') content.push(...paragraphsOf(run));
+    run = '';
+    if (value.type instanceof Y.XmlElement) {
+      const element = value.type;
+      const attrs = element.getAttributes();
+      content.push(normalizeNode({ type: element.nodeName, attrs, content: editorJSONOfChildren(element) }));
+    } else if (value.type instanceof Y.XmlText) {
+      content.push(...paragraphsOf(value.type.toDelta().map((op: { insert: unknown }) => (typeof op.insert === 'string' ? op.insert : '')).join('')));
+    }
+  }
+  if (run !== '') content.push(...paragraphsOf(run));
+  return content;
+}
+
+function editorJSONOfChildren(element: Y.XmlElement): ProseMirrorNode[] {
+  return holdsEditorContent(element) ? editorJSON(element) : [];
+}
+
+function plainTextOfForeignRoot(doc: Y.Doc): string {
+  const root = doc.share.get(PAPER_FRAGMENT);
+  return root instanceof Y.Text ? root.toString() : '';
+}
+
+function paragraphsOf(value: string): ProseMirrorNode[] {
+  if (value === '') return [];
+  return value.split('\n').map((line) => (line === '' ? { type: 'paragraph' } : { type: 'paragraph', content: [{ type: 'text', text: line }] }));
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
+import { addComment, CommentError } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
 import { code, editorJSON, h, li, ol, p, paperDoc, quote, schemaNode, text, ul } from './support.js';
 
@@ -70,4 +71,24 @@ describe('renderPaper', () => {
     expect(content.text).toBe('Intro\nalpha\nthe omega');
     expect(content.content[0]).toEqual({ type: 'heading', attrs: { level: 2 }, content: [{ type: 'text', text: 'Intro' }] });
   });
+
+  test('a `default` written as a plain Y.Text by a non-editor client renders as paragraphs instead of failing', () => {
+    const writer = new Y.Doc();
+    writer.getText('default').insert(0, 'first line\n\nthird line');
+    writer.getText('default').format(0, 5, { bold: true });
+    const expected = {
+      type: 'doc',
+      content: [{ type: 'paragraph', content: [{ type: 'text', text: 'first line' }] }, { type: 'paragraph' }, { type: 'paragraph', content: [{ type: 'text', text: 'third line' }] }],
+      text: 'first line\n\nthird line',
+      comments: [],
+    };
+    // Read from its updates (as the server does) and in the writer's own Y.Doc.
+    const reader = new Y.Doc();
+    Y.applyUpdate(reader, Y.encodeStateAsUpdate(writer));
+    expect(renderPaper(reader)).toEqual(expected);
+    expect(renderPaper(writer)).toEqual(expected);
+    // No comment can anchor in such content.
+    expect(() => addComment(reader, { anchor: { from: 0, to: 5 }, body: 'x', author: { id: null, name: null } })).toThrow(CommentError);
+  });
 });
+
