@@ -40,6 +40,19 @@ describe('research tree operations', () => {
     expect(() => createNode(doc, { id: 'h1' })).toThrow(TreeOperationError);
   });
 
+  it('ids are UUIDs also where crypto.randomUUID is missing (a browser on plain http)', () => {
+    const doc = tree();
+    Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true });
+    try {
+      const ids = [createNode(doc), createNode(doc)];
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(ids[0]).not.toBe(ids[1]);
+    } finally {
+      delete (globalThis.crypto as { randomUUID?: unknown }).randomUUID;
+    }
+    expect(typeof globalThis.crypto.randomUUID).toBe('function');
+  });
+
   it('a move is one transaction writing parentId, order and the move clock', () => {
     const doc = tree();
     const writes: string[][] = [];

@@ -13,6 +13,7 @@ import { readLiveTree, readTreeVersions, type TreeProjectionRow } from '../../pe
 import { renderForProjection, writeRenderedTree } from '../../server/documents/research-tree-projection.js';
 import { createNode, moveNode, renameNode, deleteNode, setStatus } from '../../server/documents/research-tree/operations.js';
 import { renderTree } from '../../server/documents/research-tree/render.js';
+import { InProcessBusHub } from '../../server/cluster/bus.js';
 import { InProcessLocks, type Locks } from '../../server/cluster/locks.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -155,6 +156,47 @@ describe('research-tree projection', () => {
       await waitFor(() => server.treeProjection!.pendingCount === 0, 2_000, 'nothing pending');
     } finally {
       await server.close();
+    }
+  });
+
+  it('two instances (shared bus and locks): the projection ends as the tree both converged to', async () => {
+    const hub = new InProcessBusHub();
+    const locks = new InProcessLocks();
+    const servers: RunningServer[] = [];
+    try {
+      for (const id of ['tree-a', 'tree-b']) {
+        servers.push(
+          await startServer({
+            bus: hub.connect(id),
+            locks,
+            config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, transport: 'ws', logLevel: 'silent', treeProjectionDelayMs: 30, treeProjectionMaxDelayMs: 200 },
+          }),
+        );
+      }
+      const documentId = await createTree(servers[0]!, 'projection/two');
+      const a = await connected(servers[0]!, 'projection/two', 401);
+      const b = await connected(servers[1]!, 'projection/two', 402);
+      createNode(a.doc, { id: 'root' });
+      for (const id of ['x', 'y', 'z']) createNode(a.doc, { id, parentId: 'root' });
+      await waitFor(() => b.doc.getMap('nodes').size === 4, 5_000, 'b has the nodes');
+      for (let round = 0; round < 5; round++) {
+        moveNode(a.doc, 'x', 'y');
+        moveNode(b.doc, 'y', 'x');
+        renameNode(a.doc, 'z', `a${round}`);
+        renameNode(b.doc, 'root', `b${round}`);
+        await waitFor(() => isDeepStrictEqual(renderTree(a.doc), renderTree(b.doc)), 5_000, 'converged');
+        moveNode(b.doc, 'x', 'root');
+        moveNode(b.doc, 'y', 'root');
+        await waitFor(() => isDeepStrictEqual(renderTree(a.doc), renderTree(b.doc)), 5_000, 'converged again');
+      }
+      await waitFor(() => a.provider.unsyncedChanges === 0 && b.provider.unsyncedChanges === 0, 5_000, 'saved');
+      await waitFor(() => isDeepStrictEqual(renderTree(a.doc), renderTree(b.doc)), 5_000, 'converged');
+      await waitFor(async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)), 5_000, 'projection is the converged tree');
+      await waitFor(() => servers.every((server) => server.treeProjection!.pendingCount === 0), 5_000, 'nothing pending on either instance');
+      expect((await readTreeVersions(db, documentId)).map((r) => r.version)).toEqual([1]);
+    } finally {
+      destroyProviders();
+      await Promise.all(servers.map((server) => server.close()));
     }
   });
 

@@ -55,8 +55,15 @@ function nodesOf(doc: Y.Doc): Y.Map<unknown> {
   return doc.getMap<unknown>(NODES_MAP);
 }
 
+/** A random UUID v4. `crypto.randomUUID` exists only in secure contexts (https, localhost); `getRandomValues` everywhere. */
 function newId(): string {
-  return globalThis.crypto.randomUUID();
+  const crypto = globalThis.crypto;
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Lookup of the rendered nodes by id. */
