@@ -47,7 +47,15 @@ export function renderPaper(doc: Y.Doc): PaperContent {
 
 function editorJSON(fragment: Y.XmlFragment): ProseMirrorNode[] {
   const json = yXmlFragmentToProsemirrorJSON(fragment) as { content?: unknown[] };
-  return (json.content ?? []).map((node) => normalizeNode(node as ProseMirrorNode));
+  const content: ProseMirrorNode[] = [];
+  for (const node of json.content ?? []) {
+    // A text node directly in the fragment (not valid ProseMirror, a client may still write it)
+    // comes out as an array of text runs: one paragraph, one line, as the text rule counts it.
+    if (Array.isArray(node)) {
+      if (node.length > 0) content.push({ type: 'paragraph', content: (node as ProseMirrorNode[]).map(normalizeNode) });
+    } else content.push(normalizeNode(node as ProseMirrorNode));
+  }
+  return content;
 }
 
 /**

@@ -90,5 +90,18 @@ describe('renderPaper', () => {
     // No comment can anchor in such content.
     expect(() => addComment(reader, { anchor: { from: 0, to: 5 }, body: 'x', author: { id: null, name: null } })).toThrow(CommentError);
   });
+
+  test('text written straight into the fragment renders as a paragraph, one line, and comments quote it', () => {
+    const doc = paperDoc([p('before')]);
+    const loose = new Y.XmlText();
+    doc.getXmlFragment('default').push([loose]);
+    loose.insert(0, 'loose text here');
+    loose.format(0, 5, { bold: {} });
+    const content = renderPaper(doc);
+    expect(content.content[1]).toEqual({ type: 'paragraph', content: [{ type: 'text', text: 'loose', marks: [{ type: 'bold' }] }, { type: 'text', text: ' text here' }] });
+    expect(content.text).toBe('before\nloose text here');
+    const id = addComment(doc, { anchor: { from: 13, to: 17 }, body: 'x', author: { id: null, name: null } });
+    expect(renderPaper(doc).comments.find((comment) => comment.id === id)!.quote).toBe('text');
+  });
 });
 
