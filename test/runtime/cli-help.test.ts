@@ -70,6 +70,11 @@ const CLIS: Cli[] = [
     invalid: { args: [], names: '--expose-gc' },
   },
   {
+    source: 'bench/web-load.ts',
+    mentions: ['--loads', '--size', '--typing-seconds', '--database-url', '--seed', '--out', 'chromium', '--help'],
+    invalid: { args: ['--loads', 'many'], names: '--loads' },
+  },
+  {
     source: 'cli/token.ts',
     mentions: ['--user', '--ttl', 'AUTH_SECRET', '--help'],
     invalid: { args: ['--user', 'not-a-uuid'], names: '--user' },
