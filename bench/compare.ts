@@ -69,6 +69,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
       description: `scaleout: which of ${SCALEOUT_CONFIGURATIONS.join(', ')} to run\n(default: all three, in that order)`,
     },
     'redis-server': { type: 'string', default: 'redis-server', value: 'PATH', description: 'scaleout: the redis-server binary it starts a throwaway Redis with' },
+    'redis-cpu': { type: 'string', default: '1', value: 'N', description: "scaleout: core Redis is pinned to (the loader's; the servers have core 0)" },
   },
   environment: [
     { name: 'BENCH_PG_URL', description: 'default for --pg' },
@@ -114,6 +115,7 @@ if (scenario === 'scaleout') {
 } else if (configurations) {
   cli.fail('--configurations: only with --scenario scaleout');
 }
+const redisCpu = cli.number(values['redis-cpu'], '--redis-cpu', { integer: true, min: 0, max: availableParallelism() - 1 })!;
 const serverPids = (values['server-pid'] ?? []).map((pid) => cli.number(pid, '--server-pid', { integer: true, min: 1 })!);
 const instances = count('instances', 1) ?? 1;
 const args: ScenarioArgs = {
@@ -135,6 +137,7 @@ async function main(): Promise<number> {
       kind: (kinds?.[0] ?? 'scriptorium-pg') as (typeof SCALEOUT_KINDS)[number],
       pgAdminUrl: values.pg,
       cpu: pin ? 0 : null,
+      redisCpu: pin ? redisCpu : null,
       redisServer: values['redis-server'],
       args,
       configurations,

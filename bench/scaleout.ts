@@ -43,8 +43,14 @@ export interface ScaleoutRow {
 export interface ScaleoutOptions {
   kind: ScaleoutKind;
   pgAdminUrl: string;
-  /** Core for the servers and Redis (the loader is pinned elsewhere by the caller); null = no pinning. */
+  /** Core for the servers (the loader is pinned elsewhere by the caller); null = no pinning. */
   cpu: number | null;
+  /**
+   * Core for redis-server; null = no pinning. The bench puts it on the loader's core: sharing
+   * the servers' core, every PUBLISH would wake Redis there and the servers would pay for the
+   * context switches, which a deployment with Redis on its own machine does not.
+   */
+  redisCpu: number | null;
   redisServer: string;
   args: ScenarioArgs;
   configurations?: readonly ScaleoutConfiguration[];
@@ -55,7 +61,7 @@ export interface ScaleoutOptions {
 
 /** Runs the configurations one after another against one throwaway Redis; one ScenarioResult each. */
 export async function runScaleout(opts: ScaleoutOptions): Promise<ScenarioResult[]> {
-  const redis = await startThrowawayRedis({ binary: opts.redisServer, cpu: opts.cpu });
+  const redis = await startThrowawayRedis({ binary: opts.redisServer, cpu: opts.redisCpu });
   const rows: ScenarioResult[] = [];
   try {
     for (const configuration of opts.configurations ?? SCALEOUT_CONFIGURATIONS) {

@@ -34,6 +34,7 @@ describe('bench scale-out smoke', () => {
       kind: 'scriptorium-pg',
       pgAdminUrl: ADMIN_URL,
       cpu: null,
+      redisCpu: null,
       redisServer: 'redis-server',
       configurations: ['one-redis', 'two-redis'],
       args: { docs: 4, clients: 4, writers: 1, probes: 2, rate: 10, warmup: 0.5, duration: 1.5, workers: 0, progress: false },
