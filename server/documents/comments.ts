@@ -165,6 +165,17 @@ export function replyToComment(doc: Y.Doc, commentId: string, input: NewReply, o
   return reply.id;
 }
 
+/**
+ * Ties a comment to a new passage (same anchor input as addComment). For the editor: the
+ * binding turns a paragraph split or join into deleting the moved text and inserting a copy,
+ * which detaches comments on it; an editor that maps the comment's range through such a
+ * transaction (ProseMirror's `tr.mapping`) re-ties it here. Last writer wins.
+ */
+export function setCommentAnchor(doc: Y.Doc, commentId: string, anchor: CommentAnchorInput, origin?: unknown): void {
+  const resolved = anchorFor(indexPaperPositions(paperFragment(doc)), anchor);
+  doc.transact(() => editableComment(doc, commentId).set('anchor', resolved), origin);
+}
+
 /** Resolves (true) or reopens (false) a comment. */
 export function setCommentResolved(doc: Y.Doc, commentId: string, resolved: boolean, origin?: unknown): void {
   if (typeof resolved !== 'boolean') throw new CommentError('invalid_input', 'resolved must be a boolean');

@@ -3,10 +3,11 @@
  * document written into the fragment by the binding (y-tiptap `updateYFragment`, what the
  * sync plugin runs on every transaction).
  */
-import { initProseMirrorDoc, updateYFragment } from '@tiptap/y-tiptap';
+import { Transform } from '@tiptap/pm/transform';
+import { absolutePositionToRelativePosition, initProseMirrorDoc, relativePositionToAbsolutePosition, updateYFragment } from '@tiptap/y-tiptap';
 import { expect, test } from 'vitest';
 import * as Y from 'yjs';
-import { addComment, getComment } from '../../server/documents/comments.js';
+import { addComment, getComment, setCommentAnchor } from '../../server/documents/comments.js';
 import { renderPaper, type ProseMirrorNode } from '../../server/documents/paper.js';
 import { h, p, paperDoc, paperSchema, text } from './support.js';
 
@@ -55,3 +56,28 @@ test('splitting a paragraph re-creates the moved text, so a comment wholly on it
   expect(getComment(doc, before)!.quote).toBe('brave');
   expect(getComment(doc, moved)).toMatchObject({ detached: true, range: null });
 });
+
+test('an editor that maps a comment through its split re-ties it with setCommentAnchor', () => {
+  const doc = paperDoc([p('Hello brave new world'), p('Second paragraph here')]);
+  const id = commentOn(doc, 'new world');
+  const fragment = doc.getXmlFragment('default');
+  const { doc: before, meta } = initProseMirrorDoc(fragment, paperSchema);
+  // Where the editor sees the comment, from its stored anchor.
+  const anchor = getComment(doc, id)!.anchor!;
+  const from = relativePositionToAbsolutePosition(doc, fragment, Y.createRelativePositionFromJSON(anchor.start), meta.mapping)!;
+  const to = relativePositionToAbsolutePosition(doc, fragment, Y.createRelativePositionFromJSON(anchor.end), meta.mapping)!;
+  expect(before.textBetween(from, to)).toBe('new world');
+  // Enter after "Hello ": the transaction splits the paragraph; the binding writes it.
+  const tr = new Transform(before).split(1 + 'Hello '.length);
+  doc.transact(() => updateYFragment(doc, fragment, tr.doc, meta));
+  expect(getComment(doc, id)!.detached).toBe(true);
+  const mappedFrom = tr.mapping.map(from, 1);
+  const mappedTo = tr.mapping.map(to, -1);
+  setCommentAnchor(doc, id, {
+    start: absolutePositionToRelativePosition(mappedFrom, fragment, meta.mapping),
+    end: absolutePositionToRelativePosition(mappedTo, fragment, meta.mapping),
+  });
+  expect(renderPaper(doc).text).toBe('Hello \nbrave new world\nSecond paragraph here');
+  expect(getComment(doc, id)).toMatchObject({ detached: false, quote: 'new world' });
+});
+

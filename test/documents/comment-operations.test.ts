@@ -7,7 +7,7 @@ import { absolutePositionToRelativePosition, initProseMirrorDoc } from '@tiptap/
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
 import {
-  addComment, COMMENTS_MAP, CommentError, deleteComment, getComment, listComments, replyToComment, setCommentResolved,
+  addComment, COMMENTS_MAP, CommentError, deleteComment, getComment, listComments, replyToComment, setCommentAnchor, setCommentResolved,
 } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
 import { h, li, p, paperDoc, paperSchema, quote, text, ul } from './support.js';
@@ -145,6 +145,7 @@ describe('comments', () => {
     refuse(() => replyToComment(doc, 'missing', { body: 'x', author: ada }), 'not_found');
     refuse(() => setCommentResolved(doc, 'missing', true), 'not_found');
     refuse(() => deleteComment(doc, 'missing'), 'not_found');
+    refuse(() => setCommentAnchor(doc, 'missing', { from: 0, to: 2 }), 'not_found');
     expect(Y.encodeStateVector(doc)).toEqual(before);
     addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x', author: ada, id: 'same' });
     refuse(() => addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x', author: ada, id: 'same' }), 'exists');
