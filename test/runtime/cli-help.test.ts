@@ -75,6 +75,16 @@ const CLIS: Cli[] = [
     invalid: { args: ['--loads', 'many'], names: '--loads' },
   },
   {
+    source: 'bench/paper-render.ts',
+    mentions: ['--size', '--edits', '--comments', '--iterations', '--seed', '--out', '--help'],
+    invalid: { args: ['--size', 'many'], names: '--size' },
+  },
+  {
+    source: 'bench/tree-render.ts',
+    mentions: ['--nodes', '--cycles', '--deletes', '--runs', '--warmup', '--seed', '--no-save', '--help'],
+    invalid: { args: ['--nodes', 'many'], names: '--nodes' },
+  },
+  {
     source: 'cli/token.ts',
     mentions: ['--user', '--ttl', 'AUTH_SECRET', '--help'],
     invalid: { args: ['--user', 'not-a-uuid'], names: '--user' },
