@@ -3,15 +3,15 @@
  * after another on the same machine with the same load, prints a Markdown table with ratios vs
  * Hocuspocus and writes JSON + Markdown to bench/results/. Options: `npm run bench -- --help`.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, hostname, totalmem } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../cli/parse-cli.js';
 import type { Protocol } from './frames.js';
 import { renderMarkdown } from './report.js';
 import { type ScenarioArgs, type ScenarioName, type ScenarioResult, type Target, SCENARIOS, runScenario } from './scenarios.js';
 import { REPO_ROOT, SCRIPTORIUM_MAIN, SERVER_KINDS, type RunningServer, type ServerKind, pinSelf, startServer } from './servers.js';
+import { gitCommit, machineDescription } from './run-info.js';
 import { assertSmoke, runSmoke } from './smoke.js';
 import { describe } from './loader.js';
 import { SCALEOUT_CONFIGURATIONS, SCALEOUT_KINDS, runScaleout } from './scaleout.js';
@@ -219,21 +219,10 @@ function serverOptions(cpu: number | null) {
   };
 }
 
-/** The commit the figures belong to (`+dirty` when the work tree has changes). */
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT }).toString().trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function report(scenario: string, rows: ScenarioResult[]): number {
   const md = renderMarkdown(scenario, rows);
   const when = new Date().toISOString();
-  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${hostname()}, Node ${process.version}`;
+  const machine = machineDescription();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const header = `## ${scenario} — ${when}\n\nMachine: ${machine}\nCommit: ${gitCommit()}\nCommand: \`${command}\`\n\n`;
   console.log('\n' + header + md);
