@@ -3,8 +3,9 @@ import type { AppContext } from '../app-context.js';
 import { DocumentConnection } from '../collab/document-connection.js';
 import { h } from '../element.js';
 import { documentPath } from '../router.js';
-import { createDocumentFrame, infoPanel, messagePanel } from './document-page.js';
+import { createDocumentFrame, messagePanel } from './document-page.js';
 import { mountPaper } from './paper-view.js';
+import { mountTree } from './tree-view.js';
 
 const KIND_LABEL = { paper: 'Paper', research_tree: 'Research tree' } as const;
 
@@ -25,12 +26,8 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
     performance.mark('scriptorium:kind-known');
     const kind = summary?.kind ?? 'paper';
     frame.element.querySelector('.kind-tag')!.textContent = KIND_LABEL[kind];
-    if (kind === 'research_tree') {
-      connection?.destroy();
-      showTreePlaceholder(frame.body);
-      return;
-    }
-    cleanup = mountPaper(frame, connection ?? new DocumentConnection(name, context.token, context.identity));
+    const live = connection ?? new DocumentConnection(name, context.token, context.identity);
+    cleanup = kind === 'research_tree' ? mountTree(frame, live) : mountPaper(frame, live);
   };
 
   context.directory.find(name).then(
@@ -107,11 +104,4 @@ function showMissing(body: HTMLElement, context: AppContext, name: string): void
     );
   const actions = context.openMode ? [create('paper'), create('research_tree'), backLink()] : [backLink()];
   body.replaceChildren(messagePanel('Document not found', `There is no document named “${name}”${context.openMode ? '' : ' that you can open'}.`, ...actions));
-}
-
-/** Research trees get their editor with the versions work; until then say so instead of showing nothing. */
-function showTreePlaceholder(body: HTMLElement): void {
-  body.replaceChildren(
-    infoPanel('note', 'Research tree', 'This document is a research tree. Its outline editor is not part of this version of the app yet; the tree is kept safe on the server.', backLink()),
-  );
 }

@@ -34,7 +34,8 @@ const BROWSER_KEY = 'scriptorium.browser';
 function browserId(): string {
   let id = localStore.get(BROWSER_KEY);
   if (id === null) {
-    id = crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; the app may be served over plain http.
+    id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('');
     localStore.set(BROWSER_KEY, id);
   }
   return id;

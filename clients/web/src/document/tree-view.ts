@@ -1,0 +1,16 @@
+import type { DocumentConnection } from '../collab/document-connection.js';
+import { createTreeEditor } from '../tree/tree-editor.js';
+import type { DocumentFrame } from './document-page.js';
+import { mountLiveChrome } from './live-chrome.js';
+
+/** A research tree in the frame: the outline editor, editable only with read-write access. */
+export function mountTree(frame: DocumentFrame, connection: DocumentConnection): () => void {
+  const editor = createTreeEditor(connection);
+  frame.body.replaceChildren(editor.element);
+  const chrome = mountLiveChrome(frame, connection, (access) => editor.setEditable(access.state === 'read-write'));
+  return () => {
+    chrome.destroy();
+    editor.destroy();
+    connection.destroy();
+  };
+}
