@@ -295,3 +295,16 @@ export async function pruneHistory(db: Queryable, documentId: string, olderThanM
   );
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * What storage holds of a document, unmerged: documents.state (if any) followed by every log
+ * row outside the folded set, in position order — applied in order they give the loaded state.
+ * Reads only (no folding, no quarantine marks), so the merge can run elsewhere (a worker
+ * thread taking a version). Null when there is no such document.
+ */
+export async function readStoredUpdates(db: Queryable, documentId: string): Promise<Uint8Array[] | null> {
+  const snap = await readSnapshot(db, documentId, false);
+  if (!snap) return null;
+  const parts = snap.rows.map((row) => row.update);
+  return snap.state ? [snap.state, ...parts] : parts;
+}

@@ -284,6 +284,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       rooms.close();
       // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.
       if (autoVersions) await beforeDeadline(autoVersions.close(), deadline, undefined);
+      await versions?.close();
       // Pending research-tree projections, within half of what is left (the log comes first).
       await treeProjection?.close(performance.now() + Math.max(0, deadline - performance.now()) / 2);
       const flushed = ownsStorage

@@ -211,7 +211,7 @@ export class AutoVersions implements UpdateObserver, RoomLifecycle {
     const lock = await locks.acquire(room.id);
     if (lock === null && underLock) return 'locked';
     try {
-      const taken = await versions.take(room, room.doc, { kind: 'auto', label: null, createdBy: entry.lastEditor });
+      const taken = await versions.take(room, room, { kind: 'auto', label: null, createdBy: entry.lastEditor });
       if (taken?.created) logger.debug({ document: room.name, version: taken.version.version }, 'automatic version taken');
       return 'done';
     } finally {

@@ -94,7 +94,7 @@ export class DocumentRequests {
       case 'versions.create': {
         const versions = this.requireVersions();
         const taken = await this.withRoom(document, (room) =>
-          versions.take(document, room.doc, { kind: 'named', label: request.label, createdBy: caller.principal.userId }),
+          versions.take(document, room, { kind: 'named', label: request.label, createdBy: caller.principal.userId }),
         );
         return { status: 201, body: versionJson(taken!.version) };
       }
@@ -149,7 +149,7 @@ export class DocumentRequests {
     const target = await this.stored(document, number);
     const userId = caller.principal.userId;
     return this.withRoom(document, async (room) => {
-      const before = await versions.take(document, room.doc, { kind: 'auto', label: `Before restoring v${number}`, createdBy: userId });
+      const before = await versions.take(document, room, { kind: 'auto', label: `Before restoring v${number}`, createdBy: userId });
       const update = restoreUpdate(document.kind, room.doc, target.state);
       let restored: TakenVersion | null = null;
       if (update !== null) {
@@ -163,7 +163,7 @@ export class DocumentRequests {
           this.deps.logger.error({ err: refusal, document: document.name, version: number }, 'the database refused a restore');
           throw new HttpError(500, 'the restore could not be stored');
         }
-        restored = await versions.take(document, room.doc, { kind: 'named', label: `Restored from v${number}`, createdBy: userId });
+        restored = await versions.take(document, room, { kind: 'named', label: `Restored from v${number}`, createdBy: userId });
       }
       return {
         status: 200,

@@ -1,21 +1,31 @@
 /**
  * Taking a version of a document: its full Yjs state, stored once per distinct state.
  *
- * Cheap first: the state's identity (state-identity.ts) is compared with the newest
- * version's before anything is encoded, so a version of an unchanged document costs a walk
- * over struct ids and one indexed query. Only a new state is encoded (synchronously, together
- * with its identity, so both describe the same moment of a live document) and inserted
- * (persistence/versions.ts: race-safe numbering, unique state per document).
+ * Cheap first: the live state's identity (state-identity.ts, a walk over struct ids) is
+ * compared with the newest version's, so a version of an unchanged document costs that and
+ * one indexed query. A new state is taken from storage, not from the live Y.Doc: once every
+ * update this instance applied is committed, the stored updates are read (async I/O) and
+ * merged, encoded and hashed on a worker thread (state-encoder.ts) — encoding a large paper
+ * on the main thread would pause every editor. So a version only ever holds committed edits.
+ * It is then inserted (persistence/versions.ts: race-safe numbering, unique state per document).
  *
  * Naming the state that is already the newest version labels that version (it becomes a
  * named version; a label it had is replaced) instead of storing the same state again.
  */
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
+import { readStoredUpdates } from '../../persistence/compaction.js';
 import type { Db } from '../../persistence/db.js';
 import type { DocumentRef } from '../../persistence/storage.js';
 import { insertVersion, labelVersion, latestVersion, type VersionInfo, type VersionKind } from '../../persistence/versions.js';
+import { StateEncoder } from './state-encoder.js';
 import { isEmptyState, sameHash, stateHash } from './state-identity.js';
+
+/** What a version is taken of: a live document (a Room) and how far its updates are stored. */
+export interface VersionSource {
+  readonly doc: Y.Doc;
+  readonly durability: { readonly appended: number; whenSettled(seq: number): Promise<void> };
+}
 
 export interface VersionRequest {
   readonly kind: VersionKind;
@@ -47,6 +57,7 @@ export interface VersionListener {
 
 export class Versions {
   private readonly listeners: VersionListener[] = [];
+  private readonly encoder = new StateEncoder();
 
   constructor(
     private readonly db: Db,
@@ -62,21 +73,30 @@ export class Versions {
   }
 
   /**
-   * Takes a version of `doc` (a live room's, or any Y.Doc holding the document). An
-   * automatic version of an empty document is not taken (null).
+   * Takes a version of the document `source` holds live (its stored state once this
+   * instance's updates are committed). An automatic version of an empty document is not
+   * taken (null).
    */
-  async take(document: DocumentRef, doc: Y.Doc, request: VersionRequest): Promise<TakenVersion | null> {
-    if (request.kind === 'auto' && isEmptyState(doc)) return null;
+  async take(document: DocumentRef, source: VersionSource, request: VersionRequest): Promise<TakenVersion | null> {
+    if (request.kind === 'auto' && isEmptyState(source.doc)) return null;
     const latest = await latestVersion(this.db, document.id);
-    if (latest !== null && sameHash(latest.hash, stateHash(doc))) return this.existing(latest, request);
-    // One synchronous step: the state and its identity describe the same moment (the
-    // document may have changed while the query above was out).
-    const state = Y.encodeStateAsUpdate(doc);
-    const hash = stateHash(doc);
+    if (latest !== null && sameHash(latest.hash, stateHash(source.doc))) return this.existing(latest, request);
+    await source.durability.whenSettled(source.durability.appended);
+    const parts = await readStoredUpdates(this.db, document.id);
+    if (parts === null) throw new Error(`document ${JSON.stringify(document.name)} no longer exists`);
+    const { state, hash, empty } = await this.encoder.encode(parts);
+    if (request.kind === 'auto' && empty) return null;
+    // Edits of other instances not stored yet can make the stored state the newest version's.
+    if (latest !== null && sameHash(latest.hash, hash)) return this.existing(latest, request);
     const inserted = await insertVersion(this.db, { documentId: document.id, kind: request.kind, label: request.label, createdBy: request.createdBy, state, hash });
     if (!inserted.created) return this.existing(inserted.version, request);
     await this.notify({ document, version: inserted.version, state });
     return inserted;
+  }
+
+  /** Stops the encoder thread (shutdown). */
+  close(): Promise<void> {
+    return this.encoder.close();
   }
 
   private async existing(version: VersionInfo, request: VersionRequest): Promise<TakenVersion> {

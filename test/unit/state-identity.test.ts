@@ -1,6 +1,7 @@
 /** The identity of a Yjs state: equal for equal states however they were built, different for any change. */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { StateEncoder } from '../../server/versions/state-encoder.js';
 import { sameHash, stateHash } from '../../server/versions/state-identity.js';
 
 function edits(): Uint8Array[] {
@@ -41,5 +42,26 @@ describe('stateHash', () => {
     expect(sameHash(before, inserted)).toBe(false);
     expect(sameHash(inserted, back)).toBe(false);
     expect(sameHash(before, back)).toBe(false);
+  });
+});
+
+describe('StateEncoder (the worker thread that merges stored updates for a version)', () => {
+  it('gives the merged state and the same identity as stateHash', async () => {
+    const updates = edits();
+    const encoder = new StateEncoder();
+    try {
+      const encoded = await encoder.encode([new Uint8Array([0, 1, 2]), ...updates]); // a row that does not apply is left out
+      const doc = new Y.Doc();
+      for (const update of updates) Y.applyUpdate(doc, update);
+      expect(sameHash(encoded.hash, stateHash(doc))).toBe(true);
+      expect(encoded.empty).toBe(false);
+      const merged = new Y.Doc();
+      Y.applyUpdate(merged, encoded.state);
+      expect(merged.getText('t').toString()).toBe(doc.getText('t').toString());
+      expect((await encoder.encode([])).empty).toBe(true);
+    } finally {
+      await encoder.close();
+    }
+    await expect(encoder.encode(updates)).rejects.toThrow(/closed/);
   });
 });
