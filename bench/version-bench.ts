@@ -4,7 +4,7 @@
  * Run: npm run build && node dist/bench/version-bench.js [options]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
@@ -47,6 +47,7 @@ const cli = parseCli({
     every: { type: 'string', default: '2000', value: 'MS', description: 'AUTO_VERSION_MAX_MS of the "versions" run (a version of each document at least this often)' },
     duration: { type: 'string', default: '20', value: 'S', description: 'measured seconds of each fan-out run' },
     'skip-load': { type: 'boolean', default: false, description: 'only measurements 1 and 2' },
+    'no-pin': { type: 'boolean', default: false, description: 'do not pin the server to core 0 (its version worker thread may then use another core)' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
   },
 });
@@ -121,6 +122,7 @@ async function inProcess(url: string) {
     const encodeAndHash: number[] = [];
     const take: number[] = [];
     const render: number[] = [];
+    const busy: number[] = [];
     const loop = monitorEventLoopDelay({ resolution: 1 });
     let loopMaxMs = 0;
     for (let i = 0; i < iterations; i++) {
@@ -138,7 +140,9 @@ async function inProcess(url: string) {
       loop.reset();
       loop.enable();
       t = performance.now();
+      const elu = perf.eventLoopUtilization();
       const stored = await versions.take(largeRef, source(large), { kind: 'auto', label: null, createdBy: null });
+      busy.push(perf.eventLoopUtilization(elu).active);
       take.push(performance.now() - t);
       loop.disable();
       loopMaxMs = Math.max(loopMaxMs, loop.max / 1e6);
@@ -157,6 +161,7 @@ async function inProcess(url: string) {
         hashMs: stats(hash),
         encodeAndHashMs: stats(encodeAndHash),
         takeMs: stats(take),
+        mainThreadBusyMs: stats(busy),
         eventLoopMaxDelayMs: ms(loopMaxMs),
         renderPaperMs: stats(render),
       },
@@ -167,7 +172,7 @@ async function inProcess(url: string) {
 }
 
 async function fanOut(label: string, env: Record<string, string>, state: Uint8Array): Promise<{ result: LoadResult; versions: number }> {
-  const server = await startServer('scriptorium-pg', { cpu: 0, scriptoriumProtocol: 'hocuspocus', pgAdminUrl: v.pg!, env });
+  const server = await startServer('scriptorium-pg', { cpu: v['no-pin'] ? null : 0, scriptoriumProtocol: 'hocuspocus', pgAdminUrl: v.pg!, env });
   const dbUrl = new URL(v.pg!);
   dbUrl.pathname = `/${server.database}`;
   const docPrefix = `vbench-${Date.now().toString(36)}-`;
@@ -227,6 +232,18 @@ if (!v['skip-load']) {
   console.log(`fan-out p99 with versions / without: ${p99Ratio.toFixed(2)} (target ≤ 1.20)`);
 }
 
+function run({ result, versions }: { result: LoadResult; versions: number }) {
+  const round = (x: number | null | undefined) => (x === null || x === undefined ? null : ms(x));
+  return {
+    p50: round(result.latencyMs.p50),
+    p99: round(result.latencyMs.p99),
+    ackP99: round(result.ackMs?.p99),
+    cpuPct: result.server.cpuPct,
+    versions,
+    loss: result.loss,
+  };
+}
+
 mkdirSync(v.out!, { recursive: true });
 const stamp = started.toISOString().replace(/[:.]/g, '-');
 const file = join(v.out!, `versions-${stamp}`);
@@ -234,11 +251,11 @@ const summary = {
   commit: gitCommit(),
   machine: machineDescription(),
   startedAt: started.toISOString(),
-  options: { sizeMB, typicalChars, iterations, docs, clients, rate, every, duration },
+  options: { sizeMB, typicalChars, iterations, docs, clients, rate, every, duration, serverPinned: !v['no-pin'] },
   ...measured,
   load: load && {
-    none: { p50: load.none.result.latencyMs.p50, p99: load.none.result.latencyMs.p99, ackP99: load.none.result.ackMs?.p99 ?? null, cpuPct: load.none.result.server.cpuPct, versions: load.none.versions, loss: load.none.result.loss },
-    versions: { p50: load.versions.result.latencyMs.p50, p99: load.versions.result.latencyMs.p99, ackP99: load.versions.result.ackMs?.p99 ?? null, cpuPct: load.versions.result.server.cpuPct, versions: load.versions.versions, loss: load.versions.result.loss },
+    none: run(load.none),
+    versions: run(load.versions),
     p99Ratio: load.p99Ratio,
     loaderNotes: [load.none.result.loader.note, load.versions.result.loader.note],
     otherCpuPct: [load.none.result.otherCpuPct, load.versions.result.otherCpuPct],
@@ -259,14 +276,15 @@ const md = [
   '|---|---|---|',
   `| live state identity (hash, main thread) | ${l.hashMs.median} | ${l.hashMs.max} |`,
   `| whole take (hash, query, read, merge + encode + hash on the worker, insert) | ${l.takeMs.median} | ${l.takeMs.max} |`,
+  `| main thread busy during a take (event-loop utilization: hash, pg parsing and serializing) | ${l.mainThreadBusyMs.median} | ${l.mainThreadBusyMs.max} |`,
   `| for comparison: encode + identity on the main thread (what the worker spares it) | ${l.encodeAndHashMs.median} | ${l.encodeAndHashMs.max} |`,
   `| for comparison: renderPaper on the main thread (GET of the content, not part of a take) | ${l.renderPaperMs.median} | ${l.renderPaperMs.max} |`,
   '',
-  `Longest event-loop delay while the versions were taken: ${l.eventLoopMaxDelayMs} ms.`,
+  `Longest event-loop delay while the versions were taken: ${l.eventLoopMaxDelayMs} ms (on a busy machine this includes time the process was not scheduled).`,
   '',
   ...(summary.load
     ? [
-        `Fan-out, ${docs} documents of that paper × ${clients} clients (2 writers × ${rate}/s), ${duration} s:`,
+        `Fan-out, ${docs} documents of that paper × ${clients} clients (2 writers × ${rate}/s), ${duration} s, server ${v['no-pin'] ? 'not pinned' : 'pinned to core 0 (the version worker thread shares it)'}:`,
         '',
         '| run | latency p50 ms | p99 ms | ack p99 ms | server CPU % | versions stored |',
         '|---|---|---|---|---|---|',

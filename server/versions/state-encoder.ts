@@ -67,7 +67,7 @@ export class StateEncoder {
   private nextId = 0;
   private closed = false;
 
-  /** Merges `parts` (applied in order) into one state with its identity. */
+  /** Merges `parts` (applied in order) into one state with its identity. The parts are handed over: do not use them after. */
   encode(parts: readonly Uint8Array[]): Promise<EncodedState> {
     if (this.closed) return Promise.reject(new Error('state encoder closed'));
     if (this.waiting.size >= MAX_WAITING) return Promise.reject(new EncoderBusyError(`${MAX_WAITING} versions already waiting to be encoded`));
@@ -75,7 +75,12 @@ export class StateEncoder {
     const id = ++this.nextId;
     return new Promise<EncodedState>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, parts });
+      // Each part moves to the worker without a copy when its buffer is wholly its own (a row's
+      // bytes); a view into a larger buffer (a pool, a driver's memory) is copied first, so
+      // cloning never copies more than the part itself.
+      const own = parts.map((part) => (part.buffer instanceof ArrayBuffer && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength ? part : part.slice()));
+      const transfer = [...new Set(own.map((part) => part.buffer as ArrayBuffer))];
+      worker.postMessage({ id, parts: own }, transfer);
     });
   }
 
