@@ -80,6 +80,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['--size', 'many'], names: '--size' },
   },
   {
+    source: 'bench/version-bench.ts',
+    mentions: ['--size', '--typical', '--iterations', '--docs', '--every', '--duration', '--skip-load', '--no-pin', '--pg', '--out', '--help'],
+    invalid: { args: ['--every', 'often'], names: '--every' },
+  },
+  {
     source: 'bench/tree-render.ts',
     mentions: ['--nodes', '--cycles', '--deletes', '--runs', '--warmup', '--seed', '--no-save', '--help'],
     invalid: { args: ['--nodes', 'many'], names: '--nodes' },
