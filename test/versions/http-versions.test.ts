@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
+import { waitFor } from '../helpers/wait.js';
 import { apiClient, type ErrorBody } from '../http/support.js';
 import { acknowledged, appendParagraph, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from './support.js';
 
@@ -78,6 +79,25 @@ describe('GET /api/documents/:name', () => {
       ['h', 'Hypothesis', 'q'],
     ]);
     expect(body.content.edges).toEqual([]);
+  });
+
+  it('diffs versions of a research tree by nodes and edges', async () => {
+    expect((await api('POST', path('http/tree', '/versions'), { body: { label: 'two nodes' } })).status).toBe(201);
+    const doc = new Y.Doc();
+    const provider = hocuspocusProvider(server.port, 'http/tree', doc);
+    await waitFor(() => provider.isSynced, 5_000, 'synced');
+    (doc.getMap('nodes').get('h') as Y.Map<unknown>).set('title', 'Hypothesis, sharpened');
+    doc.getMap('edges').set('e', { from: 'q', to: 'h', type: 'supports' });
+    await acknowledged(provider);
+    const { status, body } = await api<{ diff: { kind: string; nodes: { changed: unknown[]; added: unknown[] }; edges: { added: unknown[] } } }>(
+      'GET',
+      path('http/tree', '/versions/1/diff'),
+    );
+    expect(status).toBe(200);
+    expect(body.diff.kind).toBe('research_tree');
+    expect(body.diff.nodes.added).toEqual([]);
+    expect(JSON.stringify(body.diff.nodes.changed)).toContain('Hypothesis, sharpened');
+    expect(body.diff.edges.added).toHaveLength(1);
   });
 
   it('answers 404 for an unknown document', async () => {
