@@ -33,11 +33,52 @@ export interface PresentUser {
   readonly since: string;
 }
 
+export interface VersionSummary {
+  readonly version: number;
+  readonly label: string | null;
+  readonly kind: 'auto' | 'named';
+  readonly createdBy: string | null;
+  readonly createdByName: string | null;
+  readonly createdAt: string;
+}
+
+export interface DiffPart {
+  readonly type: 'equal' | 'added' | 'removed';
+  readonly value: string;
+}
+
+export interface TreeNodeSummary {
+  readonly id: string;
+  readonly title: string;
+  readonly depth: number;
+  readonly status: string | null;
+}
+
+/** `GET …/versions/:v/diff`: a paper's word-level text diff, or a tree's node changes. */
+export type VersionDiff =
+  | { readonly kind: 'paper'; readonly text: readonly DiffPart[]; readonly stats?: Record<string, number> }
+  | {
+      readonly kind: 'research_tree';
+      readonly nodes: {
+        readonly added: readonly TreeNodeSummary[];
+        readonly removed: readonly TreeNodeSummary[];
+        readonly changed: readonly { readonly id: string; readonly fields: readonly string[]; readonly before: TreeNodeSummary; readonly after: TreeNodeSummary }[];
+      };
+    };
+
+/** A version's content: ProseMirror JSON for a paper, rendered nodes for a tree. */
+export type VersionContent = { readonly type: 'doc'; readonly content: readonly unknown[] } | { readonly nodes: readonly TreeNodeSummary[] };
+
 export interface Api {
   me(): Promise<Me>;
   documents(): Promise<DocumentSummary[]>;
   createDocument(body: { name: string; kind: DocumentKind; projectId?: string }): Promise<{ id: string; name: string; kind: DocumentKind }>;
   presence(name: string): Promise<PresentUser[]>;
+  versions(name: string): Promise<VersionSummary[]>;
+  nameVersion(name: string, label: string): Promise<VersionSummary>;
+  version(name: string, version: number): Promise<VersionSummary & { readonly content: VersionContent }>;
+  diff(name: string, version: number): Promise<VersionDiff>;
+  restore(name: string, version: number): Promise<{ readonly changed: boolean }>;
 }
 
 export function createApi(token: string | null): Api {
@@ -70,5 +111,10 @@ export function createApi(token: string | null): Api {
     documents: () => call<DocumentSummary[]>('GET', '/api/documents'),
     createDocument: (body) => call('POST', '/api/documents', body),
     presence: async (name) => (await call<{ users: PresentUser[] }>('GET', `${documentPath(name)}/presence`)).users,
+    versions: async (name) => (await call<{ versions: VersionSummary[] }>('GET', `${documentPath(name)}/versions?limit=100`)).versions,
+    nameVersion: (name, label) => call('POST', `${documentPath(name)}/versions`, { label }),
+    version: (name, version) => call('GET', `${documentPath(name)}/versions/${version}`),
+    diff: async (name, version) => (await call<{ diff: VersionDiff }>('GET', `${documentPath(name)}/versions/${version}/diff?to=current`)).diff,
+    restore: (name, version) => call('POST', `${documentPath(name)}/versions/${version}/restore`),
   };
 }

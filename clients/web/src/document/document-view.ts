@@ -27,7 +27,7 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
     const kind = summary?.kind ?? 'paper';
     frame.element.querySelector('.kind-tag')!.textContent = KIND_LABEL[kind];
     const live = connection ?? new DocumentConnection(name, context.token, context.identity);
-    cleanup = kind === 'research_tree' ? mountTree(frame, live) : mountPaper(frame, live);
+    cleanup = kind === 'research_tree' ? mountTree(frame, live, context.api) : mountPaper(frame, live, context.api);
   };
 
   context.directory.find(name).then(

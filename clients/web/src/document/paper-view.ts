@@ -1,4 +1,6 @@
+import type { Api } from '../api.js';
 import type { DocumentConnection } from '../collab/document-connection.js';
+import { mountHistory } from '../history/history-panel.js';
 import { h } from '../element.js';
 import { createPaperEditor, setPaperEditable } from '../paper/paper-editor.js';
 import { createToolbar } from '../paper/toolbar.js';
@@ -6,7 +8,8 @@ import type { DocumentFrame } from './document-page.js';
 import { mountLiveChrome } from './live-chrome.js';
 
 /** A paper in the frame: toolbar and editor, editable only with read-write access. */
-export function mountPaper(frame: DocumentFrame, connection: DocumentConnection): () => void {
+export function mountPaper(frame: DocumentFrame, connection: DocumentConnection, api: Api): () => void {
+  const history = mountHistory(frame, api, connection.name, connection);
   const editorHost = h('div', { class: 'paper-sheet' });
   const editor = createPaperEditor(editorHost, connection);
   const toolbar = createToolbar(editor);
@@ -16,9 +19,11 @@ export function mountPaper(frame: DocumentFrame, connection: DocumentConnection)
     const editable = access.state === 'read-write';
     setPaperEditable(editor, editable);
     toolbar.element.hidden = !editable;
+    history.setAccess(access);
   });
   return () => {
     chrome.destroy();
+    history.destroy();
     toolbar.destroy();
     editor.destroy();
     connection.destroy();
