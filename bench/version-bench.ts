@@ -14,6 +14,7 @@ import { openDb } from '../persistence/db.js';
 import { DEFAULT_PROJECT_ID, createDocument } from '../persistence/documents.js';
 import { migrateUp } from '../persistence/migrations.js';
 import { renderPaper } from '../server/documents/paper.js';
+import { restoreUpdate } from '../server/documents/restore.js';
 import { Durability } from '../server/rooms/durability.js';
 import { stateHash } from '../server/versions/state-identity.js';
 import { Versions, type VersionSource } from '../server/versions/versions.js';
@@ -151,6 +152,14 @@ async function inProcess(url: string) {
       renderPaper(large);
       render.push(performance.now() - t);
     }
+    // Restoring the first state of the paper after all those edits: computed on the main thread.
+    const restore: number[] = [];
+    const first = Y.encodeStateAsUpdate(paper(sizeMB * 1_000_000, 11));
+    for (let i = 0; i < Math.min(iterations, 5); i++) {
+      const t = performance.now();
+      restoreUpdate('paper', large, first);
+      restore.push(performance.now() - t);
+    }
     const stateBytes = Y.encodeStateAsUpdate(large).byteLength;
     await versions.close();
     return {
@@ -164,6 +173,7 @@ async function inProcess(url: string) {
         mainThreadBusyMs: stats(busy),
         eventLoopMaxDelayMs: ms(loopMaxMs),
         renderPaperMs: stats(render),
+        restoreUpdateMs: stats(restore),
       },
     };
   } finally {
@@ -279,6 +289,7 @@ const md = [
   `| main thread busy during a take (event-loop utilization: hash, pg parsing and serializing) | ${l.mainThreadBusyMs.median} | ${l.mainThreadBusyMs.max} |`,
   `| for comparison: encode + identity on the main thread (what the worker spares it) | ${l.encodeAndHashMs.median} | ${l.encodeAndHashMs.max} |`,
   `| for comparison: renderPaper on the main thread (GET of the content, not part of a take) | ${l.renderPaperMs.median} | ${l.renderPaperMs.max} |`,
+  `| computing a restore of the paper's first state (main thread, not part of a take) | ${l.restoreUpdateMs.median} | ${l.restoreUpdateMs.max} |`,
   '',
   `Longest event-loop delay while the versions were taken: ${l.eventLoopMaxDelayMs} ms (on a busy machine this includes time the process was not scheduled).`,
   '',
