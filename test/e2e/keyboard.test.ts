@@ -1,7 +1,7 @@
 /**
  * Open mode, keyboard alone: choose a name, create a paper from the list, reach the editor,
- * write, format through the toolbar (one tab stop, arrow keys inside), and create a missing
- * document from its "not found" page.
+ * write, format through the toolbar (one tab stop, arrow keys inside); a new name in the URL
+ * opens a new paper (open mode creates documents on first use).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -63,13 +63,13 @@ it('can be used with the keyboard alone', async () => {
   await expect.poll(() => paper.locator('strong').textContent()).toContain('Strong words.');
   await expect.poll(() => page.getByRole('status').textContent()).toBe('Saved');
 
-  // A name nobody created yet: say so, and offer to create it.
+  // Open mode creates documents on first use: a new name in the URL is a new, empty paper.
   await page.goto(documentUrl(server.port, 'Not there yet'));
-  await expect.poll(() => page.getByRole('alert').getByRole('heading').textContent()).toBe('Document not found');
-  await screenshot(page, 'open-mode-not-found');
-  await tabTo(page, 'button');
-  expect(await page.evaluate('document.activeElement?.textContent')).toBe('Create it as a paper');
-  await page.keyboard.press('Enter');
   await expect.poll(() => paper.getAttribute('contenteditable')).toBe('true');
+  await tabTo(page, '[role="textbox"]');
+  await page.keyboard.type('Created by opening it.');
+  await expect.poll(() => page.getByRole('status').textContent()).toBe('Saved');
+  const listed = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents`)).json()) as { name: string; kind: string }[];
+  expect(listed.find((document) => document.name === 'Not there yet')?.kind).toBe('paper');
   expect(kay.errors).toEqual([]);
 });

@@ -34,7 +34,8 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
     (summary) => {
       if (closed) return;
       if (summary) return open(summary, null);
-      if (context.openMode) return showMissing(frame.body, context, name);
+      // Open mode: documents are created on first use (as a paper), so a new name is a new paper.
+      if (context.openMode) return open(null, null);
       // Token mode: not in my list means it does not exist or I may not read it; the socket says which.
       const connection = new DocumentConnection(name, context.token, context.identity);
       cleanup = () => connection.destroy();
@@ -45,7 +46,7 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
         if (access.state === 'denied') {
           connection.destroy();
           cleanup = null;
-          if (/^no document named/i.test(access.reason)) showMissing(frame.body, context, name);
+          if (/^no document named/i.test(access.reason)) showMissing(frame.body, name);
           else showDenied(frame.body, access.reason);
           return;
         }
@@ -79,29 +80,6 @@ function showDenied(body: HTMLElement, reason: string): void {
   body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${reason}. Ask an owner of its project to add you.`, backLink()));
 }
 
-function showMissing(body: HTMLElement, context: AppContext, name: string): void {
-  const create = (kind: 'paper' | 'research_tree') =>
-    h(
-      'button',
-      {
-        type: 'button',
-        class: 'button',
-        onclick: async (event: Event) => {
-          const button = event.currentTarget as HTMLButtonElement;
-          button.disabled = true;
-          try {
-            await context.api.createDocument({ name, kind });
-            context.directory.forget();
-            context.navigate(documentPath(name));
-          } catch (error) {
-            button.disabled = false;
-            body.querySelector('.create-error')?.remove();
-            body.querySelector('.message-panel')?.append(h('p', { class: 'create-error error-text', role: 'alert' }, error instanceof ApiError ? error.message : 'The document could not be created.'));
-          }
-        },
-      },
-      kind === 'paper' ? 'Create it as a paper' : 'Create it as a research tree',
-    );
-  const actions = context.openMode ? [create('paper'), create('research_tree'), backLink()] : [backLink()];
-  body.replaceChildren(messagePanel('Document not found', `There is no document named “${name}”${context.openMode ? '' : ' that you can open'}.`, ...actions));
+function showMissing(body: HTMLElement, name: string): void {
+  body.replaceChildren(messagePanel('Document not found', `There is no document named “${name}” that you can open.`, backLink()));
 }
