@@ -264,6 +264,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     await sessionPresence?.close();
     await redisAccessEvents?.close();
     redis?.disconnect();
+    relay?.close();
     await bus?.close();
     if (ownsStorage) await storage.close(config.shutdownTimeoutMs);
     throw error;
@@ -294,6 +295,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await sessionPresence?.close();
       await redisAccessEvents?.close();
       await redis?.quit().catch(() => redis.disconnect());
+      relay?.close(); // after the flush: its last announcement confirms everything stored
       await bus?.close();
       logger.info({ connections: metrics.counters.connectionsOpen, flushed }, 'stopped');
       return flushed;

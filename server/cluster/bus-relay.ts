@@ -10,9 +10,14 @@ import type { Room } from '../rooms/room.js';
 import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
 import { remoteOrigin, type RemoteOrigin, type UpdateOrigin } from '../rooms/update-origin.js';
 import type { Bus } from './bus.js';
+import { PublishedUpdates, UnconfirmedUpdates } from './relay-durability.js';
 
 /** An update with nothing in it (what encodeStateAsUpdate gives when nothing is missing). */
 const NOTHING = 2;
+/** How often an instance announces how far its published updates are stored (and checks the others'). */
+export const ANNOUNCE_EVERY_MS = 1_000;
+/** An announcement lapses after this long: the instance is presumed dead, and what it left unconfirmed is stored by the others. */
+export const SILENT_AFTER_MS = 3_000;
 
 /**
  * Keeps a document's copies on several instances in step over the bus, in one hop:
@@ -22,26 +27,58 @@ const NOTHING = 2;
  * - awareness of local clients likewise;
  * - catch-up: a room subscribes before it loads, then asks the other instances for what
  *   it lacks (its state vector); each answers with the difference and its own state
- *   vector, from which the asker sends back what they lack. The same exchange, plus a
+ *   vector, from which the asker sends back what they lack, and with its current
+ *   awareness states (sent before the asker subscribed, and renewed only every 15 s). The same exchange, plus a
  *   re-read of the stored state, runs for every live room when the bus connection comes
- *   back, since pub/sub drops messages while disconnected.
+ *   back, since pub/sub drops messages while disconnected;
+ * - durability of what is relayed before its sender committed it (relay-durability.ts):
+ *   each instance announces every ANNOUNCE_EVERY_MS how far its published updates are
+ *   stored (the announcement lapses after SILENT_AFTER_MS); the others keep what it
+ *   relayed until its announcement covers it, and store it themselves once the
+ *   announcement lapsed (it died between relaying and committing).
  */
 export class BusRelay implements UpdateObserver, Replication {
   private readonly rooms = new Map<string, Room>();
   private readonly origin: RemoteOrigin;
   /** Owner of the awareness states relayed from other instances (they expire by time). */
   private readonly remoteAwareness = new Map<string, AwarenessOwner>();
+  private readonly published = new PublishedUpdates();
+  private readonly unconfirmed: UnconfirmedUpdates;
+  private readonly stopAnnouncing: () => void;
+  /** Senders whose announcement is being read (one read each at a time). */
+  private readonly lookingUp = new Set<string>();
 
   constructor(
     private readonly bus: Bus,
-    private readonly storage: Pick<DocumentStorage, 'load'>,
+    private readonly storage: Pick<DocumentStorage, 'load' | 'append'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
     this.origin = remoteOrigin(bus.instanceId);
+    this.unconfirmed = new UnconfirmedUpdates(storage, logger);
     bus.onReconnect(() => {
       for (const room of this.rooms.values()) this.catchUp(room);
     });
+    this.stopAnnouncing = clock.every(ANNOUNCE_EVERY_MS, () => this.announceAndCheck());
+  }
+
+  /** Graceful stop, after storage was flushed: a last announcement (the others then keep nothing of ours), then silence. */
+  close(): void {
+    this.stopAnnouncing();
+    this.bus.announce(this.published.durableThrough(), SILENT_AFTER_MS);
+  }
+
+  private announceAndCheck(): void {
+    this.bus.announce(this.published.durableThrough(), SILENT_AFTER_MS);
+    for (const sender of this.unconfirmed.waitingOn()) {
+      if (this.lookingUp.has(sender)) continue;
+      this.lookingUp.add(sender);
+      this.bus.announced(sender).then(
+        (through) => this.unconfirmed.announced(sender, through, this.clock.now(), SILENT_AFTER_MS),
+        (error: unknown) => this.logger.debug({ err: error, sender }, 'relay: announcement not readable; kept until it is'),
+      ).catch((error: unknown) => this.logger.error({ err: error, sender }, 'relay: storing unconfirmed updates failed'))
+        .finally(() => this.lookingUp.delete(sender));
+    }
   }
 
   /**
@@ -81,11 +118,12 @@ export class BusRelay implements UpdateObserver, Replication {
 
   updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
     if (origin.kind === 'remote') return; // one hop: never relayed again
-    this.bus.publish(room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, update));
+    // StorageWriter ran first: the update is the room's latest appended one.
+    this.bus.publish(room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.record(room.durability), update));
   }
 
   awarenessApplied(room: ObservedRoom, update: Uint8Array): void {
-    this.bus.publish(room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, update));
+    this.bus.publish(room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, update));
   }
 
   // --- Incoming -------------------------------------------------------------------
@@ -106,6 +144,7 @@ export class BusRelay implements UpdateObserver, Replication {
       switch (message.kind) {
         case BusKind.Update:
           room.apply(message.payload, this.origin);
+          this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
           return;
         case BusKind.Awareness: {
           const owner = this.remoteOwner(name);
@@ -115,13 +154,20 @@ export class BusRelay implements UpdateObserver, Replication {
         }
         case BusKind.SyncRequest: {
           const missing = Y.encodeStateAsUpdate(room.doc, message.payload);
-          this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, missing, Y.encodeStateVector(room.doc), message.from));
+          this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, this.published.published, missing, Y.encodeStateVector(room.doc), message.from));
+          // The asker missed the awareness sent before it subscribed: the current states, once.
+          const states = room.awareness.snapshot(this.clock.now());
+          if (states) this.bus.publish(name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, states));
           return;
         }
         case BusKind.SyncReply: {
-          if (message.payload.byteLength > NOTHING) room.apply(message.payload, this.origin);
+          if (message.payload.byteLength > NOTHING) {
+            room.apply(message.payload, this.origin);
+            // It may hold what the replier has not stored yet (its own recent edits).
+            this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
+          }
           const theyLack = Y.encodeStateAsUpdate(room.doc, message.extra);
-          if (theyLack.byteLength > NOTHING) this.bus.publish(name, encodeBusMessage(BusKind.Update, this.bus.instanceId, theyLack));
+          if (theyLack.byteLength > NOTHING) this.bus.publish(name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
           return;
         }
       }
@@ -131,7 +177,7 @@ export class BusRelay implements UpdateObserver, Replication {
   }
 
   private requestSync(room: Room): void {
-    this.bus.publish(room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, Y.encodeStateVector(room.doc)));
+    this.bus.publish(room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, 0, Y.encodeStateVector(room.doc)));
   }
 
   private remoteOwner(name: string): AwarenessOwner {

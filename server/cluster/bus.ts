@@ -14,6 +14,13 @@ export interface Bus {
   unsubscribe(document: string): void;
   /** Fire and forget: a message lost here is repaired by the catch-up exchange. */
   publish(document: string, data: Uint8Array): void;
+  /**
+   * Fire and forget: this instance is alive and has stored every update it published up
+   * to number `through`; the announcement lapses after `ttlMs` unless renewed.
+   */
+  announce(through: number, ttlMs: number): void;
+  /** What `instanceId` announced last, or null once that lapsed (it fell silent). Rejects while the others are unreachable. */
+  announced(instanceId: string): Promise<number | null>;
   /** Called after the connection to the other instances was lost and is back. */
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
@@ -23,8 +30,11 @@ export interface Bus {
 export class InProcessBusHub {
   private readonly channels = new Map<string, Map<string, (data: Uint8Array) => void>>();
   private readonly reconnectListeners = new Map<string, (() => void)[]>();
+  private readonly announcements = new Map<string, { through: number; until: number }>();
   /** Messages to drop before delivery (tests of the catch-up): return true to lose one. */
   lose: ((to: string, document: string, data: Uint8Array) => boolean) | null = null;
+  /** Instances whose announcements are dropped (tests: as if they had died). */
+  readonly silenced = new Set<string>();
 
   /** As if the instance's connection to the others had dropped and come back. */
   reconnect(instanceId: string): void {
@@ -56,6 +66,13 @@ export class InProcessBusHub {
           if (id === instanceId || hub.lose?.(id, document, data)) continue;
           queueMicrotask(() => onMessage(data));
         }
+      },
+      announce(through, ttlMs) {
+        if (!hub.silenced.has(instanceId)) hub.announcements.set(instanceId, { through, until: Date.now() + ttlMs });
+      },
+      async announced(other) {
+        const announcement = hub.announcements.get(other);
+        return announcement && announcement.until > Date.now() ? announcement.through : null;
       },
       onReconnect(listener) {
         const listeners = hub.reconnectListeners.get(instanceId) ?? [];

@@ -96,6 +96,22 @@ export class RedisBus implements Bus {
     });
   }
 
+  /** `<prefix>instance:{<id>}` holds the count, with a TTL (a key, not a message: no PUBLISH beyond one per update). */
+  announce(through: number, ttlMs: number): void {
+    this.publisher.set(this.instanceKey(this.instanceId), String(through), 'PX', ttlMs).catch(() => {
+      // Not renewed while Redis is down: the others hold on to what they have until they can read again.
+    });
+  }
+
+  async announced(instanceId: string): Promise<number | null> {
+    const value = await this.publisher.get(this.instanceKey(instanceId));
+    return value === null ? null : Number(value);
+  }
+
+  private instanceKey(instanceId: string): string {
+    return `${this.prefix}instance:{${instanceId}}`;
+  }
+
   get healthy(): boolean {
     return !this.lost && this.subscriber.status === 'ready';
   }
