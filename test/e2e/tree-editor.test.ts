@@ -84,6 +84,8 @@ it('shows nodes added, renamed and moved in one context in the other', async () 
   await expect.poll(() => grace.page.getByRole('treeitem', { name: 'Experiment' }).locator('.focus-chip').count()).toBe(1);
   await expect.poll(() => grace.page.getByRole('status').textContent()).toBe('Saved');
   await screenshot(grace.page, 'research-tree');
+  await grace.page.setViewportSize({ width: 390, height: 800 });
+  await screenshot(grace.page, 'research-tree-narrow');
   expect(ada.errors).toEqual([]);
   expect(grace.errors).toEqual([]);
 }, 60_000);

@@ -96,6 +96,8 @@ it('names a version, compares and previews it, and restores it for everyone', as
   await expect.poll(() => paperText(a.page)).toBe('First draft.');
   await expect.poll(() => graceHistory.getByRole('listitem').filter({ hasText: 'Restored from v' }).count()).toBeGreaterThanOrEqual(1);
   await screenshot(g.page, 'history-restored');
+  await g.page.setViewportSize({ width: 390, height: 800 });
+  await screenshot(g.page, 'history-narrow');
 
   // A viewer sees the history but cannot name or restore.
   const v = await openContext(browser);
