@@ -1,0 +1,62 @@
+/**
+ * LiveSessions: which open document sessions an access event re-checks, and that a
+ * `recheck-all` (events may have been missed) re-checks every one, spread out in slices
+ * rather than all at once. No I/O: sessions that count their re-checks.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { InProcessAccessEvents } from '../../server/auth/access-events.js';
+import { LiveSessions, type Recheckable, type SessionHolder } from '../../server/protocol/live-sessions.js';
+import type { PresentSession } from '../../server/cluster/session-presence.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+
+type Session = Recheckable & PresentSession & { rechecks: number };
+
+function session(userId: string, tokenSession: string, projectId: string): Session {
+  const made: Session = {
+    userId,
+    tokenSession,
+    projectId,
+    documentName: `${projectId}/doc`,
+    sessionId: tokenSession,
+    address: null,
+    state: 'open',
+    openedAt: 0,
+    rechecks: 0,
+    recheck: () => void made.rechecks++,
+  };
+  return made;
+}
+
+const holder = (sessions: Session[]): SessionHolder => ({ sessions: () => sessions });
+let live: LiveSessions | null = null;
+afterEach(() => live?.stop());
+
+describe('LiveSessions', () => {
+  it('re-checks only the sessions an event concerns', () => {
+    const events = new InProcessAccessEvents();
+    const ada = session('ada', 's1', 'p1');
+    const adaElsewhere = session('ada', 's2', 'p2');
+    const bob = session('bob', 's3', 'p1');
+    live = new LiveSessions(events, () => [holder([ada, adaElsewhere]), holder([bob])]);
+    events.publish({ type: 'session-revoked', sessionId: 's2' });
+    events.publish({ type: 'membership-removed', userId: 'ada', projectId: 'p1' });
+    events.publish({ type: 'membership-changed', userId: 'bob', projectId: 'p2' });
+    expect([ada.rechecks, adaElsewhere.rechecks, bob.rechecks]).toEqual([1, 1, 0]);
+  });
+
+  it('re-checks every session on recheck-all, a slice at a time; stop() cancels the rest', async () => {
+    const events = new InProcessAccessEvents();
+    const sessions = Array.from({ length: 450 }, (_, i) => session(`u${i}`, `s${i}`, 'p'));
+    live = new LiveSessions(events, () => [holder(sessions)]);
+    events.publish({ type: 'recheck-all' });
+    const rechecked = () => sessions.filter((s) => s.rechecks === 1).length;
+    expect(rechecked()).toBe(200); // the first slice at once
+    await waitFor(() => rechecked() === 450, 2_000, 'every session re-checked');
+    expect(sessions.every((s) => s.rechecks === 1)).toBe(true);
+
+    events.publish({ type: 'recheck-all' });
+    live.stop();
+    await sleep(300);
+    expect(sessions.filter((s) => s.rechecks === 2)).toHaveLength(200);
+  });
+});
