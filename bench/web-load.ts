@@ -31,6 +31,7 @@ Prints a table and writes bench/results/web-load-<time>.{json,md}.`,
     loads: { type: 'string', default: '20', value: 'N', description: 'timed loads (after one warm-up load)' },
     size: { type: 'string', default: '1', value: 'MB', description: 'plain text of the paper, in millions of characters' },
     'typing-seconds': { type: 'string', default: '20', value: 'S', description: 'length of the typing session (600: the 10-minute run; 0 skips it)' },
+    'keep-open': { type: 'boolean', default: false, description: 'keep the paper open in another client during the loads, so the server has it loaded\n(measures the browser side; by default each load is also a cold load on the server)' },
     'database-url': { type: 'string', value: 'URL', description: 'PostgreSQL server to create a throwaway database on\n(default postgres://postgres@127.0.0.1:5432/postgres)' },
     seed: { type: 'string', default: '42', value: 'N', description: 'seed of the generated paper and typing' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
@@ -87,8 +88,8 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
   };
 }
 
-/** Writes the paper through a real provider and waits until the server acknowledged it. */
-async function seedPaper(port: number, doc: Y.Doc): Promise<void> {
+/** Writes the paper through a real provider and waits until the server acknowledged it; `keep` leaves that client connected. */
+async function seedPaper(port: number, doc: Y.Doc, keep: boolean): Promise<() => void> {
   const created = await fetch(`http://127.0.0.1:${port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: DOCUMENT, kind: 'paper' }) });
   if (created.status !== 201) throw new Error(`creating the document: ${created.status} ${await created.text()}`);
   const socket = new HocuspocusProviderWebsocket({ url: `ws://127.0.0.1:${port}/`, WebSocketPolyfill: WebSocket });
@@ -108,8 +109,13 @@ async function seedPaper(port: number, doc: Y.Doc): Promise<void> {
       check();
     });
   });
-  provider.destroy();
-  socket.destroy();
+  const close = () => {
+    provider.destroy();
+    socket.destroy();
+  };
+  if (keep) return close;
+  close();
+  return () => undefined;
 }
 
 /** Open mode: the name asked once, already chosen (page script). */
@@ -198,7 +204,7 @@ try {
     return (node.text ?? '') + (node.content ?? []).map(flat).join('');
   }).join('');
   process.stderr.write(`seeding a paper of ${text.length.toLocaleString('en')} characters (Yjs state ${(stateBytes / 1e6).toFixed(2)} MB)…\n`);
-  await seedPaper(server.port, doc);
+  const closeSeeder = await seedPaper(server.port, doc, cli.values['keep-open'] === true);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const url = `http://127.0.0.1:${server.port}/d/${encodeURIComponent(DOCUMENT)}`;
@@ -238,6 +244,7 @@ try {
     await context.close();
   }
 
+  closeSeeder();
   const bundle = bundleSizes();
   const when = new Date().toISOString();
   const command = `node dist/bench/web-load.js ${process.argv.slice(2).join(' ')}`.trim();
@@ -250,7 +257,7 @@ try {
     `Command: \`${command}\``,
     `Other CPU during the loads: ${otherCpu === null ? 'unknown' : `${otherCpu.toFixed(2)} cores`} (the machine is shared).`,
     '',
-    `Paper: ${text.length.toLocaleString('en')} characters, ${blocks.length.toLocaleString('en')} blocks, Yjs state ${(stateBytes / 1e6).toFixed(2)} MB; PostgreSQL; fresh browser profile per load.`,
+    `Paper: ${text.length.toLocaleString('en')} characters, ${blocks.length.toLocaleString('en')} blocks, Yjs state ${(stateBytes / 1e6).toFixed(2)} MB; PostgreSQL; fresh browser profile per load; ${cli.values['keep-open'] ? 'the paper kept open by another client (loaded on the server)' : 'the server loads the paper from the database on each load'}.`,
     '',
     '| measurement | value | target |',
     '|---|---:|---:|',
