@@ -39,9 +39,5 @@ export function createDocumentFrame(name: string, kindLabel: string): DocumentFr
 
 /** A message that replaces the editor: unknown document, no access, load failure. Never a blank page. */
 export function messagePanel(title: string, text: string, ...actions: HTMLElement[]): HTMLElement {
-  return infoPanel('alert', title, text, ...actions);
-}
-
-export function infoPanel(role: 'alert' | 'note', title: string, text: string, ...actions: HTMLElement[]): HTMLElement {
-  return h('section', { class: 'message-panel', role }, h('h2', {}, title), h('p', {}, text), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null);
+  return h('section', { class: 'message-panel', role: 'alert' }, h('h2', {}, title), h('p', {}, text), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null);
 }

@@ -6,6 +6,9 @@ import { initials } from '../session/identity.js';
 
 export const STATUSES = ['open', 'in progress', 'supported', 'refuted', 'done'] as const;
 
+/** Alt+arrow: move among siblings, indent under the previous sibling, outdent after the parent. */
+const ALT_ACTIONS: Readonly<Record<string, 'up' | 'down' | 'indent' | 'outdent'>> = { ArrowUp: 'up', ArrowDown: 'down', ArrowRight: 'indent', ArrowLeft: 'outdent' };
+
 /** Where a dragged node lands relative to the node under the pointer. */
 type DropPlace = 'before' | 'inside' | 'after';
 
@@ -290,10 +293,13 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
     const at = order.indexOf(id);
     const handled = () => event.preventDefault();
     if (event.altKey) {
-      if (event.key === 'ArrowUp') (shift(-1), handled());
-      else if (event.key === 'ArrowDown') (shift(1), handled());
-      else if (event.key === 'ArrowRight') (indent(), handled());
-      else if (event.key === 'ArrowLeft') (outdent(), handled());
+      const action = ALT_ACTIONS[event.key];
+      if (action === undefined) return;
+      handled();
+      if (action === 'up') shift(-1);
+      else if (action === 'down') shift(1);
+      else if (action === 'indent') indent();
+      else outdent();
       return;
     }
     switch (event.key) {
@@ -392,7 +398,11 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
   // Live: redraw on any change of the shared tree, and when someone's focus moves.
   let frame = 0;
   const schedule = () => {
-    if (frame === 0) frame = requestAnimationFrame(() => ((frame = 0), draw()));
+    if (frame !== 0) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      draw();
+    });
   };
   const nodes = doc.getMap(NODES_MAP);
   const edges = doc.getMap(EDGES_MAP);
