@@ -5,10 +5,13 @@ import { documentPath } from '../router.js';
 import { colourFor, initials } from '../session/identity.js';
 
 const KIND_LABEL: Record<DocumentKind, string> = { paper: 'Paper', research_tree: 'Research tree' };
-/** Presence is fetched for at most this many documents, a few at a time, and refreshed while the list is shown. */
-const PRESENCE_LIMIT = 50;
+/**
+ * Presence is fetched for the first documents only, a few at a time, and refreshed while the
+ * list is shown: the API allows a user 120 presence requests a minute (all documents together).
+ */
+const PRESENCE_LIMIT = 20;
 const PRESENCE_CONCURRENCY = 4;
-const PRESENCE_REFRESH_MS = 30_000;
+const PRESENCE_REFRESH_MS = 60_000;
 
 /** `/`: the documents I can read, who is in each right now, and a form to create one. */
 export function showDocumentList(root: HTMLElement, context: AppContext): () => void {
@@ -48,8 +51,9 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
         try {
           const users = await context.api.presence(next.name);
           if (target && !closed) renderPresent(target, users);
-        } catch {
-          // Presence is a nicety on this page: a failure leaves the previous answer.
+        } catch (error) {
+          // Presence is a nicety on this page: a failure leaves the previous answer; over the rate limit, stop this round.
+          if (error instanceof ApiError && error.status === 429) queue.length = 0;
         }
       }
     };
@@ -147,9 +151,13 @@ function createForm(context: AppContext): HTMLElement {
   if (!context.openMode) {
     void context.directory.list().then(
       (documents) => {
-        const ids = [...new Set(documents.map((document) => document.projectId))];
-        project.replaceChildren(...ids.map((id) => h('option', { value: id }, `Project ${id.slice(0, 8)}`)));
-        projectField.hidden = ids.length <= 1;
+        // There is no project API: a project is named by the documents I know in it.
+        const byProject = new Map<string, string[]>();
+        for (const document of documents) byProject.set(document.projectId, [...(byProject.get(document.projectId) ?? []), document.name]);
+        project.replaceChildren(
+          ...[...byProject].map(([id, names]) => h('option', { value: id }, `With “${names[0]}”${names.length > 1 ? ` and ${names.length - 1} more` : ''}`)),
+        );
+        projectField.hidden = byProject.size <= 1;
       },
       () => undefined,
     );
