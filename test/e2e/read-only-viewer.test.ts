@@ -91,6 +91,13 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   await expect.poll(() => victor.page.getByRole('img', { name: 'Here now: Olive Owner' }).count(), { timeout: 10_000 }).toBe(1);
   await expect.poll(() => victor.page.getByText('Victor Viewer').count()).toBe(1);
 
+  // A viewer cannot create documents in the project; the form says why.
+  await victor.page.getByLabel('Name', { exact: true }).fill('Viewer notes');
+  await victor.page.getByRole('button', { name: 'Create' }).click();
+  await expect.poll(() => victor.page.getByRole('alert').textContent()).toBe('Creating documents needs the owner or editor role in the project (you are a viewer).');
+  await screenshot(victor.page, 'document-list-token');
+
   expect(olive.errors).toEqual([]);
-  expect(victor.errors).toEqual([]);
+  // The refused POST is reported by the browser itself (403); the app logs nothing.
+  expect(victor.errors.filter((error) => !/status of 403/.test(error))).toEqual([]);
 }, 60_000);
