@@ -26,6 +26,7 @@ describe('an unhandled rejection', () => {
     await client.join('crash');
     client.send(updateFrame('crash', textUpdate(client.doc('crash'), 'acked before the crash')));
     await client.waitForFrame((f) => f.kind === 'syncStatus', 5_000, 'ack');
+    child.process.kill('SIGUSR2');
     expect(await exited).toBe(70);
     expect((await client.waitClose()).code).toBe(1001);
     const log = child.output.join('');
