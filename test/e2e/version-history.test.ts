@@ -60,10 +60,14 @@ it('names a version, compares and previews it, and restores it for everyone', as
   // Ada names the current state.
   await a.page.getByRole('button', { name: 'History' }).click();
   const adaHistory = a.page.getByRole('region', { name: 'Version history' });
+  await expect.poll(() => adaHistory.getByRole('listitem').count()).toBe(0);
+  // The click keeps the state at once, as "Version 1"; the name typed next labels that version.
   await adaHistory.getByRole('button', { name: 'Name this version' }).click();
+  await expect.poll(() => adaHistory.getByRole('listitem').allTextContents()).toEqual([expect.stringContaining('Version 1')]);
   await a.page.getByLabel('Version name').fill('Sent to reviewers');
   await a.page.keyboard.press('Enter');
   await expect.poll(() => adaHistory.getByRole('listitem').filter({ hasText: 'Sent to reviewers' }).count()).toBe(1);
+  expect(await adaHistory.getByRole('listitem').count()).toBe(1);
   expect(await adaHistory.getByRole('listitem').filter({ hasText: 'Sent to reviewers' }).textContent()).toContain('Ada Lovelace');
 
   // And edits on.

@@ -75,7 +75,8 @@ export interface Api {
   createDocument(body: { name: string; kind: DocumentKind; projectId?: string }): Promise<{ id: string; name: string; kind: DocumentKind }>;
   presence(name: string): Promise<PresentUser[]>;
   versions(name: string): Promise<VersionSummary[]>;
-  nameVersion(name: string, label: string): Promise<VersionSummary>;
+  /** A named version of the current state; without a label it shows as "Version N". */
+  nameVersion(name: string, label: string | null): Promise<VersionSummary>;
   version(name: string, version: number): Promise<VersionSummary & { readonly content: VersionContent }>;
   diff(name: string, version: number): Promise<VersionDiff>;
   restore(name: string, version: number): Promise<{ readonly changed: boolean }>;
@@ -112,7 +113,7 @@ export function createApi(token: string | null): Api {
     createDocument: (body) => call('POST', '/api/documents', body),
     presence: async (name) => (await call<{ users: PresentUser[] }>('GET', `${documentPath(name)}/presence`)).users,
     versions: async (name) => (await call<{ versions: VersionSummary[] }>('GET', `${documentPath(name)}/versions?limit=100`)).versions,
-    nameVersion: (name, label) => call('POST', `${documentPath(name)}/versions`, { label }),
+    nameVersion: (name, label) => call('POST', `${documentPath(name)}/versions`, label === null ? {} : { label }),
     version: (name, version) => call('GET', `${documentPath(name)}/versions/${version}`),
     diff: async (name, version) => (await call<{ diff: VersionDiff }>('GET', `${documentPath(name)}/versions/${version}/diff?to=current`)).diff,
     restore: (name, version) => call('POST', `${documentPath(name)}/versions/${version}/restore`),

@@ -25,6 +25,8 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
   frame.actions.replaceChildren(toggle);
 
   const list = h('ul', { class: 'versions', 'aria-label': 'Versions' });
+  // Outside the list: its items are versions only.
+  const empty = h('p', { class: 'muted', hidden: true }, 'No versions yet. One is taken automatically a minute after editing stops, or name one now.');
   const message = h('p', { class: 'history-message', role: 'alert' });
   const labelInput = h('input', { id: 'version-name', type: 'text', maxlength: '200', required: true, placeholder: 'e.g. Sent to reviewers' });
   const nameForm = h(
@@ -32,7 +34,7 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
     { class: 'name-form', hidden: true },
     h('label', { for: 'version-name' }, 'Version name'),
     labelInput,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary small' }, 'Save version'), h('button', { type: 'button', class: 'button quiet small', onclick: () => closeNameForm() }, 'Cancel')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary small' }, 'Save name'), h('button', { type: 'button', class: 'button quiet small', onclick: () => closeNameForm() }, 'Skip')),
   );
   const nameButton = h('button', { type: 'button', class: 'button small primary', hidden: true }, 'Name this version');
   const panel = h(
@@ -42,6 +44,7 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
     nameButton,
     nameForm,
     message,
+    empty,
     list,
   );
   frame.side.replaceChildren(panel);
@@ -67,11 +70,24 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
     nameButton.hidden = !writable;
     nameButton.focus();
   }
-  nameButton.addEventListener('click', () => {
-    nameForm.hidden = false;
-    nameButton.hidden = true;
-    labelInput.value = '';
-    labelInput.focus();
+  // "Name this version" keeps the current state at once (it appears as "Version N"); the name
+  // typed next labels that same version (the server labels the newest version when the state
+  // has not changed since).
+  nameButton.addEventListener('click', async () => {
+    nameButton.disabled = true;
+    try {
+      await api.nameVersion(name, null);
+      say('');
+      await refresh();
+      nameForm.hidden = false;
+      nameButton.hidden = true;
+      labelInput.value = '';
+      labelInput.focus();
+    } catch (error) {
+      failure(error, 'The version could not be kept');
+    } finally {
+      nameButton.disabled = false;
+    }
   });
   nameForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -97,10 +113,7 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
   }
 
   function draw(): void {
-    if (versions.length === 0) {
-      list.replaceChildren(h('li', { class: 'muted' }, 'No versions yet. One is taken automatically a minute after editing stops, or name one now.'));
-      return;
-    }
+    empty.hidden = versions.length > 0;
     list.replaceChildren(
       ...versions.map((version) => {
         const title = version.label ?? `Version ${version.version}`;
