@@ -120,6 +120,13 @@ function scaleoutTables(rows: ScenarioResult[]): string {
   }
   out += '\nTargets:\n\n| target | measured | met |\n|---|---|---|\n';
   for (const t of scaleoutTargets(rows)) out += `| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |\n`;
+  // The targets compare configurations run one after another: other work on the machine during
+  // any of them makes the comparison say more about the machine than about the servers.
+  const other = Math.max(...rows.map((r) => r.main?.otherCpuPct ?? 0));
+  const bound = rows.filter((r) => r.main?.loader.bottleneck).length;
+  if (other > 25 || bound > 0) {
+    out += `\n**Busy machine**: other CPU up to ${n(other, 0)} % of a core${bound > 0 ? `, ${bound} of ${rows.length} configurations loader-bound` : ''}; the latency and CPU targets compare noise. Re-run on a quiet machine.\n`;
+  }
   return out;
 }
 
