@@ -39,8 +39,12 @@ interface Sample {
   systemUs: number;
 }
 
-/** Sends `updates` updates, `perTurn` per 1 ms timer turn; returns this process's CPU per update once every echo is back. */
-async function measure(bus: RedisBus, publish: boolean, perTurn: number, received: () => number): Promise<Sample> {
+/**
+ * Sends `updates` updates, `perTurn` per 1 ms timer turn; returns this process's CPU per update
+ * once every echo is back. `publish`: none (baseline), on the subscribed channels (the echo comes
+ * back, as on a server), or on channels nobody subscribes to (the PUBLISH and its reply only).
+ */
+async function measure(bus: RedisBus, publish: 'none' | 'echo' | 'no-echo', perTurn: number, received: () => number): Promise<Sample> {
   const start = received();
   let sent = 0;
   const cpu = process.cpuUsage();
@@ -48,7 +52,7 @@ async function measure(bus: RedisBus, publish: boolean, perTurn: number, receive
     const turn = (): void => {
       for (let i = 0; i < perTurn && sent < updates; i++, sent++) {
         const message = encodeBusMessage(BusKind.Update, bus.instanceId, UPDATE);
-        if (publish) bus.publish(`bench-bus-${sent % DOCUMENTS}`, message);
+        if (publish !== 'none') bus.publish(`${publish === 'echo' ? 'bench-bus' : 'bench-nobody'}-${sent % DOCUMENTS}`, message);
       }
       if (sent < updates) setTimeout(turn, 1);
       else resolve();
@@ -56,7 +60,7 @@ async function measure(bus: RedisBus, publish: boolean, perTurn: number, receive
     turn();
   });
   const deadline = Date.now() + 30_000;
-  while (publish && received() - start < updates) {
+  while (publish === 'echo' && received() - start < updates) {
     if (Date.now() > deadline) throw new Error(`only ${received() - start} of ${updates} echoes came back`);
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -75,26 +79,23 @@ async function main(): Promise<void> {
     let received = 0;
     for (let d = 0; d < DOCUMENTS; d++) await bus.subscribe(`bench-bus-${d}`, () => received++);
     // Warm up the JIT and the connections.
-    await measure(bus, true, 10, () => received);
-    console.log('| updates per turn | baseline µs CPU per update (user + sys) | with PUBLISH | PUBLISH costs |');
-    console.log('|---|---|---|---|');
+    await measure(bus, 'echo', 10, () => received);
+    console.log('| updates per turn | baseline µs CPU per update (user + sys) | PUBLISH, own echo received (a server) | PUBLISH costs | PUBLISH to a channel nobody subscribes (no echo) | costs |');
+    console.log('|---|---|---|---|---|---|');
     for (const perTurn of perTurnList) {
       const base: number[] = [];
       const pub: number[] = [];
-      const detail: Sample[] = [];
+      const quiet: number[] = [];
       for (let r = 0; r < rounds; r++) {
-        const b = await measure(bus, false, perTurn, () => received);
-        const p = await measure(bus, true, perTurn, () => received);
-        base.push(b.userUs + b.systemUs);
-        pub.push(p.userUs + p.systemUs);
-        detail.push(p);
+        const total = (s: Sample): number => s.userUs + s.systemUs;
+        base.push(total(await measure(bus, 'none', perTurn, () => received)));
+        pub.push(total(await measure(bus, 'echo', perTurn, () => received)));
+        quiet.push(total(await measure(bus, 'no-echo', perTurn, () => received)));
       }
-      const mb = median(base);
-      const mp = median(pub);
-      const sys = median(detail.map((d) => d.systemUs));
-      console.log(`| ${perTurn} | ${mb.toFixed(1)} | ${mp.toFixed(1)} (sys ${sys.toFixed(1)}) | ${(mp - mb).toFixed(1)} µs |`);
+      const [mb, mp, mq] = [median(base), median(pub), median(quiet)];
+      console.log(`| ${perTurn} | ${mb.toFixed(1)} | ${mp.toFixed(1)} | ${(mp - mb).toFixed(1)} µs | ${mq.toFixed(1)} | ${(mq - mb).toFixed(1)} µs |`);
     }
-    console.log(`\n${updates} updates per measurement, median of ${rounds} alternating rounds, ${DOCUMENTS} channels.`);
+    console.log(`\nµs of this process's CPU per update; ${updates} updates per measurement, median of ${rounds} alternating rounds, ${DOCUMENTS} channels.`);
   } finally {
     await bus.close();
     await redis.stop();
