@@ -51,7 +51,7 @@ async function measure(bus: RedisBus, publish: 'none' | 'echo' | 'no-echo', perT
   await new Promise<void>((resolve) => {
     const turn = (): void => {
       for (let i = 0; i < perTurn && sent < updates; i++, sent++) {
-        const message = encodeBusMessage(BusKind.Update, bus.instanceId, UPDATE);
+        const message = encodeBusMessage(BusKind.Update, bus.instanceId, sent, UPDATE);
         if (publish !== 'none') bus.publish(`${publish === 'echo' ? 'bench-bus' : 'bench-nobody'}-${sent % DOCUMENTS}`, message);
       }
       if (sent < updates) setTimeout(turn, 1);
