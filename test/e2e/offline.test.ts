@@ -1,5 +1,5 @@
 /**
- * Losing the server: the save state says "Offline — N changes pending" with the edits made
+ * Losing the server (stopped), or the browser going offline: the save state says "Offline — N changes pending" with the edits made
  * meanwhile, the editor keeps working, and when a server is back on the same address the
  * pending edits are sent, committed and acknowledged ("Saved"), and stored.
  */
@@ -61,4 +61,26 @@ it('counts the changes pending while offline and saves them once the server is b
   expect(await storedPaperText(sql, NAME)).toBe('Online. Offline');
   // The browser reports refused reconnection attempts itself; the app logs nothing.
   expect(ada.errors.filter((error) => !/WebSocket connection to .* failed/.test(error))).toEqual([]);
+}, 60_000);
+
+it('counts the changes made while the browser itself is offline, and saves them when it is back', async () => {
+  await fetch(`http://127.0.0.1:${server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'train notes', kind: 'paper' }) });
+  const ada = await openContext(browser);
+  await ada.page.goto(documentUrl(server.port, 'train notes'));
+  await chooseName(ada.page, 'Ada');
+  const paper = ada.page.getByRole('textbox', { name: 'Paper' });
+  const status = ada.page.getByRole('status');
+  await expect.poll(() => paper.getAttribute('contenteditable')).toBe('true');
+  await paper.click();
+  await ada.page.keyboard.type('abc');
+  await expect.poll(() => status.textContent()).toBe('Saved');
+
+  await ada.context.setOffline(true);
+  await expect.poll(() => status.textContent()).toBe('Offline — 0 changes pending');
+  await ada.page.keyboard.type('def');
+  await expect.poll(() => status.textContent()).toBe('Offline — 3 changes pending');
+  await ada.context.setOffline(false);
+  await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('Saved');
+  expect(await storedPaperText(sql, 'train notes')).toBe('abcdef');
+  expect(ada.errors).toEqual([]);
 }, 60_000);
