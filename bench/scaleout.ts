@@ -136,7 +136,9 @@ export interface ScaleoutTarget {
 /**
  * The targets of the scale-out work:
  * - cross-instance p99 (two instances) ≤ 2 × the p99 of one instance without Redis;
- * - exactly one PUBLISH per update wherever Redis is configured;
+ * - exactly one PUBLISH per update where another instance holds the document (two
+ *   instances), none where no other instance does (one instance with Redis: the relay
+ *   does not publish to nobody);
  * - one instance with Redis: CPU per delivery within 10 % of one instance without.
  */
 export function scaleoutTargets(rows: readonly ScenarioResult[]): ScaleoutTarget[] {
@@ -155,12 +157,12 @@ export function scaleoutTargets(rows: readonly ScenarioResult[]): ScaleoutTarget
     met: cross === null || single === null ? null : cross <= 2 * single,
   });
 
-  for (const c of ['one-redis', 'two-redis'] as const) {
+  for (const [c, expected, what] of [['one-redis', 0, 'no PUBLISH'], ['two-redis', 1, 'exactly one PUBLISH per update']] as const) {
     const redis = of(c)?.scaleout?.redis;
     targets.push({
-      name: `exactly one PUBLISH per update (${SHAPES[c].label})`,
+      name: `${what} (${SHAPES[c].label})`,
       measured: redis ? `${redis.publishes} PUBLISH / ${redis.updates} updates = ${f(redis.updates ? redis.publishes / redis.updates : null, 4)}` : '–',
-      met: redis ? redis.updates > 0 && redis.publishes === redis.updates : null,
+      met: redis ? redis.updates > 0 && redis.publishes === expected * redis.updates : null,
     });
   }
 

@@ -35,10 +35,24 @@ export const SILENT_AFTER_MS = 3_000;
  *   each instance announces every ANNOUNCE_EVERY_MS how far its published updates are
  *   stored (the announcement lapses after SILENT_AFTER_MS); the others keep what it
  *   relayed until its announcement covers it, and store it themselves once the
- *   announcement lapsed (it died between relaying and committing).
+ *   announcement lapsed (it died between relaying and committing);
+ * - no publishing to nobody: while the bus reports that a document's messages reach no
+ *   subscriber but this instance, its updates and awareness are not published (a single
+ *   instance with Redis configured then costs what one without does). Any message from
+ *   another instance on the channel — a newcomer's catch-up request comes first — ends
+ *   that at once, and the catch-up reply carries everything the newcomer lacks.
  */
+/** A live room and what this instance knows of the document's other holders. */
+interface Link {
+  readonly room: Room;
+  /** Our last message reached no other instance, and none was heard from since it was sent. */
+  alone: boolean;
+  /** Messages heard from other instances: a publish's audience is stale once this moved. */
+  heard: number;
+}
+
 export class BusRelay implements UpdateObserver, Replication {
-  private readonly rooms = new Map<string, Room>();
+  private readonly links = new Map<string, Link>();
   private readonly origin: RemoteOrigin;
   /** Owner of the awareness states relayed from other instances (they expire by time). */
   private readonly remoteAwareness = new Map<string, AwarenessOwner>();
@@ -57,7 +71,7 @@ export class BusRelay implements UpdateObserver, Replication {
     this.origin = remoteOrigin(bus.instanceId);
     this.unconfirmed = new UnconfirmedUpdates(storage, logger);
     bus.onReconnect(() => {
-      for (const room of this.rooms.values()) this.catchUp(room);
+      for (const link of this.links.values()) this.catchUp(link);
     });
     this.stopAnnouncing = clock.every(ANNOUNCE_EVERY_MS, () => this.announceAndCheck());
   }
@@ -86,11 +100,12 @@ export class BusRelay implements UpdateObserver, Replication {
    * meanwhile by instances that have since let the document go (the log tail). The
    * stored state is applied with the remote origin: it is in the database already.
    */
-  private catchUp(room: Room): void {
-    this.requestSync(room);
+  private catchUp(link: Link): void {
+    const room = link.room;
+    this.requestSync(link);
     this.storage.load(room).then(
       (stored) => {
-        if (stored.state && this.rooms.get(room.name) === room && !room.poisoned) room.apply(stored.state, this.origin);
+        if (stored.state && this.links.get(room.name) === link && !room.poisoned) room.apply(stored.state, this.origin);
       },
       (error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: reloading the stored state failed'),
     ).catch((error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: applying the stored state failed'));
@@ -103,13 +118,14 @@ export class BusRelay implements UpdateObserver, Replication {
   }
 
   loaded(room: Room): void {
-    this.rooms.set(room.name, room);
-    this.requestSync(room);
+    const link: Link = { room, alone: false, heard: 0 };
+    this.links.set(room.name, link);
+    this.requestSync(link);
   }
 
   unloaded(room: Room): void {
-    if (this.rooms.get(room.name) !== room) return;
-    this.rooms.delete(room.name);
+    if (this.links.get(room.name)?.room !== room) return;
+    this.links.delete(room.name);
     this.remoteAwareness.delete(room.name);
     this.bus.unsubscribe(room.name);
   }
@@ -118,12 +134,31 @@ export class BusRelay implements UpdateObserver, Replication {
 
   updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
     if (origin.kind === 'remote') return; // one hop: never relayed again
-    // StorageWriter ran first: the update is the room's latest appended one.
-    this.bus.publish(room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.record(room.durability), update));
+    // StorageWriter ran first: the update is the room's latest appended one. Counted even
+    // when not sent: a later catch-up reply carries it, numbered as the published count.
+    const seq = this.published.record(room.durability);
+    const link = this.links.get(room.name);
+    if (link?.alone) return;
+    this.publish(link, room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, seq, update));
   }
 
   awarenessApplied(room: ObservedRoom, update: Uint8Array): void {
-    this.bus.publish(room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, update));
+    const link = this.links.get(room.name);
+    if (link?.alone) return;
+    this.publish(link, room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, update));
+  }
+
+  /** Publishes, and learns from the reply whether anyone else holds the document. */
+  private publish(link: Link | undefined, name: string, message: Uint8Array): void {
+    if (!link) {
+      this.bus.publish(name, message);
+      return;
+    }
+    const heardAtSend = link.heard;
+    this.bus.publish(name, message, (subscribers) => {
+      // Only our own subscription, and nobody spoke on the channel since: alone.
+      if (this.links.get(name) === link) link.alone = subscribers <= 1 && link.heard === heardAtSend;
+    });
   }
 
   // --- Incoming -------------------------------------------------------------------
@@ -136,9 +171,17 @@ export class BusRelay implements UpdateObserver, Replication {
       this.logger.warn({ err: error, document: name }, 'bus: undecodable message ignored');
       return;
     }
-    if (message.from === this.bus.instanceId || (message.to !== '' && message.to !== this.bus.instanceId)) return;
+    if (message.from === this.bus.instanceId) return;
+    const link = this.links.get(name);
+    if (link) {
+      // Another instance holds the document: publish again (its catch-up request, first
+      // of all, is answered with everything it lacks).
+      link.heard++;
+      link.alone = false;
+    }
+    if (message.to !== '' && message.to !== this.bus.instanceId) return;
     // Before the room is live, catch-up after the load brings whatever this missed.
-    const room = this.rooms.get(name);
+    const room = link?.room;
     if (!room || room.poisoned) return;
     try {
       switch (message.kind) {
@@ -167,7 +210,7 @@ export class BusRelay implements UpdateObserver, Replication {
             this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
           }
           const theyLack = Y.encodeStateAsUpdate(room.doc, message.extra);
-          if (theyLack.byteLength > NOTHING) this.bus.publish(name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
+          if (theyLack.byteLength > NOTHING) this.publish(link, name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
           return;
         }
       }
@@ -176,8 +219,8 @@ export class BusRelay implements UpdateObserver, Replication {
     }
   }
 
-  private requestSync(room: Room): void {
-    this.bus.publish(room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, 0, Y.encodeStateVector(room.doc)));
+  private requestSync(link: Link): void {
+    this.publish(link, link.room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, 0, Y.encodeStateVector(link.room.doc)));
   }
 
   private remoteOwner(name: string): AwarenessOwner {

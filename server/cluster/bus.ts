@@ -12,8 +12,13 @@ export interface Bus {
   /** Resolves once messages of the document's channel are being received. */
   subscribe(document: string, onMessage: (data: Uint8Array) => void): Promise<void>;
   unsubscribe(document: string): void;
-  /** Fire and forget: a message lost here is repaired by the catch-up exchange. */
-  publish(document: string, data: Uint8Array): void;
+  /**
+   * Fire and forget: a message lost here is repaired by the catch-up exchange. When
+   * `reached` is given it is called with how many subscribers the message reached, this
+   * instance's own subscription included (Redis: PUBLISH's reply), or not at all if that
+   * is unknown (Redis down).
+   */
+  publish(document: string, data: Uint8Array, reached?: (subscribers: number) => void): void;
   /**
    * Fire and forget: this instance is alive and has stored every update it published up
    * to number `through`; the announcement lapses after `ttlMs` unless renewed.
@@ -58,8 +63,12 @@ export class InProcessBusHub {
         channels.get(document)?.delete(instanceId);
         mine.delete(document);
       },
-      publish(document, data) {
+      publish(document, data, reached) {
         const subscribers = channels.get(document);
+        if (reached) {
+          const count = subscribers?.size ?? 0;
+          queueMicrotask(() => reached(count));
+        }
         if (!subscribers) return;
         // Delivered later, as over a network, never inside the publisher's call.
         for (const [id, onMessage] of subscribers) {

@@ -88,10 +88,11 @@ export class RedisBus implements Bus {
     (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((error: unknown) => this.logger.debug({ err: error, document }, 'bus unsubscribe failed'));
   }
 
-  publish(document: string, data: Uint8Array): void {
+  publish(document: string, data: Uint8Array, reached?: (subscribers: number) => void): void {
     const channel = this.channel(document);
     const message = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    (this.sharded ? this.publisher.spublish(channel, message) : this.publisher.publish(channel, message)).catch(() => {
+    const sent = this.sharded ? this.publisher.spublish(channel, message) : this.publisher.publish(channel, message);
+    (reached ? sent.then((subscribers) => reached(Number(subscribers))) : sent).catch(() => {
       // Lost while Redis is down; the catch-up exchange repairs it.
     });
   }

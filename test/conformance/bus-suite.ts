@@ -50,5 +50,17 @@ export function busConformance(implementations: Array<[string, BusPair]>): void 
       await sleep(100);
       expect(atB).toEqual(['two', 'one']);
     });
+
+    it('reports how many subscribers a message reached, the publisher\'s own included', async () => {
+      const [a, b] = (buses = pair());
+      await a.subscribe('audience', () => {});
+      const reached = (bus: Bus) => new Promise<number>((resolve) => bus.publish('audience', new Uint8Array([1]), resolve));
+      expect(await reached(a)).toBe(1);
+      await b.subscribe('audience', () => {});
+      expect(await reached(a)).toBe(2);
+      b.unsubscribe('audience');
+      await sleep(100);
+      expect(await reached(a)).toBe(1);
+    });
   });
 }
