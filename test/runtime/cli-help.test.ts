@@ -90,6 +90,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['--nodes', 'many'], names: '--nodes' },
   },
   {
+    source: 'bench/bus-cost.ts',
+    mentions: ['--updates', '--rounds', '--per-turn', '--redis-server', '--no-pin', '--help'],
+    invalid: { args: ['--updates', 'many'], names: '--updates' },
+  },
+  {
     source: 'cli/token.ts',
     mentions: ['--user', '--ttl', 'AUTH_SECRET', '--help'],
     invalid: { args: ['--user', 'not-a-uuid'], names: '--user' },
