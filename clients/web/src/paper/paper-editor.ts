@@ -1,4 +1,4 @@
-import { Editor } from '@tiptap/core';
+import { Editor, type AnyExtension } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import StarterKit from '@tiptap/starter-kit';
@@ -25,7 +25,7 @@ function renderCaret(user: Record<string, unknown>): HTMLElement {
  * labelled with their names in their colours. It starts read-only and becomes editable
  * only once the server grants read-write, so nothing is typed that would be refused.
  */
-export function createPaperEditor(element: HTMLElement, connection: DocumentConnection): Editor {
+export function createPaperEditor(element: HTMLElement, connection: DocumentConnection, extra: readonly AnyExtension[] = []): Editor {
   const { identity } = connection;
   return new Editor({
     element,
@@ -45,6 +45,7 @@ export function createPaperEditor(element: HTMLElement, connection: DocumentConn
           'data-user': typeof user.name === 'string' ? user.name : '',
         }),
       }),
+      ...extra,
     ],
     editorProps: { attributes: { ...ATTRIBUTES, 'aria-readonly': 'true' } },
   });

@@ -14,6 +14,7 @@ const isMac = /Mac|iPhone|iPad/.test(navigator.platform);
 const mod = isMac ? '⌘' : 'Ctrl+';
 
 const SVG = 'http://www.w3.org/2000/svg';
+const COMMENT_ICON = 'M4 5h16v11H9l-5 4z';
 const LINK_ICON = 'M10 14a4.5 4.5 0 0 0 6.4 0l3-3a4.5 4.5 0 0 0-6.4-6.4l-1 1M14 10a4.5 4.5 0 0 0-6.4 0l-3 3a4.5 4.5 0 0 0 6.4 6.4l1-1';
 
 function icon(value: string): Node {
@@ -51,7 +52,7 @@ const TOOLS: readonly Tool[] = [
  * pattern); each button says its state with aria-pressed. A link is added through a small
  * inline field rather than a browser prompt.
  */
-export function createToolbar(editor: Editor): { element: HTMLElement; setEnabled(enabled: boolean): void; destroy(): void } {
+export function createToolbar(editor: Editor, onComment: () => void): { element: HTMLElement; setEnabled(enabled: boolean): void; destroy(): void } {
   const buttons: HTMLButtonElement[] = [];
   const toolbar = h('div', { role: 'toolbar', 'aria-label': 'Formatting', class: 'toolbar' });
   for (const tool of TOOLS) {
@@ -99,6 +100,10 @@ export function createToolbar(editor: Editor): { element: HTMLElement; setEnable
   });
   buttons.push(linkButton);
   toolbar.append(linkButton);
+  const commentButton = h('button', { type: 'button', class: 'tool', 'aria-label': 'Comment', title: `Comment on the selection (${mod}Alt+M)`, tabindex: '-1' }, icon(COMMENT_ICON));
+  commentButton.addEventListener('click', onComment);
+  buttons.push(commentButton);
+  toolbar.append(h('span', { class: 'tool-separator', 'aria-hidden': 'true' }), commentButton);
   buttons[0]!.tabIndex = 0;
 
   toolbar.addEventListener('keydown', (event) => {

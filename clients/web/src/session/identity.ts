@@ -71,3 +71,8 @@ export function initials(name: string): string {
   const letters = words.length >= 2 ? [words[0]!, words[words.length - 1]!].map((w) => [...w][0]) : [...(words[0] ?? '?')].slice(0, 2);
   return letters.join('').toUpperCase();
 }
+
+/** The user id behind an identity (token mode), or null for an open-mode guest. */
+export function userIdOf(identity: Identity): string | null {
+  return identity.key.startsWith('user:') ? identity.key.slice('user:'.length) : null;
+}
