@@ -65,24 +65,21 @@ interface DocumentSnapshot {
   rows: LogRow[];
 }
 
-async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boolean): Promise<DocumentSnapshot | null> {
-  const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(
-    `select state, covered_tx, covered_position,
-            pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
-       from documents where id = $1`,
-    [documentId],
-  );
-  const doc = head.rows[0];
-  if (!doc) return null;
-  // Three disjoint, index-friendly parts instead of one OR: rows above
-  // covered_position (the ordinary tail, via (document_id, position)), late
-  // committers below it (via (document_id, tx)), and quarantined rows below it
-  // (via the partial index on quarantined rows, which holds next to nothing).
+/** The document's state, covered pair and horizon ($1: document id). */
+const HEAD_SQL = `select state, covered_tx, covered_position,
+        pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
+   from documents where id = $1`;
+
+/**
+ * The rows outside the folded set ($1 document id, $2 covered_position, $3 covered_tx, and
+ * with `foldableOnly` $4 the horizon), in position order. Three disjoint, index-friendly
+ * parts instead of one OR: rows above covered_position (the ordinary tail, via
+ * (document_id, position)), late committers below it (via (document_id, tx)), and quarantined
+ * rows below it (via the partial index on quarantined rows, which holds next to nothing).
+ */
+function tailSql(foldableOnly: boolean): string {
   const horizonFilter = foldableOnly ? 'and tx < $4' : '';
-  const params: unknown[] = [documentId, doc.covered_position, doc.covered_tx];
-  if (foldableOnly) params.push(doc.horizon);
-  const { rows } = await db.query<LogRow>(
-    `select position, tx, update, quarantined from collaborations
+  return `select position, tx, update, quarantined from collaborations
       where document_id = $1 and position > $2 ${horizonFilter}
      union all
      select position, tx, update, quarantined from collaborations
@@ -90,9 +87,24 @@ async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boo
      union all
      select position, tx, update, quarantined from collaborations
       where document_id = $1 and quarantined and position <= $2 and tx < $3 ${horizonFilter}
-     order by position`,
-    params,
-  );
+     order by position`;
+}
+
+/**
+ * What `readStoredUpdates` runs, for a reader that cannot call it (the version worker thread,
+ * with its own connection): `head` with [documentId] (no row: the document is gone), then
+ * `tail` with [documentId, head.covered_position, head.covered_tx]; the stored updates are
+ * head.state (when not null) followed by the tail rows' `update`s.
+ */
+export const STORED_UPDATES_SQL = { head: HEAD_SQL, tail: tailSql(false) } as const;
+
+async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boolean): Promise<DocumentSnapshot | null> {
+  const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(HEAD_SQL, [documentId]);
+  const doc = head.rows[0];
+  if (!doc) return null;
+  const params: unknown[] = [documentId, doc.covered_position, doc.covered_tx];
+  if (foldableOnly) params.push(doc.horizon);
+  const { rows } = await db.query<LogRow>(tailSql(foldableOnly), params);
   return {
     state: doc.state,
     coveredTx: doc.covered_tx,

@@ -37,6 +37,12 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /**
+   * postgres: the URL it connects with, so work that moves large values can open its own
+   * connection to the same database on a worker thread. Absent for PGlite (one connection,
+   * in this thread).
+   */
+  readonly connectionString?: string | undefined;
+  /**
    * Runs `fn` inside BEGIN/COMMIT on one connection; rolls back and rethrows if
    * `fn` throws. Statements must go through the `tx` handle, not the Db.
    */

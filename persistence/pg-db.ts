@@ -63,6 +63,7 @@ export function createPgDb(options: PgDbOptions): Db {
   const direct = wrap(pool);
   return {
     kind: 'postgres',
+    connectionString: options.connectionString,
     query: direct.query,
     exec: direct.exec,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

@@ -91,18 +91,34 @@ export async function latestVersion(db: Queryable, documentId: string): Promise<
   return rows[0] ? toInfo(rows[0]) : null;
 }
 
-async function versionWithHash(db: Queryable, documentId: string, hash: Uint8Array): Promise<VersionInfo | null> {
-  const { rows } = await db.query<RawVersion>(`select ${INFO_COLUMNS} from ${FROM} where v.document_id = $1 and v.content_hash = $2`, [documentId, hash]);
-  return rows[0] ? toInfo(rows[0]) : null;
-}
+/**
+ * The statements of `insertVersion`, for a writer that cannot call it (the version worker
+ * thread, with its own connection), which must run them the same way:
+ * - `insert` with [documentId, label, state, kind, createdBy, hash, state byte length]
+ *   returns the new row's `id`, or no row when a unique constraint stopped it;
+ * - then `withHash` with [documentId, hash] returns the `id` of the version that already
+ *   holds that state; no row: the number was taken by a concurrent writer, insert again
+ *   (at most INSERT_ATTEMPTS times in all).
+ */
+export const INSERT_VERSION_SQL = {
+  insert: `with latest as (
+         select id, version from document_versions where document_id = $1 order by version desc limit 1
+       )
+       insert into document_versions (document_id, version, label, state, kind, parent_version_id, created_by, content_hash, size)
+       select $1, coalesce((select version from latest), 0) + 1, $2, $3, $4, (select id from latest), $5, $6, $7
+       on conflict do nothing
+       returning id`,
+  withHash: `select id from document_versions where document_id = $1 and content_hash = $2`,
+} as const;
 
-async function versionById(db: Queryable, id: string): Promise<VersionInfo | null> {
+/** Numbers taken by concurrent writers in a row before giving up (each retry sees a newer maximum). */
+export const INSERT_ATTEMPTS = 10;
+
+/** A version (no state) by its row id, or null. */
+export async function versionById(db: Queryable, id: string): Promise<VersionInfo | null> {
   const { rows } = await db.query<RawVersion>(`select ${INFO_COLUMNS} from ${FROM} where v.id = $1`, [id]);
   return rows[0] ? toInfo(rows[0]) : null;
 }
-
-/** Numbers taken by concurrent writers in a row before giving up (each retry sees a newer maximum). */
-const INSERT_ATTEMPTS = 10;
 
 /**
  * Stores the state as the document's next version (parent: the newest one), unless
@@ -111,22 +127,22 @@ const INSERT_ATTEMPTS = 10;
  */
 export async function insertVersion(db: Queryable, input: NewVersion): Promise<InsertedVersion> {
   for (let attempt = 0; attempt < INSERT_ATTEMPTS; attempt++) {
-    const { rows } = await db.query<{ id: string }>(
-      `with latest as (
-         select id, version from document_versions where document_id = $1 order by version desc limit 1
-       )
-       insert into document_versions (document_id, version, label, state, kind, parent_version_id, created_by, content_hash, size)
-       select $1, coalesce((select version from latest), 0) + 1, $2, $3, $4, (select id from latest), $5, $6, $7
-       on conflict do nothing
-       returning id`,
-      [input.documentId, input.label, input.state, input.kind, input.createdBy, input.hash, input.state.byteLength],
-    );
+    const { rows } = await db.query<{ id: string }>(INSERT_VERSION_SQL.insert, [
+      input.documentId,
+      input.label,
+      input.state,
+      input.kind,
+      input.createdBy,
+      input.hash,
+      input.state.byteLength,
+    ]);
     if (rows[0]) {
       const inserted = await versionById(db, rows[0].id);
       if (inserted) return { version: inserted, created: true };
     }
-    const existing = await versionWithHash(db, input.documentId, input.hash);
-    if (existing) return { version: existing, created: false };
+    const existing = await db.query<{ id: string }>(INSERT_VERSION_SQL.withHash, [input.documentId, input.hash]);
+    const version = existing.rows[0] ? await versionById(db, existing.rows[0].id) : null;
+    if (version) return { version, created: false };
     // The number was taken by a concurrent writer (a different state): take the next one.
   }
   throw new Error(`could not number a new version of document ${input.documentId} after ${INSERT_ATTEMPTS} attempts`);

@@ -4,10 +4,13 @@
  * Cheap first: the live state's identity (state-identity.ts, a walk over struct ids) is
  * compared with the newest version's, so a version of an unchanged document costs that and
  * one indexed query. A new state is taken from storage, not from the live Y.Doc: once every
- * update this instance applied is committed, the stored updates are read (async I/O) and
- * merged, encoded and hashed on a worker thread (state-encoder.ts) — encoding a large paper
- * on the main thread would pause every editor. So a version only ever holds committed edits.
- * It is then inserted (persistence/versions.ts: race-safe numbering, unique state per document).
+ * update this instance applied is committed, the stored updates are read, merged, encoded,
+ * hashed and inserted (persistence/versions.ts: race-safe numbering, unique state per
+ * document). So a version only ever holds committed edits. All of that but the two small
+ * queries runs on the version worker thread (version-worker.ts), since for a large paper it
+ * would pause every editor: on PostgreSQL the worker reads and inserts on its own connection
+ * and the main thread only gets the new row's id; on PGlite (one connection, in this thread)
+ * the main thread reads and inserts and the worker merges, encodes and hashes.
  *
  * Naming the state that is already the newest version labels that version (it becomes a
  * named version; a label it had is replaced) instead of storing the same state again.
@@ -17,8 +20,8 @@ import * as Y from 'yjs';
 import { readStoredUpdates } from '../../persistence/compaction.js';
 import type { Db } from '../../persistence/db.js';
 import type { DocumentRef } from '../../persistence/storage.js';
-import { insertVersion, labelVersion, latestVersion, type VersionInfo, type VersionKind } from '../../persistence/versions.js';
-import { StateEncoder } from './state-encoder.js';
+import { insertVersion, labelVersion, latestVersion, versionById, type VersionInfo, type VersionKind } from '../../persistence/versions.js';
+import { VersionWorker } from './version-worker.js';
 import { isEmptyState, sameHash, stateHash } from './state-identity.js';
 
 /** What a version is taken of: a live document (a Room) and how far its updates are stored. */
@@ -57,7 +60,7 @@ export interface VersionListener {
 
 export class Versions {
   private readonly listeners: VersionListener[] = [];
-  private readonly encoder = new StateEncoder();
+  private readonly worker: VersionWorker;
 
   constructor(
     private readonly db: Db,
@@ -65,6 +68,12 @@ export class Versions {
     listeners: readonly VersionListener[] = [],
   ) {
     this.listeners.push(...listeners);
+    this.worker = new VersionWorker({ connectionString: db.kind === 'postgres' ? db.connectionString : undefined });
+  }
+
+  /** Where a new state is read and inserted: `worker` (PostgreSQL, the worker's own connection) or `main` (PGlite). */
+  get storesOn(): 'worker' | 'main' {
+    return this.worker.stores ? 'worker' : 'main';
   }
 
   /** Adds a listener (e.g. the research-tree projection), told of every version stored from now on. */
@@ -82,9 +91,10 @@ export class Versions {
     const latest = await latestVersion(this.db, document.id);
     if (latest !== null && sameHash(latest.hash, stateHash(source.doc))) return this.existing(latest, request);
     await source.durability.whenSettled(source.durability.appended);
+    if (this.worker.stores) return this.storeOnWorker(document, latest, request);
     const parts = await readStoredUpdates(this.db, document.id);
-    if (parts === null) throw new Error(`document ${JSON.stringify(document.name)} no longer exists`);
-    const { state, hash, empty } = await this.encoder.encode(parts);
+    if (parts === null) throw gone(document);
+    const { state, hash, empty } = await this.worker.encode(parts);
     if (request.kind === 'auto' && empty) return null;
     // Edits of other instances not stored yet can make the stored state the newest version's.
     if (latest !== null && sameHash(latest.hash, hash)) return this.existing(latest, request);
@@ -94,9 +104,29 @@ export class Versions {
     return inserted;
   }
 
-  /** Stops the encoder thread (shutdown). */
+  /** The same steps as `take`'s main-thread path, read and inserted by the worker on its own connection. */
+  private async storeOnWorker(document: DocumentRef, latest: VersionInfo | null, request: VersionRequest): Promise<TakenVersion | null> {
+    const stored = await this.worker.store({
+      documentId: document.id,
+      latestHash: latest?.hash ?? null,
+      skipEmpty: request.kind === 'auto',
+      kind: request.kind,
+      label: request.label,
+      createdBy: request.createdBy,
+    });
+    if (stored.outcome === 'gone') throw gone(document);
+    if (stored.outcome === 'empty') return null;
+    if (stored.outcome === 'unchanged') return this.existing(latest!, request);
+    const version = await versionById(this.db, stored.versionId);
+    if (version === null) throw new Error(`version ${stored.versionId} of ${JSON.stringify(document.name)} vanished after it was stored`);
+    if (!stored.created) return this.existing(version, request);
+    await this.notify({ document, version, state: stored.state });
+    return { version, created: true };
+  }
+
+  /** Stops the worker thread and its connection (shutdown). */
   close(): Promise<void> {
-    return this.encoder.close();
+    return this.worker.close();
   }
 
   private async existing(version: VersionInfo, request: VersionRequest): Promise<TakenVersion> {
@@ -113,4 +143,8 @@ export class Versions {
       }
     }
   }
+}
+
+function gone(document: DocumentRef): Error {
+  return new Error(`document ${JSON.stringify(document.name)} no longer exists`);
 }

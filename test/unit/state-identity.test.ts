@@ -1,7 +1,7 @@
 /** The identity of a Yjs state: equal for equal states however they were built, different for any change. */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { StateEncoder } from '../../server/versions/state-encoder.js';
+import { VersionWorker } from '../../server/versions/version-worker.js';
 import { sameHash, stateHash } from '../../server/versions/state-identity.js';
 
 function edits(): Uint8Array[] {
@@ -45,10 +45,10 @@ describe('stateHash', () => {
   });
 });
 
-describe('StateEncoder (the worker thread that merges stored updates for a version)', () => {
+describe('VersionWorker (the worker thread that merges stored updates for a version)', () => {
   it('gives the merged state and the same identity as stateHash', async () => {
     const updates = edits();
-    const encoder = new StateEncoder();
+    const encoder = new VersionWorker();
     try {
       // A row that does not apply is left out; the parts are handed over (copies here, kept for the check).
       const encoded = await encoder.encode([new Uint8Array([0, 1, 2]), ...updates.map((update) => update.slice())]);
