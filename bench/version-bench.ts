@@ -30,9 +30,9 @@ const cli = parseCli({
 1. storage: the bytes one version of a typical paper (--typical characters, after an editing
    session) takes as a Yjs state and as stored by PostgreSQL (TOAST-compressed);
 2. taking a version of a --size MB paper in process (its state stored as documents.state, as
-   after a compaction): the live state's identity (hash, main thread), the whole take (query,
-   read, merge + encode + hash on the worker thread, insert), the longest the event loop was
-   held during the takes, and for comparison encoding on the main thread (what the worker
+   after a compaction): the live state's identity (hash, main thread), the whole take (the
+   version worker reads, merges, encodes, hashes and inserts on its own connection), how long
+   the main thread was busy during each take and the longest the event loop was held, and for comparison encoding on the main thread (what the worker
    spares it) and renderPaper (GET of the content, not part of a take);
 3. the hot path: fan-out latency for editors of --docs documents of --size MB each, with no
    versions taken and with a version of each taken every --every ms while they edit (the server
@@ -285,8 +285,8 @@ const md = [
   '| step | median | max |',
   '|---|---|---|',
   `| live state identity (hash, main thread) | ${l.hashMs.median} | ${l.hashMs.max} |`,
-  `| whole take (hash, query, read, merge + encode + hash on the worker, insert) | ${l.takeMs.median} | ${l.takeMs.max} |`,
-  `| main thread busy during a take (event-loop utilization: hash, pg parsing and serializing) | ${l.mainThreadBusyMs.median} | ${l.mainThreadBusyMs.max} |`,
+  `| whole take (hash and newest version on the main thread; read, merge + encode + hash, insert on the worker's connection) | ${l.takeMs.median} | ${l.takeMs.max} |`,
+  `| main thread busy during a take (event-loop utilization) | ${l.mainThreadBusyMs.median} | ${l.mainThreadBusyMs.max} |`,
   `| for comparison: encode + identity on the main thread (what the worker spares it) | ${l.encodeAndHashMs.median} | ${l.encodeAndHashMs.max} |`,
   `| for comparison: renderPaper on the main thread (GET of the content, not part of a take) | ${l.renderPaperMs.median} | ${l.renderPaperMs.max} |`,
   `| computing a restore of the paper's first state (main thread, not part of a take) | ${l.restoreUpdateMs.median} | ${l.restoreUpdateMs.max} |`,
