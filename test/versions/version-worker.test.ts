@@ -14,7 +14,8 @@ import { migrateUp } from '../../persistence/migrations.js';
 import type { DocumentRef } from '../../persistence/storage.js';
 import { Durability } from '../../server/rooms/durability.js';
 import { stateHash } from '../../server/versions/state-identity.js';
-import { VERSION_WORKER_APPLICATION_NAME } from '../../server/versions/version-worker.js';
+import type { Worker } from 'node:worker_threads';
+import { VERSION_WORKER_APPLICATION_NAME, VersionWorker } from '../../server/versions/version-worker.js';
 import { Versions, type StoredVersionEvent, type VersionSource } from '../../server/versions/versions.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { startTcpForwarder } from '../helpers/tcp-forwarder.js';
@@ -174,6 +175,21 @@ describe('the version worker on PostgreSQL', () => {
       expect((await storedRow(next!.version.id)).hash).toEqual(new Uint8Array(stateHash(doc)));
     } finally {
       await forwarder.close();
+    }
+  });
+
+  it('rejects what it held when its thread dies, and the next request runs on a new one', async () => {
+    const { ref } = await storedPaper('worker/killed');
+    const worker = new VersionWorker({ connectionString: database.url });
+    try {
+      const request = { documentId: ref.id, latestHash: null, skipEmpty: true, kind: 'auto', label: null, createdBy: null } as const;
+      const held = worker.store(request);
+      // The thread dies with the request in it (as after a fatal error or an out-of-memory kill).
+      await (worker as unknown as { worker: Worker }).worker.terminate();
+      await expect(held).rejects.toThrow(/storing a version failed: the version worker exited/);
+      expect(await worker.store(request)).toMatchObject({ outcome: 'stored', created: true });
+    } finally {
+      await worker.close();
     }
   });
 });
