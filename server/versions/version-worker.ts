@@ -13,12 +13,10 @@
  *   for the version listeners. node-postgres' parsing and serializing of the state (hex text
  *   for bytea) then costs the worker, not the editors.
  *
- * The worker runs at a lower scheduling priority than the main thread (on Linux, where a nice
- * value is per thread): it is background work, and on busy cores it would otherwise take CPU
- * from the editors' thread. It is started on first use, unref'd (it never keeps the process
- * alive), restarted after a crash (whatever it held is rejected), and runs one request at a
- * time in order. Requests waiting for it are bounded (MAX_WAITING); beyond that a request
- * rejects with EncoderBusyError and the caller tries later. A failed request (a statement, the connection)
+ * The worker is started on first use, unref'd (it never keeps the process alive), restarted
+ * after a crash (whatever it held is rejected), and runs one request at a time in order.
+ * Requests waiting for it are bounded (MAX_WAITING); beyond that a request rejects with
+ * EncoderBusyError and the caller tries later. A failed request (a statement, the connection)
  * rejects with the worker's error message; the worker's pool opens a fresh connection for the
  * next one.
  *
@@ -64,9 +62,6 @@ export class EncoderBusyError extends Error {}
 
 const MAX_WAITING = 64;
 
-/** Scheduling priority of the worker thread (nice value; the main thread keeps its own). */
-const WORKER_NICENESS = 10;
-
 /** The worker's name in pg_stat_activity. */
 export const VERSION_WORKER_APPLICATION_NAME = 'scriptorium-versions';
 
@@ -75,9 +70,6 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const Y = require(workerData.yjs);
 const sql = workerData.sql;
-// This thread only (on Linux a nice value is per thread): when the cores are busy, the editors'
-// thread and the database go first and a version waits.
-try { require('node:os').setPriority(workerData.niceness); } catch {}
 
 let pool = null;
 function database() {
@@ -225,7 +217,6 @@ export class VersionWorker {
         applicationName: VERSION_WORKER_APPLICATION_NAME,
         sql: { ...STORED_UPDATES_SQL, ...INSERT_VERSION_SQL },
         insertAttempts: INSERT_ATTEMPTS,
-        niceness: WORKER_NICENESS,
       },
     });
     worker.unref();
