@@ -140,6 +140,26 @@ export async function listDocuments(db: Queryable, filter: { projectId?: string 
   return rows.map(toSummary);
 }
 
+/** A project as `GET /api/projects` lists it: the caller's role in it, null for a public project they are not in. */
+export interface ListedProject {
+  readonly id: string;
+  readonly name: string;
+  readonly role: ProjectRole | null;
+}
+
+/** The projects a user is a member of (with their role) and the public ones (role null), by name. */
+export async function listUserProjects(db: Queryable, userId: string): Promise<ListedProject[]> {
+  const { rows } = await db.query<{ id: string; name: string; role: ProjectRole | null }>(
+    `select p.id, p.name, pm.role
+       from projects p
+       left join project_members pm on pm.project_id = p.id and pm.user_id = $1
+      where pm.user_id is not null or p.visibility = 'public'
+      order by p.name, p.id`,
+    [userId],
+  );
+  return rows.map(({ id, name, role }) => ({ id, name, role }));
+}
+
 /** The documents a user may read: those of projects they are a member of, and of public projects. */
 export async function listReadableDocuments(
   db: Queryable,

@@ -4,7 +4,7 @@
  * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
  */
 import { z } from 'zod';
-import { findProject, findUser, listDocuments, listReadableDocuments, projectAccess, type DocumentSummary } from '../../persistence/accounts.js';
+import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess, type DocumentSummary, type ListedProject } from '../../persistence/accounts.js';
 import { recordAuditSafely } from '../../persistence/audit.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
@@ -64,6 +64,14 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
         const { projectId } = validate(listQuery, queryObject(request), 'query');
         const documents = await readableDocuments(deps, principal, projectId);
         return json(200, documents.map(({ id, name, kind, projectId, updatedAt }) => ({ id, name, kind, projectId, updatedAt })));
+      }),
+    },
+    {
+      method: 'GET',
+      pattern: '/api/projects',
+      handler: apiRoute(async (request) => {
+        const principal = await authenticateRequest(deps, request);
+        return json(200, await callerProjects(deps, principal));
       }),
     },
     {
@@ -169,6 +177,20 @@ async function readableDocuments(deps: ApiDependencies, principal: Principal, pr
       .map((document) => ({ ...document, updatedAt: null }));
   }
   throw new HttpError(501, 'this server has no database to list documents from');
+}
+
+/**
+ * The caller's projects: with a token, their memberships and the public projects (read under
+ * row-level security); open mode, the default project, where everyone is an editor.
+ */
+async function callerProjects(deps: ApiDependencies, principal: Principal): Promise<ListedProject[]> {
+  const userId = principal.userId;
+  if (userId !== null) {
+    if (!deps.db) throw new HttpError(501, 'this server runs with STORAGE=memory: it has no projects');
+    return readAs(deps.db, userId, (q) => listUserProjects(q, userId));
+  }
+  const project = deps.db ? await findProject(deps.db, DEFAULT_PROJECT_ID) : null;
+  return [{ id: DEFAULT_PROJECT_ID, name: project?.name ?? 'Open mode', role: 'editor' }];
 }
 
 /**

@@ -91,10 +91,10 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   await expect.poll(() => victor.page.getByRole('img', { name: 'Here now: Olive Owner' }).count(), { timeout: 10_000 }).toBe(1);
   await expect.poll(() => victor.page.getByText('Victor Viewer').count()).toBe(1);
 
-  // A viewer cannot create documents in the project; the form says why.
+  // A viewer cannot create documents (no project of theirs takes them, GET /api/projects); the form says why.
   await victor.page.getByLabel('Name', { exact: true }).fill('Viewer notes');
   await victor.page.getByRole('button', { name: 'Create' }).click();
-  await expect.poll(() => victor.page.getByRole('alert').textContent()).toBe('Creating documents needs the owner or editor role in the project (you are a viewer).');
+  await expect.poll(() => victor.page.getByRole('alert').textContent()).toBe('You are not an editor in any project yet, so you cannot create documents. Ask a project owner to add you.');
   await screenshot(victor.page, 'document-list-token');
 
   expect(olive.errors).toEqual([]);

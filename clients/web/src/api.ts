@@ -27,6 +27,13 @@ export interface DocumentSummary {
   readonly updatedAt: string | null;
 }
 
+/** A project the caller belongs to (role) or that is public (role null). */
+export interface ProjectSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly role: 'owner' | 'editor' | 'viewer' | null;
+}
+
 export interface PresentUser {
   readonly id: string | null;
   readonly name: string | null;
@@ -72,6 +79,7 @@ export type VersionContent = { readonly type: 'doc'; readonly content: readonly 
 export interface Api {
   me(): Promise<Me>;
   documents(): Promise<DocumentSummary[]>;
+  projects(): Promise<ProjectSummary[]>;
   createDocument(body: { name: string; kind: DocumentKind; projectId?: string }): Promise<{ id: string; name: string; kind: DocumentKind }>;
   presence(name: string): Promise<PresentUser[]>;
   versions(name: string): Promise<VersionSummary[]>;
@@ -110,6 +118,7 @@ export function createApi(token: string | null): Api {
   return {
     me: () => call<Me>('GET', '/api/me'),
     documents: () => call<DocumentSummary[]>('GET', '/api/documents'),
+    projects: () => call<ProjectSummary[]>('GET', '/api/projects'),
     createDocument: (body) => call('POST', '/api/documents', body),
     presence: async (name) => (await call<{ users: PresentUser[] }>('GET', `${documentPath(name)}/presence`)).users,
     versions: async (name) => (await call<{ versions: VersionSummary[] }>('GET', `${documentPath(name)}/versions?limit=100`)).versions,

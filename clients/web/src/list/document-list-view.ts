@@ -147,17 +147,13 @@ function createForm(context: AppContext): HTMLElement {
     error,
   );
 
-  // With a token a document goes into a project: those of the documents I can see (no project API yet).
+  // With a token a document goes into a project where I am an owner or editor.
   if (!context.openMode) {
-    void context.directory.list().then(
-      (documents) => {
-        // There is no project API: a project is named by the documents I know in it.
-        const byProject = new Map<string, string[]>();
-        for (const document of documents) byProject.set(document.projectId, [...(byProject.get(document.projectId) ?? []), document.name]);
-        project.replaceChildren(
-          ...[...byProject].map(([id, names]) => h('option', { value: id }, `With “${names[0]}”${names.length > 1 ? ` and ${names.length - 1} more` : ''}`)),
-        );
-        projectField.hidden = byProject.size <= 1;
+    void context.api.projects().then(
+      (projects) => {
+        const writable = projects.filter((candidate) => candidate.role === 'owner' || candidate.role === 'editor');
+        project.replaceChildren(...writable.map((candidate) => h('option', { value: candidate.id }, candidate.name)));
+        projectField.hidden = writable.length <= 1;
       },
       () => undefined,
     );
