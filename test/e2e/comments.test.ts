@@ -154,6 +154,17 @@ it('adds, answers and resolves a comment, and keeps it anchored while the other 
   }
   await screenshot(grace.page, 'comments-anchored');
 
+  // Grace splits the paragraph just before the passage: the binding writes the moved text as a
+  // copy, and her editor re-ties the comment to it.
+  await selectText(grace.page, 'no great pretensions');
+  await grace.page.keyboard.press('ArrowLeft');
+  await grace.page.keyboard.press('Enter');
+  await expect.poll(() => grace.page.locator('.paper-content p').count()).toBe(2);
+  for (const page of [ada.page, grace.page]) {
+    await expect.poll(() => highlighted(page)).toBe('no great pretensions');
+    await expect.poll(() => openComments(page).first().getByRole('button', { name: 'no great pretensions' }).count()).toBe(1);
+  }
+
   // The server lists both, with their quotes.
   await expect
     .poll(async () => (await apiComments()).map(({ body, quote, resolved, detached }) => ({ body, quote, resolved, detached })))

@@ -66,6 +66,20 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   expect(await victorPaper.getAttribute('aria-readonly')).toBe('true');
   expect(await victor.page.getByRole('toolbar', { name: 'Formatting' }).count()).toBe(0);
 
+  // The owner comments (author: the signed-in user); the viewer sees it but cannot reply or resolve.
+  await olivePaper.click();
+  await olive.page.keyboard.press('Control+a');
+  await olive.page.keyboard.press('Control+Alt+m');
+  await olive.page.keyboard.type('Owner note.');
+  await olive.page.keyboard.press('Control+Enter');
+  const victorComments = victor.page.getByRole('region', { name: 'Comments' }).getByRole('listitem');
+  await expect.poll(() => victorComments.count()).toBe(1);
+  expect(await victorComments.first().textContent()).toContain('Olive Owner');
+  expect(await victorComments.first().textContent()).toContain('Owner note.');
+  expect(await victorComments.first().getByRole('button', { name: /^(Reply|Resolve)$/ }).count()).toBe(0);
+  const content = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents/${encodeURIComponent(NAME)}`, { headers: { authorization: `Bearer ${owner.token}` } })).json()) as { content: { comments: { authorId: string; quote: string }[] } };
+  expect(content.content.comments.map(({ authorId, quote }) => ({ authorId, quote }))).toEqual([{ authorId: owner.id, quote: 'Written by the owner.' }]);
+
   // Both see both: awareness of a viewer is still relayed.
   for (const { page } of [olive, victor]) {
     const people = page.getByRole('list', { name: 'People in this document' });

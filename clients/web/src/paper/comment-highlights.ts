@@ -1,9 +1,9 @@
 import { Extension, type Editor } from '@tiptap/core';
 import { Plugin, PluginKey, type EditorState } from '@tiptap/pm/state';
 import { Decoration, DecorationSet } from '@tiptap/pm/view';
-import { absolutePositionToRelativePosition, relativePositionToAbsolutePosition, ySyncPluginKey } from '@tiptap/y-tiptap';
+import { absolutePositionToRelativePosition, isStructuralTransaction, relativePositionToAbsolutePosition, ySyncPluginKey } from '@tiptap/y-tiptap';
 import * as Y from 'yjs';
-import { COMMENTS_MAP, type RelativePositionJSON } from '../../../../server/documents/comments.js';
+import { COMMENTS_MAP, setCommentAnchor, type RelativePositionJSON } from '../../../../server/documents/comments.js';
 
 /** A comment's place in the editor document (ProseMirror positions). */
 export interface CommentRange {
@@ -118,6 +118,8 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
 
   addProseMirrorPlugins() {
     const { doc, isDetached, onHighlightClick } = this.options;
+    // Ranges mapped through a local paragraph split or join, to re-tie once the binding wrote it.
+    let retie: Map<string, CommentRange> | null = null;
 
     return [
       new Plugin<HighlightState>({
@@ -138,6 +140,9 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
               const to = tr.mapping.map(range.to, -1);
               if (from < to) ranges.set(id, { from, to });
             }
+            // The binding writes a split or join as delete + copy, which would detach comments on
+            // the moved text: this editor made the change, so it re-ties them (setCommentAnchor).
+            if (tr.getMeta(ySyncPluginKey) === undefined && isStructuralTransaction(tr, _old.doc) && ranges.size > 0) retie = new Map(ranges);
             return { ranges, active: value.active, decorations: value.decorations.map(tr.mapping, tr.doc) };
           },
         },
@@ -155,6 +160,33 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
             return false;
           },
         },
+        view: (view) => ({
+          update() {
+            if (retie === null) return;
+            const moved = retie;
+            retie = null;
+            // After the binding's own view update has written the transaction to Yjs.
+            queueMicrotask(() => {
+              const binding = bindingOf(view.state);
+              if (binding === null || view.isDestroyed) return;
+              const comments = doc.getMap<unknown>(COMMENTS_MAP);
+              for (const [id, range] of moved) {
+                const comment = comments.get(id);
+                if (!(comment instanceof Y.Map)) continue;
+                const anchor = comment.get('anchor') as { start?: unknown; end?: unknown } | undefined;
+                if (resolve(doc, binding, anchor?.start, []) === range.from && resolve(doc, binding, anchor?.end, []) === range.to) continue;
+                try {
+                  setCommentAnchor(doc, id, {
+                    start: absolutePositionToRelativePosition(range.from, binding.type, binding.mapping) as Y.RelativePosition,
+                    end: absolutePositionToRelativePosition(range.to, binding.type, binding.mapping) as Y.RelativePosition,
+                  });
+                } catch {
+                  // Nothing of the passage is left to tie to: it stays as it is.
+                }
+              }
+            });
+          },
+        }),
       }),
     ];
   },
