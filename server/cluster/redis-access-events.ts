@@ -51,6 +51,8 @@ export class RedisAccessEvents implements AccessEvents {
     subscriber.on('close', lost);
     // ioredis resubscribes on its own after a reconnect.
     subscriber.on('ready', () => {
+      // Not resubscribed by ioredis (autoResubscribe off: see redis-client.ts).
+      subscriber.subscribe(this.channel).catch((error: unknown) => logger.warn({ err: error }, 'access events: resubscribe failed; retried on reconnect'));
       if (!this.subscriberLost) return;
       this.subscriberLost = false;
       logger.info('access events: redis reachable again; checking every live session');
@@ -60,7 +62,7 @@ export class RedisAccessEvents implements AccessEvents {
     publisher.on('ready', () => {
       if (!this.subscriberLost) this.sendUnsent();
     });
-    subscriber.subscribe(this.channel).catch((error: unknown) => logger.warn({ err: error }, 'access events: subscribe failed; retried on reconnect'));
+    if (subscriber.status === 'ready') subscriber.subscribe(this.channel).catch((error: unknown) => logger.warn({ err: error }, 'access events: subscribe failed; retried on reconnect'));
   }
 
   publish(event: AccessEvent): void {

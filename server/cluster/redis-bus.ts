@@ -50,7 +50,12 @@ export class RedisBus implements Bus {
       for (const listener of this.reconnectListeners) listener();
     };
     this.publisher.on('ready', back);
-    this.subscriber.on('ready', back);
+    // ioredis does not resubscribe on its own (autoResubscribe off: see redis-client.ts); the
+    // channels go back before the catch-up exchange asks anything on them.
+    this.subscriber.on('ready', () => {
+      if (!this.sharded) this.resubscribe();
+      back();
+    });
     if (this.sharded) {
       // A shard's subscriber connection can drop while the cluster as a whole stays
       // ready; ioredis replaces it and resubscribes, then says so.
@@ -65,6 +70,12 @@ export class RedisBus implements Bus {
       const handler = this.handlers.get(channel.toString());
       if (handler) handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     });
+  }
+
+  private resubscribe(): void {
+    const channels = [...this.handlers.keys()];
+    if (channels.length === 0) return;
+    this.subscriber.subscribe(...channels).catch((error: unknown) => this.logger.warn({ err: error, channels: channels.length }, 'bus resubscribe failed; retried on reconnect'));
   }
 
   private channel(document: string): string {

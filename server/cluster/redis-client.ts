@@ -16,7 +16,10 @@ export interface ConnectionOptions {
 /** One server or a Cluster, as REDIS_URL says (`redis-cluster://host:port,…`: see redis-endpoint.ts). */
 export function openRedisConnection(url: string, options: ConnectionOptions): RedisConnection {
   const endpoint = parseRedisEndpoint(url);
-  const perNode: RedisOptions = options.waitWhileDown ? { maxRetriesPerRequest: null } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  // Subscribers resubscribe themselves on 'ready' (RedisBus, RedisAccessEvents): ioredis's own
+  // resubscription holds a promise nobody handles, which a close at the wrong moment rejects
+  // as an unhandled rejection (a crash, exit 70).
+  const perNode: RedisOptions = options.waitWhileDown ? { maxRetriesPerRequest: null, autoResubscribe: false } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
   if (endpoint.kind === 'single') return new Redis(url, { ...perNode, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
   return new Cluster(endpoint.nodes.map(({ host, port }) => ({ host, port })), {
     ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),

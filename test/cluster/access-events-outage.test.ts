@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessEvent } from '../../server/auth/access-events.js';
 import { RedisAccessEvents } from '../../server/cluster/redis-access-events.js';
 import { createRedisClient, createRedisSubscriber, type RedisConnection } from '../../server/cluster/redis-client.js';
+import { closeRedis } from '../helpers/redis.js';
 import { startTcpForwarder, type TcpForwarder } from '../helpers/tcp-forwarder.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(events.map((made) => made.close()));
-  for (const connection of connections) connection.disconnect();
+  await Promise.all(connections.map(closeRedis));
   await forwarder.close();
   await redis.stop();
 });

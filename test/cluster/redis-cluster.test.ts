@@ -21,6 +21,7 @@ import { busConformance } from '../conformance/bus-suite.js';
 import { locksConformance } from '../conformance/locks-suite.js';
 import { presenceConformance } from '../conformance/presence-suite.js';
 import { rateLimitStoreConformance, sessionStoreConformance } from '../conformance/stores-suite.js';
+import { closeRedis } from '../helpers/redis.js';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { awarenessFrame, decodeAwareness, encodeAwareness, updateFrame } from '../helpers/frames.js';
@@ -45,7 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const connection of connections) connection.disconnect();
+  await Promise.all(connections.map(closeRedis));
   await cluster?.stop();
 });
 

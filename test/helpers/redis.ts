@@ -38,3 +38,17 @@ export function testRedis(): TestRedis {
     },
   };
 }
+
+/**
+ * Closes a connection the way the server does: QUIT, which lets commands still in flight
+ * (ioredis's own resubscription after a reconnect, whose promise nobody holds) get their
+ * replies; a bare disconnect() would reject those as unhandled. Disconnects when QUIT fails
+ * or takes longer than two seconds (Redis gone).
+ */
+export async function closeRedis(connection: { quit(): Promise<unknown>; disconnect(): void }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const quit = connection.quit().then(() => true, () => false);
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2_000)));
+  if (!(await Promise.race([quit, timeout]))) connection.disconnect();
+  clearTimeout(timer);
+}
