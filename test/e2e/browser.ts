@@ -12,6 +12,7 @@ import pg from 'pg';
 import * as Y from 'yjs';
 import { startServer, type RunningServer } from '../../server/server.js';
 import type { Config } from '../../server/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DIR = path.join(ROOT, 'clients', 'web', 'dist');
@@ -107,4 +108,31 @@ export async function createUser(admin: ReturnType<typeof adminClient>, name: st
   const { id } = await admin<{ id: string }>('/users', { email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.org`, name });
   const { token } = await admin<{ token: string }>('/tokens', { userId: id, ttlSeconds: 3600 });
   return { id, name, token };
+}
+
+/** What a browser-test file runs against: its own database, the app server on it, Chromium, and an SQL client. */
+export interface AppUnderTest {
+  readonly database: TestDatabase;
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  /** Connected to the test database (checks against what is stored). */
+  readonly sql: pg.Client;
+}
+
+/** Starts everything a browser-test file needs, on a database of its own (prefix names it). */
+export async function startApp(prefix: string, config: Partial<Config> = {}): Promise<AppUnderTest> {
+  const database = await createTestDatabase(prefix);
+  const server = await startAppServer({ storage: 'durable', databaseUrl: database.url, ...config });
+  const browser = await launchBrowser();
+  const sql = new pg.Client({ connectionString: database.url });
+  await sql.connect();
+  return { database, server, browser, sql };
+}
+
+/** Stops what startApp started (whatever of it did start). */
+export async function stopApp(app: Partial<AppUnderTest> | undefined): Promise<void> {
+  await app?.browser?.close();
+  await app?.server?.close();
+  await app?.sql?.end();
+  await app?.database?.drop();
 }

@@ -5,28 +5,19 @@
  * its passage (highlight and quote cover the grown passage in both profiles, the API lists it),
  * and shows as detached once the passage is deleted whole.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { chooseName, documentUrl, launchBrowser, openContext, screenshot, startAppServer } from './browser.js';
+import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const NAME = 'Comments e2e';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2ecomments');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url });
-  browser = await launchBrowser();
+  app = await startApp('e2ecomments');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 /** Selects the first occurrence of `text` in the paper (a DOM range the editor picks up). */
 async function selectText(page: Page, text: string): Promise<void> {
@@ -62,25 +53,25 @@ const highlighted = (page: Page) => page.locator('.paper-content .comment-highli
 const openComments = (page: Page) => page.getByRole('region', { name: 'Comments' }).getByRole('list', { name: 'Open comments' }).getByRole('listitem');
 
 async function apiComments(): Promise<{ body: string; quote: string | null; detached: boolean; authorName: string | null; resolved: boolean; replies: { body: string }[] }[]> {
-  const response = await fetch(`http://127.0.0.1:${server.port}/api/documents/${encodeURIComponent(NAME)}`);
+  const response = await fetch(`http://127.0.0.1:${app.server.port}/api/documents/${encodeURIComponent(NAME)}`);
   expect(response.status).toBe(200);
   const json = (await response.json()) as { content: { comments: [] } };
   return json.content.comments;
 }
 
 it('adds, answers and resolves a comment, and keeps it anchored while the other one edits', async () => {
-  const created = await fetch(`http://127.0.0.1:${server.port}/api/documents`, {
+  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: NAME, kind: 'paper' }),
   });
   expect(created.status).toBe(201);
 
-  const ada = await openContext(browser);
-  const grace = await openContext(browser);
-  await ada.page.goto(documentUrl(server.port, NAME));
+  const ada = await openContext(app.browser);
+  const grace = await openContext(app.browser);
+  await ada.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(ada.page, 'Ada Lovelace');
-  await grace.page.goto(documentUrl(server.port, NAME));
+  await grace.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(grace.page, 'Grace Hopper');
 
   const adaPaper = ada.page.getByRole('textbox', { name: 'Paper' });

@@ -3,58 +3,48 @@
  * list page (the form knows the project from GET /api/projects, not from visible documents);
  * with two writable projects the form asks which, by name.
  */
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { adminClient, createUser, documentUrl, launchBrowser, openContext, screenshot, startAppServer } from './browser.js';
+import { adminClient, createUser, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const SECRET = 'e2e-create-secret-0123456789abcdef';
 const ADMIN = 'e2e-create-admin-0123456789abcdef';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2ecreate');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN });
-  browser = await launchBrowser();
+  app = await startApp('e2ecreate', { authSecret: SECRET, adminToken: ADMIN });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 it('creates the first document of an empty project, and asks which project when there are two', async () => {
-  const admin = adminClient(server.port, ADMIN);
+  const admin = adminClient(app.server.port, ADMIN);
   const owner = await createUser(admin, 'Olive Owner');
   const editor = await createUser(admin, 'Eddie Editor');
   const { id: drafts } = await admin<{ id: string }>('/projects', { name: 'Drafts', ownerId: owner.id });
   await admin(`/projects/${drafts}/members`, { userId: editor.id, role: 'editor' });
 
-  const eddie = await openContext(browser);
-  await eddie.page.goto(`http://127.0.0.1:${server.port}/?token=${encodeURIComponent(editor.token)}`);
+  const eddie = await openContext(app.browser);
+  await eddie.page.goto(`http://127.0.0.1:${app.server.port}/?token=${encodeURIComponent(editor.token)}`);
   await eddie.page.getByLabel('Name', { exact: true }).fill('First draft');
   await eddie.page.getByRole('button', { name: 'Create' }).click();
-  await expect.poll(() => eddie.page.url()).toBe(documentUrl(server.port, 'First draft'));
-  const listed = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
+  await expect.poll(() => eddie.page.url()).toBe(documentUrl(app.server.port, 'First draft'));
+  const listed = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
   expect(listed).toEqual([expect.objectContaining({ name: 'First draft', projectId: drafts })]);
 
   // A second project where Eddie is an editor: the form offers both by name.
   const { id: essays } = await admin<{ id: string }>('/projects', { name: 'Essays', ownerId: owner.id });
   await admin(`/projects/${essays}/members`, { userId: editor.id, role: 'editor' });
-  await eddie.page.goto(`http://127.0.0.1:${server.port}/`);
+  await eddie.page.goto(`http://127.0.0.1:${app.server.port}/`);
   const project = eddie.page.getByLabel('Project', { exact: true });
   await expect.poll(() => project.locator('option').allTextContents()).toEqual(['Drafts', 'Essays']);
   await project.selectOption({ label: 'Essays' });
   await eddie.page.getByLabel('Name', { exact: true }).fill('An essay');
   await eddie.page.getByRole('button', { name: 'Create' }).click();
-  await expect.poll(() => eddie.page.url()).toBe(documentUrl(server.port, 'An essay'));
-  const again = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
+  await expect.poll(() => eddie.page.url()).toBe(documentUrl(app.server.port, 'An essay'));
+  const again = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
   expect(again.find((document) => document.name === 'An essay')?.projectId).toBe(essays);
-  await eddie.page.goto(`http://127.0.0.1:${server.port}/`);
+  await eddie.page.goto(`http://127.0.0.1:${app.server.port}/`);
   await screenshot(eddie.page, 'create-in-project');
 
   expect(eddie.errors).toEqual([]);

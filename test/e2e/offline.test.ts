@@ -3,39 +3,31 @@
  * meanwhile, the editor keeps working, and when a server is back on the same address the
  * pending edits are sent, committed and acknowledged ("Saved"), and stored.
  */
-import type { Browser } from 'playwright-core';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
-import { chooseName, documentUrl, launchBrowser, openContext, screenshot, startAppServer, storedPaperText } from './browser.js';
+import { chooseName, documentUrl, openContext, screenshot, startAppServer, storedPaperText, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const NAME = 'offline notes';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
-let sql: pg.Client;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2eoffline');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url, transport: 'ws' });
-  browser = await launchBrowser();
-  sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
+  app = await startApp('e2eoffline', { transport: 'ws' });
 });
 
+/** The server started after the first one was stopped. */
+let restarted: RunningServer | null = null;
+
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await sql?.end();
-  await database?.drop();
+  await restarted?.close();
+  await stopApp(app); // closing its stopped server again is a no-op
 });
 
 it('counts the changes pending while offline and saves them once the server is back', async () => {
-  await fetch(`http://127.0.0.1:${server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'paper' }) });
-  const ada = await openContext(browser);
-  await ada.page.goto(documentUrl(server.port, NAME));
+  await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'paper' }) });
+  const ada = await openContext(app.browser);
+  await ada.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(ada.page, 'Ada');
   const paper = ada.page.getByRole('textbox', { name: 'Paper' });
   const status = ada.page.getByRole('status');
@@ -44,8 +36,8 @@ it('counts the changes pending while offline and saves them once the server is b
   await ada.page.keyboard.type('Online. ');
   await expect.poll(() => status.textContent()).toBe('Saved');
 
-  const port = server.port;
-  await server.close();
+  const port = app.server.port;
+  await app.server.close();
   await expect.poll(() => status.textContent()).toBe('Offline — 0 changes pending');
   await ada.page.keyboard.type('Offline');
   await expect.poll(() => status.textContent()).toMatch(/^Offline — ([1-9]\d*) changes pending$/);
@@ -53,20 +45,20 @@ it('counts the changes pending while offline and saves them once the server is b
   expect(pending).toBeGreaterThanOrEqual(1);
   expect(await paper.getAttribute('contenteditable')).toBe('true');
   await screenshot(ada.page, 'save-state-offline');
-  expect(await storedPaperText(sql, NAME)).toBe('Online. ');
+  expect(await storedPaperText(app.sql, NAME)).toBe('Online. ');
 
   // A new server on the same address (the ws transport: uWS keeps a closed port bound within one process).
-  server = await waitFor(() => startAppServer({ storage: 'durable', databaseUrl: database.url, transport: 'ws', port }), 10_000, 'the port to be free again', 200);
+  restarted = await waitFor(() => startAppServer({ storage: 'durable', databaseUrl: app.database.url, transport: 'ws', port }), 10_000, 'the port to be free again', 200);
   await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('Saved');
-  expect(await storedPaperText(sql, NAME)).toBe('Online. Offline');
+  expect(await storedPaperText(app.sql, NAME)).toBe('Online. Offline');
   // The browser reports refused reconnection attempts itself; the app logs nothing.
   expect(ada.errors.filter((error) => !/WebSocket connection to .* failed/.test(error))).toEqual([]);
 }, 60_000);
 
 it('counts the changes made while the browser itself is offline, and saves them when it is back', async () => {
-  await fetch(`http://127.0.0.1:${server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'train notes', kind: 'paper' }) });
-  const ada = await openContext(browser);
-  await ada.page.goto(documentUrl(server.port, 'train notes'));
+  await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'train notes', kind: 'paper' }) });
+  const ada = await openContext(app.browser);
+  await ada.page.goto(documentUrl(app.server.port, 'train notes'));
   await chooseName(ada.page, 'Ada');
   const paper = ada.page.getByRole('textbox', { name: 'Paper' });
   const status = ada.page.getByRole('status');
@@ -81,6 +73,6 @@ it('counts the changes made while the browser itself is offline, and saves them 
   await expect.poll(() => status.textContent()).toBe('Offline — 3 changes pending');
   await ada.context.setOffline(false);
   await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('Saved');
-  expect(await storedPaperText(sql, 'train notes')).toBe('abcdef');
+  expect(await storedPaperText(app.sql, 'train notes')).toBe('abcdef');
   expect(ada.errors).toEqual([]);
 }, 60_000);

@@ -3,49 +3,39 @@
  * the other's text, the other's caret labelled with their name, and the other's avatar in
  * "People in this document"; the list page shows the document and who is in it.
  */
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { chooseName, documentUrl, launchBrowser, openContext, screenshot, startAppServer } from './browser.js';
+import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const NAME = 'Field notes / 2026.v1';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2epaper');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url });
-  browser = await launchBrowser();
+  app = await startApp('e2epaper');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 it('shows each person the other one’s text, caret label and avatar', async () => {
-  const created = await fetch(`http://127.0.0.1:${server.port}/api/documents`, {
+  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: NAME, kind: 'paper' }),
   });
   expect(created.status).toBe(201);
 
-  const ada = await openContext(browser);
-  const grace = await openContext(browser);
+  const ada = await openContext(app.browser);
+  const grace = await openContext(app.browser);
 
   // Ada starts from the list and follows the link; Grace opens the shared URL directly.
-  await ada.page.goto(`http://127.0.0.1:${server.port}/`);
+  await ada.page.goto(`http://127.0.0.1:${app.server.port}/`);
   await chooseName(ada.page, 'Ada Lovelace');
   await expect.poll(() => ada.page.getByRole('link', { name: NAME }).count()).toBe(1);
   await screenshot(ada.page, 'document-list');
   await ada.page.getByRole('link', { name: NAME }).click();
   expect(new URL(ada.page.url()).pathname).toBe(`/d/${encodeURIComponent(NAME)}`);
 
-  await grace.page.goto(documentUrl(server.port, NAME));
+  await grace.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(grace.page, 'Grace Hopper');
 
   const adaPaper = ada.page.getByRole('textbox', { name: 'Paper' });

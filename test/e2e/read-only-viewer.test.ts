@@ -4,50 +4,35 @@
  * banner saying so, still shows up in the owner's people list, and what the viewer tries to
  * type reaches neither the owner nor the database.
  */
-import type { Browser } from 'playwright-core';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { sleep } from '../helpers/wait.js';
-import { adminClient, createUser, documentUrl, launchBrowser, openContext, screenshot, startAppServer, storedPaperText } from './browser.js';
+import { adminClient, createUser, documentUrl, openContext, screenshot, storedPaperText, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const SECRET = 'e2e-secret-read-only-0123456789abcdef';
 const ADMIN = 'e2e-admin-read-only-0123456789abcdef';
 const NAME = 'Proposal: engines.md';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
-let sql: pg.Client;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2eviewer');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN });
-  browser = await launchBrowser();
-  sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
+  app = await startApp('e2eviewer', { authSecret: SECRET, adminToken: ADMIN });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await sql?.end();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 it('opens read-only for a viewer, whose attempted edit reaches no one', async () => {
-  const admin = adminClient(server.port, ADMIN);
+  const admin = adminClient(app.server.port, ADMIN);
   const owner = await createUser(admin, 'Olive Owner');
   const viewer = await createUser(admin, 'Victor Viewer');
   const { id: projectId } = await admin<{ id: string }>('/projects', { name: 'Engines', ownerId: owner.id });
   await admin('/projects/' + projectId + '/members', { userId: viewer.id, role: 'viewer' });
   await admin('/documents', { projectId, name: NAME, kind: 'paper' });
 
-  const olive = await openContext(browser);
-  const victor = await openContext(browser);
+  const olive = await openContext(app.browser);
+  const victor = await openContext(app.browser);
 
   // The sign-in link: the token is remembered and dropped from the address bar.
-  await olive.page.goto(`${documentUrl(server.port, NAME)}?token=${encodeURIComponent(owner.token)}`);
+  await olive.page.goto(`${documentUrl(app.server.port, NAME)}?token=${encodeURIComponent(owner.token)}`);
   await expect.poll(() => olive.page.evaluate("window.localStorage.getItem('scriptorium.token')")).toBe(owner.token);
   expect(new URL(olive.page.url()).search).toBe('');
   expect(new URL(olive.page.url()).pathname).toBe(`/d/${encodeURIComponent(NAME)}`);
@@ -58,7 +43,7 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   await olive.page.keyboard.type('Written by the owner.');
   await expect.poll(() => olive.page.getByRole('status').textContent()).toBe('Saved');
 
-  await victor.page.goto(`${documentUrl(server.port, NAME)}?token=${encodeURIComponent(viewer.token)}`);
+  await victor.page.goto(`${documentUrl(app.server.port, NAME)}?token=${encodeURIComponent(viewer.token)}`);
   const victorPaper = victor.page.getByRole('textbox', { name: 'Paper' });
   await expect.poll(() => victorPaper.textContent()).toContain('Written by the owner.');
   await expect.poll(() => victor.page.getByRole('note').filter({ hasText: 'Read-only.' }).count()).toBe(1);
@@ -77,7 +62,7 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   expect(await victorComments.first().textContent()).toContain('Olive Owner');
   expect(await victorComments.first().textContent()).toContain('Owner note.');
   expect(await victorComments.first().getByRole('button', { name: /^(Reply|Resolve)$/ }).count()).toBe(0);
-  const content = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents/${encodeURIComponent(NAME)}`, { headers: { authorization: `Bearer ${owner.token}` } })).json()) as { content: { comments: { authorId: string; quote: string }[] } };
+  const content = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents/${encodeURIComponent(NAME)}`, { headers: { authorization: `Bearer ${owner.token}` } })).json()) as { content: { comments: { authorId: string; quote: string }[] } };
   expect(content.content.comments.map(({ authorId, quote }) => ({ authorId, quote }))).toEqual([{ authorId: owner.id, quote: 'Written by the owner.' }]);
 
   // Both see both: awareness of a viewer is still relayed.
@@ -97,7 +82,7 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   await sleep(500);
   expect(await victorPaper.textContent()).not.toContain('Intruder');
   expect(await olivePaper.textContent()).toBe('Written by the owner.');
-  expect(await storedPaperText(sql, NAME)).toBe('Written by the owner.');
+  expect(await storedPaperText(app.sql, NAME)).toBe('Written by the owner.');
   expect(await victor.page.getByRole('status').textContent()).toBe('Saved');
 
   // The list, in token mode, names who is in each document.

@@ -4,28 +4,19 @@
  * by keyboard and one moved by drag and drop show as moved in the other context; the other
  * person's focused node is marked.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { chooseName, documentUrl, launchBrowser, openContext, screenshot, startAppServer } from './browser.js';
+import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const NAME = 'Why do engines knock?';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2etree');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url });
-  browser = await launchBrowser();
+  app = await startApp('e2etree');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 /** The titles of the tree as an indented outline, read from the accessibility attributes. */
 function outline(page: Page): Promise<string[]> {
@@ -42,13 +33,13 @@ async function addRoot(page: Page, title: string): Promise<void> {
 }
 
 it('shows nodes added, renamed and moved in one context in the other', async () => {
-  const created = await fetch(`http://127.0.0.1:${server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'research_tree' }) });
+  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'research_tree' }) });
   expect(created.status).toBe(201);
-  const ada = await openContext(browser);
-  const grace = await openContext(browser);
-  await ada.page.goto(documentUrl(server.port, NAME));
+  const ada = await openContext(app.browser);
+  const grace = await openContext(app.browser);
+  await ada.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(ada.page, 'Ada');
-  await grace.page.goto(documentUrl(server.port, NAME));
+  await grace.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(grace.page, 'Grace');
   await expect.poll(() => ada.page.getByRole('button', { name: 'Add node' }).isVisible()).toBe(true);
 

@@ -4,30 +4,21 @@
  * both see the old text again and the list shows the restore. A viewer can look but not
  * name or restore.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { adminClient, createUser, documentUrl, launchBrowser, openContext, screenshot, startAppServer } from './browser.js';
+import { adminClient, createUser, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
 
 const SECRET = 'e2e-secret-history-0123456789abcdef';
 const ADMIN = 'e2e-admin-history-0123456789abcdef';
 const NAME = 'Grant proposal';
-let database: TestDatabase;
-let server: RunningServer;
-let browser: Browser;
+
+let app: AppUnderTest;
 
 beforeAll(async () => {
-  database = await createTestDatabase('e2ehistory');
-  server = await startAppServer({ storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN });
-  browser = await launchBrowser();
+  app = await startApp('e2ehistory', { authSecret: SECRET, adminToken: ADMIN });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
+afterAll(() => stopApp(app));
 
 /** The paper's text without the other people's caret labels. */
 const paperText = (page: Page) =>
@@ -38,7 +29,7 @@ const paperText = (page: Page) =>
   });
 
 it('names a version, compares and previews it, and restores it for everyone', async () => {
-  const admin = adminClient(server.port, ADMIN);
+  const admin = adminClient(app.server.port, ADMIN);
   const ada = await createUser(admin, 'Ada Lovelace');
   const grace = await createUser(admin, 'Grace Hopper');
   const vic = await createUser(admin, 'Vic Viewer');
@@ -47,10 +38,10 @@ it('names a version, compares and previews it, and restores it for everyone', as
   await admin(`/projects/${projectId}/members`, { userId: vic.id, role: 'viewer' });
   await admin('/documents', { projectId, name: NAME, kind: 'paper' });
 
-  const a = await openContext(browser);
-  const g = await openContext(browser);
-  await a.page.goto(`${documentUrl(server.port, NAME)}?token=${encodeURIComponent(ada.token)}`);
-  await g.page.goto(`${documentUrl(server.port, NAME)}?token=${encodeURIComponent(grace.token)}`);
+  const a = await openContext(app.browser);
+  const g = await openContext(app.browser);
+  await a.page.goto(`${documentUrl(app.server.port, NAME)}?token=${encodeURIComponent(ada.token)}`);
+  await g.page.goto(`${documentUrl(app.server.port, NAME)}?token=${encodeURIComponent(grace.token)}`);
   const adaPaper = a.page.getByRole('textbox', { name: 'Paper' });
   await expect.poll(() => adaPaper.getAttribute('contenteditable')).toBe('true');
   await adaPaper.click();
@@ -104,8 +95,8 @@ it('names a version, compares and previews it, and restores it for everyone', as
   await screenshot(g.page, 'history-narrow');
 
   // A viewer sees the history but cannot name or restore.
-  const v = await openContext(browser);
-  await v.page.goto(`${documentUrl(server.port, NAME)}?token=${encodeURIComponent(vic.token)}`);
+  const v = await openContext(app.browser);
+  await v.page.goto(`${documentUrl(app.server.port, NAME)}?token=${encodeURIComponent(vic.token)}`);
   await expect.poll(() => v.page.getByRole('note').filter({ hasText: 'Read-only.' }).count()).toBe(1);
   await v.page.getByRole('button', { name: 'History' }).click();
   const vicHistory = v.page.getByRole('region', { name: 'Version history' });
