@@ -33,6 +33,8 @@ Prints a table and writes bench/results/web-load-<time>.{json,md}.`,
     'typing-seconds': { type: 'string', default: '20', value: 'S', description: 'length of the typing session (600: the 10-minute run; 0 skips it)' },
     'keep-open': { type: 'boolean', default: false, description: 'keep the paper open in another client during the loads, so the server has it loaded\n(measures the browser side; by default each load is also a cold load on the server)' },
     'database-url': { type: 'string', value: 'URL', description: 'PostgreSQL server to create a throwaway database on\n(default postgres://postgres@127.0.0.1:5432/postgres)' },
+    profile: { type: 'string', value: 'FILE', description: 'after the timed loads, record one more load with the CPU profiler and write it to FILE\n(.cpuprofile, opens in Chromium DevTools); prints the functions with the most self time' },
+    trace: { type: 'boolean', default: false, description: "print each load's performance marks and long tasks (with --profile, also the profiled load's network log)" },
     seed: { type: 'string', default: '42', value: 'N', description: 'seed of the generated paper and typing' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
   },
@@ -126,20 +128,30 @@ const rememberName = (name: string): string =>
  * is editable, "Saved" and (nearly) all its text is rendered, in window.__editableAt.
  */
 const watchEditable = (chars: number): string => `
+  window.__longTasks = [];
+  new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push([Math.round(entry.startTime), Math.round(entry.duration)]); }).observe({ type: 'longtask', buffered: true });
   new MutationObserver((_, observer) => {
     const paper = document.querySelector('[role="textbox"][aria-label="Paper"]');
     if (!paper || paper.getAttribute('contenteditable') !== 'true') return;
     if (document.querySelector('[role="status"]')?.textContent !== 'Saved') return;
     if ((paper.textContent ?? '').length < ${Math.floor(chars * 0.95)}) return;
     window.__editableAt = performance.now();
-    window.__marks = Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]));
+    const navigation = performance.getEntriesByType('navigation')[0];
+    const script = performance.getEntriesByType('resource').find((r) => r.name.endsWith('.js'));
+    window.__marks = Object.fromEntries([
+      ['html-received', navigation ? navigation.responseEnd : NaN],
+      ['script-received', script ? script.responseEnd : NaN],
+      ...performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]),
+    ]);
     observer.disconnect();
   }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });`;
 const SAVED = `document.querySelector('[role="status"]')?.textContent === 'Saved'`;
 
 type Marks = Record<string, number>;
-const PHASES = ['scriptorium:start', 'scriptorium:signed-in', 'scriptorium:kind-known', 'scriptorium:authenticated', 'scriptorium:synced'] as const;
+const PHASES = ['html-received', 'script-received', 'scriptorium:start', 'scriptorium:signed-in', 'scriptorium:kind-known', 'scriptorium:authenticated', 'scriptorium:synced'] as const;
 const marks: Marks[] = [];
+/** Per load: the page's long tasks ([start, duration] in ms since navigation): the main thread's busy stretches. */
+const longTasks: [number, number][][] = [];
 
 /** One navigation in a fresh profile: ms from navigation start until the paper is editable, complete and "Saved". */
 async function timedLoad(browser: Browser, url: string, expectedChars: number): Promise<number> {
@@ -152,9 +164,56 @@ async function timedLoad(browser: Browser, url: string, expectedChars: number): 
   const handle = await page.waitForFunction('window.__editableAt', undefined, { polling: 'raf', timeout: 60_000 });
   const ms = (await handle.jsonValue()) as number;
   marks.push((await page.evaluate('window.__marks')) as Marks);
+  longTasks.push((await page.evaluate('window.__longTasks')) as [number, number][]);
+  if (cli.values.trace) process.stderr.write(`marks ${JSON.stringify(marks[marks.length - 1])} editable ${ms.toFixed(0)} long tasks [start, ms] ${JSON.stringify(longTasks[longTasks.length - 1])}\n`);
   await context.close();
   if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
   return ms;
+}
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly children?: readonly number[];
+}
+
+/** One load under the CPU profiler: writes the profile and prints where the main thread's self time went. */
+async function profiledLoad(browser: Browser, url: string, expectedChars: number, file: string): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: rememberName('Benchmark') + watchEditable(expectedChars) });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+  if (cli.values.trace) await cdp.send('Network.enable');
+  const network: string[] = [];
+  let navigationStart = NaN;
+  cdp.on('Network.requestWillBeSent', (event) => {
+    if (event.type === 'Document') navigationStart = event.timestamp;
+    network.push(`${event.timestamp} request ${event.request.url.split('/').pop()}`);
+  });
+  cdp.on('Network.loadingFinished', (event) => network.push(`${event.timestamp} finished ${event.requestId} ${event.encodedDataLength} bytes`));
+  cdp.on('Network.webSocketCreated', () => network.push(`${performance.now()} ws created`));
+  cdp.on('Network.webSocketFrameSent', (event) => network.push(`${event.timestamp} ws sent ${event.response.payloadData.length}`));
+  cdp.on('Network.webSocketFrameReceived', (event) => network.push(`${event.timestamp} ws received ${event.response.payloadData.length}`));
+  await cdp.send('Profiler.start');
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForFunction('window.__editableAt', undefined, { polling: 'raf', timeout: 60_000 });
+  const pageMarks = await page.evaluate('JSON.stringify(window.__marks) + " editable " + window.__editableAt + " long tasks " + JSON.stringify(window.__longTasks)');
+  process.stderr.write(`network (ms since navigation):\n${network.map((line) => { const [t, ...rest] = line.split(' '); return `${((Number(t) - navigationStart) * 1000).toFixed(0).padStart(6)} ${rest.join(' ')}`; }).join('\n')}\nmarks ${pageMarks}\n`);
+  const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+  await context.close();
+  writeFileSync(file, JSON.stringify(profile));
+  const selfMs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const byFunction = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const { functionName, url: source, lineNumber } = node.callFrame;
+    const key = `${functionName || '(anonymous)'} ${source.split('/').pop() ?? ''}:${lineNumber + 1}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + (selfMs.get(node.id) ?? 0));
+  }
+  const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30);
+  process.stderr.write(`profile written to ${file}; self time by function (ms):\n${top.map(([k, v]) => `${v.toFixed(1).padStart(8)}  ${k}`).join('\n')}\n`);
 }
 
 interface MemorySample {
@@ -211,12 +270,14 @@ try {
   const meter = otherCpuMeter();
   await timedLoad(browser, url, text.length);
   marks.length = 0;
+  longTasks.length = 0;
   const samples: number[] = [];
   for (let i = 0; i < loads; i++) {
     samples.push(await timedLoad(browser, url, text.length));
     process.stderr.write(`load ${i + 1}/${loads}: ${samples[samples.length - 1]!.toFixed(0)} ms\n`);
   }
   const otherCpu = meter();
+  if (cli.values.profile) await profiledLoad(browser, url, text.length, cli.values.profile);
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 
@@ -227,6 +288,9 @@ try {
       return [phase.replace('scriptorium:', ''), values[Math.floor((values.length - 1) / 2)] ?? NaN];
     }),
   );
+
+  const busy = longTasks.map((tasks) => tasks.reduce((sum, [, duration]) => sum + duration, 0)).sort((a, b) => a - b);
+  const busyMedian = busy[Math.floor((busy.length - 1) / 2)] ?? NaN;
 
   let typing: { seconds: number; characters: number; before: MemorySample; after: MemorySample } | null = null;
   if (typingSeconds > 0) {
@@ -263,7 +327,8 @@ try {
     '|---|---:|---:|',
     `| navigation → editable, synced paper, median of ${loads} | ${at(0.5).toFixed(0)} ms | ≤ 1000 ms |`,
     `| navigation → editable, synced paper, p95 | ${at(0.95).toFixed(0)} ms | |`,
-    `| of which (medians, ms since navigation): app script running ${phaseMedians.start?.toFixed(0)}, signed in ${phaseMedians['signed-in']?.toFixed(0)}, kind known ${phaseMedians['kind-known']?.toFixed(0)}, document authenticated (loaded on the server) ${phaseMedians.authenticated?.toFixed(0)}, synced ${phaseMedians.synced?.toFixed(0)} | | |`,
+    `| of which (medians, ms since navigation): page received ${phaseMedians['html-received']?.toFixed(0)}, script received ${phaseMedians['script-received']?.toFixed(0)}, app script running ${phaseMedians.start?.toFixed(0)}, signed in ${phaseMedians['signed-in']?.toFixed(0)}, kind known ${phaseMedians['kind-known']?.toFixed(0)}, document authenticated (loaded on the server) ${phaseMedians.authenticated?.toFixed(0)}, synced ${phaseMedians.synced?.toFixed(0)} | | |`,
+    `| of which the page's main thread was in long tasks (≥ 50 ms each), median | ${busyMedian.toFixed(0)} ms | |`,
     `| navigation → editable, synced paper, max | ${sorted[sorted.length - 1]!.toFixed(0)} ms | |`,
     `| JavaScript bundle, gzip (minified ${kb(bundle.jsBytes)}) | ${kb(bundle.jsGzipBytes)} | ≤ 400 KB |`,
     `| CSS, gzip | ${kb(bundle.cssGzipBytes)} | |`,
@@ -282,7 +347,7 @@ try {
   writeFileSync(join(cli.values.out, `web-load-${stamp}.md`), markdown);
   writeFileSync(
     join(cli.values.out, `web-load-${stamp}.json`),
-    JSON.stringify({ scenario: 'web-load', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, paper: { chars: text.length, blocks: blocks.length, stateBytes }, loadsMs: samples, phaseMedians, marks, medianMs: at(0.5), p95Ms: at(0.95), bundle, typing }, null, 2),
+    JSON.stringify({ scenario: 'web-load', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, paper: { chars: text.length, blocks: blocks.length, stateBytes }, loadsMs: samples, phaseMedians, marks, longTasks, mainThreadBusyMedianMs: busyMedian, medianMs: at(0.5), p95Ms: at(0.95), bundle, typing }, null, 2),
   );
   process.stderr.write(`results written to ${cli.values.out}/web-load-${stamp}.{json,md}\n`);
 } finally {

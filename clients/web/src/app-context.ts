@@ -1,4 +1,5 @@
 import type { Api, DocumentSummary } from './api.js';
+import type { DocumentConnection } from './collab/document-connection.js';
 import type { Identity } from './session/identity.js';
 
 /** What every view needs: the API, who I am, how to navigate. */
@@ -9,6 +10,8 @@ export interface AppContext {
   /** The server runs without AUTH_SECRET: everyone is an anonymous editor. */
   readonly openMode: boolean;
   readonly directory: DocumentDirectory;
+  /** A live connection to a document, introduced as me (the one opened at start, if it is that document). */
+  connect(name: string): DocumentConnection;
   navigate(path: string): void;
   /** Forget the token or the chosen name and go back to sign-in. */
   signOut(): void;

@@ -5,7 +5,8 @@ import { showDocument } from './document/document-view.js';
 import { h } from './element.js';
 import { showDocumentList } from './list/document-list-view.js';
 import { parseRoute, startRouter, type Route } from './router.js';
-import { sharedSocket } from './collab/socket.js';
+import { DocumentConnection } from './collab/document-connection.js';
+import { viewCode } from './document/view-code.js';
 import { forgetOpenIdentity, rememberedOpenIdentity, userIdentity, type Identity } from './session/identity.js';
 import { localStore } from './session/local-store.js';
 import { askIdentity, showTokenSignIn } from './session/sign-in-view.js';
@@ -20,14 +21,21 @@ async function boot(): Promise<void> {
   const token = takeToken();
   const api = createApi(token);
   const directory = new DocumentDirectory(api);
-  // Opening a document: ask for the list (its kind) alongside who I am, and open the socket
-  // while the list arrives, so the document's load on the server starts sooner.
-  const opening = parseRoute(window.location.pathname).view === 'document';
-  if (opening) directory.list().catch(() => undefined);
+  // Opening a document: everything it needs starts now, side by side: who I am, the list (its
+  // kind), the editor's code, and the document itself over the socket, so the server loads it
+  // while the rest arrives.
+  const route = parseRoute(window.location.pathname);
+  let early: DocumentConnection | null = null;
+  if (route.view === 'document') {
+    directory.list().catch(() => undefined);
+    viewCode('paper').catch(() => undefined);
+    early = new DocumentConnection(route.name, token, null);
+  }
   let me;
   try {
     me = await api.me();
   } catch (error) {
+    early?.destroy();
     if (error instanceof ApiError && error.status === 401) {
       showTokenSignIn(root, token === null ? null : `Your sign-in link no longer works (${error.message}). Ask for a new one.`, (pasted) => {
         localStore.set('scriptorium.token', pasted);
@@ -40,10 +48,10 @@ async function boot(): Promise<void> {
   }
 
   performance.mark('scriptorium:signed-in');
-  if (opening) sharedSocket();
   let identity: Identity;
   if (me.id === null) identity = rememberedOpenIdentity() ?? (await askIdentity(root));
   else identity = userIdentity(me.id, me.name, me.email);
+  early?.introduce(identity);
 
   let leave: (() => void) | null = null;
   let firstRender = true;
@@ -53,6 +61,13 @@ async function boot(): Promise<void> {
     identity,
     openMode: me.id === null,
     directory,
+    connect: (name) => {
+      const taken = early;
+      early = null;
+      if (taken && taken.name === name) return taken;
+      taken?.destroy();
+      return new DocumentConnection(name, token, identity);
+    },
     navigate: (path) => router.navigate(path),
     signOut: () => {
       leave?.();

@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import type { Identity } from '../session/identity.js';
 import { peopleFromAwareness, type Person } from './people.js';
 import type { SaveFacts } from './save-state.js';
+import { skipEncodingOfOwnUpdates } from './skip-own-echo.js';
 import { sharedSocket } from './socket.js';
 
 export type Access = { readonly state: 'pending' } | { readonly state: 'read-write' } | { readonly state: 'readonly' } | { readonly state: 'denied'; readonly reason: string };
@@ -20,17 +21,24 @@ export class DocumentConnection {
   private access: Access = { state: 'pending' };
   private lostConnection = false;
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  private me: Identity | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly notify = () => this.listeners.forEach((listener) => listener());
-  private readonly onLocalUpdate = (_update: Uint8Array, origin: unknown) => {
-    if (origin === this.provider) return;
+  private readonly stopSkipping: () => void;
+  // afterTransaction, not update: an update listener makes Yjs encode every transaction.
+  private readonly onTransaction = (transaction: Y.Transaction) => {
+    if (transaction.origin === this.provider || transaction.changed.size === 0) return;
     this.markTyping();
   };
 
+  /**
+   * `identity` may come later (`introduce`): a document named in the URL is opened while
+   * sign-in is still under way, so the server's load of it overlaps the rest of the start.
+   */
   constructor(
     readonly name: string,
     token: string | null,
-    readonly identity: Identity,
+    identity: Identity | null,
   ) {
     this.provider = new HocuspocusProvider({
       websocketProvider: sharedSocket(),
@@ -62,12 +70,25 @@ export class DocumentConnection {
       onUnsyncedChanges: this.notify,
       onAwarenessChange: this.notify,
     });
-    this.provider.setAwarenessField('user', { key: identity.key, name: identity.name, color: identity.color });
-    this.doc.on('update', this.onLocalUpdate);
+    if (identity) this.introduce(identity);
+    this.stopSkipping = skipEncodingOfOwnUpdates(this.doc, this.provider, this.provider.boundDocumentUpdateHandler);
+    this.doc.on('afterTransaction', this.onTransaction);
     window.addEventListener('online', this.notify);
     window.addEventListener('offline', this.notify);
     // A shared socket is not owned by the provider: attach it explicitly.
     this.provider.attach();
+  }
+
+  /** Who I am to the others (awareness `user`: carets, avatars). */
+  introduce(identity: Identity): void {
+    this.me = identity;
+    this.provider.setAwarenessField('user', { key: identity.key, name: identity.name, color: identity.color });
+  }
+
+  /** Views mount after sign-in, so by then the connection has been introduced. */
+  get identity(): Identity {
+    if (this.me === null) throw new Error(`the connection to ${this.name} has not been introduced`);
+    return this.me;
   }
 
   onChange(listener: () => void): () => void {
@@ -107,7 +128,8 @@ export class DocumentConnection {
 
   destroy(): void {
     if (this.typingTimer !== null) clearTimeout(this.typingTimer);
-    this.doc.off('update', this.onLocalUpdate);
+    this.doc.off('afterTransaction', this.onTransaction);
+    this.stopSkipping();
     window.removeEventListener('online', this.notify);
     window.removeEventListener('offline', this.notify);
     this.listeners.clear();

@@ -1,11 +1,9 @@
 import { ApiError, type DocumentSummary } from '../api.js';
 import type { AppContext } from '../app-context.js';
-import { DocumentConnection } from '../collab/document-connection.js';
 import { h } from '../element.js';
 import { documentPath } from '../router.js';
 import { createDocumentFrame, messagePanel } from './document-page.js';
-import { mountPaper } from './paper-view.js';
-import { mountTree } from './tree-view.js';
+import { viewCode } from './view-code.js';
 
 const KIND_LABEL = { paper: 'Paper', research_tree: 'Research tree' } as const;
 
@@ -15,31 +13,40 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
   const frame = createDocumentFrame(name, '');
   frame.body.append(h('p', { class: 'loading' }, 'Opening…'));
   root.replaceChildren(frame.element);
-  let cleanup: (() => void) | null = null;
   let closed = false;
 
-  const open = (summary: DocumentSummary | null, connection: DocumentConnection | null) => {
-    if (closed) {
-      connection?.destroy();
-      return;
-    }
+  // Opened at once (or taken over from the start of the app): the server loads the document
+  // while the list answers and the editor's code arrives.
+  const connection = context.connect(name);
+  let cleanup: (() => void) | null = () => connection.destroy();
+
+  const open = (summary: DocumentSummary | null) => {
+    if (closed) return;
     performance.mark('scriptorium:kind-known');
     const kind = summary?.kind ?? 'paper';
     frame.element.querySelector('.kind-tag')!.textContent = KIND_LABEL[kind];
-    const live = connection ?? new DocumentConnection(name, context.token, context.identity);
-    cleanup = kind === 'research_tree' ? mountTree(frame, live, context.api) : mountPaper(frame, live, context.api);
+    viewCode(kind).then(
+      (mount) => {
+        if (closed) return;
+        cleanup = mount(frame, connection, context.api);
+      },
+      () => {
+        if (closed) return;
+        frame.body.replaceChildren(
+          messagePanel('The editor could not be loaded', 'The app’s code did not arrive; the network or the server may be down.', h('button', { type: 'button', class: 'button', onclick: () => window.location.reload() }, 'Reload'), backLink()),
+        );
+      },
+    );
   };
 
   context.directory.find(name).then(
     (summary) => {
       if (closed) return;
-      if (summary) return open(summary, null);
+      if (summary) return open(summary);
       // Open mode: documents are created on first use (as a paper), so a new name is a new paper.
-      if (context.openMode) return open(null, null);
+      if (context.openMode) return open(null);
       // Token mode: not in my list means it does not exist or I may not read it; the socket says which.
-      const connection = new DocumentConnection(name, context.token, context.identity);
-      cleanup = () => connection.destroy();
-      const stop = connection.onChange(() => {
+      const decide = () => {
         const access = connection.currentAccess();
         if (access.state === 'pending') return;
         stop();
@@ -51,11 +58,10 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
           return;
         }
         // Readable after all (created or shared a moment ago).
-        void context.directory.find(name).then(
-          (found) => open(found, connection),
-          () => open(null, connection),
-        );
-      });
+        void context.directory.find(name).then(open, () => open(null));
+      };
+      const stop = connection.onChange(decide);
+      decide();
     },
     (error: unknown) => {
       if (closed) return;

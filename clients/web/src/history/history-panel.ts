@@ -1,3 +1,4 @@
+import type * as Y from 'yjs';
 import { ApiError, type Api, type VersionSummary } from '../api.js';
 import type { Access, DocumentConnection } from '../collab/document-connection.js';
 import type { DocumentFrame } from '../document/document-page.js';
@@ -182,13 +183,14 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
   }
 
   // Keep the list current while it is open: automatic versions appear after edits.
-  const onUpdate = () => {
-    if (!open) return;
+  // afterTransaction, not update: an update listener makes Yjs encode every transaction.
+  const onTransaction = (transaction: Y.Transaction) => {
+    if (!open || transaction.changed.size === 0) return;
     if (refreshTimer !== null) clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => void refresh(), REFRESH_AFTER_EDIT_MS);
   };
-  connection.doc.on('update', onUpdate);
-  cleanups.push(() => connection.doc.off('update', onUpdate));
+  connection.doc.on('afterTransaction', onTransaction);
+  cleanups.push(() => connection.doc.off('afterTransaction', onTransaction));
 
   return {
     setAccess(access) {

@@ -41,7 +41,10 @@ export class CommentList {
   private recompute(): void {
     this.scheduled = false;
     if (this.destroyed) return;
-    this.views = listComments(this.doc);
+    const next = listComments(this.doc);
+    // No comments before or after (most transactions of most papers): nothing to tell.
+    if (next.length === 0 && this.views.length === 0) return;
+    this.views = next;
     this.detachedIds = new Set(this.views.filter((view) => view.detached).map((view) => view.id));
     this.listeners.forEach((listener) => listener());
   }

@@ -1,7 +1,8 @@
-import { Editor, type AnyExtension } from '@tiptap/core';
+import { Editor, Extension, type AnyExtension } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import StarterKit from '@tiptap/starter-kit';
+import { ySyncPluginKey } from '@tiptap/y-tiptap';
 import type { DocumentConnection } from '../collab/document-connection.js';
 
 const ATTRIBUTES = { role: 'textbox', 'aria-label': 'Paper', 'aria-multiline': 'true', class: 'paper-content', spellcheck: 'true' };
@@ -21,6 +22,19 @@ function renderCaret(user: Record<string, unknown>): HTMLElement {
 }
 
 /**
+ * Autolink is for what this user types. Text that arrives from Yjs (others' edits, the first
+ * sync, a restore) keeps the links its authors gave it: linking it here would write marks into
+ * everyone's copy, and scanning a whole paper on the first sync is most of a frame's budget.
+ */
+const AutolinkOwnTypingOnly = Extension.create({
+  name: 'autolinkOwnTypingOnly',
+  dispatchTransaction({ transaction, next }) {
+    if (transaction.getMeta(ySyncPluginKey) !== undefined) transaction.setMeta('preventAutolink', true);
+    next(transaction);
+  },
+});
+
+/**
  * The paper editor: Tiptap on the document's `default` XmlFragment, carets of the others
  * labelled with their names in their colours. It starts read-only and becomes editable
  * only once the server grants read-write, so nothing is typed that would be refused.
@@ -34,6 +48,7 @@ export function createPaperEditor(element: HTMLElement, connection: DocumentConn
       // Collaboration brings its own undo (only one's own changes); the history extension must go.
       StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
       Collaboration.configure({ document: connection.doc, field: 'default' }),
+      AutolinkOwnTypingOnly,
       CollaborationCaret.configure({
         provider: connection.provider,
         user: { key: identity.key, name: identity.name, color: identity.color },
