@@ -123,18 +123,25 @@ async function seedPaper(port: number, doc: Y.Doc, keep: boolean): Promise<() =>
 /** Open mode: the name asked once, already chosen (page script). */
 const rememberName = (name: string): string =>
   `window.localStorage.setItem('scriptorium.name', ${JSON.stringify(name)}); window.localStorage.setItem('scriptorium.colour', '#1d4ed8');`;
+/** What the rendered paper must have: its top-level blocks and the text of the last one. */
+interface PaperShape {
+  readonly blocks: number;
+  readonly lastBlockText: string;
+}
+
 /**
  * Page script: a MutationObserver notes the first moment (ms since navigation start) the paper
- * is editable, "Saved" and (nearly) all its text is rendered, in window.__editableAt.
+ * is editable, "Saved" and all of it is rendered (every block, the last one with its text), in
+ * window.__editableAt. The checks are cheap: reading a 1 MB paper's text would add to the time.
  */
-const watchEditable = (chars: number): string => `
+const watchEditable = (paper: PaperShape): string => `
   window.__longTasks = [];
   new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push([Math.round(entry.startTime), Math.round(entry.duration)]); }).observe({ type: 'longtask', buffered: true });
   new MutationObserver((_, observer) => {
     const paper = document.querySelector('[role="textbox"][aria-label="Paper"]');
     if (!paper || paper.getAttribute('contenteditable') !== 'true') return;
     if (document.querySelector('[role="status"]')?.textContent !== 'Saved') return;
-    if ((paper.textContent ?? '').length < ${Math.floor(chars * 0.95)}) return;
+    if (paper.childElementCount < ${paper.blocks} || paper.lastElementChild?.textContent !== ${JSON.stringify(paper.lastBlockText)}) return;
     window.__editableAt = performance.now();
     const navigation = performance.getEntriesByType('navigation')[0];
     const script = performance.getEntriesByType('resource').find((r) => r.name.endsWith('.js'));
@@ -154,9 +161,9 @@ const marks: Marks[] = [];
 const longTasks: [number, number][][] = [];
 
 /** One navigation in a fresh profile: ms from navigation start until the paper is editable, complete and "Saved". */
-async function timedLoad(browser: Browser, url: string, expectedChars: number): Promise<number> {
+async function timedLoad(browser: Browser, url: string, expected: PaperShape): Promise<number> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript({ content: rememberName('Benchmark') + watchEditable(expectedChars) });
+  await context.addInitScript({ content: rememberName('Benchmark') + watchEditable(expected) });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
@@ -178,9 +185,9 @@ interface ProfileNode {
 }
 
 /** One load under the CPU profiler: writes the profile and prints where the main thread's self time went. */
-async function profiledLoad(browser: Browser, url: string, expectedChars: number, file: string): Promise<void> {
+async function profiledLoad(browser: Browser, url: string, expected: PaperShape, file: string): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.addInitScript({ content: rememberName('Benchmark') + watchEditable(expectedChars) });
+  await context.addInitScript({ content: rememberName('Benchmark') + watchEditable(expected) });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Profiler.enable');
@@ -250,6 +257,10 @@ async function typingSession(page: Page, seconds: number, random: () => number):
   return typed;
 }
 
+function flatText(node: { readonly text?: string; readonly content?: readonly unknown[] }): string {
+  return (node.text ?? '') + (node.content ?? []).map((child) => flatText(child as typeof node)).join('');
+}
+
 let server: RunningServer | null = null;
 let browser: Browser | null = null;
 const database = await createDatabase();
@@ -259,25 +270,24 @@ try {
   const blocks = generatePaper(Math.round(sizeMB * 1_000_000), random);
   const doc = paperDocument(blocks);
   const stateBytes = Y.encodeStateAsUpdate(doc).length;
-  const text = blocks.map(function flat(node): string {
-    return (node.text ?? '') + (node.content ?? []).map(flat).join('');
-  }).join('');
+  const text = blocks.map(flatText).join('');
   process.stderr.write(`seeding a paper of ${text.length.toLocaleString('en')} characters (Yjs state ${(stateBytes / 1e6).toFixed(2)} MB)…\n`);
   const closeSeeder = await seedPaper(server.port, doc, cli.values['keep-open'] === true);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   const url = `http://127.0.0.1:${server.port}/d/${encodeURIComponent(DOCUMENT)}`;
   const meter = otherCpuMeter();
-  await timedLoad(browser, url, text.length);
+  const shape: PaperShape = { blocks: blocks.length, lastBlockText: flatText(blocks[blocks.length - 1]!) };
+  await timedLoad(browser, url, shape);
   marks.length = 0;
   longTasks.length = 0;
   const samples: number[] = [];
   for (let i = 0; i < loads; i++) {
-    samples.push(await timedLoad(browser, url, text.length));
+    samples.push(await timedLoad(browser, url, shape));
     process.stderr.write(`load ${i + 1}/${loads}: ${samples[samples.length - 1]!.toFixed(0)} ms\n`);
   }
   const otherCpu = meter();
-  if (cli.values.profile) await profiledLoad(browser, url, text.length, cli.values.profile);
+  if (cli.values.profile) await profiledLoad(browser, url, shape, cli.values.profile);
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 

@@ -183,8 +183,10 @@ export class DocumentSession implements RoomMember, Recheckable {
 
   /** SyncStep2 with what the client lacks; preceded by our SyncStep1 when asked. */
   answerSyncStep1(stateVector: Uint8Array, withStep1: boolean): void {
-    const doc = this.room!.doc;
-    const diff = Y.encodeStateAsUpdate(doc, stateVector);
+    const room = this.room!;
+    const doc = room.doc;
+    // An empty state vector (one zero byte: no clients) asks for everything.
+    const diff = stateVector.length === 1 && stateVector[0] === 0 ? room.fullState() : Y.encodeStateAsUpdate(doc, stateVector);
     this.socket.cork(() => {
       if (withStep1) this.send(syncStep1Frame(this.prefix, Y.encodeStateVector(doc)));
       this.send(syncStep2Frame(this.prefix, diff));
@@ -193,7 +195,7 @@ export class DocumentSession implements RoomMember, Recheckable {
 
   /** The whole document as a SyncStep2 (after a reopen, when the client's state vector is unknown). */
   sendFullState(): void {
-    this.send(syncStep2Frame(this.prefix, Y.encodeStateAsUpdate(this.room!.doc)));
+    this.send(syncStep2Frame(this.prefix, this.room!.fullState()));
   }
 
   /**

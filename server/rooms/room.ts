@@ -72,6 +72,13 @@ export class Room implements DocumentRef {
   /** The observers that can refuse an update before it is applied (asked first). */
   private readonly gates: readonly UpdateObserver[];
   private lastTransactionChanged = false;
+  /**
+   * The whole document as one update, kept until the next change: a client that has nothing
+   * (a page load) gets it without encoding the document again, and a crowd opening a document
+   * at once shares one encoding. Right after a load it is the loaded bytes themselves. At most
+   * one copy of the encoded state per room (a fraction of the Y.Doc's own size); a change drops it.
+   */
+  private encodedState: Uint8Array | null;
 
   constructor(
     stored: StoredDocument,
@@ -86,9 +93,18 @@ export class Room implements DocumentRef {
     this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     this.bytes = stored.state?.byteLength ?? 0;
     if (stored.state) Y.applyUpdate(this.doc, stored.state);
+    this.encodedState = stored.state;
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.lastTransactionChanged = transactionChanged(transaction);
+      // Any transaction, even one that only parked pending structs (which the encoding includes).
+      this.encodedState = null;
     });
+  }
+
+  /** The whole document as one Yjs update (what a client with an empty state vector lacks). */
+  fullState(): Uint8Array {
+    this.encodedState ??= Y.encodeStateAsUpdate(this.doc);
+    return this.encodedState;
   }
 
   /** Adds the member; the returned audience holds frame parts shared by its address. */

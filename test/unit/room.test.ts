@@ -250,6 +250,41 @@ describe('Room.apply', () => {
   });
 });
 
+describe('Room.fullState', () => {
+  it('is the loaded bytes themselves until a change, then a fresh encoding kept until the next', () => {
+    const editor = new Editor(100);
+    editor.insert('stored');
+    const loaded = Y.encodeStateAsUpdate(editor.doc);
+    const { room } = setup([], loaded);
+
+    expect(room.fullState()).toBe(loaded); // no encoding for the first client after a load
+    expect(room.apply(editor.insert(' and more'), serverOrigin())).toBe('changed');
+    const after = room.fullState();
+    expect(after).not.toBe(loaded);
+    expect(textOfState(after)).toBe('stored and more');
+    expect(room.fullState()).toBe(after); // shared until the next change
+  });
+
+  it('includes an update that waits for missing dependencies, and what it becomes once they arrive', () => {
+    const { room } = setup();
+    const editor = new Editor(100);
+    const first = editor.insert('a');
+    const second = editor.insert('b');
+    const empty = room.fullState();
+
+    room.apply(second, serverOrigin()); // pending: the state vector does not move
+    const withPending = room.fullState();
+    expect(withPending).not.toBe(empty);
+    const replica = new Y.Doc();
+    Y.applyUpdate(replica, withPending);
+    Y.applyUpdate(replica, first);
+    expect(textOf(replica)).toBe('ab'); // the pending part was in the full state
+
+    room.apply(first, serverOrigin());
+    expect(textOfState(room.fullState())).toBe('ab');
+  });
+});
+
 describe('Room members', () => {
   it('join subscribes each member to its audience topic; one audience per address', () => {
     const { hub, room } = setup();
