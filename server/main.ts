@@ -1,7 +1,26 @@
 #!/usr/bin/env node
 /** `npm start`: runs the server with configuration from the environment (see README). */
+import { parseCli } from '../cli/parse-cli.js';
 import type { RunningServer } from './server.js';
 import { capYoungGeneration, growYoungGenerationTo } from './young-generation.js';
+
+// No options: configuration is the environment. `--help` says so instead of starting a server.
+parseCli({
+  command: 'npm start --',
+  summary: `Runs the Scriptorium server: the Hocuspocus protocol on ws://HOST:PORT/, y-websocket on
+/y/<document>, the HTTP API under /api and the browser app at /. Configuration comes from the
+environment only; README.md "Configuration" lists every variable. The ones most set:`,
+  environment: [
+    { name: 'PORT', description: 'port to listen on (default 1234)' },
+    { name: 'HOST', description: 'address to listen on (default 0.0.0.0)' },
+    { name: 'DATABASE_URL', description: 'PostgreSQL (postgres://…); unset: embedded PGlite in DATA_DIR' },
+    { name: 'DATA_DIR', description: 'where the embedded database lives (default ./data)' },
+    { name: 'REDIS_URL', description: 'redis://… or redis-cluster://host:port,…: several instances share documents' },
+    { name: 'AUTH_SECRET', description: 'HS256 secret for tokens; unset: open mode (everyone an anonymous editor)' },
+    { name: 'ADMIN_TOKEN', description: 'bearer token for the admin API' },
+    { name: 'LOG_LEVEL', description: 'trace | debug | info | warn | error | fatal | silent (default info)' },
+  ],
+});
 
 async function main(): Promise<void> {
   // Before the server's modules load (they would grow the young generation to its

@@ -34,6 +34,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['--scenario', 'nope'], names: '--scenario' },
   },
   {
+    source: 'server/main.ts',
+    mentions: ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'AUTH_SECRET', 'README', '--help'],
+    invalid: { args: ['--port', '8080'], names: '--port' },
+  },
+  {
     source: 'persistence/migrate-cli.ts',
     mentions: ['up', 'down', 'status', 'DATABASE_URL', 'DATA_DIR', '--help'],
     invalid: { args: ['sideways'], names: 'sideways' },
