@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
 import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
@@ -31,6 +31,7 @@ Prints a table and writes bench/results/web-load-<time>.{json,md}.`,
     loads: { type: 'string', default: '20', value: 'N', description: 'timed loads (after one warm-up load)' },
     size: { type: 'string', default: '1', value: 'MB', description: 'plain text of the paper, in millions of characters' },
     'typing-seconds': { type: 'string', default: '20', value: 'S', description: 'length of the typing session (600: the 10-minute run; 0 skips it)' },
+    'remote-edits': { type: 'string', default: '40', value: 'N', description: "keystrokes another client types into the middle of the paper while a tab has it open:\nthe tab's main-thread time per remote keystroke (0 skips it)" },
     'keep-open': { type: 'boolean', default: false, description: 'keep the paper open in another client during the loads, so the server has it loaded\n(measures the browser side; by default each load is also a cold load on the server)' },
     'database-url': { type: 'string', value: 'URL', description: 'PostgreSQL server to create a throwaway database on\n(default postgres://postgres@127.0.0.1:5432/postgres)' },
     profile: { type: 'string', value: 'FILE', description: 'after the timed loads, record one more load with the CPU profiler and write it to FILE\n(.cpuprofile, opens in Chromium DevTools); prints the functions with the most self time' },
@@ -43,6 +44,7 @@ Prints a table and writes bench/results/web-load-<time>.{json,md}.`,
 const loads = cli.number(cli.values.loads, '--loads', { integer: true, min: 1, max: 1000 })!;
 const sizeMB = cli.number(cli.values.size, '--size', { min: 0.001, max: 20 })!;
 const typingSeconds = cli.number(cli.values['typing-seconds'], '--typing-seconds', { min: 0, max: 7200 })!;
+const remoteEdits = cli.number(cli.values['remote-edits'], '--remote-edits', { integer: true, min: 0, max: 10_000 })!;
 const seed = cli.number(cli.values.seed, '--seed', { integer: true, min: 0 })!;
 const adminUrl = cli.values['database-url'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -261,6 +263,57 @@ function flatText(node: { readonly text?: string; readonly content?: readonly un
   return (node.text ?? '') + (node.content ?? []).map((child) => flatText(child as typeof node)).join('');
 }
 
+/** CDP: the main thread's cumulative task time of the page, in ms, since the session was enabled. */
+async function taskMs(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN) * 1000;
+}
+
+/**
+ * A tab has the paper open; another client (a Node provider) types `count` characters, one every
+ * 100 ms, at the end of the middle block. The tab's main-thread time over the edits, less the same
+ * stretch of time idle, per keystroke: what one remote keystroke costs each reader of the paper.
+ */
+async function remoteKeystrokes(browser: Browser, url: string, port: number, blocks: number, count: number): Promise<{ count: number; msPerKeystroke: number; idleMs: number; editsMs: number }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript({ content: rememberName('Reader') });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.waitForFunction(`${SAVED} && document.querySelector('[aria-label="Paper"]')?.getAttribute('contenteditable') === 'true'`, undefined, { timeout: 60_000 });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const socket = new HocuspocusProviderWebsocket({ url: `ws://127.0.0.1:${port}/`, WebSocketPolyfill: WebSocket });
+  const doc = new Y.Doc();
+  const provider = new HocuspocusProvider({ websocketProvider: socket, name: DOCUMENT, document: doc, token: '' });
+  provider.attach();
+  await new Promise<void>((resolve) => provider.on('synced', () => resolve()));
+  // The first paragraph from the middle on (its text is the block's only child).
+  const fragment = doc.getXmlFragment('default');
+  let middle = Math.floor(blocks / 2);
+  const isParagraph = (node: unknown): boolean => node instanceof Y.XmlElement && node.nodeName === 'paragraph' && node.firstChild instanceof Y.XmlText;
+  while (middle < fragment.length && !isParagraph(fragment.get(middle))) middle++;
+  const text = (fragment.get(middle) as Y.XmlElement | undefined)?.firstChild;
+  if (!(text instanceof Y.XmlText)) throw new Error('no paragraph in the second half of the paper to type into');
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const span = count * 100 + 1000;
+  const idleStart = await taskMs(cdp);
+  await sleep(span);
+  const idleMs = (await taskMs(cdp)) - idleStart;
+  const marker = 'xyz'.repeat(Math.ceil(count / 3)).slice(0, count);
+  const editsStart = await taskMs(cdp);
+  for (let i = 0; i < count; i++) {
+    text.insert(text.length, marker[i]!);
+    await sleep(100);
+  }
+  await page.waitForFunction(`document.querySelector('[aria-label="Paper"]')?.children[${middle}]?.textContent?.endsWith(${JSON.stringify(marker)})`, undefined, { timeout: 30_000 });
+  await sleep(1000);
+  const editsMs = (await taskMs(cdp)) - editsStart;
+  provider.destroy();
+  socket.destroy();
+  await context.close();
+  return { count, msPerKeystroke: (editsMs - idleMs) / count, idleMs, editsMs };
+}
+
 let server: RunningServer | null = null;
 let browser: Browser | null = null;
 const database = await createDatabase();
@@ -318,6 +371,8 @@ try {
     await context.close();
   }
 
+  const remote = remoteEdits > 0 ? await remoteKeystrokes(browser, url, server.port, blocks.length, remoteEdits) : null;
+
   closeSeeder();
   const bundle = bundleSizes();
   const when = new Date().toISOString();
@@ -342,6 +397,7 @@ try {
     `| navigation → editable, synced paper, max | ${sorted[sorted.length - 1]!.toFixed(0)} ms | |`,
     `| JavaScript bundle, gzip (minified ${kb(bundle.jsBytes)}) | ${kb(bundle.jsGzipBytes)} | ≤ 400 KB |`,
     `| CSS, gzip | ${kb(bundle.cssGzipBytes)} | |`,
+    ...(remote ? [`| a reader's main-thread time per remote keystroke (${remote.count} keystrokes, one per 100 ms, less the same time idle) | ${remote.msPerKeystroke.toFixed(1)} ms | |`] : []),
     ...(typing
       ? [
           `| tab JS heap after load (after GC) | ${typing.before.jsHeapUsedMB.toFixed(1)} MB | |`,
@@ -357,7 +413,7 @@ try {
   writeFileSync(join(cli.values.out, `web-load-${stamp}.md`), markdown);
   writeFileSync(
     join(cli.values.out, `web-load-${stamp}.json`),
-    JSON.stringify({ scenario: 'web-load', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, paper: { chars: text.length, blocks: blocks.length, stateBytes }, loadsMs: samples, phaseMedians, marks, longTasks, mainThreadBusyMedianMs: busyMedian, medianMs: at(0.5), p95Ms: at(0.95), bundle, typing }, null, 2),
+    JSON.stringify({ scenario: 'web-load', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, paper: { chars: text.length, blocks: blocks.length, stateBytes }, loadsMs: samples, phaseMedians, marks, longTasks, mainThreadBusyMedianMs: busyMedian, remote, medianMs: at(0.5), p95Ms: at(0.95), bundle, typing }, null, 2),
   );
   process.stderr.write(`results written to ${cli.values.out}/web-load-${stamp}.{json,md}\n`);
 } finally {
