@@ -19,6 +19,12 @@ export default defineConfig({
     // The app, the paper editor and the tree editor are separate chunks (src/document/view-code.ts);
     // their gzip size is tracked in BENCHMARKS.md.
     chunkSizeWarningLimit: 800,
+    rolldownOptions: {
+      output: {
+        // Tiptap and ProseMirror, shared by both editors, under a name that says so.
+        codeSplitting: { groups: [{ name: 'editor-core', includeDependenciesRecursively: false, test: /node_modules[\\/](@tiptap|prosemirror-|linkifyjs|orderedmap|rope-sequence|w3c-keyname)/ }] },
+      },
+    },
   },
   server: {
     proxy: {
