@@ -143,7 +143,10 @@ export class DurableStorage implements DocumentStorage {
 
   async release(documentId: string): Promise<void> {
     await this.log.flush();
-    if (this.compactOnRelease && !this.closed) {
+    // Nothing written since the load left a tail to fold (a reader came and went): reading the
+    // whole state back only to find that would cost a document's size in I/O and parsing.
+    const tail = this.tails.get(documentId);
+    if (this.compactOnRelease && !this.closed && (tail === undefined || tail.rows > 0)) {
       await this.requestCompaction(documentId);
     }
     this.tails.delete(documentId);

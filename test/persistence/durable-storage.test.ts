@@ -224,6 +224,28 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       expect(rows[0]?.n).toBe(2000); // compaction never deletes history by default
     });
 
+    it('release folds what was written since the load, and does not read back a document nobody changed', async () => {
+      const counting = countingDb(db);
+      const s = new DurableStorage(counting, { logger });
+      extra.push(s);
+      const readsOfTheState = () => counting.statements.filter((sql) => sql.startsWith('select state, covered_tx,')).length;
+
+      const read = await openDocument(s, 'release-unchanged');
+      counting.statements.length = 0;
+      await s.release(read.id);
+      expect(readsOfTheState()).toBe(0);
+
+      const written = await s.load(await s.create('release-changed', { kind: 'paper' }));
+      const listener = new CountingListener();
+      s.append(written.id, new ItemWriter('r').next().update, meta(), listener);
+      await s.flush();
+      counting.statements.length = 0;
+      await s.release(written.id);
+      expect(readsOfTheState()).toBe(1);
+      const r = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [written.id]);
+      expect(r.rows[0]?.covered_position).toBeGreaterThan(0);
+    });
+
     it('a tail written after compaction is loaded on top of the state', async () => {
       const s = reopen();
       const doc = await openDocument(s, 'state-plus-tail');
