@@ -196,7 +196,7 @@ export class BusRelay implements UpdateObserver, Replication {
           return;
         }
         case BusKind.SyncRequest: {
-          const missing = Y.encodeStateAsUpdate(room.doc, message.payload);
+          const missing = room.missingFrom(message.payload);
           this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, this.published.published, missing, Y.encodeStateVector(room.doc), message.from));
           // The asker missed the awareness sent before it subscribed: the current states, once.
           const states = room.awareness.snapshot(this.clock.now());
@@ -209,7 +209,7 @@ export class BusRelay implements UpdateObserver, Replication {
             // It may hold what the replier has not stored yet (its own recent edits).
             this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
           }
-          const theyLack = Y.encodeStateAsUpdate(room.doc, message.extra);
+          const theyLack = room.missingFrom(message.extra);
           if (theyLack.byteLength > NOTHING) this.publish(link, name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
           return;
         }

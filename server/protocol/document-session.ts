@@ -185,8 +185,7 @@ export class DocumentSession implements RoomMember, Recheckable {
   answerSyncStep1(stateVector: Uint8Array, withStep1: boolean): void {
     const room = this.room!;
     const doc = room.doc;
-    // An empty state vector (one zero byte: no clients) asks for everything.
-    const diff = stateVector.length === 1 && stateVector[0] === 0 ? room.fullState() : Y.encodeStateAsUpdate(doc, stateVector);
+    const diff = room.missingFrom(stateVector);
     this.socket.cork(() => {
       if (withStep1) this.send(syncStep1Frame(this.prefix, Y.encodeStateVector(doc)));
       this.send(syncStep2Frame(this.prefix, diff));

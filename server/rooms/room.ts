@@ -107,6 +107,11 @@ export class Room implements DocumentRef {
     return this.encodedState;
   }
 
+  /** What a peer with this state vector lacks; one with nothing (a single zero byte) gets `fullState`. */
+  missingFrom(stateVector: Uint8Array): Uint8Array {
+    return stateVector.length === 1 && stateVector[0] === 0 ? this.fullState() : Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
   /** Adds the member; the returned audience holds frame parts shared by its address. */
   join(member: RoomMember): Audience {
     this.members.add(member);

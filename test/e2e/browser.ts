@@ -62,6 +62,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** `/d/<percent-encoded name>` on the server. */
+/** Creates a document over the HTTP API (open mode); throws unless the server answers 201. */
+export async function createDocument(port: number, name: string, kind: 'paper' | 'research_tree' = 'paper'): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, kind }) });
+  if (response.status !== 201) throw new Error(`creating ${name}: ${response.status} ${await response.text()}`);
+}
+
 export const documentUrl = (port: number, name: string): string => `http://127.0.0.1:${port}/d/${encodeURIComponent(name)}`;
 
 /** The paper's text as stored: documents.state plus every logged update, applied to a fresh Y.Doc. */

@@ -7,7 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
+import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from './browser.js';
 
 const NAME = 'Comments e2e';
 
@@ -60,12 +60,7 @@ async function apiComments(): Promise<{ body: string; quote: string | null; deta
 }
 
 it('adds, answers and resolves a comment, and keeps it anchored while the other one edits', async () => {
-  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: NAME, kind: 'paper' }),
-  });
-  expect(created.status).toBe(201);
+  await createDocument(app.server.port, NAME);
 
   const ada = await openContext(app.browser);
   const grace = await openContext(app.browser);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { waitFor } from '../helpers/wait.js';
-import { chooseName, documentUrl, openContext, screenshot, startAppServer, storedPaperText, startApp, stopApp, type AppUnderTest } from './browser.js';
+import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, startAppServer, stopApp, storedPaperText } from './browser.js';
 
 const NAME = 'offline notes';
 
@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 it('counts the changes pending while offline and saves them once the server is back', async () => {
-  await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'paper' }) });
+  await createDocument(app.server.port, NAME);
   const ada = await openContext(app.browser);
   await ada.page.goto(documentUrl(app.server.port, NAME));
   await chooseName(ada.page, 'Ada');
@@ -56,7 +56,7 @@ it('counts the changes pending while offline and saves them once the server is b
 }, 60_000);
 
 it('counts the changes made while the browser itself is offline, and saves them when it is back', async () => {
-  await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'train notes', kind: 'paper' }) });
+  await createDocument(app.server.port, 'train notes');
   const ada = await openContext(app.browser);
   await ada.page.goto(documentUrl(app.server.port, 'train notes'));
   await chooseName(ada.page, 'Ada');

@@ -4,7 +4,7 @@
  * "People in this document"; the list page shows the document and who is in it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
+import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from './browser.js';
 
 const NAME = 'Field notes / 2026.v1';
 
@@ -17,12 +17,7 @@ beforeAll(async () => {
 afterAll(() => stopApp(app));
 
 it('shows each person the other one’s text, caret label and avatar', async () => {
-  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: NAME, kind: 'paper' }),
-  });
-  expect(created.status).toBe(201);
+  await createDocument(app.server.port, NAME);
 
   const ada = await openContext(app.browser);
   const grace = await openContext(app.browser);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { chooseName, documentUrl, launchBrowser, openContext, screenshot, startAppServer, storedPaperText } from './browser.js';
+import { chooseName, createDocument, documentUrl, launchBrowser, openContext, screenshot, startAppServer, storedPaperText } from './browser.js';
 
 const NAME = 'durable paper';
 let database: TestDatabase;
@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 it('says "Saved" only once the server has committed every local change', async () => {
-  await fetch(`http://127.0.0.1:${server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'paper' }) });
+  await createDocument(server.port, NAME);
   const ada = await openContext(browser);
   await ada.page.goto(documentUrl(server.port, NAME));
   await chooseName(ada.page, 'Ada');

@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { chooseName, documentUrl, openContext, screenshot, startApp, stopApp, type AppUnderTest } from './browser.js';
+import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from './browser.js';
 
 const NAME = 'Why do engines knock?';
 
@@ -33,8 +33,7 @@ async function addRoot(page: Page, title: string): Promise<void> {
 }
 
 it('shows nodes added, renamed and moved in one context in the other', async () => {
-  const created = await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'research_tree' }) });
-  expect(created.status).toBe(201);
+  await createDocument(app.server.port, NAME, 'research_tree');
   const ada = await openContext(app.browser);
   const grace = await openContext(app.browser);
   await ada.page.goto(documentUrl(app.server.port, NAME));

@@ -285,6 +285,24 @@ describe('Room.fullState', () => {
   });
 });
 
+describe('Room.missingFrom', () => {
+  it('answers an empty state vector with fullState, any other with what it lacks', () => {
+    const editor = new Editor(100);
+    editor.insert('known');
+    const known = Y.encodeStateVector(editor.doc);
+    editor.insert(' and new');
+    const { room } = setup([], Y.encodeStateAsUpdate(editor.doc));
+
+    expect(room.missingFrom(Y.encodeStateVector(new Y.Doc()))).toBe(room.fullState());
+    const lacked = room.missingFrom(known);
+    expect(lacked.byteLength).toBeLessThan(room.fullState().byteLength);
+    const partial = new Editor(100);
+    partial.insert('known');
+    Y.applyUpdate(partial.doc, lacked);
+    expect(textOf(partial.doc)).toBe('known and new');
+  });
+});
+
 describe('Room members', () => {
   it('join subscribes each member to its audience topic; one audience per address', () => {
     const { hub, room } = setup();

@@ -5,7 +5,6 @@ import type { Identity } from './session/identity.js';
 /** What every view needs: the API, who I am, how to navigate. */
 export interface AppContext {
   readonly api: Api;
-  readonly token: string | null;
   readonly identity: Identity;
   /** The server runs without AUTH_SECRET: everyone is an anonymous editor. */
   readonly openMode: boolean;

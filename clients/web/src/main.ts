@@ -57,7 +57,6 @@ async function boot(): Promise<void> {
   let firstRender = true;
   const context: AppContext = {
     api,
-    token,
     identity,
     openMode: me.id === null,
     directory,
