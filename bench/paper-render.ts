@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as Y from 'yjs';
 import { parseCli } from '../cli/parse-cli.js';
-import { addComment } from '../server/documents/comments.js';
+import { addComment, listComments } from '../server/documents/comments.js';
 import { diffPapers } from '../server/documents/paper-diff.js';
 import { renderPaper } from '../server/documents/paper.js';
 import { editPaper, generatePaper, paperDocument, seededRandom } from './paper-fixture.js';
@@ -89,6 +89,8 @@ const rows: Row[] = [
     return renderPaper(loaded);
   }),
   time(`renderPaper with ${commentCount} comments`, () => renderPaper(commented)),
+  // What the app's comments panel recomputes after changes (clients/web/src/paper/comment-list.ts).
+  time(`listComments, ${commentCount} comments`, () => listComments(commented)),
   time(`diffPapers, light session (${edits} edits)`, () => diffPapers(version, lightContent)),
   time(`diffPapers, heavy session (${edits * 20} edits)`, () => diffPapers(version, heavyContent)),
   time('diffPapers, identical', () => diffPapers(version, again)),

@@ -2,8 +2,8 @@ import type * as Y from 'yjs';
 import { listComments, type CommentView } from '../../../../server/documents/comments.js';
 
 /**
- * Listing the comments indexes the whole paper (about 26 ms for a 1 MB paper with comments):
- * too much for every keystroke. While changes keep coming, the next recomputation waits ten
+ * Listing the comments indexes the whole paper (BENCHMARKS.md, `listComments` in
+ * bench/paper-render.ts): too much for every keystroke of a large paper. While changes keep coming, the next recomputation waits ten
  * times as long as the last one took (at most this long), so it holds the main thread at most
  * about a tenth of the time; a small paper, or one without comments, is recomputed at once.
  */
