@@ -154,7 +154,14 @@ export class RoomRegistry {
       .then(() => storage.load(document))
       .then(
         (stored) => {
-          const room = new Room(stored, { observers, publisher, metrics, poisoned: (broken) => this.evict(broken), maxDocumentBytes: this.deps.maxDocumentBytes });
+          const room = new Room(stored, {
+            observers,
+            publisher,
+            metrics,
+            poisoned: (broken) => this.evict(broken),
+            maxDocumentBytes: this.deps.maxDocumentBytes,
+            ownChangeRefused: (refusing, error) => logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
+          });
           if (this.closed || this.entries.get(name) !== entry) {
             room.destroy();
             throw new RegistryClosedError('server shutting down');

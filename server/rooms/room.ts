@@ -5,7 +5,7 @@ import { AwarenessTable, type AwarenessOwner } from './awareness-table.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
 import type { UpdateObserver } from './update-observer.js';
-import type { LocalOrigin, UpdateOrigin } from './update-origin.js';
+import { serverOrigin, type LocalOrigin, type ServerOrigin, type UpdateOrigin } from './update-origin.js';
 
 /** One connection's presence in a room (a Hocuspocus document session or a y-websocket socket). */
 export interface RoomMember extends LocalOrigin, AwarenessOwner {
@@ -25,6 +25,8 @@ export interface RoomDependencies {
   readonly poisoned: (room: Room) => void;
   /** Refuse local and server updates once the document's bytes would pass this (default: no limit). */
   readonly maxDocumentBytes?: number | undefined;
+  /** The database refused, for good, a change the room's own apply made (see `Room.apply`). */
+  readonly ownChangeRefused?: ((room: Room, error: Error) => void) | undefined;
 }
 
 /** The update could not be decoded or integrated; the sender is at fault. */
@@ -71,7 +73,14 @@ export class Room implements DocumentRef {
   private readonly observers: readonly UpdateObserver[];
   /** The observers that can refuse an update before it is applied (asked first). */
   private readonly gates: readonly UpdateObserver[];
-  private lastTransactionChanged = false;
+  /** The origin of the update `apply` is integrating right now, else null. */
+  private applying: UpdateOrigin | null = null;
+  /** Whether any transaction of the sender's update changed the document (this apply). */
+  private senderChanged = false;
+  /** Changes Yjs made on its own during this apply (formatting cleanup), as updates. */
+  private ownChanges: Uint8Array[] | null = null;
+  /** Origin of the room's own changes: stored, relayed to everyone (the sender too), published. */
+  private readonly ownOrigin: ServerOrigin;
   /**
    * The whole document as one update, kept until the next change: a client that has nothing
    * (a page load) gets it without encoding the document again, and a crowd opening a document
@@ -92,14 +101,45 @@ export class Room implements DocumentRef {
     this.observers = [...deps.observers, this.fanOut];
     this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     this.bytes = stored.state?.byteLength ?? 0;
-    if (stored.state) Y.applyUpdate(this.doc, stored.state);
-    this.encodedState = stored.state;
-    this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.lastTransactionChanged = transactionChanged(transaction);
-      // Any transaction, even one that only parked pending structs (which the encoding includes).
-      this.encodedState = null;
-    });
+    this.ownOrigin = serverOrigin(null, `server:${stored.id}`, 'normalize', (error) => deps.ownChangeRefused?.(this, error));
+    // A load may also clean up formatting (Yjs does it for every non-local transaction);
+    // that cleanup follows from the stored state alone, so every load repeats it exactly.
+    // The encoding is kept only if the load changed nothing beyond the stored bytes.
+    let loadChangedMore = false;
+    const watchLoad = (transaction: Y.Transaction) => {
+      if (transaction.origin !== LOAD) loadChangedMore ||= transactionChanged(transaction);
+    };
+    this.doc.on('afterTransaction', watchLoad);
+    if (stored.state) Y.applyUpdate(this.doc, stored.state, LOAD);
+    this.doc.off('afterTransaction', watchLoad);
+    this.encodedState = loadChangedMore ? null : stored.state;
+    this.doc.on('afterTransaction', this.transactionEnded);
   }
+
+  /**
+   * Sees every transaction, in the order Yjs ends them. One `Y.applyUpdate` can run several:
+   * the sender's, then Yjs's own formatting cleanup (YText removes redundant format markers
+   * after every remote change, in a transaction of its own whose origin is not the sender's).
+   * So whether an apply changed the document is the OR over its sender transactions, never
+   * the last event; and a change of the room's own is captured from the transaction's
+   * `update` event, which Yjs emits after this one for the same transaction.
+   */
+  private readonly transactionEnded = (transaction: Y.Transaction): void => {
+    // Any transaction, even one that only parked pending structs (which the encoding includes).
+    this.encodedState = null;
+    const applying = this.applying;
+    if (applying === null || !transactionChanged(transaction)) return;
+    if (transaction.origin === applying) this.senderChanged = true;
+    else if (this.ownChanges === null) {
+      this.ownChanges = [];
+      // Listening only from the first own change on: the sender's transaction is never re-encoded.
+      this.doc.on('update', this.captureOwnChange);
+    }
+  };
+
+  private readonly captureOwnChange = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== this.applying) this.ownChanges?.push(update);
+  };
 
   /** The whole document as one Yjs update (what a client with an empty state vector lacks). */
   fullState(): Uint8Array {
@@ -180,12 +220,14 @@ export class Room implements DocumentRef {
         return 'full';
       }
     }
-    this.lastTransactionChanged = false;
     const store = this.doc.store;
     // What waits for missing dependencies before: a duplicate must not count as a change
     // just because something else is still pending.
     const pendingBefore = store.pendingStructs?.update ?? null;
     const pendingDsBefore = store.pendingDs;
+    this.applying = origin;
+    this.senderChanged = false;
+    let own: Uint8Array[] | null = null;
     try {
       Y.applyUpdate(this.doc, update, origin);
     } catch (error) {
@@ -194,18 +236,31 @@ export class Room implements DocumentRef {
       metrics.counters.updatesRejected++;
       this.deps.poisoned(this);
       throw new InvalidUpdateError(`Yjs update failed to integrate: ${(error as Error).message}`);
+    } finally {
+      this.applying = null;
+      own = this.ownChanges;
+      this.ownChanges = null;
+      if (own !== null) this.doc.off('update', this.captureOwnChange);
     }
     // An update waiting for missing dependencies changes nothing yet but must be kept.
     const changed =
-      this.lastTransactionChanged || (store.pendingStructs?.update ?? null) !== pendingBefore || !sameBytes(store.pendingDs, pendingDsBefore);
-    if (changed) {
-      this.bytes += update.byteLength;
-      const observers = this.observers;
-      for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
+      this.senderChanged || (store.pendingStructs?.update ?? null) !== pendingBefore || !sameBytes(store.pendingDs, pendingDsBefore);
+    // The sender's update first, then what the apply made of it: storage and every replica
+    // get them in the order this Y.Doc applied them.
+    if (changed) this.applied(update, origin, frame);
+    if (own !== null) {
+      for (let i = 0; i < own.length; i++) this.applied(own[i]!, this.ownOrigin, null);
     }
     metrics.counters.updatesApplied++;
     metrics.applySeconds.observe((performance.now() - started) / 1000);
     return changed ? 'changed' : 'unchanged';
+  }
+
+  /** Hands an update that changed the Y.Doc to every observer, in order: storage, bus, fan-out. */
+  private applied(update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
+    this.bytes += update.byteLength;
+    const observers = this.observers;
+    for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
   }
 
   /** Would this update change the document? (For read-only members.) */
@@ -221,6 +276,9 @@ export class Room implements DocumentRef {
     this.doc.destroy();
   }
 }
+
+/** The origin of the stored state's own transaction while a room loads. */
+const LOAD = Symbol('load');
 
 function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === b) return true;
