@@ -131,6 +131,71 @@ describe('Room.apply', () => {
     expect(metrics.counters.updatesApplied).toBe(3);
   });
 
+  it('an edit into formatted text is a change, though Yjs ends the apply with an empty cleanup transaction', () => {
+    // y-prosemirror's shape: a paragraph holding "Hello " + bold "world".
+    const writer = new Y.Doc();
+    const text = new Y.XmlText();
+    const block = new Y.XmlElement('paragraph');
+    block.insert(0, [text]);
+    writer.getXmlFragment('default').insert(0, [block]);
+    text.insert(0, 'Hello ');
+    text.insert(6, 'world', { bold: {} });
+    const log: Array<Call | string> = [];
+    const { hub, room } = setup([recorder('observer', log)], Y.encodeStateAsUpdate(writer));
+    const sender = fakeMember(hub.socket(), NAME);
+    room.join(sender);
+    const transactions: boolean[] = [];
+    room.doc.on('afterTransaction', (transaction: Y.Transaction) => transactions.push(transaction.origin === sender));
+
+    const before = Y.encodeStateVector(writer);
+    text.insert(8, 'X');
+    const update = Y.encodeStateAsUpdate(writer, before);
+
+    expect(room.apply(update, sender)).toBe('changed');
+    // The sender's transaction, then Yjs's own (formatting cleanup, nothing to clean here).
+    expect(transactions).toEqual([true, false]);
+    expect(calls(log).map((call) => call.update)).toEqual([update]);
+    expect(room.doc.getXmlFragment('default').toString()).toBe('<paragraph>Hello <bold>woXrld</bold></paragraph>');
+  });
+
+  it("stores and relays, to every member and the sender too, what Yjs's formatting cleanup changes during an apply", () => {
+    // "abcdef": A deletes "cde" while B makes "cd" bold. Applied B first, A's deletion leaves two
+    // bold markers around nothing; Yjs removes them on the server, in a transaction of its own.
+    const base = new Y.Doc();
+    const paragraph = new Y.XmlElement('paragraph');
+    paragraph.insert(0, [new Y.XmlText('abcdef')]);
+    base.getXmlFragment('default').insert(0, [paragraph]);
+    const state = Y.encodeStateAsUpdate(base);
+    const [docA, docB] = [new Y.Doc(), new Y.Doc()];
+    Y.applyUpdate(docA, state);
+    Y.applyUpdate(docB, state);
+    const textOfDoc = (doc: Y.Doc) => (doc.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText;
+    const deletion = changeOf(docA, () => textOfDoc(docA).delete(2, 3));
+    const mark = changeOf(docB, () => textOfDoc(docB).format(2, 2, { bold: {} }));
+
+    const log: Array<Call | string> = [];
+    const { hub, room } = setup([recorder('observer', log)], state);
+    const a = fakeMember(hub.socket(), NAME);
+    const b = fakeMember(hub.socket(), 'other-address');
+    room.join(a);
+    room.join(b);
+    expect(room.apply(mark, b)).toBe('changed');
+    expect(room.apply(deletion, a)).toBe('changed');
+
+    const [, ofDeletion, own] = calls(log);
+    expect(calls(log)).toHaveLength(3);
+    expect(ofDeletion!.origin).toBe(a);
+    expect(own!.origin).toMatchObject({ kind: 'server', userId: null, operationType: 'normalize' });
+    expect(own!.frame).toBeNull();
+    // The sender gets the cleanup like everyone else (published to its audience, not through its socket).
+    const ownFrameForA = updateFrame(NAME, own!.update);
+    expect(hub.published.some((entry) => sameFrame(entry.frame, ownFrameForA))).toBe(true);
+    // A, given everything the room relayed, holds exactly the room's state: markers included.
+    Y.applyUpdate(docA, mark);
+    Y.applyUpdate(docA, own!.update);
+    expect(Y.equalSnapshots(Y.snapshot(docA), Y.snapshot(room.doc))).toBe(true);
+  });
+
   it('an update already contained in the loaded state is unchanged', () => {
     const editor = new Editor(100);
     const update = editor.insert('stored');
@@ -572,3 +637,14 @@ describe('StorageWriter', () => {
     expect(room.durability.appended).toBe(0);
   });
 });
+
+/** The update a local change makes. */
+function changeOf(doc: Y.Doc, change: () => void): Uint8Array {
+  const before = Y.encodeStateVector(doc);
+  change();
+  return Y.encodeStateAsUpdate(doc, before);
+}
+
+function sameFrame(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
