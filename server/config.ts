@@ -24,7 +24,7 @@ export interface Config {
   readonly transport: TransportChoice;
   readonly maxMessageBytes: number;
   readonly maxBackpressureBytes: number;
-  /** A socket that sends nothing for this long is closed with 4408. */
+  /** A socket that sends nothing for this long is closed (4408; 4508 on y-websocket sockets: protocol/close-codes.ts). */
   readonly idleTimeoutMs: number;
   readonly maxPendingDocuments: number;
   /** Documents one Hocuspocus socket may have open at once. */
@@ -49,7 +49,7 @@ export interface Config {
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
   readonly statelessPerSecond: number;
-  /** Per socket: frames per second and the burst above it; beyond it the socket is closed with 4429. */
+  /** Per socket: frames per second and the burst above it; beyond it the socket is closed (4429; 4529 on y-websocket sockets). */
   readonly maxMessagesPerSecond: number;
   readonly maxMessagesBurst: number;
   /** Per socket: bytes per second and the burst above it. */

@@ -32,6 +32,7 @@ import { createHttpHandler } from './http/routes.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
+import { closeFor } from './protocol/close-codes.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
 import { Keepalive } from './protocol/keepalive.js';
 import { LiveSessions } from './protocol/live-sessions.js';
@@ -47,7 +48,7 @@ import { StatelessDocumentRequests } from './versions/version-stateless.js';
 import { treeProjectionListener } from './versions/tree-version-listener.js';
 import { Versions, type VersionListener } from './versions/versions.js';
 import { selectTransport } from './transport/select-transport.js';
-import { CloseCode, type HttpRequest, type Transport, type TransportKind } from './transport/transport.js';
+import type { HttpRequest, Transport, TransportKind } from './transport/transport.js';
 
 export interface RunningServer {
   readonly port: number;
@@ -280,7 +281,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       keepalive.stop();
       liveSessions.stop();
       // Providers reconnect on 1001 (to another instance behind the balancer, or to us after restart).
-      for (const connection of [...keepalive.connections()]) connection.socket.close(CloseCode.GoingAway, 'server shutting down');
+      for (const connection of [...keepalive.connections()]) closeFor(connection, 'shutdown');
       // No compaction at shutdown (the next load folds the tail): flush the log, within the deadline.
       rooms.close();
       // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.

@@ -3,8 +3,9 @@ import type { Clock } from '../clock.js';
 /**
  * Per-connection rate limit on incoming frames, checked once per frame before it is decoded:
  * two token buckets, messages per second and bytes per second, each with a burst. A socket
- * over either limit is closed with RATE_LIMITED; the refused frame is never applied, so no
- * edit that was acknowledged is lost: the provider reconnects, resyncs and resends what the
+ * over either limit is closed for 'rate-limited' (close-codes.ts: 4429 on Hocuspocus, 4529 on
+ * y-websocket, which its 3.x clients retry); the refused frame is never applied, so no edit
+ * that was acknowledged is lost: the provider reconnects, resyncs and resends what the
  * server has not acknowledged.
  */
 
@@ -16,10 +17,6 @@ export const MAX_MESSAGES_BURST = 1_000;
 export const MAX_BYTES_PER_SECOND = 4 * 1024 * 1024;
 /** Bytes one socket may send at once after a quiet spell (16 MiB). */
 export const MAX_BYTES_BURST = 16 * 1024 * 1024;
-
-/** Close code for a socket over its rate limit (4000 + the HTTP status, like 4401 and 4408). */
-export const RATE_LIMITED = 4429;
-export const RATE_LIMITED_REASON = 'Too Many Requests';
 
 export interface ConnectionRateLimits {
   readonly messagesPerSecond: number;

@@ -1,5 +1,5 @@
 import type { SocketHandlers, TransportSocket, UpgradeRequest } from '../transport/transport.js';
-import { CloseCode } from '../transport/transport.js';
+import { closeFor } from './close-codes.js';
 import type { ProtocolContext } from './context.js';
 import { HocuspocusConnection } from './hocuspocus/hocuspocus-connection.js';
 import { YWebsocketConnection } from './y-websocket/y-websocket-connection.js';
@@ -27,7 +27,7 @@ export function createSocketHandlers(context: ProtocolContext): SocketHandlers<C
       const token = new URLSearchParams(request.query).get('token') ?? '';
       // An undecodable name opens nothing: the session is refused like any bad name.
       const connection = new YWebsocketConnection(socket, name ?? '', token, context);
-      if (name === null) socket.close(CloseCode.Forbidden, 'document name is not valid percent-encoding');
+      if (name === null) closeFor(connection, 'forbidden', 'document name is not valid percent-encoding');
       return connection;
     },
     message(connection, data, isBinary) {

@@ -1,11 +1,11 @@
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
 import { InvalidUpdateError } from '../rooms/room.js';
-import { CloseCode } from '../transport/transport.js';
+import type { CloseCondition } from './close-codes.js';
 import { QueueOverflowError } from './document-session.js';
 
 export interface FrameErrorClose {
-  readonly code: number;
-  readonly reason: string;
+  /** Mapped to a code (and reason) per protocol by close-codes.ts. */
+  readonly condition: CloseCondition;
   /** The peer's fault (bad input, limits), logged at warn; otherwise a bug, logged at error. */
   readonly expected: boolean;
 }
@@ -17,9 +17,9 @@ export function isMalformedInput(error: unknown): boolean {
   return error instanceof Error && /Unexpected end of array|Integer out of Range/i.test(error.message);
 }
 
-/** The close a socket gets when handling one of its frames threw (both protocols). */
-export function closeCodeFor(error: unknown): FrameErrorClose {
-  if (error instanceof QueueOverflowError) return { code: CloseCode.ResetConnection, reason: 'Reset Connection', expected: true };
-  if (isMalformedInput(error)) return { code: CloseCode.Unauthorized, reason: 'Unauthorized', expected: true };
-  return { code: CloseCode.InternalError, reason: 'internal error', expected: false };
+/** Why a socket is closed when handling one of its frames threw (both protocols). */
+export function closeConditionFor(error: unknown): FrameErrorClose {
+  if (error instanceof QueueOverflowError) return { condition: 'reset', expected: true };
+  if (isMalformedInput(error)) return { condition: 'malformed', expected: true };
+  return { condition: 'internal-error', expected: false };
 }

@@ -1,11 +1,11 @@
-import { CloseCode, type Transport, type TransportSocket } from '../transport/transport.js';
+import type { Transport } from '../transport/transport.js';
 import type { Clock } from '../clock.js';
 import { PING_FRAME } from '../codec/frames.js';
+import { closeFor, type ProtocolSocketHolder } from './close-codes.js';
 import type { SessionHolder } from './live-sessions.js';
 
 /** A connection the keepalive watches (it is also the server's list of live connections). */
-export interface Watched extends SessionHolder {
-  readonly socket: TransportSocket;
+export interface Watched extends SessionHolder, ProtocolSocketHolder {
   /** Keepalive tick of the last frame received; written on every message. */
   lastSeen: number;
   /** Which ping group the connection belongs to (set by `watch`). */
@@ -21,10 +21,11 @@ const PING_TOPICS = Array.from({ length: GROUPS }, (_, i) => `ping:${i}`);
  * Keeps healthy connections alive and closes dead ones, with one timer for the whole
  * server. A round (at most 15 s: half the provider's 30 s patience) is split into
  * ticks; each tick pings one group of v4 providers through a single topic publish
- * and closes, with 4408, the connections of that group from which nothing arrived
- * within the idle timeout. Spreading the groups over the round avoids a burst of
- * thousands of pings and pongs at once, which would stall both ends for tens of
- * milliseconds. Per message the cost is one integer store (`lastSeen = tick`).
+ * and closes, for 'idle' (4408 on Hocuspocus, 4508 on y-websocket: close-codes.ts), the
+ * connections of that group from which nothing arrived within the idle timeout.
+ * Spreading the groups over the round avoids a burst of thousands of pings and pongs
+ * at once, which would stall both ends for tens of milliseconds. Per message the cost
+ * is one integer store (`lastSeen = tick`).
  */
 export class Keepalive {
   tick = 0;
@@ -89,7 +90,7 @@ export class Keepalive {
     for (const connection of this.groups[index]!) {
       // More than idleTicks ticks since its last frame: at least the idle timeout.
       if (this.tick - connection.lastSeen > this.idleTicks) {
-        connection.socket.close(CloseCode.ConnectionTimeout, 'Connection Timeout');
+        closeFor(connection, 'idle');
       }
     }
   }

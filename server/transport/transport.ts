@@ -152,7 +152,10 @@ export interface Transport {
   stopListening(): void;
 }
 
-/** Close codes used across the server (see PROTOCOL.md). */
+/**
+ * Close codes used across the server (see PROTOCOL.md). Which one a socket gets is decided
+ * per protocol in protocol/close-codes.ts.
+ */
 export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
@@ -163,4 +166,9 @@ export const CloseCode = {
   Unauthorized: 4401,
   Forbidden: 4403,
   ConnectionTimeout: 4408,
+  TooManyRequests: 4429,
+  /** 4408 moved to the 45xx range, which y-websocket 3 clients retry (they stop on 44xx). */
+  ConnectionTimeoutRetry: 4508,
+  /** 4429 moved to the 45xx range, which y-websocket 3 clients retry. */
+  TooManyRequestsRetry: 4529,
 } as const;

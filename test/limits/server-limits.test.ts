@@ -1,4 +1,4 @@
-/** The limits as the running server applies them: per-socket rates (4429) and per-user HTTP rates (429). */
+/** The limits as the running server applies them: per-socket rates (4429; 4529 on /y/) and per-user HTTP rates (429). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { awarenessFrame, encodeAwareness, updateFrame } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
@@ -21,6 +21,13 @@ describe.each(TRANSPORTS)('server limits over %s', (transport) => {
     const reader = await RawClient.connect(server.port);
     await reader.join('flood');
     expect(reader.text('flood')).toBe('kept');
+  });
+
+  it('closes a /y/ socket over its rate with 4529, a code y-websocket 3 clients retry (4429 would stop them for good)', async () => {
+    const server = await startTestServer(transport, { maxMessagesPerSecond: 5, maxMessagesBurst: 12 });
+    const flooder = await RawClient.connect(server.port, '/y/flood-y');
+    for (let i = 0; i < 50; i++) flooder.send(awarenessFrame(null, encodeAwareness([{ clientId: 7, clock: i + 1, state: { i } }])));
+    expect(await flooder.waitClose()).toEqual({ code: 4529, reason: 'Too Many Requests' });
   });
 
   it('answers 429 with Retry-After once a caller exceeds the per-endpoint rate', async () => {

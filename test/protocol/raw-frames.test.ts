@@ -404,13 +404,15 @@ describe.each(TRANSPORTS)('raw Hocuspocus frames over %s', (transport) => {
     expect(v4.isOpen).toBe(true);
   });
 
-  it('closes an idle socket (no frames at all) with 4408 after idleTimeoutMs', async () => {
+  it('closes an idle socket (no frames at all) after idleTimeoutMs: 4408 on Hocuspocus, 4508 (retried by y-websocket 3) on /y/', async () => {
     const { server, witness } = await setup(transport, { idleTimeoutMs: 1_000 }, '4.8.0'); // witness answers pings
     const started = Date.now();
     const idle = await RawClient.connect(server.port);
-    const { code } = await idle.waitClose(4_000);
+    const idleY = await RawClient.connect(server.port, '/y/idle-doc');
+    const [{ code }, closedY] = await Promise.all([idle.waitClose(4_000), idleY.waitClose(4_000)]);
     const elapsed = Date.now() - started;
     expect(code).toBe(4408);
+    expect(closedY).toEqual({ code: 4508, reason: 'Connection Timeout' });
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(2_500);
     await expectOthersUnaffected(server, witness);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../persistence/memory-storage.js';
 import { PING_FRAME } from '../../server/codec/frames.js';
+import type { WireProtocol } from '../../server/protocol/close-codes.js';
 import { HocuspocusConnection } from '../../server/protocol/hocuspocus/hocuspocus-connection.js';
 import { Keepalive, type Watched } from '../../server/protocol/keepalive.js';
+import { YWebsocketConnection } from '../../server/protocol/y-websocket/y-websocket-connection.js';
 import { CloseCode } from '../../server/transport/transport.js';
 import { authFrame } from '../helpers/frames.js';
 import { flush, Hub, ManualClock, protocolEnv, type FakeSocket } from './support.js';
@@ -17,8 +19,8 @@ function setup(idleMs = IDLE_MS) {
   const hub = new Hub();
   const clock = new ManualClock();
   const keepalive = new Keepalive(hub, idleMs, clock);
-  const watched = (): Watched & { socket: FakeSocket } => {
-    const connection = { socket: hub.socket(), lastSeen: -1, keepaliveGroup: -1, sessions: () => [] };
+  const watched = (protocol: WireProtocol = 'hocuspocus'): Watched & { socket: FakeSocket } => {
+    const connection = { socket: hub.socket(), protocol, lastSeen: -1, keepaliveGroup: -1, sessions: () => [] };
     keepalive.watch(connection);
     return connection;
   };
@@ -49,7 +51,7 @@ describe('Keepalive timer', () => {
 describe('Keepalive pings', () => {
   it('pings one group per tick with a single publish of the bare Ping frame', () => {
     const { hub, ticks, keepalive } = setup();
-    for (let i = 0; i < 40; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
+    for (let i = 0; i < 40; i++) keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
 
     ticks(1);
     expect(hub.published).toEqual([{ topic: 'ping:1', frame: PING_FRAME }]);
@@ -95,12 +97,23 @@ describe('Keepalive idle close', () => {
     expect(CloseCode.ConnectionTimeout).toBe(4408);
   });
 
+  it('closes an idle y-websocket connection with 4508, a code y-websocket 3 clients retry (they stop for good on 44xx)', () => {
+    const { ticks, watched } = setup();
+    const hocuspocus = watched('hocuspocus');
+    const yWebsocket = watched('y-websocket');
+
+    ticks(IDLE_TICKS + GROUPS);
+
+    expect(hocuspocus.socket.closes).toEqual([{ code: 4408, reason: 'Connection Timeout' }]);
+    expect(yWebsocket.socket.closes).toEqual([{ code: 4508, reason: 'Connection Timeout' }]);
+  });
+
   it('keeps a connection that sent something (lastSeen = keepalive.tick) and closes its idle neighbours', () => {
     const { ticks, keepalive, hub } = setup();
-    const active = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
-    const idle = { socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
+    const active = { socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
+    const idle = { socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
     keepalive.watch(active);
-    for (let i = 1; i < GROUPS; i++) keepalive.watch({ socket: hub.socket(), lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
+    for (let i = 1; i < GROUPS; i++) keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
     keepalive.watch(idle); // group 0 as well
     expect(active.keepaliveGroup).toBe(0);
     expect(idle.keepaliveGroup).toBe(0);
@@ -161,5 +174,17 @@ describe('Keepalive idle close', () => {
     expect(socket.closes).toEqual([{ code: 4408, reason: 'Connection Timeout' }]);
     connection.onClose();
     expect([...env.keepalive.connections()]).not.toContain(connection);
+  });
+
+  it('a silent YWebsocketConnection is closed with 4508 (not 4408, on which y-websocket 3 gives up)', async () => {
+    const env = protocolEnv(new MemoryStorage());
+    const socket = env.hub.socket();
+    const connection = new YWebsocketConnection(socket, 'keepalive-y-doc', '', env.context);
+    await flush();
+    expect([...env.keepalive.connections()]).toContain(connection);
+
+    for (let i = 0; i < IDLE_TICKS + GROUPS + 1; i++) env.clock.fire();
+    expect(socket.closes).toEqual([{ code: 4508, reason: 'Connection Timeout' }]);
+    connection.onClose();
   });
 });

@@ -1,12 +1,13 @@
 import * as decoding from 'lib0/decoding';
 import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../../codec/frames.js';
 import { AuthType, MessageType } from '../../codec/message-types.js';
-import { CloseCode, type TransportSocket } from '../../transport/transport.js';
+import type { TransportSocket } from '../../transport/transport.js';
+import { closeFor, type CloseCondition } from '../close-codes.js';
 import type { ProtocolContext } from '../context.js';
 import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost } from '../document-session.js';
-import { closeCodeFor } from '../frame-errors.js';
+import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
-import { ConnectionRate, RATE_LIMITED, RATE_LIMITED_REASON } from '../connection-rate.js';
+import { ConnectionRate } from '../connection-rate.js';
 import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
 import { TokenBucket } from '../token-bucket.js';
@@ -19,6 +20,7 @@ import { AckQueue } from './ack-queue.js';
  * the protocol's greetings, refusals and acks.
  */
 export class HocuspocusConnection implements SessionHost, Watched {
+  readonly protocol = 'hocuspocus';
   lastSeen = 0;
   keepaliveGroup = 0;
   private readonly rate: ConnectionRate;
@@ -47,11 +49,11 @@ export class HocuspocusConnection implements SessionHost, Watched {
     this.lastSeen = this.context.keepalive.tick;
     if (!this.rate.admit(data.length)) {
       // Never applied; the provider reconnects and resyncs, so nothing acknowledged is lost.
-      this.socket.close(RATE_LIMITED, RATE_LIMITED_REASON);
+      this.close('rate-limited');
       return;
     }
     if (!isBinary) {
-      this.socket.close(CloseCode.Unauthorized, 'text frames are not part of the protocol');
+      this.close('malformed', 'text frames are not part of the protocol');
       return;
     }
     // Connection-level Pong: a bare type byte, no document name.
@@ -110,10 +112,15 @@ export class HocuspocusConnection implements SessionHost, Watched {
 
   frameFailed(error: unknown): void {
     if (this.socket.closed) return;
-    const { code, reason, expected } = closeCodeFor(error);
-    if (expected) this.context.logger.warn({ err: (error as Error).message, code }, 'closing socket: bad input');
+    const { condition, expected } = closeConditionFor(error);
+    if (expected) this.context.logger.warn({ err: (error as Error).message, condition }, 'closing socket: bad input');
     else this.context.logger.error({ err: error }, 'closing socket: unexpected error handling a frame');
-    this.socket.close(code, reason);
+    this.close(condition);
+  }
+
+  /** Closes the socket with this protocol's code for `condition`. */
+  private close(condition: CloseCondition, reason?: string): void {
+    closeFor(this, condition, reason);
   }
 
   dispatch(session: DocumentSession, frame: Uint8Array): void {
@@ -188,7 +195,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
 
   private reset(reason: string): Error {
     this.context.logger.warn({ reason }, 'closing socket: pre-authentication limits exceeded');
-    this.socket.close(CloseCode.ResetConnection, 'Reset Connection');
+    this.close('reset');
     return new QueueOverflowError(reason);
   }
 

@@ -2,12 +2,13 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { syncStep1Frame } from '../../codec/frames.js';
 import { MessageType } from '../../codec/message-types.js';
-import { CloseCode, type TransportSocket } from '../../transport/transport.js';
+import type { TransportSocket } from '../../transport/transport.js';
+import { closeFor, type CloseCondition } from '../close-codes.js';
 import type { ProtocolContext } from '../context.js';
 import { DocumentSession, type RefusalKind, type SessionHost } from '../document-session.js';
-import { closeCodeFor } from '../frame-errors.js';
+import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
-import { ConnectionRate, RATE_LIMITED, RATE_LIMITED_REASON } from '../connection-rate.js';
+import { ConnectionRate } from '../connection-rate.js';
 import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
 
@@ -17,9 +18,11 @@ const NO_PREFIX = new Uint8Array(0);
  * The y-websocket protocol on one socket (path `/y/<documentName>`): one document,
  * unprefixed frames, token in the query string, no acknowledgements. The lifecycle
  * is DocumentSession's, as for Hocuspocus; with one document per socket, every
- * refusal closes the socket (the provider reconnects with backoff).
+ * refusal closes the socket. Close codes are this protocol's (close-codes.ts): y-websocket
+ * 3.x clients stop for good on 44xx, so transient refusals use codes they retry.
  */
 export class YWebsocketConnection implements SessionHost, Watched {
+  readonly protocol = 'y-websocket';
   lastSeen = 0;
   keepaliveGroup = 0;
   private readonly rate: ConnectionRate;
@@ -46,11 +49,11 @@ export class YWebsocketConnection implements SessionHost, Watched {
     this.lastSeen = this.context.keepalive.tick;
     if (!this.rate.admit(data.length)) {
       // Never applied; the provider reconnects and resyncs, so nothing acknowledged is lost.
-      this.socket.close(RATE_LIMITED, RATE_LIMITED_REASON);
+      this.close('rate-limited');
       return;
     }
     if (!isBinary) {
-      this.socket.close(CloseCode.Unauthorized, 'text frames are not part of the protocol');
+      this.close('malformed', 'text frames are not part of the protocol');
       return;
     }
     const session = this.session;
@@ -85,7 +88,7 @@ export class YWebsocketConnection implements SessionHost, Watched {
   }
 
   sessionRefused(_session: DocumentSession, kind: RefusalKind, reason: string): void {
-    this.socket.close(kind === 'denied' ? CloseCode.Forbidden : CloseCode.InternalError, reason);
+    this.close(kind === 'denied' ? 'forbidden' : 'unavailable', reason);
   }
 
   sessionReauthorized(): void {
@@ -99,16 +102,21 @@ export class YWebsocketConnection implements SessionHost, Watched {
   updateRefused(): void {
     // No acknowledgements in this protocol: closing is how the client learns. It
     // reconnects and syncs again.
-    this.socket.close(CloseCode.InternalError, 'an update could not be stored');
+    this.close('not-stored');
   }
 
   frameFailed(error: unknown): void {
     if (this.socket.closed) return;
-    const { code, reason, expected } = closeCodeFor(error);
+    const { condition, expected } = closeConditionFor(error);
     const document = this.session.documentName;
-    if (expected) this.context.logger.warn({ err: (error as Error).message, document, code }, 'closing socket: bad input');
+    if (expected) this.context.logger.warn({ err: (error as Error).message, document, condition }, 'closing socket: bad input');
     else this.context.logger.error({ err: error, document }, 'closing socket: unexpected error handling a frame');
-    this.socket.close(code, reason);
+    this.close(condition);
+  }
+
+  /** Closes the socket with this protocol's code for `condition`. */
+  private close(condition: CloseCondition, reason?: string): void {
+    closeFor(this, condition, reason);
   }
 
   dispatch(session: DocumentSession, data: Uint8Array): void {
@@ -119,10 +127,10 @@ export class YWebsocketConnection implements SessionHost, Watched {
         // No acknowledgements: a read-only client's writes are simply not applied.
         switch (session.handleSync(decoder, data, false)) {
           case 'full':
-            this.socket.close(CloseCode.TryAgainLater, 'server busy: too many edits waiting to be stored; try again later');
+            this.close('busy');
             return;
           case 'too-large':
-            this.socket.close(CloseCode.MessageTooBig, 'document too large');
+            this.close('too-large');
             return;
           default:
             return;
