@@ -187,7 +187,7 @@ export class BusRelay implements UpdateObserver, Replication {
       switch (message.kind) {
         case BusKind.Update:
           room.apply(message.payload, this.origin);
-          this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
+          this.unconfirmed.retain(message.from, message.seq, room, message.payload, this.clock.now());
           return;
         case BusKind.Awareness: {
           const owner = this.remoteOwner(name);
@@ -207,7 +207,7 @@ export class BusRelay implements UpdateObserver, Replication {
           if (message.payload.byteLength > NOTHING) {
             room.apply(message.payload, this.origin);
             // It may hold what the replier has not stored yet (its own recent edits).
-            this.unconfirmed.retain(message.from, message.seq, room.id, message.payload, this.clock.now());
+            this.unconfirmed.retain(message.from, message.seq, room, message.payload, this.clock.now());
           }
           const theyLack = room.missingFrom(message.extra);
           if (theyLack.byteLength > NOTHING) this.publish(link, name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));

@@ -50,9 +50,15 @@ export class PublishedUpdates {
   }
 }
 
+/** The room a relayed update was applied to: its id, and its count of unconfirmed updates. */
+export interface RetainingRoom {
+  readonly id: string;
+  readonly durability: Pick<Durability, 'unconfirmedRemote'>;
+}
+
 interface Retained {
   readonly seq: number;
-  readonly documentId: string;
+  readonly room: RetainingRoom;
   readonly update: Uint8Array;
   /** When it was received. */
   readonly at: number;
@@ -77,10 +83,11 @@ export class UnconfirmedUpdates {
   }
 
   /** `update` of `documentId`, relayed by `sender`, is durable once the sender announces `seq` (or more). */
-  retain(sender: string, seq: number, documentId: string, update: Uint8Array, now: number): void {
+  retain(sender: string, seq: number, room: RetainingRoom, update: Uint8Array, now: number): void {
     let entries = this.senders.get(sender);
     if (!entries) this.senders.set(sender, (entries = []));
-    entries.push({ seq, documentId, update, at: now });
+    entries.push({ seq, room, update, at: now });
+    room.durability.unconfirmedRemote++;
     if (entries.length > MAX_RETAINED_PER_SENDER) {
       this.logger.warn({ sender, retained: entries.length }, 'relay: too many unconfirmed updates from one instance; storing the oldest here');
       this.store(sender, entries.splice(0, entries.length >> 1));
@@ -101,8 +108,10 @@ export class UnconfirmedUpdates {
     const entries = this.senders.get(sender);
     if (!entries) return;
     let kept: Retained[];
-    if (through !== null) kept = entries.filter((entry) => entry.seq > through);
-    else {
+    if (through !== null) {
+      kept = entries.filter((entry) => entry.seq > through);
+      for (const entry of entries) if (entry.seq <= through) entry.room.durability.unconfirmedRemote--;
+    } else {
       const orphaned = entries.filter((entry) => now - entry.at >= silentMs);
       kept = entries.filter((entry) => now - entry.at < silentMs);
       if (orphaned.length > 0) {
@@ -116,6 +125,10 @@ export class UnconfirmedUpdates {
 
   private store(sender: string, entries: readonly Retained[]): void {
     const meta: AppendMeta = { userId: null, sessionId: `recovered:${sender}` };
-    for (const entry of entries) this.storage.append(entry.documentId, entry.update, meta, this.listener);
+    for (const entry of entries) {
+      // Handed to storage here: from now on this instance's own acks wait on it like on any append.
+      entry.room.durability.unconfirmedRemote--;
+      this.storage.append(entry.room.id, entry.update, meta, this.listener);
+    }
   }
 }

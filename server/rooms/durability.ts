@@ -16,6 +16,12 @@ export interface DurabilityWaiter {
 export class Durability implements CommitListener {
   appended = 0;
   settled = 0;
+  /**
+   * Updates another instance relayed into this room that it has not yet announced as stored
+   * (UnconfirmedUpdates keeps the count). While there are any, a local update that changes
+   * nothing here may still hold something durable nowhere, so storage stores it again.
+   */
+  unconfirmedRemote = 0;
   /** Created on first use: most rooms of idle documents never wait for a commit. */
   private waiters: Set<DurabilityWaiter> | null = null;
 

@@ -38,10 +38,12 @@ export class RoomEvictedError extends Error {}
 /**
  * - `changed`: applied, stored (unless remote) and relayed;
  * - `unchanged`: already known, nothing to store or relay;
+ * - `stored-again`: already known, but stored again, not relayed: the room held parts of it only
+ *   from another instance that has not yet confirmed storing them (an ack must wait for it);
  * - `full`: refused unapplied because storage's write queue is full (try again later);
  * - `too-large`: refused unapplied because the document would outgrow `maxDocumentBytes`.
  */
-export type ApplyResult = 'changed' | 'unchanged' | 'full' | 'too-large';
+export type ApplyResult = 'changed' | 'unchanged' | 'stored-again' | 'full' | 'too-large';
 
 /**
  * The live document on this instance: one Y.Doc, its awareness and its members.
@@ -253,7 +255,13 @@ export class Room implements DocumentRef {
     }
     metrics.counters.updatesApplied++;
     metrics.applySeconds.observe((performance.now() - started) / 1000);
-    return changed ? 'changed' : 'unchanged';
+    if (changed) return 'changed';
+    if (origin.kind !== 'remote' && this.durability.unconfirmedRemote > 0) {
+      const observers = this.observers;
+      for (let i = 0; i < observers.length; i++) observers[i]!.unchangedButUnconfirmed?.(this, update, origin);
+      return 'stored-again';
+    }
+    return 'unchanged';
   }
 
   /** Hands an update that changed the Y.Doc to every observer, in order: storage, bus, fan-out. */

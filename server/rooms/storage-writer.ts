@@ -19,4 +19,9 @@ export class StorageWriter implements UpdateObserver {
     room.durability.appended++;
     this.storage.append(room.id, update, origin, room.durability);
   }
+
+  /** Stored again (a duplicate row is harmless: Yjs applies it idempotently); its ack waits for it. */
+  unchangedButUnconfirmed(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
+    this.updateApplied(room, update, origin);
+  }
 }

@@ -24,6 +24,12 @@ export interface UpdateObserver {
   admits?(update: Uint8Array, origin: UpdateOrigin): boolean;
   /** `frame` is the local sender's own Update frame when it can be relayed unchanged, else null. */
   updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void;
+  /**
+   * A local or server update changed nothing here, but the room holds updates relayed by another
+   * instance that are not yet stored anywhere (`durability.unconfirmedRemote > 0`): the update may
+   * be all that makes them durable before its sender is told it is saved. Only storage implements it.
+   */
+  unchangedButUnconfirmed?(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void;
   /** An awareness update from a local client (or a local leaver's removal) was applied. */
   awarenessApplied?(room: ObservedRoom, update: Uint8Array): void;
 }

@@ -196,6 +196,34 @@ describe('Room.apply', () => {
     expect(Y.equalSnapshots(Y.snapshot(docA), Y.snapshot(room.doc))).toBe(true);
   });
 
+  it('stores again, without relaying, a local duplicate of what another instance relayed but has not yet confirmed stored', async () => {
+    const storage = new MemoryStorage();
+    const ref = await storage.create(NAME, { kind: 'paper', projectId: DEFAULT_PROJECT_ID });
+    const hub = new Hub();
+    const room = new Room(await storage.load(ref), { observers: [new StorageWriter(storage)], publisher: hub, metrics: metricsFor(storage), poisoned: () => {} });
+    const member = fakeMember(hub.socket(), NAME);
+    const other = fakeMember(hub.socket(), NAME);
+    room.join(member);
+    room.join(other);
+    const update = new Editor(100).insert('relayed, not yet stored by its instance');
+    expect(room.apply(update, remoteOrigin('other-instance'))).toBe('changed');
+    expect(room.durability.appended).toBe(0);
+
+    // The bus relay counts it as unconfirmed (UnconfirmedUpdates.retain) until its sender says it is stored.
+    room.durability.unconfirmedRemote = 1;
+    const framesBefore = other.socket.frames.length;
+    expect(room.apply(update, member)).toBe('stored-again');
+    expect(room.durability.appended).toBe(1);
+    expect(other.socket.frames).toHaveLength(framesBefore);
+    await waitUntil(() => room.durability.settled === 1);
+    expect(textOfState((await storage.load(ref)).state!)).toBe('relayed, not yet stored by its instance');
+
+    // Confirmed: a duplicate is a plain duplicate again.
+    room.durability.unconfirmedRemote = 0;
+    expect(room.apply(update, member)).toBe('unchanged');
+    expect(room.durability.appended).toBe(1);
+  });
+
   it('an update already contained in the loaded state is unchanged', () => {
     const editor = new Editor(100);
     const update = editor.insert('stored');
@@ -647,4 +675,9 @@ function changeOf(doc: Y.Doc, change: () => void): Uint8Array {
 
 function sameFrame(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  expect(condition()).toBe(true);
 }

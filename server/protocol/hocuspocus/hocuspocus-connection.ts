@@ -133,7 +133,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
         // ack brings its unsyncedChanges back to 0 (also after forceSync); our SyncStep2 marks it synced.
         const result = session.handleSync(decoder, frame, true);
         // 'readonly', 'full' (write queue full) and 'too-large' are refused with SyncStatus 0.
-        if (result !== null) this.acks.push(session, result === 'changed' || result === 'unchanged', result === 'changed');
+        if (result !== null) this.acks.push(session, result === 'changed' || result === 'unchanged' || result === 'stored-again', result === 'changed' || result === 'stored-again');
         return;
       }
       case MessageType.Awareness:
