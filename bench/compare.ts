@@ -15,6 +15,7 @@ import { gitCommit, machineDescription } from './run-info.js';
 import { assertSmoke, runSmoke } from './smoke.js';
 import { describe } from './loader.js';
 import { SCALEOUT_CONFIGURATIONS, SCALEOUT_KINDS, runScaleout } from './scaleout.js';
+import { TRACE_CI_KEYSTROKES, TRACE_DEFAULT_WINDOW, renderTraceMarkdown } from './trace-scenario.js';
 
 const PROTOCOLS: Protocol[] = ['hocuspocus', 'y-websocket'];
 
@@ -29,7 +30,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
     servers: {
       type: 'string',
       value: 'LIST',
-      description: `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg)`,
+      description: `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg; trace: scriptorium-pg,hocuspocus)`,
     },
     url: { type: 'string', multiple: true, value: 'URL', description: 'load a running deployment (ws:// or wss://), start no servers;\nseveral URLs: clients are split across them' },
     protocol: { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to --url: hocuspocus | y-websocket' },
@@ -47,6 +48,12 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
     history: { type: 'string', value: 'N', description: 'cold-load: logged updates per document' },
     shape: { type: 'string', value: 'NAME', description: 'cold-load document shape: text | map' },
     concurrency: { type: 'string', value: 'N', description: 'connections opened at once' },
+    keystrokes: {
+      type: 'string',
+      value: 'N',
+      description: `trace: keystrokes of the automerge-paper trace to replay, or all\n(default: all 259,778; --ci: ${TRACE_CI_KEYSTROKES})`,
+    },
+    window: { type: 'string', value: 'N', description: `trace: unacknowledged edits in flight before the next keystroke\nwaits (default: ${TRACE_DEFAULT_WINDOW})` },
     token: { type: 'string', value: 'TOKEN', description: 'token the clients send: Hocuspocus Auth, and ?token= for y-websocket\n(default: bench, in Auth only; scriptorium-pg-auth: a token it mints)' },
     'scriptorium-protocol': { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n' },
     transport: { type: 'string', value: 'NAME', description: "Scriptorium's TRANSPORT: uws | ws | auto" },
@@ -80,6 +87,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
   npm run bench -- --scenario density --connections 10000
   npm run bench -- --url ws://10.0.0.5:1234/ --url ws://10.0.0.6:1234/ --protocol hocuspocus
   npm run bench -- --scenario scaleout          # 1 instance, 1 with Redis, 2 over Redis (PostgreSQL)
+  npm run bench -- --scenario trace             # the automerge-paper editing trace, scriptorium-pg vs hocuspocus
   npm run bench -- --smoke`,
 });
 const { values } = cli;
@@ -126,6 +134,8 @@ const args: ScenarioArgs = {
   shape: cli.oneOf(values.shape, '--shape', ['text', 'map'] as const),
   concurrency: count('concurrency', 1), token: values.token, ci: values.ci, progress: !values.quiet,
   wsReaders: values['ws-readers'],
+  keystrokes: values.keystrokes === 'all' ? Number.MAX_SAFE_INTEGER : count('keystrokes', 1),
+  window: count('window'),
 };
 
 async function main(): Promise<number> {
@@ -176,7 +186,11 @@ async function main(): Promise<number> {
   // Loader on core 1 (inherited by its worker processes), servers on core 0.
   if (pin && !pinSelf(1)) process.stderr.write('warning: could not pin the loader (taskset missing?)\n');
   const defaults: ServerKind[] =
-    scenario === 'cold-load' ? ['scriptorium-pg'] : ['scriptorium-pg', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
+    scenario === 'cold-load'
+      ? ['scriptorium-pg']
+      : scenario === 'trace'
+        ? ['scriptorium-pg', 'hocuspocus']
+        : ['scriptorium-pg', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
   const rows: ScenarioResult[] = [];
   for (const kind of kinds ?? defaults) {
     if (kind.startsWith('scriptorium') && !existsSync(SCRIPTORIUM_MAIN)) {
@@ -197,6 +211,7 @@ async function main(): Promise<number> {
         label, protocol: first.protocol, urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()), restart,
         // scriptorium-pg-auth: instances share one database, so the first one's set-up serves all.
         auth: first.auth,
+        storageBytes: () => first.storageBytes(),
       };
       rows.push(await runScenario(scenario, target, args));
     } catch (err) {
@@ -221,7 +236,7 @@ function serverOptions(cpu: number | null) {
 }
 
 function report(scenario: string, rows: ScenarioResult[]): number {
-  const md = renderMarkdown(scenario, rows);
+  const md = scenario === 'trace' ? renderTraceMarkdown(rows) : renderMarkdown(scenario, rows);
   const when = new Date().toISOString();
   const machine = machineDescription();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();

@@ -8,12 +8,14 @@ import { type ClientContext, Probe, Writer, emptyCounters } from './clients.js';
 import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
 
 import type { ScaleoutRow } from './scaleout.js';
+import type { StorageBytes } from './servers.js';
+import { type TraceReport, runTrace } from './trace-scenario.js';
 
 /** Scenarios that load a Target (spawned servers or a deployment). */
-export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load';
+export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load' | 'trace';
 /** `scaleout` starts its own servers and Redis (bench/scaleout.ts). */
 export type ScenarioName = TargetScenario | 'scaleout';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'scaleout'];
+export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout'];
 
 export interface Target {
   label: string;
@@ -27,6 +29,8 @@ export interface Target {
    * `?token=` for y-websocket), and the scenario's documents are created before the load starts.
    */
   auth?: { token: string; addDocuments(names: readonly string[]): Promise<void> } | null;
+  /** What the server's storage holds now (trace); absent or null: no storage to measure. */
+  storageBytes?: () => Promise<StorageBytes | null>;
 }
 
 /** Command-line knobs; unset ones take the scenario's defaults. */
@@ -51,6 +55,10 @@ export interface ScenarioArgs {
   progress?: boolean;
   /** Use `ws` for bulk readers too (to compare the loader's own cost). */
   wsReaders?: boolean;
+  /** trace: keystrokes of the editing trace to replay (default: all of it; `ci`: a short prefix). */
+  keystrokes?: number;
+  /** trace: unacknowledged edits the writer may have in flight. */
+  window?: number;
 }
 
 export interface SaturationStep {
@@ -83,6 +91,7 @@ export interface ScenarioResult {
   saturation?: { steps: SaturationStep[]; lastGoodUpdatesPerSec: number | null; limitedBy: string };
   coldLoad?: ColdLoadReport;
   scaleout?: ScaleoutRow;
+  trace?: TraceReport;
 }
 
 const runId = (): string => `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -362,5 +371,7 @@ export function runScenario(name: TargetScenario, target: Target, a: ScenarioArg
       return runDensity(target, a);
     case 'cold-load':
       return runColdLoad(target, a);
+    case 'trace':
+      return runTrace(target, a);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,37 @@ export interface ServerOptions {
   env?: Record<string, string>;
 }
 
+/** What a server's storage holds (trace scenario). */
+export interface StorageBytes {
+  /** PostgreSQL: pg_database_size (an empty database is ~7.5 MB); PGlite: its data folder. */
+  databaseBytes: number;
+  /** PostgreSQL: pg_total_relation_size summed over the user tables (indexes and TOAST included). */
+  tablesBytes: number | null;
+  /** PostgreSQL: the largest tables. */
+  tables: Array<{ name: string; bytes: number }>;
+}
+
+async function postgresBytes(url: string): Promise<StorageBytes> {
+  return withDatabase(url, async (sql) => {
+    const total = await sql.query<{ bytes: string }>('select pg_database_size(current_database())::text as bytes');
+    const tables = await sql.query<{ name: string; bytes: string }>(
+      'select relname as name, pg_total_relation_size(relid)::text as bytes from pg_stat_user_tables order by pg_total_relation_size(relid) desc',
+    );
+    const each = tables.rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) }));
+    return { databaseBytes: Number(total.rows[0]!.bytes), tablesBytes: each.reduce((a, t) => a + t.bytes, 0), tables: each.filter((t) => t.bytes > 0).slice(0, 5) };
+  });
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) total += folderBytes(path);
+    else if (entry.isFile()) total += statSync(path).size;
+  }
+  return total;
+}
+
 export interface RunningServer {
   kind: ServerKind;
   label: string;
@@ -112,6 +143,8 @@ export interface RunningServer {
   /** scriptorium-pg-auth: the token and the document set-up the loader must use; else null. */
   auth: BenchAuth | null;
   pid(): number;
+  /** What its storage holds now; null for the servers that keep documents in memory. */
+  storageBytes(): Promise<StorageBytes | null>;
   /** Kill and start again with the same storage (cold-load scenario). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -296,6 +329,11 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     auth,
     pid: () => child.pid!,
     tail: () => lines.join('\n'),
+    storageBytes: async () => {
+      if (databaseUrl) return postgresBytes(databaseUrl);
+      if (dataDir) return { databaseBytes: folderBytes(dataDir), tablesBytes: null, tables: [] };
+      return null;
+    },
     restart: async () => {
       await kill();
       await launch();
