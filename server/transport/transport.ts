@@ -142,6 +142,27 @@ export function canonicalAddress(text: string): string {
 
 export type TransportKind = 'uws' | 'ws';
 
+/**
+ * Why a transport could not listen, in one line naming the address: the message the CLI
+ * prints when a second instance is started on a port already in use (both transports
+ * bind exclusively, so the kernel never splits connections between two processes).
+ */
+export function listenError(host: string, port: number, cause: unknown): Error {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  const reason =
+    code === 'EADDRINUSE'
+      ? 'address already in use (is another instance running?)'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : code === 'EADDRNOTAVAIL'
+          ? 'address not available on this machine'
+          : cause instanceof Error
+            ? cause.message
+            : 'address in use or not permitted';
+  return new Error(`cannot listen on ${address}: ${reason}`, { cause });
+}
+
 export interface Transport {
   readonly kind: TransportKind;
   /** Starts listening; resolves with the bound port (useful with port 0). */

@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import type * as UwsTypes from 'uWebSockets.js';
 import {
   canonicalAddress,
   CloseCode,
   type HttpRequest,
+  listenError,
   originChecker,
   respond as respondWith,
   type Transport,
@@ -65,6 +67,27 @@ class UwsSocket implements TransportSocket {
     if (this.closed) fn();
     else this.ws.cork(fn);
   }
+}
+
+/** LIBUS_LISTEN_EXCLUSIVE_PORT (1): exported by the addon, missing from its typings' constants. */
+function exclusivePort(uws: Uws): number {
+  return (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
+}
+
+type ListenCallback = (socket: UwsTypes.us_listen_socket | false) => void;
+
+/** `app.listen(host, port, options, cb)`: the addon takes it; the typings only list `(port, options, cb)`. */
+function listenWithOptions(app: UwsTypes.TemplatedApp, host: string, port: number, options: number, cb: ListenCallback): void {
+  (app.listen as unknown as (host: string, port: number, options: number, cb: ListenCallback) => void).call(app, host, port, options, cb);
+}
+
+/** The error a plain bind of host:port gets now (EADDRINUSE, EACCES, …), or null if it works. */
+function whyCannotListen(host: string, port: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', resolve);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(null)));
+  });
 }
 
 const EMPTY = new Uint8Array(0);
@@ -198,13 +221,16 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
     kind: 'uws',
     listen(host, port) {
       return new Promise((resolve, reject) => {
-        app.listen(host, port, (socket) => {
-          if (!socket) {
-            reject(new Error(`cannot listen on ${host}:${port} (address in use or not permitted)`));
+        // Exclusive: uSockets otherwise binds with SO_REUSEPORT, and a second instance on the
+        // same port would "listen" too while the kernel split the connections between them.
+        listenWithOptions(app, host, port, exclusivePort(uws), (socket) => {
+          if (socket) {
+            listenSocket = socket;
+            resolve(uws.us_socket_local_port(socket));
             return;
           }
-          listenSocket = socket;
-          resolve(uws.us_socket_local_port(socket));
+          // uWS says only that it failed: ask the OS why, with a plain (also exclusive) bind.
+          whyCannotListen(host, port).then((cause) => reject(listenError(host, port, cause)));
         });
       });
     },

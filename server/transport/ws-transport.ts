@@ -2,6 +2,7 @@ import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   canonicalAddress,
+  listenError,
   originChecker,
   respond,
   type HttpRequest,
@@ -181,9 +182,11 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
     kind: 'ws',
     listen(host, port) {
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
+        const failed = (error: Error) => reject(listenError(host, port, error));
+        server.once('error', failed);
+        // Node never sets SO_REUSEPORT: a port another process holds is EADDRINUSE.
+        server.listen({ port, host, exclusive: true }, () => {
+          server.off('error', failed);
           const address = server.address();
           resolve(typeof address === 'object' && address ? address.port : port);
         });
