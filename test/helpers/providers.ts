@@ -46,6 +46,9 @@ export function yWebsocketProvider(port: number, name: string, document = new Y.
   const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/y`, name, document, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     maxBackoffTime: 300,
+    // Node has a global BroadcastChannel: two providers of one room in this process would
+    // otherwise sync through it, and a test would pass without the server relaying anything.
+    disableBc: true,
     ...options,
   });
   live.add(provider);
