@@ -41,9 +41,23 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The JSON body, checked against `schema`; 400 when it is empty, not UTF-8, not JSON or not valid. */
+/**
+ * True for `application/json`, with parameters (`; charset=utf-8`) and in any case. A page on
+ * another site can send a body without a preflight only as text/plain, form-urlencoded or
+ * multipart: requiring this type for JSON bodies keeps such forged requests out (CSRF).
+ */
+export function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && value.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The JSON body, checked against `schema`; 400 when it is empty, not UTF-8, not JSON or not
+ * valid; 415 when it is not sent as `application/json`. Every route that reads a JSON body
+ * reads it here, so none accepts another content type.
+ */
 export function parseBody<S extends z.ZodType>(schema: S, request: HttpRequest): z.output<S> {
   if (request.body.byteLength === 0) throw new HttpError(400, 'body: Required (a JSON object)');
+  if (!isJsonContentType(request.header('content-type'))) throw new HttpError(415, 'content-type must be application/json');
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(request.body));

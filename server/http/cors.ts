@@ -53,8 +53,15 @@ export function parseAllowedOrigins(raw: string | undefined, name = 'ALLOWED_ORI
 
 const JSON_TYPE = 'application/json';
 
+/** Methods that change something: refused from origins that may not write (cross-site request forgery). */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const refused = (error: string): HttpResponse => ({ status: 403, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify({ error }) });
+
 /**
- * Adds CORS to a handler. An allowed Origin gets `Access-Control-Allow-Origin: <origin>`
+ * Adds CORS to a handler, and refuses writes (POST, PUT, PATCH, DELETE) with 403 `origin not
+ * allowed` when their Origin is present and not listed (without a list: see
+ * refuseCrossSiteWrites). An allowed Origin gets `Access-Control-Allow-Origin: <origin>`
  * (and Retry-After exposed, so a cross-origin client can read it on a 429); a preflight
  * (`OPTIONS` with `Access-Control-Request-Method`) is answered here, 204 for an allowed
  * origin and 403 otherwise, without reaching `handler`. A disallowed origin gets no CORS
@@ -63,11 +70,16 @@ const JSON_TYPE = 'application/json';
  * another. Wrap the rate limits inside this, so that a 429 still carries the CORS headers.
  */
 export function withCors(handler: HttpHandler, allowedOrigins: readonly string[] | null): HttpHandler {
-  if (allowedOrigins === null) return handler;
+  if (allowedOrigins === null) return refuseCrossSiteWrites(handler);
   const allowed = originChecker(allowedOrigins);
   return async (request) => {
     const origin = request.header('origin');
     const listed = origin !== undefined && origin !== '' && allowed(origin);
+    // CORS only keeps the answer from the page; a forged "simple" POST would still be carried
+    // out. So a write from a browser origin that is not listed is refused before any route runs.
+    if (STATE_CHANGING.has(request.method) && origin !== undefined && origin !== '' && !listed) {
+      return withHeaders(refused('origin not allowed'), null);
+    }
     if (request.method === 'OPTIONS' && origin !== undefined && request.header('access-control-request-method') !== undefined) {
       if (!listed) {
         return { status: 403, headers: { 'content-type': JSON_TYPE, vary: 'Origin' }, body: JSON.stringify({ error: 'origin not allowed' }) };
@@ -85,6 +97,22 @@ export function withCors(handler: HttpHandler, allowedOrigins: readonly string[]
     }
     const response = await handler(request);
     return withHeaders(response, listed ? origin : null);
+  };
+}
+
+/**
+ * Without ALLOWED_ORIGINS only the same-origin app may write from a browser: a state-changing
+ * request the browser itself marks `Sec-Fetch-Site: cross-site` or `same-site` (a form or
+ * `no-cors` fetch on another site) is refused. No CORS header is ever sent then, so no other
+ * origin could use the API from a page anyway. Clients that are not browsers send no such header.
+ */
+function refuseCrossSiteWrites(handler: HttpHandler): HttpHandler {
+  return (request) => {
+    if (STATE_CHANGING.has(request.method)) {
+      const site = request.header('sec-fetch-site')?.trim().toLowerCase();
+      if (site === 'cross-site' || site === 'same-site') return refused('cross-site request refused');
+    }
+    return handler(request);
   };
 }
 
