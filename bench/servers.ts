@@ -109,6 +109,9 @@ export interface StorageBytes {
   tablesBytes: number | null;
   /** PostgreSQL: the largest tables. */
   tables: Array<{ name: string; bytes: number }>;
+  /** Scriptorium on PostgreSQL: rows in the update log (`collaborations`, kept for history) and the compacted states' bytes. */
+  logRows?: number;
+  stateBytes?: number;
 }
 
 async function postgresBytes(url: string): Promise<StorageBytes> {
@@ -118,7 +121,16 @@ async function postgresBytes(url: string): Promise<StorageBytes> {
       'select relname as name, pg_total_relation_size(relid)::text as bytes from pg_stat_user_tables order by pg_total_relation_size(relid) desc',
     );
     const each = tables.rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) }));
-    return { databaseBytes: Number(total.rows[0]!.bytes), tablesBytes: each.reduce((a, t) => a + t.bytes, 0), tables: each.filter((t) => t.bytes > 0).slice(0, 5) };
+    const content = await sql.query<{ rows: string; state: string }>(
+      'select (select count(*) from collaborations)::text as rows, (select coalesce(sum(octet_length(state)), 0) from documents)::text as state',
+    );
+    return {
+      databaseBytes: Number(total.rows[0]!.bytes),
+      tablesBytes: each.reduce((a, t) => a + t.bytes, 0),
+      tables: each.filter((t) => t.bytes > 0).slice(0, 5),
+      logRows: Number(content.rows[0]!.rows),
+      stateBytes: Number(content.rows[0]!.state),
+    };
   });
 }
 
