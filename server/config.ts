@@ -31,6 +31,8 @@ export interface Config {
   readonly maxDocumentsPerSocket: number;
   readonly maxQueuedFrames: number;
   readonly maxQueuedBytes: number;
+  /** Frames for a document that gets no Auth within this long are dropped when their room is needed. */
+  readonly queuedDocumentTimeoutMs: number;
   /** Directory served at `/` (the browser app). */
   readonly staticDir: string;
   /** How long shutdown waits for documents to be flushed before giving up. */
@@ -133,6 +135,7 @@ export function configFromEnv(env: Env = process.env): Config {
     maxDocumentsPerSocket: integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1),
     maxQueuedFrames: integer(env, 'MAX_QUEUED_FRAMES', 1_000, 1),
     maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 5 * 1024 * 1024, 1024),
+    queuedDocumentTimeoutMs: integer(env, 'QUEUED_DOCUMENT_TIMEOUT_MS', 10_000, 1),
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,

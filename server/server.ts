@@ -214,6 +214,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       maxDocumentsPerSocket: config.maxDocumentsPerSocket,
       maxQueuedFrames: config.maxQueuedFrames,
       maxQueuedBytes: config.maxQueuedBytes,
+      queuedDocumentTimeoutMs: config.queuedDocumentTimeoutMs,
       maxStatelessBytes: config.maxStatelessBytes,
       statelessPerSecond: config.statelessPerSecond,
       connectionRate: {

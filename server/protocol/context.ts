@@ -19,6 +19,8 @@ export interface ProtocolLimits {
   readonly maxQueuedFrames: number;
   /** Bytes queued on one socket while its documents are not open yet. */
   readonly maxQueuedBytes: number;
+  /** Frames for a document that gets no Auth within this long expire (default DEFAULT_QUEUED_DOCUMENT_TIMEOUT_MS). */
+  readonly queuedDocumentTimeoutMs?: number | undefined;
   /** Largest Stateless payload relayed to the other clients (bytes of UTF-8). */
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (a burst of twice that). */

@@ -1,5 +1,8 @@
 import type { ProtocolLimits } from './context.js';
 
+/** Frames for a document that gets no Auth within this long are dropped (when their room is needed). */
+export const DEFAULT_QUEUED_DOCUMENT_TIMEOUT_MS = 10_000;
+
 /**
  * Frames and bytes one socket holds for documents that are not open yet (waiting for
  * authentication or a load). Shared by all of the socket's document sessions; when

@@ -378,6 +378,8 @@ interface HpSocket {
    * updates' payloads in order, and 'close' for a CLOSE (which closes the document at replay).
    */
   queue: [Array<Uint8Array | 'close'>, Array<Uint8Array | 'close'>];
+  /** Per document: denied or closed on this socket since its last Auth, so its frames are dropped, not queued. */
+  retired: [boolean, boolean];
 }
 interface YSocket {
   sock: Sock;
@@ -423,7 +425,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
     sock.send(step1Frame(BARRIER, EMPTY_SV));
     await sock.until(() => sock.count(isStep2For(BARRIER)) > 0 || !sock.isOpen, 'barrier document open');
     expect(sock.isOpen, 'fresh Hocuspocus socket stays open').toBe(true);
-    return { sock, state: ['none', 'none'], lastToken: [null, null], queue: [[], []] };
+    return { sock, state: ['none', 'none'], lastToken: [null, null], queue: [[], []], retired: [false, false] };
   };
   const openY = async (doc: number, token: TokenKind): Promise<YSocket> => {
     const sock = await Sock.open(port, `/y/${encodeURIComponent(names[doc]!)}?token=${encodeURIComponent(tokens[token])}`);
@@ -466,8 +468,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
         accepted[d]!.push(parsed.payload);
       } else if (!status && h.lastToken[d] === 'editor') uncertain[d]!.push(parsed.payload);
     } else {
-      if (d >= 0 && !open && isUpdate(parsed)) h.queue[d]!.push(parsed.payload);
-      if (d >= 0 && !open && parsed?.type === T.Close) h.queue[d]!.push('close');
+      const queued = d >= 0 && !open && !h.retired[d];
+      if (queued && isUpdate(parsed)) h.queue[d]!.push(parsed.payload);
+      if (queued && parsed?.type === T.Close) h.queue[d]!.push('close');
       h.sock.send(frame);
       await hpBarrier(h);
       // A mutated frame that is an Auth or a CLOSE (for any document) leaves the socket's state
@@ -536,6 +539,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
             const got = answer.authType === 2 ? answer.text : answer.authType === 1 ? 'denied' : `auth type ${answer.authType}`;
             expect(got, `${what}: the Auth answer (${answer.text})`).toBe(expected);
             h.state[action.doc] = answer.authType === 2 ? (answer.text === 'read-write' ? 'rw' : 'ro') : 'denied';
+            // The Auth brought the address back; a denial retires it again.
+            h.retired[action.doc] = h.state[action.doc] === 'denied';
             tally[h.state[action.doc] === 'rw' ? 'readWrite' : h.state[action.doc] === 'ro' ? 'readonly' : 'denied']++;
             // The frames queued for the document: replayed now that it is open, up to a queued
             // CLOSE (which closes it again); dropped if it was denied.
@@ -559,6 +564,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
                 await hpBarrier(h);
                 h.state[action.doc] = 'none';
                 h.lastToken[action.doc] = null;
+                h.retired[action.doc] = true;
               }
             }
             break;
@@ -579,7 +585,9 @@ async function runScenario(scenario: Scenario): Promise<void> {
             await hpFrame(h, baseFrame('stateless', names[action.doc]!), what, false);
             break;
           case 'close':
-            if (h.state[action.doc] === 'none' || h.state[action.doc] === 'denied') h.queue[action.doc]!.push('close');
+            // Queued for a document never opened here; dropped for one denied or closed; closes an open one.
+            if (h.state[action.doc] === 'none' && !h.retired[action.doc]) h.queue[action.doc]!.push('close');
+            if (h.state[action.doc] === 'rw' || h.state[action.doc] === 'ro') h.retired[action.doc] = true;
             h.sock.send(closeDocFrame(names[action.doc]!));
             h.state[action.doc] = 'none';
             h.lastToken[action.doc] = null;

@@ -8,10 +8,13 @@ import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost
 import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
 import { ConnectionRate } from '../connection-rate.js';
-import { QueueBudget } from '../queue-budget.js';
+import { DEFAULT_QUEUED_DOCUMENT_TIMEOUT_MS, QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
 import { TokenBucket } from '../token-bucket.js';
 import { AckQueue } from './ack-queue.js';
+
+/** Denied or closed addresses a socket remembers (their late frames are dropped); the oldest are forgotten first. */
+export const RETIRED_ADDRESSES = 1024;
 
 /**
  * The Hocuspocus protocol on one socket (path `/`): many documents multiplexed by
@@ -27,6 +30,14 @@ export class HocuspocusConnection implements SessionHost, Watched {
   /** Created when a frame first has to wait: most sockets never queue one. */
   private queueBudget: QueueBudget | null = null;
   private readonly documents = new Map<string, DocumentSession>();
+  /**
+   * Addresses denied or closed on this socket (oldest first, at most RETIRED_ADDRESSES): a
+   * provider's last frames for them (awareness removal, CLOSE) are dropped instead of
+   * waiting for an Auth that never comes. The next Auth for one opens it as usual.
+   */
+  private retired: Set<string> | null = null;
+  /** Sessions that got frames but no Auth yet, with when the first frame came (they expire). */
+  private readonly queuedSince = new Map<DocumentSession, number>();
   private readonly acks: AckQueue;
   private readonly sessionId = nextSessionId();
   /** Created on the first Stateless message: most sockets never send one. */
@@ -102,7 +113,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
   }
 
   sessionClosed(session: DocumentSession): void {
-    if (this.documents.get(session.address!) === session) this.documents.delete(session.address!);
+    this.queuedSince.delete(session);
+    if (this.documents.get(session.address!) !== session) return;
+    this.documents.delete(session.address!);
+    if (!this.socket.closed) this.retire(session.address!);
   }
 
   updateRefused(session: DocumentSession, seq: number): void {
@@ -170,25 +184,74 @@ export class HocuspocusConnection implements SessionHost, Watched {
       this.dispatch(session, data);
       return;
     }
-    // Not open yet (or not even announced): keep the frame for after authentication.
-    this.queueFrame(session ?? this.newSession(address), data);
+    if (session === undefined) {
+      // Denied or closed here: the provider's goodbyes (awareness removal, CLOSE) need nothing.
+      if (this.retired?.has(address)) return;
+      const queued = this.newSession(address);
+      this.queuedSince.set(queued, this.context.clock.now());
+      this.queueFrame(queued, data);
+      return;
+    }
+    // Not open yet: keep the frame for after authentication.
+    this.queueFrame(session, data);
   }
 
   private newSession(address: string): DocumentSession {
-    let pending = 0;
-    for (const session of this.documents.values()) if (session.state !== 'open') pending++;
-    if (pending >= this.context.limits.maxPendingDocuments) throw this.reset('too many documents waiting for authentication');
+    if (this.pendingCount() >= this.context.limits.maxPendingDocuments && (this.expireQueued() === 0 || this.pendingCount() >= this.context.limits.maxPendingDocuments)) {
+      throw this.reset('too many documents waiting for authentication');
+    }
     const separator = address.indexOf('\0');
     const session = new DocumentSession(this, address, separator === -1 ? address : address.slice(0, separator), this.sessionId);
     this.documents.set(address, session);
     return session;
   }
 
+  private pendingCount(): number {
+    let pending = 0;
+    for (const session of this.documents.values()) if (session.state !== 'open') pending++;
+    return pending;
+  }
+
+  /**
+   * Drops the sessions that got frames but no Auth within `queuedDocumentTimeoutMs` (their
+   * frames are given back to the budget); returns how many. Run when a bound is reached.
+   */
+  private expireQueued(): number {
+    const limit = this.context.limits.queuedDocumentTimeoutMs ?? DEFAULT_QUEUED_DOCUMENT_TIMEOUT_MS;
+    const now = this.context.clock.now();
+    let expired = 0;
+    for (const [session, since] of this.queuedSince) {
+      if (now - since < limit) continue;
+      if (session.state === 'queued') {
+        session.close();
+        expired++;
+      }
+      this.queuedSince.delete(session);
+    }
+    return expired;
+  }
+
+  private retire(address: string): void {
+    const retired = (this.retired ??= new Set());
+    retired.delete(address);
+    retired.add(address);
+    if (retired.size > RETIRED_ADDRESSES) retired.delete(retired.values().next().value!);
+  }
+
   private queueFrame(session: DocumentSession, data: Uint8Array): void {
+    if (this.tryEnqueue(session, data)) return;
+    // Room may be made by frames that waited too long for their Auth (this session's own included).
+    if (this.expireQueued() > 0 && (session.state === 'closed' || this.tryEnqueue(session, data))) return;
+    throw this.reset('queue of frames waiting for the document to open is full');
+  }
+
+  /** False when the socket's queue budget is spent. */
+  private tryEnqueue(session: DocumentSession, data: Uint8Array): boolean {
     try {
       session.enqueue(data);
+      return true;
     } catch (error) {
-      if (error instanceof QueueOverflowError) throw this.reset(error.message);
+      if (error instanceof QueueOverflowError) return false;
       throw error;
     }
   }
@@ -209,6 +272,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
       this.pingSubscribed = true;
       this.socket.subscribe(this.context.keepalive.pingTopic(this));
     }
+    this.retired?.delete(address);
     const session = this.documents.get(address) ?? this.newSession(address);
     if (session.state === 'open') {
       // A second Auth for an open document refreshes (or downgrades) it: checked again.
@@ -216,9 +280,11 @@ export class HocuspocusConnection implements SessionHost, Watched {
       return;
     }
     if (session.state !== 'queued') return;
-    let open = 0;
-    for (const other of this.documents.values()) if (other.state === 'open') open++;
-    if (open >= this.context.limits.maxDocumentsPerSocket) {
+    this.queuedSince.delete(session);
+    // Documents still being authorized or loaded count too: a burst of Auth cannot overshoot.
+    let admitted = 0;
+    for (const other of this.documents.values()) if (other.state === 'open' || other.state === 'opening') admitted++;
+    if (admitted >= this.context.limits.maxDocumentsPerSocket) {
       session.send(permissionDeniedFrame(session.prefix, `too many documents on one connection (at most ${this.context.limits.maxDocumentsPerSocket})`));
       session.close();
       return;
