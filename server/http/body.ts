@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import type { HttpRequest } from '../transport/transport.js';
+import { documentNameProblem } from '../document-name.js';
+import { MAX_LABEL_LENGTH } from '../versions/document-requests.js';
 import { HttpError } from './http-error.js';
 
 /** At most this many problems are listed in one message (a huge bad body stays a short answer). */
@@ -86,7 +88,20 @@ export const positiveIntegerParam = (max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(1).max(max));
 
-/** Document names: any string of 1 to 255 characters (the `documents.name` check). */
-export const documentName = () => z.string().min(1).max(255);
+/** Document names: 1 to 255 characters (code points), no NUL — the rule of document-name.ts, shared with the sockets. */
+export const documentName = () =>
+  z.string().superRefine((name, context) => {
+    const problem = documentNameProblem(name);
+    if (problem !== null) context.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Version labels (HTTP and Stateless requests): 1 to MAX_LABEL_LENGTH characters once trimmed, no NUL (PostgreSQL text cannot hold it). */
+export const versionLabel = () =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(MAX_LABEL_LENGTH)
+    .refine((label) => !label.includes('\u0000'), 'must not contain NUL characters');
 
 export const documentKind = () => z.enum(['paper', 'research_tree']);

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { documentNameProblem } from '../document-name.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../transport/transport.js';
 
 /** A JSON API route: `params` holds the decoded `:name` segments. */
@@ -6,7 +7,7 @@ export type ApiRoute = (request: HttpRequest, params: Readonly<Record<string, st
 
 export interface RouteTable {
   readonly method: string;
-  /** Pattern like `/api/documents/:name/history`; `:x` matches one percent-encoded segment. */
+  /** Pattern like `/api/documents/:name/history`; `:x` matches one percent-encoded segment; `:name` is always a document name (400 unless valid). */
   readonly pattern: string;
   readonly handler: ApiRoute;
 }
@@ -76,6 +77,9 @@ export function createHttpHandler(deps: HttpDependencies): HttpHandler {
         } catch {
           return json(400, { error: 'path segment is not valid percent-encoding' });
         }
+        // `:name` is a document name in every route: checked here, once, with the sockets' rule.
+        const nameProblem = params.name === undefined ? null : documentNameProblem(params.name);
+        if (nameProblem !== null) return json(400, { error: `name: ${nameProblem}` });
         return route.handler(request, params);
       }
       return pathMatched ? json(405, { error: `method ${method} not allowed here` }) : json(404, { error: 'no such endpoint' });

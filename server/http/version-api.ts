@@ -13,14 +13,13 @@
 import { z } from 'zod';
 import { VERSIONS_MAX_LIMIT } from '../../persistence/versions.js';
 import type { HttpRequest } from '../transport/transport.js';
-import { actionOf, MAX_LABEL_LENGTH, type DocumentRequest, type DocumentRequests } from '../versions/document-requests.js';
+import { actionOf, type DocumentRequest, type DocumentRequests } from '../versions/document-requests.js';
 import type { ApiDependencies } from './api-dependencies.js';
-import { parseBody, positiveIntegerParam, queryObject, validate } from './body.js';
+import { parseBody, positiveIntegerParam, queryObject, validate, versionLabel } from './body.js';
 import { apiRoute } from './http-error.js';
 import { authenticateRequest, authorizeDocument } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
-export const versionLabel = () => z.string().trim().min(1).max(MAX_LABEL_LENGTH);
 const createBody = z.strictObject({ label: versionLabel().optional() });
 const listQuery = z.object({
   limit: positiveIntegerParam(VERSIONS_MAX_LIMIT).optional(),

@@ -7,14 +7,10 @@
 import { PermissionDeniedError, type Authorizer, type Grant, type Principal } from '../auth/authorizer.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import { documentNameProblem } from '../document-name.js';
 
-/** Longest accepted document name, in characters (DESIGN.md). */
-export const MAX_DOCUMENT_NAME_LENGTH = 255;
-
-/** Null when the name is acceptable, else the reason it is not. */
-export function documentNameProblem(name: string): string | null {
-  return name.length === 0 || name.length > MAX_DOCUMENT_NAME_LENGTH ? `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters` : null;
-}
+// The one rule for names (code points, no NUL), shared with the HTTP API.
+export { documentNameProblem, MAX_DOCUMENT_NAME_LENGTH } from '../document-name.js';
 
 export interface OpenedDocument {
   readonly room: Room;

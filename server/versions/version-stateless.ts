@@ -16,13 +16,13 @@ import { z } from 'zod';
 import { AuthenticationError, PermissionDeniedError, type Authorizer } from '../auth/authorizer.js';
 import { authorizeDocumentAction } from '../auth/document-access.js';
 import { statelessFrame } from '../codec/frames.js';
-import { describeIssues } from '../http/body.js';
+import { describeIssues, versionLabel } from '../http/body.js';
 import { HttpError } from '../http/http-error.js';
 import type { AccessDenial, SocketRequests } from '../protocol/context.js';
 import type { DocumentSession } from '../protocol/document-session.js';
 import { identify } from '../protocol/open-document.js';
 import { settle } from '../settle.js';
-import { actionOf, MAX_LABEL_LENGTH, type Answer, type DocumentRequest, type DocumentRequests } from './document-requests.js';
+import { actionOf, type Answer, type DocumentRequest, type DocumentRequests } from './document-requests.js';
 
 const ENVELOPE = /^\s*\{\s*"scriptorium"\s*:/;
 const REQUEST_ID = /"requestId"\s*:\s*"((?:[^"\\]|\\.){1,100})"/;
@@ -38,7 +38,7 @@ const envelope = z.discriminatedUnion('scriptorium', [
   z.strictObject({ scriptorium: z.literal('versions.list'), requestId, limit: z.number().int().min(1).max(1000).optional(), before: number.optional() }),
   z.strictObject({ scriptorium: z.literal('versions.get'), requestId, version: number }),
   z.strictObject({ scriptorium: z.literal('versions.diff'), requestId, version: number, to: z.union([number, z.literal('current')]).optional() }),
-  z.strictObject({ scriptorium: z.literal('versions.create'), requestId, label: z.string().trim().min(1).max(MAX_LABEL_LENGTH).optional() }),
+  z.strictObject({ scriptorium: z.literal('versions.create'), requestId, label: versionLabel().optional() }),
   z.strictObject({ scriptorium: z.literal('versions.restore'), requestId, version: number }),
 ]);
 type Envelope = z.output<typeof envelope>;
