@@ -10,9 +10,15 @@ export interface FrameErrorClose {
   readonly expected: boolean;
 }
 
-/** True for errors that mean "the peer sent bytes we cannot decode". */
+/**
+ * True for errors that mean "the peer sent bytes we cannot decode". Strings in frames
+ * (Hocuspocus document addresses, tokens, Stateless payloads) are read by lib0's
+ * readVarString, which decodes with a fatal TextDecoder: invalid UTF-8 throws Node's
+ * TypeError ERR_ENCODING_INVALID_ENCODED_DATA, the peer's fault like a truncated frame.
+ */
 export function isMalformedInput(error: unknown): boolean {
   if (error instanceof MalformedFrameError || error instanceof InvalidUpdateError || error instanceof RangeError) return true;
+  if (error instanceof TypeError && (error as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return true;
   // lib0 throws plain Errors for truncated input.
   return error instanceof Error && /Unexpected end of array|Integer out of Range/i.test(error.message);
 }
