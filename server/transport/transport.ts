@@ -143,6 +143,23 @@ export function canonicalAddress(text: string): string {
 export type TransportKind = 'uws' | 'ws';
 
 /**
+ * Largest request head (request line and headers) either transport accepts: Node's own default
+ * (`maxHeaderSize`), so both answer alike. Beyond it: 431 with a JSON error. (uWebSockets.js
+ * itself cuts, without an answer, what it cannot buffer: README, limits.)
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/** The JSON body of the 431 answer (both transports). */
+export const HEADERS_TOO_LARGE_BODY = JSON.stringify({ error: `request headers larger than ${MAX_HEADER_BYTES} bytes` });
+
+/** A whole HTTP/1.1 response with a JSON `{error}` body, for writing straight to a socket (one Node's parser refused). */
+export function rawJsonResponse(status: number, statusText: string, body: string): string {
+  return `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+export const RAW_HEADERS_TOO_LARGE = rawJsonResponse(431, 'Request Header Fields Too Large', HEADERS_TOO_LARGE_BODY);
+
+/**
  * Why a transport could not listen, in one line naming the address: the message the CLI
  * prints when a second instance is started on a port already in use (both transports
  * bind exclusively, so the kernel never splits connections between two processes).

@@ -5,8 +5,10 @@ import type * as UwsTypes from 'uWebSockets.js';
 import {
   canonicalAddress,
   CloseCode,
+  HEADERS_TOO_LARGE_BODY,
   type HttpRequest,
   listenError,
+  MAX_HEADER_BYTES,
   originChecker,
   respond as respondWith,
   type Transport,
@@ -90,6 +92,21 @@ function whyCannotListen(host: string, port: number): Promise<unknown> {
   });
 }
 
+/**
+ * Size of a request head as the ws transport's parser counts it, near enough: request line and
+ * `name: value` lines. uWS has already parsed it (what it could not buffer never gets here).
+ */
+function headBytes(req: UwsTypes.HttpRequest): number {
+  let size = req.getMethod().length + req.getUrl().length + (req.getQuery() ?? '').length + 12;
+  req.forEach((key, value) => (size += key.length + value.length + 4));
+  return size;
+}
+
+/** 431 with the JSON error, and the connection closed. */
+function headersTooLarge(res: UwsTypes.HttpResponse): void {
+  res.cork(() => res.writeStatus('431 Request Header Fields Too Large').writeHeader('content-type', 'application/json').end(HEADERS_TOO_LARGE_BODY, true));
+}
+
 const EMPTY = new Uint8Array(0);
 const PAYLOAD_TOO_LARGE = JSON.stringify({ error: 'request body too large' });
 
@@ -111,6 +128,10 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
       const path = req.getUrl();
       if (!handlers.accepts(path)) {
         res.writeStatus('404 Not Found').end('no WebSocket endpoint at this path\n');
+        return;
+      }
+      if (headBytes(req) > MAX_HEADER_BYTES) {
+        headersTooLarge(res);
         return;
       }
       // uWS answers '' for an absent header; an empty Origin counts as absent in both transports.
@@ -161,9 +182,19 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
     const path = req.getUrl();
     const query = req.getQuery() ?? '';
     const headers = new Map<string, string>();
-    req.forEach((key, value) => headers.set(key, value));
+    let headSize = method.length + path.length + query.length + 12;
+    req.forEach((key, value) => {
+      headers.set(key, value);
+      headSize += key.length + value.length + 4;
+    });
     // Read now: `res` may not be touched once the request is aborted.
     const remoteAddress = canonicalAddress(Buffer.from(res.getRemoteAddressAsText()).toString());
+    if (headSize > MAX_HEADER_BYTES) {
+      // As Node's parser (the ws transport) does; the connection is closed after the answer.
+      aborted = true;
+      headersTooLarge(res);
+      return;
+    }
 
     const respond = (request: HttpRequest) => {
       respondWith(

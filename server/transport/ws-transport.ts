@@ -1,9 +1,13 @@
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   canonicalAddress,
   listenError,
+  MAX_HEADER_BYTES,
   originChecker,
+  RAW_HEADERS_TOO_LARGE,
+  rawJsonResponse,
   respond,
   type HttpRequest,
   type Transport,
@@ -92,7 +96,9 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
   const originAllowed = originChecker(options.allowedOrigins);
   const hub = new TopicHub();
 
-  const server = http.createServer((req, res) => {
+  // The same bound on request heads as uWS (MAX_HEADER_BYTES); beyond it Node's parser stops and
+  // clientError below answers 431.
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let rejected = false;
@@ -137,6 +143,26 @@ export function createWsTransport<S>(options: TransportOptions<S>): Transport {
         options.onHttpError,
       );
     });
+  });
+
+  // What Node does by default for a request its parser refuses, with the API's JSON `{error}`
+  // bodies: 431 for a request head over MAX_HEADER_BYTES (requests and upgrades alike), 413, 408, 400.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Nothing can be said once a response on this connection has begun (Node checks the same).
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const response =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? RAW_HEADERS_TOO_LARGE
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? rawJsonResponse(413, 'Payload Too Large', JSON.stringify({ error: 'request body too large' }))
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? rawJsonResponse(408, 'Request Timeout', JSON.stringify({ error: 'request timeout' }))
+            : rawJsonResponse(400, 'Bad Request', JSON.stringify({ error: 'bad request' }));
+    socket.end(response, () => socket.destroy());
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
