@@ -50,7 +50,9 @@ export class Tokens {
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new PermissionDeniedError('invalid token: sub is not a user id');
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new PermissionDeniedError('invalid token: no session (jti)');
     if (typeof payload.exp !== 'number') throw new PermissionDeniedError('invalid token: no expiry (exp)');
-    return { userId: payload.sub, sessionId: payload.jti, expiresAt: payload.exp * 1000 };
+    // The canonical (lower-case) id, as PostgreSQL answers it: an upper-case `sub` is the same
+    // user, and every comparison of user ids (membership events, presence, rate limits) must see one form.
+    return { userId: payload.sub.toLowerCase(), sessionId: payload.jti, expiresAt: payload.exp * 1000 };
   }
 }
 

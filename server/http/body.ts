@@ -77,8 +77,12 @@ export function queryObject(request: HttpRequest): Record<string, string> {
   return Object.fromEntries([...new URLSearchParams(request.query)].filter(([, value]) => value !== ''));
 }
 
-/** A uuid as PostgreSQL accepts it (any version): checked before it reaches a `uuid` column. */
-export const uuid = () => z.guid('Invalid UUID');
+/**
+ * A uuid as PostgreSQL accepts it (any version): checked before it reaches a `uuid` column, and
+ * in its canonical lower case, as PostgreSQL answers it — ids from requests are compared with
+ * ids from the database (e.g. a membership event with the user ids of live sockets).
+ */
+export const uuid = () => z.guid('Invalid UUID').transform((id) => id.toLowerCase());
 
 /** A positive integer from a query string (`?limit=10`). */
 export const positiveIntegerParam = (max: number) =>
