@@ -121,6 +121,9 @@ function openClient(protocol: Protocol, baseUrl: string, name: string, token: st
   const provider = new WebsocketProvider(baseUrl.replace(/\/+$/, ''), name, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     params: tokenInUrl ? { token } : {},
+    // Node has a global BroadcastChannel: the writer and the reader (same room, same process)
+    // would otherwise sync through it instead of through the server.
+    disableBc: true,
   });
   provider.on('sync', wake);
   return { doc, unacked: () => 0, synced: () => provider.synced, progress, destroy: () => provider.destroy() };
