@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from './auth/tokens.js';
 import { parseRedisEndpoint } from './cluster/redis-endpoint.js';
 import { parseAllowedOrigins } from './http/cors.js';
 import { MAX_BYTES_BURST, MAX_BYTES_PER_SECOND, MAX_MESSAGES_BURST, MAX_MESSAGES_PER_SECOND } from './protocol/connection-rate.js';
@@ -20,6 +21,8 @@ export interface Config {
   readonly redisPrefix: string;
   readonly authSecret: string | undefined;
   readonly adminToken: string | undefined;
+  /** Longest token lifetime (`exp - iat`) accepted and minted, in seconds (MAX_TOKEN_TTL_SECONDS). */
+  readonly maxTokenTtlSeconds: number;
   readonly logLevel: string;
   readonly transport: TransportChoice;
   readonly maxMessageBytes: number;
@@ -126,6 +129,7 @@ export function configFromEnv(env: Env = process.env): Config {
     redisPrefix: env.REDIS_PREFIX ?? 'scriptorium:',
     authSecret: nonEmpty(env.AUTH_SECRET),
     adminToken: nonEmpty(env.ADMIN_TOKEN),
+    maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL_SECONDS', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60),
     logLevel: oneOf(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
     transport: oneOf(env, 'TRANSPORT', ['auto', 'uws', 'ws'], 'auto'),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024),

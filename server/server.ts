@@ -6,6 +6,7 @@ import type { DocumentStorage } from '../persistence/storage.js';
 import { InProcessAccessEvents, type AccessEvents } from './auth/access-events.js';
 import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
 import { ProjectAuthorizer } from './auth/project-authorizer.js';
+import { DurableSessionStore } from './auth/durable-session-store.js';
 import { InProcessSessionStore, type SessionStore } from './auth/session-store.js';
 import { Tokens } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
@@ -127,11 +128,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     acquire: (documentId: string) => (redis && redis.status !== 'ready' ? Promise.resolve(UNLOCKED) : locks.acquire(documentId)),
   };
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, documentLock));
-  const sessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
+  // Revocations are kept in PostgreSQL (they survive restarts of the server and of Redis); the
+  // in-process or Redis store is their fast copy.
+  const fastSessions = options.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
+  const durableSessions = db ? new DurableSessionStore(fastSessions, db, logger) : null;
+  const sessions: SessionStore = durableSessions ?? fastSessions;
   // Revocations and membership changes close connections on every instance.
   const redisAccessEvents = !options.accessEvents && redis && config.redisUrl ? new RedisAccessEvents(redis, createRedisSubscriber(config.redisUrl), config.redisPrefix, logger) : null;
   const accessEvents = options.accessEvents ?? redisAccessEvents ?? new InProcessAccessEvents();
-  const tokens = config.authSecret ? new Tokens(config.authSecret) : null;
+  const tokens = config.authSecret ? new Tokens(config.authSecret, config.maxTokenTtlSeconds) : null;
   let authorizer: Authorizer;
   if (options.authorizer) authorizer = options.authorizer;
   else if (tokens && db) authorizer = new ProjectAuthorizer(db, tokens, sessions);
@@ -263,6 +268,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     keepalive.stop();
     liveSessions.stop();
+    durableSessions?.close();
     await sessionPresence?.close();
     await redisAccessEvents?.close();
     redis?.disconnect();
@@ -287,6 +293,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       rooms.close();
       // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.
       if (autoVersions) await beforeDeadline(autoVersions.close(), deadline, undefined);
+      durableSessions?.close();
       await versions?.close();
       // Pending research-tree projections, within half of what is left (the log comes first).
       await treeProjection?.close(performance.now() + Math.max(0, deadline - performance.now()) / 2);

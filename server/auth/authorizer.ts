@@ -26,7 +26,15 @@ export interface Grant extends Principal {
 export class PermissionDeniedError extends Error {}
 
 /** The token itself is missing, invalid, expired, revoked or names no user (HTTP 401). */
-export class AuthenticationError extends PermissionDeniedError {}
+export class AuthenticationError extends PermissionDeniedError {
+  constructor(
+    message: string,
+    /** The token's user when its signature verified (an expired or revoked token): the audit log's actor. */
+    readonly userId: string | null = null,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Decides what a connection or request may do — one mechanism for sockets and HTTP.

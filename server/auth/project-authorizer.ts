@@ -9,7 +9,7 @@ import type { Queryable } from '../../persistence/db.js';
 import type { DocumentRef } from '../../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
 import type { SessionStore } from './session-store.js';
-import type { Tokens } from './tokens.js';
+import { TokenRefusedError, type Tokens } from './tokens.js';
 
 export type Role = 'owner' | 'editor' | 'viewer';
 
@@ -29,18 +29,21 @@ export class ProjectAuthorizer implements Authorizer {
     try {
       claims = await this.tokens.verify(token);
     } catch (error) {
-      throw new AuthenticationError((error as Error).message);
+      throw new AuthenticationError((error as Error).message, error instanceof TokenRefusedError ? error.subject : null);
     }
-    if (await this.sessions.isRevoked(claims.sessionId)) throw new AuthenticationError('session revoked');
-    await this.requireUser(claims.userId);
+    // Both at once: the revocation check may be a PostgreSQL round trip too (DurableSessionStore).
+    const user = this.requireUser(claims.userId);
+    user.catch(() => {}); // awaited below, after the revocation check (which answers first)
+    if (await this.sessions.isRevoked(claims.sessionId)) throw new AuthenticationError('session revoked', claims.userId);
+    await user;
     await this.sessions.touch(claims.sessionId, claims.userId, claims.expiresAt);
     return this.shared(claims.userId, claims.sessionId, claims.expiresAt);
   }
 
   async revalidate(principal: Principal): Promise<void> {
     if (principal.userId === null || principal.sessionId === null) throw new AuthenticationError('authentication required');
-    if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) throw new AuthenticationError('token expired');
-    if (await this.sessions.isRevoked(principal.sessionId)) throw new AuthenticationError('session revoked');
+    if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) throw new AuthenticationError('token expired', principal.userId);
+    if (await this.sessions.isRevoked(principal.sessionId)) throw new AuthenticationError('session revoked', principal.userId);
     await this.requireUser(principal.userId);
   }
 

@@ -76,6 +76,13 @@ export const authenticatedFrame = (prefix: Uint8Array, scope: Scope) =>
 export const permissionDeniedFrame = (prefix: Uint8Array, reason: string) =>
   frameWithString(prefix, [MessageType.Auth, AuthType.PermissionDenied], reason);
 
+/**
+ * A token request (Auth type Token, no token): Hocuspocus providers v3 and later answer with
+ * an Auth message carrying `getToken()`'s current token (their `sendToken()`), as they do for
+ * the Hocuspocus server's `requestToken()`. v2 providers ignore it.
+ */
+export const tokenRequestFrame = (prefix: Uint8Array) => frameWithHead(prefix, [MessageType.Auth, AuthType.Token]);
+
 export const closeFrame = (prefix: Uint8Array, reason: string) => frameWithString(prefix, [MessageType.Close], reason);
 
 export const statelessFrame = (prefix: Uint8Array, payload: string) => frameWithString(prefix, [MessageType.Stateless], payload);

@@ -10,7 +10,7 @@ import { createProject, createUser, findProject, findUser, PROJECT_ROLES, PROJEC
 import { AUDIT_MAX_LIMIT, listAudit, recordAuditSafely, type AuditEntry } from '../../persistence/audit.js';
 import type { Db } from '../../persistence/db.js';
 import { createDocument } from '../../persistence/documents.js';
-import { SESSION_TTL_MS } from '../auth/session-store.js';
+import { CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { HttpRequest, HttpResponse } from '../transport/transport.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
@@ -18,11 +18,8 @@ import { apiRoute, HttpError, noContent } from './http-error.js';
 import { requireAdmin } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
-/**
- * Longest token lifetime: a revocation lasts SESSION_TTL_MS (24 h), so no token may live
- * longer than that or it would outlive its own revocation.
- */
-export const MAX_TOKEN_TTL_SECONDS = SESSION_TTL_MS / 1000;
+/** Open mode has no tokens to revoke, but the route still records what it is given: as long as a default token lives. */
+const DEFAULT_REVOCATION_MS = (DEFAULT_MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
 
 const name = () => z.string().trim().min(1).max(255);
 
@@ -30,7 +27,8 @@ const userBody = z.strictObject({ email: z.string().trim().max(320).pipe(z.email
 const projectBody = z.strictObject({ name: name(), ownerId: uuid(), visibility: z.enum(PROJECT_VISIBILITIES).default('private') });
 const memberBody = z.strictObject({ userId: uuid(), role: z.enum(PROJECT_ROLES) });
 const documentBody = z.strictObject({ projectId: uuid(), name: documentName(), kind: documentKind() });
-const tokenBody = z.strictObject({ userId: uuid(), ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional() });
+// ttlSeconds: at most MAX_TOKEN_TTL_SECONDS (the server's Tokens.maxTtlSeconds), checked in the route.
+const tokenBody = z.strictObject({ userId: uuid(), ttlSeconds: z.number().int().min(1).optional() });
 const projectParams = z.object({ id: uuid() });
 const memberParams = z.object({ id: uuid(), userId: uuid() });
 // A session id is the token's `jti`: any string (ours are uuids).
@@ -101,8 +99,11 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
     route('POST', '/api/admin/tokens', async (request, _params, db) => {
       if (!deps.tokens) throw new HttpError(409, 'AUTH_SECRET is not set: this server runs in open mode and cannot mint tokens');
       const { userId, ttlSeconds } = parseBody(tokenBody, request);
+      // No longer than the server accepts (and keeps a revocation): MAX_TOKEN_TTL_SECONDS.
+      const maxTtl = deps.tokens.maxTtlSeconds;
+      if (ttlSeconds !== undefined && ttlSeconds > maxTtl) throw new HttpError(400, `ttlSeconds: Too big: expected number to be <=${maxTtl} (MAX_TOKEN_TTL_SECONDS)`);
       if (!(await findUser(db, userId))) throw new HttpError(404, `userId: no user with id ${userId}`);
-      const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? MAX_TOKEN_TTL_SECONDS);
+      const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? maxTtl);
       const expiresAt = new Date(claims.expiresAt).toISOString();
       // The session id, never the token: the trail must not hold credentials.
       await audit({ action: 'token.mint', resourceType: 'session', resourceId: claims.sessionId, details: { userId, expiresAt } });
@@ -112,8 +113,9 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
 
     route('POST', '/api/admin/sessions/:id/revoke', async (_request, params) => {
       const { id: sessionId } = validate(sessionParams, params, 'path');
-      // As long as any token can live (MAX_TOKEN_TTL_SECONDS), so it cannot outlast this.
-      const userId = await deps.sessions.revoke(sessionId, Date.now() + SESSION_TTL_MS);
+      // Kept as long as a token of the session could still be valid (MAX_TOKEN_TTL_SECONDS and the
+      // clock skew of iat), so no token outlasts its revocation; in PostgreSQL, so no restart forgets it.
+      const userId = await deps.sessions.revoke(sessionId, Date.now() + (deps.tokens?.longestValidityMs ?? DEFAULT_REVOCATION_MS));
       deps.accessEvents.publish({ type: 'session-revoked', sessionId });
       await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
       return noContent();

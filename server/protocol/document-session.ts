@@ -12,7 +12,7 @@ import { settle } from '../settle.js';
 import type { TransportSocket } from '../transport/transport.js';
 import type { ProtocolContext } from './context.js';
 import { identify, openDocument } from './open-document.js';
-import type { Recheckable } from './live-sessions.js';
+import type { Expiring, Recheckable } from './live-sessions.js';
 import type { QueueBudget } from './queue-budget.js';
 
 /**
@@ -43,6 +43,8 @@ export interface SessionHost {
   sessionClosed(session: DocumentSession): void;
   /** The database refused one of this session's updates for good. */
   updateRefused(session: DocumentSession, seq: number): void;
+  /** The session's token expires soon: ask the client for a fresh one, if the protocol can (Hocuspocus). */
+  tokenRequested?(session: DocumentSession): void;
   /** A frame could not be handled; map the error to a close. */
   frameFailed(error: unknown): void;
 }
@@ -62,7 +64,7 @@ const LOAD_RETRY_MS = 200;
  * ('denied'); a load that keeps failing (database unreachable) is retried a few
  * times with backoff, frames stay queued, then → `sessionRefused` ('unavailable').
  */
-export class DocumentSession implements RoomMember, Recheckable {
+export class DocumentSession implements RoomMember, Recheckable, Expiring {
   state: SessionState = 'queued';
   readonly documentName: string;
   room: Room | null = null;
@@ -149,6 +151,7 @@ export class DocumentSession implements RoomMember, Recheckable {
   close(): void {
     if (this.state === 'closed') return;
     if (this.principal !== null || this.room !== null) this.host.context.presence.closed(this);
+    if (this.principal !== null) this.host.context.liveSessions.untrack(this);
     this.state = 'closed';
     this.dropQueue();
     const room = this.room;
@@ -318,7 +321,8 @@ export class DocumentSession implements RoomMember, Recheckable {
       (error: unknown) => {
         if (this.state !== 'open' || this.room !== room) return;
         if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied');
-        // The check itself failed (database unreachable): access stays as it was.
+        // The check itself failed (database unreachable): access stays as it was — but not past the token's expiry.
+        if (this.expired()) return this.refuse('denied', 'token expired');
         logger.warn({ err: error, document: this.documentName }, 'access could not be checked again; unchanged');
       },
       logger,
@@ -328,8 +332,32 @@ export class DocumentSession implements RoomMember, Recheckable {
 
   private applyGrant(grant: Grant, principal: Principal): void {
     this.readOnly = grant.scope === 'readonly';
+    const live = this.host.context.liveSessions;
+    if (this.principal !== null && this.principal !== principal) live.untrack(this);
     this.principal = principal;
     this.pendingToken = null;
+    // Expires at the token's exp unless a fresh token (a second Auth) replaces it first.
+    live.track(this);
+  }
+
+  /** Hocuspocus: a token request (the provider answers with a second Auth); y-websocket cannot refresh. */
+  requestToken(): void {
+    if (this.state === 'open' && !this.socket.closed) this.host.tokenRequested?.(this);
+  }
+
+  /**
+   * The token `principal` carried expired (LiveSessions' timer). Closed for the client
+   * (Hocuspocus: PermissionDenied `token expired` for this document; y-websocket: 4403)
+   * unless a fresh token already replaced it, or one is being checked (its answer decides).
+   */
+  expire(principal: Principal): void {
+    if (this.state !== 'open' || this.principal !== principal || this.pendingToken !== null) return;
+    this.refuse('denied', 'token expired');
+  }
+
+  private expired(): boolean {
+    const expiresAt = this.principal?.expiresAt;
+    return expiresAt !== null && expiresAt !== undefined && expiresAt <= Date.now();
   }
 
   /** A new token if one waits, else the principal it was opened with (reopen, re-check). */

@@ -1,4 +1,5 @@
 import type { AccessEvent, AccessEvents } from '../auth/access-events.js';
+import type { Principal } from '../auth/authorizer.js';
 import type { PresentSession } from '../cluster/session-presence.js';
 
 /** A session whose access can be checked again (DocumentSession). */
@@ -12,6 +13,29 @@ export interface Recheckable {
   /** Authorizes the session again (its principal, or a new token); it closes or downgrades itself if access changed. */
   recheck(): void;
 }
+
+/** An open session whose token expires (DocumentSession). */
+export interface Expiring {
+  /** Who opened it; its `expiresAt` is the token's `exp` (null in open mode: never expires). */
+  readonly principal: Principal | null;
+  /** Asks the client for a fresh token before `exp` (Hocuspocus: a token request; y-websocket cannot). */
+  requestToken(): void;
+  /** `principal`'s token expired: the session stops unless it was refreshed meanwhile. */
+  expire(principal: Principal): void;
+}
+
+/** The sessions opened with one principal (one token session), and its timer. */
+interface ExpiryGroup {
+  readonly sessions: Set<Expiring>;
+  timer: NodeJS.Timeout | null;
+  /** The token request went out: sessions joining later are asked at once. */
+  requested: boolean;
+}
+
+/** Fresh tokens are asked for this long before `exp` (at most half the time left). */
+export const TOKEN_REQUEST_LEAD_MS = 60_000;
+/** setTimeout's longest delay; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A connection whose document sessions can be listed (both protocol connections). */
 export interface SessionHolder {
@@ -28,6 +52,13 @@ export class LiveSessions {
   private readonly unsubscribe: () => void;
   /** Paced re-checks still to run (a `recheck-all` of a busy instance). */
   private readonly timers = new Set<NodeJS.Timeout>();
+  /**
+   * Open sessions by principal (principals are shared per token session), one timer each:
+   * at `exp - TOKEN_REQUEST_LEAD_MS` the sessions still on that principal are asked for a
+   * fresh token, at `exp` they expire. Thousands of documents opened with one token cost one
+   * timer.
+   */
+  private readonly expiring = new Map<Principal, ExpiryGroup>();
 
   constructor(
     events: AccessEvents,
@@ -40,6 +71,64 @@ export class LiveSessions {
     this.unsubscribe();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    for (const group of this.expiring.values()) if (group.timer) clearTimeout(group.timer);
+    this.expiring.clear();
+  }
+
+  /** The session holds its (new) principal: expire it at that token's `exp`. Idempotent. */
+  track(session: Expiring): void {
+    const principal = session.principal;
+    if (principal === null || principal.expiresAt === null) return;
+    let group = this.expiring.get(principal);
+    if (!group) {
+      group = { sessions: new Set(), timer: null, requested: false };
+      this.expiring.set(principal, group);
+      const expiresAt = principal.expiresAt;
+      const left = expiresAt - Date.now();
+      const requestAt = expiresAt - Math.min(TOKEN_REQUEST_LEAD_MS, left / 2);
+      if (left > 0) this.arm(principal, group, requestAt, () => this.requestTokens(principal, group!));
+      else this.arm(principal, group, expiresAt, () => this.expire(principal, group!));
+    } else if (group.requested && !group.sessions.has(session)) {
+      session.requestToken();
+    }
+    group.sessions.add(session);
+  }
+
+  /** The session closed or changed principal (call before it does). */
+  untrack(session: Expiring): void {
+    const principal = session.principal;
+    if (principal === null) return;
+    const group = this.expiring.get(principal);
+    if (!group || !group.sessions.delete(session) || group.sessions.size > 0) return;
+    if (group.timer) clearTimeout(group.timer);
+    this.expiring.delete(principal);
+  }
+
+  /** Token sessions with a timer (for tests and metrics). */
+  get expiringPrincipals(): number {
+    return this.expiring.size;
+  }
+
+  private arm(principal: Principal, group: ExpiryGroup, at: number, run: () => void): void {
+    const delay = Math.max(0, at - Date.now());
+    group.timer = setTimeout(() => {
+      group.timer = null;
+      if (this.expiring.get(principal) !== group) return;
+      if (Date.now() < at) this.arm(principal, group, at, run);
+      else run();
+    }, Math.min(delay, MAX_TIMER_MS));
+    group.timer.unref();
+  }
+
+  private requestTokens(principal: Principal, group: ExpiryGroup): void {
+    group.requested = true;
+    for (const session of [...group.sessions]) session.requestToken();
+    this.arm(principal, group, principal.expiresAt!, () => this.expire(principal, group));
+  }
+
+  private expire(principal: Principal, group: ExpiryGroup): void {
+    this.expiring.delete(principal);
+    for (const session of group.sessions) session.expire(principal);
   }
 
   private handle(event: AccessEvent): void {

@@ -1,5 +1,5 @@
 import * as decoding from 'lib0/decoding';
-import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame } from '../../codec/frames.js';
+import { authenticatedFrame, closeFrame, permissionDeniedFrame, statelessFrame, tokenRequestFrame } from '../../codec/frames.js';
 import { AuthType, MessageType } from '../../codec/message-types.js';
 import type { TransportSocket } from '../../transport/transport.js';
 import { closeFor, type CloseCondition } from '../close-codes.js';
@@ -117,6 +117,11 @@ export class HocuspocusConnection implements SessionHost, Watched {
     if (this.documents.get(session.address!) !== session) return;
     this.documents.delete(session.address!);
     if (!this.socket.closed) this.retire(session.address!);
+  }
+
+  tokenRequested(session: DocumentSession): void {
+    // Providers v3+ answer with a second Auth carrying their current token (a refresh).
+    session.send(tokenRequestFrame(session.prefix));
   }
 
   updateRefused(session: DocumentSession, seq: number): void {
