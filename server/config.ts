@@ -23,6 +23,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** Longest token lifetime (`exp - iat`) accepted and minted, in seconds (MAX_TOKEN_TTL_SECONDS). */
   readonly maxTokenTtlSeconds: number;
+  /** Socket denials that get an audit row of their own per second on this instance; the rest are counted (AUDIT_DENIALS_PER_SECOND). */
+  readonly auditDenialsPerSecond: number;
   readonly logLevel: string;
   readonly transport: TransportChoice;
   readonly maxMessageBytes: number;
@@ -130,6 +132,7 @@ export function configFromEnv(env: Env = process.env): Config {
     authSecret: nonEmpty(env.AUTH_SECRET),
     adminToken: nonEmpty(env.ADMIN_TOKEN),
     maxTokenTtlSeconds: integer(env, 'MAX_TOKEN_TTL_SECONDS', DEFAULT_MAX_TOKEN_TTL_SECONDS, 60),
+    auditDenialsPerSecond: integer(env, 'AUDIT_DENIALS_PER_SECOND', 10, 1),
     logLevel: oneOf(env, 'LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
     transport: oneOf(env, 'TRANSPORT', ['auto', 'uws', 'ws'], 'auto'),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024),

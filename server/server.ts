@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/db.js';
-import { recordAuditSafely } from '../persistence/audit.js';
 import { beforeDeadline } from '../persistence/deadline.js';
 import type { DocumentStorage } from '../persistence/storage.js';
 import { InProcessAccessEvents, type AccessEvents } from './auth/access-events.js';
 import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
 import { ProjectAuthorizer } from './auth/project-authorizer.js';
+import { DenialAudit } from './auth/denial-audit.js';
 import { DurableSessionStore } from './auth/durable-session-store.js';
 import { InProcessSessionStore, type SessionStore } from './auth/session-store.js';
 import { Tokens } from './auth/tokens.js';
@@ -187,19 +187,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   const sessionPresence = sharedPresence ? new SessionPresence(presence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
   const liveSessions = new LiveSessions(accessEvents, () => keepalive.connections());
+  // Socket denials reach the audit log aggregated per actor and minute, at most AUDIT_DENIALS_PER_SECOND rows of their own a second.
+  const denialAudit = tokens ? new DenialAudit(db, logger, { perSecond: config.auditDenialsPerSecond, clock }) : null;
   const denied = (denial: AccessDenial): void => {
     logger.debug({ document: denial.document, reason: denial.reason, userId: denial.userId }, 'socket denied a document');
     // Open mode denies only bad names and limits; token mode's denials are security events.
-    if (tokens) {
-      void recordAuditSafely(db, logger, {
-        actor: 'user',
-        actorUserId: denial.userId,
-        action: 'permission.denied',
-        resourceType: 'document',
-        resourceId: denial.document,
-        details: { reason: denial.reason, sessionId: denial.tokenSession, via: 'socket' },
-      });
-    }
+    denialAudit?.record(denial);
   };
   // A document's content and versions: one implementation behind HTTP and the socket's Stateless requests.
   const documentRequests = new DocumentRequests({ db, rooms, versions, logger });
@@ -268,6 +261,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   } catch (error) {
     keepalive.stop();
     liveSessions.stop();
+    await denialAudit?.close();
     durableSessions?.close();
     await sessionPresence?.close();
     await redisAccessEvents?.close();
@@ -293,6 +287,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       rooms.close();
       // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.
       if (autoVersions) await beforeDeadline(autoVersions.close(), deadline, undefined);
+      // Denials held back for aggregation are written before the database closes.
+      if (denialAudit) await beforeDeadline(denialAudit.close(), deadline, undefined);
       durableSessions?.close();
       await versions?.close();
       // Pending research-tree projections, within half of what is left (the log comes first).

@@ -35,6 +35,8 @@ export interface AccessDenial {
   readonly tokenSession: string | null;
   readonly document: string;
   readonly reason: string;
+  /** The socket's peer address (the audit log's source when the user is not known). */
+  readonly source?: string | undefined;
 }
 
 /** Told when a document session opens (again) and closes: who is where, across instances. */

@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
+import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
 import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
@@ -45,6 +45,8 @@ export interface SessionHost {
   updateRefused(session: DocumentSession, seq: number): void;
   /** The session's token expires soon: ask the client for a fresh one, if the protocol can (Hocuspocus). */
   tokenRequested?(session: DocumentSession): void;
+  /** The peer's address (the audit log's source of a denial). */
+  readonly remoteAddress?: string;
   /** A frame could not be handled; map the error to a close. */
   frameFailed(error: unknown): void;
 }
@@ -253,8 +255,10 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     this.state = 'opening';
     const attempt = ++this.attempt;
     const { rooms, authorizer, logger } = this.host.context;
+    // Who asked, once the token is checked: a denial of the document is recorded with them.
+    let identified: Principal | null = null;
     settle(
-      openDocument(rooms, authorizer, this.documentName, this.credentials()),
+      openDocument(rooms, authorizer, this.documentName, this.credentials(), (principal) => (identified = principal)),
       ({ room, grant, principal }) => {
         if (this.state !== 'opening' || attempt !== this.attempt) {
           rooms.release(room);
@@ -273,7 +277,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
       },
       (error: unknown) => {
         if (this.state !== 'opening' || attempt !== this.attempt) return;
-        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied');
+        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified));
         if (error instanceof RegistryClosedError) return this.refuse('unavailable', 'server shutting down');
         if (attemptNumber < LOAD_ATTEMPTS) {
           logger.warn({ err: error, document: this.documentName, attempt: attemptNumber }, 'document could not be opened; retrying');
@@ -311,8 +315,12 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     const room = this.room;
     if (this.state !== 'open' || room === null) return;
     const { authorizer, logger } = this.host.context;
+    let identified: Principal | null = null;
     settle(
-      identify(authorizer, this.credentials()).then(async (principal) => ({ principal, grant: await authorizer.authorize(principal, this.documentName, room) })),
+      identify(authorizer, this.credentials()).then(async (principal) => {
+        identified = principal;
+        return { principal, grant: await authorizer.authorize(principal, this.documentName, room) };
+      }),
       ({ principal, grant }) => {
         if (this.state !== 'open' || this.room !== room) return;
         this.applyGrant(grant, principal);
@@ -320,9 +328,9 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
       },
       (error: unknown) => {
         if (this.state !== 'open' || this.room !== room) return;
-        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied');
+        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified) ?? this.userId);
         // The check itself failed (database unreachable): access stays as it was — but not past the token's expiry.
-        if (this.expired()) return this.refuse('denied', 'token expired');
+        if (this.expired()) return this.refuse('denied', 'token expired', this.userId);
         logger.warn({ err: error, document: this.documentName }, 'access could not be checked again; unchanged');
       },
       logger,
@@ -352,7 +360,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
    */
   expire(principal: Principal): void {
     if (this.state !== 'open' || this.principal !== principal || this.pendingToken !== null) return;
-    this.refuse('denied', 'token expired');
+    this.refuse('denied', 'token expired', principal.userId);
   }
 
   private expired(): boolean {
@@ -365,9 +373,9 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     return this.pendingToken ?? this.principal ?? '';
   }
 
-  private refuse(kind: RefusalKind, reason: string): void {
+  private refuse(kind: RefusalKind, reason: string, actor: string | null = this.userId): void {
     if (kind === 'denied') {
-      this.host.context.denied({ userId: this.userId, tokenSession: this.tokenSession, document: this.documentName, reason });
+      this.host.context.denied({ userId: actor, tokenSession: this.tokenSession, document: this.documentName, reason, source: this.host.remoteAddress });
     }
     this.host.sessionRefused(this, kind, reason);
     this.close();
@@ -393,4 +401,9 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     this.queue = null;
     this.queuedBytes = 0;
   }
+}
+
+/** The user a denial is recorded with: who the token named, when that is known (a verified token). */
+function actorOf(error: PermissionDeniedError, identified: Principal | null): string | null {
+  return identified?.userId ?? (error instanceof AuthenticationError ? error.userId : null);
 }

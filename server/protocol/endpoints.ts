@@ -17,7 +17,7 @@ export function createSocketHandlers(context: ProtocolContext): SocketHandlers<C
       counters.connectionsOpen++;
       counters.connectionsTotal++;
       context.logger.debug({ path: request.path, remote: request.remoteAddress }, 'connection open');
-      if (request.path === '/') return new HocuspocusConnection(socket, context);
+      if (request.path === '/') return new HocuspocusConnection(socket, context, request.remoteAddress);
       let name: string | null;
       try {
         name = decodeURIComponent(request.path.slice(Y_PREFIX.length));
@@ -26,7 +26,7 @@ export function createSocketHandlers(context: ProtocolContext): SocketHandlers<C
       }
       const token = new URLSearchParams(request.query).get('token') ?? '';
       // An undecodable name opens nothing: the session is refused like any bad name.
-      const connection = new YWebsocketConnection(socket, name ?? '', token, context);
+      const connection = new YWebsocketConnection(socket, name ?? '', token, context, request.remoteAddress);
       if (name === null) closeFor(connection, 'forbidden', 'document name is not valid percent-encoding');
       return connection;
     },

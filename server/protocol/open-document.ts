@@ -33,10 +33,18 @@ export async function identify(authorizer: Authorizer, credentials: string | Pri
  * Resolves with the acquired room (pair it with `rooms.release`). Rejects with
  * PermissionDeniedError (the reason is for the client) or with whatever loading threw.
  */
-export async function openDocument(rooms: RoomRegistry, authorizer: Authorizer, name: string, credentials: string | Principal): Promise<OpenedDocument> {
+export async function openDocument(
+  rooms: RoomRegistry,
+  authorizer: Authorizer,
+  name: string,
+  credentials: string | Principal,
+  /** Told who is asking once the token is checked (a later denial is recorded with them). */
+  identified?: (principal: Principal) => void,
+): Promise<OpenedDocument> {
   const problem = documentNameProblem(name);
   if (problem) throw new PermissionDeniedError(problem);
   const principal = await identify(authorizer, credentials);
+  identified?.(principal);
   let document = await rooms.find(name);
   const grant = await authorizer.authorize(principal, name, document);
   if (!document) {

@@ -47,6 +47,8 @@ export class HocuspocusConnection implements SessionHost, Watched {
   constructor(
     readonly socket: TransportSocket,
     readonly context: ProtocolContext,
+    /** The peer's address (the audit log's source of a denial). */
+    readonly remoteAddress = '',
   ) {
     this.acks = new AckQueue(socket, context.metrics);
     this.rate = new ConnectionRate(context.limits.connectionRate, context.keepalive);

@@ -35,6 +35,8 @@ export class YWebsocketConnection implements SessionHost, Watched {
     documentName: string,
     token: string,
     readonly context: ProtocolContext,
+    /** The peer's address (the audit log's source of a denial). */
+    readonly remoteAddress = '',
   ) {
     this.session = new DocumentSession(this, null, documentName, nextSessionId(), NO_PREFIX);
     this.rate = new ConnectionRate(context.limits.connectionRate, context.keepalive);
