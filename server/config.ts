@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS } from './auth/tokens.js';
 import { parseRedisEndpoint } from './cluster/redis-endpoint.js';
 import { parseAllowedOrigins } from './http/cors.js';
+import { DEFAULT_ADDRESS_LIMITS } from './protocol/address-limits.js';
 import { MAX_BYTES_BURST, MAX_BYTES_PER_SECOND, MAX_MESSAGES_BURST, MAX_MESSAGES_PER_SECOND } from './protocol/connection-rate.js';
 import type { TransportChoice } from './transport/select-transport.js';
 
@@ -36,6 +37,10 @@ export interface Config {
   readonly maxDocumentsPerSocket: number;
   readonly maxQueuedFrames: number;
   readonly maxQueuedBytes: number;
+  /** Addresses ("name\0suffix") of one document: per socket, per user, per document (see protocol/address-limits.ts). */
+  readonly maxAddressesPerSocket: number;
+  readonly maxAddressesPerUser: number;
+  readonly maxAddressesPerDocument: number;
   /** Frames for a document that gets no Auth within this long are dropped when their room is needed. */
   readonly queuedDocumentTimeoutMs: number;
   /** Directory served at `/` (the browser app). */
@@ -142,6 +147,9 @@ export function configFromEnv(env: Env = process.env): Config {
     maxDocumentsPerSocket: integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1),
     maxQueuedFrames: integer(env, 'MAX_QUEUED_FRAMES', 1_000, 1),
     maxQueuedBytes: integer(env, 'MAX_QUEUED_BYTES', 5 * 1024 * 1024, 1024),
+    maxAddressesPerSocket: integer(env, 'MAX_ADDRESSES_PER_SOCKET', DEFAULT_ADDRESS_LIMITS.maxAddressesPerSocket, 1),
+    maxAddressesPerUser: integer(env, 'MAX_ADDRESSES_PER_USER', DEFAULT_ADDRESS_LIMITS.maxAddressesPerUser, 0),
+    maxAddressesPerDocument: integer(env, 'MAX_ADDRESSES_PER_DOCUMENT', DEFAULT_ADDRESS_LIMITS.maxAddressesPerDocument, 0),
     queuedDocumentTimeoutMs: integer(env, 'QUEUED_DOCUMENT_TIMEOUT_MS', 10_000, 1),
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),

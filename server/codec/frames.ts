@@ -61,6 +61,25 @@ const SYNC_STEP2 = [MessageType.Sync, SyncType.Step2];
 const SYNC_UPDATE = [MessageType.Sync, SyncType.Update];
 const AWARENESS = [MessageType.Awareness];
 
+const NO_PREFIX = new Uint8Array(0);
+
+/**
+ * A frame's body (`type · payload`, no address), shared by every address it goes to: an
+ * update or awareness change is encoded once per change, then each address only costs
+ * `withPrefix` (a y-websocket frame is the body itself).
+ */
+export const updateBody = (update: Uint8Array) => frameWithPayload(NO_PREFIX, SYNC_UPDATE, update);
+export const awarenessBody = (awarenessUpdate: Uint8Array) => frameWithPayload(NO_PREFIX, AWARENESS, awarenessUpdate);
+
+/** `prefix · body`; the body itself when the prefix is empty (y-websocket). */
+export function withPrefix(prefix: Uint8Array, body: Uint8Array): Uint8Array {
+  if (prefix.length === 0) return body;
+  const out = new Uint8Array(prefix.length + body.length);
+  out.set(prefix, 0);
+  out.set(body, prefix.length);
+  return out;
+}
+
 export const syncStep1Frame = (prefix: Uint8Array, stateVector: Uint8Array) => frameWithPayload(prefix, SYNC_STEP1, stateVector);
 export const syncStep2Frame = (prefix: Uint8Array, update: Uint8Array) => frameWithPayload(prefix, SYNC_STEP2, update);
 export const updateFrame = (prefix: Uint8Array, update: Uint8Array) => frameWithPayload(prefix, SYNC_UPDATE, update);

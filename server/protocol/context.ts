@@ -3,14 +3,15 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { Clock } from '../clock.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { AddressLimits } from './address-limits.js';
 import type { ConnectionRateLimits } from './connection-rate.js';
 import type { PresentSession } from '../cluster/session-presence.js';
 import type { DocumentSession } from './document-session.js';
 import type { Keepalive } from './keepalive.js';
 import type { LiveSessions } from './live-sessions.js';
 
-/** Bounds on what one socket may hold and send. */
-export interface ProtocolLimits {
+/** Bounds on what one socket may hold and send (address bounds default to DEFAULT_ADDRESS_LIMITS). */
+export interface ProtocolLimits extends Partial<AddressLimits> {
   /** Documents on one socket that are authenticating or loading. */
   readonly maxPendingDocuments: number;
   /** Documents one socket may have open (answered with PermissionDenied beyond). */

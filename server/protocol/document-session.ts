@@ -10,6 +10,7 @@ import { RegistryClosedError } from '../rooms/room-registry.js';
 import type { ApplyResult, Room, RoomMember } from '../rooms/room.js';
 import { settle } from '../settle.js';
 import type { TransportSocket } from '../transport/transport.js';
+import { addressProblem } from './address-limits.js';
 import type { ProtocolContext } from './context.js';
 import { identify, openDocument } from './open-document.js';
 import type { Expiring, Recheckable } from './live-sessions.js';
@@ -265,6 +266,12 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
           return;
         }
         this.applyGrant(grant, principal);
+        // A new audience (address) costs every edit one more frame: bounded per user and document.
+        const tooManyAddresses = reopened ? null : addressProblem(room, this, this.host.context.limits);
+        if (tooManyAddresses !== null) {
+          rooms.release(room);
+          return this.refuse('denied', tooManyAddresses);
+        }
         this.room = room;
         this.audience = room.join(this);
         this.state = 'open';

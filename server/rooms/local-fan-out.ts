@@ -1,4 +1,4 @@
-import { awarenessFrame, encodeAddress, syncStatusFrame, updateFrame } from '../codec/frames.js';
+import { awarenessBody, encodeAddress, syncStatusFrame, updateBody, withPrefix } from '../codec/frames.js';
 import type { Counters } from '../metrics.js';
 import type { ObservedRoom, UpdateObserver } from './update-observer.js';
 import type { Recipient, UpdateOrigin } from './update-origin.js';
@@ -27,13 +27,17 @@ export class Audience {
 }
 
 /**
- * A room's local fan-out: members grouped into audiences (one per address, so one
- * frame encoding per audience), each a transport topic. An update goes out as one
- * topic publish per audience, done in C++ by uWS — never a loop over recipients. A
- * local sender's own socket is excluded by publishing through it.
+ * A room's local fan-out: members grouped into audiences (one per address), each a
+ * transport topic. An update goes out as one topic publish per audience, done in C++ by
+ * uWS — never a loop over recipients. Its body is encoded once; each audience only adds
+ * its address prefix. Audiences other than the document's name and y-websocket are
+ * bounded (protocol/address-limits.ts), so an edit's cost is too. A local sender's own
+ * socket is excluded by publishing through it.
  */
 export class LocalFanOut implements UpdateObserver {
   private readonly audiences = new Map<string | null, Audience>();
+  /** Audiences whose address is "name\0suffix" (bounded by MAX_ADDRESSES_PER_DOCUMENT). */
+  extraAudiences = 0;
 
   constructor(
     private readonly name: string,
@@ -47,6 +51,7 @@ export class LocalFanOut implements UpdateObserver {
     if (!audience) {
       audience = new Audience(key, key === null ? `y:${this.name}` : `h:${key}`, key === null ? member.prefix : encodeAddress(key));
       this.audiences.set(key, audience);
+      if (key?.includes('\0')) this.extraAudiences++;
     }
     audience.members++;
     member.socket.subscribe(audience.topic);
@@ -57,7 +62,15 @@ export class LocalFanOut implements UpdateObserver {
     const audience = this.audiences.get(member.address);
     if (!audience) return;
     member.socket.unsubscribe(audience.topic);
-    if (--audience.members === 0) this.audiences.delete(member.address);
+    if (--audience.members === 0) {
+      this.audiences.delete(member.address);
+      if (member.address?.includes('\0')) this.extraAudiences--;
+    }
+  }
+
+  /** True when some member already joined under this address. */
+  hasAudience(address: string | null): boolean {
+    return this.audiences.has(address);
   }
 
   /**
@@ -68,9 +81,10 @@ export class LocalFanOut implements UpdateObserver {
    */
   updateApplied(_room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
     const sender = origin.kind === 'local' ? origin : null;
+    let body: Uint8Array | null = null;
     for (const audience of this.audiences.values()) {
       const own = sender !== null && audience.address === sender.address;
-      const out = own && frame !== null ? frame : updateFrame(audience.prefix, update);
+      const out = own && frame !== null ? frame : withPrefix(audience.prefix, (body ??= updateBody(update)));
       if (own) sender.socket.publish(audience.topic, out);
       else this.publisher.publish(audience.topic, out);
       this.counters.messagesOut++;
@@ -80,8 +94,9 @@ export class LocalFanOut implements UpdateObserver {
 
   /** Awareness goes to every member, the sender included: its echo keeps providers alive. */
   awareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
+    let body: Uint8Array | null = null;
     for (const audience of this.audiences.values()) {
-      const out = senderFrame !== null && audience.address === senderAddress ? senderFrame : awarenessFrame(audience.prefix, update);
+      const out = senderFrame !== null && audience.address === senderAddress ? senderFrame : withPrefix(audience.prefix, (body ??= awarenessBody(update)));
       this.publisher.publish(audience.topic, out);
       this.counters.messagesOut++;
       this.counters.bytesOut += out.length;

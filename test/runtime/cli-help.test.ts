@@ -95,6 +95,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['--nodes', 'many'], names: '--nodes' },
   },
   {
+    source: 'bench/address-fanout.ts',
+    mentions: ['--attackers', '--rate', '--seconds', '--micro-only', '--help'],
+    invalid: { args: ['--attackers', 'many'], names: '--attackers' },
+  },
+  {
     source: 'bench/bus-cost.ts',
     mentions: ['--updates', '--rounds', '--per-turn', '--redis-server', '--no-pin', '--help'],
     invalid: { args: ['--updates', 'many'], names: '--updates' },

@@ -5,6 +5,7 @@ import type { TransportSocket } from '../../transport/transport.js';
 import { closeFor, type CloseCondition } from '../close-codes.js';
 import type { ProtocolContext } from '../context.js';
 import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost } from '../document-session.js';
+import { DEFAULT_ADDRESS_LIMITS } from '../address-limits.js';
 import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
 import { ConnectionRate } from '../connection-rate.js';
@@ -290,9 +291,22 @@ export class HocuspocusConnection implements SessionHost, Watched {
     this.queuedSince.delete(session);
     // Documents still being authorized or loaded count too: a burst of Auth cannot overshoot.
     let admitted = 0;
-    for (const other of this.documents.values()) if (other.state === 'open' || other.state === 'opening') admitted++;
-    if (admitted >= this.context.limits.maxDocumentsPerSocket) {
-      session.send(permissionDeniedFrame(session.prefix, `too many documents on one connection (at most ${this.context.limits.maxDocumentsPerSocket})`));
+    let sameDocument = 0;
+    for (const other of this.documents.values()) {
+      if (other.state !== 'open' && other.state !== 'opening') continue;
+      admitted++;
+      if (other.documentName === session.documentName) sameDocument++;
+    }
+    const limits = this.context.limits;
+    if (admitted >= limits.maxDocumentsPerSocket) {
+      session.send(permissionDeniedFrame(session.prefix, `too many documents on one connection (at most ${limits.maxDocumentsPerSocket})`));
+      session.close();
+      return;
+    }
+    // Each address is an audience of its own (one more frame per edit): a few per socket.
+    const perSocket = limits.maxAddressesPerSocket ?? DEFAULT_ADDRESS_LIMITS.maxAddressesPerSocket;
+    if (sameDocument >= perSocket) {
+      session.send(permissionDeniedFrame(session.prefix, `too many addresses for document ${JSON.stringify(session.documentName)} on one connection (at most ${perSocket})`));
       session.close();
       return;
     }
