@@ -6,6 +6,7 @@ import { parseRedisEndpoint } from './cluster/redis-endpoint.js';
 import { parseAllowedOrigins } from './http/cors.js';
 import { DEFAULT_ADDRESS_LIMITS } from './protocol/address-limits.js';
 import { MAX_BYTES_BURST, MAX_BYTES_PER_SECOND, MAX_MESSAGES_BURST, MAX_MESSAGES_PER_SECOND } from './protocol/connection-rate.js';
+import { DEFAULT_AWARENESS_LIMITS } from './rooms/awareness-table.js';
 import type { TransportChoice } from './transport/select-transport.js';
 
 export interface Config {
@@ -61,6 +62,15 @@ export interface Config {
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
   readonly statelessPerSecond: number;
+  /** Awareness (see AwarenessLimits): largest state in bytes; larger ones are dropped. */
+  readonly maxAwarenessStateBytes: number;
+  /** ... entries read from one client message (the rest are ignored). */
+  readonly maxAwarenessEntriesPerMessage: number;
+  /** ... client ids one connection may hold in one document. */
+  readonly maxAwarenessClientsPerConnection: number;
+  /** ... client ids one document may hold, and bytes of their states. */
+  readonly maxAwarenessClientsPerDocument: number;
+  readonly maxAwarenessBytesPerDocument: number;
   /** Per socket: frames per second and the burst above it; beyond it the socket is closed (4429; 4529 on y-websocket sockets). */
   readonly maxMessagesPerSecond: number;
   readonly maxMessagesBurst: number;
@@ -160,6 +170,11 @@ export function configFromEnv(env: Env = process.env): Config {
     maxDocumentBytes: integer(env, 'MAX_DOCUMENT_BYTES', 64 * 1024 * 1024, 1024),
     maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
     statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
+    maxAwarenessStateBytes: integer(env, 'MAX_AWARENESS_STATE_BYTES', DEFAULT_AWARENESS_LIMITS.maxStateBytes, 64),
+    maxAwarenessEntriesPerMessage: integer(env, 'MAX_AWARENESS_ENTRIES_PER_MESSAGE', DEFAULT_AWARENESS_LIMITS.maxEntriesPerMessage, 1),
+    maxAwarenessClientsPerConnection: integer(env, 'MAX_AWARENESS_CLIENTS_PER_CONNECTION', DEFAULT_AWARENESS_LIMITS.maxClientsPerConnection, 1),
+    maxAwarenessClientsPerDocument: integer(env, 'MAX_AWARENESS_CLIENTS_PER_DOCUMENT', DEFAULT_AWARENESS_LIMITS.maxClientsPerDocument, 1),
+    maxAwarenessBytesPerDocument: integer(env, 'MAX_AWARENESS_BYTES_PER_DOCUMENT', DEFAULT_AWARENESS_LIMITS.maxBytesPerDocument, 1024),
     maxMessagesPerSecond: integer(env, 'MAX_MESSAGES_PER_SECOND', MAX_MESSAGES_PER_SECOND, 1),
     // A reconnecting provider sends about 4 frames per document at once: the burst must hold them.
     maxMessagesBurst: integer(env, 'MAX_MESSAGES_BURST', Math.max(MAX_MESSAGES_BURST, 4 * integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1)), 1),

@@ -23,6 +23,8 @@ export class Counters {
   roomsEvicted = 0;
   /** Stateless messages not relayed (read-only sender, too large, over the rate). */
   statelessDropped = 0;
+  /** Awareness entries dropped by a bound (state size, per message, connection or document) and QueryAwareness over the rate. */
+  awarenessDropped = 0;
 }
 
 /**
@@ -117,6 +119,7 @@ export function createMetrics(sources: MetricSources, counters = new Counters())
   gauge('scriptorium_updates_applied_total', 'Client updates applied to documents', () => counters.updatesApplied);
   gauge('scriptorium_updates_rejected_total', 'Client updates refused (invalid, read-only, or write queue full)', () => counters.updatesRejected);
   gauge('scriptorium_stateless_dropped_total', 'Stateless messages not relayed (read-only, too large or over the rate)', () => counters.statelessDropped);
+  gauge('scriptorium_awareness_dropped_total', 'Awareness entries dropped by a bound (state size, per message, per connection, per document) and QueryAwareness messages over the rate', () => counters.awarenessDropped);
   gauge('scriptorium_storage_healthy', '1 while commits to the database succeed', () => (sources.storageHealthy() ? 1 : 0));
   const busHealthy = sources.busHealthy;
   if (busHealthy) gauge('scriptorium_redis_healthy', '1 while the bus to the other instances (Redis) is connected', () => (busHealthy() ? 1 : 0));

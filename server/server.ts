@@ -37,6 +37,8 @@ import { closeFor } from './protocol/close-codes.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
 import { Keepalive } from './protocol/keepalive.js';
 import { LiveSessions } from './protocol/live-sessions.js';
+import { AWARENESS_SWEEP_MS } from './rooms/awareness-table.js';
+import { expireAwareness } from './rooms/awareness-expiry.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { StorageWriter } from './rooms/storage-writer.js';
 import { TreeProjection } from './rooms/tree-projection.js';
@@ -179,7 +181,16 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
+    awarenessLimits: {
+      maxStateBytes: config.maxAwarenessStateBytes,
+      maxEntriesPerMessage: config.maxAwarenessEntriesPerMessage,
+      maxClientsPerConnection: config.maxAwarenessClientsPerConnection,
+      maxClientsPerDocument: config.maxAwarenessClientsPerDocument,
+      maxBytesPerDocument: config.maxAwarenessBytesPerDocument,
+    },
   });
+  // Awareness states not renewed in time are removed and everyone told, as for a leave.
+  const stopAwarenessExpiry = clock.every(AWARENESS_SWEEP_MS, () => expireAwareness(rooms.rooms(), clock.now()));
   const instanceId = bus?.instanceId ?? crypto.randomUUID();
   const presence = options.presence ?? (redis ? new RedisPresence(redis, logger, () => clock.now()) : livePresence(instanceId, () => liveDocumentSessions(keepalive)));
   // A shared store (Redis, or one injected) is told; the single-instance view needs nothing.
@@ -262,6 +273,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   try {
     port = await activeTransport.listen(config.host, config.port);
   } catch (error) {
+    stopAwarenessExpiry();
     keepalive.stop();
     liveSessions.stop();
     await denialAudit?.close();
@@ -283,6 +295,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       shuttingDown = true;
       activeTransport.stopListening();
       keepalive.stop();
+      stopAwarenessExpiry();
       liveSessions.stop();
       // Providers reconnect on 1001 (to another instance behind the balancer, or to us after restart).
       for (const connection of [...keepalive.connections()]) closeFor(connection, 'shutdown');

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { DocumentStorage } from '../../persistence/storage.js';
 import * as Y from 'yjs';
-import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
 import type { Clock } from '../clock.js';
 import type { AwarenessOwner } from '../rooms/awareness-table.js';
@@ -54,7 +53,7 @@ interface Link {
 export class BusRelay implements UpdateObserver, Replication {
   private readonly links = new Map<string, Link>();
   private readonly origin: RemoteOrigin;
-  /** Owner of the awareness states relayed from other instances (they expire by time). */
+  /** Owner of the awareness states relayed from other instances (they expire by time: expireAwareness). */
   private readonly remoteAwareness = new Map<string, AwarenessOwner>();
   private readonly published = new PublishedUpdates();
   private readonly unconfirmed: UnconfirmedUpdates;
@@ -190,16 +189,17 @@ export class BusRelay implements UpdateObserver, Replication {
           this.unconfirmed.retain(message.from, message.seq, room, message.payload, this.clock.now());
           return;
         case BusKind.Awareness: {
-          const owner = this.remoteOwner(name);
-          room.awareness.apply(decodeAwarenessUpdate(message.payload), owner, this.clock.now());
-          room.fanOut.awareness(message.payload, null, null);
+          // Bounded as a client's (state size, states and bytes per document) and expiring by
+          // time; only what was kept reaches the local clients.
+          const kept = room.awareness.receive(message.payload, this.remoteOwner(name), this.clock.now());
+          if (kept !== null) room.fanOut.awareness(kept, null, null);
           return;
         }
         case BusKind.SyncRequest: {
           const missing = room.missingFrom(message.payload);
           this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, this.published.published, missing, Y.encodeStateVector(room.doc), message.from));
           // The asker missed the awareness sent before it subscribed: the current states, once.
-          const states = room.awareness.snapshot(this.clock.now());
+          const states = room.awareness.snapshot();
           if (states) this.bus.publish(name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, states));
           return;
         }
@@ -225,7 +225,7 @@ export class BusRelay implements UpdateObserver, Replication {
 
   private remoteOwner(name: string): AwarenessOwner {
     let owner = this.remoteAwareness.get(name);
-    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null }));
+    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null, awarenessRemote: true }));
     return owner;
   }
 }

@@ -1,7 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
-import { decodeAwarenessUpdate } from '../codec/awareness-codec.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
 import { SyncType } from '../codec/message-types.js';
@@ -170,6 +169,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
   roomEvicted(): void {
     this.room = null;
     this.audience = null;
+    this.awarenessClients = null; // held in the broken room's awareness, gone with it
     if (this.state !== 'open' || this.socket.closed) return;
     this.start(true, 1);
   }
@@ -236,17 +236,21 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     return room.apply(update, this, frame);
   }
 
-  /** Applies an awareness message and relays it to everyone, the sender included. */
+  /**
+   * Applies an awareness message and relays what was kept to everyone, the sender included:
+   * the frame as is when all of it was kept (the usual case), else the kept entries only
+   * (entries over a bound or for another connection's client ids are dropped).
+   */
   relayAwareness(decoder: decoding.Decoder, frame: Uint8Array): void {
     const room = this.room!;
     const update = decoding.readVarUint8Array(decoder);
-    room.awareness.apply(decodeAwarenessUpdate(update), this, this.host.context.clock.now());
-    room.relayAwareness(update, this.address, decoding.hasContent(decoder) ? null : frame);
+    const kept = room.awareness.receive(update, this, this.host.context.clock.now());
+    if (kept !== null) room.relayAwareness(kept, this.address, kept === update && !decoding.hasContent(decoder) ? frame : null);
   }
 
   /** Sends the room's current awareness states, if any (on join and on QueryAwareness). */
   sendAwarenessSnapshot(): void {
-    const snapshot = this.room!.awareness.snapshot(this.host.context.clock.now());
+    const snapshot = this.room!.awareness.snapshot();
     if (snapshot) this.send(awarenessFrame(this.prefix, snapshot));
   }
 

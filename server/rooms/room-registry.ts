@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Publisher } from './local-fan-out.js';
+import type { AwarenessLimits } from './awareness-table.js';
 import { Room } from './room.js';
 import type { UpdateObserver } from './update-observer.js';
 
@@ -14,6 +15,8 @@ export interface RoomRegistryDependencies {
   readonly logger: Logger;
   /** Largest document accepted (bytes of its Yjs state, approximately); undefined: no limit. */
   readonly maxDocumentBytes?: number | undefined;
+  /** Bounds of every room's awareness (default DEFAULT_AWARENESS_LIMITS). */
+  readonly awarenessLimits?: AwarenessLimits | undefined;
   /** Keeps loaded rooms in step with other instances (the bus relay); absent: single instance. */
   readonly replication?: Replication | undefined;
   /** Told when rooms load and unload (automatic versions). */
@@ -160,6 +163,7 @@ export class RoomRegistry {
             metrics,
             poisoned: (broken) => this.evict(broken),
             maxDocumentBytes: this.deps.maxDocumentBytes,
+            awarenessLimits: this.deps.awarenessLimits,
             ownChangeRefused: (refusing, error) => logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
           });
           if (this.closed || this.entries.get(name) !== entry) {

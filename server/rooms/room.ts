@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import type { DocumentKind, DocumentRef, StoredDocument } from '../../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
-import { AwarenessTable, type AwarenessOwner } from './awareness-table.js';
+import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
 import type { UpdateObserver } from './update-observer.js';
@@ -27,6 +27,8 @@ export interface RoomDependencies {
   readonly maxDocumentBytes?: number | undefined;
   /** The database refused, for good, a change the room's own apply made (see `Room.apply`). */
   readonly ownChangeRefused?: ((room: Room, error: Error) => void) | undefined;
+  /** Bounds of the room's awareness (default DEFAULT_AWARENESS_LIMITS). */
+  readonly awarenessLimits?: AwarenessLimits | undefined;
 }
 
 /** The update could not be decoded or integrated; the sender is at fault. */
@@ -57,7 +59,7 @@ export class Room implements DocumentRef {
   readonly kind: DocumentKind;
   readonly projectId: string;
   readonly doc = new Y.Doc({ gc: true });
-  readonly awareness = new AwarenessTable();
+  readonly awareness: AwarenessTable;
   /** How far the updates handed to storage have settled (acks wait on it). */
   readonly durability = new Durability();
   readonly fanOut: LocalFanOut;
@@ -100,6 +102,7 @@ export class Room implements DocumentRef {
     this.kind = stored.kind;
     this.projectId = stored.projectId;
     this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
+    this.awareness = new AwarenessTable(deps.awarenessLimits, deps.metrics.counters);
     this.observers = [...deps.observers, this.fanOut];
     this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     this.bytes = stored.state?.byteLength ?? 0;

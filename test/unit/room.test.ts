@@ -429,15 +429,15 @@ describe('Room members', () => {
     room.join(hocuspocus);
     room.join(ywebsocket);
     const state = (text: string) => new TextEncoder().encode(JSON.stringify({ user: text }));
-    room.awareness.apply(
-      [
+    room.awareness.receive(
+      encodeAwarenessUpdate([
         { clientId: 11, clock: 3, state: state('a') },
         { clientId: 12, clock: 7, state: state('b') },
-      ],
+      ]),
       leaver,
       1_000,
     );
-    room.awareness.apply([{ clientId: 21, clock: 1, state: state('c') }], hocuspocus, 1_000);
+    room.awareness.receive(encodeAwarenessUpdate([{ clientId: 21, clock: 1, state: state('c') }]), hocuspocus, 1_000);
 
     room.leave(leaver, 0);
 
@@ -456,7 +456,7 @@ describe('Room members', () => {
     expect(yFrames).toHaveLength(1);
     expect(decodeAwareness((yFrames[0] as { payload: Uint8Array }).payload)).toEqual(removal);
     // Only the leaver's states went; the others' remain.
-    expect(decodeAwareness(room.awareness.snapshot(1_000)!).map((entry) => entry.clientId)).toEqual([21]);
+    expect(decodeAwareness(room.awareness.snapshot()!).map((entry) => entry.clientId)).toEqual([21]);
     expect(metrics.counters.messagesOut).toBe(2);
 
     // Leaving twice changes nothing.
