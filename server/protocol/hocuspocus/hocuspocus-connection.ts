@@ -8,6 +8,7 @@ import { DocumentSession, QueueOverflowError, type RefusalKind, type SessionHost
 import { DEFAULT_ADDRESS_LIMITS } from '../address-limits.js';
 import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
+import { answerAwarenessQuery, awarenessQueryBucket } from '../awareness-queries.js';
 import { ConnectionRate } from '../connection-rate.js';
 import { DEFAULT_QUEUED_DOCUMENT_TIMEOUT_MS, QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
@@ -43,6 +44,8 @@ export class HocuspocusConnection implements SessionHost, Watched {
   private readonly sessionId = nextSessionId();
   /** Created on the first Stateless message: most sockets never send one. */
   private stateless: TokenBucket | null = null;
+  /** Created on the first QueryAwareness: providers never send one. */
+  private awarenessQueries: TokenBucket | null = null;
   private pingSubscribed = false;
 
   constructor(
@@ -162,7 +165,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
         session.relayAwareness(decoder, frame);
         return;
       case MessageType.QueryAwareness:
-        session.sendAwarenessSnapshot();
+        answerAwarenessQuery(session, (this.awarenessQueries ??= awarenessQueryBucket(this.context.clock)), this.context.metrics.counters);
         return;
       case MessageType.Stateless:
         this.relayStateless(session, decoder);

@@ -8,9 +8,11 @@ import type { ProtocolContext } from '../context.js';
 import { DocumentSession, type RefusalKind, type SessionHost } from '../document-session.js';
 import { closeConditionFor } from '../frame-errors.js';
 import type { Watched } from '../keepalive.js';
+import { answerAwarenessQuery, awarenessQueryBucket } from '../awareness-queries.js';
 import { ConnectionRate } from '../connection-rate.js';
 import { QueueBudget } from '../queue-budget.js';
 import { nextSessionId } from '../session-id.js';
+import type { TokenBucket } from '../token-bucket.js';
 
 const NO_PREFIX = new Uint8Array(0);
 
@@ -29,6 +31,8 @@ export class YWebsocketConnection implements SessionHost, Watched {
   /** Created when a frame first has to wait: most sockets never queue one. */
   private queueBudget: QueueBudget | null = null;
   private readonly session: DocumentSession;
+  /** Created on the first QueryAwareness: providers never send one. */
+  private awarenessQueries: TokenBucket | null = null;
 
   constructor(
     readonly socket: TransportSocket,
@@ -141,7 +145,7 @@ export class YWebsocketConnection implements SessionHost, Watched {
         session.relayAwareness(decoder, data);
         return;
       case MessageType.QueryAwareness:
-        session.sendAwarenessSnapshot();
+        answerAwarenessQuery(session, (this.awarenessQueries ??= awarenessQueryBucket(this.context.clock)), this.context.metrics.counters);
         return;
       default:
         return;
