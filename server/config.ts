@@ -58,6 +58,9 @@ export interface Config {
   readonly maxPendingBytes: number;
   /** Largest document (approximate bytes of its Yjs state); updates that would pass it are refused. */
   readonly maxDocumentBytes: number;
+  /** Evictions of one document (an update broke it in memory) per window; beyond, its edits are refused until the window has passed. */
+  readonly maxEvictionsPerDocument: number;
+  readonly evictionWindowMs: number;
   /** Largest Stateless payload relayed to a document's other clients. */
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
@@ -168,6 +171,8 @@ export function configFromEnv(env: Env = process.env): Config {
     maxPendingUpdates: integer(env, 'MAX_PENDING_UPDATES', 100_000, 1),
     maxPendingBytes: integer(env, 'MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024),
     maxDocumentBytes: integer(env, 'MAX_DOCUMENT_BYTES', 64 * 1024 * 1024, 1024),
+    maxEvictionsPerDocument: integer(env, 'MAX_EVICTIONS_PER_DOCUMENT', 3, 1),
+    evictionWindowMs: integer(env, 'EVICTION_WINDOW_MS', 60_000, 100),
     maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
     statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
     maxAwarenessStateBytes: integer(env, 'MAX_AWARENESS_STATE_BYTES', DEFAULT_AWARENESS_LIMITS.maxStateBytes, 64),

@@ -181,6 +181,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
+    maxEvictions: config.maxEvictionsPerDocument,
+    evictionWindowMs: config.evictionWindowMs,
     awarenessLimits: {
       maxStateBytes: config.maxAwarenessStateBytes,
       maxEntriesPerMessage: config.maxAwarenessEntriesPerMessage,

@@ -54,6 +54,9 @@ export interface SessionHost {
 /** The socket sent more than the pre-open queue allows; it has been reset. */
 export class QueueOverflowError extends Error {}
 
+/** Sessions reopening after an eviction: a state vector their client holds (a WeakMap: no slot on every session). */
+const resyncs = new WeakMap<DocumentSession, Uint8Array>();
+
 const LOAD_ATTEMPTS = 5;
 const LOAD_RETRY_MS = 200;
 
@@ -166,7 +169,8 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     this.host.sessionClosed(this);
   }
 
-  roomEvicted(): void {
+  roomEvicted(resyncFrom: Uint8Array | null = null): void {
+    if (resyncFrom !== null) resyncs.set(this, resyncFrom);
     this.room = null;
     this.audience = null;
     this.awarenessClients = null; // held in the broken room's awareness, gone with it
@@ -198,9 +202,15 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     });
   }
 
-  /** The whole document as a SyncStep2 (after a reopen, when the client's state vector is unknown). */
-  sendFullState(): void {
-    this.send(syncStep2Frame(this.prefix, this.room!.fullState()));
+  /**
+   * After a reopen, a SyncStep2 with what the client lacks: what the fresh copy has beyond the
+   * state the broken room had before the poisoned update (the client was sent all of that),
+   * one encoding shared by every member; the whole document when that state is unknown.
+   */
+  sendResync(): void {
+    const since = resyncs.get(this);
+    resyncs.delete(this);
+    this.send(syncStep2Frame(this.prefix, since === undefined ? this.room!.fullState() : this.room!.missingSince(since)));
   }
 
   /**

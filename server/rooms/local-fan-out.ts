@@ -103,6 +103,16 @@ export class LocalFanOut implements UpdateObserver {
     }
   }
 
+  /** Sends `makeFrame(prefix)` to every member (rare messages: one frame built per audience). */
+  everyone(makeFrame: (prefix: Uint8Array) => Uint8Array): void {
+    for (const audience of this.audiences.values()) {
+      const out = makeFrame(audience.prefix);
+      this.publisher.publish(audience.topic, out);
+      this.counters.messagesOut++;
+      this.counters.bytesOut += out.length;
+    }
+  }
+
   /** Sends `makeFrame(prefix)` to every member except the sender (its own audience excludes its socket). */
   others(makeFrame: (prefix: Uint8Array) => Uint8Array, sender: Recipient): void {
     for (const audience of this.audiences.values()) {

@@ -21,7 +21,13 @@ export interface RoomRegistryDependencies {
   readonly replication?: Replication | undefined;
   /** Told when rooms load and unload (automatic versions). */
   readonly lifecycle?: readonly RoomLifecycle[] | undefined;
+  /** Evictions of one document allowed per `evictionWindowMs` (default DEFAULT_MAX_EVICTIONS); beyond, its edits are suspended. */
+  readonly maxEvictions?: number | undefined;
+  readonly evictionWindowMs?: number | undefined;
 }
+
+export const DEFAULT_MAX_EVICTIONS = 3;
+export const DEFAULT_EVICTION_WINDOW_MS = 60_000;
 
 /** What follows a room's life on this instance (e.g. automatic versions). Must not throw. */
 export interface RoomLifecycle {
@@ -79,6 +85,10 @@ export class RoomRegistry {
   private readonly finding = new Map<string, Promise<DocumentRef | null>>();
   private readonly creating = new Map<string, Promise<DocumentRef>>();
   private closed = false;
+  /** Per document: when it was evicted within the last window. */
+  private readonly evictions = new Map<string, number[]>();
+  /** Documents whose edits are suspended (too many evictions), with the timer that lifts it. */
+  private readonly suspended = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly deps: RoomRegistryDependencies) {}
 
@@ -135,6 +145,8 @@ export class RoomRegistry {
   /** Stops opening documents and frees every room (storage flushes on its own close). */
   close(): void {
     this.closed = true;
+    for (const timer of this.suspended.values()) clearTimeout(timer);
+    this.suspended.clear();
     for (const entry of this.entries.values()) {
       if (!entry.room) continue;
       this.deps.replication?.unloaded(entry.room);
@@ -171,6 +183,7 @@ export class RoomRegistry {
             throw new RegistryClosedError('server shutting down');
           }
           entry.room = room;
+          room.writesSuspended = this.suspended.has(name);
           metrics.counters.roomsOpen++;
           replication?.loaded(room);
           for (const listener of this.deps.lifecycle ?? []) listener.roomLoaded(room);
@@ -231,9 +244,44 @@ export class RoomRegistry {
         room.destroy();
       })
       .catch((error: unknown) => logger.error({ document: room.name, err: error }, 'freeing an evicted document failed'));
-    // After the current handler has unwound (the offender's socket is closing).
+    this.countEviction(room.name);
+    // After the current handler has unwound (the offender's socket is closing). Members get
+    // what the fresh copy has beyond the broken one's state before the poisoned update.
+    const resyncFrom = room.resyncFrom;
     queueMicrotask(() => {
-      for (const member of members) member.roomEvicted();
+      for (const member of members) member.roomEvicted(resyncFrom);
     });
+  }
+
+  /**
+   * At most `maxEvictions` evictions of one document per window: each reloads it and resyncs
+   * every member, so a stream of poisoned updates (one per connection: the sender is closed)
+   * would otherwise cost that again and again. Reaching the bound suspends the document's
+   * edits until the oldest eviction counted leaves the window; then every member is asked
+   * for what it holds (the refused edits).
+   */
+  private countEviction(name: string): void {
+    const now = Date.now();
+    const window = this.deps.evictionWindowMs ?? DEFAULT_EVICTION_WINDOW_MS;
+    const max = this.deps.maxEvictions ?? DEFAULT_MAX_EVICTIONS;
+    for (const [other, times] of this.evictions) if (now - times[times.length - 1]! >= window) this.evictions.delete(other);
+    const times = (this.evictions.get(name) ?? []).filter((at) => now - at < window);
+    times.push(now);
+    this.evictions.set(name, times);
+    if (times.length < max || this.closed) return;
+    const until = times[times.length - max]! + window;
+    clearTimeout(this.suspended.get(name));
+    const timer = setTimeout(() => this.resume(name), Math.max(0, until - now));
+    timer.unref();
+    this.suspended.set(name, timer);
+    this.deps.logger.error({ document: name, evictions: times.length, windowMs: window, suspendedMs: until - now }, 'document evicted too often: its edits are refused until the window has passed');
+  }
+
+  private resume(name: string): void {
+    this.suspended.delete(name);
+    const room = this.entries.get(name)?.room;
+    if (!room || room.poisoned) return;
+    room.writesSuspended = false;
+    room.resync();
   }
 }

@@ -2,6 +2,7 @@ import * as Y from 'yjs';
 import type { DocumentKind, DocumentRef, StoredDocument } from '../../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
+import { syncStep1Frame } from '../codec/frames.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
 import type { UpdateObserver } from './update-observer.js';
@@ -12,8 +13,10 @@ export interface RoomMember extends LocalOrigin, AwarenessOwner {
   /**
    * The room was evicted (an update broke its Y.Doc halfway): the member has already
    * been detached and must reopen the document, which loads a fresh copy from storage.
+   * `resyncFrom`: a state vector the member is known to hold (the broken room's before the
+   * poisoned update), so it needs only what the fresh copy has beyond it; null: unknown.
    */
-  roomEvicted(): void;
+  roomEvicted(resyncFrom?: Uint8Array | null): void;
 }
 
 export interface RoomDependencies {
@@ -43,9 +46,12 @@ export class RoomEvictedError extends Error {}
  * - `stored-again`: already known, but stored again, not relayed: the room held parts of it only
  *   from another instance that has not yet confirmed storing them (an ack must wait for it);
  * - `full`: refused unapplied because storage's write queue is full (try again later);
- * - `too-large`: refused unapplied because the document would outgrow `maxDocumentBytes`.
+ * - `too-large`: refused unapplied because the document would outgrow `maxDocumentBytes`;
+ * - `suspended`: refused unapplied because the document was evicted too often lately (it would
+ *   have changed it; one that changes nothing goes through): the room asks every member for
+ *   what it holds when the suspension ends (`resync`).
  */
-export type ApplyResult = 'changed' | 'unchanged' | 'stored-again' | 'full' | 'too-large';
+export type ApplyResult = 'changed' | 'unchanged' | 'stored-again' | 'full' | 'too-large' | 'suspended';
 
 /**
  * The live document on this instance: one Y.Doc, its awareness and its members.
@@ -67,6 +73,13 @@ export class Room implements DocumentRef {
   /** Set once an apply failed halfway: the Y.Doc can no longer be trusted. */
   poisoned = false;
   /**
+   * Once poisoned: the state vector before the poisoned apply (encoded), or null if unknown.
+   * Every member had been sent all of it, so each reopens with what the fresh copy has beyond it.
+   */
+  resyncFrom: Uint8Array | null = null;
+  /** Set by the registry after too many evictions of this document: local and server edits that would change it are refused. */
+  writesSuspended = false;
+  /**
    * The loaded state's size plus every update applied since: an upper bound of the
    * document's encoded size (deletions and merges only make the real one smaller),
    * kept as a counter because encoding the state per update would be far too costly;
@@ -77,6 +90,12 @@ export class Room implements DocumentRef {
   private readonly observers: readonly UpdateObserver[];
   /** The observers that can refuse an update before it is applied (asked first). */
   private readonly gates: readonly UpdateObserver[];
+  /** State vector when the current `apply` began (its first transaction's), for `resyncFrom`. */
+  private applyBefore: Map<number, number> | null = null;
+  /** The last `missingSince` answer, kept until the next change (every reopened member asks the same). */
+  private missingCache: { readonly since: Uint8Array; readonly update: Uint8Array } | null = null;
+  /** The document's snapshot for `wouldChange`, kept until the next change (viewers, a suspended document: each update would otherwise snapshot the whole document). */
+  private snapshotCache: Y.Snapshot | null = null;
   /** The origin of the update `apply` is integrating right now, else null. */
   private applying: UpdateOrigin | null = null;
   /** Whether any transaction of the sender's update changed the document (this apply). */
@@ -132,7 +151,11 @@ export class Room implements DocumentRef {
   private readonly transactionEnded = (transaction: Y.Transaction): void => {
     // Any transaction, even one that only parked pending structs (which the encoding includes).
     this.encodedState = null;
+    this.missingCache = null;
+    this.snapshotCache = null;
     const applying = this.applying;
+    // Yjs ends the transaction even when integrating throws: the state before a poisoned apply.
+    if (applying !== null) this.applyBefore ??= transaction.beforeState;
     if (applying === null || !transactionChanged(transaction)) return;
     if (transaction.origin === applying) this.senderChanged = true;
     else if (this.ownChanges === null) {
@@ -155,6 +178,24 @@ export class Room implements DocumentRef {
   /** What a peer with this state vector lacks; one with nothing (a single zero byte) gets `fullState`. */
   missingFrom(stateVector: Uint8Array): Uint8Array {
     return stateVector.length === 1 && stateVector[0] === 0 ? this.fullState() : Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
+  /** What a peer holding at least `since` lacks, computed once for every caller passing the same array until the next change. */
+  missingSince(since: Uint8Array): Uint8Array {
+    const cached = this.missingCache;
+    if (cached !== null && cached.since === since) return cached.update;
+    const update = this.missingFrom(since);
+    this.missingCache = { since, update };
+    return update;
+  }
+
+  /**
+   * Asks every member for what it holds that the room lacks (a SyncStep1 with the room's state
+   * vector; both protocols answer with a SyncStep2): after a suspension, edits it refused.
+   */
+  resync(): void {
+    const stateVector = Y.encodeStateVector(this.doc);
+    this.fanOut.everyone((prefix) => syncStep1Frame(prefix, stateVector));
   }
 
   /** Adds the member; the returned audience holds frame parts shared by its address. */
@@ -218,6 +259,10 @@ export class Room implements DocumentRef {
         return 'too-large';
       }
     }
+    if (this.writesSuspended && origin.kind !== 'remote' && this.wouldChange(update)) {
+      metrics.counters.updatesRejected++;
+      return 'suspended';
+    }
     const gates = this.gates;
     for (let i = 0; i < gates.length; i++) {
       if (!gates[i]!.admits!(update, origin)) {
@@ -238,11 +283,13 @@ export class Room implements DocumentRef {
     } catch (error) {
       // Decoded fine but failed while integrating: the doc may hold part of it.
       this.poisoned = true;
+      this.resyncFrom = this.applyBefore === null ? null : Y.encodeStateVector(this.applyBefore);
       metrics.counters.updatesRejected++;
       this.deps.poisoned(this);
       throw new InvalidUpdateError(`Yjs update failed to integrate: ${(error as Error).message}`);
     } finally {
       this.applying = null;
+      this.applyBefore = null;
       own = this.ownChanges;
       this.ownChanges = null;
       if (own !== null) this.doc.off('update', this.captureOwnChange);
@@ -277,7 +324,7 @@ export class Room implements DocumentRef {
   /** Would this update change the document? (For read-only members.) */
   wouldChange(update: Uint8Array): boolean {
     try {
-      return !Y.snapshotContainsUpdate(Y.snapshot(this.doc), update);
+      return !Y.snapshotContainsUpdate((this.snapshotCache ??= Y.snapshot(this.doc)), update);
     } catch {
       return true;
     }

@@ -158,6 +158,7 @@ export class DocumentRequests {
         const result = room.apply(update, origin);
         if (result === 'full') throw new HttpError(503, 'the server is busy storing edits; try the restore again shortly', { 'retry-after': '5' });
         if (result === 'too-large') throw new HttpError(413, 'the restored document would be larger than MAX_DOCUMENT_BYTES');
+        if (result === 'suspended') throw new HttpError(503, 'the document refuses edits for a while after repeated broken updates; try the restore again shortly', { 'retry-after': '60' });
         await room.durability.whenSettled(room.durability.appended);
         if (refusal !== null) {
           this.deps.logger.error({ err: refusal, document: document.name, version: number }, 'the database refused a restore');

@@ -102,7 +102,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
   sessionOpened(session: DocumentSession, reopened: boolean): void {
     if (reopened) {
       // Same provider, fresh copy of the document: bring it level; it is already authenticated.
-      session.sendFullState();
+      session.sendResync();
     } else {
       session.send(authenticatedFrame(session.prefix, session.readOnly ? 'readonly' : 'read-write'));
     }

@@ -89,7 +89,7 @@ export class YWebsocketConnection implements SessionHost, Watched {
   sessionOpened(session: DocumentSession, reopened: boolean): void {
     // As the y-websocket server does: our SyncStep1 first, then current awareness.
     session.send(syncStep1Frame(NO_PREFIX, Y.encodeStateVector(session.room!.doc)));
-    if (reopened) session.sendFullState();
+    if (reopened) session.sendResync();
     session.sendAwarenessSnapshot();
   }
 
@@ -137,6 +137,9 @@ export class YWebsocketConnection implements SessionHost, Watched {
             return;
           case 'too-large':
             this.close('too-large');
+            return;
+          case 'suspended':
+            // Not applied, the socket stays: the room asks for it again when the suspension ends.
             return;
           default:
             return;
