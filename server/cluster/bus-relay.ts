@@ -3,7 +3,7 @@ import type { DocumentStorage } from '../../persistence/storage.js';
 import * as Y from 'yjs';
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
 import type { Clock } from '../clock.js';
-import type { AwarenessOwner } from '../rooms/awareness-table.js';
+import { AWARENESS_EXPIRE_MS, AWARENESS_SWEEP_MS, type AwarenessOwner } from '../rooms/awareness-table.js';
 import type { Replication } from '../rooms/room-registry.js';
 import type { Room } from '../rooms/room.js';
 import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
@@ -41,6 +41,15 @@ export const SILENT_AFTER_MS = 3_000;
  *   another instance on the channel — a newcomer's catch-up request comes first — ends
  *   that at once, and the catch-up reply carries everything the newcomer lacks.
  */
+/** An instance whose clients' awareness this one holds. */
+interface AwarenessSource {
+  /** Its announcement lapsed: its client ids may be taken over by connections here. */
+  gone: boolean;
+  /** When its last awareness message came. */
+  heardAt: number;
+  checking: boolean;
+}
+
 /** A live room and what this instance knows of the document's other holders. */
 interface Link {
   readonly room: Room;
@@ -60,6 +69,13 @@ export class BusRelay implements UpdateObserver, Replication {
   private readonly stopAnnouncing: () => void;
   /** Senders whose announcement is being read (one read each at a time). */
   private readonly lookingUp = new Set<string>();
+  /**
+   * Instances whose clients' awareness this one holds: whether each has gone silent (its
+   * announcement lapsed: killed or cut off), checked every ANNOUNCE_EVERY_MS. A silent
+   * one's clients reconnect elsewhere and may take their client ids with them.
+   */
+  private readonly awarenessSources = new Map<string, AwarenessSource>();
+  private readonly sourceGone = (instanceId: string): boolean => this.awarenessSources.get(instanceId)?.gone ?? true;
 
   constructor(
     private readonly bus: Bus,
@@ -83,6 +99,7 @@ export class BusRelay implements UpdateObserver, Replication {
 
   private announceAndCheck(): void {
     this.bus.announce(this.published.durableThrough(), SILENT_AFTER_MS);
+    this.checkAwarenessSources();
     for (const sender of this.unconfirmed.waitingOn()) {
       if (this.lookingUp.has(sender)) continue;
       this.lookingUp.add(sender);
@@ -191,7 +208,8 @@ export class BusRelay implements UpdateObserver, Replication {
         case BusKind.Awareness: {
           // Bounded as a client's (state size, states and bytes per document) and expiring by
           // time; only what was kept reaches the local clients.
-          const kept = room.awareness.receive(message.payload, this.remoteOwner(name), this.clock.now());
+          this.heardAwarenessFrom(message.from);
+          const kept = room.awareness.receive(message.payload, this.remoteOwner(name), this.clock.now(), message.from);
           if (kept !== null) room.fanOut.awareness(kept, null, null);
           return;
         }
@@ -199,7 +217,7 @@ export class BusRelay implements UpdateObserver, Replication {
           const missing = room.missingFrom(message.payload);
           this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, this.published.published, missing, Y.encodeStateVector(room.doc), message.from));
           // The asker missed the awareness sent before it subscribed: the current states, once.
-          const states = room.awareness.snapshot();
+          const states = room.awareness.localSnapshot();
           if (states) this.bus.publish(name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, states));
           return;
         }
@@ -223,9 +241,43 @@ export class BusRelay implements UpdateObserver, Replication {
     this.publish(link, link.room.name, encodeBusMessage(BusKind.SyncRequest, this.bus.instanceId, 0, Y.encodeStateVector(link.room.doc)));
   }
 
+  private heardAwarenessFrom(instanceId: string): void {
+    const source = this.awarenessSources.get(instanceId);
+    if (source) {
+      source.gone = false;
+      source.heardAt = this.clock.now();
+    } else {
+      this.awarenessSources.set(instanceId, { gone: false, heardAt: this.clock.now(), checking: false });
+    }
+  }
+
+  /** Reads the announcement of every instance whose clients' awareness is held here (one read each at a time). */
+  private checkAwarenessSources(): void {
+    const now = this.clock.now();
+    for (const [instanceId, source] of this.awarenessSources) {
+      // Nothing heard for longer than any state lives: nothing of it is held any more.
+      if (now - source.heardAt > AWARENESS_EXPIRE_MS + AWARENESS_SWEEP_MS) {
+        this.awarenessSources.delete(instanceId);
+        continue;
+      }
+      if (source.checking) continue;
+      source.checking = true;
+      this.bus.announced(instanceId).then(
+        (through) => {
+          // Silent: no announcement, and nothing heard from it for as long as one lasts (an
+          // instance that just started relays before its first announcement).
+          source.gone = through === null && this.clock.now() - source.heardAt > SILENT_AFTER_MS;
+        },
+        (error: unknown) => this.logger.debug({ err: error, instance: instanceId }, 'relay: announcement not readable; awareness ownership unchanged'),
+      ).finally(() => {
+        source.checking = false;
+      });
+    }
+  }
+
   private remoteOwner(name: string): AwarenessOwner {
     let owner = this.remoteAwareness.get(name);
-    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null, awarenessRemote: true }));
+    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null, awarenessRemote: true, awarenessSourceGone: this.sourceGone }));
     return owner;
   }
 }

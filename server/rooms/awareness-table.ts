@@ -16,6 +16,12 @@ export interface AwarenessOwner {
    * (it speaks for many), and a removal it relays gives the client id up.
    */
   readonly awarenessRemote?: boolean | undefined;
+  /**
+   * Remote owner only: true once the instance a state came from has gone silent (killed, or
+   * cut off). Its clients reconnect to other instances with the same client ids: a
+   * connection here may then take such an id over (see `receive`).
+   */
+  readonly awarenessSourceGone?: ((instanceId: string) => boolean) | undefined;
 }
 
 /** What one document's awareness may hold, and one message bring. */
@@ -60,7 +66,9 @@ export interface AwarenessCounters {
 
 /** A client id held by an owner: its current state, or null once the owner removed it. */
 interface Held {
-  readonly owner: AwarenessOwner;
+  owner: AwarenessOwner;
+  /** The instance a remote owner's state came from (null for this instance's connections). */
+  source: string | null;
   clock: number;
   state: Uint8Array | null;
   /** When the owner last set (or removed) it: the expiry order. */
@@ -89,7 +97,10 @@ const NOTHING_EXPIRED: ExpiredAwareness = { local: null, remote: null };
  * - ownership: a client id belongs to the connection that introduced it until that
  *   connection leaves or the id expires; entries for an id held by another owner are
  *   ignored, so nobody can overwrite or remove another client's state, and a leaver's
- *   removal covers only its own ids;
+ *   removal covers only its own ids. The other instances are one owner (they check their
+ *   own connections); an id they relayed from an instance that has since gone silent may
+ *   be taken over by a connection here (its client reconnected here: failover), at the
+ *   same clock or a newer one;
  * - expiry: a state not renewed for AWARENESS_EXPIRE_MS is removed and everyone told
  *   (`expire`), as if its owner had left;
  * - the current states as one update for joiners and QueryAwareness, encoded once per change.
@@ -132,9 +143,9 @@ export class AwarenessTable {
    * Applies an awareness update from `owner` and returns what to relay: `update` itself when
    * every entry was kept, an update of the kept entries when some were not, or null when none
    * was. Throws MalformedFrameError (nothing kept) when it is malformed or a state it would
-   * keep is not JSON.
+   * keep is not JSON. `source`: the instance a remote owner's update came from.
    */
-  receive(update: Uint8Array, owner: AwarenessOwner, now: number): Uint8Array | null {
+  receive(update: Uint8Array, owner: AwarenessOwner, now: number, source: string | null = null): Uint8Array | null {
     const limits = this.limits;
     const remote = owner.awarenessRemote === true;
     // Another instance's message may carry a whole document's states (its catch-up reply).
@@ -159,18 +170,22 @@ export class AwarenessTable {
         seen.add(id);
       }
       const current = held.get(id);
-      if (current !== undefined && current.owner !== owner) continue; // another connection's id
+      // Another connection's id, unless relayed from an instance that has gone silent (failover).
+      const takeover = current !== undefined && current.owner !== owner;
+      if (takeover && !(current.source !== null && current.owner.awarenessSourceGone?.(current.source) === true)) continue;
       let isRemoval = isRemovalLiteral(entry.json);
+      if (takeover && isRemoval) continue;
       const known = current?.clock ?? this.released?.get(id)?.clock;
-      if (!(known === undefined || known < entry.clock || (known === entry.clock && isRemoval && current?.state != null))) continue;
+      // A client that moved here sends its state again as it was: the same clock takes it over.
+      if (!(known === undefined || known < entry.clock || (known === entry.clock && (takeover || (isRemoval && current?.state != null))))) continue;
       if (!isRemoval) {
         const size = entry.json.length;
         if (size > limits.maxStateBytes) {
           this.counters.awarenessDropped++;
           continue;
         }
-        if (current === undefined) {
-          if ((!remote && ownerHolds + newIds >= limits.maxClientsPerConnection) || held.size + newIds >= limits.maxClientsPerDocument) {
+        if (current === undefined || takeover) {
+          if ((!remote && ownerHolds + newIds >= limits.maxClientsPerConnection) || (current === undefined && held.size + newIds >= limits.maxClientsPerDocument)) {
             this.counters.awarenessDropped++;
             continue;
           }
@@ -184,7 +199,7 @@ export class AwarenessTable {
         const repeated = previous !== null && previous.length === size && Buffer.compare(previous, entry.json) === 0;
         if (!repeated) isRemoval = isJsonRemoval(entry.json);
         if (!isRemoval) {
-          if (current === undefined) newIds++;
+          if (current === undefined || takeover) newIds++;
           bytes += size - (previous?.length ?? 0);
           kept.push(entry);
           states.push(repeated ? previous : entry.json.slice()); // the transport reuses its buffer
@@ -192,7 +207,7 @@ export class AwarenessTable {
         }
       }
       // Only a client id its owner holds can be removed (a removal creates nothing).
-      if (current === undefined) continue;
+      if (current === undefined || takeover) continue;
       bytes -= current.state?.length ?? 0;
       kept.push(entry);
       states.push(null);
@@ -203,14 +218,14 @@ export class AwarenessTable {
     for (let i = 0; i < kept.length; i++) {
       const entry = kept[i]!;
       const state = states[i] as Uint8Array | null;
-      this.set(entry.clientId, entry.clock, state, owner, now);
+      this.set(entry.clientId, entry.clock, state, owner, source, now);
       relayed?.push({ clientId: entry.clientId, clock: entry.clock, state });
     }
     return relayed === null ? update : encodeAwarenessUpdate(relayed);
   }
 
   /** Keeps an accepted entry (decided by `receive`). */
-  private set(clientId: number, clock: number, state: Uint8Array | null, owner: AwarenessOwner, now: number): void {
+  private set(clientId: number, clock: number, state: Uint8Array | null, owner: AwarenessOwner, source: string | null, now: number): void {
     const held = this.held!;
     const current = held.get(clientId);
     this.encoded = undefined;
@@ -223,13 +238,20 @@ export class AwarenessTable {
         this.release(clientId, clock, now);
         return;
       }
+      if (current.owner !== owner) {
+        // Taken over from a silent instance (failover).
+        current.owner.awarenessClients?.delete(clientId);
+        current.owner = owner;
+        (owner.awarenessClients ??= new Set()).add(clientId);
+      }
+      current.source = source;
       current.clock = clock;
       current.state = state;
       current.at = now;
       held.set(clientId, current);
     } else {
       // Only states create a hold (removals of ids not held are refused).
-      held.set(clientId, { owner, clock, state, at: now });
+      held.set(clientId, { owner, source, clock, state, at: now });
       this.released?.delete(clientId);
       (owner.awarenessClients ??= new Set()).add(clientId);
     }
@@ -312,9 +334,26 @@ export class AwarenessTable {
    */
   snapshot(): Uint8Array | null {
     if (this.encoded !== undefined) return this.encoded;
-    const states: AwarenessEntry[] = [];
-    if (this.held) for (const [clientId, { clock, state }] of this.held) if (state !== null) states.push({ clientId, clock, state });
-    this.encoded = states.length > 0 ? encodeAwarenessUpdate(states) : null;
+    this.encoded = this.encodeStates(false);
     return this.encoded;
+  }
+
+  /**
+   * The states this instance's connections set, as one update (another instance's catch-up
+   * request: every instance answers with its own clients' states, so each reaches the asker
+   * from the instance it belongs to); null if none.
+   */
+  localSnapshot(): Uint8Array | null {
+    return this.encodeStates(true);
+  }
+
+  private encodeStates(localOnly: boolean): Uint8Array | null {
+    const states: AwarenessEntry[] = [];
+    if (this.held) {
+      for (const [clientId, { clock, state, owner }] of this.held) {
+        if (state !== null && !(localOnly && owner.awarenessRemote === true)) states.push({ clientId, clock, state });
+      }
+    }
+    return states.length > 0 ? encodeAwarenessUpdate(states) : null;
   }
 }

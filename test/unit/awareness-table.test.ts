@@ -193,6 +193,50 @@ describe('AwarenessTable ownership', () => {
   });
 });
 
+describe('AwarenessTable failover (clients of an instance that went silent)', () => {
+  /** The bus relay's owner: states from the instances in `gone` may be taken over. */
+  const relayOwner = (gone: Set<string>): AwarenessOwner => ({ awarenessClients: null, awarenessRemote: true, awarenessSourceGone: (id) => gone.has(id) });
+  const fromInstance = (table: AwarenessTable, entries: AwarenessEntry[], relay: AwarenessOwner, instance: string) => {
+    const relayed = table.receive(encodeAwarenessUpdate(entries), relay, NOW, instance);
+    return relayed === null ? null : decodeAwareness(relayed);
+  };
+
+  it('a connection takes over an id relayed from a silent instance (its client reconnected here), at the same clock; not from a live one', () => {
+    const table = new AwarenessTable();
+    const gone = new Set<string>();
+    const relay = relayOwner(gone);
+    fromInstance(table, [entry(7, 5, { user: 'moved' })], relay, 'a');
+    const here = owner();
+
+    expect(apply(table, [entry(7, 6, { user: 'spoof' })], here)).toBeNull(); // instance a is alive
+    gone.add('a');
+    expect(apply(table, [entry(7, 4, { user: 'moved' })], here)).toBeNull(); // older than what is held
+    expect(apply(table, [entry(7, 5, { user: 'moved' })], here)).toEqual([{ clientId: 7, clock: 5, state: { user: 'moved' } }]);
+    expect(here.awarenessClients).toEqual(new Set([7]));
+    expect(relay.awarenessClients?.has(7)).toBe(false);
+    // Now it is this connection's: the other instances cannot overwrite it, its leaving removes it.
+    expect(fromInstance(table, [entry(7, 9, { user: 'late relay' })], relay, 'a')).toBeNull();
+    expect(decodeAwareness(table.removeOwner(here, NOW)!)).toEqual([{ clientId: 7, clock: 6, state: null }]);
+  });
+
+  it('a removal does not take an id over, and the per-connection bound counts taken-over ids', () => {
+    const table = limited({ maxClientsPerConnection: 1 });
+    const relay = relayOwner(new Set(['a']));
+    fromInstance(table, [entry(7, 5, {}), entry(8, 5, {})], relay, 'a');
+    const here = owner();
+    expect(apply(table, [entry(7, 6, null)], here)).toBeNull();
+    expect(apply(table, [entry(7, 6, {}), entry(8, 6, {})], here)?.map((e) => e.clientId)).toEqual([7]);
+  });
+
+  it('answers another instance with the states of its own connections only', () => {
+    const table = new AwarenessTable();
+    apply(table, [entry(1, 1, { on: 'here' })], owner());
+    fromInstance(table, [entry(2, 1, { on: 'there' })], relayOwner(new Set()), 'a');
+    expect(decodeAwareness(table.localSnapshot()!)).toEqual([{ clientId: 1, clock: 1, state: { on: 'here' } }]);
+    expect(ids(table)).toEqual([1, 2]);
+  });
+});
+
 describe('AwarenessTable bounds', () => {
   it('reads at most maxEntriesPerMessage entries of a message and ignores the rest unread', () => {
     const counters = { awarenessDropped: 0 };
