@@ -62,7 +62,9 @@ export function createToolbar(editor: Editor, onComment: () => void): { element:
     toolbar.append(button);
   }
 
-  const linkInput = h('input', { type: 'url', class: 'link-input', placeholder: 'https://…', 'aria-label': 'Link address' });
+  // Text with the URL keyboard, not type="url": its validation refused a bare "example.org/paper"
+  // ("Please enter a URL.") before the submit handler could add https://.
+  const linkInput = h('input', { type: 'text', inputmode: 'url', autocomplete: 'url', autocapitalize: 'off', spellcheck: 'false', class: 'link-input', placeholder: 'example.org/page or https://…', 'aria-label': 'Link address' });
   const linkForm = h(
     'form',
     { class: 'link-form', hidden: true },
