@@ -551,7 +551,8 @@ async function runScenario(s: Scenario, seed: number, run: number, tally: Tally)
       log.fail('a fresh client after the restart differs from the converged replicas', everyone()),
     );
     log.add('-- fresh clients hold the converged state');
-    console.log(`run ${run} (${documentName}): ${log.lines.filter((l) => l.startsWith('#')).length} edits\n  ${log.lines.filter((l) => l.startsWith('--')).join('\n  ')}`);
+    const notable = log.lines.filter((l) => l.startsWith('--') || l.includes(UNDO_THREW));
+    console.log(`run ${run} (${documentName}): ${log.lines.filter((l) => l.startsWith('#')).length} edits\n  ${notable.join('\n  ')}`);
   } finally {
     if (log.renderingDiverged) tally.renderingDivergences++;
     for (const r of [...replicas, ...fresh]) leave(r);
