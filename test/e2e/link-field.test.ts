@@ -26,7 +26,7 @@ const editorHtml = (page: Page): Promise<string> => page.evaluate(`document.quer
 
 /** The text of the paper's link to `href`, or null when there is none. */
 const linkText = (page: Page, href: string): Promise<string | null> =>
-  page.evaluate(([selector]) => document.querySelector(`.paper-content ${selector}`)?.textContent ?? null, [`a[href="${href}"]`]);
+  page.evaluate(`document.querySelector(${JSON.stringify(`.paper-content a[href="${href}"]`)})?.textContent ?? null`) as Promise<string | null>;
 
 /** Selects the last `count` characters before the caret. */
 async function selectBack(page: Page, count: number): Promise<void> {
