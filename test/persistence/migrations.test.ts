@@ -14,6 +14,7 @@ const TABLES = [
   'project_members',
   'projects',
   'research_trees',
+  'revoked_sessions',
   'users',
 ];
 
