@@ -47,27 +47,36 @@ const RUNS = Number(process.env.ABUSE_RUNS ?? 3);
 const DOC = 'seeded-abuse';
 
 /**
- * KNOWN SERVER BUG (found by this run, seed 20261207, ABUSE_RUNS=20, path "3"): a poisoned
- * update evicts the room, and the members' awareness states and the ownership of their
- * client ids are dropped with the broken room (DocumentSession.roomEvicted); the reopened
- * room starts with no states and nobody asks the members for theirs. So after one poisoned
- * update from any writer:
- * - a client joining sees none of the members' presence until each renews it;
- * - anyone (the offender reconnected, or a viewer) can take over a member's client id, and
- *   the member's own renewals are then refused: its caret and name are the attacker's.
- * The generated sequences leave poisoned updates out unless ABUSE_POISON=1; the sequence
- * below is the bug as a deterministic test (`it.fails`: it passes while the bug is there).
+ * KNOWN SERVER BUGS with poisoned updates (found by this run with ABUSE_POISON=1,
+ * ABUSE_RUNS=20: seed 20261207 path "3" and path "9", seed 1 path "6", seed 2 path "3").
+ * A poisoned update evicts the room (room-registry.ts evict), and:
+ *
+ * 1. The members' awareness states and the ownership of their client ids are dropped with
+ *    the broken room (DocumentSession.roomEvicted); the reopened room starts with none and
+ *    nobody asks the members for theirs. A client joining then sees none of the members'
+ *    presence until each renews it, and anyone (the offender reconnected, or a viewer) can
+ *    take over a member's client id: its caret and name are then the attacker's
+ *    (POISON_STEAL).
+ * 2. An edit applied just before the poisoned update (another member's, arriving in the same
+ *    moment) is acknowledged and stored but never reaches the other members: the reopened
+ *    members are resynced only from the state vector the broken room had before the poisoned
+ *    update, on the assumption that all of it had been relayed, and this edit had not been
+ *    yet. The witnesses diverge for good (a fresh client has the edit) (POISON_LOST_RELAY).
+ *
+ * The generated sequences leave poisoned updates out unless ABUSE_POISON=1; the sequences
+ * below are the bugs as deterministic tests that expect the failure (flip them once fixed).
  */
 const POISON = process.env.ABUSE_POISON === '1';
 
 /**
- * KNOWN SERVER BUG (found by this run, seed 20261207, ABUSE_RUNS=20, path "0", once the
- * poison was left out): MAX_AWARENESS_CLIENTS_PER_CONNECTION ("client ids one connection may
+ * KNOWN SERVER BUG (found by this run, seed 20261207, ABUSE_RUNS=20, path "0"; now with
+ * ABUSE_ADDRESS_AWARENESS=1): MAX_AWARENESS_CLIENTS_PER_CONNECTION ("client ids one connection may
  * hold in one document") is held per session, i.e. per address: a socket that also opens
  * "doc\0<n>" addresses of the document gets the bound once per address, and the other
  * members are shown (1 + its extra addresses) times as many foreign ids (9 with a bound
  * of 3 here). The generated sequences plant awareness only under the plain name unless
- * ABUSE_ADDRESS_AWARENESS=1; ADDRESS_AWARENESS_FLOOD is the deterministic `it.fails`.
+ * ABUSE_ADDRESS_AWARENESS=1; ADDRESS_AWARENESS_FLOOD is the bug as a deterministic test
+ * that expects the failure.
  */
 const ADDRESS_AWARENESS = process.env.ABUSE_ADDRESS_AWARENESS === '1';
 const ADDRESS_AWARENESS_FLOOD = {
@@ -86,6 +95,14 @@ const POISON_STEAL = {
     { kind: 'pause', ms: 100 },
     { kind: 'steal', who: 0, witness: 0, clock: 5, remove: false },
     { kind: 'edit', witness: 1, text: 'b' },
+  ],
+} as const;
+const POISON_LOST_RELAY = {
+  attackers: 1,
+  ops: [
+    { kind: 'closeUnopened', who: 0, count: 1 }, // the attacker's socket is open and joined
+    { kind: 'edit', witness: 1, text: 'lost' },
+    { kind: 'poison', who: 0 }, // sent right after the edit, from another socket
   ],
 } as const;
 
@@ -366,7 +383,7 @@ async function check(attackers: number, ops: readonly Op[], addressAwareness = A
     const textOf = (c: RawClient) => c.text(DOC);
     await waitFor(
       () => textOf(a) === textOf(b) && markers.every((m) => textOf(a).includes(m)),
-      10_000,
+      5_000,
       `witnesses to converge with every edit (a: ${JSON.stringify(textOf(a))}, b: ${JSON.stringify(textOf(b))}, markers ${JSON.stringify(markers)})`,
     );
     await fresh.waitForText(DOC, textOf(a), 5_000);
@@ -377,7 +394,7 @@ async function check(attackers: number, ops: readonly Op[], addressAwareness = A
       const other = witnesses[1 - i]!;
       const own = JSON.stringify(witnessState(i));
       const states = received(other, DOC).filter((e) => e.clientId === WITNESS_IDS[i] && e.json !== null);
-      expect(states.map((e) => e.json)).toEqual(states.map(() => own));
+      expect(states.map((e) => e.json), `states of witness ${i}'s id at the other witness: ${JSON.stringify(states.map((e) => e.json))}`).toEqual(states.map(() => own));
       expect(current(other, DOC).get(WITNESS_IDS[i])?.json).toBe(own);
       await waitFor(() => current(fresh, DOC).get(WITNESS_IDS[i])?.json === own, 5_000, `witness ${i}'s presence at the fresh client`);
     }
@@ -409,12 +426,17 @@ describe('seeded abuse (fast-check)', () => {
     await closeServers();
   });
 
-  it.fails('KNOWN BUG: after a poisoned update evicts the room, the attacker takes over a witness\'s awareness id', async () => {
-    await check(POISON_STEAL.attackers, POISON_STEAL.ops);
+  // The known bugs (see above): each test expects the failure the bug causes; flip it once fixed.
+  it("KNOWN BUG: after a poisoned update evicts the room, the attacker takes over a witness's awareness id", async () => {
+    await expect(check(POISON_STEAL.attackers, POISON_STEAL.ops)).rejects.toThrow(/mallory/);
   }, 60_000);
 
-  it.fails('KNOWN BUG: one socket gets the per-connection awareness bound once per address of the document', async () => {
-    await check(ADDRESS_AWARENESS_FLOOD.attackers, ADDRESS_AWARENESS_FLOOD.ops, true);
+  it('KNOWN BUG: an edit applied just before a poisoned update never reaches the other witness', async () => {
+    await expect(check(POISON_LOST_RELAY.attackers, POISON_LOST_RELAY.ops)).rejects.toThrow(/witnesses to converge with every edit \(a: "", b: "<1:lost>"/);
+  }, 60_000);
+
+  it('KNOWN BUG: one socket gets the per-connection awareness bound once per address of the document', async () => {
+    await expect(check(ADDRESS_AWARENESS_FLOOD.attackers, ADDRESS_AWARENESS_FLOOD.ops, true)).rejects.toThrow(/expected 6 to be less than or equal to 3/);
   }, 60_000);
 
   // ABUSE_REPLAY='{"attackers":1,"ops":[...]}' runs one given sequence (garbage bytes as hex).
