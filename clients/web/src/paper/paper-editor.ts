@@ -4,6 +4,7 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import StarterKit from '@tiptap/starter-kit';
 import { ySyncPluginKey } from '@tiptap/y-tiptap';
 import type { DocumentConnection } from '../collab/document-connection.js';
+import { NearCaret } from './near-caret.js';
 
 const ATTRIBUTES = { role: 'textbox', 'aria-label': 'Paper', 'aria-multiline': 'true', class: 'paper-content', spellcheck: 'true' };
 
@@ -49,6 +50,7 @@ export function createPaperEditor(element: HTMLElement, connection: DocumentConn
       StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
       Collaboration.configure({ document: connection.doc, field: 'default' }),
       AutolinkOwnTypingOnly,
+      NearCaret,
       CollaborationCaret.configure({
         provider: connection.provider,
         user: { key: identity.key, name: identity.name, color: identity.color },
