@@ -55,7 +55,6 @@ export interface SessionHost {
 export class QueueOverflowError extends Error {}
 
 /** Sessions reopening after an eviction: a state vector their client holds (a WeakMap: no slot on every session). */
-const resyncs = new WeakMap<DocumentSession, Uint8Array>();
 
 const LOAD_ATTEMPTS = 5;
 const LOAD_RETRY_MS = 200;
@@ -169,8 +168,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     this.host.sessionClosed(this);
   }
 
-  roomEvicted(resyncFrom: Uint8Array | null = null): void {
-    if (resyncFrom !== null) resyncs.set(this, resyncFrom);
+  roomEvicted(): void {
     this.room = null;
     this.audience = null;
     this.awarenessClients = null; // held in the broken room's awareness, gone with it
@@ -202,15 +200,9 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     });
   }
 
-  /**
-   * After a reopen, a SyncStep2 with what the client lacks: what the fresh copy has beyond the
-   * state the broken room had before the poisoned update (the client was sent all of that),
-   * one encoding shared by every member; the whole document when that state is unknown.
-   */
+  /** After a reopen: the fresh copy whole (one encoding shared by every member), as a SyncStep2. */
   sendResync(): void {
-    const since = resyncs.get(this);
-    resyncs.delete(this);
-    this.send(syncStep2Frame(this.prefix, since === undefined ? this.room!.fullState() : this.room!.missingSince(since)));
+    this.send(syncStep2Frame(this.prefix, this.room!.fullState()));
   }
 
   /**

@@ -246,10 +246,9 @@ export class RoomRegistry {
       .catch((error: unknown) => logger.error({ document: room.name, err: error }, 'freeing an evicted document failed'));
     this.countEviction(room.name);
     // After the current handler has unwound (the offender's socket is closing). Members get
-    // what the fresh copy has beyond the broken one's state before the poisoned update.
-    const resyncFrom = room.resyncFrom;
+    // the fresh copy whole (Room's RoomMember.roomEvicted says why not less).
     queueMicrotask(() => {
-      for (const member of members) member.roomEvicted(resyncFrom);
+      for (const member of members) member.roomEvicted();
     });
   }
 

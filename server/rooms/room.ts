@@ -12,11 +12,13 @@ import { serverOrigin, type LocalOrigin, type ServerOrigin, type UpdateOrigin } 
 export interface RoomMember extends LocalOrigin, AwarenessOwner {
   /**
    * The room was evicted (an update broke its Y.Doc halfway): the member has already
-   * been detached and must reopen the document, which loads a fresh copy from storage.
-   * `resyncFrom`: a state vector the member is known to hold (the broken room's before the
-   * poisoned update), so it needs only what the fresh copy has beyond it; null: unknown.
+   * been detached and must reopen the document, which loads a fresh copy from storage
+   * and is sent whole: what the member holds is not known. (The broken room's state
+   * before the poisoned update is not it: uWS sends topic publishes at the end of the
+   * event-loop turn, so an edit applied in the same turn never reached members detached
+   * by the eviction.)
    */
-  roomEvicted(resyncFrom?: Uint8Array | null): void;
+  roomEvicted(): void;
 }
 
 export interface RoomDependencies {
@@ -72,11 +74,6 @@ export class Room implements DocumentRef {
   readonly members = new Set<RoomMember>();
   /** Set once an apply failed halfway: the Y.Doc can no longer be trusted. */
   poisoned = false;
-  /**
-   * Once poisoned: the state vector before the poisoned apply (encoded), or null if unknown.
-   * Every member had been sent all of it, so each reopens with what the fresh copy has beyond it.
-   */
-  resyncFrom: Uint8Array | null = null;
   /** Set by the registry after too many evictions of this document: local and server edits that would change it are refused. */
   writesSuspended = false;
   /**
@@ -90,10 +87,6 @@ export class Room implements DocumentRef {
   private readonly observers: readonly UpdateObserver[];
   /** The observers that can refuse an update before it is applied (asked first). */
   private readonly gates: readonly UpdateObserver[];
-  /** State vector when the current `apply` began (its first transaction's), for `resyncFrom`. */
-  private applyBefore: Map<number, number> | null = null;
-  /** The last `missingSince` answer, kept until the next change (every reopened member asks the same). */
-  private missingCache: { readonly since: Uint8Array; readonly update: Uint8Array } | null = null;
   /** The document's snapshot for `wouldChange`, kept until the next change (viewers, a suspended document: each update would otherwise snapshot the whole document). */
   private snapshotCache: Y.Snapshot | null = null;
   /** The origin of the update `apply` is integrating right now, else null. */
@@ -151,11 +144,8 @@ export class Room implements DocumentRef {
   private readonly transactionEnded = (transaction: Y.Transaction): void => {
     // Any transaction, even one that only parked pending structs (which the encoding includes).
     this.encodedState = null;
-    this.missingCache = null;
     this.snapshotCache = null;
     const applying = this.applying;
-    // Yjs ends the transaction even when integrating throws: the state before a poisoned apply.
-    if (applying !== null) this.applyBefore ??= transaction.beforeState;
     if (applying === null || !transactionChanged(transaction)) return;
     if (transaction.origin === applying) this.senderChanged = true;
     else if (this.ownChanges === null) {
@@ -178,15 +168,6 @@ export class Room implements DocumentRef {
   /** What a peer with this state vector lacks; one with nothing (a single zero byte) gets `fullState`. */
   missingFrom(stateVector: Uint8Array): Uint8Array {
     return stateVector.length === 1 && stateVector[0] === 0 ? this.fullState() : Y.encodeStateAsUpdate(this.doc, stateVector);
-  }
-
-  /** What a peer holding at least `since` lacks, computed once for every caller passing the same array until the next change. */
-  missingSince(since: Uint8Array): Uint8Array {
-    const cached = this.missingCache;
-    if (cached !== null && cached.since === since) return cached.update;
-    const update = this.missingFrom(since);
-    this.missingCache = { since, update };
-    return update;
   }
 
   /**
@@ -283,13 +264,11 @@ export class Room implements DocumentRef {
     } catch (error) {
       // Decoded fine but failed while integrating: the doc may hold part of it.
       this.poisoned = true;
-      this.resyncFrom = this.applyBefore === null ? null : Y.encodeStateVector(this.applyBefore);
       metrics.counters.updatesRejected++;
       this.deps.poisoned(this);
       throw new InvalidUpdateError(`Yjs update failed to integrate: ${(error as Error).message}`);
     } finally {
       this.applying = null;
-      this.applyBefore = null;
       own = this.ownChanges;
       this.ownChanges = null;
       if (own !== null) this.doc.off('update', this.captureOwnChange);

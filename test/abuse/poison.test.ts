@@ -5,8 +5,8 @@
  * per connection: the offender is closed at its first) pushed 3.6 GB to 20 readers.
  *
  * - The offender is closed at its first poisoned update; nothing it sent after is applied.
- * - Reopened members get what they lack from the state vector the broken room had before the
- *   poisoned update (all of it had been relayed to every member), not the whole document.
+ * - Reopened members get the fresh copy whole (what they hold is not known: see
+ *   RoomMember.roomEvicted), so what bounds the traffic is the number of evictions.
  * - At most MAX_EVICTIONS_PER_DOCUMENT evictions per EVICTION_WINDOW_MS: beyond it, the
  *   document refuses local edits that would change it until the window has passed (SyncStatus
  *   0; y-websocket edits are not applied), then asks every member for what it holds (SyncStep1).
@@ -86,7 +86,7 @@ describe.each(TRANSPORTS)('poisoned updates over %s', (transport) => {
     expect(server.metrics.counters.roomsEvicted).toBe(2);
   });
 
-  it('sixty poisoned frames: members are resynced by state vector and evictions are bounded, so readers get a fraction of one document', async () => {
+  it('sixty poisoned frames: evictions are bounded, so readers get the document at most three more times', async () => {
     const server = await startTestServer(transport);
     const owner = await seed(server.port, 200);
     const docBytes = Y.encodeStateAsUpdate(owner.doc(DOC)).length;
@@ -120,18 +120,18 @@ describe.each(TRANSPORTS)('poisoned updates over %s', (transport) => {
     await sleep(200);
     const received = bytesReceived(readers) - before;
     console.log(`60 poisoned frames, 20 readers, document ${docBytes} bytes: ${server.metrics.counters.roomsEvicted} evictions, ${received} bytes to the readers`);
-    // Three evictions (the default bound), each a small resync instead of the whole document
-    // to every reader; the rest refused unapplied.
+    // Three evictions (the default bound), each the whole document to every reader; the rest
+    // refused unapplied (before: sixty, 60 × 20 documents).
     expect(server.metrics.counters.roomsEvicted).toBe(3);
     expect(closed).toBe(3);
     expect(refused).toBe(57);
-    expect(received, `bytes to 20 readers (document: ${docBytes} bytes)`).toBeLessThan(docBytes / 2);
+    expect(received, `bytes to 20 readers (document: ${docBytes} bytes)`).toBeLessThan(3 * 20 * docBytes * 1.2);
     // Nobody lost anything.
     for (const reader of readers) expect(reader.text(reader.prefixed ? DOC : null)).toBe(owner.text(DOC));
     for (const reader of readers) expect(reader.isOpen).toBe(true);
   }, 180_000);
 
-  it('a reopened member gets only what it lacks, and still converges with edits made meanwhile', async () => {
+  it('a reopened member gets the fresh copy once, and converges with edits made meanwhile', async () => {
     const server = await startTestServer(transport);
     const owner = await seed(server.port, 100);
     const docBytes = Y.encodeStateAsUpdate(owner.doc(DOC)).length;
@@ -155,8 +155,8 @@ describe.each(TRANSPORTS)('poisoned updates over %s', (transport) => {
     const resent = step2Bytes(member.frames.slice(mark));
     const yResent = step2Bytes(yMember.frames.slice(yMark));
     expect(server.metrics.counters.roomsEvicted).toBe(1);
-    expect(resent, `SyncStep2 bytes after the eviction (document ${docBytes})`).toBeLessThan(docBytes / 10);
-    expect(yResent, `y-websocket SyncStep2 bytes after the eviction (document ${docBytes})`).toBeLessThan(docBytes / 10);
+    expect(resent, `SyncStep2 bytes after the eviction (document ${docBytes})`).toBeLessThan(docBytes * 1.2);
+    expect(yResent, `y-websocket SyncStep2 bytes after the eviction (document ${docBytes})`).toBeLessThan(docBytes * 1.2);
     // And edits flow both ways on the fresh copy.
     member.send(updateFrame(DOC, textUpdate(member.doc(DOC), 'from the member;')));
     await owner.waitForText(DOC, member.text(DOC));
