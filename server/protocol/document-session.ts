@@ -169,10 +169,15 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
   }
 
   roomEvicted(): void {
+    const broken = this.room;
     this.room = null;
     this.audience = null;
-    this.awarenessClients = null; // held in the broken room's awareness, gone with it
-    if (this.state !== 'open' || this.socket.closed) return;
+    // awarenessClients stay: the fresh copy takes the broken room's awareness over (RoomRegistry);
+    // a session that does not reopen (the offender, closed) gives its states up now.
+    if (this.state !== 'open' || this.socket.closed) {
+      broken?.awareness.removeOwner(this, this.host.context.clock.now());
+      return;
+    }
     this.start(true, 1);
   }
 

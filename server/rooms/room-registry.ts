@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Publisher } from './local-fan-out.js';
-import type { AwarenessLimits } from './awareness-table.js';
+import { AWARENESS_EXPIRE_MS, type AwarenessLimits, type AwarenessTable } from './awareness-table.js';
 import { Room } from './room.js';
 import type { UpdateObserver } from './update-observer.js';
 
@@ -76,6 +76,12 @@ export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
   /** Evicted rooms whose queued updates are still being flushed; a reload waits for them. */
   private readonly settling = new Map<string, Promise<void>>();
+  /**
+   * An evicted room's awareness until the document's fresh copy takes it over. Bounded by the
+   * evicted documents: forgotten after AWARENESS_EXPIRE_MS when nobody reopened (its states
+   * would have expired by then anyway).
+   */
+  private readonly carriedAwareness = new Map<string, AwarenessTable>();
   /** The live rooms (for the bus relay and other instance-wide work). */
   *rooms(): IterableIterator<Room> {
     for (const entry of this.entries.values()) if (entry.room) yield entry.room;
@@ -169,11 +175,14 @@ export class RoomRegistry {
       .then(() => storage.load(document))
       .then(
         (stored) => {
+          const carriedAwareness = this.carriedAwareness.get(name);
+          this.carriedAwareness.delete(name);
           const room = new Room(stored, {
             observers,
             publisher,
             metrics,
             poisoned: (broken) => this.evict(broken),
+            carriedAwareness,
             maxDocumentBytes: this.deps.maxDocumentBytes,
             awarenessLimits: this.deps.awarenessLimits,
             ownChangeRefused: (refusing, error) => logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
@@ -238,6 +247,11 @@ export class RoomRegistry {
       (error: unknown) => logger.warn({ document: room.name, err: error }, 'flush before reloading an evicted document failed'),
     );
     this.settling.set(room.name, settled);
+    const carried = room.awareness;
+    this.carriedAwareness.set(room.name, carried);
+    setTimeout(() => {
+      if (this.carriedAwareness.get(room.name) === carried) this.carriedAwareness.delete(room.name);
+    }, AWARENESS_EXPIRE_MS).unref();
     void settled
       .then(() => {
         if (this.settling.get(room.name) === settled) this.settling.delete(room.name);

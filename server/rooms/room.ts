@@ -34,6 +34,12 @@ export interface RoomDependencies {
   readonly ownChangeRefused?: ((room: Room, error: Error) => void) | undefined;
   /** Bounds of the room's awareness (default DEFAULT_AWARENESS_LIMITS). */
   readonly awarenessLimits?: AwarenessLimits | undefined;
+  /**
+   * The awareness of an evicted copy of this document, taken over whole: its members reopen
+   * here, and their states and the client ids they own stay theirs (nobody can claim them
+   * in between, and newcomers see them at once).
+   */
+  readonly carriedAwareness?: AwarenessTable | undefined;
 }
 
 /** The update could not be decoded or integrated; the sender is at fault. */
@@ -114,7 +120,7 @@ export class Room implements DocumentRef {
     this.kind = stored.kind;
     this.projectId = stored.projectId;
     this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
-    this.awareness = new AwarenessTable(deps.awarenessLimits, deps.metrics.counters);
+    this.awareness = deps.carriedAwareness ?? new AwarenessTable(deps.awarenessLimits, deps.metrics.counters);
     this.observers = [...deps.observers, this.fanOut];
     this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     this.bytes = stored.state?.byteLength ?? 0;
@@ -187,8 +193,8 @@ export class Room implements DocumentRef {
 
   /** Removes the member and tells the others its awareness states are gone. */
   leave(member: RoomMember, now: number): void {
-    if (!this.members.delete(member)) return;
-    this.fanOut.leave(member);
+    if (this.members.delete(member)) this.fanOut.leave(member);
+    // Even when already detached (an eviction): its states live on in the carried awareness.
     const removal = this.awareness.removeOwner(member, now);
     if (removal) this.relayAwareness(removal, null, null);
   }
