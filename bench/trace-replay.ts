@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import * as Y from 'yjs';
+import { seededRandom } from './paper-fixture.js';
 
 /** One keystroke: its patches, applied in order ([position, deleted count, inserted text]). */
 export type TracePatch = [number, number, string];
@@ -47,18 +48,6 @@ export function traceTextAfter(trace: EditingTrace, keystrokes: number): string 
     for (const [pos, del, ins] of trace.txns[i]!.patches) text = text.slice(0, pos) + ins + text.slice(pos + del);
   }
   return text;
-}
-
-/** mulberry32: a small seeded PRNG, the same sequence on every machine. Returns [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The marks the replay sets, as y-prosemirror writes them. */

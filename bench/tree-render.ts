@@ -13,6 +13,7 @@ import { parseCli } from '../cli/parse-cli.js';
 import { diffTrees } from '../server/documents/research-tree/diff.js';
 import { moveNode } from '../server/documents/research-tree/operations.js';
 import { renderTree, type TreeContent } from '../server/documents/research-tree/render.js';
+import { seededRandom } from './paper-fixture.js';
 
 const cli = parseCli({
   command: 'node dist/bench/tree-render.js',
@@ -40,15 +41,8 @@ const warmup = cli.number(cli.values.warmup, '--warmup', { integer: true, min: 0
 const seed = cli.number(cli.values.seed, '--seed', { integer: true, min: 0 }) ?? 42;
 if (cycles * 2 + deletes > nodeCount / 4) cli.fail(`--cycles and --deletes touch too many of ${nodeCount} nodes`);
 
-/** mulberry32: the same tree for the same seed. */
-let state = seed >>> 0;
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+/** The same tree for the same seed. */
+const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 /** An outline: roots, then each node's children drawn until its branching is used up. */

@@ -46,6 +46,7 @@ import {
 } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
 import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';
+import { seededRandom } from '../../bench/paper-fixture.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
@@ -54,18 +55,6 @@ const DOC = 'fuzz-doc';
 /** The hostile Hocuspocus socket's barrier document: mutated frames for DOC never reach it. */
 const BARRIER = 'fuzz-barrier';
 const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
-
-/** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(frame: Uint8Array, random: () => number): Uint8Array {
   const bytes = Array.from(frame);
@@ -451,7 +440,7 @@ afterAll(async () => {
 describe.each(TRANSPORTS)('fuzzed frames over %s', (transport) => {
   it(`survives ${ITERATIONS} mutated frames (seed ${SEED}), relays nothing it refused, and every replica converges`, async () => {
     const server = await startTestServer(transport);
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const honest = await RawClient.connect(server.port);
     honest.doc(DOC).clientID = 1_000_001;
     await honest.join(DOC);
