@@ -12,7 +12,7 @@
 import * as decoding from 'lib0/decoding';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { createMetrics } from '../server/metrics.js';
 import { encodeAddress } from '../server/codec/frames.js';
 import { LocalFanOut } from '../server/rooms/local-fan-out.js';

@@ -4,7 +4,7 @@
  * Run: npm run build && node dist/bench/apply-cost.js [updates]
  */
 import * as Y from 'yjs';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 
 const cli = parseCli({
   command: 'node dist/bench/apply-cost.js',

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import pino from 'pino';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { BusKind, encodeBusMessage } from '../server/codec/bus-codec.js';
 import { RedisBus } from '../server/cluster/redis-bus.js';
 import { startThrowawayRedis } from './redis-server.js';

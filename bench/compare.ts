@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import type { Protocol } from './frames.js';
 import { renderMarkdown } from './report.js';
 import { type ScenarioArgs, type ScenarioName, type ScenarioResult, type Target, SCENARIOS, runScenario } from './scenarios.js';

@@ -6,7 +6,7 @@
  * Run: npm run build && node dist/bench/connection-rate-bench.js [--clock performance|field|bare] [admits]
  */
 import { PerformanceObserver } from 'node:perf_hooks';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { ConnectionRate, monotonicClock, type ConnectionRateLimits } from '../server/protocol/connection-rate.js';
 
 const cli = parseCli({

@@ -8,7 +8,7 @@
 import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-connection.js';
 import { inProcessContext } from './in-process.js';
 import type { TransportSocket } from '../server/transport/transport.js';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { encodeAuth, encodeMapSetUpdate, encodeSync } from './frames.js';
 
 const WARMUP = 5_000;

@@ -3,7 +3,7 @@
  * memory-footprint benches): in-memory storage, open-mode authorizer, silent logger.
  */
 import pino from 'pino';
-import { MemoryStorage } from '../persistence/memory-storage.js';
+import { MemoryStorage } from '../server/persistence/memory-storage.js';
 import { openAuthorizer } from '../server/auth/authorizer.js';
 import { systemClock } from '../server/clock.js';
 import { createMetrics } from '../server/metrics.js';

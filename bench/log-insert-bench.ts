@@ -14,7 +14,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 
 const cli = parseCli({
   command: 'node dist/bench/log-insert-bench.js',

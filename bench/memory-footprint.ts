@@ -8,7 +8,7 @@ import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-c
 import { Room } from '../server/rooms/room.js';
 import { inProcessContext } from './in-process.js';
 import type { TransportSocket } from '../server/transport/transport.js';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { encodeAuth, encodeSync } from './frames.js';
 
 const cli = parseCli({

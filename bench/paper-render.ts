@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as Y from 'yjs';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { addComment, listComments } from '../server/documents/comments.js';
 import { diffPapers } from '../server/documents/paper-diff.js';
 import { renderPaper } from '../server/documents/paper.js';

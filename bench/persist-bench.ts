@@ -22,11 +22,11 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import * as Y from 'yjs';
-import type { Db } from '../persistence/db.js';
-import { DurableStorage } from '../persistence/durable-storage.js';
-import { openStorage } from '../persistence/open-storage.js';
-import type { CommitListener } from '../persistence/storage.js';
-import { parseCli } from '../cli/parse-cli.js';
+import type { Db } from '../server/persistence/db.js';
+import { DurableStorage } from '../server/persistence/durable-storage.js';
+import { openStorage } from '../server/persistence/open-storage.js';
+import type { CommitListener } from '../server/persistence/storage.js';
+import { parseCli } from '../server/command-line.js';
 
 const cli = parseCli({
   command: 'node dist/bench/persist-bench.js',

@@ -9,10 +9,10 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { generateKeyBetween } from 'fractional-indexing';
 import * as Y from 'yjs';
-import { parseCli } from '../cli/parse-cli.js';
-import { diffTrees } from '../server/documents/research-tree/diff.js';
-import { moveNode } from '../server/documents/research-tree/operations.js';
-import { renderTree, type TreeContent } from '../server/documents/research-tree/render.js';
+import { parseCli } from '../server/command-line.js';
+import { diffTrees } from '../server/research-trees/diff.js';
+import { moveNode } from '../server/research-trees/operations.js';
+import { renderTree, type TreeContent } from '../server/research-trees/render.js';
 import { seededRandom } from './paper-fixture.js';
 
 const cli = parseCli({

@@ -12,7 +12,7 @@ import { chromium, type Browser, type CDPSession, type Page } from 'playwright-c
 import pg from 'pg';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { generatePaper, paperDocument, seededRandom } from './paper-fixture.js';
 import { gitCommit, machineDescription, otherCpuMeter, REPO_ROOT } from './run-info.js';

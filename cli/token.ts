@@ -6,7 +6,7 @@
  * a running server, POST /api/admin/tokens checks the user.
  */
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS, Tokens } from '../server/auth/tokens.js';
-import { parseCli } from './parse-cli.js';
+import { parseCli } from '../server/command-line.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

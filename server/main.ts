@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `npm start`: runs the server with configuration from the environment (see README). */
-import { parseCli } from '../cli/parse-cli.js';
+import { parseCli } from './command-line.js';
 import type { RunningServer } from './server.js';
 import { capYoungGeneration, growYoungGenerationTo } from './young-generation.js';
 

@@ -4,7 +4,7 @@
  * prom-client only reads them when /metrics is scraped.
  */
 import client from 'prom-client';
-import type { StorageStats } from '../persistence/storage.js';
+import type { StorageStats } from './persistence/storage.js';
 
 /** Counters the hot path increments directly. */
 export class Counters {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Db } from '../persistence/db.js';
-import type { CompactionLock } from '../persistence/durable-storage.js';
-import { MemoryStorage } from '../persistence/memory-storage.js';
-import { openStorage } from '../persistence/open-storage.js';
-import type { DocumentStorage } from '../persistence/storage.js';
+import type { Db } from './persistence/db.js';
+import type { CompactionLock } from './persistence/durable-storage.js';
+import { MemoryStorage } from './persistence/memory-storage.js';
+import { openStorage } from './persistence/open-storage.js';
+import type { DocumentStorage } from './persistence/storage.js';
 import type { Config } from './config.js';
 
 export interface OpenedStorage {

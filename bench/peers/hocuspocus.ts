@@ -3,7 +3,7 @@
  * no extensions), listening on HOST:PORT. Prints one "listening" line when ready.
  */
 import { Server } from '@hocuspocus/server';
-import { parseCli } from '../../cli/parse-cli.js';
+import { parseCli } from '../../server/command-line.js';
 
 const cli = parseCli({
   command: 'node dist/bench/peers/hocuspocus.js',

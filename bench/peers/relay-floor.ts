@@ -14,7 +14,7 @@ import * as decoding from 'lib0/decoding';
 import { loadNativeUws } from '../../server/transport/uws-transport.js';
 import { authenticatedFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../../server/codec/frames.js';
 import { MessageType, SyncType } from '../../server/codec/message-types.js';
-import { parseCli } from '../../cli/parse-cli.js';
+import { parseCli } from '../../server/command-line.js';
 
 const cli = parseCli({
   command: 'node dist/bench/peers/relay-floor.js',

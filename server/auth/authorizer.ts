@@ -1,5 +1,5 @@
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
-import type { CreateDocumentOptions, DocumentRef } from '../../persistence/storage.js';
+import { DEFAULT_PROJECT_ID } from '../persistence/documents.js';
+import type { CreateDocumentOptions, DocumentRef } from '../persistence/storage.js';
 import type { Scope } from '../codec/message-types.js';
 
 /** Who is asking: the token's user and session, or nobody in open mode. */

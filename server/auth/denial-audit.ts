@@ -21,7 +21,7 @@
  * Writes never block or fail the socket: a failed one is logged.
  */
 import type { Logger } from 'pino';
-import type { Queryable } from '../../persistence/db.js';
+import type { Queryable } from '../persistence/db.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import type { AccessDenial } from '../protocol/context.js';

@@ -5,7 +5,7 @@
  * public project); writing — naming a version, restoring one — needs read-write (owner or
  * editor), as editing does.
  */
-import type { DocumentRef } from '../../persistence/storage.js';
+import type { DocumentRef } from '../persistence/storage.js';
 import { PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
 
 export type DocumentAction = 'read' | 'write';

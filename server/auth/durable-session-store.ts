@@ -13,8 +13,8 @@
  *   PURGE_INTERVAL_MS.
  */
 import type { Logger } from 'pino';
-import type { Queryable } from '../../persistence/db.js';
-import { isRevocationRecorded, purgeRevocations, recordRevocation } from '../../persistence/revoked-sessions.js';
+import type { Queryable } from '../persistence/db.js';
+import { isRevocationRecorded, purgeRevocations, recordRevocation } from '../persistence/revoked-sessions.js';
 import type { SessionStore } from './session-store.js';
 
 export const PURGE_INTERVAL_MS = 60 * 60 * 1000;

@@ -5,8 +5,8 @@
  * Documents are never created from a socket in this mode: they are created through
  * the HTTP API, which knows the project.
  */
-import type { Queryable } from '../../persistence/db.js';
-import type { DocumentRef } from '../../persistence/storage.js';
+import type { Queryable } from '../persistence/db.js';
+import type { DocumentRef } from '../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
 import type { SessionStore } from './session-store.js';
 import { TokenRefusedError, type Tokens } from './tokens.js';

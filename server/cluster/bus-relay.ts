@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DocumentStorage } from '../../persistence/storage.js';
+import type { DocumentStorage } from '../persistence/storage.js';
 import * as Y from 'yjs';
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
 import type { Clock } from '../clock.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AppendMeta, CommitListener, DocumentStorage } from '../../persistence/storage.js';
+import type { AppendMeta, CommitListener, DocumentStorage } from '../persistence/storage.js';
 import type { Durability } from '../rooms/durability.js';
 
 /**

@@ -5,11 +5,11 @@
  * Diffs compare rendered content, never Yjs snapshots: live documents are garbage-collected.
  */
 import * as Y from 'yjs';
-import type { DocumentKind } from '../../persistence/documents.js';
+import type { DocumentKind } from '../persistence/documents.js';
 import { renderPaper, type PaperContent } from './paper.js';
 import { diffPapers, type PaperDiff } from './paper-diff.js';
-import { diffTrees, type TreeDiff } from './research-tree/diff.js';
-import { renderTree, type TreeContent } from './research-tree/render.js';
+import { diffTrees, type TreeDiff } from '../research-trees/diff.js';
+import { renderTree, type TreeContent } from '../research-trees/render.js';
 
 export type DocumentContent = PaperContent | TreeContent;
 export type ContentDiff = PaperDiff | TreeDiff;

@@ -15,7 +15,7 @@
  * version's, and map entries whose value equals the version's.
  */
 import * as Y from 'yjs';
-import type { DocumentKind } from '../../persistence/documents.js';
+import type { DocumentKind } from '../persistence/documents.js';
 import { SHARED_ROOTS } from './content.js';
 
 /** The update, or null when the live content already equals the version's. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Db } from '../../persistence/db.js';
-import type { DocumentStorage } from '../../persistence/storage.js';
+import type { Db } from '../persistence/db.js';
+import type { DocumentStorage } from '../persistence/storage.js';
 import type { AccessEvents } from '../auth/access-events.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { SessionStore } from '../auth/session-store.js';

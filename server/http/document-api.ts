@@ -4,14 +4,14 @@
  * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
  */
 import { z } from 'zod';
-import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess, type DocumentSummary, type ListedProject } from '../../persistence/accounts.js';
-import { recordAuditSafely } from '../../persistence/audit.js';
-import { createDocument, DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
-import { HISTORY_MAX_LIMIT, listHistory } from '../../persistence/history.js';
-import { MemoryStorage } from '../../persistence/memory-storage.js';
-import type { Db } from '../../persistence/db.js';
-import type { DocumentRef } from '../../persistence/storage.js';
-import { readAs } from '../../persistence/user-context.js';
+import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess, type DocumentSummary, type ListedProject } from '../persistence/accounts.js';
+import { recordAuditSafely } from '../persistence/audit.js';
+import { createDocument, DEFAULT_PROJECT_ID } from '../persistence/documents.js';
+import { HISTORY_MAX_LIMIT, listHistory } from '../persistence/history.js';
+import { MemoryStorage } from '../persistence/memory-storage.js';
+import type { Db } from '../persistence/db.js';
+import type { DocumentRef } from '../persistence/storage.js';
+import { readAs } from '../persistence/user-context.js';
 import { AuthenticationError, PermissionDeniedError, type Principal } from '../auth/authorizer.js';
 import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../cluster/presence.js';
 import type { HttpRequest } from '../transport/transport.js';
@@ -160,7 +160,7 @@ async function userNames(db: Db, ids: readonly (string | null)[]): Promise<Map<s
  * What the caller can read. Anonymous (open mode): everything, as the open authorizer
  * lets it open everything. A user: documents of projects they are a member of, plus
  * public projects — the rule ProjectAuthorizer applies to each socket. The query says
- * so itself and also runs under the user's row-level security (persistence/user-context.ts),
+ * so itself and also runs under the user's row-level security (server/persistence/user-context.ts),
  * which enforces the same rule in the database.
  */
 async function readableDocuments(deps: ApiDependencies, principal: Principal, projectId: string | undefined): Promise<ListedDocument[]> {

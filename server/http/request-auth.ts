@@ -5,8 +5,8 @@
  * log). The admin API has its own credential, ADMIN_TOKEN, compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { recordAuditSafely } from '../../persistence/audit.js';
-import type { DocumentRef } from '../../persistence/storage.js';
+import { recordAuditSafely } from '../persistence/audit.js';
+import type { DocumentRef } from '../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
 import { authorizeDocumentAction, type DocumentAction } from '../auth/document-access.js';
 import type { HttpRequest } from '../transport/transport.js';

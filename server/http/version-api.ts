@@ -11,7 +11,7 @@
  * DocumentRequests, which the socket's Stateless requests use too.
  */
 import { z } from 'zod';
-import { VERSIONS_MAX_LIMIT } from '../../persistence/versions.js';
+import { VERSIONS_MAX_LIMIT } from '../versions/version-store.js';
 import type { HttpRequest } from '../transport/transport.js';
 import { actionOf, type DocumentRequest, type DocumentRequests } from '../versions/document-requests.js';
 import type { ApiDependencies } from './api-dependencies.js';

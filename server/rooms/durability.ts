@@ -1,4 +1,4 @@
-import type { AppendMeta, CommitListener } from '../../persistence/storage.js';
+import type { AppendMeta, CommitListener } from '../persistence/storage.js';
 import type { UpdateOrigin } from './update-origin.js';
 
 /** Something that waits for a room's stored updates to settle (acks). */

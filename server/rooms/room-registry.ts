@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../../persistence/storage.js';
+import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Publisher } from './local-fan-out.js';
 import { AWARENESS_EXPIRE_MS, type AwarenessLimits, type AwarenessTable } from './awareness-table.js';

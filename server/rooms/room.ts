@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { DocumentKind, DocumentRef, StoredDocument } from '../../persistence/storage.js';
+import type { DocumentKind, DocumentRef, StoredDocument } from '../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
 import { syncStep1Frame } from '../codec/frames.js';

@@ -1,4 +1,4 @@
-import type { DocumentStorage } from '../../persistence/storage.js';
+import type { DocumentStorage } from '../persistence/storage.js';
 import type { ObservedRoom, UpdateObserver } from './update-observer.js';
 import type { UpdateOrigin } from './update-origin.js';
 

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import type { DocumentRef } from '../../persistence/storage.js';
+import type { DocumentRef } from '../persistence/storage.js';
 import type { Durability } from './durability.js';
 import type { UpdateOrigin } from './update-origin.js';
 

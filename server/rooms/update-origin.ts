@@ -1,4 +1,4 @@
-import type { AppendMeta } from '../../persistence/storage.js';
+import type { AppendMeta } from '../persistence/storage.js';
 import type { TransportSocket } from '../transport/transport.js';
 
 /**

@@ -12,7 +12,7 @@
  * the document one takes it; one that finds the lock held tries again a moment later, and
  * then finds the state already stored (the hash check) — unless it holds edits the other
  * lacked. Correctness never rests on the lock: numbering and "same state never twice" are
- * enforced in SQL (persistence/versions.ts).
+ * enforced in SQL (server/versions/version-store.ts).
  *
  * No dirty state lives only in timers. A room that loads with content is checked once after
  * the quiet period: if its state is not the newest version's (edits a crash or a shutdown

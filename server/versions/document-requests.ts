@@ -10,10 +10,10 @@
  * every connected client, and reads see edits other instances have not stored yet).
  */
 import type { Logger } from 'pino';
-import type { Db } from '../../persistence/db.js';
-import { documentUpdatedAt } from '../../persistence/documents.js';
-import type { DocumentRef } from '../../persistence/storage.js';
-import { listVersions, readVersion, VERSIONS_MAX_LIMIT, type VersionInfo } from '../../persistence/versions.js';
+import type { Db } from '../persistence/db.js';
+import { documentUpdatedAt } from '../persistence/documents.js';
+import type { DocumentRef } from '../persistence/storage.js';
+import { listVersions, readVersion, VERSIONS_MAX_LIMIT, type VersionInfo } from './version-store.js';
 import type { Principal } from '../auth/authorizer.js';
 import type { DocumentAction } from '../auth/document-access.js';
 import { diffContent, renderContent, renderState, type DocumentContent } from '../documents/content.js';

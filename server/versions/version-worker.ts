@@ -6,8 +6,8 @@
  *   identity (PGlite, whose single connection lives in the main thread).
  * - `store(request)` (PostgreSQL): the worker itself, on its own connection opened from the
  *   same URL, reads the document's stored updates, merges, encodes and hashes them and inserts
- *   the version, with the very statements persistence/compaction.ts (`STORED_UPDATES_SQL`) and
- *   persistence/versions.ts (`INSERT_VERSION_SQL`) run in process, so every invariant of those
+ *   the version, with the very statements server/persistence/compaction.ts (`STORED_UPDATES_SQL`) and
+ *   server/versions/version-store.ts (`INSERT_VERSION_SQL`) run in process, so every invariant of those
  *   holds (unique state per document, race-safe numbering). The main thread sends a document id
  *   and gets back a row id; the state comes back only for a new version, moved without a copy,
  *   for the version listeners. node-postgres' parsing and serializing of the state (hex text
@@ -22,13 +22,13 @@
  *
  * Its code is evaluated from a string (CommonJS, loading yjs' and pg's CommonJS builds by their
  * resolved paths), so the same file works from source (tests) and from the build. The identity
- * it computes is state-identity.ts' (sha-256 of the snapshot encoding): test/unit/state-identity
+ * it computes is state-identity.ts' (sha-256 of the snapshot encoding): test/versions/state-identity
  * checks that both agree.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { STORED_UPDATES_SQL } from '../../persistence/compaction.js';
-import { INSERT_ATTEMPTS, INSERT_VERSION_SQL, type VersionKind } from '../../persistence/versions.js';
+import { STORED_UPDATES_SQL } from '../persistence/compaction.js';
+import { INSERT_ATTEMPTS, INSERT_VERSION_SQL, type VersionKind } from './version-store.js';
 
 export interface EncodedState {
   /** The merged state (one update). */

@@ -5,7 +5,7 @@
  * compared with the newest version's, so a version of an unchanged document costs that and
  * one indexed query. A new state is taken from storage, not from the live Y.Doc: once every
  * update this instance applied is committed, the stored updates are read, merged, encoded,
- * hashed and inserted (persistence/versions.ts: race-safe numbering, unique state per
+ * hashed and inserted (server/versions/version-store.ts: race-safe numbering, unique state per
  * document). So a version only ever holds committed edits. All of that but the two small
  * queries runs on the version worker thread (version-worker.ts), since for a large paper it
  * would pause every editor: on PostgreSQL the worker reads and inserts on its own connection
@@ -17,10 +17,10 @@
  */
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import { readStoredUpdates } from '../../persistence/compaction.js';
-import type { Db } from '../../persistence/db.js';
-import type { DocumentRef } from '../../persistence/storage.js';
-import { insertVersion, labelVersion, latestVersion, versionById, type VersionInfo, type VersionKind } from '../../persistence/versions.js';
+import { readStoredUpdates } from '../persistence/compaction.js';
+import type { Db } from '../persistence/db.js';
+import type { DocumentRef } from '../persistence/storage.js';
+import { insertVersion, labelVersion, latestVersion, versionById, type VersionInfo, type VersionKind } from './version-store.js';
 import { VersionWorker } from './version-worker.js';
 import { isEmptyState, sameHash, stateHash } from './state-identity.js';
 

@@ -13,7 +13,7 @@ import { authFrame, step1Frame, Sync } from '../helpers/frames.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { REDIS_URL } from '../helpers/redis.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { apiClient } from '../http/support.js';
+import { apiClient } from '../helpers/http.js';
 
 const ADMIN = 'admin-access-instances-0123456789abcdef';
 let database: TestDatabase;

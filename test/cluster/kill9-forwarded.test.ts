@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SILENT_AFTER_MS } from '../../server/cluster/bus-relay.js';
 import { AWARENESS_TIMEOUT_MS } from '../../server/rooms/awareness-table.js';
-import { joinDocument } from '../durability/support.js';
+import { joinDocument } from '../helpers/durability.js';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';

@@ -8,8 +8,8 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStorage } from '../../persistence/open-storage.js';
-import type { DocumentStorage } from '../../persistence/storage.js';
+import { openStorage } from '../../server/persistence/open-storage.js';
+import type { DocumentStorage } from '../../server/persistence/storage.js';
 import { InProcessBusHub } from '../../server/cluster/bus.js';
 import { SILENT_AFTER_MS } from '../../server/cluster/bus-relay.js';
 import { startServer, type RunningServer } from '../../server/server.js';

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, getComment, listComments, type CommentView } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
-import { p, paperDoc } from './support.js';
+import { p, paperDoc } from '../helpers/documents.js';
 
 const ada = { id: 'u-ada', name: 'Ada' };
 

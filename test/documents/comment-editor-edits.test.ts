@@ -9,7 +9,7 @@ import { expect, test } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, getComment, setCommentAnchor } from '../../server/documents/comments.js';
 import { renderPaper, type ProseMirrorNode } from '../../server/documents/paper.js';
-import { h, p, paperDoc, paperSchema, text } from './support.js';
+import { h, p, paperDoc, paperSchema, text } from '../helpers/documents.js';
 
 function editorWrites(doc: Y.Doc, blocks: ProseMirrorNode[]): void {
   const fragment = doc.getXmlFragment('default');

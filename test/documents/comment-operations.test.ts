@@ -10,7 +10,7 @@ import {
   addComment, COMMENTS_MAP, CommentError, deleteComment, getComment, listComments, replyToComment, setCommentAnchor, setCommentResolved,
 } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
-import { h, li, p, paperDoc, paperSchema, quote, text, ul } from './support.js';
+import { h, li, p, paperDoc, paperSchema, quote, text, ul } from '../helpers/documents.js';
 
 const ada = { id: 'u-ada', name: 'Ada' };
 const bob = { id: 'u-bob', name: 'Bob' };

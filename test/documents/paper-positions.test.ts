@@ -8,7 +8,7 @@ import { expect, test } from 'vitest';
 import { addComment, getComment } from '../../server/documents/comments.js';
 import { renderPaper, type ProseMirrorNode } from '../../server/documents/paper.js';
 import { indexPaperPositions } from '../../server/documents/paper-positions.js';
-import { code, h, li, ol, p, paperDoc, quote, text, ul } from './support.js';
+import { code, h, li, ol, p, paperDoc, quote, text, ul } from '../helpers/documents.js';
 
 const word = fc.constantFrom('alpha', 'beta', 'γάμμα', 'delta 🙂', 'x', '');
 const inline = fc.oneof(

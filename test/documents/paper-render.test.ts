@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, CommentError } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
-import { code, editorJSON, h, li, ol, p, paperDoc, quote, schemaNode, text, ul } from './support.js';
+import { code, editorJSON, h, li, ol, p, paperDoc, quote, schemaNode, text, ul } from '../helpers/documents.js';
 
 const link = { type: 'link', attrs: { href: 'https://example.org/paper', target: '_blank' } };
 

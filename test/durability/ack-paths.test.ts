@@ -19,7 +19,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Authorizer, Grant, Principal } from '../../server/auth/authorizer.js';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import type { Config } from '../../server/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -27,7 +27,7 @@ import { step2Frame, updateFrame } from '../helpers/frames.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiClient } from '../http/support.js';
+import { apiClient } from '../helpers/http.js';
 
 let database: TestDatabase;
 let sql: pg.Client;

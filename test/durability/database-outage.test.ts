@@ -10,7 +10,7 @@ import { updateFrame, type Frame } from '../helpers/frames.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.js';
-import { joinDocument } from './support.js';
+import { joinDocument } from '../helpers/durability.js';
 
 let cluster: ThrowawayPostgres;
 let server: RunningServer | null = null;

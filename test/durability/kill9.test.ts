@@ -14,7 +14,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { updateFrame, type Frame } from '../helpers/frames.js';
 import { createTestDatabase } from '../helpers/databases.js';
 import { waitFor } from '../helpers/wait.js';
-import { joinDocument, startChildServer, type ChildServer } from './support.js';
+import { joinDocument, startChildServer, type ChildServer } from '../helpers/durability.js';
 
 /** Where the server keeps its documents: the environment for the child, and its cleanup. */
 interface Backend {

@@ -9,7 +9,7 @@ import { updateFrame } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.js';
 import { waitFor } from '../helpers/wait.js';
-import { joinDocument } from './support.js';
+import { joinDocument } from '../helpers/durability.js';
 
 let cluster: ThrowawayPostgres;
 

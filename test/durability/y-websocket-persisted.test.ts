@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, yWebsocketProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { joinDocument } from './support.js';
+import { joinDocument } from '../helpers/durability.js';
 
 let database: TestDatabase;
 let server: RunningServer;

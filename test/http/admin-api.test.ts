@@ -10,7 +10,7 @@ import { InProcessAccessEvents, type AccessEvent } from '../../server/auth/acces
 import { Tokens } from '../../server/auth/tokens.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { apiClient, type ApiResponse, type ErrorBody } from './support.js';
+import { apiClient, type ApiResponse, type ErrorBody } from '../helpers/http.js';
 
 const SECRET = 'test-secret-http-admin-0123456789abcdef';
 const ADMIN = 'admin-http-admin-0123456789abcdef';

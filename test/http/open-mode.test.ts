@@ -4,10 +4,10 @@
  * not exist (404); with it but without AUTH_SECRET, minting a token is refused clearly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { apiClient, type ErrorBody } from './support.js';
+import { apiClient, type ErrorBody } from '../helpers/http.js';
 
 interface Listed {
   id: string;

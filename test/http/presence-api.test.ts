@@ -16,7 +16,7 @@ import { InProcessPresence, PRESENCE_TTL_MS, type PresenceEntry } from '../../se
 import { RedisPresence } from '../../server/cluster/redis-presence.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { apiClient, type ErrorBody } from './support.js';
+import { apiClient, type ErrorBody } from '../helpers/http.js';
 
 const SECRET = 'test-secret-presence-0123456789abcdef';
 const ADMIN = 'admin-presence-0123456789abcdef';

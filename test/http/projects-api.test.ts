@@ -4,10 +4,10 @@
  * mode, 401 without a valid token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { apiClient } from './support.js';
+import { apiClient } from '../helpers/http.js';
 
 const SECRET = 'test-secret-http-projects-0123456789';
 const ADMIN = 'admin-http-projects-0123456789abcdef';

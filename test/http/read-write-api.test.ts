@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tokens } from '../../server/auth/tokens.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { algNoneToken, apiClient, type ErrorBody } from './support.js';
+import { algNoneToken, apiClient, type ErrorBody } from '../helpers/http.js';
 
 const SECRET = 'test-secret-http-rw-0123456789abcdef';
 const ADMIN = 'admin-http-rw-0123456789abcdef';

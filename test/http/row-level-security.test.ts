@@ -1,5 +1,5 @@
 /**
- * Row-level security (migration 007, persistence/user-context.ts): the HTTP reads run as
+ * Row-level security (migration 007, server/persistence/user-context.ts): the HTTP reads run as
  * `scriptorium_reader` with `app.current_user_id` set, and the policies show a user only
  * rows of their projects and of public projects — even when the handler's own check is
  * skipped. Each test here calls the read functions through `withUserContext` as a handler
@@ -9,22 +9,22 @@
  * and writes everything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProject, createUser, listDocuments, listReadableDocuments, setMember } from '../../persistence/accounts.js';
-import type { Db, Queryable } from '../../persistence/db.js';
-import { createDocument, DEFAULT_PROJECT_ID, findDocument } from '../../persistence/documents.js';
-import { listHistory } from '../../persistence/history.js';
-import { migrateUp } from '../../persistence/migrations.js';
-import { createPgDb } from '../../persistence/pg-db.js';
-import { createPgliteDb } from '../../persistence/pglite-db.js';
-import { readAs, withUserContext } from '../../persistence/user-context.js';
+import { createProject, createUser, listDocuments, listReadableDocuments, setMember } from '../../server/persistence/accounts.js';
+import type { Db, Queryable } from '../../server/persistence/db.js';
+import { createDocument, DEFAULT_PROJECT_ID, findDocument } from '../../server/persistence/documents.js';
+import { listHistory } from '../../server/persistence/history.js';
+import { migrateUp } from '../../server/persistence/migrations.js';
+import { createPgDb } from '../../server/persistence/pg-db.js';
+import { createPgliteDb } from '../../server/persistence/pglite-db.js';
+import { readAs, withUserContext } from '../../server/persistence/user-context.js';
 import { ProjectAuthorizer } from '../../server/auth/project-authorizer.js';
 import { InProcessSessionStore } from '../../server/auth/session-store.js';
 import { Tokens } from '../../server/auth/tokens.js';
 import type { Authorizer } from '../../server/auth/authorizer.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { logger, makeTempDir } from '../persistence/helpers.js';
-import { apiClient } from './support.js';
+import { logger, makeTempDir } from '../helpers/storage.js';
+import { apiClient } from '../helpers/http.js';
 
 interface World {
   users: { alice: string; bob: string; carol: string };

@@ -5,12 +5,12 @@
  * Without the option nothing changes. On PGlite: the logic does not depend on the engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDocumentState } from '../../persistence/compaction.js';
-import type { Db, QueryResult } from '../../persistence/db.js';
-import { DurableStorage, type CompactionLock } from '../../persistence/durable-storage.js';
-import { openStorage } from '../../persistence/open-storage.js';
+import { loadDocumentState } from '../../server/persistence/compaction.js';
+import type { Db, QueryResult } from '../../server/persistence/db.js';
+import { DurableStorage, type CompactionLock } from '../../server/persistence/durable-storage.js';
+import { openStorage } from '../../server/persistence/open-storage.js';
 import { InProcessLocks } from '../../server/cluster/locks.js';
-import { CountingListener, ItemWriter, itemKeys, logger, makeTempDir, openDocument } from './helpers.js';
+import { CountingListener, ItemWriter, itemKeys, logger, makeTempDir, openDocument } from '../helpers/storage.js';
 
 const meta = { userId: null, sessionId: 's1' };
 

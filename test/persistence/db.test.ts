@@ -1,9 +1,9 @@
 /** Db conformance: both implementations must behave the same for the SQL we run. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../persistence/db.js';
+import type { Db } from '../../server/persistence/db.js';
 import pg from 'pg';
-import { classifyDbError, openDb, sqlState } from '../../persistence/db.js';
-import { createTestDatabase, logger, makeTempDir, type TestDatabase } from './helpers.js';
+import { classifyDbError, openDb, sqlState } from '../../server/persistence/db.js';
+import { createTestDatabase, logger, makeTempDir, type TestDatabase } from '../helpers/storage.js';
 
 /** The error `run` rejects with (fails the test if it resolves). */
 async function failure(run: () => Promise<unknown>): Promise<unknown> {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { Db } from '../../persistence/db.js';
-import { DurableStorage } from '../../persistence/durable-storage.js';
-import { DEFAULT_PROJECT_ID, findDocument } from '../../persistence/documents.js';
-import { listHistory } from '../../persistence/history.js';
-import { compactDocument, loadDocumentState, pruneHistory } from '../../persistence/compaction.js';
-import { openStorage } from '../../persistence/open-storage.js';
-import { DocumentGoneError, type CommitListener, type DocumentStorage, type StoredDocument } from '../../persistence/storage.js';
+import type { Db } from '../../server/persistence/db.js';
+import { DurableStorage } from '../../server/persistence/durable-storage.js';
+import { DEFAULT_PROJECT_ID, findDocument } from '../../server/persistence/documents.js';
+import { listHistory } from '../../server/persistence/history.js';
+import { compactDocument, loadDocumentState, pruneHistory } from '../../server/persistence/compaction.js';
+import { openStorage } from '../../server/persistence/open-storage.js';
+import { DocumentGoneError, type CommitListener, type DocumentStorage, type StoredDocument } from '../../server/persistence/storage.js';
 import {
   CountingListener,
   countingDb,
@@ -18,7 +18,7 @@ import {
   openDocument,
   sleep,
   waitFor,
-} from './helpers.js';
+} from '../helpers/storage.js';
 
 const meta = (sessionId = 's1') => ({ userId: null, sessionId });
 const tick = () => new Promise<void>((r) => setImmediate(r));

@@ -1,9 +1,9 @@
 /** MemoryStorage follows the same contract as DurableStorage, minus the database. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
-import { MemoryStorage } from '../../persistence/memory-storage.js';
-import { DocumentGoneError } from '../../persistence/storage.js';
-import { CountingListener, ItemWriter, itemKeys } from './helpers.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
+import { MemoryStorage } from '../../server/persistence/memory-storage.js';
+import { DocumentGoneError } from '../../server/persistence/storage.js';
+import { CountingListener, ItemWriter, itemKeys } from '../helpers/storage.js';
 
 describe('MemoryStorage', () => {
   it('find / create / load, refusal after deletion, stats, close', async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../persistence/db.js';
-import { createPgDb } from '../../persistence/pg-db.js';
-import { createPgliteDb } from '../../persistence/pglite-db.js';
-import { defaultMigrationsDir, loadMigrations, migrateDown, migrateUp, migrationStatus } from '../../persistence/migrations.js';
-import { createTestDatabase, logger, makeTempDir, type TestDatabase } from './helpers.js';
+import type { Db } from '../../server/persistence/db.js';
+import { createPgDb } from '../../server/persistence/pg-db.js';
+import { createPgliteDb } from '../../server/persistence/pglite-db.js';
+import { defaultMigrationsDir, loadMigrations, migrateDown, migrateUp, migrationStatus } from '../../server/persistence/migrations.js';
+import { createTestDatabase, logger, makeTempDir, type TestDatabase } from '../helpers/storage.js';
 
 const TABLES = [
   'audit_logs',

@@ -8,10 +8,10 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DurableStorage } from '../../persistence/durable-storage.js';
-import { openStorage } from '../../persistence/open-storage.js';
-import { createPgDb } from '../../persistence/pg-db.js';
-import { CountingListener, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor } from './helpers.js';
+import { DurableStorage } from '../../server/persistence/durable-storage.js';
+import { openStorage } from '../../server/persistence/open-storage.js';
+import { createPgDb } from '../../server/persistence/pg-db.js';
+import { CountingListener, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor } from '../helpers/storage.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-postgres.js';
 
 describe('database outage (throwaway PostgreSQL)', () => {

@@ -11,12 +11,12 @@
  * would have hidden forever.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db, Queryable, QueryResult } from '../../persistence/db.js';
-import { compactDocument, loadDocumentState } from '../../persistence/compaction.js';
-import { DurableStorage } from '../../persistence/durable-storage.js';
-import { migrateUp } from '../../persistence/migrations.js';
-import { createPgDb } from '../../persistence/pg-db.js';
-import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor, type TestDatabase } from './helpers.js';
+import type { Db, Queryable, QueryResult } from '../../server/persistence/db.js';
+import { compactDocument, loadDocumentState } from '../../server/persistence/compaction.js';
+import { DurableStorage } from '../../server/persistence/durable-storage.js';
+import { migrateUp } from '../../server/persistence/migrations.js';
+import { createPgDb } from '../../server/persistence/pg-db.js';
+import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor, type TestDatabase } from '../helpers/storage.js';
 
 /** Runs the log's INSERTs in an explicit transaction that waits before COMMIT. */
 function delayedCommits(inner: Db, maxDelayMs: number): Db {

@@ -4,8 +4,8 @@
  * the client's frames kept; one that keeps failing is refused with a reason.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryStorage } from '../../persistence/memory-storage.js';
-import type { DocumentRef, StoredDocument } from '../../persistence/storage.js';
+import { MemoryStorage } from '../../server/persistence/memory-storage.js';
+import type { DocumentRef, StoredDocument } from '../../server/persistence/storage.js';
 import { authFrame, step1Frame, updateFrame } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
 import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';

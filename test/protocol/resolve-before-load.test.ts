@@ -3,8 +3,8 @@
  * a caller whose grant does not allow creating a document never creates one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
-import { MemoryStorage } from '../../persistence/memory-storage.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
+import { MemoryStorage } from '../../server/persistence/memory-storage.js';
 import type { Authorizer } from '../../server/auth/authorizer.js';
 import { authFrame, step1Frame } from '../helpers/frames.js';
 import { RawClient } from '../helpers/raw-client.js';

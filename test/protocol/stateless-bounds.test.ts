@@ -3,7 +3,7 @@
  * sessions, up to MAX_STATELESS_BYTES each and STATELESS_PER_SECOND per socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PROJECT_ID } from '../../persistence/documents.js';
+import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import type { Authorizer } from '../../server/auth/authorizer.js';
 import { authFrame, statelessFrame, step1Frame, Sync } from '../helpers/frames.js';
 import { RawClient } from '../helpers/raw-client.js';

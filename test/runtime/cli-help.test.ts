@@ -39,7 +39,7 @@ const CLIS: Cli[] = [
     invalid: { args: ['--port', '8080'], names: '--port' },
   },
   {
-    source: 'persistence/migrate-cli.ts',
+    source: 'cli/migrate.ts',
     mentions: ['up', 'down', 'status', 'DATABASE_URL', 'DATA_DIR', '--help'],
     invalid: { args: ['sideways'], names: 'sideways' },
   },

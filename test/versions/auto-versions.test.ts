@@ -11,7 +11,7 @@ import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProvider, destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { acknowledged, appendParagraph, startDurableServer, storedVersions, writePaper } from './support.js';
+import { acknowledged, appendParagraph, startDurableServer, storedVersions, writePaper } from '../helpers/versions.js';
 
 const QUIET = 300;
 const MAX = 1_000;

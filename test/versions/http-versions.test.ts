@@ -9,8 +9,8 @@ import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiClient, type ErrorBody } from '../http/support.js';
-import { acknowledged, appendParagraph, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from './support.js';
+import { apiClient, type ErrorBody } from '../helpers/http.js';
+import { acknowledged, appendParagraph, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
 
 let database: TestDatabase;
 let server: RunningServer;

@@ -3,8 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { closeServers, startTestServer } from '../helpers/servers.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
-import { apiClient, type ErrorBody } from '../http/support.js';
-import { acknowledged, path, writePaper } from './support.js';
+import { apiClient, type ErrorBody } from '../helpers/http.js';
+import { acknowledged, path, writePaper } from '../helpers/versions.js';
 
 afterAll(async () => {
   destroyProviders();

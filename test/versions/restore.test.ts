@@ -10,8 +10,8 @@ import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider, yWebsocketProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiClient } from '../http/support.js';
-import { acknowledged, appendParagraph, paperLines, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from './support.js';
+import { apiClient } from '../helpers/http.js';
+import { acknowledged, appendParagraph, paperLines, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
 
 let database: TestDatabase;
 let server: RunningServer;

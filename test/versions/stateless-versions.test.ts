@@ -11,8 +11,8 @@ import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { apiClient, type ErrorBody } from '../http/support.js';
-import { acknowledged, paperLines, path, startDurableServer, statelessClient, storedVersions, writePaper, type VersionBody, type VersionList } from './support.js';
+import { apiClient, type ErrorBody } from '../helpers/http.js';
+import { acknowledged, paperLines, path, startDurableServer, statelessClient, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
 
 const SECRET = 'test-secret-versions-stateless-0123456789';
 const ADMIN = 'admin-versions-stateless-0123456789';

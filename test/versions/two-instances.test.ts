@@ -11,8 +11,8 @@ import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider, yWebsocketProvider } from '../helpers/providers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { apiClient } from '../http/support.js';
-import { acknowledged, appendParagraph, paperLines, path, startDurableServer, storedVersions, writePaper } from './support.js';
+import { apiClient } from '../helpers/http.js';
+import { acknowledged, appendParagraph, paperLines, path, startDurableServer, storedVersions, writePaper } from '../helpers/versions.js';
 
 const QUIET = 300;
 

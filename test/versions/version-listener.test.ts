@@ -7,14 +7,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { renderState } from '../../server/documents/content.js';
-import type { TreeContent } from '../../server/documents/research-tree/render.js';
+import type { TreeContent } from '../../server/research-trees/render.js';
 import type { RunningServer } from '../../server/server.js';
 import type { StoredVersionEvent } from '../../server/versions/versions.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiClient } from '../http/support.js';
-import { acknowledged, path, startDurableServer } from './support.js';
+import { apiClient } from '../helpers/http.js';
+import { acknowledged, path, startDurableServer } from '../helpers/versions.js';
 
 let database: TestDatabase;
 let server: RunningServer;

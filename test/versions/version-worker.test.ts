@@ -8,10 +8,10 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { openDb, type Db, type QueryOptions } from '../../persistence/db.js';
-import { DEFAULT_PROJECT_ID, createDocument } from '../../persistence/documents.js';
-import { migrateUp } from '../../persistence/migrations.js';
-import type { DocumentRef } from '../../persistence/storage.js';
+import { openDb, type Db, type QueryOptions } from '../../server/persistence/db.js';
+import { DEFAULT_PROJECT_ID, createDocument } from '../../server/persistence/documents.js';
+import { migrateUp } from '../../server/persistence/migrations.js';
+import type { DocumentRef } from '../../server/persistence/storage.js';
 import { Durability } from '../../server/rooms/durability.js';
 import { stateHash } from '../../server/versions/state-identity.js';
 import type { Worker } from 'node:worker_threads';
@@ -19,7 +19,7 @@ import { VERSION_WORKER_APPLICATION_NAME, VersionWorker } from '../../server/ver
 import { Versions, type StoredVersionEvent, type VersionSource } from '../../server/versions/versions.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { startTcpForwarder } from '../helpers/tcp-forwarder.js';
-import { appendParagraph, writePaper } from './support.js';
+import { appendParagraph, writePaper } from '../helpers/versions.js';
 
 const silent = pino({ level: 'silent' });
 let database: TestDatabase;

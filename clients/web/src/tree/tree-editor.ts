@@ -1,5 +1,5 @@
-import { createNode, deleteNode, moveNode, renameNode, reorderNode, setStatus, TreeOperationError } from '../../../../server/documents/research-tree/operations.js';
-import { EDGES_MAP, NODES_MAP, renderTree, type TreeContent, type TreeNodeView } from '../../../../server/documents/research-tree/render.js';
+import { createNode, deleteNode, moveNode, renameNode, reorderNode, setStatus, TreeOperationError } from '../../../../server/research-trees/operations.js';
+import { EDGES_MAP, NODES_MAP, renderTree, type TreeContent, type TreeNodeView } from '../../../../server/research-trees/render.js';
 import type { DocumentConnection } from '../collab/document-connection.js';
 import { h } from '../element.js';
 import { initials } from '../session/identity.js';
@@ -13,7 +13,7 @@ const ALT_ACTIONS: Readonly<Record<string, 'up' | 'down' | 'indent' | 'outdent'>
 type DropPlace = 'before' | 'inside' | 'after';
 
 /**
- * The research-tree editor: the shared rendering rule (server/documents/research-tree, the
+ * The research-tree editor: the shared rendering rule (server/research-trees/, the
  * same module the server renders with) drawn as an ARIA tree ("Research tree", one treeitem
  * per node named by its title), live for everyone. Keyboard: arrows move, Enter/F2 rename,
  * Insert adds, Alt+arrows move/indent/outdent, Delete removes; nodes can also be dragged.
