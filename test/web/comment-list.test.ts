@@ -54,15 +54,19 @@ describe('CommentList', () => {
     const before = calls();
     const text = firstText(doc);
     const start = performance.now();
+    let keystrokes = 0;
     // A keystroke every 5 ms for half a second.
     while (performance.now() - start < 500) {
       text.insert(0, 'k');
+      keystrokes++;
       await settle(5);
     }
     const during = calls() - before;
     await settle(300);
     expect(during).toBeGreaterThan(0);
-    expect(during).toBeLessThanOrEqual(5); // unthrottled: one per keystroke
+    // Unthrottled: one per keystroke. How many fit in the half second depends on the machine's
+    // load (the throttle follows the measured cost of a recompute), the ratio does not.
+    expect(during).toBeLessThanOrEqual(Math.ceil(keystrokes / 4));
     // After the burst the list reflects the final text: the comment moved with the keystrokes.
     const typed = text.toString().match(/^k*/)![0].length;
     expect(list.current()[0]!.range!.from).toBe(10 + typed);

@@ -72,4 +72,4 @@ it('can be used with the keyboard alone', async () => {
   const listed = (await (await fetch(`http://127.0.0.1:${server.port}/api/documents`)).json()) as { name: string; kind: string }[];
   expect(listed.find((document) => document.name === 'Not there yet')?.kind).toBe('paper');
   expect(kay.errors).toEqual([]);
-});
+}, 90_000); // a long walk through the app by keyboard; a loaded machine needs more than the default
