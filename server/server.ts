@@ -15,7 +15,7 @@ import { documentRoutes } from './http/document-api.js';
 import { versionRoutes } from './http/version-api.js';
 import type { ApiDependencies } from './http/api-dependencies.js';
 import type { Bus } from './cluster/bus.js';
-import { InProcessLocks, type Locks } from './cluster/locks.js';
+import { InProcessLocks, unlockedWhileDown, type Locks } from './cluster/locks.js';
 import { RedisLocks } from './cluster/redis-locks.js';
 import { BusRelay } from './cluster/bus-relay.js';
 import { RedisBus } from './cluster/redis-bus.js';
@@ -106,9 +106,6 @@ export interface StartOptions {
   readonly versionListeners?: readonly VersionListener[];
 }
 
-/** What compaction and automatic versions hold when no lock can be had because Redis is down. */
-const UNLOCKED = { release: () => Promise.resolve() };
-
 /** Starts a server; the entry point (main.ts) and the tests both use this. */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config: Config = { ...configFromEnv(), ...options.config };
@@ -122,13 +119,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (redis) logger.info({ prefix: config.redisPrefix }, 'redis: edits, awareness, sessions and rate limits are shared with the other instances');
 
   const ownsStorage = !options.storage;
-  // One instance at a time compacts a document or takes its automatic version. While Redis is
-  // down both go ahead unlocked: SQL keeps them correct (compaction's compare-and-set, the
-  // versions' unique constraints), the lock only saves duplicate work.
-  const locks: Locks = options.locks ?? (redis ? new RedisLocks(redis, logger) : new InProcessLocks(() => clock.now()));
-  const documentLock = {
-    acquire: (documentId: string) => (redis && redis.status !== 'ready' ? Promise.resolve(UNLOCKED) : locks.acquire(documentId)),
-  };
+  // One instance at a time compacts a document or takes its automatic version; while Redis is
+  // down both go ahead unlocked (see unlockedWhileDown).
+  const locks: Locks = options.locks ?? (redis ? new RedisLocks(redis, logger) : new InProcessLocks(clock));
+  const documentLock = redis ? unlockedWhileDown(locks, () => redis.status !== 'ready') : locks;
   const { storage, db } = options.storage ?? (await openConfiguredStorage(config, logger, documentLock));
   // Revocations are kept in PostgreSQL (they survive restarts of the server and of Redis); the
   // in-process or Redis store is their fast copy.

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from './persistence/db.js';
-import type { CompactionLock } from './persistence/durable-storage.js';
+import type { Locks } from './cluster/locks.js';
 import { MemoryStorage } from './persistence/memory-storage.js';
 import { openStorage } from './persistence/open-storage.js';
 import type { DocumentStorage } from './persistence/storage.js';
@@ -13,7 +13,7 @@ export interface OpenedStorage {
 }
 
 /** Memory for STORAGE=memory; otherwise PostgreSQL (DATABASE_URL) or embedded PGlite, migrated. */
-export async function openConfiguredStorage(config: Config, logger: Logger, locks?: CompactionLock): Promise<OpenedStorage> {
+export async function openConfiguredStorage(config: Config, logger: Logger, locks?: Locks): Promise<OpenedStorage> {
   if (config.storage === 'memory') {
     logger.warn('STORAGE=memory: documents live only in this process and are lost when it stops');
     return { storage: new MemoryStorage(), db: null };

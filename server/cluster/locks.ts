@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
 
 /**
  * Per-document locks between instances (`doc:lock:{id}`, DESIGN.md), so that one instance
@@ -7,7 +8,8 @@ import type { Logger } from 'pino';
  * the research-tree projection. A lock only saves duplicate work: correctness never depends
  * on it (a lock can expire under a slow holder, or be skipped while Redis is down); the
  * compare-and-set in SQL stays the guard. Implementations: in process (one instance, tests)
- * and Redis (`SET NX PX` with a random token, compare-and-delete release).
+ * and Redis (`SET NX PX` with a random token, compare-and-delete release). The one lock
+ * interface of the server: storage, versions and the projection all take a `Locks`.
  */
 export interface Locks {
   /**
@@ -47,20 +49,20 @@ export function checkTtl(ttlMs: number): number {
 export class InProcessLocks implements Locks {
   private readonly held = new Map<string, { token: string; expiresAt: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly clock: Clock = systemClock) {}
 
   async acquire(documentId: string, ttlMs: number = LOCK_TTL_MS): Promise<Lock | null> {
     checkTtl(ttlMs);
     this.sweep();
     if (this.held.has(documentId)) return null;
     const token = randomUUID();
-    this.held.set(documentId, { token, expiresAt: this.now() + ttlMs });
+    this.held.set(documentId, { token, expiresAt: this.clock.now() + ttlMs });
     return {
       token,
       renew: async () => {
         const entry = this.current(documentId);
         if (entry?.token !== token) return false;
-        entry.expiresAt = this.now() + ttlMs;
+        entry.expiresAt = this.clock.now() + ttlMs;
         return true;
       },
       release: async () => {
@@ -72,7 +74,7 @@ export class InProcessLocks implements Locks {
   /** The live entry of a document (an expired one is gone, as a Redis key would be). */
   private current(documentId: string): { token: string; expiresAt: number } | undefined {
     const entry = this.held.get(documentId);
-    if (entry && entry.expiresAt <= this.now()) {
+    if (entry && entry.expiresAt <= this.clock.now()) {
       this.held.delete(documentId);
       return undefined;
     }
@@ -81,9 +83,22 @@ export class InProcessLocks implements Locks {
 
   /** Bounded by time: expired entries are dropped whenever a lock is taken. */
   private sweep(): void {
-    const now = this.now();
+    const now = this.clock.now();
     for (const [id, entry] of this.held) if (entry.expiresAt <= now) this.held.delete(id);
   }
+}
+
+/** A lock that guards nothing: what work holds that goes ahead without one. */
+export const UNLOCKED: Lock = Object.freeze({ token: '', renew: () => Promise.resolve(true), release: () => Promise.resolve() });
+
+/**
+ * `locks`, except that while `down()` says the lock service is unreachable every acquire
+ * resolves UNLOCKED without asking it: the guarded work goes ahead unlocked rather than
+ * waiting for Redis, since SQL keeps it correct (compaction's compare-and-set, the
+ * versions' unique constraints) and the lock only saves duplicate work.
+ */
+export function unlockedWhileDown(locks: Locks, down: () => boolean): Locks {
+  return { acquire: (documentId, ttlMs) => (down() ? Promise.resolve(UNLOCKED) : locks.acquire(documentId, ttlMs)) };
 }
 
 export interface WithLockOptions {

@@ -6,6 +6,7 @@
  * never waits for compaction, which is only an optimisation.
  */
 import type { Logger } from 'pino';
+import type { Lock, Locks } from '../cluster/locks.js';
 import type { Db } from './db.js';
 import { compactDocument, loadDocumentState, pruneHistory } from './compaction.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
@@ -43,16 +44,7 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
    * elsewhere is skipped. Default: none, every queued compaction runs (one instance, or
    * instances that tolerate the duplicate work).
    */
-  readonly locks?: CompactionLock | undefined;
-}
-
-/**
- * What compaction needs of the server's Locks (server/cluster/locks.ts), structurally, so
- * persistence does not import server code. `acquire` resolves null when another instance
- * holds the document's lock (or it cannot be taken, e.g. Redis unreachable).
- */
-export interface CompactionLock {
-  acquire(documentId: string): Promise<{ release(): Promise<void> } | null>;
+  readonly locks?: Locks | undefined;
 }
 
 const COMPACTION_RETRY_MS = 1000;
@@ -74,7 +66,7 @@ export class DurableStorage implements DocumentStorage {
   private readonly compactOnRelease: boolean;
   private readonly retentionMs: number | undefined;
   private readonly ownsDb: boolean;
-  private readonly locks: CompactionLock | undefined;
+  private readonly locks: Locks | undefined;
 
   /** Log rows this instance knows are unfolded, per loaded document. */
   private readonly tails = new Map<string, TailEstimate>();
@@ -271,7 +263,7 @@ export class DurableStorage implements DocumentStorage {
    * cannot be asked for (acquire throws) does not stop the compaction, and one that expires
    * under a long compaction costs at most a duplicate that loses the CAS.
    */
-  private async lockForCompaction(documentId: string): Promise<{ release(): Promise<void> } | null | undefined> {
+  private async lockForCompaction(documentId: string): Promise<Lock | null | undefined> {
     if (!this.locks) return undefined;
     try {
       return await this.locks.acquire(documentId);

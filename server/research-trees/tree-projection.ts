@@ -1,18 +1,14 @@
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
+import type { Locks } from '../cluster/locks.js';
 import type { Db } from '../persistence/db.js';
 import type { LiveTreeResult, TakenTreeVersion } from './research-tree-store.js';
 import { renderForProjection, takeRenderedTreeVersion, writeRenderedTree, type RenderedTree } from './research-tree-rows.js';
 import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
 
-/** What the projection needs of the document locks (server/cluster/locks.ts): null when held elsewhere. */
-export interface ProjectionLock {
-  acquire(documentId: string): Promise<{ release(): Promise<void> } | null>;
-}
-
 export interface TreeProjectionOptions {
   readonly db: Db;
-  readonly locks: ProjectionLock;
+  readonly locks: Locks;
   readonly logger: Logger;
   /** Quiet time after the last edit before the projection is refreshed. */
   readonly delayMs: number;

@@ -22,6 +22,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { Locks } from '../cluster/locks.js';
 import type { RoomLifecycle } from '../rooms/room-registry.js';
 import type { Room } from '../rooms/room.js';
 import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
@@ -29,14 +30,9 @@ import type { UpdateOrigin } from '../rooms/update-origin.js';
 import { isEmptyState } from './state-identity.js';
 import type { Versions } from './versions.js';
 
-/** The document lock as the server hands it out (null: held elsewhere). */
-export interface DocumentLock {
-  acquire(documentId: string): Promise<{ release(): Promise<void> } | null>;
-}
-
 export interface AutoVersionOptions {
   readonly versions: Versions;
-  readonly locks: DocumentLock;
+  readonly locks: Locks;
   readonly clock: Clock;
   readonly logger: Logger;
   /** AUTO_VERSION_QUIET_MS */

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { REDIS_URL, testRedis } from '../helpers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InProcessLocks, LOCK_TTL_MS, withLock, type Locks } from '../../server/cluster/locks.js';
+import { systemClock } from '../../server/clock.js';
+import { InProcessLocks, LOCK_TTL_MS, UNLOCKED, unlockedWhileDown, withLock, type Locks } from '../../server/cluster/locks.js';
 import { createRedisClient } from '../../server/cluster/redis-client.js';
 import { RedisLocks } from '../../server/cluster/redis-locks.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -27,7 +28,7 @@ const implementations: Array<[string, () => LocksPair]> = [
   ['in process', () => {
     // Real time plus a jump the test controls, so renewal timers still run in real time.
     let offset = 0;
-    const hub = new InProcessLocks(() => Date.now() + offset);
+    const hub = new InProcessLocks({ ...systemClock, now: () => Date.now() + offset });
     return { a: hub, b: hub, advance: async (ms) => void (offset += ms) };
   }],
   ['redis', () => ({ a: new RedisLocks(redis(), logger), b: new RedisLocks(redis(), logger), advance: sleep })],
@@ -184,5 +185,31 @@ describe('withLock renewal', () => {
   it('refuses a TTL that is not a positive whole number of milliseconds', async () => {
     await expect(new InProcessLocks().acquire('x', 0)).rejects.toThrow(RangeError);
     await expect(withLock(new InProcessLocks(), 'x', async () => 1, { logger, ttlMs: 1.5 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('unlockedWhileDown', () => {
+  it('while the lock service is down, every acquire goes ahead unlocked without asking it; once up, it is asked again', async () => {
+    const inner = new InProcessLocks();
+    const asked: string[] = [];
+    const counting: Locks = { acquire: (documentId, ttlMs) => (asked.push(documentId), inner.acquire(documentId, ttlMs)) };
+    let down = false;
+    const locks = unlockedWhileDown(counting, () => down);
+    const held = (await locks.acquire('d'))!;
+    expect(held).not.toBe(UNLOCKED);
+    expect(await locks.acquire('d')).toBeNull(); // held: skipped as usual
+
+    down = true;
+    expect(await locks.acquire('d')).toBe(UNLOCKED);
+    expect(await locks.acquire('d')).toBe(UNLOCKED); // any number of holders meanwhile
+    expect(asked).toEqual(['d', 'd']);
+    expect(await UNLOCKED.renew()).toBe(true);
+    await UNLOCKED.release();
+
+    down = false;
+    expect(await locks.acquire('d')).toBeNull(); // the real lock was never touched
+    await held.release();
+    expect(await locks.acquire('d')).not.toBeNull();
+    expect(asked).toEqual(['d', 'd', 'd', 'd']);
   });
 });

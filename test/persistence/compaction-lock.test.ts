@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDocumentState } from '../../server/persistence/compaction.js';
 import type { Db, QueryResult } from '../../server/persistence/db.js';
-import { DurableStorage, type CompactionLock } from '../../server/persistence/durable-storage.js';
+import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { openStorage } from '../../server/persistence/open-storage.js';
-import { InProcessLocks } from '../../server/cluster/locks.js';
+import { InProcessLocks, UNLOCKED, type Locks } from '../../server/cluster/locks.js';
 import { CountingListener, ItemWriter, itemKeys, logger, makeTempDir, openDocument } from '../helpers/storage.js';
 
 const meta = { userId: null, sessionId: 's1' };
@@ -85,10 +85,10 @@ describe('DurableStorage compaction lock', () => {
   it('two instances sharing the lock: documents of the same queue are locked one by one', async () => {
     const acquired: string[] = [];
     const released: string[] = [];
-    const recordingLocks: CompactionLock = {
+    const recordingLocks: Locks = {
       async acquire(documentId) {
         acquired.push(documentId);
-        return { release: async () => void released.push(documentId) };
+        return { ...UNLOCKED, release: async () => void released.push(documentId) };
       },
     };
     const s = storage({ locks: recordingLocks });
