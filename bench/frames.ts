@@ -1,5 +1,5 @@
 /**
- * Raw wire codecs for the two protocols the bench speaks (see /work/shared/PROTOCOL.md).
+ * Raw wire codecs for the two protocols the bench speaks (see docs/protocol.md).
  *
  * The loader encodes frames itself instead of running real providers: a provider per simulated
  * client would cost the loader more CPU than the server spends on it, and the whole point of the

@@ -1,5 +1,5 @@
 /**
- * What a document name may be (DESIGN.md: "any string up to 255 characters"), one rule for
+ * What a document name may be (docs/contracts.md "Document names and fixed limits"), one rule for
  * the HTTP API and both socket protocols:
  *   - 1 to 255 characters, counted in code points — as PostgreSQL's `char_length` (the
  *     `documents.name` check) counts them, so an emoji is one character, not two UTF-16 units;

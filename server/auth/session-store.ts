@@ -12,7 +12,7 @@ export interface SessionStore {
   revoke(sessionId: string, until: number): Promise<string | null>;
 }
 
-/** Sessions live at most this long without being touched (DESIGN.md: TTL 24 h). */
+/** Sessions live at most this long without being touched (docs/contracts.md "Redis keys": at most 24 h). */
 export const SESSION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
 
 /**
- * Per-document locks between instances (`doc:lock:{id}`, DESIGN.md), so that one instance
+ * Per-document locks between instances (`doc:lock:{id}`, docs/contracts.md "Redis keys"), so that one instance
  * at a time does a document's optional background work: compaction, the automatic version,
  * the research-tree projection. A lock only saves duplicate work: correctness never depends
  * on it (a lock can expire under a slow holder, or be skipped while Redis is down); the
@@ -33,7 +33,7 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-/** DESIGN.md: `doc:lock:{id}` lives 30 s unless renewed. */
+/** docs/contracts.md "Redis keys": `doc:lock:{id}` lives 30 s unless renewed. */
 export const LOCK_TTL_MS = 30_000;
 
 export function checkTtl(ttlMs: number): number {

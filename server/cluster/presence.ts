@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 
 /**
- * Who is in which document, across every instance (DESIGN.md: `doc:presence:{name}`,
+ * Who is in which document, across every instance (docs/contracts.md "Redis keys": `doc:presence:{name}`,
  * `user:presence:{userId}` TTL 5 min). One entry per open document session (one per
  * connection per document), keyed by its session key within the document, written by
  * the instance that holds the session. Entries carry their own expiry: the holder renews
@@ -53,7 +53,7 @@ export interface UserPresence {
   readonly document: string;
 }
 
-/** How long an entry or a user key lives without renewal (DESIGN.md: TTL 5 min). */
+/** How long an entry or a user key lives without renewal (docs/contracts.md "Redis keys": 5 min). */
 export const PRESENCE_TTL_MS = 5 * 60_000;
 /** How often an instance renews its entries: a few renewals may be lost before any expires. */
 export const PRESENCE_RENEW_MS = 60_000;

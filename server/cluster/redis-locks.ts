@@ -137,5 +137,5 @@ export class RedisLocks implements Locks {
   }
 }
 
-/** DESIGN.md's key; the braces are a Redis Cluster hash tag. */
+/** The key of docs/contracts.md "Redis keys"; the braces are a Redis Cluster hash tag. */
 export const lockKey = (documentId: string) => `doc:lock:{${documentId}}`;

@@ -11,7 +11,7 @@ import {
 } from './presence.js';
 
 /**
- * Presence in Redis, shared by every instance (DESIGN.md's keys, braces = Cluster hash tag):
+ * Presence in Redis, shared by every instance (docs/contracts.md "Redis keys", braces = Cluster hash tag):
  *
  * - `doc:presence:{name}`: a hash, session key → JSON `{userId, name, instanceId, since,
  *   expiresAt}`. Each entry carries its own expiry (the writer's clock + PRESENCE_TTL_MS);
@@ -170,6 +170,6 @@ for i = 1, #ARGV, 2 do
 end
 return removed`;
 
-/** DESIGN.md's keys; the braces are a Redis Cluster hash tag (the same slot as the `doc:{name}` channel). */
+/** The keys of docs/contracts.md "Redis keys"; the braces are a Redis Cluster hash tag (the same slot as the `doc:{name}` channel). */
 const documentKey = (document: string) => `doc:presence:{${document}}`;
 const userKey = (userId: string) => `user:presence:{${userId}}`;

@@ -43,5 +43,5 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
-/** DESIGN.md's key; the braces are a Redis Cluster hash tag. */
+/** The key of docs/contracts.md "Redis keys"; the braces are a Redis Cluster hash tag. */
 const key = (sessionId: string) => `user:session:{${sessionId}}`;

@@ -1,4 +1,4 @@
-/** Hocuspocus / y-websocket message types (see PROTOCOL.md). */
+/** Hocuspocus / y-websocket message types (docs/protocol.md "Frames"). */
 export const MessageType = {
   Sync: 0,
   Awareness: 1,

@@ -33,7 +33,7 @@ export function diffContent(kind: DocumentKind, from: DocumentContent, to: Docum
   return kind === 'paper' ? diffPapers(from as PaperContent, to as PaperContent) : diffTrees(from as TreeContent, to as TreeContent);
 }
 
-/** The shared types a document of each kind is made of (DESIGN.md "Yjs layout"): what a restore replaces. */
+/** The shared types a document of each kind is made of (docs/contracts.md "Yjs layout"): what a restore replaces. */
 export type SharedRoot = { readonly name: string; readonly type: 'fragment' | 'map' };
 
 export const SHARED_ROOTS: Readonly<Record<DocumentKind, readonly SharedRoot[]>> = {

@@ -1,5 +1,5 @@
 /**
- * The admin API (DESIGN.md "Admin API"), behind `Authorization: Bearer $ADMIN_TOKEN`:
+ * The admin API (docs/contracts.md "HTTP API"), behind `Authorization: Bearer $ADMIN_TOKEN`:
  * users, projects, memberships, documents, tokens, session revocation and the audit log.
  * Without ADMIN_TOKEN every route answers 404. Every change is recorded in the audit log;
  * changes that take access away are also published as access events, so live sockets

@@ -1,5 +1,5 @@
 /**
- * The read/write API (DESIGN.md "Read/write API"): who am I, which documents can I read,
+ * The read/write API (docs/contracts.md "HTTP API"): who am I, which documents can I read,
  * create one, read a document's history, who is in a document. Every route authenticates
  * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
  */

@@ -21,7 +21,7 @@ export interface RateLimitStore {
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
 }
 
-/** The store key (DESIGN.md's Redis key): `rate_limit:{userId}:{endpoint}`. */
+/** The store key (docs/contracts.md "Redis keys"): `rate_limit:{userId}:{endpoint}`. */
 export function rateLimitKey(userId: string, endpoint: string): string {
   return `rate_limit:${userId}:${endpoint}`;
 }

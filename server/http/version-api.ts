@@ -1,5 +1,5 @@
 /**
- * A document's content and versions over HTTP (DESIGN.md "Read/write API"):
+ * A document's content and versions over HTTP (docs/contracts.md "HTTP API"):
  *   GET  /api/documents/:name                       the document with its rendered content
  *   GET  /api/documents/:name/versions              newest first (?limit=&before=)
  *   POST /api/documents/:name/versions {label?}     a named version of the current state (201)

@@ -1,6 +1,6 @@
 /**
  * Small operations on a research-tree document for clients (the browser app, tests, the
- * server). Each is one Yjs transaction on the DESIGN.md layout and acts on the tree as
+ * server). Each is one Yjs transaction on the layout in docs/contracts.md ("Yjs layout") and acts on the tree as
  * rendered (render.ts): positions are indexes among the rendered siblings.
  *
  * - create: a `Y.Map` node {title, parentId, order, status}.

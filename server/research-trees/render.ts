@@ -2,7 +2,7 @@
  * The one rendering rule of a research tree (server and browser app): whatever the shared
  * state holds, a forest in which every node is reachable from a root.
  *
- * Layout (DESIGN.md "Yjs layout"): `Y.Map` `nodes` (id → `Y.Map` {title, parentId, order,
+ * Layout (docs/contracts.md "Yjs layout"): `Y.Map` `nodes` (id → `Y.Map` {title, parentId, order,
  * status, …}) and `Y.Map` `edges` (id → {from, to, type}). `parentId` is a plain
  * last-writer-wins field (null: a root); a move is one write of it. A node value may also be a
  * plain object (a client that writes JSON); any other value is not a node and is ignored.
@@ -47,7 +47,7 @@
 import * as Y from 'yjs';
 import { compareIds, orderValue, type OrderValue } from './order.js';
 
-/** Names of the shared types (DESIGN.md). */
+/** Names of the shared types (docs/contracts.md "Yjs layout"). */
 export const NODES_MAP = 'nodes';
 export const EDGES_MAP = 'edges';
 

@@ -191,7 +191,7 @@ export interface Transport {
 }
 
 /**
- * Close codes used across the server (see PROTOCOL.md). Which one a socket gets is decided
+ * Close codes used across the server (the table: docs/contracts.md "Close codes"). Which one a socket gets is decided
  * per protocol in protocol/close-codes.ts.
  */
 export const CloseCode = {

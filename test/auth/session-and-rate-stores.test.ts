@@ -38,7 +38,7 @@ describe('RedisSessionStore across instances', () => {
     expect(await b.isRevoked(id)).toBe(true);
   });
 
-  it('keeps the session under DESIGN.md\'s key with a TTL of at most 24 h', async () => {
+  it('keeps the session under its key of docs/contracts.md with a TTL of at most 24 h', async () => {
     const client = redis();
     const store = new RedisSessionStore(client, logger);
     await store.touch('ttl-check', 'user-3', Date.now() + 7 * 24 * 3600_000);

@@ -39,7 +39,7 @@ const doc = () => `d-${randomBytes(4).toString('hex')}`;
 locksConformance(implementations);
 
 describe('RedisLocks in Redis', () => {
-  it("keeps the lock under DESIGN.md's key (doc:lock:{id}, a hash tag) with the token and the TTL", async () => {
+  it("keeps the lock under its key of docs/contracts.md (doc:lock:{id}, a hash tag) with the token and the TTL", async () => {
     const client = redis();
     const locks = new RedisLocks(client, logger);
     const id = doc();

@@ -3,7 +3,7 @@
  * (real Redis at 127.0.0.1:6379 under a key prefix of this run's own, removed afterwards
  * — never FLUSHALL), with a clock of the test's own so expiry needs no waiting. Then what
  * only Redis can show: two instances see each other's entries, a dead instance's entries
- * vanish by their expiry, DESIGN.md's keys and TTLs, and an unreachable Redis. Last, the
+ * vanish by their expiry, the keys and TTLs of docs/contracts.md, and an unreachable Redis. Last, the
  * SessionPresence (what an instance writes on open, close, renewal and shutdown) on both.
  * The suites themselves: presence-suite.ts.
  */
@@ -92,7 +92,7 @@ describe('RedisPresence across instances', () => {
     expect(keys(await alive.list(doc)).sort()).toEqual(['ghost', 'live']);
   });
 
-  it('keeps DESIGN.md’s keys (under the prefix) with TTLs of at most 5 minutes', async () => {
+  it('keeps the keys of docs/contracts.md (under the prefix) with TTLs of at most 5 minutes', async () => {
     const presence = new RedisPresence(redis(), logger);
     const doc = unique('keys');
     const userId = unique('u');

@@ -89,7 +89,7 @@ function xmlText(node: Y.XmlFragment | Y.XmlElement): string {
     .join(node instanceof Y.XmlElement ? '' : '\n');
 }
 
-/** Admin API calls against a token-mode server (DESIGN.md "Admin API"). */
+/** Admin API calls against a token-mode server (docs/contracts.md "HTTP API"). */
 export function adminClient(port: number, adminToken: string) {
   return async <T>(path: string, body: unknown): Promise<T> => {
     const response = await fetch(`http://127.0.0.1:${port}/api/admin${path}`, {

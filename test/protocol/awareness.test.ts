@@ -87,7 +87,7 @@ describe.each(TRANSPORTS)('awareness over %s', (transport) => {
     expect(labels.indexOf('Awareness')).toBeGreaterThan(labels.indexOf('Authenticated'));
   });
 
-  it('echoes awareness back to the sender (keepalive, PROTOCOL.md §4)', async () => {
+  it('echoes awareness back to the sender (keepalive, docs/protocol.md: something arrives within 30 s)', async () => {
     const server = await startTestServer(transport);
     const raw = await RawClient.connect(server.port);
     await raw.join('aw-echo'); // alone on the document

@@ -1,7 +1,7 @@
 /**
  * Raw-frame tests: every bad input closes (only) the offending socket with the
  * protocol's code, the document stays intact for everyone else, and the server keeps
- * serving. Also the exact server replies a provider depends on (PROTOCOL.md).
+ * serving. Also the exact server replies a provider depends on (docs/protocol.md).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as encoding from 'lib0/encoding';

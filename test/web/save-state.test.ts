@@ -1,4 +1,4 @@
-/** The save indicator's text (DESIGN.md contract), from what the provider and its socket know. */
+/** The save indicator's text (docs/contracts.md "Browser app"), from what the provider and its socket know. */
 import { describe, expect, it } from 'vitest';
 import { saveStateText, type SaveFacts } from '../../clients/web/src/collab/save-state.js';
 

@@ -175,7 +175,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
         session.close();
         return;
       default:
-        // Unknown or server-to-client types (SyncStatus, Ping…) are ignored, as PROTOCOL.md says.
+        // Unknown or server-to-client types (SyncStatus, Ping…) are ignored (docs/protocol.md "Frames").
         return;
     }
   }

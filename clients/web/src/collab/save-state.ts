@@ -11,7 +11,7 @@ export interface SaveFacts {
 }
 
 /**
- * The save state's text (DESIGN.md contract): "Saved" only when the server has acknowledged
+ * The save state's text (docs/contracts.md "Browser app"): "Saved" only when the server has acknowledged
  * every local change, "Offline — N changes pending" while disconnected, "Saving…" otherwise.
  */
 export function saveStateText(facts: SaveFacts): string {
