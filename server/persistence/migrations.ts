@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { packageRoot } from '../config.js';
 import type { Db, Queryable } from './db.js';
 
 export interface Migration {
@@ -46,16 +46,11 @@ create table if not exists schema_migrations (
   rollback_sql text not null
 )`;
 
-/**
- * schema/ is not compiled: from source (server/persistence/) it is ../schema/migrations,
- * from the build (dist/persistence/) ../../schema/migrations.
- */
+/** schema/ is not compiled: it is read from the package root, from source and from dist/ alike. */
 export function defaultMigrationsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../schema/migrations'), path.resolve(here, '../../schema/migrations')];
-  const found = candidates.find((dir) => existsSync(dir));
-  if (!found) throw new Error(`schema/migrations not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = path.join(packageRoot(), 'schema', 'migrations');
+  if (!existsSync(dir)) throw new Error(`schema/migrations not found (looked in ${dir})`);
+  return dir;
 }
 
 const FILE_PATTERN = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/;
