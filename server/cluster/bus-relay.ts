@@ -3,6 +3,7 @@ import type { DocumentStorage } from '../persistence/storage.js';
 import * as Y from 'yjs';
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '../codec/bus-codec.js';
 import type { Clock } from '../clock.js';
+import { beforeDeadline } from '../persistence/deadline.js';
 import { AWARENESS_EXPIRE_MS, AWARENESS_SWEEP_MS, type AwarenessOwner } from '../rooms/awareness-table.js';
 import type { Replication } from '../rooms/room-registry.js';
 import type { Room } from '../rooms/room.js';
@@ -79,7 +80,7 @@ export class BusRelay implements UpdateObserver, Replication {
 
   constructor(
     private readonly bus: Bus,
-    private readonly storage: Pick<DocumentStorage, 'load' | 'append'>,
+    private readonly storage: Pick<DocumentStorage, 'load' | 'append' | 'flush'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
@@ -91,8 +92,14 @@ export class BusRelay implements UpdateObserver, Replication {
     this.stopAnnouncing = clock.every(ANNOUNCE_EVERY_MS, () => this.announceAndCheck());
   }
 
-  /** Graceful stop, after storage was flushed: a last announcement (the others then keep nothing of ours), then silence. */
-  close(): void {
+  /**
+   * Graceful stop: storage is flushed first, so the last announcement confirms everything this
+   * instance published (the others then keep nothing of ours); then silence. What the flush
+   * does not commit by `deadline` (performance.now() clock) is left out of the announcement.
+   */
+  async close(deadline: number): Promise<void> {
+    const flushed = this.storage.flush().catch((error: unknown) => this.logger.warn({ err: error }, 'relay: flush before the last announcement failed'));
+    await beforeDeadline(flushed, deadline, undefined);
     this.stopAnnouncing();
     this.bus.announce(this.published.durableThrough(), SILENT_AFTER_MS);
   }
