@@ -191,7 +191,7 @@ describe('DenialAudit bounds (simulated clock, the rows as PostgreSQL receives t
   it('100,000 denials from 10,000 sources over three minutes: at most perSecond rows of their own a second, every denial counted', async () => {
     let now = 1_000_000;
     const ticks: Array<() => void> = [];
-    const clock: Clock = { now: () => now, every: (_ms, fn) => (ticks.push(fn), () => {}) };
+    const clock: Clock = { now: () => now, every: (_ms, fn) => (ticks.push(fn), () => {}), after: () => () => {} };
     const rows: Array<{ action: string; details: { count: number } }> = [];
     const db = {
       query: async (_sql: string, params?: readonly unknown[]) => {

@@ -25,6 +25,15 @@ export class ManualClock implements Clock {
     this.timers.add(fn);
     return () => this.timers.delete(fn);
   }
+  /** Runs at the next `tick`, once. */
+  after(_ms: number, fn: () => void): () => void {
+    const once = () => {
+      this.timers.delete(once);
+      fn();
+    };
+    this.timers.add(once);
+    return () => this.timers.delete(once);
+  }
   tick(): void {
     for (const fn of this.timers) fn();
   }

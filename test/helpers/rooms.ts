@@ -152,10 +152,12 @@ export function fakeMember(socket: FakeSocket, address: string | null, sessionId
 
 // ---- clock ------------------------------------------------------------------------
 
-/** A clock whose time and repeating timer move only when the test says so. */
+/** A clock whose time and timers move only when the test says so. */
 export class ManualClock implements Clock {
   time = 1_000_000;
   readonly timers: Array<{ ms: number; fn: () => void; cancelled: boolean }> = [];
+  /** One-shot timers (`after`) not fired or cancelled yet, in the order they were set. */
+  private readonly oneShots: Array<{ at: number; fn: () => void }> = [];
 
   now(): number {
     return this.time;
@@ -167,6 +169,39 @@ export class ManualClock implements Clock {
     return () => {
       timer.cancelled = true;
     };
+  }
+
+  after(ms: number, fn: () => void): () => void {
+    const timer = { at: this.time + Math.max(0, ms), fn };
+    this.oneShots.push(timer);
+    return () => {
+      const index = this.oneShots.indexOf(timer);
+      if (index !== -1) this.oneShots.splice(index, 1);
+    };
+  }
+
+  /** One-shot timers waiting to fire. */
+  get pendingTimers(): number {
+    return this.oneShots.length;
+  }
+
+  /**
+   * Moves time on by `ms`, firing the one-shot timers that fall due on the way, earliest
+   * first (set in the same order at the same time: in that order), each at its own time;
+   * a timer set by one that fires runs too when it falls within `ms`. Repeating timers are
+   * left to `fire`.
+   */
+  advance(ms: number): void {
+    const until = this.time + ms;
+    for (;;) {
+      let next: { at: number; fn: () => void } | undefined;
+      for (const timer of this.oneShots) if (timer.at <= until && (next === undefined || timer.at < next.at)) next = timer;
+      if (next === undefined) break;
+      this.oneShots.splice(this.oneShots.indexOf(next), 1);
+      this.time = Math.max(this.time, next.at);
+      next.fn();
+    }
+    this.time = until;
   }
 
   /** Runs every live repeating timer once (and moves time by its period). */

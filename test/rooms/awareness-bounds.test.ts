@@ -126,7 +126,14 @@ class SkewClock implements Clock {
     };
   }
 
-  /** Moves time on and runs every timer once, as if `ms` had passed. */
+  /** One-shot timers (quiet periods) run in real time, not moved by the skew. */
+  after(ms: number, fn: () => void): () => void {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  }
+
+  /** Moves time on and runs every repeating timer once, as if `ms` had passed. */
   advance(ms: number): void {
     this.skew += ms;
     for (const fn of [...this.timers]) fn();
