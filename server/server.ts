@@ -122,7 +122,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   if (relay) disposers.add('bus relay', (deadline) => relay.close(deadline));
 
   const treeProjection = db
-    ? new TreeProjection({ db, locks: documentLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, now: () => clock.now() })
+    ? new TreeProjection({ db, locks: documentLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, clock })
     : null;
   // Pending research-tree projections, within half of what is left (the log comes first).
   if (treeProjection) disposers.add('tree projection', (deadline) => treeProjection.close(performance.now() + Math.max(0, deadline - performance.now()) / 2));

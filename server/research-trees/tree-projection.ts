@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
-import type { Locks } from '../cluster/locks.js';
+import type { Lock, Locks } from '../cluster/locks.js';
+import type { Clock } from '../clock.js';
+import { QuietPeriodScheduler, type RunOutcome } from '../quiet-period-scheduler.js';
 import type { Db } from '../persistence/db.js';
 import type { LiveTreeResult, TakenTreeVersion } from './research-tree-store.js';
 import { renderForProjection, takeRenderedTreeVersion, writeRenderedTree, type RenderedTree } from './research-tree-rows.js';
@@ -18,7 +20,8 @@ export interface TreeProjectionOptions {
   readonly maxPending?: number;
   /** Retries of a refresh whose room is gone before it is given up (logged). */
   readonly maxRetriesWhenGone?: number;
-  readonly now?: () => number;
+  /** Time and the refresh timers. */
+  readonly clock: Clock;
 }
 
 export interface RefreshOptions {
@@ -26,18 +29,13 @@ export interface RefreshOptions {
   readonly versionTaken?: boolean;
 }
 
-/** One document's pending refresh. */
+/** What is kept per research tree with a refresh pending. */
 interface Pending {
   readonly documentId: string;
   /** The live document, or null once its room is gone (then `rendered` holds its last tree). */
   doc: Y.Doc | null;
   rendered: RenderedTree | null;
-  /** Updates seen: a refresh is done when no update came in since it rendered. */
-  edits: number;
-  firstEditAt: number;
-  lastEditAt: number;
-  timer: NodeJS.Timeout | null;
-  running: Promise<void> | null;
+  /** Failed refreshes in a row. */
   failures: number;
   readonly onDestroy: (doc: Y.Doc) => void;
 }
@@ -47,11 +45,11 @@ const MAX_BACKOFF_MS = 60_000;
 /**
  * Keeps `research_trees` (the queryable projection of research-tree documents) up to date:
  * an update observer that schedules a refresh `delayMs` after the last edit of a research
- * tree, and at most `maxDelayMs` after the first unprojected one; the refresh runs under the
- * document lock (one instance at a time; a held lock means another instance is at it, so it
- * is retried a delay later). Updates of every origin schedule it — remote ones too — so the
- * instance that ends up holding every edit writes the final tree; the snapshot comparison in
- * SQL keeps the others from writing an older one.
+ * tree, and at most `maxDelayMs` after the first unprojected one (server/quiet-period-scheduler.ts);
+ * the refresh runs under the document lock (one instance at a time; a held lock means
+ * another instance is at it, so it is retried a delay later). Updates of every origin
+ * schedule it — remote ones too — so the instance that ends up holding every edit writes the
+ * final tree; the snapshot comparison in SQL keeps the others from writing an older one.
  *
  * Pending work has an owner: each document's entry runs, and on failure is logged and
  * retried with backoff. When the room goes (last client left, eviction, shutdown) its tree
@@ -65,17 +63,31 @@ const MAX_BACKOFF_MS = 60_000;
  * safe to call while holding the document lock).
  */
 export class TreeProjection implements UpdateObserver {
-  private readonly pending = new Map<string, Pending>();
-  private readonly now: () => number;
-  private readonly maxPending: number;
+  private readonly scheduler: QuietPeriodScheduler<string, Pending>;
   private readonly maxRetriesWhenGone: number;
-  private closed = false;
   private droppedWarned = false;
 
   constructor(private readonly options: TreeProjectionOptions) {
-    this.now = options.now ?? Date.now;
-    this.maxPending = options.maxPending ?? 10_000;
+    const maxPending = options.maxPending ?? 10_000;
     this.maxRetriesWhenGone = options.maxRetriesWhenGone ?? 5;
+    this.scheduler = new QuietPeriodScheduler<string, Pending>({
+      clock: options.clock,
+      quietMs: options.delayMs,
+      maxDelayMs: options.maxDelayMs,
+      maxKeys: maxPending,
+      create: (documentId) => {
+        const created: Pending = { documentId, doc: null, rendered: null, failures: 0, onDestroy: (doc) => this.roomGone(created, doc) };
+        return created;
+      },
+      removed: (_documentId, entry) => this.detach(entry),
+      full: () => {
+        if (!this.droppedWarned) options.logger.warn({ maxPending }, 'research-tree projection: too many pending documents; the others are refreshed on their next edit');
+        this.droppedWarned = true;
+      },
+      // Shutdown writes without the lock (correct without it); timers take it.
+      run: (_documentId, entry, reason) => this.run(entry, reason === 'due'),
+      failed: (_documentId, entry, error) => this.failed(entry, error),
+    });
   }
 
   /**
@@ -92,40 +104,14 @@ export class TreeProjection implements UpdateObserver {
   }
 
   updateApplied(room: ObservedRoom): void {
-    if (room.kind !== 'research_tree' || this.closed) return;
-    const now = this.now();
-    const entry = this.pending.get(room.id);
-    if (entry) {
-      entry.edits++;
-      entry.lastEditAt = now;
-      if (entry.doc !== room.doc) this.attach(entry, room.doc); // the room was reloaded meanwhile
-      return;
-    }
-    if (this.pending.size >= this.maxPending) {
-      if (!this.droppedWarned) this.options.logger.warn({ maxPending: this.maxPending }, 'research-tree projection: too many pending documents; the others are refreshed on their next edit');
-      this.droppedWarned = true;
-      return;
-    }
-    const created: Pending = {
-      documentId: room.id,
-      doc: null,
-      rendered: null,
-      edits: 1,
-      firstEditAt: now,
-      lastEditAt: now,
-      timer: null,
-      running: null,
-      failures: 0,
-      onDestroy: (doc) => this.roomGone(created, doc),
-    };
-    this.pending.set(room.id, created);
-    this.attach(created, room.doc);
-    this.schedule(created, this.options.delayMs);
+    if (room.kind !== 'research_tree') return;
+    const entry = this.scheduler.changed(room.id);
+    if (entry !== null && entry.doc !== room.doc) this.attach(entry, room.doc); // new, or the room was reloaded meanwhile
   }
 
   /** Documents with a refresh pending (metrics, tests). */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.scheduler.size;
   }
 
   /**
@@ -134,21 +120,15 @@ export class TreeProjection implements UpdateObserver {
    * Resolves true when nothing was left unwritten.
    */
   async close(deadline: number): Promise<boolean> {
-    this.closed = true;
     const work = (async () => {
-      for (const entry of [...this.pending.values()]) {
-        if (entry.timer) clearTimeout(entry.timer);
-        entry.timer = null;
-      }
-      await Promise.allSettled([...this.pending.values()].map((entry) => entry.running));
-      await Promise.allSettled([...this.pending.values()].map((entry) => this.start(entry, false)));
-      return this.pending.size === 0;
+      await this.scheduler.close({ dropPending: false });
+      await Promise.all(this.scheduler.keys().map((documentId) => this.scheduler.flush(documentId)));
+      return this.scheduler.size === 0;
     })();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))));
     const done = await Promise.race([work, late]).finally(() => clearTimeout(timer));
-    if (!done) this.options.logger.warn({ documents: this.pending.size }, 'research-tree projection: not every pending refresh was written at shutdown; the next edit or version refreshes them');
-    for (const entry of this.pending.values()) if (entry.timer) clearTimeout(entry.timer);
+    if (!done) this.options.logger.warn({ documents: this.scheduler.size }, 'research-tree projection: not every pending refresh was written at shutdown; the next edit or version refreshes them');
     return done;
   }
 
@@ -172,95 +152,43 @@ export class TreeProjection implements UpdateObserver {
     } catch (error) {
       // A document broken halfway (eviction) is reloaded from storage; its next edit refreshes it.
       this.options.logger.warn({ err: error, documentId: entry.documentId }, 'research-tree projection: the closing document could not be rendered; left to its next edit');
-      this.forget(entry);
+      this.scheduler.forget(entry.documentId);
       return;
     }
     this.detach(entry);
-    if (this.closed || entry.running) return; // close() writes it; a running refresh reschedules
-    if (entry.timer) clearTimeout(entry.timer);
-    this.schedule(entry, 0);
+    // Due now, or right after a refresh going on; once closed, close() writes it.
+    this.scheduler.changedDueNow(entry.documentId);
   }
 
-  private schedule(entry: Pending, delayMs: number): void {
-    if (this.closed) return;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => this.due(entry), delayMs);
-    entry.timer.unref?.();
-  }
-
-  private due(entry: Pending): void {
-    entry.timer = null;
-    if (this.closed || entry.running) return;
-    if (entry.doc) {
-      const now = this.now();
-      const quietFor = now - entry.lastEditAt;
-      const waited = now - entry.firstEditAt;
-      if (quietFor < this.options.delayMs && waited < this.options.maxDelayMs) {
-        this.schedule(entry, Math.min(this.options.delayMs - quietFor, this.options.maxDelayMs - waited));
-        return;
-      }
-    }
-    this.start(entry, true);
-  }
-
-  /** Runs one attempt as the entry's owned `running` promise. */
-  private start(entry: Pending, withLock: boolean): Promise<void> {
-    const running: Promise<void> = this.run(entry, withLock)
-      .catch((error: unknown) => this.options.logger.error({ err: error, documentId: entry.documentId }, 'research-tree projection: unexpected failure'))
-      .finally(() => {
-        if (entry.running === running) entry.running = null;
-      });
-    entry.running = running;
-    return running;
-  }
-
-  /** One attempt; settles the entry (done, rescheduled or given up): failures are logged, not thrown. */
-  private async run(entry: Pending, withLock: boolean): Promise<void> {
-    let lock: { release(): Promise<void> } | null = null;
+  /** One attempt: done, retried a delay later (lock held elsewhere), or dropped; failures reject (`failed`). */
+  private async run(entry: Pending, withLock: boolean): Promise<RunOutcome> {
+    let lock: Lock | null = null;
     try {
       if (withLock) {
         lock = await this.options.locks.acquire(entry.documentId);
-        if (lock === null) {
-          // Another instance is refreshing it; ours may hold edits it lacks: look again later.
-          this.schedule(entry, this.options.delayMs);
-          return;
-        }
+        // Another instance is refreshing it; ours may hold edits it lacks: look again later.
+        if (lock === null) return { retryInMs: this.options.delayMs };
       }
-      const seen = entry.edits;
       const rendered = entry.doc ? renderForProjection(entry.doc) : entry.rendered;
-      if (rendered === null) {
-        this.forget(entry);
-        return;
-      }
+      if (rendered === null) return 'drop';
       const result = await writeRenderedTree(this.options.db, entry.documentId, rendered);
       entry.failures = 0;
-      if (result === 'no-document' || (entry.edits === seen && (entry.doc !== null || entry.rendered === rendered))) {
-        this.forget(entry);
-        return;
-      }
-      // Edits came in (or the room closed) while it was written: once more.
-      entry.firstEditAt = this.now();
-      this.schedule(entry, entry.doc ? this.options.delayMs : 0);
-    } catch (error) {
-      entry.failures++;
-      const gone = entry.doc === null;
-      if (gone && entry.failures > this.maxRetriesWhenGone) {
-        this.options.logger.error({ err: error, documentId: entry.documentId, failures: entry.failures }, 'research-tree projection: giving up on a closed document; its next edit or version refreshes it');
-        this.forget(entry);
-        return;
-      }
-      const backoff = Math.min(MAX_BACKOFF_MS, Math.max(this.options.delayMs, 100) * 2 ** Math.min(entry.failures, 10));
-      this.options.logger.warn({ err: error, documentId: entry.documentId, failures: entry.failures, retryInMs: backoff }, 'research-tree projection refresh failed; retrying');
-      this.schedule(entry, backoff);
+      if (result === 'no-document') return 'drop';
+      // Edits that came in while it was written (the room closing too) are the scheduler's: once more.
+      return 'done';
     } finally {
-      await lock?.release();
+      await lock?.release().catch((error: unknown) => this.options.logger.warn({ err: error, documentId: entry.documentId }, 'research-tree projection: lock not released; it expires by its TTL'));
     }
   }
 
-  private forget(entry: Pending): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = null;
-    this.detach(entry);
-    if (this.pending.get(entry.documentId) === entry) this.pending.delete(entry.documentId);
+  private failed(entry: Pending, error: unknown): RunOutcome {
+    entry.failures++;
+    if (entry.doc === null && entry.failures > this.maxRetriesWhenGone) {
+      this.options.logger.error({ err: error, documentId: entry.documentId, failures: entry.failures }, 'research-tree projection: giving up on a closed document; its next edit or version refreshes it');
+      return 'drop';
+    }
+    const backoff = Math.min(MAX_BACKOFF_MS, Math.max(this.options.delayMs, 100) * 2 ** Math.min(entry.failures, 10));
+    this.options.logger.warn({ err: error, documentId: entry.documentId, failures: entry.failures, retryInMs: backoff }, 'research-tree projection refresh failed; retrying');
+    return { retryInMs: backoff };
   }
 }
