@@ -137,7 +137,7 @@ function redisUrl(env: Env): string | undefined {
   return value;
 }
 
-/** Reads the configuration from the environment (see README's table); throws ConfigError. */
+/** Reads the configuration from the environment (docs/contracts.md "Start and environment"); throws ConfigError. */
 export function configFromEnv(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 1234, 0, 65535),

@@ -2,7 +2,7 @@ import { CloseCode, type TransportSocket } from '../transport/transport.js';
 
 /**
  * Why the server closes a socket, and the close code each protocol gets for it: the one
- * place that decides (README's close-code table is this table).
+ * place that decides (the table of docs/contracts.md "Close codes" is this one).
  *
  * The protocols' clients read codes differently. Hocuspocus providers reconnect after any
  * close, so Hocuspocus keeps the codes its own server uses (4408, 4429, …). y-websocket 3.x

@@ -145,7 +145,7 @@ export type TransportKind = 'uws' | 'ws';
 /**
  * Largest request head (request line and headers) either transport accepts: Node's own default
  * (`maxHeaderSize`), so both answer alike. Beyond it: 431 with a JSON error. (uWebSockets.js
- * itself cuts, without an answer, what it cannot buffer: README, limits.)
+ * itself cuts, without an answer, what it cannot buffer: docs/contracts.md, fixed limits.)
  */
 export const MAX_HEADER_BYTES = 16 * 1024;
 

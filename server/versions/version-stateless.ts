@@ -6,7 +6,7 @@
  * as before. Request: `{"scriptorium":"<op>","requestId":"<1-100 chars>", …parameters}`;
  * answer: `{"scriptorium":"<op>","requestId":"…","status":<http status>,"body":<the HTTP
  * API's body for the same request>}` (errors: `body: {error}`). The ops and their parameters
- * are in README ("Versions over the socket"). The document is the one the Stateless message
+ * are in docs/contracts.md ("Requests over Stateless"). The document is the one the Stateless message
  * was sent on; access is checked with the same rule as HTTP (auth/document-access.ts), after
  * the session's principal is revalidated (expiry, revocation). A viewer's reads are
  * answered, its writes refused with 403.
