@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { TokenBucket } from './token-bucket.js';
 
 /**
  * Per-connection rate limit on incoming frames, checked once per frame before it is decoded:
@@ -39,25 +40,19 @@ export const DEFAULT_CONNECTION_RATE_LIMITS: ConnectionRateLimits = Object.freez
 export const monotonicClock: Pick<Clock, 'now'> = { now: () => performance.now() };
 
 /**
- * The two buckets of one socket. They refill lazily: each `admit` reads the clock once and
- * adds what accrued since the previous frame, so there is no timer and no allocation, only
- * a few arithmetic operations per frame. The limits object is shared by every connection.
+ * The two buckets of one socket, refilled from one reading of the clock per frame. The
+ * limits object is shared by every connection.
  */
 export class ConnectionRate {
-  // `declare`: no class-field emit, whose `undefined` first value would make V8 keep these
-  // fields tagged and allocate a fresh HeapNumber on every store (measured: one per admit).
-  // Assigned a number first, in the constructor, they are double fields written in place.
-  private declare messageTokens: number;
-  private declare byteTokens: number;
-  private declare updatedAt: number;
+  private readonly messages: TokenBucket;
+  private readonly bytes: TokenBucket;
 
   constructor(
-    private readonly limits: ConnectionRateLimits = DEFAULT_CONNECTION_RATE_LIMITS,
+    limits: ConnectionRateLimits = DEFAULT_CONNECTION_RATE_LIMITS,
     private readonly clock: Pick<Clock, 'now'> = monotonicClock,
   ) {
-    this.messageTokens = limits.messageBurst;
-    this.byteTokens = limits.byteBurst;
-    this.updatedAt = clock.now();
+    this.messages = new TokenBucket(limits.messagesPerSecond, limits.messageBurst, clock);
+    this.bytes = new TokenBucket(limits.bytesPerSecond, limits.byteBurst, clock);
   }
 
   /**
@@ -66,25 +61,17 @@ export class ConnectionRate {
    * follows a refused one must not be applied without it.
    */
   admit(bytes: number): boolean {
-    const limits = this.limits;
     const now = this.clock.now();
-    const seconds = (now - this.updatedAt) * 0.001;
-    this.updatedAt = now;
-    let messages = this.messageTokens;
-    let budget = this.byteTokens;
-    if (seconds > 0) {
-      messages = Math.min(limits.messageBurst, messages + seconds * limits.messagesPerSecond);
-      budget = Math.min(limits.byteBurst, budget + seconds * limits.bytesPerSecond);
-    }
+    const byteBurst = this.bytes.burst;
     // A frame larger than the whole byte burst (MAX_MESSAGE_BYTES may exceed it) is taken
     // on a full bucket and leaves it in debt, so the long-run byte rate still holds.
-    if (messages < 1 || budget < (bytes < limits.byteBurst ? bytes : limits.byteBurst)) {
-      // -Infinity stays -Infinity whatever is added to it: the refusal latches.
-      this.messageTokens = -Infinity;
+    if (this.messages.available(now) < 1 || this.bytes.available(now) < (bytes < byteBurst ? bytes : byteBurst)) {
+      // A debt no refill pays back: the refusal latches.
+      this.messages.spend(Infinity);
       return false;
     }
-    this.messageTokens = messages - 1;
-    this.byteTokens = budget - bytes;
+    this.messages.spend(1);
+    this.bytes.spend(bytes);
     return true;
   }
 }
