@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { InProcessAccessEvents, type AccessEvent, type AccessEvents } from '../auth/access-events.js';
 import { decodeAccessMessage, encodeAccessMessage } from '../codec/access-event-codec.js';
 import type { RedisConnection } from './redis-client.js';
+import { RedisSubscriber } from './redis-subscriber.js';
 
 /** Events kept while Redis cannot take them; beyond this, one `recheck-all` replaces them all. */
 const MAX_UNSENT = 1_000;
@@ -25,8 +26,8 @@ export class RedisAccessEvents implements AccessEvents {
   readonly instanceId = randomUUID();
   private readonly local = new InProcessAccessEvents();
   private readonly channel: string;
+  private readonly subscriber: RedisSubscriber;
   private unsent: AccessEvent[] = [];
-  private subscriberLost = false;
 
   /**
    * `publisher` is shared (the caller closes it); `subscriber` is this object's own
@@ -34,35 +35,28 @@ export class RedisAccessEvents implements AccessEvents {
    */
   constructor(
     private readonly publisher: RedisConnection,
-    private readonly subscriber: RedisConnection,
+    subscriber: RedisConnection,
     prefix: string,
     private readonly logger: Logger,
   ) {
     this.channel = `${prefix}access`;
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.received(message);
+    this.subscriber = new RedisSubscriber(subscriber, {
+      sharded: false,
+      logger,
+      name: 'access events',
+      onLost: () => logger.warn('access events of other instances are not received while redis is unreachable; every live session is checked again once it is back'),
+      onBack: () => {
+        logger.info('access events: redis reachable again; checking every live session');
+        this.local.publish({ type: 'recheck-all' });
+        this.sendUnsent();
+      },
     });
-    const lost = () => {
-      if (this.subscriberLost) return;
-      this.subscriberLost = true;
-      logger.warn('access events of other instances are not received while redis is unreachable; every live session is checked again once it is back');
-    };
-    subscriber.on('error', lost);
-    subscriber.on('close', lost);
-    // ioredis resubscribes on its own after a reconnect.
-    subscriber.on('ready', () => {
-      // Not resubscribed by ioredis (autoResubscribe off: see redis-client.ts).
-      subscriber.subscribe(this.channel).catch((error: unknown) => logger.warn({ err: error }, 'access events: resubscribe failed; retried on reconnect'));
-      if (!this.subscriberLost) return;
-      this.subscriberLost = false;
-      logger.info('access events: redis reachable again; checking every live session');
-      this.local.publish({ type: 'recheck-all' });
-      this.sendUnsent();
-    });
+    this.subscriber
+      .subscribe(this.channel, (message) => this.received(message.toString()))
+      .catch((error: unknown) => logger.warn({ err: error }, 'access events: subscribe failed; retried on reconnect'));
     publisher.on('ready', () => {
-      if (!this.subscriberLost) this.sendUnsent();
+      if (!this.subscriber.lost) this.sendUnsent();
     });
-    if (subscriber.status === 'ready') subscriber.subscribe(this.channel).catch((error: unknown) => logger.warn({ err: error }, 'access events: subscribe failed; retried on reconnect'));
   }
 
   publish(event: AccessEvent): void {
@@ -75,7 +69,7 @@ export class RedisAccessEvents implements AccessEvents {
   }
 
   async close(): Promise<void> {
-    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    await this.subscriber.close();
   }
 
   private send(event: AccessEvent): void {

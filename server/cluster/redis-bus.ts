@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus } from './bus.js';
 import { openRedisConnection, type RedisConnection } from './redis-client.js';
 import { parseRedisEndpoint } from './redis-endpoint.js';
+import { RedisSubscriber } from './redis-subscriber.js';
 
 /**
  * The bus on Redis pub/sub: one publisher and one subscriber connection per instance,
@@ -15,12 +16,10 @@ import { parseRedisEndpoint } from './redis-endpoint.js';
 export class RedisBus implements Bus {
   readonly instanceId = crypto.randomUUID();
   private readonly publisher: RedisConnection;
-  private readonly subscriber: RedisConnection;
+  private readonly subscriber: RedisSubscriber;
   /** Redis Cluster: SPUBLISH/SSUBSCRIBE instead of PUBLISH/SUBSCRIBE. */
   private readonly sharded: boolean;
-  private readonly handlers = new Map<string, (data: Uint8Array) => void>();
   private readonly reconnectListeners: (() => void)[] = [];
-  private lost = false;
 
   constructor(
     url: string,
@@ -29,53 +28,22 @@ export class RedisBus implements Bus {
   ) {
     this.sharded = parseRedisEndpoint(url).kind === 'cluster';
     this.publisher = openRedisConnection(url, { waitWhileDown: false });
-    this.subscriber = openRedisConnection(url, { waitWhileDown: true, shardedSubscribers: this.sharded });
-    for (const connection of [this.publisher, this.subscriber]) {
-      connection.on('error', (error: Error) => {
-        if (!this.lost) logger.warn({ err: error }, 'redis bus unreachable; edits stay local until it is back');
-        this.lost = true;
-      });
-      // A closed connection may report no error at all (the server went away cleanly).
-      connection.on('close', () => {
-        if (!this.lost) logger.warn('redis bus connection closed; edits stay local until it is back');
-        this.lost = true;
-      });
-    }
-    // ioredis resubscribes on its own after a reconnect; once both connections are back,
-    // catch up what was missed (the exchange needs the publisher too).
-    const back = () => {
-      if (!this.lost || this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') return;
-      this.lost = false;
-      logger.info('redis bus reachable again: catching up');
-      for (const listener of this.reconnectListeners) listener();
-    };
-    this.publisher.on('ready', back);
-    // ioredis does not resubscribe on its own (autoResubscribe off: see redis-client.ts); the
-    // channels go back before the catch-up exchange asks anything on them.
-    this.subscriber.on('ready', () => {
-      if (!this.sharded) this.resubscribe();
-      back();
+    // The catch-up exchange needs the publisher too: its outage is the bus's.
+    this.subscriber = new RedisSubscriber(openRedisConnection(url, { waitWhileDown: true, shardedSubscribers: this.sharded }), {
+      sharded: this.sharded,
+      alongside: [this.publisher],
+      logger,
+      name: 'redis bus',
+      onLost: (loss) => {
+        if (loss.cause === 'error') logger.warn({ err: loss.error }, 'redis bus unreachable; edits stay local until it is back');
+        else if (loss.cause === 'closed') logger.warn('redis bus connection closed; edits stay local until it is back');
+        else logger.warn('redis bus: a shard subscriber was lost; catching up once it is back');
+      },
+      onBack: () => {
+        logger.info('redis bus reachable again: catching up');
+        for (const listener of this.reconnectListeners) listener();
+      },
     });
-    if (this.sharded) {
-      // A shard's subscriber connection can drop while the cluster as a whole stays
-      // ready; ioredis replaces it and resubscribes, then says so.
-      this.subscriber.on('-subscriber', () => {
-        if (this.subscriber.status !== 'ready' || this.lost) return;
-        logger.warn('redis bus: a shard subscriber was lost; catching up once it is back');
-        this.lost = true;
-      });
-      this.subscriber.on('subscribersReady', back);
-    }
-    this.subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => {
-      const handler = this.handlers.get(channel.toString());
-      if (handler) handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
-    });
-  }
-
-  private resubscribe(): void {
-    const channels = [...this.handlers.keys()];
-    if (channels.length === 0) return;
-    this.subscriber.subscribe(...channels).catch((error: unknown) => this.logger.warn({ err: error, channels: channels.length }, 'bus resubscribe failed; retried on reconnect'));
   }
 
   private channel(document: string): string {
@@ -83,10 +51,8 @@ export class RedisBus implements Bus {
   }
 
   async subscribe(document: string, onMessage: (data: Uint8Array) => void): Promise<void> {
-    const channel = this.channel(document);
-    this.handlers.set(channel, onMessage);
     try {
-      await (this.sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel));
+      await this.subscriber.subscribe(this.channel(document), (message) => onMessage(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)));
     } catch (error) {
       // Redis down: the document still opens; catch-up runs once the bus is back.
       this.logger.warn({ err: error, document }, 'bus subscribe failed');
@@ -94,9 +60,7 @@ export class RedisBus implements Bus {
   }
 
   unsubscribe(document: string): void {
-    const channel = this.channel(document);
-    this.handlers.delete(channel);
-    (this.sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch((error: unknown) => this.logger.debug({ err: error, document }, 'bus unsubscribe failed'));
+    this.subscriber.unsubscribe(this.channel(document));
   }
 
   publish(document: string, data: Uint8Array, reached?: (subscribers: number) => void): void {
@@ -125,7 +89,7 @@ export class RedisBus implements Bus {
   }
 
   get healthy(): boolean {
-    return !this.lost && this.subscriber.status === 'ready';
+    return this.subscriber.reachable;
   }
 
   onReconnect(listener: () => void): void {
@@ -133,6 +97,6 @@ export class RedisBus implements Bus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.publisher.quit().catch(() => this.publisher.disconnect()), this.subscriber.quit().catch(() => this.subscriber.disconnect())]);
+    await Promise.all([this.publisher.quit().catch(() => this.publisher.disconnect()), this.subscriber.close()]);
   }
 }

@@ -16,7 +16,7 @@ export interface ConnectionOptions {
 /** One server or a Cluster, as REDIS_URL says (`redis-cluster://host:port,…`: see redis-endpoint.ts). */
 export function openRedisConnection(url: string, options: ConnectionOptions): RedisConnection {
   const endpoint = parseRedisEndpoint(url);
-  // Subscribers resubscribe themselves on 'ready' (RedisBus, RedisAccessEvents): ioredis's own
+  // Subscribers resubscribe themselves on 'ready' (redis-subscriber.ts): ioredis's own
   // resubscription holds a promise nobody handles, which a close at the wrong moment rejects
   // as an unhandled rejection (a crash, exit 70).
   const perNode: RedisOptions = options.waitWhileDown ? { maxRetriesPerRequest: null, autoResubscribe: false } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
@@ -51,8 +51,7 @@ export function createRedisClient(url: string, prefix: string, logger: Logger): 
 
 /**
  * A connection for SUBSCRIBE (subscriber mode takes a connection of its own). Commands
- * wait while Redis is unreachable, and ioredis resubscribes after a reconnect; the owner
- * listens to its `error`/`close`/`ready` events.
+ * wait while Redis is unreachable; a RedisSubscriber on it resubscribes after a reconnect.
  */
 export function createRedisSubscriber(url: string): RedisConnection {
   return openRedisConnection(url, { waitWhileDown: true });
