@@ -282,7 +282,7 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
   const docs = a.docs ?? (a.ci ? 2 : 3);
   const history = a.history ?? (a.ci ? 2000 : 20_000);
   // Typed text compacts to a small state, as real papers do; unique map keys make the document
-  // itself 100,000 entries, whose Yjs apply/encode alone costs ~0.4 s whatever the storage does.
+  // itself 100,000 entries, whose Yjs apply/encode alone is most of a load (BENCHMARKS.md "Cold load").
   const shape = a.shape ?? 'text';
   const token = target.auth?.token ?? a.token ?? 'bench';
   const prefix = `bench-cold-${runId()}-`;

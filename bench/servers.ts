@@ -103,7 +103,7 @@ export interface ServerOptions {
 
 /** What a server's storage holds (trace scenario). */
 export interface StorageBytes {
-  /** PostgreSQL: pg_database_size (an empty database is ~7.5 MB); PGlite: its data folder. */
+  /** PostgreSQL: pg_database_size (an empty database's own size included: BENCHMARKS.md "Editing trace"); PGlite: its data folder. */
   databaseBytes: number;
   /** PostgreSQL: pg_total_relation_size summed over the user tables (indexes and TOAST included). */
   tablesBytes: number | null;

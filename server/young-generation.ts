@@ -4,9 +4,10 @@
  * V8 doubles the young generation (two semi-spaces) whenever many objects survive a
  * scavenge, up to 2 × 16 MiB on 64-bit, and gives it back only in a memory-reducing
  * full GC, which an idle server rarely gets. A connection storm (thousands of sockets
- * opening, all their objects surviving) grows it to the maximum, and the ~26 MiB of
- * touched semi-space pages then stay in RSS for as long as the process idles: measured
- * at 10,000 idle connections that was 2.6 KB of the 5.2 KB RSS per connection. The
+ * opening, all their objects surviving) grows it to the maximum, and the touched
+ * semi-space pages then stay in RSS for as long as the process idles: at 10,000 idle
+ * connections a large share of the RSS per connection (`npm run bench -- --scenario
+ * density`, BENCHMARKS.md "Idle connections"). The
  * server's steady work (relaying updates, acks) allocates short-lived frames that die
  * young at any semi-space size, so its per-message cost does not depend on growth
  * (`node dist/bench/hot-path.js` with and without).

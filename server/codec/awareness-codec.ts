@@ -6,8 +6,8 @@
  * the update, so their sizes (and whom they belong to) are checked before anything is
  * parsed or copied. A state that is kept is checked to be JSON (`isJsonRemoval`): every
  * client JSON.parses every state it receives, so one malformed state relayed would throw
- * in all of them (≈1 µs for a cursor-sized state; a renewal with the same bytes is not
- * parsed again).
+ * in all of them (cheap for a cursor-sized state: BENCHMARKS.md "In process"; a renewal with
+ * the same bytes is not parsed again).
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';

@@ -1,10 +1,10 @@
 /**
  * Folding many Yjs updates into one.
  *
- * Measured on this project's machines (typing workload, 4 synced clients): applying
- * to a Y.Doc in one transaction and re-encoding takes 15 ms for 1,000 updates and
- * ~0.9 s for 100,000, while Y.mergeUpdates takes 166 ms / 3 s for 1,000 / 10,000 and
- * grows much worse beyond. So the Y.Doc route is used for every size. It also
+ * Applying them to a Y.Doc in one transaction and re-encoding is far faster than
+ * Y.mergeUpdates at every size measured, and the gap grows with the count (BENCHMARKS.md
+ * "Persistence"; `node dist/bench/persist-bench.js` times this route on a 100,000-row
+ * log). So the Y.Doc route is used for every size. It also
  * garbage-collects deleted content, keeping documents.state small, and keeps
  * updates whose dependencies are missing as pending structs inside the output.
  */

@@ -1,8 +1,9 @@
 /**
  * Session ids for the collaborations log: unique per connection across instances and
  * restarts (random per-process prefix) and cheap. `crypto.randomUUID()` per connection
- * cost ~0.5 KB of heap each (Node builds the string by concatenation), a third of an
- * idle connection's JavaScript footprint.
+ * left a large share of an idle connection's JavaScript footprint behind (Node builds the
+ * string by concatenation; `node --expose-gc dist/bench/memory-footprint.js`, BENCHMARKS.md
+ * "Idle connections").
  */
 const PROCESS_PREFIX = crypto.randomUUID();
 let counter = 0;
