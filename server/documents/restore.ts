@@ -17,6 +17,7 @@
 import * as Y from 'yjs';
 import type { DocumentKind } from '../persistence/documents.js';
 import { SHARED_ROOTS } from './content.js';
+import { sameBytes } from '../same-bytes.js';
 
 /** The update, or null when the live content already equals the version's. */
 export function restoreUpdate(kind: DocumentKind, live: Y.Doc, versionState: Uint8Array): Uint8Array | null {
@@ -100,7 +101,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+    return a instanceof Uint8Array && b instanceof Uint8Array && sameBytes(a, b);
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));

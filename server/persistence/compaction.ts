@@ -90,14 +90,6 @@ function tailSql(foldableOnly: boolean): string {
      order by position`;
 }
 
-/**
- * What `readStoredUpdates` runs, for a reader that cannot call it (the version worker thread,
- * with its own connection): `head` with [documentId] (no row: the document is gone), then
- * `tail` with [documentId, head.covered_position, head.covered_tx]; the stored updates are
- * head.state (when not null) followed by the tail rows' `update`s.
- */
-export const STORED_UPDATES_SQL = { head: HEAD_SQL, tail: tailSql(false) } as const;
-
 async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boolean): Promise<DocumentSnapshot | null> {
   const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(HEAD_SQL, [documentId]);
   const doc = head.rows[0];

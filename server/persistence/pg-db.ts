@@ -15,6 +15,8 @@ export interface PgDbOptions {
    * forever on a silent network; the pool then discards that connection.
    */
   readonly queryTimeoutMillis?: number | undefined;
+  /** The connections' name in pg_stat_activity. */
+  readonly applicationName?: string | undefined;
 }
 
 const INT8_OID = 20;
@@ -39,6 +41,7 @@ export function createPgDb(options: PgDbOptions): Db {
     query_timeout: options.queryTimeoutMillis ?? 30_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    application_name: options.applicationName,
     types,
   });
   // An idle client whose server went away emits 'error' on the pool; unhandled it

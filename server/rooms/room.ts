@@ -3,6 +3,7 @@ import type { DocumentKind, DocumentRef, StoredDocument } from '../persistence/s
 import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
 import { syncStep1Frame } from '../codec/frames.js';
+import { sameBytes } from '../same-bytes.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
 import type { UpdateObserver } from './update-observer.js';
@@ -322,13 +323,6 @@ export class Room implements DocumentRef {
 
 /** The origin of the stored state's own transaction while a room loads. */
 const LOAD = Symbol('load');
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** True when a transaction added structs (state vector moved) or deleted anything. */
 function transactionChanged(transaction: Y.Transaction): boolean {

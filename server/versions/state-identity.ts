@@ -26,9 +26,3 @@ export function stateHash(doc: Y.Doc): Uint8Array {
 export function isEmptyState(doc: Y.Doc): boolean {
   return doc.store.clients.size === 0;
 }
-
-export function sameHash(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null || a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -45,8 +45,9 @@ export interface NewVersion {
 }
 
 export interface InsertedVersion {
-  readonly version: VersionInfo;
-  /** False when that state was already stored: `version` is the existing one. */
+  /** The version's row id. */
+  readonly id: string;
+  /** False when that state was already stored: `id` is the existing version's. */
   readonly created: boolean;
 }
 
@@ -91,28 +92,18 @@ export async function latestVersion(db: Queryable, documentId: string): Promise<
   return rows[0] ? toInfo(rows[0]) : null;
 }
 
-/**
- * The statements of `insertVersion`, for a writer that cannot call it (the version worker
- * thread, with its own connection), which must run them the same way:
- * - `insert` with [documentId, label, state, kind, createdBy, hash, state byte length]
- *   returns the new row's `id`, or no row when a unique constraint stopped it;
- * - then `withHash` with [documentId, hash] returns the `id` of the version that already
- *   holds that state; no row: the number was taken by a concurrent writer, insert again
- *   (at most INSERT_ATTEMPTS times in all).
- */
-export const INSERT_VERSION_SQL = {
-  insert: `with latest as (
+const INSERT_VERSION_SQL = `with latest as (
          select id, version from document_versions where document_id = $1 order by version desc limit 1
        )
        insert into document_versions (document_id, version, label, state, kind, parent_version_id, created_by, content_hash, size)
        select $1, coalesce((select version from latest), 0) + 1, $2, $3, $4, (select id from latest), $5, $6, $7
        on conflict do nothing
-       returning id`,
-  withHash: `select id from document_versions where document_id = $1 and content_hash = $2`,
-} as const;
+       returning id`;
+
+const VERSION_WITH_HASH_SQL = `select id from document_versions where document_id = $1 and content_hash = $2`;
 
 /** Numbers taken by concurrent writers in a row before giving up (each retry sees a newer maximum). */
-export const INSERT_ATTEMPTS = 10;
+const INSERT_ATTEMPTS = 10;
 
 /** A version (no state) by its row id, or null. */
 export async function versionById(db: Queryable, id: string): Promise<VersionInfo | null> {
@@ -122,12 +113,12 @@ export async function versionById(db: Queryable, id: string): Promise<VersionInf
 
 /**
  * Stores the state as the document's next version (parent: the newest one), unless
- * that state is already stored, in which case the existing version is returned with
+ * that state is already stored, in which case the existing version's id is returned with
  * `created: false`. Safe against any number of concurrent writers on any instance.
  */
 export async function insertVersion(db: Queryable, input: NewVersion): Promise<InsertedVersion> {
   for (let attempt = 0; attempt < INSERT_ATTEMPTS; attempt++) {
-    const { rows } = await db.query<{ id: string }>(INSERT_VERSION_SQL.insert, [
+    const { rows } = await db.query<{ id: string }>(INSERT_VERSION_SQL, [
       input.documentId,
       input.label,
       input.state,
@@ -136,13 +127,9 @@ export async function insertVersion(db: Queryable, input: NewVersion): Promise<I
       input.hash,
       input.state.byteLength,
     ]);
-    if (rows[0]) {
-      const inserted = await versionById(db, rows[0].id);
-      if (inserted) return { version: inserted, created: true };
-    }
-    const existing = await db.query<{ id: string }>(INSERT_VERSION_SQL.withHash, [input.documentId, input.hash]);
-    const version = existing.rows[0] ? await versionById(db, existing.rows[0].id) : null;
-    if (version) return { version, created: false };
+    if (rows[0]) return { id: rows[0].id, created: true };
+    const existing = await db.query<{ id: string }>(VERSION_WITH_HASH_SQL, [input.documentId, input.hash]);
+    if (existing.rows[0]) return { id: existing.rows[0].id, created: false };
     // The number was taken by a concurrent writer (a different state): take the next one.
   }
   throw new Error(`could not number a new version of document ${input.documentId} after ${INSERT_ATTEMPTS} attempts`);

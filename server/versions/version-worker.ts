@@ -1,62 +1,31 @@
 /**
- * The version worker thread: everything heavy about taking a version, off the main thread,
- * where a large paper would otherwise pause every editor of every document.
+ * The version worker: everything heavy about taking a version runs on a worker thread
+ * (version-worker-thread.ts), where a large paper would otherwise pause every editor of every
+ * document. This is the main thread's side of it.
  *
- * - `encode(parts)`: merges stored updates the caller read into one Yjs state and computes its
+ * - `encode(parts)`: merges stored updates the caller read into one Yjs state with its
  *   identity (PGlite, whose single connection lives in the main thread).
- * - `store(request)` (PostgreSQL): the worker itself, on its own connection opened from the
- *   same URL, reads the document's stored updates, merges, encodes and hashes them and inserts
- *   the version, with the very statements server/persistence/compaction.ts (`STORED_UPDATES_SQL`) and
- *   server/versions/version-store.ts (`INSERT_VERSION_SQL`) run in process, so every invariant of those
- *   holds (unique state per document, race-safe numbering). The main thread sends a document id
- *   and gets back a row id; the state comes back only for a new version, moved without a copy,
- *   for the version listeners. node-postgres' parsing and serializing of the state (hex text
- *   for bytea) then costs the worker, not the editors.
+ * - `store(request)` (PostgreSQL): the thread runs `storeVersion` (store-version.ts) on its
+ *   own connection opened from the same URL, so the main thread sends a document id and gets
+ *   back a row id; the state comes back only for a new version, moved without a copy, for the
+ *   version listeners. node-postgres' parsing and serializing of the state (hex text for
+ *   bytea) then costs the worker, not the editors.
  *
- * The worker is started on first use, unref'd (it never keeps the process alive), restarted
+ * The thread is started on first use, unref'd (it never keeps the process alive), restarted
  * after a crash (whatever it held is rejected), and runs one request at a time in order.
  * Requests waiting for it are bounded (MAX_WAITING); beyond that a request rejects with
  * EncoderBusyError and the caller tries later. A failed request (a statement, the connection)
- * rejects with the worker's error message; the worker's pool opens a fresh connection for the
- * next one.
+ * rejects with the thread's error message; its next request opens a fresh connection.
  *
- * Its code is evaluated from a string (CommonJS, loading yjs' and pg's CommonJS builds by their
- * resolved paths), so the same file works from source (tests) and from the build. The identity
- * it computes is state-identity.ts' (sha-256 of the snapshot encoding): test/versions/state-identity
- * checks that both agree.
+ * The thread runs compiled JavaScript: the module next to this one in dist/, or dist/'s copy
+ * when this module runs from source (vitest), so tests need a build first, as the ones that
+ * start servers in child processes do.
  */
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { STORED_UPDATES_SQL } from '../persistence/compaction.js';
-import { INSERT_ATTEMPTS, INSERT_VERSION_SQL, type VersionKind } from './version-store.js';
-
-export interface EncodedState {
-  /** The merged state (one update). */
-  readonly state: Uint8Array;
-  /** state-identity.ts `stateHash` of it. */
-  readonly hash: Uint8Array;
-  /** No operation at all. */
-  readonly empty: boolean;
-}
-
-export interface StoreRequest {
-  readonly documentId: string;
-  /** The newest version's identity: a state with it is not inserted (outcome `unchanged`). */
-  readonly latestHash: Uint8Array | null;
-  /** An empty state is not inserted (outcome `empty`): automatic versions. */
-  readonly skipEmpty: boolean;
-  readonly kind: VersionKind;
-  readonly label: string | null;
-  readonly createdBy: string | null;
-}
-
-export type StoreOutcome =
-  /** The document no longer exists. */
-  | { readonly outcome: 'gone' }
-  | { readonly outcome: 'empty' }
-  | { readonly outcome: 'unchanged' }
-  /** Inserted (`created`), or that state was already stored as version `versionId`. */
-  | { readonly outcome: 'stored'; readonly versionId: string; readonly created: boolean; readonly state: Uint8Array; readonly hash: Uint8Array };
+import type { EncodedState, StoreOutcome, StoreRequest } from './store-version.js';
+import type { VersionThreadData, VersionThreadReply, VersionThreadRequest } from './version-worker-thread.js';
 
 export class EncoderBusyError extends Error {}
 
@@ -65,91 +34,22 @@ const MAX_WAITING = 64;
 /** The worker's name in pg_stat_activity. */
 export const VERSION_WORKER_APPLICATION_NAME = 'scriptorium-versions';
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const Y = require(workerData.yjs);
-const sql = workerData.sql;
-
-let pool = null;
-function database() {
-  if (pool) return pool;
-  const pg = require(workerData.pg);
-  pool = new pg.Pool({
-    connectionString: workerData.connectionString,
-    application_name: workerData.applicationName,
-    max: 1,
-    connectionTimeoutMillis: 5000,
-    query_timeout: 30000,
-    idleTimeoutMillis: 30000,
-    keepAlive: true,
-  });
-  // An idle connection whose server went away: the next request gets a fresh one.
-  pool.on('error', () => {});
-  return pool;
+/** The compiled thread module (see the module comment). */
+function threadModule(): URL {
+  const beside = new URL('./version-worker-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = new URL('../../dist/server/versions/version-worker-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`the version worker thread is not built: no ${fileURLToPath(beside)} nor ${fileURLToPath(built)} (run npm run build)`);
 }
-
-function encode(parts) {
-  const doc = new Y.Doc();
-  Y.transact(doc, () => {
-    for (const part of parts) {
-      // A stored row that does not apply is left out, as a load leaves it out (quarantine).
-      try { Y.applyUpdate(doc, part); } catch {}
-    }
-  });
-  const state = Y.encodeStateAsUpdate(doc);
-  const hash = new Uint8Array(createHash('sha256').update(Y.encodeSnapshot(Y.snapshot(doc))).digest());
-  const empty = doc.store.clients.size === 0;
-  doc.destroy();
-  return { state, hash, empty };
-}
-
-const same = (a, b) => a !== null && a.length === b.length && a.every((byte, i) => byte === b[i]);
-
-async function store(request) {
-  const db = database();
-  const head = (await db.query(sql.head, [request.documentId])).rows[0];
-  if (!head) return { outcome: 'gone' };
-  const tail = (await db.query(sql.tail, [request.documentId, head.covered_position, head.covered_tx])).rows;
-  const parts = tail.map((row) => row.update);
-  if (head.state) parts.unshift(head.state);
-  const { state, hash, empty } = encode(parts);
-  if (request.skipEmpty && empty) return { outcome: 'empty' };
-  if (same(request.latestHash, hash)) return { outcome: 'unchanged' };
-  for (let attempt = 0; attempt < workerData.insertAttempts; attempt++) {
-    const inserted = (await db.query(sql.insert, [request.documentId, request.label, state, request.kind, request.createdBy, hash, state.byteLength])).rows[0];
-    if (inserted) return { outcome: 'stored', versionId: inserted.id, created: true, state, hash };
-    const existing = (await db.query(sql.withHash, [request.documentId, hash])).rows[0];
-    if (existing) return { outcome: 'stored', versionId: existing.id, created: false, state, hash };
-  }
-  throw new Error('could not number a new version of document ' + request.documentId + ' after ' + workerData.insertAttempts + ' attempts');
-}
-
-async function handle(message) {
-  if (message.op === 'encode') {
-    const result = encode(message.parts);
-    parentPort.postMessage({ id: message.id, result }, [result.state.buffer, result.hash.buffer]);
-    return;
-  }
-  const result = await store(message.request);
-  parentPort.postMessage({ id: message.id, result }, result.outcome === 'stored' ? [result.state.buffer, result.hash.buffer] : []);
-}
-
-// One request at a time, in order: a large paper's state is held once, not once per request.
-let running = Promise.resolve();
-parentPort.on('message', (message) => {
-  running = running.then(() => handle(message)).catch((error) => {
-    parentPort.postMessage({ id: message.id, error: String((error && error.message) || error) });
-  });
-});
-`;
 
 interface Waiting {
-  resolve(value: unknown): void;
+  resolve(value: EncodedState | StoreOutcome): void;
   reject(error: Error): void;
 }
 
-type Reply = { id: number; result: unknown } | { id: number; error: string };
+/** A request as sent, before it is numbered. */
+type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export interface VersionWorkerOptions {
   /** PostgreSQL URL the worker connects with for `store`; without it only `encode` is available. */
@@ -194,33 +94,30 @@ export class VersionWorker {
     await worker?.terminate();
   }
 
-  private send<T>(message: object, transfer: ArrayBuffer[], failure: string): Promise<T> {
+  /** Sends a request; `T` is what the thread answers that request with. */
+  private send<T extends EncodedState | StoreOutcome>(message: Unnumbered<VersionThreadRequest>, transfer: ArrayBuffer[], failure: string): Promise<T> {
     if (this.closed) return Promise.reject(new Error('version worker closed'));
     if (this.waiting.size >= MAX_WAITING) return Promise.reject(new EncoderBusyError(`${MAX_WAITING} versions already waiting for the version worker`));
-    const worker = this.started();
+    let worker: Worker;
+    try {
+      worker = this.started();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject: (error) => reject(new Error(`${failure}: ${error.message}`)) });
-      worker.postMessage({ id, ...message }, transfer);
+      this.waiting.set(id, { resolve: (value) => resolve(value as T), reject: (error) => reject(new Error(`${failure}: ${error.message}`)) });
+      const request: VersionThreadRequest = { id, ...message };
+      worker.postMessage(request, transfer);
     });
   }
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const require = createRequire(import.meta.url);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        yjs: require.resolve('yjs'),
-        pg: require.resolve('pg'),
-        connectionString: this.options.connectionString,
-        applicationName: VERSION_WORKER_APPLICATION_NAME,
-        sql: { ...STORED_UPDATES_SQL, ...INSERT_VERSION_SQL },
-        insertAttempts: INSERT_ATTEMPTS,
-      },
-    });
+    const workerData: VersionThreadData = { connectionString: this.options.connectionString, applicationName: VERSION_WORKER_APPLICATION_NAME };
+    const worker = new Worker(threadModule(), { workerData });
     worker.unref();
-    worker.on('message', (reply: Reply) => {
+    worker.on('message', (reply: VersionThreadReply) => {
       const waiting = this.waiting.get(reply.id);
       if (!waiting) return;
       this.waiting.delete(reply.id);

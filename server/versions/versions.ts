@@ -4,25 +4,25 @@
  * Cheap first: the live state's identity (state-identity.ts, a walk over struct ids) is
  * compared with the newest version's, so a version of an unchanged document costs that and
  * one indexed query. A new state is taken from storage, not from the live Y.Doc: once every
- * update this instance applied is committed, the stored updates are read, merged, encoded,
- * hashed and inserted (server/versions/version-store.ts: race-safe numbering, unique state per
- * document). So a version only ever holds committed edits. All of that but the two small
- * queries runs on the version worker thread (version-worker.ts), since for a large paper it
- * would pause every editor: on PostgreSQL the worker reads and inserts on its own connection
- * and the main thread only gets the new row's id; on PGlite (one connection, in this thread)
- * the main thread reads and inserts and the worker merges, encodes and hashes.
+ * update this instance applied is committed, `storeVersion` (store-version.ts) reads the
+ * stored updates, merges, hashes and inserts them. All of that but the two small queries
+ * runs on the version worker thread (version-worker.ts), since for a large paper it would
+ * pause every editor: on PostgreSQL the worker runs `storeVersion` on its own connection and
+ * the main thread only gets the new row's id; on PGlite (one connection, in this thread) the
+ * main thread runs it and hands the worker only the merge.
  *
  * Naming the state that is already the newest version labels that version (it becomes a
  * named version; a label it had is replaced) instead of storing the same state again.
  */
 import type { Logger } from 'pino';
-import * as Y from 'yjs';
-import { readStoredUpdates } from '../persistence/compaction.js';
+import type * as Y from 'yjs';
 import type { Db } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
-import { insertVersion, labelVersion, latestVersion, versionById, type VersionInfo, type VersionKind } from './version-store.js';
+import { sameBytes } from '../same-bytes.js';
+import { isEmptyState, stateHash } from './state-identity.js';
+import { storeVersion, type StoreOutcome, type StoreRequest } from './store-version.js';
+import { labelVersion, latestVersion, versionById, type VersionInfo, type VersionKind } from './version-store.js';
 import { VersionWorker } from './version-worker.js';
-import { isEmptyState, sameHash, stateHash } from './state-identity.js';
 
 /** What a version is taken of: a live document (a Room) and how far its updates are stored. */
 export interface VersionSource {
@@ -89,24 +89,9 @@ export class Versions {
   async take(document: DocumentRef, source: VersionSource, request: VersionRequest): Promise<TakenVersion | null> {
     if (request.kind === 'auto' && isEmptyState(source.doc)) return null;
     const latest = await latestVersion(this.db, document.id);
-    if (latest !== null && sameHash(latest.hash, stateHash(source.doc))) return this.existing(latest, request);
+    if (latest !== null && sameBytes(latest.hash, stateHash(source.doc))) return this.existing(latest, request);
     await source.durability.whenSettled(source.durability.appended);
-    if (this.worker.stores) return this.storeOnWorker(document, latest, request);
-    const parts = await readStoredUpdates(this.db, document.id);
-    if (parts === null) throw gone(document);
-    const { state, hash, empty } = await this.worker.encode(parts);
-    if (request.kind === 'auto' && empty) return null;
-    // Edits of other instances not stored yet can make the stored state the newest version's.
-    if (latest !== null && sameHash(latest.hash, hash)) return this.existing(latest, request);
-    const inserted = await insertVersion(this.db, { documentId: document.id, kind: request.kind, label: request.label, createdBy: request.createdBy, state, hash });
-    if (!inserted.created) return this.existing(inserted.version, request);
-    await this.notify({ document, version: inserted.version, state });
-    return inserted;
-  }
-
-  /** The same steps as `take`'s main-thread path, read and inserted by the worker on its own connection. */
-  private async storeOnWorker(document: DocumentRef, latest: VersionInfo | null, request: VersionRequest): Promise<TakenVersion | null> {
-    const stored = await this.worker.store({
+    const stored = await this.store({
       documentId: document.id,
       latestHash: latest?.hash ?? null,
       skipEmpty: request.kind === 'auto',
@@ -114,14 +99,28 @@ export class Versions {
       label: request.label,
       createdBy: request.createdBy,
     });
-    if (stored.outcome === 'gone') throw gone(document);
-    if (stored.outcome === 'empty') return null;
-    if (stored.outcome === 'unchanged') return this.existing(latest!, request);
-    const version = await versionById(this.db, stored.versionId);
-    if (version === null) throw new Error(`version ${stored.versionId} of ${JSON.stringify(document.name)} vanished after it was stored`);
-    if (!stored.created) return this.existing(version, request);
-    await this.notify({ document, version, state: stored.state });
-    return { version, created: true };
+    switch (stored.outcome) {
+      case 'gone':
+        throw new Error(`document ${JSON.stringify(document.name)} no longer exists`);
+      case 'empty':
+        return null;
+      case 'unchanged':
+        if (latest === null) throw new Error(`version store answered "unchanged" for ${JSON.stringify(document.name)}, which has no version`);
+        return this.existing(latest, request);
+      case 'stored': {
+        const version = await versionById(this.db, stored.versionId);
+        if (version === null) throw new Error(`version ${stored.versionId} of ${JSON.stringify(document.name)} vanished after it was stored`);
+        if (!stored.created) return this.existing(version, request);
+        await this.notify({ document, version, state: stored.state });
+        return { version, created: true };
+      }
+    }
+  }
+
+  /** `storeVersion` on the worker's own connection (PostgreSQL), or here with the worker merging (PGlite). */
+  private store(request: StoreRequest): Promise<StoreOutcome> {
+    if (this.worker.stores) return this.worker.store(request);
+    return storeVersion(this.db, request, (parts) => this.worker.encode(parts));
   }
 
   /** Stops the worker thread and its connection (shutdown). */
@@ -143,8 +142,4 @@ export class Versions {
       }
     }
   }
-}
-
-function gone(document: DocumentRef): Error {
-  return new Error(`document ${JSON.stringify(document.name)} no longer exists`);
 }
