@@ -118,7 +118,7 @@ export async function openBackends(config: Config, injected: InjectedBackends, l
   const bus = injected.bus ?? (config.redisUrl ? new RedisBus(config.redisUrl, config.redisPrefix, logger) : null);
   if (bus) disposers.add('bus', () => bus.close());
 
-  const sharedPresence = injected.presence ?? (redis ? new RedisPresence(redis, logger, () => clock.now()) : null);
+  const sharedPresence = injected.presence ?? (redis ? new RedisPresence(redis, logger, clock) : null);
 
   return {
     redis,

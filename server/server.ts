@@ -144,7 +144,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   disposers.add('keepalive', () => keepalive.stop());
   const instanceId = bus?.instanceId ?? crypto.randomUUID();
   // A shared store (Redis, or one injected) is told; the single-instance view reads the sessions.
-  const presence = backends.sharedPresence ?? livePresence(instanceId, () => liveDocumentSessions(keepalive));
+  const presence = backends.sharedPresence ?? livePresence(instanceId, () => liveDocumentSessions(keepalive), clock);
   const sessionPresence = backends.sharedPresence ? new SessionPresence(backends.sharedPresence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
   if (sessionPresence) disposers.add('session presence', () => sessionPresence.close());
 

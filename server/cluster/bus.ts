@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../clock.js';
+
 /**
  * The bus between instances: one channel per document (`doc:{name}`), carrying the
  * updates and awareness an instance accepted, and the state-vector exchange that
@@ -41,6 +43,9 @@ export class InProcessBusHub {
   /** Instances whose announcements are dropped (tests: as if they had died). */
   readonly silenced = new Set<string>();
 
+  /** Announcements lapse by this clock. */
+  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
+
   /** As if the instance's connection to the others had dropped and come back. */
   reconnect(instanceId: string): void {
     for (const listener of this.reconnectListeners.get(instanceId) ?? []) listener();
@@ -77,11 +82,11 @@ export class InProcessBusHub {
         }
       },
       announce(through, ttlMs) {
-        if (!hub.silenced.has(instanceId)) hub.announcements.set(instanceId, { through, until: Date.now() + ttlMs });
+        if (!hub.silenced.has(instanceId)) hub.announcements.set(instanceId, { through, until: hub.clock.now() + ttlMs });
       },
       async announced(other) {
         const announcement = hub.announcements.get(other);
-        return announcement && announcement.until > Date.now() ? announcement.through : null;
+        return announcement && announcement.until > hub.clock.now() ? announcement.through : null;
       },
       onReconnect(listener) {
         const listeners = hub.reconnectListeners.get(instanceId) ?? [];

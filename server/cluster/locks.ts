@@ -49,7 +49,7 @@ export function checkTtl(ttlMs: number): number {
 export class InProcessLocks implements Locks {
   private readonly held = new Map<string, { token: string; expiresAt: number }>();
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
 
   async acquire(documentId: string, ttlMs: number = LOCK_TTL_MS): Promise<Lock | null> {
     checkTtl(ttlMs);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /**
  * Who is in which document, across every instance (docs/contracts.md "Redis keys": `doc:presence:{name}`,
@@ -129,7 +129,7 @@ export class InProcessPresence implements Presence {
   private readonly users = new Map<string, UserPresence & { readonly expiresAt: number }>();
 
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
     private readonly ttlMs: number = PRESENCE_TTL_MS,
   ) {}
 
@@ -154,7 +154,7 @@ export class InProcessPresence implements Presence {
   async list(document: string): Promise<PresenceEntry[]> {
     const sessions = this.documents.get(document);
     if (!sessions) return [];
-    const now = this.now();
+    const now = this.clock.now();
     const live: PresenceEntry[] = [];
     for (const [key, stored] of sessions) {
       if (stored.expiresAt > now) live.push(stored.entry);
@@ -171,7 +171,7 @@ export class InProcessPresence implements Presence {
   async user(userId: string): Promise<UserPresence | null> {
     const user = this.users.get(userId);
     if (!user) return null;
-    if (user.expiresAt <= this.now()) {
+    if (user.expiresAt <= this.clock.now()) {
       this.users.delete(userId);
       return null;
     }
@@ -181,17 +181,17 @@ export class InProcessPresence implements Presence {
   private put(entry: PresenceEntry): void {
     let sessions = this.documents.get(entry.document);
     if (!sessions) this.documents.set(entry.document, (sessions = new Map()));
-    sessions.set(entry.sessionKey, { entry, expiresAt: this.now() + this.ttlMs });
+    sessions.set(entry.sessionKey, { entry, expiresAt: this.clock.now() + this.ttlMs });
   }
 
   private setUser(userId: string, status: UserPresence['status'], document: string): void {
-    const now = this.now();
+    const now = this.clock.now();
     this.users.set(userId, { status, lastSeen: now, document, expiresAt: now + this.ttlMs });
   }
 
   /** Documents nobody lists are swept at renewal, as Redis expires their keys. */
   private sweepUsers(): void {
-    const now = this.now();
+    const now = this.clock.now();
     for (const [id, user] of this.users) if (user.expiresAt <= now) this.users.delete(id);
     for (const [name, sessions] of this.documents) {
       for (const [key, stored] of sessions) if (stored.expiresAt <= now) sessions.delete(key);

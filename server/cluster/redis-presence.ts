@@ -1,5 +1,6 @@
-import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import type { RedisConnection } from './redis-client.js';
 import {
   byAge,
   latestDocumentPerUser,
@@ -29,12 +30,12 @@ export class RedisPresence implements Presence {
   constructor(
     private readonly redis: RedisConnection,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
     private readonly ttlMs: number = PRESENCE_TTL_MS,
   ) {}
 
   async join(entry: PresenceEntry): Promise<void> {
-    const now = this.now();
+    const now = this.clock.now();
     const writes = [this.run(this.documentWrite(entry.document, [entry.sessionKey, this.encode(entry, now)]), 'presence not recorded: redis unreachable', { document: entry.document })];
     if (entry.userId !== null) writes.push(this.run(this.userWrite(entry.userId, 'online', entry.document, now), 'user presence not recorded: redis unreachable', { userId: entry.userId }));
     await Promise.all(writes);
@@ -51,7 +52,7 @@ export class RedisPresence implements Presence {
 
   async renew(entries: readonly PresenceEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const now = this.now();
+    const now = this.clock.now();
     const byDocument = new Map<string, string[]>();
     for (const entry of entries) {
       let fields = byDocument.get(entry.document);
@@ -75,7 +76,7 @@ export class RedisPresence implements Presence {
       this.logger.warn({ err: error, document }, 'presence not read: redis unreachable');
       throw new PresenceUnavailableError('presence is unavailable: redis unreachable');
     }
-    const now = this.now();
+    const now = this.clock.now();
     const live: PresenceEntry[] = [];
     const expired: string[] = [];
     for (const [sessionKey, json] of Object.entries(stored)) {
@@ -93,7 +94,7 @@ export class RedisPresence implements Presence {
   }
 
   async userOffline(userId: string, document: string): Promise<void> {
-    await this.run(this.userWrite(userId, 'offline', document, this.now()), 'user presence not recorded: redis unreachable', { userId });
+    await this.run(this.userWrite(userId, 'offline', document, this.clock.now()), 'user presence not recorded: redis unreachable', { userId });
   }
 
   async user(userId: string): Promise<UserPresence | null> {

@@ -1,5 +1,6 @@
-import type { RedisConnection } from './redis-client.js';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../clock.js';
+import type { RedisConnection } from './redis-client.js';
 import { SESSION_TTL_MS, type SessionStore } from '../auth/session-store.js';
 
 /**
@@ -13,11 +14,11 @@ export class RedisSessionStore implements SessionStore {
   constructor(
     private readonly redis: RedisConnection,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   async touch(sessionId: string, userId: string, expiresAt: number): Promise<void> {
-    const ttl = Math.max(1, Math.min(expiresAt - this.now(), SESSION_TTL_MS));
+    const ttl = Math.max(1, Math.min(expiresAt - this.clock.now(), SESSION_TTL_MS));
     try {
       // Never shortens a revocation: the TTL only grows back to the session's own.
       await this.redis.multi().hset(key(sessionId), 'userId', userId).pexpire(key(sessionId), ttl, 'GT').pexpire(key(sessionId), ttl, 'NX').exec();
@@ -36,8 +37,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async revoke(sessionId: string, until: number): Promise<string | null> {
-    const ttl = Math.max(1, until - this.now());
-    const results = await this.redis.multi().hget(key(sessionId), 'userId').hset(key(sessionId), 'revokedAt', String(this.now())).pexpire(key(sessionId), ttl).exec();
+    const ttl = Math.max(1, until - this.clock.now());
+    const results = await this.redis.multi().hget(key(sessionId), 'userId').hset(key(sessionId), 'revokedAt', String(this.clock.now())).pexpire(key(sessionId), ttl).exec();
     const userId = results?.[0]?.[1];
     return typeof userId === 'string' ? userId : null;
   }

@@ -78,7 +78,7 @@ const key = (session: PresentSession) => presenceSessionKey(session.sessionId, s
  * Presence of a single instance (no Redis): read straight from the live sessions, so it
  * costs no memory per session and can never disagree with them. Writes are not needed.
  */
-export function livePresence(instanceId: string, sessions: () => Iterable<PresentSession>): Presence {
+export function livePresence(instanceId: string, sessions: () => Iterable<PresentSession>, clock: Pick<Clock, 'now'>): Presence {
   const open = function* () {
     for (const session of sessions()) if (session.state === 'open') yield session;
   };
@@ -103,7 +103,7 @@ export function livePresence(instanceId: string, sessions: () => Iterable<Presen
     async user(userId) {
       let latest: PresentSession | null = null;
       for (const session of open()) if (session.userId === userId && (latest === null || session.openedAt > latest.openedAt)) latest = session;
-      return latest ? { status: 'online', lastSeen: Date.now(), document: latest.documentName } : null;
+      return latest ? { status: 'online', lastSeen: clock.now(), document: latest.documentName } : null;
     },
   };
 }

@@ -15,11 +15,11 @@ export interface PgliteDbOptions {
 
 export async function createPgliteDb(options: PgliteDbOptions): Promise<Db> {
   await mkdir(options.dataDir, { recursive: true });
-  const started = Date.now();
+  const started = performance.now();
   // Default (strict) durability: PGlite syncs its files after every statement
   // outside a transaction and at COMMIT, which the ack-after-commit promise needs.
   const pglite = await PGlite.create(options.dataDir);
-  options.logger?.info({ dataDir: options.dataDir, ms: Date.now() - started }, 'embedded PGlite database opened');
+  options.logger?.info({ dataDir: options.dataDir, ms: Math.round(performance.now() - started) }, 'embedded PGlite database opened');
 
   // PGlite already returns int8 as number and bytea as Uint8Array, matching pg-db.
   const wrap = (target: PGlite | Transaction): Queryable => ({

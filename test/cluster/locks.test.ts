@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { REDIS_URL, testRedis } from '../helpers/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../server/clock.js';
 import { InProcessLocks, LOCK_TTL_MS, UNLOCKED, unlockedWhileDown, withLock, type Locks } from '../../server/cluster/locks.js';
 import { createRedisClient } from '../../server/cluster/redis-client.js';
 import { RedisLocks } from '../../server/cluster/redis-locks.js';
@@ -28,7 +27,7 @@ const implementations: Array<[string, () => LocksPair]> = [
   ['in process', () => {
     // Real time plus a jump the test controls, so renewal timers still run in real time.
     let offset = 0;
-    const hub = new InProcessLocks({ ...systemClock, now: () => Date.now() + offset });
+    const hub = new InProcessLocks({ now: () => Date.now() + offset });
     return { a: hub, b: hub, advance: async (ms) => void (offset += ms) };
   }],
   ['redis', () => ({ a: new RedisLocks(redis(), logger), b: new RedisLocks(redis(), logger), advance: sleep })],

@@ -13,8 +13,8 @@ import { SessionPresence, type PresentSession } from '../../server/cluster/sessi
 
 const logger = pino({ level: 'silent' });
 
-/** A Presence on the shared store, reading time from `now`. */
-export type PresenceFactory = (now: () => number) => Presence;
+/** A Presence on the shared store, reading time from `clock`. */
+export type PresenceFactory = (clock: Clock) => Presence;
 
 /** A clock the test moves by hand; `every` callbacks run when the test says so. */
 export class ManualClock implements Clock {
@@ -55,7 +55,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
   describe.each(implementations)('Presence conformance: %s', (_name, make) => {
     it('join, list (oldest first), join again replaces, leave', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const doc = unique('doc');
       expect(await presence.list(doc)).toEqual([]);
       const a = entry(doc, 's-a', { since: clock.t - 2000, name: 'Ada' });
@@ -74,7 +74,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('documents are apart; names and keys with odd characters round-trip', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const one = unique('paper/{one}');
       const two = unique('paper:two ü');
       const key = presenceSessionKey('proc:1', `${one}\0x`, one);
@@ -86,7 +86,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('an entry not renewed expires after the TTL; a renewed one stays, with its since', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const doc = unique('doc');
       const kept = entry(doc, 'kept', { since: clock.t });
       const dropped = entry(doc, 'dropped', { since: clock.t });
@@ -103,7 +103,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('renewal brings back an entry that was lost (expired while the instance could not renew)', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const doc = unique('doc');
       const lost = entry(doc, 'lost', { since: clock.t });
       await presence.join(lost);
@@ -115,7 +115,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('the user key: online in the document joined or opened last, offline after userOffline', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const userId = unique('user');
       const doc = unique('doc');
       const other = unique('doc');
@@ -143,7 +143,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('joins on open and leaves on close, with the session\'s own since', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const live: PresentSession[] = [];
       const publisher = new SessionPresence(presence, 'this-instance', () => live, clock, logger);
       const doc = unique('tracked');
@@ -163,7 +163,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
 
     it('renews every live session on its timer, so they outlive the TTL; after close() it writes nothing', async () => {
       const clock = new ManualClock();
-      const presence = make(clock.now);
+      const presence = make(clock);
       const doc = unique('renewed');
       const live = [session(doc, 'held', 'u-held', clock.t)];
       const publisher = new SessionPresence(presence, 'this-instance', () => live, clock, logger);

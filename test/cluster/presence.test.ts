@@ -39,8 +39,8 @@ afterAll(async () => {
 });
 
 const implementations: Array<[string, PresenceFactory]> = [
-  ['in process', (now) => new InProcessPresence(now)],
-  ['redis', (now) => new RedisPresence(redis(), logger, now)],
+  ['in process', (clock) => new InProcessPresence(clock)],
+  ['redis', (clock) => new RedisPresence(redis(), logger, clock)],
 ];
 
 presenceConformance(implementations);
@@ -49,7 +49,7 @@ presenceConformance(implementations);
 describe('InProcessPresence', () => {
   it('user keys expire after the TTL without activity', async () => {
     const clock = new ManualClock();
-    const presence = new InProcessPresence(clock.now);
+    const presence = new InProcessPresence(clock);
     await presence.join(entry('d', 's', { userId: 'u' }));
     clock.t += PRESENCE_TTL_MS - 1;
     expect(await presence.user('u')).not.toBeNull();
@@ -76,7 +76,7 @@ describe('RedisPresence across instances', () => {
   it('the entries of an instance that stopped renewing vanish for everyone, and are removed from Redis', async () => {
     const client = redis();
     let deadNow = Date.now() - PRESENCE_TTL_MS - 1000;
-    const dead = new RedisPresence(client, logger, () => deadNow);
+    const dead = new RedisPresence(client, logger, { now: () => deadNow });
     const alive = new RedisPresence(redis(), logger);
     const doc = unique('dead');
     await dead.join(entry(doc, 'ghost', { instanceId: 'dead' }));

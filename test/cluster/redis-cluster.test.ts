@@ -52,7 +52,7 @@ afterAll(async () => {
 
 busConformance([['redis cluster (sharded pub/sub)', () => [new RedisBus(cluster.url, prefix, logger), new RedisBus(cluster.url, prefix, logger)]]]);
 locksConformance([['redis cluster', () => ({ a: new RedisLocks(client(), logger), b: new RedisLocks(client(), logger), advance: sleep })]]);
-presenceConformance([['redis cluster', (now) => new RedisPresence(client(), logger, now)]]);
+presenceConformance([['redis cluster', (clock) => new RedisPresence(client(), logger, clock)]]);
 sessionStoreConformance([['redis cluster', () => new RedisSessionStore(client(), logger)]]);
 rateLimitStoreConformance([['redis cluster', () => new RedisRateLimitStore(client(), logger)]]);
 accessEventsConformance([

@@ -118,7 +118,7 @@ describe('token mode, two instances over Redis', () => {
   });
 
   it('the entries of an instance that died (stopped renewing) are gone after the TTL', async () => {
-    const dead = new RedisPresence(redis(), logger, () => Date.now() - PRESENCE_TTL_MS - 1000);
+    const dead = new RedisPresence(redis(), logger, { now: () => Date.now() - PRESENCE_TTL_MS - 1000 });
     await dead.join(entry(DOC, 'ghost', users.editor, 'dead', Date.now() - PRESENCE_TTL_MS - 1000));
     await presences.b.join(entry(DOC, 'alive', users.viewer, 'B', Date.now()));
     for (const server of ['a', 'b'] as const) {
