@@ -52,10 +52,9 @@ function micro(audiences: number): { usPerEdit: number; framesPerEdit: number } 
     fanOut.join({ socket, address, prefix: encodeAddress(address) });
   }
   const origin = { kind: 'remote', userId: null, sessionId: 'bench', updateRefused() {} } as UpdateOrigin;
-  const room = {} as never;
   const edits = Math.max(200, Math.floor(2_000_000 / audiences));
   const run = (n: number, from: number) => {
-    for (let i = 0; i < n; i++) fanOut.updateApplied(room, encodeMapSetUpdate(7, from + i, 'm', 'k', i), origin, null);
+    for (let i = 0; i < n; i++) fanOut.updateApplied(encodeMapSetUpdate(7, from + i, 'm', 'k', i), origin, null);
   };
   run(Math.min(edits, 2_000), 0);
   frames = 0;

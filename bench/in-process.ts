@@ -13,13 +13,12 @@ import { Keepalive } from '../server/protocol/keepalive.js';
 import { LiveSessions } from '../server/protocol/live-sessions.js';
 import type { Publisher } from '../server/rooms/local-fan-out.js';
 import { RoomRegistry } from '../server/rooms/room-registry.js';
-import { StorageWriter } from '../server/rooms/storage-writer.js';
 
 export function inProcessContext(publisher: Publisher): ProtocolContext & { storage: MemoryStorage } {
   const storage = new MemoryStorage();
   const metrics = createMetrics({ storageHealthy: () => true, storageStats: () => storage.stats });
   const logger = pino({ level: 'silent' });
-  const rooms = new RoomRegistry({ storage, publisher, observers: [new StorageWriter(storage)], metrics, logger });
+  const rooms = new RoomRegistry({ storage, publisher, extensions: [], metrics, logger });
   const keepalive = new Keepalive(publisher, 60_000, systemClock);
   return {
     storage,

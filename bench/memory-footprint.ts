@@ -6,6 +6,7 @@
 import * as Y from 'yjs';
 import { HocuspocusConnection } from '../server/protocol/hocuspocus/hocuspocus-connection.js';
 import { Room } from '../server/rooms/room.js';
+import { RoomExtensions } from '../server/rooms/room-extension.js';
 import { inProcessContext } from './in-process.js';
 import type { TransportSocket } from '../server/transport/transport.js';
 import { parseCli } from '../server/command-line.js';
@@ -30,7 +31,8 @@ const noop = () => {};
 const socket: TransportSocket = { closed: false, send: noop, publish: noop, subscribe: noop, unsubscribe: noop, close: noop, cork: (fn) => fn() };
 const publisher = { publish: noop };
 const context = inProcessContext(publisher);
-const { metrics, keepalive } = context;
+const { metrics, keepalive, storage } = context;
+const extensions = new RoomExtensions([]);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 // Load the documents first so the per-connection figures exclude them.
@@ -60,7 +62,7 @@ const perObject = (make: (i: number) => unknown): number => {
   kept.push(objects);
   return size;
 };
-console.log(`Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, kind: 'paper', projectId: 'p', state: null }, { observers: [], publisher, metrics, poisoned: noop })).toFixed(0)} B`);
+console.log(`Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, kind: 'paper', projectId: 'p', state: null }, { storage, extensions, publisher, metrics, poisoned: noop })).toFixed(0)} B`);
 console.log(`  of which the empty Y.Doc:        ${perObject(() => new Y.Doc({ gc: true })).toFixed(0)} B`);
 keepalive.stop();
 process.exit(0);

@@ -29,9 +29,8 @@ import { Keepalive } from './protocol/keepalive.js';
 import { LiveSessions } from './protocol/live-sessions.js';
 import { AWARENESS_SWEEP_MS, type AwarenessLimits } from './rooms/awareness-table.js';
 import { expireAwareness } from './rooms/awareness-expiry.js';
+import type { RoomExtension } from './rooms/room-extension.js';
 import { RoomRegistry } from './rooms/room-registry.js';
-import { StorageWriter } from './rooms/storage-writer.js';
-import type { UpdateObserver } from './rooms/update-observer.js';
 import { TreeProjection } from './research-trees/tree-projection.js';
 import { treeProjectionListener } from './research-trees/tree-version-listener.js';
 import { selectTransport } from './transport/select-transport.js';
@@ -69,8 +68,8 @@ export interface StartOptions extends InjectedBackends {
   readonly clock?: Clock;
   /** Default: a fresh set reading the storage's stats. */
   readonly metrics?: ServerMetrics;
-  /** Observers attached to every room after storage and before the local fan-out (bus, triggers). */
-  readonly observers?: readonly UpdateObserver[];
+  /** Extensions of every room, after the server's own (see roomExtensions). */
+  readonly extensions?: readonly RoomExtension[];
   /** Told after every version stored (e.g. the research-tree projection). */
   readonly versionListeners?: readonly VersionListener[];
 }
@@ -151,15 +150,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   const rooms = new RoomRegistry({
     storage,
     publisher,
-    replication: relay ?? undefined,
-    lifecycle: autoVersions ? [autoVersions] : [],
-    observers: [
-      new StorageWriter(storage),
-      ...(relay ? [relay] : []),
-      ...(treeProjection ? [treeProjection] : []),
-      ...(autoVersions ? [autoVersions] : []),
-      ...(options.observers ?? []),
-    ],
+    extensions: roomExtensions(relay, autoVersions, treeProjection, options.extensions ?? []),
     metrics,
     logger,
     maxDocumentBytes: config.maxDocumentBytes,
@@ -270,6 +261,26 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     })());
 
   return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, versions, close };
+}
+
+/**
+ * Every room's extensions, in the order each hook calls them (RoomRegistry, Room.apply):
+ * 1. the bus relay: the other instances wait on it, so an edit is published before anything
+ *    else is done with it; and its `load` must subscribe before the stored state is read;
+ * 2. automatic versions and 3. the research-tree projection: they only stamp an edit and
+ *    schedule work for later, and follow a room's life independently of each other;
+ * 4. the caller's (tests).
+ * None of them has to run before another for correctness: what did (storage, which the
+ * relay's numbering and the acks rely on) is a fixed step of Room.apply before them all,
+ * and the local fan-out one after them all. One order keeps a reader from having to check.
+ */
+function roomExtensions(
+  relay: BusRelay | null,
+  autoVersions: AutoVersions | null,
+  treeProjection: TreeProjection | null,
+  injected: readonly RoomExtension[],
+): RoomExtension[] {
+  return [...(relay ? [relay] : []), ...(autoVersions ? [autoVersions] : []), ...(treeProjection ? [treeProjection] : []), ...injected];
 }
 
 /** The injected authorizer, else token mode's (which needs the database), else open mode. */

@@ -5,9 +5,8 @@ import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from '..
 import type { Clock } from '../clock.js';
 import { beforeDeadline } from '../persistence/deadline.js';
 import { AWARENESS_EXPIRE_MS, AWARENESS_SWEEP_MS, type AwarenessOwner } from '../rooms/awareness-table.js';
-import type { Replication } from '../rooms/room-registry.js';
+import type { RoomExtension } from '../rooms/room-extension.js';
 import type { Room } from '../rooms/room.js';
-import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
 import { remoteOrigin, type RemoteOrigin, type UpdateOrigin } from '../rooms/update-origin.js';
 import type { Bus } from './bus.js';
 import { PublishedUpdates, UnconfirmedUpdates } from './relay-durability.js';
@@ -60,7 +59,7 @@ interface Link {
   heard: number;
 }
 
-export class BusRelay implements UpdateObserver, Replication {
+export class BusRelay implements RoomExtension {
   private readonly links = new Map<string, Link>();
   private readonly origin: RemoteOrigin;
   /** Owner of the awareness states relayed from other instances (they expire by time: expireAwareness). */
@@ -134,30 +133,30 @@ export class BusRelay implements UpdateObserver, Replication {
     ).catch((error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: applying the stored state failed'));
   }
 
-  // --- Replication (the registry's hooks) --------------------------------------
+  // --- A room's life (RoomExtension) ----------------------------------------------
 
-  beforeLoad(name: string): Promise<void> {
+  /** Subscribes before the document is read from storage, so nothing published meanwhile is missed. */
+  load(name: string): Promise<void> {
     return this.bus.subscribe(name, (data) => this.received(name, data));
   }
 
+  /** The room is live: catch up with the other instances' copies. */
   loaded(room: Room): void {
     const link: Link = { room, alone: false, heard: 0 };
     this.links.set(room.name, link);
     this.requestSync(link);
   }
 
-  unloaded(room: Room): void {
+  gone(room: Room): void {
     if (this.links.get(room.name)?.room !== room) return;
     this.links.delete(room.name);
     this.remoteAwareness.delete(room.name);
     this.bus.unsubscribe(room.name);
   }
 
-  // --- UpdateObserver -------------------------------------------------------------
-
-  updateApplied(room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin): void {
+  updateApplied(room: Room, update: Uint8Array, origin: UpdateOrigin): void {
     if (origin.kind === 'remote') return; // one hop: never relayed again
-    // StorageWriter ran first: the update is the room's latest appended one. Counted even
+    // Room.apply stored it first: the update is the room's latest appended one. Counted even
     // when not sent: a later catch-up reply carries it, numbered as the published count.
     const seq = this.published.record(room.durability);
     const link = this.links.get(room.name);
@@ -165,7 +164,7 @@ export class BusRelay implements UpdateObserver, Replication {
     this.publish(link, room.name, encodeBusMessage(BusKind.Update, this.bus.instanceId, seq, update));
   }
 
-  awarenessApplied(room: ObservedRoom, update: Uint8Array): void {
+  awarenessApplied(room: Room, update: Uint8Array): void {
     const link = this.links.get(room.name);
     if (link?.alone) return;
     this.publish(link, room.name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, update));

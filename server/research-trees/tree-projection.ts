@@ -6,7 +6,8 @@ import { QuietPeriodScheduler, type RunOutcome } from '../quiet-period-scheduler
 import type { Db } from '../persistence/db.js';
 import type { LiveTreeResult, TakenTreeVersion } from './research-tree-store.js';
 import { renderForProjection, takeRenderedTreeVersion, writeRenderedTree, type RenderedTree } from './research-tree-rows.js';
-import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
+import type { RoomExtension } from '../rooms/room-extension.js';
+import type { Room } from '../rooms/room.js';
 
 export interface TreeProjectionOptions {
   readonly db: Db;
@@ -37,14 +38,13 @@ interface Pending {
   rendered: RenderedTree | null;
   /** Failed refreshes in a row. */
   failures: number;
-  readonly onDestroy: (doc: Y.Doc) => void;
 }
 
 const MAX_BACKOFF_MS = 60_000;
 
 /**
  * Keeps `research_trees` (the queryable projection of research-tree documents) up to date:
- * an update observer that schedules a refresh `delayMs` after the last edit of a research
+ * a room extension that schedules a refresh `delayMs` after the last edit of a research
  * tree, and at most `maxDelayMs` after the first unprojected one (server/quiet-period-scheduler.ts);
  * the refresh runs under the document lock (one instance at a time; a held lock means
  * another instance is at it, so it is retried a delay later). Updates of every origin
@@ -62,8 +62,10 @@ const MAX_BACKOFF_MS = 60_000;
  * `{ versionTaken: true }` whenever a document version is taken (it takes no lock, so it is
  * safe to call while holding the document lock).
  */
-export class TreeProjection implements UpdateObserver {
+export class TreeProjection implements RoomExtension {
   private readonly scheduler: QuietPeriodScheduler<string, Pending>;
+  /** Pending entries whose room is live, by document id (for `gone`); at most the scheduler's entries. */
+  private readonly live = new Map<string, Pending>();
   private readonly maxRetriesWhenGone: number;
   private droppedWarned = false;
 
@@ -75,10 +77,7 @@ export class TreeProjection implements UpdateObserver {
       quietMs: options.delayMs,
       maxDelayMs: options.maxDelayMs,
       maxKeys: maxPending,
-      create: (documentId) => {
-        const created: Pending = { documentId, doc: null, rendered: null, failures: 0, onDestroy: (doc) => this.roomGone(created, doc) };
-        return created;
-      },
+      create: (documentId) => ({ documentId, doc: null, rendered: null, failures: 0 }),
       removed: (_documentId, entry) => this.detach(entry),
       full: () => {
         if (!this.droppedWarned) options.logger.warn({ maxPending }, 'research-tree projection: too many pending documents; the others are refreshed on their next edit');
@@ -103,7 +102,7 @@ export class TreeProjection implements UpdateObserver {
     return options.versionTaken ? takeRenderedTreeVersion(this.options.db, documentId, rendered) : writeRenderedTree(this.options.db, documentId, rendered);
   }
 
-  updateApplied(room: ObservedRoom): void {
+  updateApplied(room: Room): void {
     if (room.kind !== 'research_tree') return;
     const entry = this.scheduler.changed(room.id);
     if (entry !== null && entry.doc !== room.doc) this.attach(entry, room.doc); // new, or the room was reloaded meanwhile
@@ -133,20 +132,21 @@ export class TreeProjection implements UpdateObserver {
   }
 
   private attach(entry: Pending, doc: Y.Doc): void {
-    entry.doc?.off('destroy', entry.onDestroy);
     entry.doc = doc;
     entry.rendered = null;
-    doc.on('destroy', entry.onDestroy);
+    this.live.set(entry.documentId, entry);
   }
 
   private detach(entry: Pending): void {
-    entry.doc?.off('destroy', entry.onDestroy);
     entry.doc = null;
+    if (this.live.get(entry.documentId) === entry) this.live.delete(entry.documentId);
   }
 
-  /** The room's document is being destroyed: keep its tree and write it without waiting. */
-  private roomGone(entry: Pending, doc: Y.Doc): void {
-    if (entry.doc !== doc) return;
+  /** The room is gone (its document is destroyed next): keep its tree and write it without waiting. */
+  gone(room: Room): void {
+    const entry = this.live.get(room.id);
+    const doc = room.doc;
+    if (entry === undefined || entry.doc !== doc) return;
     try {
       entry.rendered = renderForProjection(doc);
     } catch (error) {

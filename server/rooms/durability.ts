@@ -48,7 +48,7 @@ export class Durability implements CommitListener {
 
   refused(meta: AppendMeta, error: Error): void {
     const seq = ++this.settled;
-    // Rooms only ever append with an UpdateOrigin as the meta (see StorageWriter).
+    // Rooms only ever append with an UpdateOrigin as the meta (see Room.store).
     (meta as UpdateOrigin).updateRefused(seq, error);
     this.notify();
   }

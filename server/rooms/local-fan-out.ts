@@ -1,6 +1,5 @@
 import { awarenessBody, encodeAddress, syncStatusFrame, updateBody, withPrefix } from '../codec/frames.js';
 import type { Counters } from '../metrics.js';
-import type { ObservedRoom, UpdateObserver } from './update-observer.js';
 import type { Recipient, UpdateOrigin } from './update-origin.js';
 
 /** Sends to every subscriber of a topic (the transport's app-level publish). */
@@ -34,7 +33,7 @@ export class Audience {
  * bounded (protocol/address-limits.ts), so an edit's cost is too. A local sender's own
  * socket is excluded by publishing through it.
  */
-export class LocalFanOut implements UpdateObserver {
+export class LocalFanOut {
   private readonly audiences = new Map<string | null, Audience>();
   /** Audiences whose address is "name\0suffix" (bounded by MAX_ADDRESSES_PER_DOCUMENT). */
   extraAudiences = 0;
@@ -79,7 +78,7 @@ export class LocalFanOut implements UpdateObserver {
    * through its socket (which excludes that socket); other audiences go to every
    * subscriber, so another session of the same socket (sessionAwareness) gets it too.
    */
-  updateApplied(_room: ObservedRoom, update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
+  updateApplied(update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
     const sender = origin.kind === 'local' ? origin : null;
     let body: Uint8Array | null = null;
     for (const audience of this.audiences.values()) {

@@ -4,23 +4,19 @@ import type { ServerMetrics } from '../metrics.js';
 import type { Publisher } from './local-fan-out.js';
 import { AWARENESS_EXPIRE_MS, type AwarenessLimits, type AwarenessTable } from './awareness-table.js';
 import { Room } from './room.js';
-import type { UpdateObserver } from './update-observer.js';
+import { RoomExtensions, type RoomExtension } from './room-extension.js';
 
 export interface RoomRegistryDependencies {
   readonly storage: DocumentStorage;
   readonly publisher: Publisher;
-  /** Attached to every room, in order, before its local fan-out (storage first). */
-  readonly observers: readonly UpdateObserver[];
+  /** Every room's extensions, in the order each hook calls them (room-extension.ts). */
+  readonly extensions: readonly RoomExtension[];
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   /** Largest document accepted (bytes of its Yjs state, approximately); undefined: no limit. */
   readonly maxDocumentBytes?: number | undefined;
   /** Bounds of every room's awareness (default DEFAULT_AWARENESS_LIMITS). */
   readonly awarenessLimits?: AwarenessLimits | undefined;
-  /** Keeps loaded rooms in step with other instances (the bus relay); absent: single instance. */
-  readonly replication?: Replication | undefined;
-  /** Told when rooms load and unload (automatic versions). */
-  readonly lifecycle?: readonly RoomLifecycle[] | undefined;
   /** Evictions of one document allowed per `evictionWindowMs` (default DEFAULT_MAX_EVICTIONS); beyond, its edits are suspended. */
   readonly maxEvictions?: number | undefined;
   readonly evictionWindowMs?: number | undefined;
@@ -28,29 +24,6 @@ export interface RoomRegistryDependencies {
 
 export const DEFAULT_MAX_EVICTIONS = 3;
 export const DEFAULT_EVICTION_WINDOW_MS = 60_000;
-
-/** What follows a room's life on this instance (e.g. automatic versions). Must not throw. */
-export interface RoomLifecycle {
-  /** The room is live (its state loaded). */
-  roomLoaded(room: Room): void;
-  /**
-   * The last holder released the room: it unloads once the returned promise settles (the
-   * Y.Doc is intact until then). A join meanwhile keeps the room live. Must not reject.
-   */
-  roomUnloading(room: Room): Promise<void>;
-  /** The room is gone (unloaded, evicted, or the registry closed). */
-  roomGone(room: Room): void;
-}
-
-/** What keeps a room in step with its copies on other instances. */
-export interface Replication {
-  /** Before a document is read from storage: subscribe, so nothing published meanwhile is missed. */
-  beforeLoad(name: string): Promise<void>;
-  /** The room is live: catch up with the other instances' copies. */
-  loaded(room: Room): void;
-  /** The room is gone (unloaded or evicted). */
-  unloaded(room: Room): void;
-}
 
 interface Entry {
   readonly document: DocumentRef;
@@ -95,8 +68,11 @@ export class RoomRegistry {
   private readonly evictions = new Map<string, number[]>();
   /** Documents whose edits are suspended (too many evictions), with the timer that lifts it. */
   private readonly suspended = new Map<string, NodeJS.Timeout>();
+  private readonly extensions: RoomExtensions;
 
-  constructor(private readonly deps: RoomRegistryDependencies) {}
+  constructor(private readonly deps: RoomRegistryDependencies) {
+    this.extensions = new RoomExtensions(deps.extensions);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -155,8 +131,7 @@ export class RoomRegistry {
     this.suspended.clear();
     for (const entry of this.entries.values()) {
       if (!entry.room) continue;
-      this.deps.replication?.unloaded(entry.room);
-      for (const listener of this.deps.lifecycle ?? []) listener.roomGone(entry.room);
+      this.extensions.gone(entry.room);
       entry.room.destroy();
       this.deps.metrics.counters.roomsOpen--;
     }
@@ -166,19 +141,20 @@ export class RoomRegistry {
   private load(document: DocumentRef): Entry {
     const name = document.name;
     const entry: Entry = { document, refs: 0, ready: null as unknown as Promise<Room>, room: null, unloading: null };
-    const { storage, publisher, observers, metrics, logger } = this.deps;
+    const { storage, publisher, metrics, logger } = this.deps;
+    const extensions = this.extensions;
     // After an eviction, the copy is loaded only once the broken one's updates are stored.
     const settled = this.settling.get(name) ?? Promise.resolve();
-    const replication = this.deps.replication;
     entry.ready = settled
-      .then(() => replication?.beforeLoad(name))
+      .then(() => extensions.load(name))
       .then(() => storage.load(document))
       .then(
         (stored) => {
           const carriedAwareness = this.carriedAwareness.get(name);
           this.carriedAwareness.delete(name);
           const room = new Room(stored, {
-            observers,
+            storage,
+            extensions,
             publisher,
             metrics,
             poisoned: (broken) => this.evict(broken),
@@ -194,8 +170,7 @@ export class RoomRegistry {
           entry.room = room;
           room.writesSuspended = this.suspended.has(name);
           metrics.counters.roomsOpen++;
-          replication?.loaded(room);
-          for (const listener of this.deps.lifecycle ?? []) listener.roomLoaded(room);
+          extensions.loaded(room);
           return room;
         },
         (error: unknown) => {
@@ -210,8 +185,7 @@ export class RoomRegistry {
 
   private async unload(entry: Entry, room: Room): Promise<void> {
     // Work due when the last client leaves (a pending automatic version) sees the intact room.
-    const lifecycle = this.deps.lifecycle ?? [];
-    if (lifecycle.length > 0) await Promise.all(lifecycle.map((listener) => listener.roomUnloading(room)));
+    if (this.extensions.waitOnUnload) await this.extensions.unloading(room);
     try {
       await this.deps.storage.release(room.id);
     } catch (error) {
@@ -224,8 +198,7 @@ export class RoomRegistry {
       this.entries.delete(room.name);
       this.deps.metrics.counters.roomsOpen--;
     }
-    this.deps.replication?.unloaded(room);
-    for (const listener of this.deps.lifecycle ?? []) listener.roomGone(room);
+    this.extensions.gone(room);
     room.destroy();
   }
 
@@ -238,8 +211,7 @@ export class RoomRegistry {
       metrics.counters.roomsOpen--;
     }
     metrics.counters.roomsEvicted++;
-    this.deps.replication?.unloaded(room);
-    for (const listener of this.deps.lifecycle ?? []) listener.roomGone(room);
+    this.extensions.gone(room);
     const members = room.detachAll();
     logger.error({ document: room.name, members: members.length }, 'an update broke the document in memory; reloading it from storage');
     const settled = storage.flush().then(

@@ -1,12 +1,12 @@
 import * as Y from 'yjs';
-import type { DocumentKind, DocumentRef, StoredDocument } from '../persistence/storage.js';
+import type { DocumentKind, DocumentRef, DocumentStorage, StoredDocument } from '../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
 import { syncStep1Frame } from '../codec/frames.js';
 import { sameBytes } from '../same-bytes.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
-import type { UpdateObserver } from './update-observer.js';
+import type { RoomExtensions } from './room-extension.js';
 import { serverOrigin, type LocalOrigin, type ServerOrigin, type UpdateOrigin } from './update-origin.js';
 
 /** One connection's presence in a room (a Hocuspocus document session or a y-websocket socket). */
@@ -22,9 +22,14 @@ export interface RoomMember extends LocalOrigin, AwarenessOwner {
   roomEvicted(): void;
 }
 
+/** What a room needs of storage: room in the write queue, and the queue itself. */
+export type RoomStorage = Pick<DocumentStorage, 'admits' | 'append'>;
+
 export interface RoomDependencies {
-  /** Observers of every applied update, run in this order before the local fan-out. */
-  readonly observers: readonly UpdateObserver[];
+  /** Where the room's local and server updates are stored (group commit); `durability` hears back. */
+  readonly storage: RoomStorage;
+  /** Told of the room's updates and awareness, in their order, after storage and before the local fan-out. */
+  readonly extensions: RoomExtensions;
   readonly publisher: Publisher;
   readonly metrics: ServerMetrics;
   /** Called once, synchronously, when an update broke the Y.Doc halfway. */
@@ -64,9 +69,11 @@ export type ApplyResult = 'changed' | 'unchanged' | 'stored-again' | 'full' | 't
 
 /**
  * The live document on this instance: one Y.Doc, its awareness and its members.
- * Every update, whatever its origin, goes through `apply`: decoded (bad input is
- * refused whole), admitted, applied once, then handed to the observers — storage,
- * the local fan-out and whatever else attached (bus, triggers).
+ * Every update, whatever its origin, goes through `apply`, in fixed steps: decoded (bad
+ * input is refused whole), admitted (bounds, storage's write queue, the extensions'
+ * gates), applied once, stored (unless remote; `durability` numbers it), handed to the
+ * extensions (bus, versions, projection: room-extension.ts), then fanned out to the
+ * local members.
  */
 export class Room implements DocumentRef {
   readonly id: string;
@@ -91,9 +98,6 @@ export class Room implements DocumentRef {
    */
   bytes: number;
 
-  private readonly observers: readonly UpdateObserver[];
-  /** The observers that can refuse an update before it is applied (asked first). */
-  private readonly gates: readonly UpdateObserver[];
   /** The document's snapshot for `wouldChange`, kept until the next change (viewers, a suspended document: each update would otherwise snapshot the whole document). */
   private snapshotCache: Y.Snapshot | null = null;
   /** The origin of the update `apply` is integrating right now, else null. */
@@ -122,8 +126,6 @@ export class Room implements DocumentRef {
     this.projectId = stored.projectId;
     this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
     this.awareness = deps.carriedAwareness ?? new AwarenessTable(deps.awarenessLimits, deps.metrics.counters);
-    this.observers = [...deps.observers, this.fanOut];
-    this.gates = this.observers.filter((observer) => observer.admits !== undefined);
     this.bytes = stored.state?.byteLength ?? 0;
     this.ownOrigin = serverOrigin(null, `server:${stored.id}`, 'normalize', (error) => deps.ownChangeRefused?.(this, error));
     // A load may also clean up formatting (Yjs does it for every non-local transaction);
@@ -203,12 +205,11 @@ export class Room implements DocumentRef {
   /**
    * Relays an awareness update applied to `awareness` from this instance (a client's,
    * or a leaver's removal): to every local member, the sender included (its echo keeps
-   * providers alive), and to the observers (the bus).
+   * providers alive), and to the extensions (the bus).
    */
   relayAwareness(update: Uint8Array, senderAddress: string | null, senderFrame: Uint8Array | null): void {
     this.fanOut.awareness(update, senderAddress, senderFrame);
-    const observers = this.observers;
-    for (let i = 0; i < observers.length; i++) observers[i]!.awarenessApplied?.(this, update);
+    this.deps.extensions.awarenessApplied(this, update);
   }
 
   /** Detaches every member (eviction); returns them so they can reopen elsewhere. */
@@ -223,7 +224,7 @@ export class Room implements DocumentRef {
    * The one apply path. Throws InvalidUpdateError (document untouched, or — if the
    * Y.Doc failed halfway — the room is poisoned and evicted), RoomEvictedError.
    *
-   * What the origin means for the observers is in update-origin.ts. An update is
+   * What the origin means for storing and relaying is in update-origin.ts. An update is
    * relayed (locally and to other instances) as soon as it is applied; its sender's
    * SyncStatus waits until it and everything applied before it is committed.
    */
@@ -251,12 +252,10 @@ export class Room implements DocumentRef {
       metrics.counters.updatesRejected++;
       return 'suspended';
     }
-    const gates = this.gates;
-    for (let i = 0; i < gates.length; i++) {
-      if (!gates[i]!.admits!(update, origin)) {
-        metrics.counters.updatesRejected++;
-        return 'full';
-      }
+    // A remote update was stored by the instance that accepted it: it takes no room here.
+    if ((origin.kind !== 'remote' && !this.deps.storage.admits(update.byteLength)) || !this.deps.extensions.admits(update, origin)) {
+      metrics.counters.updatesRejected++;
+      return 'full';
     }
     const store = this.doc.store;
     // What waits for missing dependencies before: a duplicate must not count as a change
@@ -293,18 +292,30 @@ export class Room implements DocumentRef {
     metrics.applySeconds.observe((performance.now() - started) / 1000);
     if (changed) return 'changed';
     if (origin.kind !== 'remote' && this.durability.unconfirmedRemote > 0) {
-      const observers = this.observers;
-      for (let i = 0; i < observers.length; i++) observers[i]!.unchangedButUnconfirmed?.(this, update, origin);
+      // It changed nothing here, but the room holds updates another instance relayed and has
+      // not confirmed stored: this one may be all that makes them durable before its sender
+      // is told it is saved. Stored again (Yjs applies a duplicate row idempotently), not relayed.
+      this.store(update, origin);
       return 'stored-again';
     }
     return 'unchanged';
   }
 
-  /** Hands an update that changed the Y.Doc to every observer, in order: storage, bus, fan-out. */
+  /** An update that changed the Y.Doc: stored (unless remote), then the extensions, then the local fan-out. */
   private applied(update: Uint8Array, origin: UpdateOrigin, frame: Uint8Array | null): void {
     this.bytes += update.byteLength;
-    const observers = this.observers;
-    for (let i = 0; i < observers.length; i++) observers[i]!.updateApplied(this, update, origin, frame);
+    if (origin.kind !== 'remote') this.store(update, origin);
+    this.deps.extensions.updateApplied(this, update, origin, frame);
+    this.fanOut.updateApplied(update, origin, frame);
+  }
+
+  /**
+   * Hands a local or server update to storage for group commit, as the room's next
+   * `durability.appended`; storage reports it back (committed or refused) to `durability`.
+   */
+  private store(update: Uint8Array, origin: UpdateOrigin): void {
+    this.durability.appended++;
+    this.deps.storage.append(this.id, update, origin, this.durability);
   }
 
   /** Would this update change the document? (For read-only members.) */

@@ -22,9 +22,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Locks } from '../cluster/locks.js';
-import type { RoomLifecycle } from '../rooms/room-registry.js';
+import type { RoomExtension } from '../rooms/room-extension.js';
 import type { Room } from '../rooms/room.js';
-import type { ObservedRoom, UpdateObserver } from '../rooms/update-observer.js';
 import type { UpdateOrigin } from '../rooms/update-origin.js';
 import { QuietPeriodScheduler, type RunOutcome } from '../quiet-period-scheduler.js';
 import { isEmptyState } from './state-identity.js';
@@ -57,23 +56,23 @@ const LOCKED_RETRY_MS = 1000;
  */
 const MAX_PENDING_ROOMS = 100_000;
 
-export class AutoVersions implements UpdateObserver, RoomLifecycle {
-  private readonly scheduler: QuietPeriodScheduler<ObservedRoom, Pending>;
+export class AutoVersions implements RoomExtension {
+  private readonly scheduler: QuietPeriodScheduler<Room, Pending>;
   private fullWarned = false;
 
   constructor(private readonly options: AutoVersionOptions) {
     const { clock, logger, quietMs, maxMs } = options;
-    this.scheduler = new QuietPeriodScheduler<ObservedRoom, Pending>({
+    this.scheduler = new QuietPeriodScheduler<Room, Pending>({
       clock,
       quietMs,
       maxDelayMs: maxMs,
       maxKeys: MAX_PENDING_ROOMS,
-      create: (room) => ({ room: room as Room, lastEditor: null }),
+      create: (room) => ({ room, lastEditor: null }),
       full: () => {
         if (!this.fullWarned) logger.warn({ maxPending: MAX_PENDING_ROOMS }, 'automatic versions: too many rooms pending; the others are versioned after their next edit or load');
         this.fullWarned = true;
       },
-      // Timers take it under the document lock; a closing room goes ahead without (see `roomUnloading`).
+      // Timers take it under the document lock; a closing room goes ahead without (see `unloading`).
       run: (_room, pending, reason) => this.take(pending, reason === 'due'),
       failed: (_room, pending, error) => {
         logger.warn({ err: error, document: pending.room.name }, 'automatic version failed; retrying after the quiet period');
@@ -82,28 +81,26 @@ export class AutoVersions implements UpdateObserver, RoomLifecycle {
     });
   }
 
-  // --- UpdateObserver (hot path: stamps only) ---------------------------------------
+  // --- A room's life (RoomExtension); updateApplied is the hot path: stamps only ---------
 
-  updateApplied(room: ObservedRoom, _update: Uint8Array, origin: UpdateOrigin): void {
+  updateApplied(room: Room, _update: Uint8Array, origin: UpdateOrigin): void {
     if (origin.kind === 'remote') return;
     const pending = this.scheduler.changed(room);
     if (pending !== null) pending.lastEditor = origin.userId;
   }
 
-  // --- RoomLifecycle -------------------------------------------------------------------
-
-  roomLoaded(room: Room): void {
+  loaded(room: Room): void {
     // Check once that the loaded state is versioned (see the module comment).
     if (!isEmptyState(room.doc)) this.scheduler.check(room);
   }
 
-  roomUnloading(room: Room): Promise<void> {
+  unloading(room: Room): Promise<void> {
     // Nobody is left to wait for: a pending version is due now. An unloading room cannot
     // wait for a lock held elsewhere, so it goes ahead without (the hash check dedupes).
     return this.scheduler.flush(room);
   }
 
-  roomGone(room: Room): void {
+  gone(room: Room): void {
     this.scheduler.forget(room);
   }
 

@@ -19,7 +19,6 @@ import { Keepalive } from '../../server/protocol/keepalive.js';
 import type { Publisher } from '../../server/rooms/local-fan-out.js';
 import { RoomRegistry } from '../../server/rooms/room-registry.js';
 import type { RoomMember } from '../../server/rooms/room.js';
-import { StorageWriter } from '../../server/rooms/storage-writer.js';
 import type { TransportSocket } from '../../server/transport/transport.js';
 import { decodeFrame, type Frame } from './frames.js';
 
@@ -282,7 +281,7 @@ export function protocolEnv(
   const hub = new Hub();
   const clock = new ManualClock();
   const metrics = metricsFor(storage);
-  const rooms = new RoomRegistry({ storage, publisher: hub, observers: [new StorageWriter(storage)], metrics, logger: silentLogger });
+  const rooms = new RoomRegistry({ storage, publisher: hub, extensions: [], metrics, logger: silentLogger });
   const keepalive = new Keepalive(hub, options.idleTimeoutMs ?? 60_000, clock);
   const context: ProtocolContext = {
     rooms,

@@ -4,7 +4,7 @@ import { MemoryStorage } from '../../server/persistence/memory-storage.js';
 import type { AppendMeta, CommitListener, DocumentRef } from '../../server/persistence/storage.js';
 import { RegistryClosedError, RoomRegistry } from '../../server/rooms/room-registry.js';
 import { InvalidUpdateError, type Room } from '../../server/rooms/room.js';
-import { StorageWriter } from '../../server/rooms/storage-writer.js';
+import type { RoomExtension } from '../../server/rooms/room-extension.js';
 import { deferred, Editor, fakeMember, flush, Hub, metricsFor, silentLogger, textOf, UNINTEGRABLE_UPDATE } from '../helpers/rooms.js';
 
 const NAME = 'registry-doc';
@@ -39,10 +39,10 @@ class HeldStorage extends MemoryStorage {
   }
 }
 
-async function setup(storage = new HeldStorage()) {
+async function setup(storage = new HeldStorage(), extensions: readonly RoomExtension[] = []) {
   const hub = new Hub();
   const metrics = metricsFor(storage);
-  const rooms = new RoomRegistry({ storage, publisher: hub, observers: [new StorageWriter(storage)], metrics, logger: silentLogger });
+  const rooms = new RoomRegistry({ storage, publisher: hub, extensions, metrics, logger: silentLogger });
   const ref = await storage.create(NAME, { kind: 'paper' });
   return { storage, hub, metrics, rooms, ref };
 }
@@ -272,6 +272,69 @@ describe('RoomRegistry eviction of a poisoned room', () => {
     expect(release).not.toHaveBeenCalled();
     expect(rooms.size).toBe(1);
     expect(await rooms.find(NAME)).toBe(reloaded);
+  });
+});
+
+describe("RoomRegistry: a room's extensions", () => {
+  /** An extension that logs each hook as "<who> <hook>"; `unloading` waits for `unloadGate` when set. */
+  function logging(who: string, log: string[], unloadGate: Promise<void> | null = null): RoomExtension {
+    return {
+      load: async () => void log.push(`${who} load`),
+      loaded: () => void log.push(`${who} loaded`),
+      unloading: async () => {
+        log.push(`${who} unloading`);
+        await unloadGate;
+      },
+      gone: (room) => void log.push(`${who} gone${room.doc.isDestroyed ? ' (destroyed)' : ''}`),
+    };
+  }
+
+  it('calls each hook on every extension in list order: load before the storage read, unload after every unloading settled', async () => {
+    const log: string[] = [];
+    const gate = deferred();
+    const storage = new HeldStorage();
+    const { rooms, ref } = await setup(storage, [logging('a', log), logging('b', log, gate.promise)]);
+    const read = storage.load.bind(storage);
+    vi.spyOn(storage, 'load').mockImplementation(async (document: DocumentRef) => {
+      log.push('storage load');
+      return read(document);
+    });
+    const released = vi.spyOn(storage, 'release');
+
+    const room = await rooms.acquire(ref);
+    expect(log).toEqual(['a load', 'b load', 'storage load', 'a loaded', 'b loaded']);
+
+    log.length = 0;
+    rooms.release(room);
+    await flush();
+    expect(log).toEqual(['a unloading', 'b unloading']);
+    expect(released).not.toHaveBeenCalled();
+    expect(room.doc.isDestroyed).toBe(false);
+
+    gate.resolve();
+    await flush();
+    expect(released).toHaveBeenCalledTimes(1);
+    // Gone before the Y.Doc is destroyed.
+    expect(log).toEqual(['a unloading', 'b unloading', 'a gone', 'b gone']);
+    expect(room.doc.isDestroyed).toBe(true);
+  });
+
+  it('an evicted room is gone at once, in order; every live room is gone when the registry closes', async () => {
+    const log: string[] = [];
+    const { rooms, ref, hub } = await setup(new HeldStorage(), [logging('a', log), logging('b', log)]);
+    const room = await rooms.acquire(ref);
+    const member = fakeMember(hub.socket(), NAME);
+    room.join(member);
+    log.length = 0;
+
+    expect(() => room.apply(UNINTEGRABLE_UPDATE, member)).toThrow(InvalidUpdateError);
+    expect(log).toEqual(['a gone', 'b gone']);
+
+    const fresh = await rooms.acquire(ref);
+    log.length = 0;
+    rooms.close();
+    expect(log).toEqual(['a gone', 'b gone']);
+    expect(fresh.doc.isDestroyed).toBe(true);
   });
 });
 

@@ -2,11 +2,10 @@ import * as Y from 'yjs';
 import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import { MemoryStorage } from '../../server/persistence/memory-storage.js';
-import type { StoredDocument } from '../../server/persistence/storage.js';
+import type { CommitListener, StoredDocument } from '../../server/persistence/storage.js';
 import { encodeAwarenessUpdate } from '../../server/codec/awareness-codec.js';
-import { InvalidUpdateError, Room, RoomEvictedError } from '../../server/rooms/room.js';
-import { StorageWriter } from '../../server/rooms/storage-writer.js';
-import type { ObservedRoom, UpdateObserver } from '../../server/rooms/update-observer.js';
+import { InvalidUpdateError, Room, RoomEvictedError, type RoomStorage } from '../../server/rooms/room.js';
+import { RoomExtensions, type RoomExtension } from '../../server/rooms/room-extension.js';
 import { remoteOrigin, type ServerOrigin, type UpdateOrigin } from '../../server/rooms/update-origin.js';
 import { awarenessFrame, decodeAwareness, updateFrame } from '../helpers/frames.js';
 import { Editor, fakeMember, Hub, metricsFor, textOf, textOfState, UNINTEGRABLE_UPDATE, undecodableUpdate } from '../helpers/rooms.js';
@@ -32,36 +31,52 @@ function stored(overrides: Partial<StoredDocument> = {}): StoredDocument {
 
 interface Call {
   readonly who: string;
-  readonly room: ObservedRoom;
+  readonly room: Room;
   readonly update: Uint8Array;
   readonly origin: UpdateOrigin;
   readonly frame: Uint8Array | null;
+  /** The room's `durability.appended` when the extension was called. */
+  readonly appended: number;
 }
 
-/** An observer that records its calls into a shared log. */
-function recorder(who: string, log: Array<Call | string>, admits?: (update: Uint8Array, origin: UpdateOrigin) => boolean): UpdateObserver {
-  const observer: UpdateObserver = {
+/** An extension that records its calls into a shared log. */
+function recorder(who: string, log: Array<Call | string>, admits?: (update: Uint8Array, origin: UpdateOrigin) => boolean): RoomExtension {
+  const extension: RoomExtension = {
     updateApplied(room, update, origin, frame) {
-      log.push({ who, room, update, origin, frame });
+      log.push({ who, room, update, origin, frame, appended: room.durability.appended });
     },
   };
-  if (admits) observer.admits = admits;
-  return observer;
+  if (admits) extension.admits = admits;
+  return extension;
 }
 
-function setup(observers: UpdateObserver[] = [], state: Uint8Array | null = null) {
+/** Storage that admits everything and commits each append at once. */
+class InstantStorage implements RoomStorage {
+  readonly appended: Uint8Array[] = [];
+
+  admits(): boolean {
+    return true;
+  }
+
+  append(_documentId: string, update: Uint8Array, _meta: unknown, listener: CommitListener): void {
+    this.appended.push(update);
+    listener.committed(1);
+  }
+}
+
+function setup(extensions: RoomExtension[] = [], state: Uint8Array | null = null) {
   const hub = new Hub();
-  const storage = new MemoryStorage();
-  const metrics = metricsFor(storage);
+  const storage = new InstantStorage();
+  const metrics = metricsFor(new MemoryStorage());
   const poisoned = vi.fn<(room: Room) => void>();
-  const room = new Room(stored({ state }), { observers, publisher: hub, metrics, poisoned });
-  return { hub, metrics, poisoned, room };
+  const room = new Room(stored({ state }), { storage, extensions: new RoomExtensions(extensions), publisher: hub, metrics, poisoned });
+  return { hub, metrics, poisoned, room, storage };
 }
 
 const calls = (log: Array<Call | string>) => log.filter((entry): entry is Call => typeof entry !== 'string');
 
 describe('Room.apply', () => {
-  it('applies a local update once, runs the observers in order, then the local fan-out', () => {
+  it('applies a local update once, stores it, runs the extensions in order, then the local fan-out', () => {
     const log: Array<Call | string> = [];
     const { hub, room, metrics } = setup([recorder('first', log), recorder('second', log)]);
     const sender = fakeMember(hub.socket(), NAME);
@@ -86,6 +101,8 @@ describe('Room.apply', () => {
       expect(call.update).toBe(update);
       expect(call.origin).toBe(sender);
       expect(call.frame).toBe(frame);
+      // Stored before any extension runs: the update is the room's latest appended one.
+      expect(call.appended).toBe(1);
     }
     expect(other.socket.frames).toEqual([frame]);
     expect(metrics.counters.updatesApplied).toBe(1);
@@ -95,9 +112,9 @@ describe('Room.apply', () => {
   it.each([
     ['remote', () => remoteOrigin('other-instance')],
     ['server', () => serverOrigin()],
-  ] as const)('applies a %s update through the same path and the same observers', (_kind, makeOrigin) => {
+  ] as const)('applies a %s update through the same path and the same extensions', (_kind, makeOrigin) => {
     const log: Array<Call | string> = [];
-    const { hub, room } = setup([recorder('observer', log)]);
+    const { hub, room } = setup([recorder('extension', log)]);
     const member = fakeMember(hub.socket(), NAME);
     room.join(member);
     const origin = makeOrigin();
@@ -112,9 +129,9 @@ describe('Room.apply', () => {
     expect(member.socket.frames).toHaveLength(1);
   });
 
-  it('reports a duplicate update as unchanged: no observer, no relay', () => {
+  it('reports a duplicate update as unchanged: no extension, no relay', () => {
     const log: Array<Call | string> = [];
-    const { hub, room, metrics } = setup([recorder('observer', log)]);
+    const { hub, room, metrics } = setup([recorder('extension', log)]);
     const sender = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(sender);
@@ -141,7 +158,7 @@ describe('Room.apply', () => {
     text.insert(0, 'Hello ');
     text.insert(6, 'world', { bold: {} });
     const log: Array<Call | string> = [];
-    const { hub, room } = setup([recorder('observer', log)], Y.encodeStateAsUpdate(writer));
+    const { hub, room } = setup([recorder('extension', log)], Y.encodeStateAsUpdate(writer));
     const sender = fakeMember(hub.socket(), NAME);
     room.join(sender);
     const transactions: boolean[] = [];
@@ -174,7 +191,7 @@ describe('Room.apply', () => {
     const mark = changeOf(docB, () => textOfDoc(docB).format(2, 2, { bold: {} }));
 
     const log: Array<Call | string> = [];
-    const { hub, room } = setup([recorder('observer', log)], state);
+    const { hub, room } = setup([recorder('extension', log)], state);
     const a = fakeMember(hub.socket(), NAME);
     const b = fakeMember(hub.socket(), 'other-address');
     room.join(a);
@@ -200,7 +217,7 @@ describe('Room.apply', () => {
     const storage = new MemoryStorage();
     const ref = await storage.create(NAME, { kind: 'paper', projectId: DEFAULT_PROJECT_ID });
     const hub = new Hub();
-    const room = new Room(await storage.load(ref), { observers: [new StorageWriter(storage)], publisher: hub, metrics: metricsFor(storage), poisoned: () => {} });
+    const room = new Room(await storage.load(ref), { storage, extensions: new RoomExtensions([]), publisher: hub, metrics: metricsFor(storage), poisoned: () => {} });
     const member = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(member);
@@ -228,7 +245,7 @@ describe('Room.apply', () => {
     const editor = new Editor(100);
     const update = editor.insert('stored');
     const log: Array<Call | string> = [];
-    const { room } = setup([recorder('observer', log)], Y.encodeStateAsUpdate(editor.doc));
+    const { room } = setup([recorder('extension', log)], Y.encodeStateAsUpdate(editor.doc));
 
     expect(textOf(room.doc)).toBe('stored');
     expect(room.apply(update, serverOrigin())).toBe('unchanged');
@@ -237,7 +254,7 @@ describe('Room.apply', () => {
 
   it('keeps and relays an update that waits for missing dependencies (changed), then integrates it', () => {
     const log: Array<Call | string> = [];
-    const { room } = setup([recorder('observer', log)]);
+    const { room } = setup([recorder('extension', log)]);
     const editor = new Editor(100);
     const first = editor.insert('a');
     const second = editor.insert('b');
@@ -252,7 +269,7 @@ describe('Room.apply', () => {
 
   it('reports a duplicate as unchanged even while another update waits for missing dependencies', () => {
     const log: Array<Call | string> = [];
-    const { room } = setup([recorder('observer', log)]);
+    const { room } = setup([recorder('extension', log)]);
     const known = new Editor(200).insert('known');
     const gapped = new Editor(100);
     gapped.insert('missing');
@@ -265,10 +282,10 @@ describe('Room.apply', () => {
     expect(calls(log)).toHaveLength(2);
   });
 
-  it('refuses an undecodable update with InvalidUpdateError: document untouched, no observer asked or told', () => {
+  it('refuses an undecodable update with InvalidUpdateError: document untouched, no extension asked or told', () => {
     const admits = vi.fn(() => true);
     const log: Array<Call | string> = [];
-    const { hub, room, metrics, poisoned } = setup([recorder('observer', log, admits)]);
+    const { hub, room, metrics, poisoned } = setup([recorder('extension', log, admits)]);
     const sender = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(sender);
@@ -292,10 +309,10 @@ describe('Room.apply', () => {
     expect(room.apply(new Editor(300).insert(' after'), sender)).toBe('changed');
   });
 
-  it("returns 'full' without applying when an observer's admits vetoes the update", () => {
+  it("returns 'full' without applying when an extension's admits vetoes the update", () => {
     const log: Array<Call | string> = [];
     const veto = vi.fn((_update: Uint8Array, _origin: UpdateOrigin) => false);
-    const { hub, room, metrics } = setup([recorder('storage', log, veto), recorder('later', log)]);
+    const { hub, room, metrics, storage } = setup([recorder('gate', log, veto), recorder('later', log)]);
     const sender = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(sender);
@@ -308,6 +325,7 @@ describe('Room.apply', () => {
     expect(textOf(room.doc)).toBe('');
     expect(Y.encodeStateVector(room.doc)).toEqual(Y.encodeStateVector(new Y.Doc()));
     expect(log).toEqual([]);
+    expect(storage.appended).toEqual([]);
     expect(other.socket.frames).toEqual([]);
     expect(metrics.counters.updatesRejected).toBe(1);
     // Once there is room again, the same update goes through.
@@ -318,7 +336,7 @@ describe('Room.apply', () => {
 
   it('an update that decodes but fails to integrate poisons the room once; later applies throw RoomEvictedError', () => {
     const log: Array<Call | string> = [];
-    const { hub, room, metrics, poisoned } = setup([recorder('observer', log)]);
+    const { hub, room, metrics, poisoned } = setup([recorder('extension', log)]);
     const sender = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(sender);
@@ -586,12 +604,12 @@ describe('LocalFanOut (through Room.apply)', () => {
   });
 });
 
-describe('StorageWriter', () => {
+describe('Storing (a fixed step of Room.apply)', () => {
   async function storedRoom(storage: MemoryStorage) {
     const hub = new Hub();
     const metrics = metricsFor(storage);
     const ref = await storage.create(NAME, { kind: 'paper' });
-    const room = new Room(await storage.load(ref), { observers: [new StorageWriter(storage)], publisher: hub, metrics, poisoned: () => {} });
+    const room = new Room(await storage.load(ref), { storage, extensions: new RoomExtensions([]), publisher: hub, metrics, poisoned: () => {} });
     return { hub, room, ref };
   }
 
@@ -634,21 +652,23 @@ describe('StorageWriter', () => {
     expect(room.durability.appended).toBe(1);
   });
 
-  it('admits delegates to storage.admits with the byte length; remote updates are admitted without asking', () => {
+  it('asks storage.admits with the byte length before applying a local or server update; a remote one is applied without asking', async () => {
     const storage = new MemoryStorage();
     const admits = vi.spyOn(storage, 'admits').mockReturnValue(false);
-    const writer = new StorageWriter(storage);
+    const { hub, room } = await storedRoom(storage);
+    const local = fakeMember(hub.socket(), NAME);
+    room.join(local);
     const update = new Editor(100).insert('sized');
-    const local = fakeMember(new Hub().socket(), NAME);
 
-    expect(writer.admits(update, local)).toBe(false);
+    expect(room.apply(update, local)).toBe('full');
     expect(admits).toHaveBeenLastCalledWith(update.byteLength);
-    expect(writer.admits(update, serverOrigin())).toBe(false);
+    expect(room.apply(update, serverOrigin())).toBe('full');
     admits.mockClear();
-    expect(writer.admits(update, remoteOrigin('x'))).toBe(true);
+    expect(room.apply(new Editor(200).insert('remote'), remoteOrigin('x'))).toBe('changed');
     expect(admits).not.toHaveBeenCalled();
     admits.mockReturnValue(true);
-    expect(writer.admits(update, local)).toBe(true);
+    expect(room.apply(update, local)).toBe('changed');
+    expect(room.durability.appended).toBe(1);
   });
 
   it('a full write queue refuses local updates unapplied but still applies remote ones', async () => {
