@@ -18,7 +18,8 @@ import { encodeAddress } from '../server/codec/frames.js';
 import { LocalFanOut } from '../server/rooms/local-fan-out.js';
 import type { UpdateOrigin } from '../server/rooms/update-origin.js';
 import type { TransportSocket } from '../server/transport/transport.js';
-import { encodeAuth, encodeMapSetUpdate, encodeSync, SYNC_STEP1, SYNC_UPDATE, MSG_SYNC, HP_PING, HP_PONG } from './frames.js';
+import { MessageType, SyncType } from '../server/codec/message-types.js';
+import { encodeAuth, encodeMapSetUpdate, encodeSync, PONG_FRAME } from './frames.js';
 import { startServer } from './servers.js';
 
 const cli = parseCli({
@@ -83,7 +84,7 @@ function connect(url: string, onFrame: (data: Uint8Array) => void = () => {}): P
   const ws = new WebSocket(url);
   ws.binaryType = 'nodebuffer';
   ws.on('message', (data: Buffer) => {
-    if (data.length === 1 && data[0] === HP_PING) ws.send(HP_PONG);
+    if (data.length === 1 && data[0] === MessageType.Ping) ws.send(PONG_FRAME);
     else onFrame(data);
   });
   return new Promise((resolve, reject) => {
@@ -121,7 +122,7 @@ async function e2e(): Promise<void> {
     const reader = await connect(server.url, (data) => {
       const d = decoding.createDecoder(data);
       decoding.readVarString(d);
-      if (decoding.readVarUint(d) !== MSG_SYNC || decoding.readVarUint(d) !== SYNC_UPDATE) return;
+      if (decoding.readVarUint(d) !== MessageType.Sync || decoding.readVarUint(d) !== SyncType.Update) return;
       const update = decoding.createDecoder(decoding.readVarUint8Array(d));
       decoding.readVarUint(update);
       decoding.readVarUint(update);
@@ -132,7 +133,7 @@ async function e2e(): Promise<void> {
     const writer = await connect(server.url);
     for (const ws of [reader, writer]) {
       ws.send(encodeAuth(DOC, 'token'));
-      ws.send(encodeSync('hocuspocus', DOC, SYNC_STEP1, new Uint8Array([0])));
+      ws.send(encodeSync('hocuspocus', DOC, SyncType.Step1, new Uint8Array([0])));
     }
     await new Promise((r) => setTimeout(r, 500));
     const cpuBefore = cpuSeconds(server.pid());
@@ -140,7 +141,7 @@ async function e2e(): Promise<void> {
     const edits = Math.round(rate * seconds);
     for (let i = 0; i < edits; i++) {
       sentAt.set(i, performance.now());
-      writer.send(encodeSync('hocuspocus', DOC, SYNC_UPDATE, encodeMapSetUpdate(99, i, 'm', 'k', i)));
+      writer.send(encodeSync('hocuspocus', DOC, SyncType.Update, encodeMapSetUpdate(99, i, 'm', 'k', i)));
       await new Promise((r) => setTimeout(r, 1000 / rate));
     }
     await new Promise((r) => setTimeout(r, 2000));

@@ -12,16 +12,10 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import * as syncProtocol from 'y-protocols/sync';
+import { AuthType, MessageType, SyncType } from '../server/codec/message-types.js';
 import {
   type Protocol,
-  HP_PONG,
-  MSG_AUTH,
-  MSG_AWARENESS,
-  MSG_SYNC,
-  MSG_SYNC_STATUS,
-  SYNC_STEP1,
-  SYNC_STEP2,
-  SYNC_UPDATE,
+  PONG_FRAME,
   encodeAuth,
   encodeAwareness,
   encodeAwarenessUpdate,
@@ -111,7 +105,7 @@ export abstract class BenchClient {
       link = (raw ? openRawLink : openWsLink)(url, {
         onOpen: () => {
           if (protocol === 'hocuspocus') link!.send(encodeAuth(this.docName, this.ctx.token));
-          link!.send(encodeSync(protocol, this.docName, SYNC_STEP1, this.stateVector()));
+          link!.send(encodeSync(protocol, this.docName, SyncType.Step1, this.stateVector()));
         },
         onMessage: (data) => this.handle(data),
         onError: (err) => {
@@ -161,24 +155,24 @@ export abstract class BenchClient {
     const h = peekHeader(this.ctx.protocol, buf);
     switch (h.type) {
       case -1:
-        this.send(HP_PONG);
+        this.send(PONG_FRAME);
         return;
-      case MSG_SYNC:
-        if (h.sub === SYNC_UPDATE) c.updateFramesIn++;
+      case MessageType.Sync:
+        if (h.sub === SyncType.Update) c.updateFramesIn++;
         // Connect time ends when SyncStep2 arrives, before a probe applies it: the client's own
         // Yjs work on a large document is not the server's load time (cold-load reports both).
-        if (h.sub === SYNC_STEP2) this.markSynced();
+        if (h.sub === SyncType.Step2) this.markSynced();
         this.onSync(h.sub, buf, h.offset);
         return;
-      case MSG_AWARENESS:
+      case MessageType.Awareness:
         c.awarenessFramesIn++;
         return;
-      case MSG_SYNC_STATUS:
+      case MessageType.SyncStatus:
         this.onSyncStatus(h.sub === 1);
         return;
-      case MSG_AUTH:
-        // 1 = PermissionDenied: count it, the open() timeout reports the failure.
-        if (h.sub === 1) c.authDenied++;
+      case MessageType.Auth:
+        // Count it; the open() timeout reports the failure.
+        if (h.sub === AuthType.PermissionDenied) c.authDenied++;
         return;
       default:
         return;
@@ -193,8 +187,8 @@ export abstract class BenchClient {
 
   /** Answer the server's SyncStep1 like a provider with an empty document would. */
   protected onSync(sub: number, _buf: Buffer, _offset: number): void {
-    if (sub === SYNC_STEP1) {
-      this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_STEP2, EMPTY_UPDATE));
+    if (sub === SyncType.Step1) {
+      this.send(encodeSync(this.ctx.protocol, this.docName, SyncType.Step2, EMPTY_UPDATE));
       if (this.ctx.protocol === 'hocuspocus') this.step2AcksOwed++;
     }
   }
@@ -267,7 +261,7 @@ export class Writer extends BenchClient {
     const t = nowMs();
     this.typist.text.insert(this.typist.text.length, 'x');
     this.seq++;
-    this.send(encodeSync(this.ctx.protocol, this.docName, SYNC_UPDATE, this.typist.last));
+    this.send(encodeSync(this.ctx.protocol, this.docName, SyncType.Update, this.typist.last));
     this.ctx.counters.updatesSent++;
     if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
   }
@@ -335,7 +329,7 @@ export class Probe extends BenchClient {
   protected override onSync(sub: number, buf: Buffer, offset: number): void {
     // `buf` may view the link's reused receive buffer: Yjs is given a copy, since a document can
     // keep views of an update (binary content).
-    if (sub === SYNC_UPDATE) {
+    if (sub === SyncType.Update) {
       // What y-protocols' readSyncMessage does for an update, without its reply encoder per frame.
       try {
         Y.applyUpdate(this.doc, decoding.readVarUint8Array(decoding.createDecoder(buf.subarray(offset))).slice(), this);
@@ -348,14 +342,14 @@ export class Probe extends BenchClient {
     const dec = decoding.createDecoder(new Uint8Array(buf.subarray(offset - 1)));
     const enc = encoding.createEncoder();
     if (this.ctx.protocol === 'hocuspocus') encoding.writeVarString(enc, this.docName);
-    encoding.writeVarUint(enc, MSG_SYNC);
+    encoding.writeVarUint(enc, MessageType.Sync);
     const prefix = encoding.length(enc);
     try {
       syncProtocol.readSyncMessage(dec, enc, this.doc, this);
     } catch {
       return; // a malformed update would show up as loss
     }
-    if (sub === SYNC_STEP1 && encoding.length(enc) > prefix) this.send(encoding.toUint8Array(enc));
+    if (sub === SyncType.Step1 && encoding.length(enc) > prefix) this.send(encoding.toUint8Array(enc));
   }
 
   /** Characters of the Y.Text "default" (cold-load's text shape: one per edit). */

@@ -1,80 +1,67 @@
 /**
- * Raw wire codecs for the two protocols the bench speaks (see docs/protocol.md).
+ * The wire codecs of the two protocols the bench speaks (see docs/protocol.md). The frames a
+ * server writes too come from the server's own codec (server/codec/frames.ts, message-types.ts);
+ * what is here only a client needs: the Auth message carrying a token, the Pong, a header
+ * peek that allocates nothing, and hand-encoded map-set updates.
  *
  * The loader encodes frames itself instead of running real providers: a provider per simulated
  * client would cost the loader more CPU than the server spends on it, and the whole point of the
  * bench is to measure the server.
  */
 import * as encoding from 'lib0/encoding';
+import { encodeAwarenessUpdate as encodeAwarenessEntries } from '../server/codec/awareness-codec.js';
+import { awarenessFrame, encodeAddress, syncStep1Frame, syncStep2Frame, updateFrame, writeVarUint } from '../server/codec/frames.js';
+import { AuthType, MessageType, SyncType } from '../server/codec/message-types.js';
 
 export type Protocol = 'hocuspocus' | 'y-websocket';
+export type SyncSubType = (typeof SyncType)[keyof typeof SyncType];
 
-export const MSG_SYNC = 0;
-export const MSG_AWARENESS = 1;
-export const MSG_AUTH = 2;
-export const MSG_SYNC_STATUS = 8;
-export const SYNC_STEP1 = 0;
-export const SYNC_STEP2 = 1;
-export const SYNC_UPDATE = 2;
-/** Hocuspocus v4 application-level ping: one bare byte, answered by one bare byte 0x0A. */
-export const HP_PING = 0x09;
-export const HP_PONG = new Uint8Array([0x0a]);
+/** Hocuspocus v4's answer to the server's bare Ping: one bare byte. */
+export const PONG_FRAME = new Uint8Array([MessageType.Pong]);
 /** The provider version we claim; v4 makes the server ping us, which we must answer. */
 export const PROVIDER_VERSION = '4.8.0';
 
+const NO_PREFIX = new Uint8Array(0);
+const textEncoder = new TextEncoder();
+
 /** Frame prefix: the document name for Hocuspocus, nothing for y-websocket (one doc per socket). */
-function begin(protocol: Protocol, docName: string): encoding.Encoder {
-  const enc = encoding.createEncoder();
-  if (protocol === 'hocuspocus') encoding.writeVarString(enc, docName);
-  return enc;
+function framePrefix(protocol: Protocol, docName: string): Uint8Array {
+  return protocol === 'hocuspocus' ? encodeAddress(docName) : NO_PREFIX;
 }
 
+/** Auth (type Token) with the token and the provider version, as a Hocuspocus provider sends it. */
 export function encodeAuth(docName: string, token: string): Uint8Array {
   const enc = encoding.createEncoder();
   encoding.writeVarString(enc, docName);
-  encoding.writeVarUint(enc, MSG_AUTH);
-  encoding.writeVarUint(enc, 0);
+  encoding.writeVarUint(enc, MessageType.Auth);
+  encoding.writeVarUint(enc, AuthType.Token);
   encoding.writeVarString(enc, token);
   encoding.writeVarString(enc, PROVIDER_VERSION);
   return encoding.toUint8Array(enc);
 }
 
-export function encodeSync(
-  protocol: Protocol,
-  docName: string,
-  subType: number,
-  payload: Uint8Array,
-): Uint8Array {
-  const enc = begin(protocol, docName);
-  encoding.writeVarUint(enc, MSG_SYNC);
-  encoding.writeVarUint(enc, subType);
-  encoding.writeVarUint8Array(enc, payload);
-  return encoding.toUint8Array(enc);
+const SYNC_FRAMES: Record<SyncSubType, (prefix: Uint8Array, payload: Uint8Array) => Uint8Array> = {
+  [SyncType.Step1]: syncStep1Frame,
+  [SyncType.Step2]: syncStep2Frame,
+  [SyncType.Update]: updateFrame,
+};
+
+export function encodeSync(protocol: Protocol, docName: string, subType: SyncSubType, payload: Uint8Array): Uint8Array {
+  return SYNC_FRAMES[subType](framePrefix(protocol, docName), payload);
 }
 
 export function encodeAwareness(protocol: Protocol, docName: string, update: Uint8Array): Uint8Array {
-  const enc = begin(protocol, docName);
-  encoding.writeVarUint(enc, MSG_AWARENESS);
-  encoding.writeVarUint8Array(enc, update);
-  return encoding.toUint8Array(enc);
+  return awarenessFrame(framePrefix(protocol, docName), update);
 }
 
-/**
- * A y-protocols awareness update for one client, built by hand so writers need no Awareness
- * instance: varUint count · (varUint clientID · varUint clock · varString JSON state).
- */
+/** A y-protocols awareness update for one client, so writers need no Awareness instance. */
 export function encodeAwarenessUpdate(clientId: number, clock: number, stateJson: string): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 1);
-  encoding.writeVarUint(enc, clientId);
-  encoding.writeVarUint(enc, clock);
-  encoding.writeVarString(enc, stateJson);
-  return encoding.toUint8Array(enc);
+  return encodeAwarenessEntries([{ clientId, clock, state: textEncoder.encode(stateJson) }]);
 }
 
 /** Header of an incoming frame, read without decoding strings or Yjs content. */
 export interface FrameHeader {
-  /** Message type (0 sync, 1 awareness, 8 sync status, ...); -1 for the bare Hocuspocus ping. */
+  /** MessageType (Sync, Awareness, SyncStatus, ...); -1 for the bare Hocuspocus ping. */
   type: number;
   /** Sync sub-type or SyncStatus value when present, else -1. */
   sub: number;
@@ -109,7 +96,7 @@ function readVarUint(buf: Uint8Array, pos: number): number {
  * Every client calls this for every frame, so it allocates nothing but the result.
  */
 export function peekHeader(protocol: Protocol, buf: Uint8Array): FrameHeader {
-  if (protocol === 'hocuspocus' && buf.length === 1 && buf[0] === HP_PING) {
+  if (protocol === 'hocuspocus' && buf.length === 1 && buf[0] === MessageType.Ping) {
     return { type: -1, sub: -1, offset: 1 };
   }
   let pos = 0;
@@ -119,7 +106,7 @@ export function peekHeader(protocol: Protocol, buf: Uint8Array): FrameHeader {
   }
   const type = readVarUint(buf, pos);
   const afterType = readPos;
-  if (type === MSG_SYNC || type === MSG_SYNC_STATUS || type === MSG_AUTH) {
+  if (type === MessageType.Sync || type === MessageType.SyncStatus || type === MessageType.Auth) {
     const sub = readVarUint(buf, afterType);
     return { type, sub, offset: readPos };
   }
@@ -158,12 +145,12 @@ export function encodeMapSetUpdate(clientId: number, clock: number, mapName: str
 /**
  * A writer's Update frames (frame prefix · SyncUpdate · the map-set update of
  * encodeMapSetUpdate), written straight into one scratch buffer: the bytes are exactly
- * `encodeSync(protocol, docName, SYNC_UPDATE, encodeMapSetUpdate(clientId, clock, mapName, key, value))`
+ * `encodeSync(protocol, docName, SyncType.Update, encodeMapSetUpdate(clientId, clock, mapName, key, value))`
  * (test/bench/frames.test.ts), without the two lib0 encoders, their growth arrays and copies
  * per edit that made encoding a visible share of the loader's CPU at 16,000 updates/s.
  */
 export class MapSetFrameEncoder {
-  /** Frame prefix up to the update's length: doc name (Hocuspocus), MSG_SYNC, SYNC_UPDATE. */
+  /** Frame prefix up to the update's length: doc name (Hocuspocus), Sync, Update. */
   private readonly head: Uint8Array;
   /** Update bytes before the clock: 1 client, 1 struct, varUint clientId. */
   private readonly structHead: Uint8Array;
@@ -176,10 +163,10 @@ export class MapSetFrameEncoder {
     private readonly clientId: number,
     private readonly mapName: string,
   ) {
-    const head = begin(protocol, docName);
-    encoding.writeVarUint(head, MSG_SYNC);
-    encoding.writeVarUint(head, SYNC_UPDATE);
-    this.head = encoding.toUint8Array(head);
+    const prefix = framePrefix(protocol, docName);
+    this.head = new Uint8Array(prefix.length + 2);
+    this.head.set(prefix);
+    this.head.set([MessageType.Sync, SyncType.Update], prefix.length);
     const sh = encoding.createEncoder();
     encoding.writeVarUint(sh, 1);
     encoding.writeVarUint(sh, 1);
@@ -207,7 +194,7 @@ export class MapSetFrameEncoder {
     let pos = lenPos + 1; // the update is < 128 bytes, checked below: one length byte
     const updateStart = pos;
     s.set(this.structHead, pos);
-    pos = writeVarUintAt(s, pos + this.structHead.length, clock);
+    pos = writeVarUint(s, pos + this.structHead.length, clock);
     s.set(this.parent, pos);
     pos += this.parent.length;
     const keyLen = s.write(key, pos + 1, 'utf8');
@@ -224,21 +211,11 @@ export class MapSetFrameEncoder {
   }
 
   private generic(clock: number, key: string, value: number): Uint8Array {
-    return encodeSync(this.protocol, this.docName, SYNC_UPDATE, encodeMapSetUpdate(this.clientId, clock, this.mapName, key, value));
+    return encodeSync(this.protocol, this.docName, SyncType.Update, encodeMapSetUpdate(this.clientId, clock, this.mapName, key, value));
   }
 }
 
 const scratch = Buffer.allocUnsafe(1024);
-
-/** lib0's writeVarUint at a position; returns the position after it. */
-function writeVarUintAt(buf: Uint8Array, pos: number, num: number): number {
-  while (num > 0x7f) {
-    buf[pos++] = 0x80 | (num & 0x7f);
-    num = Math.floor(num / 128);
-  }
-  buf[pos++] = num;
-  return pos;
-}
 
 /** lib0's writeAny for a number (integer ≤ 2³¹−1 → 125 varInt, float32 → 124, else 123 float64, big-endian). */
 function writeAnyNumberAt(buf: Buffer, pos: number, value: number): number {

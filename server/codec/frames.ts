@@ -17,7 +17,8 @@ function varUintLength(n: number): number {
   return length;
 }
 
-function writeVarUint(target: Uint8Array, offset: number, n: number): number {
+/** lib0's varUint of `n` written into `target` at `offset`; returns the offset after it. */
+export function writeVarUint(target: Uint8Array, offset: number, n: number): number {
   while (n > 0x7f) {
     target[offset++] = 0x80 | (n & 0x7f);
     n = Math.floor(n / 128);

@@ -1,8 +1,18 @@
 /** The bench's hand-written codecs must match what Yjs / the providers put on the wire. */
+import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { MessageType, SyncType } from '../../server/codec/message-types.js';
 // @ts-ignore -- compiled output, built by `npm test` before vitest runs
-import { encodeMapSetUpdate, encodeSync, MapSetFrameEncoder, peekHeader, SYNC_UPDATE } from '../../dist/bench/frames.js';
+import { encodeAwareness, encodeAwarenessUpdate, encodeMapSetUpdate, encodeSync, MapSetFrameEncoder, peekHeader, PONG_FRAME } from '../../dist/bench/frames.js';
+
+/** A frame as a provider writes it with lib0: prefix (Hocuspocus: the name), then `write`. */
+function providerFrame(protocol: 'hocuspocus' | 'y-websocket', docName: string, write: (encoder: encoding.Encoder) => void): Uint8Array {
+  const encoder = encoding.createEncoder();
+  if (protocol === 'hocuspocus') encoding.writeVarString(encoder, docName);
+  write(encoder);
+  return encoding.toUint8Array(encoder);
+}
 
 describe('bench frames', () => {
   it('hand-encoded map-set updates are byte-identical to Yjs', () => {
@@ -34,22 +44,50 @@ describe('bench frames', () => {
         for (const clock of clocks) {
           for (const value of values) {
             const key = `1.${clock}`;
-            const expected = encodeSync(protocol, docName, SYNC_UPDATE, encodeMapSetUpdate(clientId, clock, 'e', key, value));
+            const expected = encodeSync(protocol, docName, SyncType.Update, encodeMapSetUpdate(clientId, clock, 'e', key, value));
             expect(Buffer.from(frames.encode(clock, key, value)).equals(Buffer.from(expected))).toBe(true);
           }
         }
         // Long keys take the generic path (update ≥ 128 bytes) and must still match.
         const long = 'k'.repeat(200);
-        const expected = encodeSync(protocol, docName, SYNC_UPDATE, encodeMapSetUpdate(clientId, 5, 'e', long, 1.5));
+        const expected = encodeSync(protocol, docName, SyncType.Update, encodeMapSetUpdate(clientId, 5, 'e', long, 1.5));
         expect(Buffer.from(frames.encode(5, long, 1.5)).equals(Buffer.from(expected))).toBe(true);
       }
     }
   });
 
+  it('sync and awareness frames (from the server codec) are byte-identical to what a provider writes with lib0', () => {
+    const payload = new Uint8Array(300).map((_, i) => i & 0xff);
+    for (const protocol of ['hocuspocus', 'y-websocket'] as const) {
+      for (const sub of [SyncType.Step1, SyncType.Step2, SyncType.Update]) {
+        const expected = providerFrame(protocol, 'ünï/doc', (e) => {
+          encoding.writeVarUint(e, MessageType.Sync);
+          encoding.writeVarUint(e, sub);
+          encoding.writeVarUint8Array(e, payload);
+        });
+        expect(Buffer.from(encodeSync(protocol, 'ünï/doc', sub, payload)).equals(Buffer.from(expected))).toBe(true);
+      }
+      const update: Uint8Array = encodeAwarenessUpdate(3_141_592_653, 129, '{"user":{"name":"Ada é"}}');
+      const expectedUpdate = encoding.encode((e) => {
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarUint(e, 3_141_592_653);
+        encoding.writeVarUint(e, 129);
+        encoding.writeVarString(e, '{"user":{"name":"Ada é"}}');
+      });
+      expect(Buffer.from(update).equals(Buffer.from(expectedUpdate))).toBe(true);
+      const expected = providerFrame(protocol, 'd', (e) => {
+        encoding.writeVarUint(e, MessageType.Awareness);
+        encoding.writeVarUint8Array(e, update);
+      });
+      expect(Buffer.from(encodeAwareness(protocol, 'd', update)).equals(Buffer.from(expected))).toBe(true);
+    }
+    expect([...PONG_FRAME]).toEqual([0x0a]);
+  });
+
   it('peeks the header of both protocols', () => {
     const update = encodeMapSetUpdate(1, 0, 'e', 'k', 1);
-    expect(peekHeader('hocuspocus', encodeSync('hocuspocus', 'a/document', SYNC_UPDATE, update))).toMatchObject({ type: 0, sub: 2 });
-    expect(peekHeader('y-websocket', encodeSync('y-websocket', 'ignored', SYNC_UPDATE, update))).toMatchObject({ type: 0, sub: 2 });
+    expect(peekHeader('hocuspocus', encodeSync('hocuspocus', 'a/document', SyncType.Update, update))).toMatchObject({ type: 0, sub: 2 });
+    expect(peekHeader('y-websocket', encodeSync('y-websocket', 'ignored', SyncType.Update, update))).toMatchObject({ type: 0, sub: 2 });
     expect(peekHeader('hocuspocus', new Uint8Array([0x09])).type).toBe(-1);
   });
 });
