@@ -1,24 +1,14 @@
 /**
  * Test-side encoders/decoders for the Hocuspocus and y-websocket wire formats (lib0),
- * written independently of server/protocol so the tests check the server against the
- * protocol, not against its own encoder.
+ * written independently of the server's codec so the tests check the server against the
+ * protocol, not against its own encoder. The message-type numbers are the server's
+ * (server/codec/message-types.ts), under the short names these tests use.
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { AuthType, MessageType as T, SyncType as Sync } from '../../server/codec/message-types.js';
 
-export const T = {
-  Sync: 0,
-  Awareness: 1,
-  Auth: 2,
-  QueryAwareness: 3,
-  Stateless: 5,
-  Close: 7,
-  SyncStatus: 8,
-  Ping: 9,
-  Pong: 10,
-} as const;
-
-export const Sync = { Step1: 0, Step2: 1, Update: 2 } as const;
+export { Sync, T };
 
 export type Frame =
   | { kind: 'ping' }
@@ -43,7 +33,7 @@ function build(name: string | null, write: (encoder: encoding.Encoder) => void):
 export const authFrame = (name: string, token = 'token', version?: string) =>
   build(name, (e) => {
     encoding.writeVarUint(e, T.Auth);
-    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, AuthType.Token);
     encoding.writeVarString(e, token);
     if (version !== undefined) encoding.writeVarString(e, version);
   });

@@ -5,7 +5,7 @@
  */
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { authFrame, decodeFrame, label, step1Frame, Sync, type Frame } from './frames.js';
+import { authFrame, decodeFrame, label, step1Frame, Sync, T, type Frame } from './frames.js';
 import { waitFor } from './wait.js';
 
 export interface CloseInfo {
@@ -144,11 +144,11 @@ export class RawClient {
     await this.waitForFrame((f) => f.kind === 'sync' && f.name === name && f.sub === Sync.Step2, options.timeoutMs, `SyncStep2 for ${name}`);
   }
 
-  /** Answers every bare Ping (0x09) with a bare Pong (0x0A), as providers ≥ 4 do. */
+  /** Answers every bare Ping with a bare Pong, as providers ≥ 4 do. */
   answerPings(): void {
     this.ws.on('message', (data, isBinary) => {
       const bytes = data as Buffer;
-      if (isBinary && bytes.length === 1 && bytes[0] === 0x09 && this.isOpen) this.ws.send(new Uint8Array([0x0a]), { binary: true });
+      if (isBinary && bytes.length === 1 && bytes[0] === T.Ping && this.isOpen) this.ws.send(new Uint8Array([T.Pong]), { binary: true });
     });
   }
 
