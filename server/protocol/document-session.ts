@@ -41,7 +41,7 @@ export interface SessionHost {
   sessionReauthorized(session: DocumentSession): void;
   /** The session closed (for whatever reason); forget it. */
   sessionClosed(session: DocumentSession): void;
-  /** The database refused one of this session's updates for good. */
+  /** The database refused one of this session's updates for good (`seq`: its number in the room's Durability). */
   updateRefused(session: DocumentSession, seq: number): void;
   /** The session's token expires soon: ask the client for a fresh one, if the protocol can (Hocuspocus). */
   tokenRequested?(session: DocumentSession): void;
@@ -80,8 +80,6 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
   awarenessClients: Set<number> | null = null;
   /** When the document was opened (ms since the epoch), for presence. */
   openedAt = 0;
-  /** Room sequence numbers of this session's updates the database refused (rare; see AckQueue). */
-  refusedSeqs: Set<number> | null = null;
   private queue: Uint8Array[] | null = null;
   private queuedBytes = 0;
   /** A token not yet authenticated (from Auth or the URL); dropped once it is. */

@@ -6,7 +6,7 @@ import { HocuspocusConnection } from '../../server/protocol/hocuspocus/hocuspocu
 import { Durability } from '../../server/rooms/durability.js';
 import type { Room } from '../../server/rooms/room.js';
 import type { UpdateOrigin } from '../../server/rooms/update-origin.js';
-import { authFrame, step2Frame, updateFrame } from '../helpers/frames.js';
+import { authFrame, closeDocFrame, step2Frame, updateFrame } from '../helpers/frames.js';
 import { Editor, flush, protocolEnv, textOfState, type FakeSocket } from '../helpers/rooms.js';
 
 const DOC = 'ack-doc';
@@ -145,7 +145,7 @@ describe('AckQueue (through a HocuspocusConnection)', () => {
   });
 
   it('an update the database refused is acked with SyncStatus 0; the acks behind it carry on', async () => {
-    const { storage, connect, sessionOf } = await setup();
+    const { storage, connect } = await setup();
     const a = await connect(DOC);
     const editor = new Editor(100);
     for (const text of ['kept ', 'refused ', 'kept too']) a.send(updateFrame(DOC, editor.insert(text)));
@@ -155,29 +155,60 @@ describe('AckQueue (through a HocuspocusConnection)', () => {
     storage.commit();
 
     expect(a.socket.syncStatuses()).toEqual([1, 0, 1]);
-    expect((await sessionOf(DOC, a.socket)).refusedSeqs).toBeNull();
+    // The refusal answered its own ack only.
+    a.send(updateFrame(DOC, editor.insert(' later')));
+    storage.commit();
+    expect(a.socket.syncStatuses()).toEqual([1, 0, 1, 1]);
     const stored = textOfState((await storage.load((await storage.find(DOC))!)).state);
     expect(stored).toContain('kept ');
     expect(stored).not.toContain('refused');
   });
 
-  it("records the refused update's seq in session.refusedSeqs until its ack goes out", async () => {
-    const { storage, connect, sessionOf, room } = await setup();
+  it("keeps a refusal until its ack goes out behind another document's", async () => {
+    const { storage, connect, room } = await setup();
     const a = await connect(OTHER_DOC, DOC);
 
     a.send(updateFrame(OTHER_DOC, new Editor(100).insert('ahead'))); // holds the queue
     a.send(updateFrame(DOC, new Editor(100).insert('refused')));
-    const session = await sessionOf(DOC, a.socket);
     expect((await room(DOC)).durability.appended).toBe(1);
 
     storage.refuse(1); // DOC's update (seq 1) refused; its ack is still behind OTHER_DOC's
-    expect(session.refusedSeqs).toEqual(new Set([1]));
     expect(a.socket.syncStatuses()).toEqual([]);
 
     storage.commit(0);
     expect(a.socket.syncStatuses(OTHER_DOC)).toEqual([1]);
     expect(a.socket.syncStatuses(DOC)).toEqual([0]);
-    expect(session.refusedSeqs).toBeNull();
+  });
+
+  it('answers with SyncStatus 0 an update storage refuses at once, while it is being applied', async () => {
+    const { storage, connect } = await setup();
+    const a = await connect(DOC);
+    // MemoryStorage refuses an append to a document that no longer exists, synchronously.
+    storage.append = (documentId, update, meta, listener) => listener.refused(meta, new Error(`document ${documentId} is gone`));
+
+    a.send(updateFrame(DOC, new Editor(100).insert('refused at once')));
+
+    expect(a.socket.syncStatuses()).toEqual([0]);
+  });
+
+  it("a closed session's refusal is not answered; the reopened session's acks are its own", async () => {
+    const { storage, connect } = await setup();
+    const a = await connect(OTHER_DOC, DOC);
+    const editor = new Editor(100);
+
+    a.send(updateFrame(OTHER_DOC, new Editor(200).insert('ahead'))); // holds the queue
+    a.send(updateFrame(DOC, editor.insert('refused')));
+    storage.refuse(1);
+    a.send(closeDocFrame(DOC));
+    a.send(authFrame(DOC));
+    await flush();
+    a.send(updateFrame(DOC, editor.insert(' again')));
+    storage.commit(0);
+    storage.commit(0);
+
+    // The reopened session's ack is its own: saved (the refusal went with the closed session).
+    expect(a.socket.syncStatuses(OTHER_DOC)).toEqual([1]);
+    expect(a.socket.syncStatuses(DOC)).toEqual([1]);
   });
 
   it("another client's refused update is only that client's SyncStatus 0", async () => {

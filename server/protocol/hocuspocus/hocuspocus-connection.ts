@@ -120,6 +120,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
 
   sessionClosed(session: DocumentSession): void {
     this.queuedSince.delete(session);
+    this.acks.forget(session);
     if (this.documents.get(session.address!) !== session) return;
     this.documents.delete(session.address!);
     if (!this.socket.closed) this.retire(session.address!);
@@ -131,8 +132,7 @@ export class HocuspocusConnection implements SessionHost, Watched {
   }
 
   updateRefused(session: DocumentSession, seq: number): void {
-    // The ack for that update (queued behind it) becomes SyncStatus 0.
-    (session.refusedSeqs ??= new Set()).add(seq);
+    this.acks.refused(session, seq);
   }
 
   frameFailed(error: unknown): void {
