@@ -10,96 +10,23 @@ import { describe, expect, test } from 'vitest';
 import { markdownToBlocks } from '../../server/documents/formats/markdown-import.js';
 import { paperToMarkdown } from '../../server/documents/formats/markdown-export.js';
 import { fitBlocks, paperDocOf } from '../../server/documents/formats/paper-fit.js';
-import type { ProseMirrorMark, ProseMirrorNode } from '../../server/documents/paper.js';
+import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/paper-arbitraries.js';
 
-/** Seeded: a failure names its seed and path, and a rerun reproduces it. `FORMATS_SEED`/`FORMATS_RUNS` explore further. */
-const SEED = Number(process.env.FORMATS_SEED ?? 20_260_521);
-const RUNS = Number(process.env.FORMATS_RUNS ?? 400);
 
 const json = (blocks: readonly ModelNode[]) => blocks.map((block) => block.toJSON() as unknown);
 const roundTrip = (blocks: readonly ModelNode[]) => markdownToBlocks(paperToMarkdown(blocks));
 
-// ---- generated papers of the supported constructs ----
-
-const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789éßЖ中';
-const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~→';
-const char = (alphabet: string) => fc.constantFrom(...Array.from(alphabet));
-const alnumWord = fc.string({ unit: char(LETTERS), minLength: 1, maxLength: 8 });
-/** Plain text may hold any punctuation (all of it is Markdown syntax somewhere). */
-const plainWord = fc.string({ unit: fc.oneof({ weight: 3, arbitrary: char(LETTERS) }, { weight: 2, arbitrary: char(PUNCTUATION) }), minLength: 1, maxLength: 8 });
-const words = (word: fc.Arbitrary<string>) => fc.array(word, { minLength: 1, maxLength: 4 }).map((list) => list.join(' '));
-
-const EMPHASIS = ['bold', 'italic', 'strike'] as const;
-const HREFS = ['https://example.org/paper', 'https://example.org/a_(b)', 'mailto:ada@example.org', '/d/notes', '#results', 'https://example.org/?q=1&r=2'];
-const link = fc.record({ href: fc.constantFrom(...HREFS), title: fc.option(words(alnumWord), { nil: null }) });
-
-/** One segment of a line: plain text, emphasized words (maybe linked), or code. */
-const segment: fc.Arbitrary<ProseMirrorNode[]> = fc.oneof(
-  { weight: 4, arbitrary: words(plainWord).map((text) => [{ type: 'text', text }]) },
-  {
-    weight: 3,
-    arbitrary: fc
-      .record({ text: words(alnumWord), emphasis: fc.subarray([...EMPHASIS]), link: fc.option(link, { nil: null }) })
-      .filter((run) => run.emphasis.length > 0 || run.link !== null)
-      .map(({ text, emphasis, link }) => {
-        const marks: ProseMirrorMark[] = emphasis.map((type) => ({ type }));
-        if (link) marks.push({ type: 'link', attrs: link });
-        return [{ type: 'text', text, marks }];
-      }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc
-      .string({ unit: fc.oneof(char(LETTERS), char(PUNCTUATION), fc.constant(' ')), minLength: 1, maxLength: 10 })
-      .map((text) => [{ type: 'text', text, marks: [{ type: 'code' }] }]),
-  },
-);
-
-/** A line: segments separated by spaces. */
-const line = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => segments.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'text', text: ' ' }, ...nodes])));
-/** A paragraph's content: lines separated by hard breaks. */
-const lines = fc.array(line, { minLength: 1, maxLength: 3 }).map((all) => all.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'hardBreak' }, ...nodes])));
-
-const codeText = fc
-  .array(fc.string({ unit: fc.oneof(char(LETTERS), char(PUNCTUATION), fc.constantFrom(' ', '\t', '`', '~')), maxLength: 20 }), { minLength: 1, maxLength: 4 })
-  .map((list) => list.join('\n'));
-
-const { block } = fc.letrec<{ block: ProseMirrorNode; blocks: ProseMirrorNode[]; item: ProseMirrorNode }>((tie) => ({
-  block: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    lines.map((content) => ({ type: 'paragraph', content })),
-    fc.record({ level: fc.integer({ min: 1, max: 6 }), content: line }).map(({ level, content }) => ({ type: 'heading', attrs: { level }, content })),
-    fc.record({ language: fc.constantFrom(null, 'ts', 'python', 'c++', 'objective-c'), code: codeText }).map(({ language, code }) => ({
-      type: 'codeBlock',
-      attrs: { language },
-      content: code === '' ? [] : [{ type: 'text', text: code }],
-    })),
-    fc.constant({ type: 'horizontalRule' }),
-    tie('blocks').map((content) => ({ type: 'blockquote', content })),
-    fc.array(tie('item'), { minLength: 1, maxLength: 3 }).map((content) => ({ type: 'bulletList', content })),
-    fc
-      .record({ start: fc.integer({ min: 0, max: 120 }), content: fc.array(tie('item'), { minLength: 1, maxLength: 3 }) })
-      .map(({ start, content }) => ({ type: 'orderedList', attrs: { start }, content })),
-  ),
-  blocks: fc.array(tie('block'), { minLength: 1, maxLength: 3 }),
-  item: fc
-    .record({ first: lines, rest: fc.array(tie('block'), { maxLength: 2 }) })
-    .map(({ first, rest }) => ({ type: 'listItem', content: [{ type: 'paragraph', content: first }, ...rest] })),
-}));
-
-const paper = fc.array(block, { minLength: 1, maxLength: 5 }).map((blocks) => fitBlocks(blocks));
-
 describe('Markdown round trip', () => {
   test('property: Markdown → paper → Markdown keeps generated papers of the supported constructs', () => {
     fc.assert(
-      fc.property(paper, (blocks) => {
+      fc.property(paperArbitrary(), (blocks) => {
         paperDocOf(blocks).check();
         const markdown = paperToMarkdown(blocks);
         const back = markdownToBlocks(markdown);
         expect(json(back), markdown).toEqual(json(blocks));
         expect(paperToMarkdown(back)).toBe(markdown);
       }),
-      { seed: SEED, numRuns: RUNS },
+      { seed: PROPERTY_SEED, numRuns: PROPERTY_RUNS },
     );
   });
 

@@ -27,11 +27,11 @@ function describeSchema(schema: Schema) {
           marks: type.spec.marks ?? null,
           inline: type.isInline,
           code: type.spec.code ?? false,
-          attrs: attrs(type.attrs),
+          attrs: attrs(type.spec.attrs ?? {}),
         },
       ]),
     ),
-    marks: Object.fromEntries(Object.entries(schema.marks).map(([name, type]) => [name, { attrs: attrs(type.attrs), excludes: type.spec.excludes ?? null }])),
+    marks: Object.fromEntries(Object.entries(schema.marks).map(([name, type]) => [name, { attrs: attrs(type.spec.attrs ?? {}), excludes: type.spec.excludes ?? null }])),
     markRanks: Object.keys(schema.marks),
     topNode: schema.topNodeType.name,
   };
