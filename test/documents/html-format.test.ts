@@ -15,7 +15,7 @@ import { safeHref } from '../../server/documents/formats/link-policy.js';
 import { fitBlocks } from '../../server/documents/formats/paper-fit.js';
 import { renderPaper } from '../../server/documents/paper.js';
 import { paperDoc, p, text } from '../helpers/documents.js';
-import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/paper-arbitraries.js';
+import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from './paper-arbitraries.js';
 
 const json = (blocks: readonly ModelNode[]) => blocks.map((block) => block.toJSON() as unknown);
 

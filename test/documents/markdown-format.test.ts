@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { markdownToBlocks } from '../../server/documents/formats/markdown-import.js';
 import { paperToMarkdown } from '../../server/documents/formats/markdown-export.js';
 import { fitBlocks, paperDocOf } from '../../server/documents/formats/paper-fit.js';
-import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/paper-arbitraries.js';
+import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from './paper-arbitraries.js';
 
 
 const json = (blocks: readonly ModelNode[]) => blocks.map((block) => block.toJSON() as unknown);

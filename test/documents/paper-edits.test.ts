@@ -15,7 +15,7 @@ import { initialPaperUpdate } from '../../server/documents/formats/content-impor
 import { appendPaperBlocks, applyPaperEdits } from '../../server/documents/paper-edits.js';
 import { renderPaper } from '../../server/documents/paper.js';
 import { code, editorJSON, h, li, p, paperDoc, paperSchema as editorSchema, text, ul } from '../helpers/documents.js';
-import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/paper-arbitraries.js';
+import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from './paper-arbitraries.js';
 
 const bold = { type: 'bold' };
 const italic = { type: 'italic' };
