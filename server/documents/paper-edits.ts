@@ -18,7 +18,7 @@ import { EditOpError, isEditFailure, parseOps, type EditOutcome } from './edit-r
 import { markdownToBlocks } from './formats/markdown-import.js';
 import { checkedBlocks } from './formats/paper-fit.js';
 import { paperEditOp, type PaperEditOp } from './paper-edit-ops.js';
-import { holdsEditorContent, paperFragment } from './paper-fragment.js';
+import { holdsEditorContent, PAPER_FRAGMENT, paperFragment } from './paper-fragment.js';
 import { modelOfNode, modelOfYType, modelTextTree, textRunsOf, yTypeOfModel, type ModelChild, type TextRun } from './paper-model.js';
 import { walkPaperText } from './paper-text.js';
 import type { ProseMirrorNode } from './paper.js';
@@ -92,8 +92,8 @@ export function applyPaperEdits(doc: Y.Doc, ops: readonly unknown[], origin: unk
 
 /** Appends schema blocks at the end of the paper (a new document's initial content) in one transaction. */
 export function appendPaperBlocks(doc: Y.Doc, blocks: readonly ModelNode[], origin: unknown = null): void {
-  const fragment = doc.getXmlFragment('default');
   if (blocks.length === 0) return;
+  const fragment = doc.getXmlFragment(PAPER_FRAGMENT);
   doc.transact(() => fragment.insert(fragment.length, blocks.map((block) => yTypeOfModel(modelOfNode(block)))), origin);
 }
 

@@ -37,7 +37,6 @@ const MARK_ALIASES: Readonly<Record<string, string>> = {
   strikethrough: 'strike',
   del: 'strike',
   u: 'underline',
-  code_inline: 'code',
 };
 
 const BLOCK_NAMES: ReadonlySet<string> = new Set(['paragraph', 'heading', 'blockquote', 'bulletList', 'orderedList', 'listItem', 'codeBlock', 'horizontalRule']);
