@@ -12,17 +12,7 @@ import {
   type ConnectionRateLimits,
 } from '../../server/protocol/connection-rate.js';
 import { closeCode, closeReason } from '../../server/protocol/close-codes.js';
-
-/** Time that moves only when the test says so (milliseconds). */
-class ManualTime {
-  time = 5_000;
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+import { ManualClock } from '../helpers/rooms.js';
 
 const small: ConnectionRateLimits = { messagesPerSecond: 10, messageBurst: 20, bytesPerSecond: 100, byteBurst: 400 };
 
@@ -49,18 +39,18 @@ describe('ConnectionRate', () => {
   });
 
   it('admits a full burst of messages at once and refuses the next', () => {
-    const rate = new ConnectionRate(DEFAULT_CONNECTION_RATE_LIMITS, new ManualTime());
+    const rate = new ConnectionRate(DEFAULT_CONNECTION_RATE_LIMITS, new ManualClock());
     expect(admittedInARow(rate, 10)).toBe(MAX_MESSAGES_BURST);
   });
 
   it('admits a full burst of bytes at once (one 16 MiB frame) and refuses the next byte', () => {
-    const rate = new ConnectionRate(DEFAULT_CONNECTION_RATE_LIMITS, new ManualTime());
+    const rate = new ConnectionRate(DEFAULT_CONNECTION_RATE_LIMITS, new ManualClock());
     expect(rate.admit(MAX_BYTES_BURST)).toBe(true);
     expect(rate.admit(1)).toBe(false);
   });
 
   it('refills at the configured rate, lazily from the elapsed time', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     expect(admittedInARow(rate, 1, 20)).toBe(20);
     time.advance(1_000);
@@ -70,14 +60,14 @@ describe('ConnectionRate', () => {
   });
 
   it('never saves up more than the burst, however long the socket was quiet', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     time.advance(3_600_000);
     expect(admittedInARow(rate, 1)).toBe(20);
   });
 
   it('lets a client at exactly the steady rate go on for ever', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     // 10 messages a second of 10 bytes each (100 B/s): both buckets exactly at their rate.
     for (let i = 0; i < 10_000; i++) {
@@ -87,7 +77,7 @@ describe('ConnectionRate', () => {
   });
 
   it('refuses a client above the byte rate even when its message count is fine', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     let admitted = 0;
     // 50 B every 100 ms = 500 B/s against 100 B/s with a 400 B burst.
@@ -100,7 +90,7 @@ describe('ConnectionRate', () => {
   });
 
   it('stays refused once it has refused: a frame after a dropped one is never applied', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     expect(rate.admit(401)).toBe(true); // a full bucket takes even an oversized frame (see below)
     expect(rate.admit(1)).toBe(false);
@@ -109,7 +99,7 @@ describe('ConnectionRate', () => {
   });
 
   it('takes a frame larger than the whole byte burst on a full bucket and charges all of it', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     expect(rate.admit(1_000)).toBe(true);
     // 600 B of debt at 100 B/s: one more byte only after 6.01 s.
@@ -122,7 +112,7 @@ describe('ConnectionRate', () => {
   });
 
   it('neither refills nor drains when an injected wall clock steps backwards, and refills again from there', () => {
-    const time = new ManualTime();
+    const time = new ManualClock();
     const rate = new ConnectionRate(small, time);
     expect(admittedInARow(rate, 1, 15)).toBe(15);
     time.advance(-60_000);
