@@ -105,8 +105,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 async function assemble(config: Config, options: StartOptions, logger: Logger, clock: Clock, disposers: DisposerStack): Promise<RunningServer> {
   const backends = await openBackends(config, options, logger, clock, disposers);
   const { storage, db, bus, documentLock } = backends;
-  const tokens = config.authSecret ? new Tokens(config.authSecret, config.maxTokenTtlSeconds) : null;
-  const authorizer = chooseAuthorizer(options.authorizer, tokens, db, backends.sessions, logger);
+  const tokens = config.authSecret ? new Tokens(config.authSecret, config.maxTokenTtlSeconds, clock) : null;
+  const authorizer = chooseAuthorizer(options.authorizer, tokens, db, backends.sessions, clock, logger);
   let shuttingDown = false;
   const metrics =
     options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats, busHealthy: bus ? () => bus.healthy : undefined });
@@ -196,6 +196,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     presence,
     adminToken: config.adminToken ?? null,
     logger,
+    clock,
   };
   const api = [...documentRoutes(apiDependencies), ...versionRoutes(apiDependencies, documentRequests)];
   // Counted per verified user (else per address) and route; CORS outside, so a 429 carries its headers.
@@ -284,9 +285,16 @@ function roomExtensions(
 }
 
 /** The injected authorizer, else token mode's (which needs the database), else open mode. */
-function chooseAuthorizer(injected: Authorizer | undefined, tokens: Tokens | null, db: Db | null, sessions: SessionStore, logger: Logger): Authorizer {
+function chooseAuthorizer(
+  injected: Authorizer | undefined,
+  tokens: Tokens | null,
+  db: Db | null,
+  sessions: SessionStore,
+  clock: Clock,
+  logger: Logger,
+): Authorizer {
   if (injected) return injected;
-  if (tokens && db) return new ProjectAuthorizer(db, tokens, sessions);
+  if (tokens && db) return new ProjectAuthorizer(db, tokens, sessions, clock);
   if (tokens) throw new Error('AUTH_SECRET needs the database (users, projects, memberships): the injected storage has none');
   logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
   return openAuthorizer;

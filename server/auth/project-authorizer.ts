@@ -5,6 +5,7 @@
  * Documents are never created from a socket in this mode: they are created through
  * the HTTP API, which knows the project.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { Queryable } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
@@ -22,6 +23,7 @@ export class ProjectAuthorizer implements Authorizer {
     private readonly db: Queryable,
     private readonly tokens: Tokens,
     private readonly sessions: SessionStore,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {}
 
   async authenticate(token: string): Promise<Principal> {
@@ -42,7 +44,7 @@ export class ProjectAuthorizer implements Authorizer {
 
   async revalidate(principal: Principal): Promise<void> {
     if (principal.userId === null || principal.sessionId === null) throw new AuthenticationError('authentication required');
-    if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) throw new AuthenticationError('token expired', principal.userId);
+    if (principal.expiresAt !== null && principal.expiresAt <= this.clock.now()) throw new AuthenticationError('token expired', principal.userId);
     if (await this.sessions.isRevoked(principal.sessionId)) throw new AuthenticationError('session revoked', principal.userId);
     await this.requireUser(principal.userId);
   }

@@ -7,6 +7,7 @@
  * outlive its own revocation.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { systemClock, type Clock } from '../clock.js';
 import { PermissionDeniedError } from './authorizer.js';
 
 /** What a valid token says. */
@@ -41,6 +42,8 @@ export class Tokens {
     secret: string,
     /** Longest accepted `exp - iat` (MAX_TOKEN_TTL_SECONDS); minting never goes beyond it. */
     readonly maxTtlSeconds: number = DEFAULT_MAX_TOKEN_TTL_SECONDS,
+    /** Issue times, and the time `exp` and `iat` are checked against. */
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -57,7 +60,7 @@ export class Tokens {
   /** Mints a token for a user (admin API, `npm run token`); `ttlSeconds` at most `maxTtlSeconds` (default: that). */
   async mint(userId: string, ttlSeconds = this.maxTtlSeconds, sessionId: string = crypto.randomUUID()): Promise<{ token: string; claims: TokenClaims }> {
     if (ttlSeconds > this.maxTtlSeconds) throw new RangeError(`token lifetime ${ttlSeconds} s is over MAX_TOKEN_TTL_SECONDS (${this.maxTtlSeconds} s)`);
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
@@ -71,9 +74,10 @@ export class Tokens {
   /** Resolves with the claims, or rejects with PermissionDeniedError and a reason a client can show. */
   async verify(token: string): Promise<TokenClaims> {
     if (token === '') throw new PermissionDeniedError('authentication required: no token');
+    const now = this.clock.now();
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], currentDate: new Date(now) }));
     } catch (error) {
       // An expired token's signature did verify: its sub is authentic.
       const sub = error instanceof errors.JWTExpired ? error.payload.sub : undefined;
@@ -83,7 +87,7 @@ export class Tokens {
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new PermissionDeniedError('invalid token: no session (jti)');
     if (typeof payload.exp !== 'number') throw new TokenRefusedError('invalid token: no expiry (exp)', payload.sub);
     if (typeof payload.iat !== 'number') throw new TokenRefusedError('invalid token: no issue time (iat)', payload.sub);
-    if (payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new TokenRefusedError('invalid token: issued in the future (iat)', payload.sub);
+    if (payload.iat > now / 1000 + CLOCK_SKEW_SECONDS) throw new TokenRefusedError('invalid token: issued in the future (iat)', payload.sub);
     if (payload.exp - payload.iat > this.maxTtlSeconds) {
       throw new TokenRefusedError(`invalid token: lifetime longer than ${this.maxTtlSeconds} s (MAX_TOKEN_TTL_SECONDS)`, payload.sub);
     }

@@ -115,7 +115,7 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
       const { id: sessionId } = validate(sessionParams, params, 'path');
       // Kept as long as a token of the session could still be valid (MAX_TOKEN_TTL_SECONDS and the
       // clock skew of iat), so no token outlasts its revocation; in PostgreSQL, so no restart forgets it.
-      const userId = await deps.sessions.revoke(sessionId, Date.now() + (deps.tokens?.longestValidityMs ?? DEFAULT_REVOCATION_MS));
+      const userId = await deps.sessions.revoke(sessionId, deps.clock.now() + (deps.tokens?.longestValidityMs ?? DEFAULT_REVOCATION_MS));
       deps.accessEvents.publish({ type: 'session-revoked', sessionId });
       await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
       return noContent();

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import type { Db } from '../persistence/db.js';
 import type { DocumentStorage } from '../persistence/storage.js';
 import type { AccessEvents } from '../auth/access-events.js';
@@ -24,4 +25,6 @@ export interface ApiDependencies {
   /** ADMIN_TOKEN; null disables the admin API. */
   readonly adminToken: string | null;
   readonly logger: Logger;
+  /** The server's clock (revocations are kept until a time computed from it). */
+  readonly clock: Pick<Clock, 'now'>;
 }
