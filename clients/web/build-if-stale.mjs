@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 const web = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(web, '..', '..');
 const built = path.join(web, 'dist', 'index.html');
-// The app also bundles the shared document modules (research-tree rendering and operations).
-const inputs = [path.join(web, 'src'), path.join(web, 'index.html'), path.join(web, 'vite.config.ts'), path.join(root, 'server', 'documents'), path.join(root, 'package-lock.json')];
+// The app also bundles the shared document modules (research-tree rendering and operations)
+// and the roles' rule (server/auth/roles.ts).
+const inputs = [path.join(web, 'src'), path.join(web, 'index.html'), path.join(web, 'vite.config.ts'), path.join(root, 'server', 'documents'), path.join(root, 'server', 'auth', 'roles.ts'), path.join(root, 'package-lock.json')];
 
 function newest(entry) {
   if (!existsSync(entry)) return 0;

@@ -9,10 +9,9 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Queryable } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
+import type { ProjectRole } from './roles.js';
 import type { SessionStore } from './session-store.js';
 import { TokenRefusedError, type Tokens } from './tokens.js';
-
-export type Role = 'owner' | 'editor' | 'viewer';
 
 const PRINCIPAL_CACHE_SIZE = 10_000;
 
@@ -78,8 +77,8 @@ export class ProjectAuthorizer implements Authorizer {
   }
 
   /** The user's role in the project (null: not a member) and the project's visibility. */
-  async roleIn(userId: string, projectId: string): Promise<{ member: Role | null; visibility: string | null }> {
-    const { rows } = await this.db.query<{ role: Role | null; visibility: string }>(
+  async roleIn(userId: string, projectId: string): Promise<{ member: ProjectRole | null; visibility: string | null }> {
+    const { rows } = await this.db.query<{ role: ProjectRole | null; visibility: string }>(
       `select pm.role, p.visibility
          from projects p
          left join project_members pm on pm.project_id = p.id and pm.user_id = $2

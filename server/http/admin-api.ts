@@ -6,10 +6,11 @@
  * re-check at once instead of at their next reconnect.
  */
 import { z } from 'zod';
-import { createProject, createUser, findProject, findUser, PROJECT_ROLES, PROJECT_VISIBILITIES, removeMember, setMember } from '../persistence/accounts.js';
+import { createProject, createUser, findProject, findUser, PROJECT_VISIBILITIES, removeMember, setMember } from '../persistence/accounts.js';
 import { AUDIT_MAX_LIMIT, listAudit, recordAuditSafely, type AuditEntry } from '../persistence/audit.js';
 import type { Db } from '../persistence/db.js';
 import { createDocument } from '../persistence/documents.js';
+import { PROJECT_ROLES } from '../auth/roles.js';
 import { CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { HttpRequest, HttpResponse } from '../transport/transport.js';
 import type { ApiDependencies } from './api-dependencies.js';

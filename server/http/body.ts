@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { HttpRequest } from '../transport/transport.js';
 import { documentNameProblem } from '../document-name.js';
+import { DOCUMENT_KINDS } from './api-types.js';
 import { MAX_LABEL_LENGTH } from '../versions/document-requests.js';
 import { HttpError } from './http-error.js';
 
@@ -108,4 +109,4 @@ export const versionLabel = () =>
     .max(MAX_LABEL_LENGTH)
     .refine((label) => !label.includes('\u0000'), 'must not contain NUL characters');
 
-export const documentKind = () => z.enum(['paper', 'research_tree']);
+export const documentKind = () => z.enum(DOCUMENT_KINDS);

@@ -1,4 +1,5 @@
 import { originChecker, type HttpHandler, type HttpResponse } from '../transport/transport.js';
+import { errorJson } from './routes.js';
 
 /**
  * CORS for the HTTP API, driven by the same allow-list (ALLOWED_ORIGINS) as the WebSocket
@@ -51,12 +52,9 @@ export function parseAllowedOrigins(raw: string | undefined, name = 'ALLOWED_ORI
   return Object.freeze(origins);
 }
 
-const JSON_TYPE = 'application/json';
-
 /** Methods that change something: refused from origins that may not write (cross-site request forgery). */
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-const refused = (error: string): HttpResponse => ({ status: 403, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify({ error }) });
 
 /**
  * Adds CORS to a handler, and refuses writes (POST, PUT, PATCH, DELETE) with 403 `origin not
@@ -78,11 +76,11 @@ export function withCors(handler: HttpHandler, allowedOrigins: readonly string[]
     // CORS only keeps the answer from the page; a forged "simple" POST would still be carried
     // out. So a write from a browser origin that is not listed is refused before any route runs.
     if (STATE_CHANGING.has(request.method) && origin !== undefined && origin !== '' && !listed) {
-      return withHeaders(refused('origin not allowed'), null);
+      return withHeaders(errorJson(403, 'origin not allowed'), null);
     }
     if (request.method === 'OPTIONS' && origin !== undefined && request.header('access-control-request-method') !== undefined) {
       if (!listed) {
-        return { status: 403, headers: { 'content-type': JSON_TYPE, vary: 'Origin' }, body: JSON.stringify({ error: 'origin not allowed' }) };
+        return errorJson(403, 'origin not allowed', { vary: 'Origin' });
       }
       return {
         status: 204,
@@ -110,7 +108,7 @@ function refuseCrossSiteWrites(handler: HttpHandler): HttpHandler {
   return (request) => {
     if (STATE_CHANGING.has(request.method)) {
       const site = request.header('sec-fetch-site')?.trim().toLowerCase();
-      if (site === 'cross-site' || site === 'same-site') return refused('cross-site request refused');
+      if (site === 'cross-site' || site === 'same-site') return errorJson(403, 'cross-site request refused');
     }
     return handler(request);
   };

@@ -4,7 +4,7 @@
  * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
  */
 import { z } from 'zod';
-import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess, type DocumentSummary, type ListedProject } from '../persistence/accounts.js';
+import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess } from '../persistence/accounts.js';
 import { recordAuditSafely } from '../persistence/audit.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../persistence/history.js';
@@ -17,20 +17,18 @@ import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../c
 import type { HttpRequest } from '../transport/transport.js';
 import { adminRoutes } from './admin-api.js';
 import type { ApiDependencies } from './api-dependencies.js';
+import type { CreatedDocument, DocumentPresence, DocumentSummary, Me, NewDocumentBody, ProjectSummary } from './api-types.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
 import { apiRoute, HttpError } from './http-error.js';
 import { authenticateRequest, authorizeDocument, denied, unauthenticated } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
 const listQuery = z.object({ projectId: uuid().optional() });
-const createBody = z.strictObject({ name: documentName(), kind: documentKind(), projectId: uuid().optional() });
+const createBody = z.strictObject({ name: documentName(), kind: documentKind(), projectId: uuid().optional() }) satisfies z.ZodType<NewDocumentBody>;
 const historyQuery = z.object({
   limit: positiveIntegerParam(HISTORY_MAX_LIMIT).optional(),
   before: positiveIntegerParam(Number.MAX_SAFE_INTEGER).optional(),
 });
-
-/** A listed document; `updatedAt` is null with STORAGE=memory, which keeps no timestamps. */
-type ListedDocument = Omit<DocumentSummary, 'updatedAt'> & { readonly updatedAt: Date | null };
 
 /**
  * The whole JSON API, as startServer mounts it: these routes and the admin API
@@ -48,12 +46,12 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
       pattern: '/api/me',
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
-        if (principal.userId === null) return json(200, { id: null, name: null });
+        if (principal.userId === null) return json(200, { id: null, name: null } satisfies Me);
         if (!db) throw new HttpError(501, 'this server runs with STORAGE=memory: it has no users');
         const user = await findUser(db, principal.userId);
         // Deleted after the token was checked.
         if (!user) throw unauthenticated('unknown user');
-        return json(200, { id: user.id, name: user.name, email: user.email });
+        return json(200, { id: user.id, name: user.name, email: user.email } satisfies Me);
       }),
     },
     {
@@ -63,7 +61,7 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
         const principal = await authenticateRequest(deps, request);
         const { projectId } = validate(listQuery, queryObject(request), 'query');
         const documents = await readableDocuments(deps, principal, projectId);
-        return json(200, documents.map(({ id, name, kind, projectId, updatedAt }) => ({ id, name, kind, projectId, updatedAt })));
+        return json(200, documents.map(({ id, name, kind, projectId, updatedAt }): DocumentSummary => ({ id, name, kind, projectId, updatedAt })));
       }),
     },
     {
@@ -92,7 +90,7 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
             details: { name: document.name, kind: document.kind, projectId: document.projectId },
           });
         }
-        return json(201, { id: document.id, name: document.name, kind: document.kind });
+        return json(201, { id: document.id, name: document.name, kind: document.kind } satisfies CreatedDocument);
       }),
     },
     {
@@ -140,7 +138,7 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
             since: new Date(user.since).toISOString(),
             instance: user.instanceId,
           })),
-        });
+        } satisfies DocumentPresence);
       }),
     },
   ];
@@ -163,7 +161,7 @@ async function userNames(db: Db, ids: readonly (string | null)[]): Promise<Map<s
  * so itself and also runs under the user's row-level security (server/persistence/user-context.ts),
  * which enforces the same rule in the database.
  */
-async function readableDocuments(deps: ApiDependencies, principal: Principal, projectId: string | undefined): Promise<ListedDocument[]> {
+async function readableDocuments(deps: ApiDependencies, principal: Principal, projectId: string | undefined): Promise<DocumentSummary[]> {
   if (deps.db) {
     const userId = principal.userId;
     if (userId === null) return listDocuments(deps.db, { projectId });
@@ -183,7 +181,7 @@ async function readableDocuments(deps: ApiDependencies, principal: Principal, pr
  * The caller's projects: with a token, their memberships and the public projects (read under
  * row-level security); open mode, the default project, where everyone is an editor.
  */
-async function callerProjects(deps: ApiDependencies, principal: Principal): Promise<ListedProject[]> {
+async function callerProjects(deps: ApiDependencies, principal: Principal): Promise<ProjectSummary[]> {
   const userId = principal.userId;
   if (userId !== null) {
     if (!deps.db) throw new HttpError(501, 'this server runs with STORAGE=memory: it has no projects');

@@ -4,7 +4,7 @@
  * and goes on to the transport, which answers 500 without echoing it.
  */
 import type { HttpRequest, HttpResponse } from '../transport/transport.js';
-import { json, type ApiRoute } from './routes.js';
+import { errorJson, type ApiRoute } from './routes.js';
 
 export class HttpError extends Error {
   constructor(
@@ -23,10 +23,7 @@ export function apiRoute(handler: (request: HttpRequest, params: Readonly<Record
     try {
       return await handler(request, params);
     } catch (error) {
-      if (error instanceof HttpError) {
-        const response = json(error.status, { error: error.message });
-        return { ...response, headers: { ...response.headers, ...error.headers } };
-      }
+      if (error instanceof HttpError) return errorJson(error.status, error.message, error.headers);
       throw error;
     }
   };

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { HttpRequest, HttpResponse } from '../transport/transport.js';
-import type { RouteTable } from './routes.js';
+import { errorJson, type RouteTable } from './routes.js';
 
 /**
  * Per-user, per-endpoint HTTP rate limits. The counting lives behind RateLimitStore so the
@@ -124,12 +124,6 @@ export interface RateLimitOptions {
   readonly keyOf: (request: HttpRequest) => string | null | Promise<string | null>;
 }
 
-const tooManyRequests = (retryAfterSeconds: number): HttpResponse => ({
-  status: 429,
-  headers: { 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) },
-  body: JSON.stringify({ error: 'too many requests' }),
-});
-
 /**
  * Wraps a handler (an HttpHandler, or an ApiRoute: anything taking the request first) so that
  * a request over its key's limit is answered 429 with Retry-After and never reaches it.
@@ -144,7 +138,7 @@ export function withRateLimit<A extends [HttpRequest, ...unknown[]]>(
     const key = await keyOf(args[0]);
     if (key !== null) {
       const decision = await store.hit(key, limitPerMinute, MINUTE_MS);
-      if (!decision.allowed) return tooManyRequests(decision.retryAfterSeconds);
+      if (!decision.allowed) return errorJson(429, 'too many requests', { 'retry-after': String(decision.retryAfterSeconds) });
     }
     return handler(...args);
   };

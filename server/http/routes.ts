@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { documentNameProblem } from '../document-name.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../transport/transport.js';
+import type { ErrorBody } from './api-types.js';
 
 /** A JSON API route: `params` holds the decoded `:name` segments. */
 export type ApiRoute = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse> | HttpResponse;
@@ -26,6 +27,13 @@ export const json = (status: number, body: unknown): HttpResponse => ({
   status,
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(body),
+});
+
+/** A refusal or failure: `{error}` with its status (and any extra headers) — the one error shape of the API. */
+export const errorJson = (status: number, error: string, headers: Readonly<Record<string, string>> = {}): HttpResponse => ({
+  status,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify({ error } satisfies ErrorBody),
 });
 
 interface CompiledRoute {
@@ -75,16 +83,16 @@ export function createHttpHandler(deps: HttpDependencies): HttpHandler {
         try {
           route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
         } catch {
-          return json(400, { error: 'path segment is not valid percent-encoding' });
+          return errorJson(400, 'path segment is not valid percent-encoding');
         }
         // `:name` is a document name in every route: checked here, once, with the sockets' rule.
         const nameProblem = params.name === undefined ? null : documentNameProblem(params.name);
-        if (nameProblem !== null) return json(400, { error: `name: ${nameProblem}` });
+        if (nameProblem !== null) return errorJson(400, `name: ${nameProblem}`);
         return route.handler(request, params);
       }
-      return pathMatched ? json(405, { error: `method ${method} not allowed here` }) : json(404, { error: 'no such endpoint' });
+      return pathMatched ? errorJson(405, `method ${method} not allowed here`) : errorJson(404, 'no such endpoint');
     }
-    if (method !== 'GET' && method !== 'HEAD') return json(405, { error: `method ${method} not allowed here` });
+    if (method !== 'GET' && method !== 'HEAD') return errorJson(405, `method ${method} not allowed here`);
     return deps.staticFiles(path);
   };
 }

@@ -1,14 +1,13 @@
 /**
- * Users, projects and memberships (migration 001): what the admin API writes and what
- * the read/write API asks ("may this user create here?", "which documents may they read?").
- * The socket path's role lookup is ProjectAuthorizer's; the rules here are the same:
- * owner/editor read-write, viewer read-only, public projects readable by every user.
+ * Users, projects and memberships (migration 001): what the admin API writes, the one
+ * query for a user's role in a project (`projectAccess`, which the Authorizer decides
+ * on), and the listings of the read/write API. The listings follow the Authorizer's rule:
+ * members read their projects' documents, every user reads public projects'.
  */
+import type { ProjectRole } from '../auth/roles.js';
+import type { DocumentSummary, ProjectSummary } from '../http/api-types.js';
 import type { Db, Queryable } from './db.js';
 import type { DocumentKind } from './documents.js';
-
-export const PROJECT_ROLES = ['owner', 'editor', 'viewer'] as const;
-export type ProjectRole = (typeof PROJECT_ROLES)[number];
 
 export const PROJECT_VISIBILITIES = ['private', 'institution', 'public'] as const;
 export type ProjectVisibility = (typeof PROJECT_VISIBILITIES)[number];
@@ -26,15 +25,6 @@ export interface ProjectRow {
   readonly visibility: ProjectVisibility;
 }
 
-/** A document as the listing shows it (no state). */
-export interface DocumentSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: DocumentKind;
-  readonly projectId: string;
-  readonly updatedAt: Date;
-}
-
 /** Creates a user; null when the email is taken. */
 export async function createUser(db: Queryable, user: { email: string; name: string }): Promise<{ id: string } | null> {
   const { rows } = await db.query<{ id: string }>(
@@ -42,6 +32,11 @@ export async function createUser(db: Queryable, user: { email: string; name: str
     [user.email, user.name],
   );
   return rows[0] ?? null;
+}
+
+export async function userExists(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query('select 1 from users where id = $1', [id]);
+  return rows.length > 0;
 }
 
 export async function findUser(db: Queryable, id: string): Promise<UserRow | null> {
@@ -127,7 +122,7 @@ interface RawSummary {
   updated_at: Date;
 }
 
-const toSummary = (r: RawSummary): DocumentSummary => ({ id: r.id, name: r.name, kind: r.kind, projectId: r.project_id, updatedAt: r.updated_at });
+const toSummary = (r: RawSummary): DocumentSummary => ({ id: r.id, name: r.name, kind: r.kind, projectId: r.project_id, updatedAt: r.updated_at.toISOString() });
 
 /** Every document (open mode: the anonymous editor may open them all), optionally of one project. */
 export async function listDocuments(db: Queryable, filter: { projectId?: string | undefined } = {}): Promise<DocumentSummary[]> {
@@ -140,15 +135,8 @@ export async function listDocuments(db: Queryable, filter: { projectId?: string 
   return rows.map(toSummary);
 }
 
-/** A project as `GET /api/projects` lists it: the caller's role in it, null for a public project they are not in. */
-export interface ListedProject {
-  readonly id: string;
-  readonly name: string;
-  readonly role: ProjectRole | null;
-}
-
 /** The projects a user is a member of (with their role) and the public ones (role null), by name. */
-export async function listUserProjects(db: Queryable, userId: string): Promise<ListedProject[]> {
+export async function listUserProjects(db: Queryable, userId: string): Promise<ProjectSummary[]> {
   const { rows } = await db.query<{ id: string; name: string; role: ProjectRole | null }>(
     `select p.id, p.name, pm.role
        from projects p

@@ -1,10 +1,12 @@
 /** Looking up and creating rows in `documents`. */
+import type { DocumentKind } from '../http/api-types.js';
 import type { Queryable } from './db.js';
 
 /** Project that open-mode documents belong to (seeded by migration 003). */
 export const DEFAULT_PROJECT_ID = '00000000-0000-4000-8000-000000000001';
 
-export type DocumentKind = 'paper' | 'research_tree';
+/** Declared with the API's types (the web client's too); the `documents.kind` check lists the same. */
+export type { DocumentKind };
 
 export interface DocumentRow {
   readonly id: string;

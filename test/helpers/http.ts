@@ -42,6 +42,4 @@ export function algNoneToken(userId: string): string {
   return `${header}.${payload}.`;
 }
 
-export interface ErrorBody {
-  readonly error: string;
-}
+export type { ErrorBody } from '../../server/http/api-types.js';

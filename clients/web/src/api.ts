@@ -1,7 +1,11 @@
 /**
  * The server's JSON API (same origin), with the remembered token as a Bearer header.
  * Errors arrive as `{error}` with a status; they become ApiError so views can say what went wrong.
+ * The read/write API's bodies are the server's own declarations (server/http/api-types.ts).
  */
+import type { CreatedDocument, DocumentKind, DocumentPresence, DocumentSummary, ErrorBody, Me, NewDocumentBody, PresentUser, ProjectSummary } from '../../../server/http/api-types.js';
+
+export type { DocumentKind, DocumentSummary, Me, PresentUser, ProjectSummary };
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -9,35 +13,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-export type DocumentKind = 'paper' | 'research_tree';
-
-export interface Me {
-  readonly id: string | null;
-  readonly name: string | null;
-  readonly email?: string;
-}
-
-export interface DocumentSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: DocumentKind;
-  readonly projectId: string;
-  readonly updatedAt: string | null;
-}
-
-/** A project the caller belongs to (role) or that is public (role null). */
-export interface ProjectSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly role: 'owner' | 'editor' | 'viewer' | null;
-}
-
-export interface PresentUser {
-  readonly id: string | null;
-  readonly name: string | null;
-  readonly since: string;
 }
 
 export interface VersionSummary {
@@ -80,8 +55,8 @@ export interface Api {
   me(): Promise<Me>;
   documents(): Promise<DocumentSummary[]>;
   projects(): Promise<ProjectSummary[]>;
-  createDocument(body: { name: string; kind: DocumentKind; projectId?: string }): Promise<{ id: string; name: string; kind: DocumentKind }>;
-  presence(name: string): Promise<PresentUser[]>;
+  createDocument(body: NewDocumentBody): Promise<CreatedDocument>;
+  presence(name: string): Promise<readonly PresentUser[]>;
   versions(name: string): Promise<VersionSummary[]>;
   /** A named version of the current state; without a label it shows as "Version N". */
   nameVersion(name: string, label: string | null): Promise<VersionSummary>;
@@ -109,7 +84,7 @@ export function createApi(token: string | null): Api {
       // A proxy's HTML error page: keep the status, say it plainly.
     }
     if (!response.ok) {
-      const message = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : `${response.status} ${response.statusText}`;
+      const message = isErrorBody(parsed) ? parsed.error : `${response.status} ${response.statusText}`;
       throw new ApiError(response.status, message);
     }
     return parsed as T;
@@ -120,7 +95,7 @@ export function createApi(token: string | null): Api {
     documents: () => call<DocumentSummary[]>('GET', '/api/documents'),
     projects: () => call<ProjectSummary[]>('GET', '/api/projects'),
     createDocument: (body) => call('POST', '/api/documents', body),
-    presence: async (name) => (await call<{ users: PresentUser[] }>('GET', `${documentPath(name)}/presence`)).users,
+    presence: async (name) => (await call<DocumentPresence>('GET', `${documentPath(name)}/presence`)).users,
     versions: async (name) => (await call<{ versions: VersionSummary[] }>('GET', `${documentPath(name)}/versions?limit=100`)).versions,
     nameVersion: (name, label) => call('POST', `${documentPath(name)}/versions`, label === null ? {} : { label }),
     version: (name, version) => call('GET', `${documentPath(name)}/versions/${version}`),
@@ -128,3 +103,5 @@ export function createApi(token: string | null): Api {
     restore: (name, version) => call('POST', `${documentPath(name)}/versions/${version}/restore`),
   };
 }
+
+const isErrorBody = (value: unknown): value is ErrorBody => typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'string';

@@ -1,3 +1,4 @@
+import { mayWrite } from '../../../../server/auth/roles.js';
 import { ApiError, type DocumentKind, type DocumentSummary, type PresentUser } from '../api.js';
 import type { AppContext } from '../app-context.js';
 import { h, replaceChildren } from '../element.js';
@@ -151,7 +152,7 @@ function createForm(context: AppContext): HTMLElement {
   if (!context.openMode) {
     void context.api.projects().then(
       (projects) => {
-        const writable = projects.filter((candidate) => candidate.role === 'owner' || candidate.role === 'editor');
+        const writable = projects.filter((candidate) => mayWrite(candidate.role));
         project.replaceChildren(...writable.map((candidate) => h('option', { value: candidate.id }, candidate.name)));
         projectField.hidden = writable.length <= 1;
       },

@@ -1,0 +1,70 @@
+/**
+ * The JSON of the read/write API (DESIGN.md "Read/write API"), declared once: the routes
+ * are checked against these types and the web client imports them instead of retyping
+ * them. Types only, apart from the kinds' list; no imports but the roles' module, which
+ * has none either — the browser bundle and its own tsconfig take this file as it is.
+ */
+import type { ProjectRole } from '../auth/roles.js';
+
+export type { ProjectRole };
+
+export const DOCUMENT_KINDS = ['paper', 'research_tree'] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+
+/** Every refusal and failure the API answers itself (4xx, 5xx): the reason, for people. */
+export interface ErrorBody {
+  readonly error: string;
+}
+
+/** `GET /api/me`: the token's user; all null in open mode. */
+export interface Me {
+  readonly id: string | null;
+  readonly name: string | null;
+  readonly email?: string;
+}
+
+/** An item of `GET /api/documents`. `updatedAt` (ISO 8601) is null with STORAGE=memory, which keeps no timestamps. */
+export interface DocumentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+  readonly updatedAt: string | null;
+}
+
+/** An item of `GET /api/projects`: a project the caller is a member of (their role) or a public one (role null). */
+export interface ProjectSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly role: ProjectRole | null;
+}
+
+/** The body of `POST /api/documents`. With a token `projectId` is required; open mode puts it in the default project. */
+export interface NewDocumentBody {
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId?: string;
+}
+
+/** `POST /api/documents` → 201. */
+export interface CreatedDocument {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+}
+
+/** A user in `GET /api/documents/:name/presence`: anonymous ones have a null id. */
+export interface PresentUser {
+  readonly id: string | null;
+  readonly name: string | null;
+  /** When they joined (ISO 8601). */
+  readonly since: string;
+  /** The instance their connection is on. */
+  readonly instance: string;
+}
+
+/** `GET /api/documents/:name/presence`. */
+export interface DocumentPresence {
+  readonly document: string;
+  readonly users: readonly PresentUser[];
+}
