@@ -1,15 +1,16 @@
 /**
- * Token mode (AUTH_SECRET set): a JWT names a user and a session; the user's
- * `project_members.role` in the document's project decides. owner/editor: read-write;
- * viewer: read-only; no membership: denied, unless the project is public (read-only).
- * Documents are never created from a socket in this mode: they are created through
- * the HTTP API, which knows the project.
+ * Token mode (AUTH_SECRET set): a JWT names a user and a session; the user's role in the
+ * document's project decides (roles.ts `mayWrite`): owner/editor read-write, viewer
+ * read-only, no membership denied unless the project is public (read-only). Creating a
+ * document needs a writing role in the project the caller names; a socket names none, so
+ * documents are never created from a socket in this mode — the HTTP API creates them.
  */
 import { systemClock, type Clock } from '../clock.js';
+import { projectAccess, userExists } from '../persistence/accounts.js';
 import type { Queryable } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
-import { AuthenticationError, PermissionDeniedError, type Authorizer, type Grant, type Principal } from './authorizer.js';
-import type { ProjectRole } from './roles.js';
+import { AuthenticationError, PermissionDeniedError, type AccessAction, type Authorizer, type Grant, type NewDocument, type Principal } from './authorizer.js';
+import { mayWrite } from './roles.js';
 import type { SessionStore } from './session-store.js';
 import { TokenRefusedError, type Tokens } from './tokens.js';
 
@@ -49,8 +50,7 @@ export class ProjectAuthorizer implements Authorizer {
   }
 
   private async requireUser(userId: string): Promise<void> {
-    const { rows } = await this.db.query<{ id: string }>('select id from users where id = $1', [userId]);
-    if (rows.length === 0) throw new AuthenticationError('unknown user');
+    if (!(await userExists(this.db, userId))) throw new AuthenticationError('unknown user');
   }
 
   /**
@@ -67,24 +67,18 @@ export class ProjectAuthorizer implements Authorizer {
     return principal;
   }
 
-  async authorize(principal: Principal, name: string, document: DocumentRef | null): Promise<Grant> {
+  /** Read and write get the role's scope (authorizeDocumentAction holds a write to read-write). */
+  async authorize(principal: Principal, name: string, document: DocumentRef | NewDocument, action: AccessAction): Promise<Grant> {
     if (principal.userId === null) throw new AuthenticationError('authentication required');
-    if (!document) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
-    const role = await this.roleIn(principal.userId, document.projectId);
-    if (role.member === 'owner' || role.member === 'editor') return { ...principal, scope: 'read-write', create: null };
-    if (role.member === 'viewer' || role.visibility === 'public') return { ...principal, scope: 'readonly', create: null };
+    if (document.projectId === null) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
+    const access = await projectAccess(this.db, document.projectId, principal.userId);
+    const role = access?.role ?? null;
+    if (action === 'create') {
+      if (mayWrite(role)) return { ...principal, scope: 'read-write', create: { kind: document.kind, projectId: document.projectId } };
+      throw new PermissionDeniedError(`creating documents needs the owner or editor role in the project (you are ${role === 'viewer' ? 'a viewer' : 'not a member'})`);
+    }
+    if (mayWrite(role)) return { ...principal, scope: 'read-write', create: null };
+    if (role === 'viewer' || access?.visibility === 'public') return { ...principal, scope: 'readonly', create: null };
     throw new PermissionDeniedError(`no access to document ${JSON.stringify(name)}`);
-  }
-
-  /** The user's role in the project (null: not a member) and the project's visibility. */
-  async roleIn(userId: string, projectId: string): Promise<{ member: ProjectRole | null; visibility: string | null }> {
-    const { rows } = await this.db.query<{ role: ProjectRole | null; visibility: string }>(
-      `select pm.role, p.visibility
-         from projects p
-         left join project_members pm on pm.project_id = p.id and pm.user_id = $2
-        where p.id = $1`,
-      [projectId, userId],
-    );
-    return { member: rows[0]?.role ?? null, visibility: rows[0]?.visibility ?? null };
   }
 }

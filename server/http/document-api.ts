@@ -1,10 +1,11 @@
 /**
  * The read/write API (docs/contracts.md "HTTP API"): who am I, which documents can I read,
  * create one, read a document's history, who is in a document. Every route authenticates
- * through request-auth.ts — the Authorizer the sockets use — so a token means the same on both.
+ * and asks for access through request-auth.ts — the Authorizer the sockets use, which also
+ * decides who may create a document — so a token means the same on both.
  */
 import { z } from 'zod';
-import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, projectAccess } from '../persistence/accounts.js';
+import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects } from '../persistence/accounts.js';
 import { recordAuditSafely } from '../persistence/audit.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../persistence/history.js';
@@ -12,7 +13,7 @@ import { MemoryStorage } from '../persistence/memory-storage.js';
 import type { Db } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { readAs } from '../persistence/user-context.js';
-import { AuthenticationError, PermissionDeniedError, type Principal } from '../auth/authorizer.js';
+import type { Principal } from '../auth/authorizer.js';
 import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../cluster/presence.js';
 import type { HttpRequest } from '../transport/transport.js';
 import { adminRoutes } from './admin-api.js';
@@ -20,7 +21,7 @@ import type { ApiDependencies } from './api-dependencies.js';
 import type { CreatedDocument, DocumentPresence, DocumentSummary, Me, NewDocumentBody, ProjectSummary } from './api-types.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
 import { apiRoute, HttpError } from './http-error.js';
-import { authenticateRequest, authorizeDocument, denied, unauthenticated } from './request-auth.js';
+import { authenticateRequest, authorizeCreation, authorizeDocument, unauthenticated } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
 const listQuery = z.object({ projectId: uuid().optional() });
@@ -78,8 +79,11 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(createBody, request);
-        const projectId = await creationProject(deps, request, principal, body.name, body.projectId);
-        const document = await createNamed(deps, body.name, body.kind, projectId);
+        // A user names the project; an anonymous (open-mode) document goes to the default one unless named.
+        if (principal.userId !== null && body.projectId === undefined) throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
+        if (body.projectId !== undefined && db && !(await findProject(db, body.projectId))) throw new HttpError(404, `no project with id ${body.projectId}`);
+        const { create } = await authorizeCreation(deps, request, principal, { name: body.name, kind: body.kind, projectId: body.projectId ?? null });
+        const document = await createNamed(deps, body.name, create.kind, create.projectId ?? DEFAULT_PROJECT_ID);
         if (principal.userId !== null) {
           await recordAuditSafely(db, deps.logger, {
             actor: 'user',
@@ -189,45 +193,6 @@ async function callerProjects(deps: ApiDependencies, principal: Principal): Prom
   }
   const project = deps.db ? await findProject(deps.db, DEFAULT_PROJECT_ID) : null;
   return [{ id: DEFAULT_PROJECT_ID, name: project?.name ?? 'Open mode', role: 'editor' }];
-}
-
-/**
- * The project a new document goes into, once the caller is allowed to create there.
- * A user needs the owner or editor role in `projectId` (403, audited, otherwise).
- * Anonymous (open mode): the authorizer's grant for a new name says where (the
- * default project), unless the body names an existing project.
- */
-async function creationProject(
-  deps: ApiDependencies,
-  request: HttpRequest,
-  principal: Principal,
-  name: string,
-  projectId: string | undefined,
-): Promise<string> {
-  if (principal.userId === null) {
-    let create;
-    try {
-      ({ create } = await deps.authorizer.authorize(principal, name, null));
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw unauthenticated(error.message);
-      if (error instanceof PermissionDeniedError) throw await denied(deps, request, principal, { type: 'document', id: name, name }, error.message);
-      throw error;
-    }
-    if (!create) throw await denied(deps, request, principal, { type: 'document', id: name, name }, `you may not create ${JSON.stringify(name)}`);
-    const target = projectId ?? create.projectId ?? DEFAULT_PROJECT_ID;
-    if (projectId !== undefined && deps.db && !(await findProject(deps.db, projectId))) throw new HttpError(404, `no project with id ${projectId}`);
-    return target;
-  }
-  if (projectId === undefined) throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
-  if (!deps.db) throw new HttpError(501, 'this server has no database');
-  const access = await projectAccess(deps.db, projectId, principal.userId);
-  if (!access) throw new HttpError(404, `no project with id ${projectId}`);
-  if (access.role === 'owner' || access.role === 'editor') return projectId;
-  const reason =
-    access.role === 'viewer'
-      ? 'creating documents needs the owner or editor role in the project (you are a viewer)'
-      : 'creating documents needs the owner or editor role in the project (you are not a member)';
-  throw await denied(deps, request, principal, { type: 'project', id: projectId }, reason);
 }
 
 /** Creates the document; 409 when the name is taken (also when another request just took it). */

@@ -1,14 +1,23 @@
 /**
  * Who is asking, for every API route — the same Authorizer the sockets use, in the same
- * two steps: `authenticate(token)` (no, bad, expired, revoked token → 401) and, for a
- * document, `authorize(principal, name, document)` (no access → 403, recorded in the audit
- * log). The admin API has its own credential, ADMIN_TOKEN, compared in constant time.
+ * two steps: `authenticate(token)` (no, bad, expired, revoked token → 401) and
+ * `authorizeDocumentAction` for a document to read, write or create (no
+ * access → 403, recorded in the audit log). The admin API has its own credential,
+ * ADMIN_TOKEN, compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { recordAuditSafely } from '../persistence/audit.js';
 import type { DocumentRef } from '../persistence/storage.js';
-import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
-import { authorizeDocumentAction, type DocumentAction } from '../auth/document-access.js';
+import {
+  AuthenticationError,
+  authorizeDocumentAction,
+  PermissionDeniedError,
+  type CreateGrant,
+  type DocumentAction,
+  type Grant,
+  type NewDocument,
+  type Principal,
+} from '../auth/authorizer.js';
 import type { HttpRequest } from '../transport/transport.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import { HttpError } from './http-error.js';
@@ -50,8 +59,7 @@ export interface AuthorizedDocument {
 
 /**
  * The named document and what the principal may do on it: 404 when there is no such
- * document, 403 (audited) when the authorizer refuses or, for `write`, grants read only
- * (the rule is document-access.ts', shared with the socket requests).
+ * document, 403 (audited) when the authorizer refuses it (for `write`, also a read-only grant).
  */
 export async function authorizeDocument(
   deps: ApiDependencies,
@@ -62,13 +70,27 @@ export async function authorizeDocument(
 ): Promise<AuthorizedDocument> {
   const document = await deps.storage.find(name);
   if (!document) throw new HttpError(404, `no document named ${JSON.stringify(name)}`);
+  const grant = await answeringRefusals(deps, request, principal, { type: 'document', id: document.id, name }, () =>
+    authorizeDocumentAction(deps.authorizer, principal, document, action),
+  );
+  return { document, grant };
+}
+
+/** The grant to create `document` (it says in which project), or 401 / 403 (audited: the project, or the name when none was named). */
+export function authorizeCreation(deps: ApiDependencies, request: HttpRequest, principal: Principal, document: NewDocument): Promise<CreateGrant> {
+  const resource = document.projectId !== null ? { type: 'project', id: document.projectId } : { type: 'document', id: document.name, name: document.name };
+  return answeringRefusals(deps, request, principal, resource, () => authorizeDocumentAction(deps.authorizer, principal, document, 'create'));
+}
+
+type AuditedResource = { readonly type: string; readonly id: string; readonly name?: string };
+
+/** Runs an authorization: a refused token becomes 401, a refused request 403 (audited). */
+async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, check: () => Promise<T>): Promise<T> {
   try {
-    return { document, grant: await authorizeDocumentAction(deps.authorizer, principal, document, action) };
+    return await check();
   } catch (error) {
     if (error instanceof AuthenticationError) throw unauthenticated(error.message);
-    if (error instanceof PermissionDeniedError) {
-      throw await denied(deps, request, principal, { type: 'document', id: document.id, name }, error.message);
-    }
+    if (error instanceof PermissionDeniedError) throw await denied(deps, request, principal, resource, error.message);
     throw error;
   }
 }
@@ -77,13 +99,7 @@ export async function authorizeDocument(
  * Records a refused request in the audit log and returns the 403 to throw. Every HTTP
  * permission denial goes through here, so none is missing from the trail.
  */
-export async function denied(
-  deps: ApiDependencies,
-  request: HttpRequest,
-  principal: Principal,
-  resource: { readonly type: string; readonly id: string; readonly name?: string },
-  reason: string,
-): Promise<HttpError> {
+async function denied(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, reason: string): Promise<HttpError> {
   await recordAuditSafely(deps.db, deps.logger, {
     actor: 'user',
     actorUserId: principal.userId,

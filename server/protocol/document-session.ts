@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import { AuthenticationError, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
+import { AuthenticationError, authorizeDocumentAction, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
 import { SyncType } from '../codec/message-types.js';
@@ -335,7 +335,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
     settle(
       identify(authorizer, this.credentials()).then(async (principal) => {
         identified = principal;
-        return { principal, grant: await authorizer.authorize(principal, this.documentName, room) };
+        return { principal, grant: await authorizeDocumentAction(authorizer, principal, room, 'read') };
       }),
       ({ principal, grant }) => {
         if (this.state !== 'open' || this.room !== room) return;

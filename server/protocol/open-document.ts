@@ -4,7 +4,7 @@
  * Authorization runs before anything is loaded or created, so a caller without the
  * right to create a document never creates one.
  */
-import { PermissionDeniedError, type Authorizer, type Grant, type Principal } from '../auth/authorizer.js';
+import { authorizeDocumentAction, PermissionDeniedError, type Authorizer, type Grant, type Principal } from '../auth/authorizer.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import { documentNameProblem } from '../document-name.js';
@@ -45,11 +45,12 @@ export async function openDocument(
   if (problem) throw new PermissionDeniedError(problem);
   const principal = await identify(authorizer, credentials);
   identified?.(principal);
-  let document = await rooms.find(name);
-  const grant = await authorizer.authorize(principal, name, document);
-  if (!document) {
-    if (!grant.create) throw new PermissionDeniedError(`no document named ${JSON.stringify(name)}`);
-    document = await rooms.create(name, grant.create);
+  const found = await rooms.find(name);
+  if (found) {
+    const grant = await authorizeDocumentAction(authorizer, principal, found, 'read');
+    return { room: await rooms.acquire(found), grant, principal };
   }
-  return { room: await rooms.acquire(document), grant, principal };
+  // A socket names no project: the authorizer says where, if it lets this caller create here at all.
+  const grant = await authorizeDocumentAction(authorizer, principal, { name, kind: 'paper', projectId: null }, 'create');
+  return { room: await rooms.acquire(await rooms.create(name, grant.create)), grant, principal };
 }

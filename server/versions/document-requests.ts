@@ -2,7 +2,7 @@
  * What a client can ask about a document's content and versions, whatever carries the
  * question: the HTTP API (server/http/version-api.ts) and the Hocuspocus socket's Stateless
  * requests (version-stateless.ts) both build a `DocumentRequest`, check it with the one
- * access rule (auth/document-access.ts, `actionOf`), and ship the `Answer` — status and
+ * access rule (auth/authorizer.ts, `actionOf`), and ship the `Answer` — status and
  * JSON body, the same on both.
  *
  * The current state is always read from the live room: the registry's if the document is
@@ -15,7 +15,7 @@ import { documentUpdatedAt } from '../persistence/documents.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { listVersions, readVersion, VERSIONS_MAX_LIMIT, type VersionInfo } from './version-store.js';
 import type { Principal } from '../auth/authorizer.js';
-import type { DocumentAction } from '../auth/document-access.js';
+import type { DocumentAction } from '../auth/authorizer.js';
 import { diffContent, renderContent, renderState, type DocumentContent } from '../documents/content.js';
 import { restoreUpdate } from '../documents/restore.js';
 import { HttpError } from '../http/http-error.js';

@@ -7,14 +7,13 @@
  * answer: `{"scriptorium":"<op>","requestId":"…","status":<http status>,"body":<the HTTP
  * API's body for the same request>}` (errors: `body: {error}`). The ops and their parameters
  * are in docs/contracts.md ("Requests over Stateless"). The document is the one the Stateless message
- * was sent on; access is checked with the same rule as HTTP (auth/document-access.ts), after
+ * was sent on; access is checked with the same rule as HTTP (auth/authorizer.ts), after
  * the session's principal is revalidated (expiry, revocation). A viewer's reads are
  * answered, its writes refused with 403.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AuthenticationError, PermissionDeniedError, type Authorizer } from '../auth/authorizer.js';
-import { authorizeDocumentAction } from '../auth/document-access.js';
+import { AuthenticationError, authorizeDocumentAction, PermissionDeniedError, type Authorizer } from '../auth/authorizer.js';
 import { statelessFrame } from '../codec/frames.js';
 import { describeIssues, versionLabel } from '../http/body.js';
 import { HttpError } from '../http/http-error.js';

@@ -284,8 +284,8 @@ function broken(inner: Authorizer): Authorizer {
   return {
     authenticate: (token) => inner.authenticate(token),
     revalidate: (principal) => inner.revalidate(principal),
-    authorize: async (principal, name, document) => {
-      const grant = await inner.authorize(principal, name, document);
+    authorize: async (principal, name, document, action) => {
+      const grant = await inner.authorize(principal, name, document, action);
       return BREAK === 'viewer-writes' && grant.scope === 'readonly' ? { ...grant, scope: 'read-write' } : grant;
     },
   };
