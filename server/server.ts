@@ -15,7 +15,7 @@ import { versionRoutes } from './http/version-api.js';
 import type { ApiDependencies } from './http/api-dependencies.js';
 import { withCors } from './http/cors.js';
 import { rateLimitRoutes } from './http/rate-limit.js';
-import { bearerToken } from './http/request-auth.js';
+import { authenticatedUserOf } from './http/request-auth.js';
 import { createHttpHandler } from './http/routes.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
@@ -34,7 +34,7 @@ import { RoomRegistry } from './rooms/room-registry.js';
 import { TreeProjection } from './research-trees/tree-projection.js';
 import { treeProjectionListener } from './research-trees/tree-version-listener.js';
 import { selectTransport } from './transport/select-transport.js';
-import type { HttpRequest, Transport, TransportKind } from './transport/transport.js';
+import type { Transport, TransportKind } from './transport/transport.js';
 import { AutoVersions } from './versions/auto-versions.js';
 import { DocumentRequests } from './versions/document-requests.js';
 import { StatelessDocumentRequests } from './versions/version-stateless.js';
@@ -199,22 +199,15 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     clock,
   };
   const api = [...documentRoutes(apiDependencies), ...versionRoutes(apiDependencies, documentRequests)];
-  // Counted per verified user (else per address) and route; CORS outside, so a 429 carries its headers.
-  const userOf = async (request: HttpRequest): Promise<string | null> => {
-    if (!tokens) return null;
-    try {
-      return (await tokens.verify(bearerToken(request))).userId;
-    } catch {
-      return null; // counted by address; the route itself answers 401
-    }
-  };
+  // Counted per user (from the authentication the route then reuses), else per address, and route;
+  // CORS outside, so a 429 carries its headers.
   const http = withCors(
     createHttpHandler({
       registry: metrics.registry,
       notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
       degraded: () => (bus && !bus.healthy ? { redis: 'unreachable' } : null),
       staticFiles: createStaticFiles(config.staticDir),
-      api: rateLimitRoutes(api, { store: backends.rateLimits, limitPerMinute: config.httpRateLimitPerMinute, userOf }),
+      api: rateLimitRoutes(api, { store: backends.rateLimits, limitPerMinute: config.httpRateLimitPerMinute, userOf: (request) => authenticatedUserOf(apiDependencies, request) }),
     }),
     config.allowedOrigins,
   );

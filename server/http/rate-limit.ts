@@ -147,7 +147,10 @@ export function withRateLimit<A extends [HttpRequest, ...unknown[]]>(
 export interface RouteRateLimitOptions {
   readonly store: RateLimitStore;
   readonly limitPerMinute: number;
-  /** The verified user id of a request, or null (anonymous, or a token that does not verify). */
+  /**
+   * The verified user id of a request, or null (anonymous, or a token that is refused): the
+   * server passes the request's one authentication (request-auth.ts `authenticatedUserOf`).
+   */
   readonly userOf: (request: HttpRequest) => string | null | Promise<string | null>;
 }
 

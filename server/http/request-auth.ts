@@ -1,7 +1,7 @@
 /**
  * Who is asking, for every API route — the same Authorizer the sockets use, in the same
- * two steps: `authenticate(token)` (no, bad, expired, revoked token → 401) and
- * `authorizeDocumentAction` for a document to read, write or create (no
+ * two steps: `authenticate(token)` (no, bad, expired, revoked token → 401), once per
+ * request, and `authorizeDocumentAction` for a document to read, write or create (no
  * access → 403, recorded in the audit log). The admin API has its own credential,
  * ADMIN_TOKEN, compared in constant time.
  */
@@ -40,8 +40,24 @@ export function bearerToken(request: HttpRequest): string {
   return match[1]!;
 }
 
-/** The request's principal, or HttpError 401 with the reason the token was refused. */
-export async function authenticateRequest(deps: ApiDependencies, request: HttpRequest): Promise<Principal> {
+/**
+ * Each request's authentication, shared by whoever asks first and the rest: the rate
+ * limit (which counts per verified user) and the route. Bounded by the requests in flight:
+ * an entry goes with its request object.
+ */
+const authentications = new WeakMap<HttpRequest, Promise<Principal>>();
+
+/** The request's principal, or HttpError 401 with the reason the token was refused. Authenticates once per request. */
+export function authenticateRequest(deps: ApiDependencies, request: HttpRequest): Promise<Principal> {
+  let authentication = authentications.get(request);
+  if (authentication === undefined) {
+    authentication = authenticate(deps, request);
+    authentications.set(request, authentication);
+  }
+  return authentication;
+}
+
+async function authenticate(deps: ApiDependencies, request: HttpRequest): Promise<Principal> {
   const token = bearerToken(request);
   try {
     return await deps.authorizer.authenticate(token);
@@ -50,6 +66,17 @@ export async function authenticateRequest(deps: ApiDependencies, request: HttpRe
     if (error instanceof PermissionDeniedError) throw unauthenticated(error.message);
     throw error;
   }
+}
+
+/**
+ * The verified user a request counts against (the rate limit's key), from the request's one
+ * authentication; null when anonymous or when the token is refused (the route answers that).
+ */
+export function authenticatedUserOf(deps: ApiDependencies, request: HttpRequest): Promise<string | null> {
+  return authenticateRequest(deps, request).then(
+    (principal) => principal.userId,
+    () => null,
+  );
 }
 
 export interface AuthorizedDocument {
