@@ -103,7 +103,7 @@ export async function openBackends(config: Config, injected: InjectedBackends, l
 
   // Revocations are kept in PostgreSQL (they survive restarts of the server and of Redis); the
   // in-process or Redis store is their fast copy.
-  const fastSessions = injected.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore());
+  const fastSessions = injected.sessions ?? (redis ? new RedisSessionStore(redis, logger) : new InProcessSessionStore(clock));
   const durableSessions = db ? new DurableSessionStore(fastSessions, db, logger) : null;
   if (durableSessions) disposers.add('revoked sessions', () => durableSessions.close());
 

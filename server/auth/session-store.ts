@@ -1,8 +1,10 @@
 /**
  * Token sessions (`jti`), so a token can be revoked before it expires. In process here;
- * the Redis implementation (`user:session:{id}`, TTL 24 h) comes with the scale-out work
- * behind the same interface.
+ * with REDIS_URL `RedisSessionStore` (cluster/redis-session-store.ts, `user:session:{id}`,
+ * TTL 24 h) shares them with the other instances, behind the same interface.
  */
+import { systemClock, type Clock } from '../clock.js';
+
 export interface SessionStore {
   /** Records that the session is in use (first use or renewal); bounded by the session TTL. */
   touch(sessionId: string, userId: string, expiresAt: number): Promise<void>;
@@ -23,16 +25,16 @@ export class InProcessSessionStore implements SessionStore {
   private readonly sessions = new Map<string, { userId: string; expiresAt: number }>();
   private readonly revoked = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly clock: Pick<Clock, 'now'> = systemClock) {}
 
   async touch(sessionId: string, userId: string, expiresAt: number): Promise<void> {
     this.sweep();
-    this.sessions.set(sessionId, { userId, expiresAt: Math.min(expiresAt, this.now() + SESSION_TTL_MS) });
+    this.sessions.set(sessionId, { userId, expiresAt: Math.min(expiresAt, this.clock.now() + SESSION_TTL_MS) });
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
     const until = this.revoked.get(sessionId);
-    return until !== undefined && until > this.now();
+    return until !== undefined && until > this.clock.now();
   }
 
   async revoke(sessionId: string, until: number): Promise<string | null> {
@@ -42,7 +44,7 @@ export class InProcessSessionStore implements SessionStore {
   }
 
   private sweep(): void {
-    const now = this.now();
+    const now = this.clock.now();
     for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id);
     for (const [id, until] of this.revoked) if (until <= now) this.revoked.delete(id);
   }
