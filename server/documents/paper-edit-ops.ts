@@ -1,5 +1,5 @@
 /**
- * The high-level edit ops on a paper (DESIGN.md "Programmable documents"), as zod schemas:
+ * The high-level edit ops on a paper (docs/contracts.md "Programmable documents"), as zod schemas:
  * they parse ops from unknown JSON (edit-requests.ts) and describe them for OpenAPI.
  * - `append`: blocks (Markdown, or ProseMirror JSON nodes as `content`) added at the end;
  * - `insert`: blocks added after the top-level block holding the first occurrence of `after`;

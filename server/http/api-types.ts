@@ -1,5 +1,5 @@
 /**
- * The JSON of the read/write API (DESIGN.md "Read/write API"), declared once: the routes
+ * The JSON of the read/write API (docs/contracts.md "HTTP API"), declared once: the routes
  * are checked against these types and the web client imports them instead of retyping
  * them. Types only, apart from the kinds' list; no imports but the roles' module, which
  * has none either — the browser bundle and its own tsconfig take this file as it is.

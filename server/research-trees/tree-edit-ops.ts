@@ -1,5 +1,5 @@
 /**
- * The high-level edit ops on a research tree (DESIGN.md "Programmable documents"), as zod
+ * The high-level edit ops on a research tree (docs/contracts.md "Programmable documents"), as zod
  * schemas: they parse ops from unknown JSON (documents/edit-requests.ts) and describe them
  * for OpenAPI.
  * - `addNode {id?, title, parentId?, status?, after?}`: a new node under `parentId` (absent or

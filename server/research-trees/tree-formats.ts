@@ -1,5 +1,5 @@
 /**
- * A research tree in the content formats (DESIGN.md "Programmable documents"): `json` is the
+ * A research tree in the content formats (docs/contracts.md "Programmable documents"): `json` is the
  * rendered forest `{nodes, edges, roots}` (render.ts), `markdown` a nested list of the node
  * titles (status in italics) followed by the edges, written by the paper's Markdown writer
  * so its escaping holds for titles too.
