@@ -70,7 +70,8 @@ async function authenticate(deps: ApiDependencies, request: HttpRequest): Promis
 
 /**
  * The verified user a request counts against (the rate limit's key), from the request's one
- * authentication; null when anonymous or when the token is refused (the route answers that).
+ * authentication; null when anonymous or when authentication fails (the route answers that:
+ * 401 for the token, 500 for a database that could not be asked).
  */
 export function authenticatedUserOf(deps: ApiDependencies, request: HttpRequest): Promise<string | null> {
   return authenticateRequest(deps, request).then(
