@@ -6,8 +6,7 @@
  * the migration was applied, so it still works after the files changed or moved.
  * A transaction-scoped advisory lock serialises instances that start at once.
  */
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../config.js';
 import type { Db, Queryable } from './db.js';
@@ -55,9 +54,13 @@ export function defaultMigrationsDir(): string {
 
 const FILE_PATTERN = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/;
 
-/** Reads and validates the migration files, ordered by version. */
+/**
+ * Reads and validates the migration files, ordered by version. Read synchronously: this runs
+ * at start, when nothing else waits, and a few dozen small files read one by one through the
+ * thread pool each wait for a free core on a busy machine.
+ */
 export async function loadMigrations(dir: string = defaultMigrationsDir()): Promise<Migration[]> {
-  const files = new Set(await readdir(dir));
+  const files = new Set(readdirSync(dir));
   const migrations: Migration[] = [];
   for (const file of files) {
     if (file.endsWith('.down.sql')) continue;
@@ -69,8 +72,8 @@ export async function loadMigrations(dir: string = defaultMigrationsDir()): Prom
     migrations.push({
       version: Number(digits),
       description: name.replace(/_/g, ' '),
-      upSql: await readFile(path.join(dir, file), 'utf8'),
-      downSql: await readFile(path.join(dir, downFile), 'utf8'),
+      upSql: readFileSync(path.join(dir, file), 'utf8'),
+      downSql: readFileSync(path.join(dir, downFile), 'utf8'),
     });
   }
   migrations.sort((a, b) => a.version - b.version);
@@ -99,9 +102,23 @@ async function ensureTable(db: Db): Promise<void> {
   });
 }
 
+/**
+ * True when every one of `migrations` is recorded as applied. Read without the lock: each
+ * migration commits together with its row, so a row seen means that migration is complete.
+ */
+async function allApplied(db: Db, migrations: readonly Migration[]): Promise<boolean> {
+  const table = await db.query<{ present: boolean }>(`select to_regclass('schema_migrations') is not null as present`);
+  if (!table.rows[0]?.present) return false;
+  const { rows } = await db.query<{ version: number }>('select version from schema_migrations');
+  const recorded = new Set(rows.map((row) => row.version));
+  return migrations.every((migration) => recorded.has(migration.version));
+}
+
 /** Applies every pending migration in order; returns the versions applied. */
 export async function migrateUp(db: Db, migrations?: readonly Migration[]): Promise<number[]> {
   const all = migrations ?? (await loadMigrations());
+  // Every start runs this: a current schema costs two reads, not a locked transaction per migration.
+  if (await allApplied(db, all)) return [];
   await ensureTable(db);
   const applied: number[] = [];
   for (const migration of all) {
