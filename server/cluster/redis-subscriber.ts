@@ -87,6 +87,12 @@ export class RedisSubscriber {
   }
 
   async close(): Promise<void> {
+    // A connection that is not up would queue QUIT behind the SUBSCRIBE it holds for when Redis
+    // is back, and wait forever: a subscriber has nothing to flush, so it is dropped.
+    if (this.connection.status !== 'ready') {
+      this.connection.disconnect();
+      return;
+    }
     await this.connection.quit().catch(() => this.connection.disconnect());
   }
 
