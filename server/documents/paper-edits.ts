@@ -19,7 +19,7 @@ import { markdownToBlocks } from './formats/markdown-import.js';
 import { checkedBlocks } from './formats/paper-fit.js';
 import { paperEditOp, type PaperEditOp } from './paper-edit-ops.js';
 import { holdsEditorContent, PAPER_FRAGMENT, paperFragment } from './paper-fragment.js';
-import { modelOfNode, modelOfYType, modelTextTree, textRunsOf, yTypeOfModel, type ModelChild, type TextRun } from './paper-model.js';
+import { modelOfNode, modelOfYType, modelTextTree, textRunsOf, yTypeOfModel, type ModelChild, type Splice, type TextRun } from './paper-model.js';
 import { walkPaperText } from './paper-text.js';
 import type { ProseMirrorNode } from './paper.js';
 
@@ -134,23 +134,26 @@ function blocksOf(op: { readonly markdown?: string | undefined; readonly content
 
 /**
  * Replaces (`replacement` null: deletes) the first or every occurrence of `find` inside runs
- * of text. The new text gets the formatting of the first replaced character.
+ * of text, never inside text it inserted. The new text gets the formatting of the first
+ * character it replaces.
  */
 function replaceText(draft: PaperDraft, find: string, replacement: string | null, all: boolean, touched: Set<TextRun>): void {
+  const insert = replacement ?? '';
   let found = 0;
   for (const { run, parent } of draft.runs()) {
-    let from = 0;
-    for (let at = run.text.indexOf(find, from); at !== -1; at = run.text.indexOf(find, from)) {
-      if (replacement !== null && /[\r\n]/.test(replacement) && parent !== 'codeBlock') {
-        throw new EditOpError('with: a line break can only be put into a code block (add blocks with insert instead)');
-      }
-      const insert = replacement ?? '';
-      run.splice(at, find.length, insert, insert === '' ? {} : run.attributesAt(at));
-      touched.add(run);
-      found++;
-      if (!all) return;
-      from = at + insert.length;
+    const text = run.text;
+    const ranges: Splice[] = [];
+    for (let at = text.indexOf(find); at !== -1; at = all ? text.indexOf(find, at + find.length) : -1) {
+      ranges.push({ index: at, remove: find.length, insert, attributes: insert === '' ? {} : run.attributesAt(at) });
     }
+    if (ranges.length === 0) continue;
+    if (/[\r\n]/.test(insert) && parent !== 'codeBlock') {
+      throw new EditOpError('with: a line break can only be put into a code block (add blocks with insert instead)');
+    }
+    run.splice(ranges);
+    touched.add(run);
+    found += ranges.length;
+    if (!all) return;
   }
   if (found === 0) throw new EditOpError(`find: the text ${quote(find)} is not in the paper`);
 }

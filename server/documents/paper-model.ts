@@ -31,7 +31,8 @@ interface TextSegment {
   readonly embed?: object;
 }
 
-interface Splice {
+/** One replaced range of a run's text. */
+export interface Splice {
   readonly index: number;
   readonly remove: number;
   readonly insert: string;
@@ -90,12 +91,26 @@ export class TextRun {
     return {};
   }
 
-  /** Removes `remove` characters at `index` and inserts `insert` there with exactly `attributes`. */
-  splice(index: number, remove: number, insert: string, attributes: TextAttributes): void {
-    const inserted: TextSegment[] = insert === '' ? [] : [{ text: insert, attributes: { ...attributes } }];
-    this.segments = [...this.slice(0, index), ...inserted, ...this.slice(index + remove, this.length)];
+  /**
+   * Replaces ranges of the current text, each removing `remove` characters at `index` and
+   * inserting `insert` there with exactly `attributes`. The ranges are in ascending order
+   * and do not overlap; the text is rebuilt once (a replace-all in a long run stays linear),
+   * and the splices are recorded from the last to the first, so each index still holds when
+   * they are replayed in order.
+   */
+  splice(ranges: readonly Splice[]): void {
+    const segments: TextSegment[] = [];
+    let cursor = 0;
+    for (const range of ranges) {
+      segments.push(...this.slice(cursor, range.index));
+      if (range.insert !== '') segments.push({ text: range.insert, attributes: { ...range.attributes } });
+      cursor = range.index + range.remove;
+    }
+    segments.push(...this.slice(cursor, this.length));
+    this.segments = segments;
     this.cachedText = null;
-    if (this.source !== null) this.splices.push({ index, remove, insert, attributes: { ...attributes } });
+    if (this.source === null) return;
+    for (let i = ranges.length - 1; i >= 0; i--) this.splices.push({ ...ranges[i]!, attributes: { ...ranges[i]!.attributes } });
   }
 
   /** Replays the splices on the source Y.XmlText (inside the caller's transaction). */

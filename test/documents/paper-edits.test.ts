@@ -138,6 +138,47 @@ describe('replace and delete', () => {
     expect(opened(doc)).toEqual(editorJSON([p('dog, a '), ul(li(p())), code('()')]));
   });
 
+  test('property: replace and delete act as on plain text, each new copy taking the marks of the first character it replaces', () => {
+    const markSets = [[], [bold], [italic], [bold, italic]];
+    const chars = fc.array(fc.record({ char: fc.constantFrom('a', 'b', ' '), marks: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 30 });
+    const op = fc.record({ find: fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 1, maxLength: 3 }), with: fc.option(fc.string({ unit: fc.constantFrom('x', 'y'), maxLength: 3 }), { nil: null }), all: fc.boolean() });
+    /** Consecutive characters with the same marks as text nodes. */
+    const paragraph = (list: readonly { char: string; marks: number }[]) => {
+      const content: ReturnType<typeof text>[] = [];
+      let i = 0;
+      while (i < list.length) {
+        let j = i;
+        while (j < list.length && list[j]!.marks === list[i]!.marks) j++;
+        content.push(text(list.slice(i, j).map((c) => c.char).join(''), ...markSets[list[i]!.marks]!));
+        i = j;
+      }
+      return p(...content);
+    };
+    fc.assert(
+      fc.property(chars, op, (list, { find, with: replacement, all }) => {
+        const doc = paperDoc([paragraph(list)]);
+        const before = Y.encodeStateAsUpdate(doc);
+        const outcome = applyPaperEdits(doc, [replacement === null ? { op: 'delete', find, all } : { op: 'replace', find, with: replacement, all }]);
+        const plain = list.map((c) => c.char).join('');
+        const expected: { char: string; marks: number }[] = [];
+        let cursor = 0;
+        for (let at = plain.indexOf(find); at !== -1; at = all ? plain.indexOf(find, at + find.length) : -1) {
+          expected.push(...list.slice(cursor, at));
+          for (const char of replacement ?? '') expected.push({ char, marks: list[at]!.marks });
+          cursor = at + find.length;
+        }
+        if (cursor === 0 && !plain.startsWith(find)) {
+          expect(isEditFailure(outcome)).toBe(true);
+          expect(Y.encodeStateAsUpdate(doc)).toEqual(before);
+          return;
+        }
+        expected.push(...list.slice(cursor));
+        expect(opened(doc)).toEqual(editorJSON([expected.length > 0 ? paragraph(expected) : p()]));
+      }),
+      { seed: PROPERTY_SEED, numRuns: PROPERTY_RUNS },
+    );
+  });
+
   test('a line break goes only into code', () => {
     const doc = paperDoc([p('one two'), code('a b')]);
     expect(applyPaperEdits(doc, [{ op: 'replace', find: 'one ', with: 'one\n' }])).toEqual({ op: 0, error: expect.stringMatching(/^with: a line break/) });
