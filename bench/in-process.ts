@@ -18,14 +18,14 @@ export function inProcessContext(publisher: Publisher): ProtocolContext & { stor
   const storage = new MemoryStorage();
   const metrics = createMetrics({ storageHealthy: () => true, storageStats: () => storage.stats });
   const logger = pino({ level: 'silent' });
-  const rooms = new RoomRegistry({ storage, publisher, extensions: [], metrics, logger });
+  const rooms = new RoomRegistry({ storage, publisher, extensions: [], metrics, logger, clock: systemClock });
   const keepalive = new Keepalive(publisher, 60_000, systemClock);
   return {
     storage,
     rooms,
     authorizer: openAuthorizer,
     keepalive,
-    liveSessions: new LiveSessions(new InProcessAccessEvents(), () => keepalive.connections()),
+    liveSessions: new LiveSessions(new InProcessAccessEvents(), () => keepalive.connections(), systemClock),
     metrics,
     clock: systemClock,
     logger,

@@ -153,6 +153,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     extensions: roomExtensions(relay, autoVersions, treeProjection, options.extensions ?? []),
     metrics,
     logger,
+    clock,
     maxDocumentBytes: config.maxDocumentBytes,
     maxEvictions: config.maxEvictionsPerDocument,
     evictionWindowMs: config.evictionWindowMs,
@@ -163,7 +164,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   // Awareness states not renewed in time are removed and everyone told, as for a leave.
   const stopAwarenessExpiry = clock.every(AWARENESS_SWEEP_MS, () => expireAwareness(rooms.rooms(), clock.now()));
   disposers.add('awareness expiry', stopAwarenessExpiry);
-  const liveSessions = new LiveSessions(backends.accessEvents, () => keepalive.connections());
+  const liveSessions = new LiveSessions(backends.accessEvents, () => keepalive.connections(), clock);
   disposers.add('live sessions', () => liveSessions.stop());
 
   const denied = (denial: AccessDenial): void => {

@@ -381,7 +381,7 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
 
   private expired(): boolean {
     const expiresAt = this.principal?.expiresAt;
-    return expiresAt !== null && expiresAt !== undefined && expiresAt <= Date.now();
+    return expiresAt !== null && expiresAt !== undefined && expiresAt <= this.host.context.clock.now();
   }
 
   /** A new token if one waits, else the principal it was opened with (reopen, re-check). */

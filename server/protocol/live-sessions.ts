@@ -1,5 +1,6 @@
 import type { AccessEvent, AccessEvents } from '../auth/access-events.js';
 import type { Principal } from '../auth/authorizer.js';
+import type { Clock } from '../clock.js';
 import type { PresentSession } from '../cluster/session-presence.js';
 
 /** A session whose access can be checked again (DocumentSession). */
@@ -27,14 +28,15 @@ export interface Expiring {
 /** The sessions opened with one principal (one token session), and its timer. */
 interface ExpiryGroup {
   readonly sessions: Set<Expiring>;
-  timer: NodeJS.Timeout | null;
+  /** Cancels its timer (null: none armed). */
+  cancel: (() => void) | null;
   /** The token request went out: sessions joining later are asked at once. */
   requested: boolean;
 }
 
 /** Fresh tokens are asked for this long before `exp` (at most half the time left). */
 export const TOKEN_REQUEST_LEAD_MS = 60_000;
-/** setTimeout's longest delay; longer waits are re-armed. */
+/** The longest timer delay (setTimeout's); longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A connection whose document sessions can be listed (both protocol connections). */
@@ -46,7 +48,8 @@ export interface SessionHolder {
  * Re-checks the open document sessions an access event (a revoked session, a removed or
  * changed membership) concerns, at once rather than at the next reconnect. Events are
  * rare admin actions, so it scans the live connections instead of keeping an index:
- * an idle connection pays nothing for being revocable.
+ * an idle connection pays nothing for being revocable. Token expiry is read and timed on
+ * the Clock.
  */
 export class LiveSessions {
   private readonly unsubscribe: () => void;
@@ -63,6 +66,7 @@ export class LiveSessions {
   constructor(
     events: AccessEvents,
     private readonly connections: () => Iterable<SessionHolder>,
+    private readonly clock: Clock,
   ) {
     this.unsubscribe = events.subscribe((event) => this.handle(event));
   }
@@ -71,7 +75,7 @@ export class LiveSessions {
     this.unsubscribe();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const group of this.expiring.values()) if (group.timer) clearTimeout(group.timer);
+    for (const group of this.expiring.values()) group.cancel?.();
     this.expiring.clear();
   }
 
@@ -81,10 +85,10 @@ export class LiveSessions {
     if (principal === null || principal.expiresAt === null) return;
     let group = this.expiring.get(principal);
     if (!group) {
-      group = { sessions: new Set(), timer: null, requested: false };
+      group = { sessions: new Set(), cancel: null, requested: false };
       this.expiring.set(principal, group);
       const expiresAt = principal.expiresAt;
-      const left = expiresAt - Date.now();
+      const left = expiresAt - this.clock.now();
       const requestAt = expiresAt - Math.min(TOKEN_REQUEST_LEAD_MS, left / 2);
       if (left > 0) this.arm(principal, group, requestAt, () => this.requestTokens(principal, group!));
       else this.arm(principal, group, expiresAt, () => this.expire(principal, group!));
@@ -100,7 +104,7 @@ export class LiveSessions {
     if (principal === null) return;
     const group = this.expiring.get(principal);
     if (!group || !group.sessions.delete(session) || group.sessions.size > 0) return;
-    if (group.timer) clearTimeout(group.timer);
+    group.cancel?.();
     this.expiring.delete(principal);
   }
 
@@ -110,14 +114,13 @@ export class LiveSessions {
   }
 
   private arm(principal: Principal, group: ExpiryGroup, at: number, run: () => void): void {
-    const delay = Math.max(0, at - Date.now());
-    group.timer = setTimeout(() => {
-      group.timer = null;
+    const delay = Math.max(0, at - this.clock.now());
+    group.cancel = this.clock.after(Math.min(delay, MAX_TIMER_MS), () => {
+      group.cancel = null;
       if (this.expiring.get(principal) !== group) return;
-      if (Date.now() < at) this.arm(principal, group, at, run);
+      if (this.clock.now() < at) this.arm(principal, group, at, run);
       else run();
-    }, Math.min(delay, MAX_TIMER_MS));
-    group.timer.unref();
+    });
   }
 
   private requestTokens(principal: Principal, group: ExpiryGroup): void {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import type { CreateDocumentOptions, DocumentRef, DocumentStorage } from '../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Publisher } from './local-fan-out.js';
@@ -13,6 +14,8 @@ export interface RoomRegistryDependencies {
   readonly extensions: readonly RoomExtension[];
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** Eviction windows and suspensions are read and timed on it. */
+  readonly clock: Clock;
   /** Largest document accepted (bytes of its Yjs state, approximately); undefined: no limit. */
   readonly maxDocumentBytes?: number | undefined;
   /** Bounds of every room's awareness (default DEFAULT_AWARENESS_LIMITS). */
@@ -66,8 +69,8 @@ export class RoomRegistry {
   private closed = false;
   /** Per document: when it was evicted within the last window. */
   private readonly evictions = new Map<string, number[]>();
-  /** Documents whose edits are suspended (too many evictions), with the timer that lifts it. */
-  private readonly suspended = new Map<string, NodeJS.Timeout>();
+  /** Documents whose edits are suspended (too many evictions), with the cancel of the timer that lifts it. */
+  private readonly suspended = new Map<string, () => void>();
   private readonly extensions: RoomExtensions;
 
   constructor(private readonly deps: RoomRegistryDependencies) {
@@ -127,7 +130,7 @@ export class RoomRegistry {
   /** Stops opening documents and frees every room (storage flushes on its own close). */
   close(): void {
     this.closed = true;
-    for (const timer of this.suspended.values()) clearTimeout(timer);
+    for (const cancel of this.suspended.values()) cancel();
     this.suspended.clear();
     for (const entry of this.entries.values()) {
       if (!entry.room) continue;
@@ -221,9 +224,9 @@ export class RoomRegistry {
     this.settling.set(room.name, settled);
     const carried = room.awareness;
     this.carriedAwareness.set(room.name, carried);
-    setTimeout(() => {
+    this.deps.clock.after(AWARENESS_EXPIRE_MS, () => {
       if (this.carriedAwareness.get(room.name) === carried) this.carriedAwareness.delete(room.name);
-    }, AWARENESS_EXPIRE_MS).unref();
+    });
     void settled
       .then(() => {
         if (this.settling.get(room.name) === settled) this.settling.delete(room.name);
@@ -246,7 +249,7 @@ export class RoomRegistry {
    * for what it holds (the refused edits).
    */
   private countEviction(name: string): void {
-    const now = Date.now();
+    const now = this.deps.clock.now();
     const window = this.deps.evictionWindowMs ?? DEFAULT_EVICTION_WINDOW_MS;
     const max = this.deps.maxEvictions ?? DEFAULT_MAX_EVICTIONS;
     for (const [other, times] of this.evictions) if (now - times[times.length - 1]! >= window) this.evictions.delete(other);
@@ -255,10 +258,8 @@ export class RoomRegistry {
     this.evictions.set(name, times);
     if (times.length < max || this.closed) return;
     const until = times[times.length - max]! + window;
-    clearTimeout(this.suspended.get(name));
-    const timer = setTimeout(() => this.resume(name), Math.max(0, until - now));
-    timer.unref();
-    this.suspended.set(name, timer);
+    this.suspended.get(name)?.();
+    this.suspended.set(name, this.deps.clock.after(Math.max(0, until - now), () => this.resume(name)));
     this.deps.logger.error({ document: name, evictions: times.length, windowMs: window, suspendedMs: until - now }, 'document evicted too often: its edits are refused until the window has passed');
   }
 

@@ -281,13 +281,13 @@ export function protocolEnv(
   const hub = new Hub();
   const clock = new ManualClock();
   const metrics = metricsFor(storage);
-  const rooms = new RoomRegistry({ storage, publisher: hub, extensions: [], metrics, logger: silentLogger });
+  const rooms = new RoomRegistry({ storage, publisher: hub, extensions: [], metrics, logger: silentLogger, clock });
   const keepalive = new Keepalive(hub, options.idleTimeoutMs ?? 60_000, clock);
   const context: ProtocolContext = {
     rooms,
     authorizer: options.authorizer ?? openAuthorizer,
     keepalive,
-    liveSessions: new LiveSessions(options.accessEvents ?? new InProcessAccessEvents(), () => keepalive.connections()),
+    liveSessions: new LiveSessions(options.accessEvents ?? new InProcessAccessEvents(), () => keepalive.connections(), clock),
     metrics,
     clock,
     logger: silentLogger,

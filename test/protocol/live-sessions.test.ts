@@ -5,8 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessAccessEvents } from '../../server/auth/access-events.js';
-import { LiveSessions, type Recheckable, type SessionHolder } from '../../server/protocol/live-sessions.js';
+import { systemClock } from '../../server/clock.js';
+import type { Principal } from '../../server/auth/authorizer.js';
+import { LiveSessions, TOKEN_REQUEST_LEAD_MS, type Expiring, type Recheckable, type SessionHolder } from '../../server/protocol/live-sessions.js';
 import type { PresentSession } from '../../server/cluster/session-presence.js';
+import { ManualClock } from '../helpers/rooms.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 type Session = Recheckable & PresentSession & { rechecks: number };
@@ -37,7 +40,7 @@ describe('LiveSessions', () => {
     const ada = session('ada', 's1', 'p1');
     const adaElsewhere = session('ada', 's2', 'p2');
     const bob = session('bob', 's3', 'p1');
-    live = new LiveSessions(events, () => [holder([ada, adaElsewhere]), holder([bob])]);
+    live = new LiveSessions(events, () => [holder([ada, adaElsewhere]), holder([bob])], systemClock);
     events.publish({ type: 'session-revoked', sessionId: 's2' });
     events.publish({ type: 'membership-removed', userId: 'ada', projectId: 'p1' });
     events.publish({ type: 'membership-changed', userId: 'bob', projectId: 'p2' });
@@ -47,7 +50,7 @@ describe('LiveSessions', () => {
   it('re-checks every session on recheck-all, a slice at a time; stop() cancels the rest', async () => {
     const events = new InProcessAccessEvents();
     const sessions = Array.from({ length: 450 }, (_, i) => session(`u${i}`, `s${i}`, 'p'));
-    live = new LiveSessions(events, () => [holder(sessions)]);
+    live = new LiveSessions(events, () => [holder(sessions)], systemClock);
     events.publish({ type: 'recheck-all' });
     const rechecked = () => sessions.filter((s) => s.rechecks === 1).length;
     expect(rechecked()).toBe(200); // the first slice at once
@@ -58,5 +61,28 @@ describe('LiveSessions', () => {
     live.stop();
     await sleep(300);
     expect(sessions.filter((s) => s.rechecks === 2)).toHaveLength(200);
+  });
+
+  it("asks for a fresh token before the token's exp and expires its sessions at exp, on its clock", () => {
+    const clock = new ManualClock();
+    live = new LiveSessions(new InProcessAccessEvents(), () => [], clock);
+    const principal: Principal = { userId: 'ada', sessionId: 's1', expiresAt: clock.now() + 2 * TOKEN_REQUEST_LEAD_MS };
+    const calls: string[] = [];
+    const session: Expiring = {
+      principal,
+      requestToken: () => void calls.push('token requested'),
+      expire: (expired) => void calls.push(expired === principal ? 'expired' : 'expired (another principal)'),
+    };
+
+    live.track(session);
+    clock.advance(TOKEN_REQUEST_LEAD_MS - 1);
+    expect(calls).toEqual([]);
+    clock.advance(1);
+    expect(calls).toEqual(['token requested']);
+    clock.advance(TOKEN_REQUEST_LEAD_MS - 1);
+    expect(calls).toEqual(['token requested']);
+    clock.advance(1);
+    expect(calls).toEqual(['token requested', 'expired']);
+    expect(live.expiringPrincipals).toBe(0);
   });
 });

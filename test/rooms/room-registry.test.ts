@@ -1,11 +1,13 @@
 import * as Y from 'yjs';
 import { describe, expect, it, vi } from 'vitest';
+import { systemClock } from '../../server/clock.js';
 import { MemoryStorage } from '../../server/persistence/memory-storage.js';
 import type { AppendMeta, CommitListener, DocumentRef } from '../../server/persistence/storage.js';
 import { RegistryClosedError, RoomRegistry } from '../../server/rooms/room-registry.js';
 import { InvalidUpdateError, type Room } from '../../server/rooms/room.js';
 import type { RoomExtension } from '../../server/rooms/room-extension.js';
-import { deferred, Editor, fakeMember, flush, Hub, metricsFor, silentLogger, textOf, UNINTEGRABLE_UPDATE } from '../helpers/rooms.js';
+import { serverOrigin } from '../../server/rooms/update-origin.js';
+import { deferred, Editor, fakeMember, flush, Hub, ManualClock, metricsFor, silentLogger, textOf, UNINTEGRABLE_UPDATE } from '../helpers/rooms.js';
 
 const NAME = 'registry-doc';
 
@@ -42,7 +44,7 @@ class HeldStorage extends MemoryStorage {
 async function setup(storage = new HeldStorage(), extensions: readonly RoomExtension[] = []) {
   const hub = new Hub();
   const metrics = metricsFor(storage);
-  const rooms = new RoomRegistry({ storage, publisher: hub, extensions, metrics, logger: silentLogger });
+  const rooms = new RoomRegistry({ storage, publisher: hub, extensions, metrics, logger: silentLogger, clock: systemClock });
   const ref = await storage.create(NAME, { kind: 'paper' });
   return { storage, hub, metrics, rooms, ref };
 }
@@ -257,6 +259,29 @@ describe('RoomRegistry eviction of a poisoned room', () => {
     expect(reloaded.poisoned).toBe(false);
     expect(room.doc.isDestroyed).toBe(true);
     expect(await rooms.find(NAME)).toBe(reloaded);
+  });
+
+  it('suspends edits after maxEvictions in the window, and lifts it when the window has passed on its clock', async () => {
+    const storage = new HeldStorage();
+    const clock = new ManualClock();
+    const hub = new Hub();
+    const rooms = new RoomRegistry({ storage, publisher: hub, extensions: [], metrics: metricsFor(storage), logger: silentLogger, clock, maxEvictions: 2, evictionWindowMs: 1_000 });
+    const ref = await storage.create(NAME, { kind: 'paper' });
+    const evict = async () => {
+      const room = await rooms.acquire(ref);
+      expect(() => room.apply(UNINTEGRABLE_UPDATE, serverOrigin(null, 'server:test', 'test', () => {}))).toThrow(InvalidUpdateError);
+    };
+
+    await evict();
+    clock.advance(100);
+    await evict();
+    const fresh = await rooms.acquire(ref);
+    expect(fresh.writesSuspended).toBe(true);
+
+    clock.advance(899); // the first eviction leaves the window 1000 ms after it
+    expect(fresh.writesSuspended).toBe(true);
+    clock.advance(1);
+    expect(fresh.writesSuspended).toBe(false);
   });
 
   it('releases of the evicted room by its old holders do not unload the new one', async () => {
