@@ -19,13 +19,16 @@ import {
   encodeAuth,
   encodeAwareness,
   encodeAwarenessUpdate,
+  EDITS_MAP,
   MapSetFrameEncoder,
   encodeSync,
+  forEachEdit,
   peekHeader,
   urlFor,
 } from './frames.js';
 import { Histogram, nowMs } from './stats.js';
-import { type Link, openRawLink, openWsLink } from './links.js';
+import { PresenceLedger, presenceUpdate, readPresence } from './presence.js';
+import { type Link, type LinkHandlers, type RawLinkOptions, openRawLink, openWsLink } from './links.js';
 
 /** Cumulative counters of one worker; the coordinator diffs snapshots of them. */
 export interface Counters {
@@ -66,10 +69,25 @@ export interface ClientContext {
   sameLatency: Histogram;
   crossLatency: Histogram;
   ack: Histogram;
+  /**
+   * When set, readers time every edit they receive from the send time the writer put in it
+   * (observers: the latency at every observer, not only at the probes).
+   */
+  observerLatency?: Histogram;
+  /** When set, probes record here the delivery of the timestamped presence states they receive. */
+  presenceLatency?: Histogram;
   /** Set once the run is over so expected closes are not counted as disconnects. */
   closing: boolean;
   /** Bulk readers use the minimal raw-socket WebSocket client instead of `ws` (writers and probes always do). */
   rawReaders: boolean;
+}
+
+/** A context for clients driven by a scenario itself rather than a loader worker (every sample kept). */
+export function standaloneContext(protocol: Protocol, token: string, tokenInUrl: boolean): ClientContext {
+  return {
+    protocol, token, tokenInUrl, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
+    latency: new Histogram(), sameLatency: new Histogram(), crossLatency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
+  };
 }
 
 /** SyncStep2 carrying an empty document: what a fresh provider answers to the server's SyncStep1. */
@@ -79,6 +97,9 @@ const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
 export abstract class BenchClient {
   protected link: Link | null = null;
   synced = false;
+  /** Awareness client id of this client's presence (presenceUpdate), and its last clock. */
+  readonly presenceId = Math.floor(Math.random() * 0xffffffff) >>> 0;
+  presenceClock = 0;
   constructor(
     protected readonly ctx: ClientContext,
     readonly docName: string,
@@ -102,12 +123,12 @@ export abstract class BenchClient {
       const url = urlFor(protocol, this.baseUrl, this.docName, this.ctx.tokenInUrl ? this.ctx.token : undefined);
       // The raw link speaks plain ws:// only; `--ws-readers` keeps the readers on `ws` for A/B runs.
       const raw = url.startsWith('ws:') && (this.ctx.rawReaders || !this.isBulk());
-      link = (raw ? openRawLink : openWsLink)(url, {
+      const handlers: LinkHandlers = {
         onOpen: () => {
           if (protocol === 'hocuspocus') link!.send(encodeAuth(this.docName, this.ctx.token));
           link!.send(encodeSync(protocol, this.docName, SyncType.Step1, this.stateVector()));
         },
-        onMessage: (data) => this.handle(data),
+        onMessage: (data, length) => this.handle(data, length),
         onError: (err) => {
           clearTimeout(timer);
           reject(err);
@@ -117,7 +138,8 @@ export abstract class BenchClient {
           if (!this.synced) reject(new Error('closed before sync'));
           else if (!this.ctx.closing) this.ctx.counters.disconnects++;
         },
-      });
+      };
+      link = raw ? openRawLink(url, handlers, this.linkOptions()) : openWsLink(url, handlers);
       this.link = link;
     });
   }
@@ -125,6 +147,11 @@ export abstract class BenchClient {
   /** Bulk readers: on `ws` instead of the raw link when the context says so (A/B runs). */
   protected isBulk(): boolean {
     return false;
+  }
+
+  /** How the raw link treats long messages (default: assembles every one whole). */
+  protected linkOptions(): RawLinkOptions {
+    return {};
   }
 
   private onSynced: () => void = () => {};
@@ -143,15 +170,24 @@ export abstract class BenchClient {
     this.link?.close();
   }
 
+  /** Sends this client's presence state, stamped with the send time; `index` names its user. */
+  announcePresence(index: number): void {
+    this.send(encodeAwareness(this.ctx.protocol, this.docName, presenceUpdate(this.presenceId, ++this.presenceClock, index, nowMs())));
+    this.ctx.counters.awarenessSent++;
+  }
+
   protected stateVector(): Uint8Array {
     return EMPTY_STATE_VECTOR;
   }
 
-  /** Header-only handling shared by readers and writers. Returns the header for subclasses. */
-  protected handle(buf: Buffer): void {
+  /**
+   * Header-only handling shared by readers and writers. `length`: the message's bytes, of
+   * which `buf` may hold only the first (RawLinkOptions.keepFramesUpTo).
+   */
+  protected handle(buf: Buffer, length = buf.length): void {
     const c = this.ctx.counters;
     c.framesIn++;
-    c.bytesIn += buf.length;
+    c.bytesIn += length;
     const h = peekHeader(this.ctx.protocol, buf);
     switch (h.type) {
       case -1:
@@ -162,10 +198,11 @@ export abstract class BenchClient {
         // Connect time ends when SyncStep2 arrives, before a probe applies it: the client's own
         // Yjs work on a large document is not the server's load time (cold-load reports both).
         if (h.sub === SyncType.Step2) this.markSynced();
-        this.onSync(h.sub, buf, h.offset);
+        this.onSync(h.sub, buf, h.offset, length);
         return;
       case MessageType.Awareness:
         c.awarenessFramesIn++;
+        this.onAwareness(buf, h.offset);
         return;
       case MessageType.SyncStatus:
         this.onSyncStatus(h.sub === 1);
@@ -185,8 +222,11 @@ export abstract class BenchClient {
    */
   protected step2AcksOwed = 0;
 
-  /** Answer the server's SyncStep1 like a provider with an empty document would. */
-  protected onSync(sub: number, _buf: Buffer, _offset: number): void {
+  /**
+   * Answer the server's SyncStep1 like a provider with an empty document would. `length`:
+   * the whole message's bytes (`buf` may hold only its first).
+   */
+  protected onSync(sub: number, _buf: Buffer, _offset: number, _length: number): void {
     if (sub === SyncType.Step1) {
       this.send(encodeSync(this.ctx.protocol, this.docName, SyncType.Step2, EMPTY_UPDATE));
       if (this.ctx.protocol === 'hocuspocus') this.step2AcksOwed++;
@@ -194,11 +234,30 @@ export abstract class BenchClient {
   }
 
   protected onSyncStatus(_applied: boolean): void {}
+
+  /** An awareness message; its update starts at `offset` (a varUint8Array). */
+  protected onAwareness(_buf: Buffer, _offset: number): void {}
 }
 
 export class Reader extends BenchClient {
+  /** Writers' edits received (counted when the context times observers). */
+  editsIn = 0;
+
   protected override isBulk(): boolean {
     return true;
+  }
+
+  /** With observerLatency: counts and times the writers' edits in each update (forEachEdit). */
+  protected override onSync(sub: number, buf: Buffer, offset: number, length: number): void {
+    const latency = this.ctx.observerLatency;
+    if (sub !== SyncType.Update || latency === undefined) return super.onSync(sub, buf, offset, length);
+    // A message the link passed over (keepFramesUpTo) is no writer's edit.
+    if (buf.length !== length) return;
+    const now = nowMs();
+    const { windowStart, windowEnd } = this.ctx;
+    this.editsIn += forEachEdit(buf, offset, (sentAt) => {
+      if (sentAt >= windowStart && sentAt <= windowEnd) latency.record(now - sentAt);
+    });
   }
 }
 
@@ -218,7 +277,7 @@ export class Writer extends BenchClient {
 
   constructor(ctx: ClientContext, docName: string, baseUrl: string, readonly index: number) {
     super(ctx, docName, baseUrl);
-    this.frames = new MapSetFrameEncoder(ctx.protocol, docName, this.clientId, 'e');
+    this.frames = new MapSetFrameEncoder(ctx.protocol, docName, this.clientId, EDITS_MAP);
   }
 
   protected override stateVector(): Uint8Array {
@@ -242,6 +301,17 @@ export class Writer extends BenchClient {
     this.ctx.counters.updatesSent++;
     if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
   }
+
+  /** Sends a prepared update (an agent's flush, a chunk of a paper), acknowledged like an edit. */
+  sendUpdate(update: Uint8Array): void {
+    const t = nowMs();
+    this.send(encodeSync(this.ctx.protocol, this.docName, SyncType.Update, update));
+    this.ctx.counters.updatesSent++;
+    if (this.ctx.protocol === 'hocuspocus') this.pendingAcks.push(t);
+  }
+
+  /** Told of each acknowledgement of this writer's updates: when the update was sent, and whether it was applied. */
+  onAck: ((sentAt: number, applied: boolean) => void) | null = null;
 
   private typist: { text: Y.Text; last: Uint8Array } | null = null;
 
@@ -290,6 +360,7 @@ export class Writer extends BenchClient {
       this.ackHead = 0;
     }
     if (t >= this.ctx.windowStart && t <= this.ctx.windowEnd) this.ctx.ack.record(nowMs() - t);
+    this.onAck?.(t, applied);
   }
 
   /** Updates sent but not acknowledged yet. */
@@ -300,7 +371,9 @@ export class Writer extends BenchClient {
 
 export class Probe extends BenchClient {
   readonly doc = new Y.Doc();
-  private readonly map = this.doc.getMap<number>('e');
+  private readonly map = this.doc.getMap<number>(EDITS_MAP);
+  /** The others' presence this probe holds (with ClientContext.presenceLatency). */
+  readonly presence = new PresenceLedger();
 
   /**
    * `remoteWriters[i]`: writer i of the document is connected to another server than this
@@ -350,6 +423,25 @@ export class Probe extends BenchClient {
       return; // a malformed update would show up as loss
     }
     if (sub === SyncType.Step1 && encoding.length(enc) > prefix) this.send(encoding.toUint8Array(enc));
+  }
+
+  protected override onAwareness(buf: Buffer, offset: number): void {
+    const latency = this.ctx.presenceLatency;
+    if (latency === undefined) return;
+    let update: Uint8Array;
+    try {
+      update = decoding.readVarUint8Array(decoding.createDecoder(buf.subarray(offset)));
+    } catch {
+      return; // a malformed update would show up as loss
+    }
+    const now = nowMs();
+    const { windowStart, windowEnd } = this.ctx;
+    readPresence(update, (clientId, clock, sentAt) => {
+      // Its own echo (a server may send the sender its own state back) is no delivery.
+      if (clientId === this.presenceId) return;
+      this.presence.record(clientId, clock);
+      if (sentAt !== null && sentAt >= windowStart && sentAt <= windowEnd) latency.record(now - sentAt);
+    });
   }
 
   /** Characters of the Y.Text "default" (cold-load's text shape: one per edit). */

@@ -241,3 +241,36 @@ function writeAnyNumberAt(buf: Buffer, pos: number, value: number): number {
   buf.writeDoubleBE(value, pos + 1);
   return pos + 9;
 }
+
+/** The root map the writers' edits go into (MapSetFrameEncoder), one key per edit. */
+export const EDITS_MAP = 'e';
+
+/**
+ * How an edit Item of MapSetFrameEncoder begins: its info byte (ContentAny with a parentSub),
+ * a root parent named by string, that name (EDITS_MAP as a varString).
+ */
+const EDIT_ITEM = Buffer.from([8 | 0x20, 1, 1, EDITS_MAP.charCodeAt(0)]);
+
+/**
+ * Finds the writers' edits in an update by their bytes, without decoding it: one edit as a
+ * writer sent it, or several a server merged into one update (Y.mergeUpdates keeps each
+ * item's encoding). Calls `sentAt` with each edit's value, the send time, when it is a float
+ * (lib0 writeAny tag 123 or 124, big endian), and returns how many edits the update holds.
+ */
+export function forEachEdit(buf: Buffer, from: number, sentAt: (ms: number) => void): number {
+  let edits = 0;
+  let at = buf.indexOf(EDIT_ITEM, from);
+  while (at >= 0) {
+    const keyLength = readVarUint(buf, at + EDIT_ITEM.length);
+    const content = readPos + keyLength;
+    // One value (varUint 1), then the value.
+    if (keyLength >= 0 && buf[content] === 1) {
+      edits++;
+      const tag = buf[content + 1];
+      if (tag === 123 && content + 10 <= buf.length) sentAt(buf.readDoubleBE(content + 2));
+      else if (tag === 124 && content + 6 <= buf.length) sentAt(buf.readFloatBE(content + 2));
+    }
+    at = buf.indexOf(EDIT_ITEM, at + EDIT_ITEM.length);
+  }
+  return edits;
+}

@@ -65,6 +65,17 @@ export interface LoadResult {
   bytesInPerSec: number;
   loss: { expectedEdits: number; missingEdits: number; ratio: number; probes: number; unacked: number; nacks: number };
   latencyMs: LatencySummary;
+  /**
+   * With timedReaders: edit latency at every reader (the probes' `latencyMs` samples a few
+   * clients), and the edits readers never received.
+   */
+  observers: { latencyMs: LatencySummary; readers: number; expectedEdits: number; missingEdits: number };
+  /**
+   * With a presence rate: awareness updates sent over the whole run (writers' cursor moves
+   * included), the presence states' delivery at the probes, and the presence updates a probe
+   * never caught up with (no later one of the same sender arrived either).
+   */
+  presence: { sent: number; latencyMs: LatencySummary; expected: number; missing: number };
   /** Latency split by whether the writer was on the probe's server (same) or another (cross: relayed). */
   latencyByPlacement: { same: LatencySummary; cross: LatencySummary };
   /** Over the whole run (warm-up and drain included), not only the window. */
@@ -196,6 +207,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc, probesPerDoc: opts.probesPerDoc,
       rate: opts.rate, awarenessRate: opts.awarenessRate, connectConcurrency: opts.connectConcurrency,
       connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders, placement: opts.placement,
+      presenceRate: opts.presenceRate, timedReaders: opts.timedReaders, spreadProbes: opts.spreadProbes,
     };
     const connectStarted = nowMs();
     links.forEach((l, i) => l.send({ type: 'init', config, docs: slices[i]! }));
@@ -294,7 +306,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const crossLatency = new Histogram();
     const ack = new Histogram();
     const sendLag = new Histogram();
+    const observerLatency = new Histogram();
+    const presenceLatency = new Histogram();
     for (const r of finishReports) {
+      observerLatency.merge(r.observerLatency);
+      presenceLatency.merge(r.presenceLatency);
       latency.merge(r.latency);
       sameLatency.merge(r.sameLatency);
       crossLatency.merge(r.crossLatency);
@@ -348,6 +364,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         unacked: finishReports.reduce((a, r) => a + r.unacked, 0), nacks: final.nacks,
       },
       latencyMs: summarize(latency),
+      observers: {
+        latencyMs: summarize(observerLatency),
+        readers: finishReports.reduce((a, r) => a + r.observerEdits.readers, 0),
+        expectedEdits: finishReports.reduce((a, r) => a + r.observerEdits.expected, 0),
+        missingEdits: finishReports.reduce((a, r) => a + r.observerEdits.missing, 0),
+      },
+      presence: {
+        sent: final.awarenessSent,
+        latencyMs: summarize(presenceLatency),
+        expected: finishReports.reduce((a, r) => a + r.presence.expected, 0),
+        missing: finishReports.reduce((a, r) => a + r.presence.missing, 0),
+      },
       latencyByPlacement: { same: summarize(sameLatency), cross: summarize(crossLatency) },
       totals: { updatesSent: final.updatesSent, awarenessSent: final.awarenessSent },
       ackMs: opts.protocol === 'hocuspocus' ? summarize(ack) : null,

@@ -166,3 +166,46 @@ function textLength(node: ProseMirrorNode): number {
   if (node.text !== undefined) return node.text.length;
   return (node.content ?? []).reduce((sum, child) => sum + textLength(child), 0);
 }
+
+/** Yjs bytes per character of a generated paper, near enough to size the first try. */
+const PAPER_BYTES_PER_CHAR = 1.23;
+
+/** A paper's state as independent updates (sizedPaper). */
+export interface SizedPaper {
+  /** Each written by its own client at the start of the paper fragment. */
+  updates: Uint8Array[];
+  bytes: number;
+  /** Top-level blocks of the whole paper. */
+  blocks: number;
+  /** Client id → clock each update reaches: the whole paper's state vector. */
+  stateVector: Map<number, number>;
+}
+
+/**
+ * A paper whose Yjs state is about `targetBytes`, as independent updates of about `chunkBytes`
+ * each: every chunk is a run of blocks its own client writes at the start of the fragment, so
+ * no chunk depends on another and a server applies each as it comes (a 20 MB state does not
+ * fit in one message under the server's MAX_MESSAGE_BYTES). Concurrent inserts at one place
+ * order the runs by client id: the paper's sections come out in that order.
+ */
+export function sizedPaper(targetBytes: number, chunkBytes: number, seed: number): SizedPaper {
+  const random = seededRandom(seed);
+  const updates: Uint8Array[] = [];
+  const stateVector = new Map<number, number>();
+  let bytes = 0;
+  let blocks = 0;
+  while (bytes < targetBytes) {
+    const want = Math.min(chunkBytes, targetBytes - bytes);
+    const content = generatePaper(Math.max(200, Math.round(want / PAPER_BYTES_PER_CHAR)), random);
+    const doc = new Y.Doc();
+    doc.clientID = 1 + Math.floor(random() * 0x7ffffffe);
+    prosemirrorJSONToYXmlFragment(paperSchema, { type: 'doc', content }, doc.getXmlFragment(PAPER_FRAGMENT));
+    const update = Y.encodeStateAsUpdate(doc);
+    updates.push(update);
+    stateVector.set(doc.clientID, Y.getState(doc.store, doc.clientID));
+    bytes += update.byteLength;
+    blocks += content.length;
+    doc.destroy();
+  }
+  return { updates, bytes, blocks, stateVector };
+}

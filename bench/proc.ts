@@ -2,7 +2,7 @@
  * Readers for /proc: the server's CPU time and memory, sampled by the coordinator around the
  * measurement window. Linux only; on other systems they return null and the report says n/a.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** USER_HZ: 100 on every Linux we run on (`getconf CLK_TCK`). */
 const CLK_TCK = 100;
@@ -37,6 +37,19 @@ export function readMemory(pid: number): MemorySample | null {
     return { rssKb: Number(rss[1]), hwmKb: Number(hwm[1]) };
   } catch {
     return null;
+  }
+}
+
+/**
+ * Starts a new peak: the kernel resets the process's VmHWM to its RSS now (`clear_refs` 5), so a
+ * later readMemory().hwmKb is the peak since this call. False where that is not allowed.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 

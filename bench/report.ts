@@ -6,8 +6,23 @@ import { scaleoutTargets } from './scaleout.js';
 const n = (v: number | null | undefined, digits = 1): string =>
   v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** A target's cell: met, **missed**, or – when not measured. */
+export function targetCell(met: boolean | null): string {
+  return met === null ? '–' : met ? 'met' : '**missed**';
+}
+
+export { n as formatNumber };
+
+/** "value (×ratio A, ×ratio B)" against several labelled references, those that exist. */
+export function withRatios(v: number | null | undefined, refs: ReadonlyArray<[label: string, ref: number | null | undefined]>, digits: number): string {
+  const s = n(v, digits);
+  if (v === null || v === undefined || s === '–') return s;
+  const ratios = refs.filter(([, ref]) => ref !== null && ref !== undefined && ref !== 0).map(([label, ref]) => `×${(v / ref!).toFixed(2)} ${label}`);
+  return ratios.length > 0 ? `${s} (${ratios.join(', ')})` : s;
+}
+
 /** "value (×ratio)" against the reference row, when both exist. */
-function withRatio(v: number | null | undefined, ref: number | null | undefined, digits: number): string {
+export function withRatio(v: number | null | undefined, ref: number | null | undefined, digits: number): string {
   const s = n(v, digits);
   if (v === null || v === undefined || ref === null || ref === undefined || ref === 0 || s === '–') return s;
   return `${s} (×${(v / ref).toFixed(2)})`;

@@ -36,6 +36,18 @@ export interface WorkloadConfig {
    *   not, so every document yields same- and cross-instance latency samples.
    */
   placement?: Placement;
+  /**
+   * Presence updates per second from every client that is not a writer, each stamped with its
+   * send time (presence.ts); the probes measure their delivery and loss. 0/absent: none.
+   */
+  presenceRate?: number;
+  /** Readers time the writers' edits they receive and count them (every observer, not only the probes). */
+  timedReaders?: boolean;
+  /**
+   * Probes spread evenly over a document's clients in connection order instead of right after
+   * the writers: a server reaching its members in subscription order would favour early ones.
+   */
+  spreadProbes?: boolean;
 }
 
 export type Placement = 'round-robin' | 'writers-together';
@@ -72,6 +84,12 @@ export interface FinishReport {
   missingEdits: number;
   probes: number;
   unacked: number;
+  /** With timedReaders: edit latency at every reader, and the edits readers did not receive. */
+  observerLatency: HistogramJson;
+  observerEdits: { readers: number; expected: number; missing: number };
+  /** With a presence rate: delivery at the probes, and presence updates they never caught up with. */
+  presenceLatency: HistogramJson;
+  presence: { expected: number; missing: number };
   /** Loader CPU seconds (user+system) spent inside the window. */
   cpuWindowSec: number;
   /** Event-loop delay of this worker during the run (ms): high with low CPU = CPU stolen by others. */
@@ -95,6 +113,9 @@ export class LoadWorker {
   private readonly clients: BenchClient[] = [];
   private readonly writersByDoc = new Map<string, Writer[]>();
   private readonly probesByDoc = new Map<string, Probe[]>();
+  private readonly readersByDoc = new Map<string, Reader[]>();
+  /** Clients that send presence (every one but the writers), by document. */
+  private readonly presentByDoc = new Map<string, BenchClient[]>();
   private readonly writers: Writer[] = [];
   private config: WorkloadConfig | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -150,7 +171,14 @@ export class LoadWorker {
     this.ctx.token = config.token;
     this.ctx.tokenInUrl = config.tokenInUrl ?? false;
     this.ctx.rawReaders = config.rawReaders;
+    if (config.timedReaders) this.ctx.observerLatency = new Histogram();
+    if ((config.presenceRate ?? 0) > 0) this.ctx.presenceLatency = new Histogram();
     const probes = Math.max(0, Math.min(config.probesPerDoc, config.clientsPerDoc - config.writersPerDoc));
+    // Client indices of the probes: right after the writers, or spread over the others.
+    const others = config.clientsPerDoc - config.writersPerDoc;
+    const probeIndices = new Set(
+      Array.from({ length: probes }, (_, k) => config.writersPerDoc + (config.spreadProbes ? Math.floor(((k + 0.5) * others) / probes) : k)),
+    );
     const urls = config.urls;
     const deliveryPairs = urls.map(() => 0);
     let urlIndex = 0;
@@ -158,6 +186,7 @@ export class LoadWorker {
       const name = `${config.docPrefix}${d}`;
       const ws: Writer[] = [];
       const ps: Probe[] = [];
+      const rs: Reader[] = [];
       const placed: number[] = [];
       for (let i = 0; i < config.clientsPerDoc; i++) {
         // Round robin: consecutive clients of a document go to different servers, so with several
@@ -173,12 +202,14 @@ export class LoadWorker {
           const w = new Writer(this.ctx, name, url, i);
           ws.push(w);
           client = w;
-        } else if (i < config.writersPerDoc + probes) {
+        } else if (probeIndices.has(i)) {
           const p = new Probe(this.ctx, name, url, placed.slice(0, config.writersPerDoc).map((wu) => wu !== u));
           ps.push(p);
           client = p;
         } else {
-          client = new Reader(this.ctx, name, url);
+          const r = new Reader(this.ctx, name, url);
+          rs.push(r);
+          client = r;
         }
         this.clients.push(client);
       }
@@ -189,6 +220,8 @@ export class LoadWorker {
       }
       this.writersByDoc.set(name, ws);
       this.probesByDoc.set(name, ps);
+      this.readersByDoc.set(name, rs);
+      this.presentByDoc.set(name, [...ps, ...rs]);
       this.writers.push(...ws);
     }
 
@@ -230,6 +263,12 @@ export class LoadWorker {
     const moves = [...this.writers].sort((a, b) => a.nextAwarenessAt - b.nextAwarenessAt);
     let nextEdit = 0;
     let nextMove = 0;
+    // Presence: the same cyclic walk over every non-writer, each at its own random phase.
+    const pPeriod = (config.presenceRate ?? 0) > 0 ? 1000 / config.presenceRate! : Infinity;
+    const present =
+      pPeriod === Infinity ? [] : [...this.presentByDoc.values()].flat().map((client, index) => ({ client, index, at: startAt + Math.random() * pPeriod }));
+    present.sort((a, b) => a.at - b.at);
+    let nextPresent = 0;
     this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
     this.ticker = setInterval(() => {
       const now = nowMs();
@@ -258,6 +297,13 @@ export class LoadWorker {
         w.moveCursor();
         while (w.nextAwarenessAt <= now) w.nextAwarenessAt += aPeriod;
         nextMove = (nextMove + 1) % moves.length;
+      }
+      for (let i = 0; i < present.length; i++) {
+        const p = present[nextPresent]!;
+        if (!(p.at <= now)) break;
+        p.client.announcePresence(p.index);
+        while (p.at <= now) p.at += pPeriod;
+        nextPresent = (nextPresent + 1) % present.length;
       }
     }, 2);
     this.progress = setInterval(() => {
@@ -315,22 +361,53 @@ export class LoadWorker {
     };
     const unacked = (): number =>
       this.config?.protocol === 'hocuspocus' ? this.writers.reduce((a, w) => a + w.unacked, 0) : 0;
+    // Readers that count edits (timedReaders): each should get every edit of its document once.
+    const readerEdits = (): { readers: number; expected: number; missing: number } => {
+      let readers = 0;
+      let expected = 0;
+      let missing = 0;
+      if (!this.config?.timedReaders) return { readers, expected, missing };
+      for (const [doc, rs] of this.readersByDoc) {
+        const total = expectedOf(doc).reduce((a, b) => a + b, 0);
+        for (const r of rs) {
+          readers++;
+          expected += total;
+          missing += Math.max(0, total - r.editsIn);
+        }
+      }
+      return { readers, expected, missing };
+    };
+    // Each probe against every other present client of its document.
+    const presenceMissing = (): { expected: number; missing: number } => {
+      let expected = 0;
+      let missing = 0;
+      if (!this.ctx.presenceLatency) return { expected, missing };
+      for (const [doc, ps] of this.probesByDoc) {
+        const senders = this.presentByDoc.get(doc) ?? [];
+        for (const p of ps) {
+          for (const s of senders) {
+            if (s === p) continue;
+            expected += s.presenceClock;
+            missing += p.presence.missing(s.presenceId, s.presenceClock);
+          }
+        }
+      }
+      return { expected, missing };
+    };
+    const outstanding = (): number => countMissing().missing + unacked() + readerEdits().missing + presenceMissing().missing;
     // Wait while edits or acks are still arriving: `drainMs` is the longest quiet spell
     // tolerated (an overloaded server may still be working off a backlog), with a hard cap of
     // 60 s. What is missing after that counts as lost.
-    let m = countMissing();
     let lastProgress = nowMs();
-    let lastMissing = m.missing;
-    let lastUnacked = unacked();
+    let left = outstanding();
     const hardDeadline = nowMs() + 60_000;
-    while ((m.missing > 0 || unacked() > 0) && nowMs() < Math.min(hardDeadline, lastProgress + drainMs)) {
+    while (left > 0 && nowMs() < Math.min(hardDeadline, lastProgress + drainMs)) {
       await new Promise((r) => setTimeout(r, 100));
-      m = countMissing();
-      const u = unacked();
-      if (m.missing < lastMissing || u < lastUnacked) lastProgress = nowMs();
-      lastMissing = m.missing;
-      lastUnacked = u;
+      const now = outstanding();
+      if (now < left) lastProgress = nowMs();
+      left = now;
     }
+    const m = countMissing();
     return {
       atWindowStart: this.atWindowStart,
       atWindowEnd: this.atWindowEnd,
@@ -344,6 +421,10 @@ export class LoadWorker {
       missingEdits: m.missing,
       probes: m.probes,
       unacked: unacked(),
+      observerLatency: (this.ctx.observerLatency ?? new Histogram()).toJSON(),
+      observerEdits: readerEdits(),
+      presenceLatency: (this.ctx.presenceLatency ?? new Histogram()).toJSON(),
+      presence: presenceMissing(),
       cpuWindowSec: this.cpuAtEnd - this.cpuAtStart,
       loopDelayP99Ms: this.loopDelay ? this.loopDelay.percentile(99) / 1e6 : 0,
       loopDelayMaxMs: this.loopDelay ? this.loopDelay.max / 1e6 : 0,

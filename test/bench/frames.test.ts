@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MessageType, SyncType } from '../../server/codec/message-types.js';
 // @ts-ignore -- compiled output, built by `npm test` before vitest runs
-import { encodeAwareness, encodeAwarenessUpdate, encodeMapSetUpdate, encodeSync, MapSetFrameEncoder, peekHeader, PONG_FRAME } from '../../dist/bench/frames.js';
+import { encodeAwareness, encodeAwarenessUpdate, encodeMapSetUpdate, encodeSync, forEachEdit, MapSetFrameEncoder, peekHeader, PONG_FRAME } from '../../dist/bench/frames.js';
 
 /** A frame as a provider writes it with lib0: prefix (Hocuspocus: the name), then `write`. */
 function providerFrame(protocol: 'hocuspocus' | 'y-websocket', docName: string, write: (encoder: encoding.Encoder) => void): Uint8Array {
@@ -89,5 +89,33 @@ describe('bench frames', () => {
     expect(peekHeader('hocuspocus', encodeSync('hocuspocus', 'a/document', SyncType.Update, update))).toMatchObject({ type: 0, sub: 2 });
     expect(peekHeader('y-websocket', encodeSync('y-websocket', 'ignored', SyncType.Update, update))).toMatchObject({ type: 0, sub: 2 });
     expect(peekHeader('hocuspocus', new Uint8Array([0x09])).type).toBe(-1);
+  });
+
+  it('finds the writers\' edits and their send times in one update and in updates a server merged', () => {
+    // A float64 (send times have a fraction), and two that fit a float32.
+    const times = [1_700_000.123, 1_700_001.5, 1_700_002.75];
+    const single = encodeMapSetUpdate(7, 0, 'e', '0.0', times[0]!);
+    const merged = Y.mergeUpdates([
+      single,
+      encodeMapSetUpdate(7, 1, 'e', '0.1', times[1]!),
+      encodeMapSetUpdate(9, 0, 'e', '1.0', times[2]!),
+      // Not the writers': another root type, and an edit whose value is no float64.
+      (() => {
+        const doc = new Y.Doc();
+        doc.getText('default').insert(0, 'e\u0028\u0001 some text');
+        return Y.encodeStateAsUpdate(doc);
+      })(),
+    ]);
+    const seen = (update: Uint8Array): { edits: number; sentAt: number[] } => {
+      const sentAt: number[] = [];
+      const frame = Buffer.from(encodeSync('hocuspocus', 'a/document', SyncType.Update, update));
+      const edits = forEachEdit(frame, peekHeader('hocuspocus', frame).offset, (t: number) => sentAt.push(t));
+      return { edits, sentAt };
+    };
+    expect(seen(single)).toEqual({ edits: 1, sentAt: [times[0]] });
+    const all = seen(merged);
+    expect(all.edits).toBe(3);
+    expect(all.sentAt.sort()).toEqual(times);
+    expect(seen(encodeMapSetUpdate(7, 2, 'e', '0.2', 42))).toEqual({ edits: 1, sentAt: [] });
   });
 });
