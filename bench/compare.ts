@@ -16,8 +16,19 @@ import { assertSmoke, runSmoke } from './smoke.js';
 import { describe } from './loader.js';
 import { SCALEOUT_CONFIGURATIONS, SCALEOUT_KINDS, runScaleout } from './scaleout.js';
 import { TRACE_CI_KEYSTROKES, TRACE_DEFAULT_WINDOW, renderTraceMarkdown } from './trace-scenario.js';
+import { renderJoinStorm } from './join-storm.js';
+import { renderObservers, renderPresence } from './crowd-scenarios.js';
+import { AGENTS, AGENTS_CI, FLUSH_BYTES, FLUSH_BYTES_CI, renderAgentFlush } from './agent-flush.js';
 
 const PROTOCOLS: Protocol[] = ['hocuspocus', 'y-websocket'];
+/** Scenarios with their own tables; the others render through report.ts. */
+const RENDERERS: Partial<Record<string, (rows: ScenarioResult[]) => string>> = {
+  trace: renderTraceMarkdown,
+  'join-storm': renderJoinStorm,
+  observers: renderObservers,
+  presence: renderPresence,
+  'agent-flush': renderAgentFlush,
+};
 
 const cli = parseCli({
   command: 'npm run bench --',
@@ -30,17 +41,19 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
     servers: {
       type: 'string',
       value: 'LIST',
-      description: `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg; trace: scriptorium-pg,hocuspocus)`,
+      description:
+        `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg; trace, join-storm: scriptorium-pg,hocuspocus;\n` +
+        'observers, presence, agent-flush: scriptorium-pg,hocuspocus,floor)',
     },
     url: { type: 'string', multiple: true, value: 'URL', description: 'load a running deployment (ws:// or wss://), start no servers;\nseveral URLs: clients are split across them' },
     protocol: { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to --url: hocuspocus | y-websocket' },
     'server-pid': { type: 'string', multiple: true, value: 'PID', description: 'with --url: sample this process\'s CPU and memory' },
     docs: { type: 'string', value: 'N', description: 'documents' },
-    clients: { type: 'string', value: 'N', description: 'clients per document' },
+    clients: { type: 'string', value: 'N', description: 'clients per document (join-storm: joiners; observers: observers;\npresence: present clients)' },
     writers: { type: 'string', value: 'N', description: 'writers per document' },
     probes: { type: 'string', value: 'N', description: 'latency probes per document' },
-    rate: { type: 'string', value: 'N', description: 'updates per second per writer (saturation: the starting rate)' },
-    awareness: { type: 'string', value: 'N', description: 'cursor moves per second per writer' },
+    rate: { type: 'string', value: 'N', description: 'updates per second per writer (saturation: the starting rate;\nagent-flush: the person\'s keystrokes)' },
+    awareness: { type: 'string', value: 'N', description: 'cursor moves per second per writer (observers, presence: presence\nupdates per second per client)' },
     duration: { type: 'string', value: 'S', description: 'measurement window in seconds' },
     warmup: { type: 'string', value: 'S', description: 'warm-up in seconds' },
     workers: { type: 'string', value: 'N', description: 'loader worker processes (0: in this process)' },
@@ -54,6 +67,9 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
       description: `trace: keystrokes of the automerge-paper trace to replay, or all\n(default: all 259,778; --ci: ${TRACE_CI_KEYSTROKES})`,
     },
     window: { type: 'string', value: 'N', description: `trace: unacknowledged edits in flight before the next keystroke\nwaits (default: ${TRACE_DEFAULT_WINDOW})` },
+    sizes: { type: 'string', value: 'LIST', description: 'join-storm: document sizes in MiB, comma-separated (default: 4,20;\n--ci: 0.25)' },
+    agents: { type: 'string', value: 'N', description: `agent-flush: agents flushing at once (default: ${AGENTS}; --ci: ${AGENTS_CI})` },
+    'flush-kb': { type: 'string', value: 'N', description: `agent-flush: KiB of each agent's update (default: ${(FLUSH_BYTES / 1024).toFixed(1)};\n--ci: ${(FLUSH_BYTES_CI / 1024).toFixed(1)})` },
     token: { type: 'string', value: 'TOKEN', description: 'token the clients send: Hocuspocus Auth, and ?token= for y-websocket\n(default: bench, in Auth only; scriptorium-pg-auth: a token it mints)' },
     'scriptorium-protocol': { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n' },
     transport: { type: 'string', value: 'NAME', description: "Scriptorium's TRANSPORT: uws | ws | auto" },
@@ -88,6 +104,10 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
   npm run bench -- --url ws://10.0.0.5:1234/ --url ws://10.0.0.6:1234/ --protocol hocuspocus
   npm run bench -- --scenario scaleout          # 1 instance, 1 with Redis, 2 over Redis (PostgreSQL)
   npm run bench -- --scenario trace             # the automerge-paper editing trace, scriptorium-pg vs hocuspocus
+  npm run bench -- --scenario join-storm        # 150 clients join a 4 and a 20 MiB paper at once
+  npm run bench -- --scenario observers         # 1 writer, 100/500/1,500 observers, without and with awareness
+  npm run bench -- --scenario presence          # 500 and 1,500 clients present at 1 Hz, no edits
+  npm run bench -- --scenario agent-flush       # 50 agents flush 413 KiB each while a person types
   npm run bench -- --smoke`,
 });
 const { values } = cli;
@@ -136,6 +156,9 @@ const args: ScenarioArgs = {
   wsReaders: values['ws-readers'],
   keystrokes: values.keystrokes === 'all' ? Number.MAX_SAFE_INTEGER : count('keystrokes', 1),
   window: count('window'),
+  sizes: values.sizes?.split(',').map((mb) => Math.round(cli.number(mb.trim(), '--sizes', { min: 0.001 })! * 2 ** 20)),
+  agents: count('agents', 1),
+  flushBytes: values['flush-kb'] === undefined ? undefined : Math.round(cli.number(values['flush-kb'], '--flush-kb', { min: 0.1 })! * 1024),
 };
 
 async function main(): Promise<number> {
@@ -188,9 +211,11 @@ async function main(): Promise<number> {
   const defaults: ServerKind[] =
     scenario === 'cold-load'
       ? ['scriptorium-pg']
-      : scenario === 'trace'
+      : scenario === 'trace' || scenario === 'join-storm'
         ? ['scriptorium-pg', 'hocuspocus']
-        : ['scriptorium-pg', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
+        : scenario === 'observers' || scenario === 'presence' || scenario === 'agent-flush'
+          ? ['scriptorium-pg', 'hocuspocus', 'floor']
+          : ['scriptorium-pg', 'scriptorium-mem', 'hocuspocus', 'y-websocket'];
   const rows: ScenarioResult[] = [];
   for (const kind of kinds ?? defaults) {
     if (kind.startsWith('scriptorium') && !existsSync(SCRIPTORIUM_MAIN)) {
@@ -236,7 +261,7 @@ function serverOptions(cpu: number | null) {
 }
 
 function report(scenario: string, rows: ScenarioResult[]): number {
-  const md = scenario === 'trace' ? renderTraceMarkdown(rows) : renderMarkdown(scenario, rows);
+  const md = (RENDERERS[scenario] ?? ((r: ScenarioResult[]) => renderMarkdown(scenario, r)))(rows);
   const when = new Date().toISOString();
   const machine = machineDescription();
   const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();

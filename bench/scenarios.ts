@@ -4,18 +4,21 @@
  */
 import { type LoadOptions, type LoadResult, describe, runLoad } from './loader.js';
 import type { Protocol } from './frames.js';
-import { type ClientContext, Probe, Writer, emptyCounters } from './clients.js';
+import { Probe, Writer, standaloneContext } from './clients.js';
 import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
 
 import type { ScaleoutRow } from './scaleout.js';
 import type { StorageBytes } from './servers.js';
 import { type TraceReport, runTrace } from './trace-scenario.js';
+import { type JoinStormReport, runJoinStorm } from './join-storm.js';
+import { type CrowdRun, runObservers, runPresence } from './crowd-scenarios.js';
+import { type AgentFlushReport, runAgentFlush } from './agent-flush.js';
 
 /** Scenarios that load a Target (spawned servers or a deployment). */
-export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load' | 'trace';
+export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load' | 'trace' | 'join-storm' | 'observers' | 'presence' | 'agent-flush';
 /** `scaleout` starts its own servers and Redis (bench/scaleout.ts). */
 export type ScenarioName = TargetScenario | 'scaleout';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout'];
+export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout', 'join-storm', 'observers', 'presence', 'agent-flush'];
 
 export interface Target {
   label: string;
@@ -59,6 +62,11 @@ export interface ScenarioArgs {
   keystrokes?: number;
   /** trace: unacknowledged edits the writer may have in flight. */
   window?: number;
+  /** join-storm: the documents' Yjs state sizes, bytes. */
+  sizes?: number[];
+  /** agent-flush: agents, and the bytes of each one's update. */
+  agents?: number;
+  flushBytes?: number;
 }
 
 export interface SaturationStep {
@@ -92,11 +100,15 @@ export interface ScenarioResult {
   coldLoad?: ColdLoadReport;
   scaleout?: ScaleoutRow;
   trace?: TraceReport;
+  joinStorm?: JoinStormReport;
+  observers?: CrowdRun[];
+  presence?: CrowdRun[];
+  agentFlush?: AgentFlushReport;
 }
 
 const runId = (): string => `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 
-function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOptions {
+export function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOptions {
   return {
     label,
     protocol: target.protocol,
@@ -124,7 +136,7 @@ function baseOptions(target: Target, a: ScenarioArgs, label: string): LoadOption
 }
 
 /** Creates the run's documents first when the target is in token mode, then runs the load. */
-async function load(target: Target, o: LoadOptions): Promise<LoadResult> {
+export async function load(target: Target, o: LoadOptions): Promise<LoadResult> {
   if (target.auth) await target.auth.addDocuments(Array.from({ length: o.docs }, (_, d) => `${o.docPrefix}${d}`));
   return runLoad(o);
 }
@@ -263,13 +275,6 @@ export async function runDensity(target: Target, a: ScenarioArgs): Promise<Scena
   return { scenario: 'density', label: target.label, protocol: target.protocol, main: result };
 }
 
-function standaloneContext(protocol: Protocol, token: string, tokenInUrl: boolean): ClientContext {
-  return {
-    protocol, token, tokenInUrl, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
-    latency: new Histogram(), sameLatency: new Histogram(), crossLatency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
-  };
-}
-
 /**
  * Cold load: write `history` updates into each of `docs` documents through the server (waiting
  * for the acknowledgements, i.e. durability), restart the server, then time a fresh client's
@@ -373,5 +378,13 @@ export function runScenario(name: TargetScenario, target: Target, a: ScenarioArg
       return runColdLoad(target, a);
     case 'trace':
       return runTrace(target, a);
+    case 'join-storm':
+      return runJoinStorm(target, a);
+    case 'observers':
+      return runObservers(target, a);
+    case 'presence':
+      return runPresence(target, a);
+    case 'agent-flush':
+      return runAgentFlush(target, a);
   }
 }
