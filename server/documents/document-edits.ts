@@ -2,7 +2,7 @@
  * Edit requests by document kind, and their result as a Yjs update for `Room.apply`.
  * The live Y.Doc changes only through Room.apply (so every change is stored, relayed and
  * acknowledged the same way): `editUpdate` plans and applies the ops on a copy of the live
- * state and returns what that transaction changed as one update — the restore.ts pattern.
+ * state and returns what that transaction changed as one update (copy-change.ts).
  * Pure.
  */
 import * as Y from 'yjs';
@@ -10,6 +10,7 @@ import type { DocumentKind } from '../persistence/documents.js';
 import { applyTreeEdits } from '../research-trees/tree-edits.js';
 import { isEditFailure, type EditFailure, type EditOutcome, type EditSuccess } from './edit-requests.js';
 import { applyPaperEdits } from './paper-edits.js';
+import { changeOnCopy } from './copy-change.js';
 
 /** Applies the ops to `doc` in one transaction with `origin`, or changes nothing (edit-requests.ts). */
 export function applyEdits(kind: DocumentKind, doc: Y.Doc, ops: readonly unknown[], origin: unknown = null): EditOutcome {
@@ -23,20 +24,6 @@ export interface EditUpdate extends EditSuccess {
 
 /** The update that applies `ops` to the live document, computed on a copy; the live Y.Doc is only read. */
 export function editUpdate(kind: DocumentKind, live: Y.Doc, ops: readonly unknown[]): EditUpdate | EditFailure {
-  const copy = new Y.Doc({ gc: true });
-  try {
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(live));
-    const before = Y.encodeStateVector(copy);
-    let changed = false;
-    const observe = (): void => {
-      changed = true;
-    };
-    copy.on('update', observe);
-    const outcome = applyEdits(kind, copy, ops);
-    copy.off('update', observe);
-    if (isEditFailure(outcome)) return outcome;
-    return { ...outcome, update: changed ? Y.encodeStateAsUpdate(copy, before) : null };
-  } finally {
-    copy.destroy();
-  }
+  const { result: outcome, update } = changeOnCopy(live, (copy) => applyEdits(kind, copy, ops));
+  return isEditFailure(outcome) ? outcome : { ...outcome, update };
 }

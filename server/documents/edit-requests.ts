@@ -7,15 +7,13 @@
  * Pure.
  */
 import type { z } from 'zod';
+import { describeIssues } from '../zod-issues.js';
 
 /** At most this many ops in one request: bounds the work and the transaction of one request. */
 export const MAX_EDIT_OPS = 500;
 
 /** Nesting deeper than this in an op is refused before it is parsed (bounds every recursion after). */
 export const MAX_OP_DEPTH = 128;
-
-/** At most this many problems are named for one op. */
-const MAX_ISSUES = 3;
 
 export interface EditSuccess {
   /** How many ops were applied (all of them). */
@@ -48,17 +46,10 @@ export function parseOps<T>(schema: z.ZodType<T>, ops: readonly unknown[]): { re
     const op = ops[index];
     if (nestedDeeperThan(op, MAX_OP_DEPTH)) return { error: `nested deeper than ${MAX_OP_DEPTH} levels`, op: index };
     const result = schema.safeParse(op);
-    if (!result.success) return { error: describeIssues(result.error), op: index };
+    if (!result.success) return { error: describeIssues(result.error, op, 'op'), op: index };
     parsed.push(result.data);
   }
   return { ops: parsed };
-}
-
-/** `field: problem; other: problem` for an op's zod issues. */
-function describeIssues(error: z.ZodError): string {
-  const parts = error.issues.slice(0, MAX_ISSUES).map((issue) => `${issue.path.length > 0 ? issue.path.map(String).join('.') : 'op'}: ${issue.message}`);
-  if (error.issues.length > MAX_ISSUES) parts.push(`and ${error.issues.length - MAX_ISSUES} more`);
-  return parts.join('; ');
 }
 
 /** Whether a JSON value nests arrays/objects deeper than `limit`, measured without recursion. */

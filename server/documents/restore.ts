@@ -6,9 +6,8 @@
  * protocols on every instance, and can itself be undone by restoring the version taken
  * just before it.
  *
- * The update is computed on a copy of the live document (never on the live Y.Doc, which
- * only changes through Room.apply): copy ← live state, transact on the copy, then
- * `encodeStateAsUpdate(copy, stateVectorBefore)` is exactly that transaction.
+ * The update is computed on a copy of the live document (copy-change.ts): the live Y.Doc
+ * only changes through Room.apply.
  *
  * Unchanged parts are kept rather than replaced, so whatever points into them (comment
  * anchors, carets) stays attached: the paper's leading and trailing blocks that equal the
@@ -18,28 +17,22 @@ import * as Y from 'yjs';
 import type { DocumentKind } from '../persistence/documents.js';
 import { SHARED_ROOTS } from './content.js';
 import { sameBytes } from '../same-bytes.js';
+import { changeOnCopy } from './copy-change.js';
 
 /** The update, or null when the live content already equals the version's. */
 export function restoreUpdate(kind: DocumentKind, live: Y.Doc, versionState: Uint8Array): Uint8Array | null {
-  const copy = new Y.Doc({ gc: true });
   const version = new Y.Doc({ gc: true });
   try {
-    Y.applyUpdate(copy, Y.encodeStateAsUpdate(live));
     Y.applyUpdate(version, versionState);
-    const before = Y.encodeStateVector(copy);
-    let changed = false;
-    copy.transact(() => {
-      for (const root of SHARED_ROOTS[kind]) {
-        const done =
-          root.type === 'fragment'
-            ? replaceFragment(copy.getXmlFragment(root.name), version.getXmlFragment(root.name))
-            : replaceMap(copy.getMap(root.name), version.getMap(root.name));
-        changed ||= done;
-      }
-    });
-    return changed ? Y.encodeStateAsUpdate(copy, before) : null;
+    return changeOnCopy(live, (copy) =>
+      copy.transact(() => {
+        for (const root of SHARED_ROOTS[kind]) {
+          if (root.type === 'fragment') replaceFragment(copy.getXmlFragment(root.name), version.getXmlFragment(root.name));
+          else replaceMap(copy.getMap(root.name), version.getMap(root.name));
+        }
+      }),
+    ).update;
   } finally {
-    copy.destroy();
     version.destroy();
   }
 }
@@ -47,7 +40,7 @@ export function restoreUpdate(kind: DocumentKind, live: Y.Doc, versionState: Uin
 type Block = Y.XmlElement | Y.XmlText;
 
 /** Keeps the common leading and trailing blocks, replaces the middle with clones. */
-function replaceFragment(target: Y.XmlFragment, source: Y.XmlFragment): boolean {
+function replaceFragment(target: Y.XmlFragment, source: Y.XmlFragment): void {
   const have = target.toArray() as Block[];
   const want = source.toArray() as Block[];
   const haveKeys = have.map(blockKey);
@@ -64,10 +57,8 @@ function replaceFragment(target: Y.XmlFragment, source: Y.XmlFragment): boolean 
   }
   const removeCount = have.length - prefix - suffix;
   const inserted = want.slice(prefix, want.length - suffix);
-  if (removeCount === 0 && inserted.length === 0) return false;
   if (removeCount > 0) target.delete(prefix, removeCount);
   if (inserted.length > 0) target.insert(prefix, inserted.map((block) => block.clone()));
-  return true;
 }
 
 /** A block's full content, attributes and formatting included (Yjs' own XML rendering). */
@@ -76,20 +67,14 @@ function blockKey(block: Block): string {
 }
 
 /** Sets every entry whose value differs from the version's, deletes the ones it lacks. */
-function replaceMap(target: Y.Map<unknown>, source: Y.Map<unknown>): boolean {
-  let changed = false;
+function replaceMap(target: Y.Map<unknown>, source: Y.Map<unknown>): void {
   for (const key of [...target.keys()]) {
-    if (!source.has(key)) {
-      target.delete(key);
-      changed = true;
-    }
+    if (!source.has(key)) target.delete(key);
   }
   for (const [key, value] of source.entries()) {
     if (target.has(key) && sameValue(plain(target.get(key)), plain(value))) continue;
     target.set(key, value instanceof Y.AbstractType ? value.clone() : value);
-    changed = true;
   }
-  return changed;
 }
 
 function plain(value: unknown): unknown {

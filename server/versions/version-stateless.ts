@@ -15,12 +15,13 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AuthenticationError, authorizeDocumentAction, PermissionDeniedError, type Authorizer } from '../auth/authorizer.js';
 import { statelessFrame } from '../codec/frames.js';
-import { describeIssues, versionLabel } from '../http/body.js';
+import { versionLabel } from '../http/body.js';
 import { HttpError } from '../http/http-error.js';
 import type { AccessDenial, SocketRequests } from '../protocol/context.js';
 import type { DocumentSession } from '../protocol/document-session.js';
 import { identify } from '../protocol/open-document.js';
 import { settle } from '../settle.js';
+import { describeIssues } from '../zod-issues.js';
 import { actionOf, type Answer, type DocumentRequest, type DocumentRequests } from './document-requests.js';
 
 const ENVELOPE = /^\s*\{\s*"scriptorium"\s*:/;
