@@ -12,6 +12,8 @@ import { livePresence, NO_PRESENCE_SINK, SessionPresence } from './cluster/sessi
 import { DisposerStack } from './disposers.js';
 import { documentRoutes } from './http/document-api.js';
 import { versionRoutes } from './http/version-api.js';
+import { contentRoutes } from './http/content-api.js';
+import { DocumentWrites } from './documents/document-writes.js';
 import type { ApiDependencies } from './http/api-dependencies.js';
 import { withCors } from './http/cors.js';
 import { rateLimitRoutes } from './http/rate-limit.js';
@@ -199,7 +201,13 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     logger,
     clock,
   };
-  const api = [...documentRoutes(apiDependencies), ...versionRoutes(apiDependencies, documentRequests)];
+  // Writes to a document's content over HTTP (raw updates, edit ops, a new document's content).
+  const documentWrites = new DocumentWrites({ rooms, logger });
+  const api = [
+    ...documentRoutes(apiDependencies, documentWrites),
+    ...versionRoutes(apiDependencies, documentRequests),
+    ...contentRoutes(apiDependencies, documentRequests, documentWrites),
+  ];
   // Counted per user (from the authentication the route then reuses), else per address, and route;
   // CORS outside, so a 429 carries its headers.
   const http = withCors(

@@ -44,6 +44,9 @@ export interface NewDocumentBody {
   readonly name: string;
   readonly kind: DocumentKind;
   readonly projectId?: string;
+  /** A paper's initial content: Markdown or HTML text, or ProseMirror JSON (`format`; absent: markdown for a string, else json). */
+  readonly content?: unknown;
+  readonly format?: 'markdown' | 'json' | 'html';
 }
 
 /** `POST /api/documents` → 201. */
@@ -51,6 +54,22 @@ export interface CreatedDocument {
   readonly id: string;
   readonly name: string;
   readonly kind: DocumentKind;
+}
+
+/** `POST /api/documents/:name/updates` → 200: the state vector (base64) once the update is committed. */
+export interface UpdateAnswer {
+  readonly stateVector: string;
+}
+
+/** `POST /api/documents/:name/edits` → 200: every op applied and committed; `ids` maps the index of each op that created something to its id. */
+export interface EditAnswer extends UpdateAnswer {
+  readonly applied: number;
+  readonly ids: Readonly<Record<string, string>>;
+}
+
+/** `POST /api/documents/:name/edits` → 422: the op at index `op` cannot apply; nothing changed. */
+export interface EditRefusal extends ErrorBody {
+  readonly op: number;
 }
 
 /** A user in `GET /api/documents/:name/presence`: anonymous ones have a null id. */

@@ -26,7 +26,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * multipart: requiring this type for JSON bodies keeps such forged requests out (CSRF).
  */
 export function isJsonContentType(value: string | undefined): boolean {
-  return value !== undefined && value.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+  return isMediaType(value, 'application/json');
+}
+
+function isMediaType(value: string | undefined, type: string): boolean {
+  return value !== undefined && value.split(';', 1)[0]!.trim().toLowerCase() === type;
+}
+
+/**
+ * A binary body (a Yjs update): 400 when empty; 415 unless sent as `application/octet-stream`,
+ * which, like `application/json`, a page on another site cannot send without a preflight.
+ */
+export function octetStreamBody(request: HttpRequest): Uint8Array {
+  if (request.body.byteLength === 0) throw new HttpError(400, 'body: Required (one Yjs update)');
+  if (!isMediaType(request.header('content-type'), 'application/octet-stream')) throw new HttpError(415, 'content-type must be application/octet-stream');
+  return request.body;
 }
 
 /**

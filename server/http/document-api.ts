@@ -16,16 +16,25 @@ import { readAs } from '../persistence/user-context.js';
 import type { Principal } from '../auth/authorizer.js';
 import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../cluster/presence.js';
 import type { HttpRequest } from '../transport/transport.js';
+import type { DocumentWrites } from '../documents/document-writes.js';
+import { importFormat } from '../documents/formats/content-import.js';
 import { adminRoutes } from './admin-api.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import type { CreatedDocument, DocumentPresence, DocumentSummary, Me, NewDocumentBody, ProjectSummary } from './api-types.js';
+import { initialContentUpdate, writeInitialContent } from './content-api.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
 import { apiRoute, HttpError } from './http-error.js';
 import { authenticateRequest, authorizeCreation, authorizeDocument, unauthenticated } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
 
 const listQuery = z.object({ projectId: uuid().optional() });
-const createBody = z.strictObject({ name: documentName(), kind: documentKind(), projectId: uuid().optional() }) satisfies z.ZodType<NewDocumentBody>;
+const createBody = z.strictObject({
+  name: documentName(),
+  kind: documentKind(),
+  projectId: uuid().optional(),
+  content: z.unknown().optional(),
+  format: importFormat.optional(),
+}) satisfies z.ZodType<NewDocumentBody>;
 const historyQuery = z.object({
   limit: positiveIntegerParam(HISTORY_MAX_LIMIT).optional(),
   before: positiveIntegerParam(Number.MAX_SAFE_INTEGER).optional(),
@@ -35,11 +44,11 @@ const historyQuery = z.object({
  * The whole JSON API, as startServer mounts it: these routes and the admin API
  * (admin-api.ts), which share the dependencies.
  */
-export function documentRoutes(deps: ApiDependencies): RouteTable[] {
-  return [...readWriteRoutes(deps), ...adminRoutes(deps)];
+export function documentRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTable[] {
+  return [...readWriteRoutes(deps, writes), ...adminRoutes(deps)];
 }
 
-function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
+function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTable[] {
   const { db } = deps;
   return [
     {
@@ -83,6 +92,7 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
         if (principal.userId !== null && body.projectId === undefined) throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
         if (body.projectId !== undefined && db && !(await findProject(db, body.projectId))) throw new HttpError(404, `no project with id ${body.projectId}`);
         const { create } = await authorizeCreation(deps, request, principal, { name: body.name, kind: body.kind, projectId: body.projectId ?? null });
+        const initialContent = initialContentUpdate(body);
         const document = await createNamed(deps, body.name, create.kind, create.projectId ?? DEFAULT_PROJECT_ID);
         if (principal.userId !== null) {
           await recordAuditSafely(db, deps.logger, {
@@ -94,6 +104,7 @@ function readWriteRoutes(deps: ApiDependencies): RouteTable[] {
             details: { name: document.name, kind: document.kind, projectId: document.projectId },
           });
         }
+        if (initialContent !== null) await writeInitialContent(writes, document, principal, initialContent);
         return json(201, { id: document.id, name: document.name, kind: document.kind } satisfies CreatedDocument);
       }),
     },

@@ -3,11 +3,11 @@
  * question: the HTTP API (server/http/version-api.ts) and the Hocuspocus socket's Stateless
  * requests (version-stateless.ts) both build a `DocumentRequest`, check it with the one
  * access rule (auth/authorizer.ts, `actionOf`), and ship the `Answer` — status and
- * JSON body, the same on both.
+ * JSON body, the same on both. The content in a format (`GET …/content`, `exported`) is read
+ * the same way and shipped as its own representation (text, HTML, Yjs bytes).
  *
- * The current state is always read from the live room: the registry's if the document is
- * open here, else it is opened through the registry for the request (so a restore reaches
- * every connected client, and reads see edits other instances have not stored yet).
+ * The current state is always read from the live room (documents/live-room.ts), and a
+ * restore is applied to it like any server-made change (documents/server-update.ts).
  */
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/db.js';
@@ -17,11 +17,12 @@ import { listVersions, readVersion, VERSIONS_MAX_LIMIT, type VersionInfo } from 
 import type { Principal } from '../auth/authorizer.js';
 import type { DocumentAction } from '../auth/authorizer.js';
 import { diffContent, renderContent, renderState, type DocumentContent } from '../documents/content.js';
+import { exportContent, type ContentFormat, type ExportedContent } from '../documents/formats/content-formats.js';
+import { withLiveRoom } from '../documents/live-room.js';
 import { restoreUpdate } from '../documents/restore.js';
+import { commitServerUpdate } from '../documents/server-update.js';
 import { HttpError } from '../http/http-error.js';
-import { RegistryClosedError, type RoomRegistry } from '../rooms/room-registry.js';
-import type { Room } from '../rooms/room.js';
-import { serverOrigin } from '../rooms/update-origin.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { TakenVersion, Versions } from './versions.js';
 
 export type DocumentRequest =
@@ -93,7 +94,7 @@ export class DocumentRequests {
         return this.diff(document, request.version, request.to);
       case 'versions.create': {
         const versions = this.requireVersions();
-        const taken = await this.withRoom(document, (room) =>
+        const taken = await withLiveRoom(this.deps.rooms, document, (room) =>
           versions.take(document, room, { kind: 'named', label: request.label, createdBy: caller.principal.userId }),
         );
         return { status: 201, body: versionJson(taken!.version) };
@@ -103,8 +104,18 @@ export class DocumentRequests {
     }
   }
 
+  /**
+   * The document's content in `format` (`GET …/content`), read from the live room like
+   * `document.get`; 400 for a format its kind has no rendering in. The caller has checked read access.
+   */
+  async exported(document: DocumentRef, format: ContentFormat): Promise<ExportedContent> {
+    const exported = await withLiveRoom(this.deps.rooms, document, (room) => Promise.resolve(exportContent(document.kind, room.doc, format)));
+    if ('error' in exported) throw new HttpError(400, `format: ${exported.error}`);
+    return exported;
+  }
+
   private async content(document: DocumentRef): Promise<Answer> {
-    const content = await this.withRoom(document, (room) => Promise.resolve(renderContent(document.kind, room.doc)));
+    const content = await withLiveRoom(this.deps.rooms, document, (room) => Promise.resolve(renderContent(document.kind, room.doc)));
     const updatedAt = this.deps.db ? await documentUpdatedAt(this.deps.db, document.id) : null;
     return {
       status: 200,
@@ -131,7 +142,7 @@ export class DocumentRequests {
     const fromVersion = await this.stored(document, from);
     const toContent: DocumentContent =
       to === 'current'
-        ? await this.withRoom(document, (room) => Promise.resolve(renderContent(document.kind, room.doc)))
+        ? await withLiveRoom(this.deps.rooms, document, (room) => Promise.resolve(renderContent(document.kind, room.doc)))
         : renderState(document.kind, (await this.stored(document, to)).state);
     const diff = diffContent(document.kind, renderState(document.kind, fromVersion.state), toContent);
     return { status: 200, body: { document: document.name, from, to, diff } };
@@ -148,22 +159,13 @@ export class DocumentRequests {
     const versions = this.requireVersions();
     const target = await this.stored(document, number);
     const userId = caller.principal.userId;
-    return this.withRoom(document, async (room) => {
+    return withLiveRoom(this.deps.rooms, document, async (room) => {
       const before = await versions.take(document, room, { kind: 'auto', label: `Before restoring v${number}`, createdBy: userId });
       const update = restoreUpdate(document.kind, room.doc, target.state);
       let restored: TakenVersion | null = null;
       if (update !== null) {
-        let refusal: Error | null = null;
-        const origin = serverOrigin(userId, caller.sessionId ?? 'server:restore', 'restore', (error) => (refusal = error));
-        const result = room.apply(update, origin);
-        if (result === 'full') throw new HttpError(503, 'the server is busy storing edits; try the restore again shortly', { 'retry-after': '5' });
-        if (result === 'too-large') throw new HttpError(413, 'the restored document would be larger than MAX_DOCUMENT_BYTES');
-        if (result === 'suspended') throw new HttpError(503, 'the document refuses edits for a while after repeated broken updates; try the restore again shortly', { 'retry-after': '60' });
-        await room.durability.whenSettled(room.durability.appended);
-        if (refusal !== null) {
-          this.deps.logger.error({ err: refusal, document: document.name, version: number }, 'the database refused a restore');
-          throw new HttpError(500, 'the restore could not be stored');
-        }
+        const author = { userId, sessionId: caller.sessionId ?? 'server:restore', operationType: 'restore' };
+        await commitServerUpdate(room, update, author, 'the restore', this.deps.logger);
         restored = await versions.take(document, room, { kind: 'named', label: `Restored from v${number}`, createdBy: userId });
       }
       return {
@@ -183,22 +185,6 @@ export class DocumentRequests {
     const version = await readVersion(this.requireDb(), document.id, number);
     if (!version) throw new HttpError(404, `${JSON.stringify(document.name)} has no version ${number}`);
     return version;
-  }
-
-  /** The live room for the request: joined if open here, else opened through the registry and released after. */
-  private async withRoom<T>(document: DocumentRef, fn: (room: Room) => Promise<T>): Promise<T> {
-    let room: Room;
-    try {
-      room = await this.deps.rooms.acquire(document);
-    } catch (error) {
-      if (error instanceof RegistryClosedError) throw new HttpError(503, 'server shutting down', { 'retry-after': '5' });
-      throw error;
-    }
-    try {
-      return await fn(room);
-    } finally {
-      this.deps.rooms.release(room);
-    }
   }
 
   private requireDb(): Db {
