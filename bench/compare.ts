@@ -97,6 +97,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
   environment: [
     { name: 'BENCH_PG_URL', description: 'default for --pg' },
     { name: 'BENCH_WORKER_CPU_PROF', description: 'directory: write a CPU profile of each loader worker' },
+    { name: 'BENCH_SERVER_CPU_PROF', description: 'directory: write a CPU profile of each server it starts (when it stops or restarts;\nsummarise one with node dist/bench/cpu-profile-summary.js)' },
   ],
   notes: `Examples:
   npm run bench -- --scenario saturation --servers scriptorium-mem,hocuspocus

@@ -283,10 +283,13 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
   const lines: string[] = [];
   let child: ChildProcess;
   const pin = opts.cpu !== null && hasTaskset() ? `exec taskset -c ${opts.cpu} "$@"` : 'exec "$@"';
+  // BENCH_SERVER_CPU_PROF=<dir>: where the time of a server goes (written when it stops, or is restarted).
+  const profDir = process.env.BENCH_SERVER_CPU_PROF;
+  const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const launch = async (): Promise<void> => {
     // Raise the soft open-file limit to the hard one so density runs are not capped at 1024;
     // exec keeps the pid, so /proc/<pid> is the node process itself.
-    child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; ${pin}`, 'bash', process.execPath, ...spec.args], {
+    child = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; ${pin}`, 'bash', process.execPath, ...nodeFlags, ...spec.args], {
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -296,6 +299,8 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    // Node names a profile CPU.<date>.<time>.<pid>...: say whose pid it is.
+    if (profDir) process.stderr.write(`${kind} (pid ${child.pid}): CPU profile in ${profDir} when it stops\n`);
     try {
       await waitReady(port, spec.readyPath, child, 60_000);
     } catch (err) {
