@@ -13,7 +13,7 @@
  *   never caught up with — with the server's awareness bounds at their defaults.
  */
 import type { LoadResult } from './loader.js';
-import { formatNumber, targetCell, withRatios } from './report.js';
+import { busyMachineNote, formatNumber, targetCell, withRatios } from './report.js';
 import { type ScenarioArgs, type ScenarioResult, type Target, baseOptions, load } from './scenarios.js';
 
 /** One load of the crowd: its size, whether it was present, and what the loader measured. */
@@ -119,6 +119,17 @@ function references(rows: ScenarioResult[], runsOf: (r: ScenarioResult) => Crowd
   ];
 }
 
+/** The busy-machine warning over every run of the table. */
+function busyNote(rows: ScenarioResult[], runsOf: (r: ScenarioResult) => CrowdRun[] | undefined): string {
+  const runs = rows.flatMap((r) => runsOf(r) ?? []).map((run) => run.result);
+  return busyMachineNote(
+    runs.map((r) => r.otherCpuPct),
+    runs.filter((r) => r.loader.bottleneck).length,
+    'runs',
+    'the servers got a share of their core, and latencies and throughput describe the machine as much as the servers',
+  );
+}
+
 const lossCell = (missing: number, expected: number): string => `${missing.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')}`;
 const loaderCell = (r: LoadResult): string => `${formatNumber(r.loader.cpuPct, 0)} %${r.loader.bottleneck ? ' **loader-bound**' : ''}`;
 
@@ -149,8 +160,9 @@ export function renderObservers(rows: ScenarioResult[]): string {
     '\nOne writer sends 50 edits/s into one document with N observers (plus a few probes spread over them). Delivery: the writer\'s send → arrival at each observer, ' +
     'every observer (the time is in the edit); not received: edits an observer never got (observers count them, the probes prove it with Yjs). ' +
     'Awareness: every observer present at 1 Hz and the writer\'s cursor moving with each edit (y/hub\'s Y4.2 sent presence with every edit). ' +
-    'Server CPU per update per observer: its CPU over the window / (edits × observers). Ratios against Hocuspocus (H) and the relay-only floor (F).\n\n' +
-    'y/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.1, 2026-08, i7-1370P with 20 threads, Node 24; 50 edits, propagation of 20 separate edits): ' +
+    'Server CPU per update per observer: its CPU over the window / (edits × observers). Ratios against Hocuspocus (H) and the relay-only floor (F).\n' +
+    busyNote(rows, (r) => r.observers) +
+    '\ny/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.1, 2026-08, i7-1370P with 20 threads, Node 24; 50 edits, propagation of 20 separate edits): ' +
     '100 observers p99 7.4 ms, 40.2 µs per update per observer; 500: p99 28.3 ms, 15.8 µs; 1,500: p99 44.3 ms, 14.4 µs, nothing lost.\n';
   return out;
 }
@@ -184,8 +196,9 @@ export function renderPresence(rows: ScenarioResult[]): string {
     '\nN clients in one document each send a presence state (a Tiptap caret: name, colour, anchor and head) once a second, at random phases, no edits; ' +
     'the server\'s awareness bounds at their defaults (server/config.ts MAX_AWARENESS_*). Delivery and loss at 10 probes spread over the crowd: ' +
     'a state\'s send time (in the state) → its arrival; lost: updates of another client a probe never caught up with (no later one of that client arrived either). ' +
-    'Server CPU per delivery: its CPU / (updates × (N − 1)). Ratios against Hocuspocus (H) and the relay-only floor (F).\n\n' +
-    'y/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.3, 2026-08, i7-1370P with 20 threads, Node 24; 5 ticks at 1 Hz, large state): ' +
+    'Server CPU per delivery: its CPU / (updates × (N − 1)). Ratios against Hocuspocus (H) and the relay-only floor (F).\n' +
+    busyNote(rows, (r) => r.presence) +
+    '\ny/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.3, 2026-08, i7-1370P with 20 threads, Node 24; 5 ticks at 1 Hz, large state): ' +
     '500 clients 132.6 % of a core (small state: 103.4 %), event-loop p99 1,653 ms; 1,500 clients 175.6 % (small: 152.3 %), event-loop p99 7,667 ms. ' +
     'Y4.2 (presence with every edit), 1,500 observers: 30,000 of 30,000 propagation samples never delivered.\n';
   return out;

@@ -137,12 +137,24 @@ function scaleoutTables(rows: ScenarioResult[]): string {
   for (const t of scaleoutTargets(rows)) out += `| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |\n`;
   // The targets compare configurations run one after another: other work on the machine during
   // any of them makes the comparison say more about the machine than about the servers.
-  const other = Math.max(...rows.map((r) => r.main?.otherCpuPct ?? 0));
-  const bound = rows.filter((r) => r.main?.loader.bottleneck).length;
-  if (other > 25 || bound > 0) {
-    out += `\n**Busy machine**: other CPU up to ${n(other, 0)} % of a core${bound > 0 ? `, ${bound} of ${rows.length} configurations loader-bound` : ''}; the latency and CPU targets compare noise. Re-run on a quiet machine.\n`;
-  }
+  out += busyMachineNote(
+    rows.map((r) => r.main?.otherCpuPct ?? null),
+    rows.filter((r) => r.main?.loader.bottleneck).length,
+    'configurations',
+    'the latency and CPU targets compare noise',
+  );
   return out;
+}
+
+/**
+ * A warning under a table when other work took more than a quarter of a core during a run, or
+ * the loader could not keep up (`loaderBound` of the runs): then `consequence`. Empty otherwise.
+ */
+export function busyMachineNote(otherCpuPcts: ReadonlyArray<number | null>, loaderBound: number, runs: string, consequence: string): string {
+  const other = Math.max(0, ...otherCpuPcts.map((p) => p ?? 0));
+  if (other <= 25 && loaderBound === 0) return '';
+  const bound = loaderBound > 0 ? `, ${loaderBound} of ${otherCpuPcts.length} ${runs} loader-bound` : '';
+  return `\n**Busy machine**: other CPU up to ${n(other, 0)} % of a core${bound}; ${consequence}. Re-run on a quiet machine.\n`;
 }
 
 export function renderMarkdown(scenario: string, rows: ScenarioResult[]): string {
