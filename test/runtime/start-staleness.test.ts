@@ -47,9 +47,9 @@ function write(file: string, text: string): void {
 
 beforeAll(() => {
   project = mkdtempSync(path.join(tmpdir(), 'scriptorium-start-'));
-  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build-stamp.mjs', 'scripts/build-server.mjs', 'scripts/start.mjs', 'clients/web/build-if-stale.mjs']) {
+  for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts', 'clients/web/build-if-stale.mjs']) {
     mkdirSync(path.dirname(at(file)), { recursive: true });
-    cpSync(path.join(ROOT, file), at(file));
+    cpSync(path.join(ROOT, file), at(file), { recursive: true });
   }
   symlinkSync(realpathSync(path.join(ROOT, 'node_modules')), at('node_modules'), 'dir');
   write('server/greeting.ts', `export const greeting: string = 'hello';\n`);
@@ -113,18 +113,19 @@ describe('npm start', () => {
     expect(writtenAt(APP_OUTPUT)).toBeGreaterThan(app);
   }, TIMEOUT_MS);
 
-  it('rebuilds the server when a source file was added, and when its compiled output is gone', async () => {
+  it('rebuilds the server when a source file was added, and when part of its compiled output is gone', async () => {
     let server = writtenAt(SERVER_OUTPUT);
     write('server/extra.ts', 'export const extra = 1;\n');
     await start();
     expect(writtenAt(SERVER_OUTPUT)).toBeGreaterThan(server);
     expect(writtenAt('dist/server/extra.js')).toBeGreaterThan(0);
 
-    rmSync(at(SERVER_OUTPUT));
+    // A module main.js imports: tsc's incremental memory alone would not write it again.
+    server = writtenAt(SERVER_OUTPUT);
+    rmSync(at('dist/server/greeting.js'));
     const run = await start();
     expect(run.output).toContain('server says good morning from the test');
-    server = writtenAt(SERVER_OUTPUT);
-    expect(server).toBeGreaterThan(0);
+    expect(writtenAt(SERVER_OUTPUT)).toBeGreaterThan(server);
   }, TIMEOUT_MS);
 
   it('runs nothing while the server does not compile, and builds again on every start until it does', async () => {
