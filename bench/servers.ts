@@ -312,7 +312,8 @@ export async function startServer(kind: ServerKind, opts: ServerOptions): Promis
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    // A killed process writes no CPU profile: a profiled server gets longer to stop by itself.
+    const timer = setTimeout(() => child.kill('SIGKILL'), profDir ? 120_000 : 10_000);
     await exited;
     clearTimeout(timer);
   };
