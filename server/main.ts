@@ -9,7 +9,7 @@ parseCli({
   command: 'npm start --',
   summary: `Runs the Scriptorium server: the Hocuspocus protocol on ws://HOST:PORT/, y-websocket on
 /y/<document>, the HTTP API under /api and the browser app at /. Configuration comes from the
-environment only; docs/contracts.md "Environment" lists every variable. The ones most set:`,
+environment only; docs/contracts.md "Start and environment" lists every variable. The ones most set:`,
   environment: [
     { name: 'PORT', description: 'port to listen on (default 1234)' },
     { name: 'HOST', description: 'address to listen on (default 0.0.0.0)' },
