@@ -124,11 +124,11 @@ interface RawSummary {
 
 const toSummary = (r: RawSummary): DocumentSummary => ({ id: r.id, name: r.name, kind: r.kind, projectId: r.project_id, updatedAt: r.updated_at.toISOString() });
 
-/** Every document (open mode: the anonymous editor may open them all), optionally of one project. */
+/** Every document outside the trash (open mode: the anonymous editor may open them all), optionally of one project. */
 export async function listDocuments(db: Queryable, filter: { projectId?: string | undefined } = {}): Promise<DocumentSummary[]> {
   const { rows } = await db.query<RawSummary>(
     `select id, name, kind, project_id, updated_at from documents
-      where $1::uuid is null or project_id = $1::uuid
+      where deleted_at is null and ($1::uuid is null or project_id = $1::uuid)
       order by name`,
     [filter.projectId ?? null],
   );
@@ -148,7 +148,7 @@ export async function listUserProjects(db: Queryable, userId: string): Promise<P
   return rows.map(({ id, name, role }) => ({ id, name, role }));
 }
 
-/** The documents a user may read: those of projects they are a member of, and of public projects. */
+/** The documents a user may read: those of projects they are a member of, and of public projects (none in the trash). */
 export async function listReadableDocuments(
   db: Queryable,
   userId: string,
@@ -158,7 +158,8 @@ export async function listReadableDocuments(
     `select d.id, d.name, d.kind, d.project_id, d.updated_at
        from documents d
        join projects p on p.id = d.project_id
-      where ($2::uuid is null or d.project_id = $2::uuid)
+      where d.deleted_at is null
+        and ($2::uuid is null or d.project_id = $2::uuid)
         and (p.visibility = 'public'
              or exists (select 1 from project_members pm where pm.project_id = d.project_id and pm.user_id = $1))
       order by d.name`,

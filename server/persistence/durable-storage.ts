@@ -10,8 +10,9 @@ import type { Lock, Locks } from '../cluster/locks.js';
 import type { Db } from './db.js';
 import { compactDocument, loadDocumentState, pruneHistory } from './compaction.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
-import { createDocument, findDocument, type DocumentRow } from './documents.js';
+import { createDocument, findDocument, isTrashed, type DocumentRow } from './documents.js';
 import {
+  DocumentDeletedError,
   DocumentGoneError,
   type AppendMeta,
   type CommitListener,
@@ -113,12 +114,18 @@ export class DurableStorage implements DocumentStorage {
 
   async create(name: string, options: CreateDocumentOptions): Promise<DocumentRef> {
     const { document } = await createDocument(this.db, name, options.kind, options.projectId);
+    if (document.deletedAt !== null) throw new DocumentDeletedError(name);
     return toRef(document);
   }
 
   async load(document: DocumentRef): Promise<StoredDocument> {
+    // Found before it went to the trash, loaded after: refused as the find would be now. Asked
+    // alongside the state, so it costs no round trip of its own.
+    const trashed = isTrashed(this.db, document.id);
+    trashed.catch(() => {}); // awaited below, after the state (which answers for a missing row first)
     const loaded = await loadDocumentState(this.db, document.id, this.thresholdRows);
     if (!loaded) throw new DocumentGoneError(`document ${JSON.stringify(document.name)} no longer exists`);
+    if (await trashed) throw new DocumentDeletedError(document.name);
     this.noteQuarantined(document.id, loaded.quarantined);
     if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
     this.tails.set(document.id, { rows: loaded.unfoldedRows, bytes: loaded.unfoldedBytes });

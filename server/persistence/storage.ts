@@ -61,6 +61,16 @@ export interface CreateDocumentOptions {
 /** The document was deleted between `find` and `load` (or while its room was live). */
 export class DocumentGoneError extends Error {}
 
+/**
+ * The document is in the trash (or its name belongs to one that is): it cannot be opened or
+ * created until it is restored (docs/contracts.md "Programmable documents").
+ */
+export class DocumentDeletedError extends DocumentGoneError {
+  constructor(name: string) {
+    super(`document ${JSON.stringify(name)} is deleted`);
+  }
+}
+
 /** Cumulative counters of the write path (exported on /metrics). */
 export interface StorageStats {
   /** Appended, not yet durable. */
@@ -81,11 +91,15 @@ export interface StorageStats {
 }
 
 export interface DocumentStorage {
-  /** The document of that name, or null; never creates one. */
+  /** The document of that name (its current name or a former one), or null (also when it is in the trash); never creates one. */
   find(name: string): Promise<DocumentRef | null>;
-  /** Creates the document; returns the existing one if it already exists (also when racing another creator). */
+  /**
+   * Creates the document; returns the existing one if it already exists (also when racing
+   * another creator). Rejects with DocumentDeletedError when the name belongs to a document
+   * in the trash: it is never silently created again.
+   */
   create(name: string, options: CreateDocumentOptions): Promise<DocumentRef>;
-  /** Loads the persisted state; rejects with DocumentGoneError if the document no longer exists. */
+  /** Loads the persisted state; rejects with DocumentGoneError if the document no longer exists (DocumentDeletedError: it is in the trash). */
   load(document: DocumentRef): Promise<StoredDocument>;
   /**
    * True while the write queue has room for an update of `bytes` bytes. A caller that

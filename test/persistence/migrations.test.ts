@@ -8,6 +8,7 @@ import { createTestDatabase, logger, makeTempDir, type TestDatabase } from '../h
 const TABLES = [
   'audit_logs',
   'collaborations',
+  'document_aliases',
   'document_versions',
   'documents',
   'institutions',
@@ -21,6 +22,7 @@ const TABLES = [
 /** Row-level security (migration 007): one SELECT policy for the reader role per table the HTTP reads touch. */
 const POLICIES = [
   'collaborations.collaborations_reader',
+  'document_aliases.document_aliases_reader',
   'document_versions.document_versions_reader',
   'documents.documents_reader',
   'project_members.project_members_reader',
@@ -91,8 +93,8 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
       // 007's down: no policy, no row-level security, no grant left; the cluster-wide role stays.
       expect(await policies(db)).toEqual({ policies: [], rlsTables: [], readerGrants: [] });
       expect((await db.query(`select 1 from pg_roles where rolname = 'scriptorium_reader'`)).rows).toHaveLength(1);
-      // Down to 006 also drops the tables of later migrations (010: revoked_sessions).
-      expect(await userTables(db)).toEqual(TABLES.filter((table) => table !== 'revoked_sessions'));
+      // Down to 006 also drops the tables of later migrations (010: revoked_sessions, 013: document_aliases).
+      expect(await userTables(db)).toEqual(TABLES.filter((table) => table !== 'revoked_sessions' && table !== 'document_aliases'));
       expect(await migrateDown(db, 100)).toEqual(versions.filter((v) => v < 7).reverse());
       expect(await userTables(db)).toEqual([]);
       expect((await migrationStatus(db)).every((s) => s.appliedAt === null)).toBe(true);
