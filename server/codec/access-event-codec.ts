@@ -37,6 +37,10 @@ export function decodeAccessMessage(text: string): AccessMessage {
     case 'membership-changed':
       if (isString(fields.userId) && isString(fields.projectId)) return { from, event: { type: fields.type, userId: fields.userId, projectId: fields.projectId } };
       break;
+    case 'document-deleted':
+    case 'document-renamed':
+      if (isString(fields.documentId)) return { from, event: { type: fields.type, documentId: fields.documentId } };
+      break;
     case 'recheck-all':
       return { from, event: { type: 'recheck-all' } };
   }

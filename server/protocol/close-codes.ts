@@ -29,6 +29,8 @@ const CLOSES = {
   malformed: { hocuspocus: CloseCode.Unauthorized, 'y-websocket': CloseCode.Unauthorized, reason: 'Unauthorized' },
   /** Token or access refused, access revoked, document name not valid percent-encoding (y-websocket only: Hocuspocus answers PermissionDenied per document). */
   forbidden: { hocuspocus: CloseCode.Forbidden, 'y-websocket': CloseCode.Forbidden, reason: 'Forbidden' },
+  /** The document went to the trash (y-websocket only: Hocuspocus answers PermissionDenied `document deleted`). */
+  deleted: { hocuspocus: CloseCode.Gone, 'y-websocket': CloseCode.Gone, reason: 'document deleted' },
 
   // Transient: the client should come back, resync and resend what it still holds.
   /** Over the socket's frame or byte rate; the frame was not applied. */

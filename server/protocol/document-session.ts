@@ -4,6 +4,7 @@ import { AuthenticationError, authorizeDocumentAction, PermissionDeniedError, ty
 import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
 import { SyncType } from '../codec/message-types.js';
+import { DocumentDeletedError } from '../persistence/storage.js';
 import type { Audience } from '../rooms/local-fan-out.js';
 import { RegistryClosedError } from '../rooms/room-registry.js';
 import type { ApplyResult, Room, RoomMember } from '../rooms/room.js';
@@ -23,8 +24,11 @@ import type { QueueBudget } from './queue-budget.js';
  */
 export type SessionState = 'queued' | 'opening' | 'open' | 'closed';
 
-/** Why a document could not be opened: no access, or it could not be loaded. */
-export type RefusalKind = 'denied' | 'unavailable';
+/** Why a document could not be opened (or stays open no longer): no access, it could not be loaded, or it is in the trash. */
+export type RefusalKind = 'denied' | 'unavailable' | 'deleted';
+
+/** What a client is told when its document is (or went) to the trash (docs/contracts.md "Close codes"). */
+export const DOCUMENT_DELETED = 'document deleted';
 
 /** What differs between the protocols: how a session talks to its client. */
 export interface SessionHost {
@@ -274,6 +278,11 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
           rooms.release(room);
           return;
         }
+        // It went to the trash after this session found it: the sessions it had are closed already.
+        if (rooms.isDeleted(room)) {
+          rooms.release(room);
+          return this.refuse('deleted', DOCUMENT_DELETED);
+        }
         this.applyGrant(grant, principal);
         // A new audience (address) costs every edit one more frame: bounded per user and document.
         const tooManyAddresses = reopened ? null : addressProblem(room, this, this.host.context.limits);
@@ -293,6 +302,8 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
       },
       (error: unknown) => {
         if (this.state !== 'opening' || attempt !== this.attempt) return;
+        // In the trash (open mode would otherwise create it again): reopening cannot help.
+        if (error instanceof DocumentDeletedError) return this.refuse('deleted', DOCUMENT_DELETED);
         if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified));
         if (error instanceof RegistryClosedError) return this.refuse('unavailable', 'server shutting down');
         if (attemptNumber < LOAD_ATTEMPTS) {
@@ -314,6 +325,16 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
   /** The open document's project (for membership events). */
   get projectId(): string | null {
     return this.room?.projectId ?? null;
+  }
+
+  /** The open document (for deletion events); null while it is not open. */
+  get documentId(): string | null {
+    return this.room?.id ?? null;
+  }
+
+  /** The document went to the trash: closed for the client (Hocuspocus: PermissionDenied `document deleted`; y-websocket: 4410). */
+  documentDeleted(): void {
+    if (this.state === 'open') this.refuse('deleted', DOCUMENT_DELETED);
   }
 
   /**

@@ -11,8 +11,12 @@ export interface Recheckable {
   readonly tokenSession: string | null;
   /** The open document's project. */
   readonly projectId: string | null;
+  /** The open document (`documents.id`); null while it is not open. */
+  readonly documentId: string | null;
   /** Authorizes the session again (its principal, or a new token); it closes or downgrades itself if access changed. */
   recheck(): void;
+  /** The open document went to the trash: the session closes, telling its client why. */
+  documentDeleted(): void;
 }
 
 /** An open session whose token expires (DocumentSession). */
@@ -46,7 +50,8 @@ export interface SessionHolder {
 
 /**
  * Re-checks the open document sessions an access event (a revoked session, a removed or
- * changed membership) concerns, at once rather than at the next reconnect. Events are
+ * changed membership) concerns, at once rather than at the next reconnect, and closes those
+ * of a document that went to the trash. Events are
  * rare admin actions, so it scans the live connections instead of keeping an index:
  * an idle connection pays nothing for being revocable. Token expiry is read and timed on
  * the Clock.
@@ -135,11 +140,24 @@ export class LiveSessions {
   }
 
   private handle(event: AccessEvent): void {
+    if (event.type === 'document-deleted') {
+      // No query to pace: each session only closes.
+      for (const session of this.sessionsOf(event.documentId)) session.documentDeleted();
+      return;
+    }
     const affected: Recheckable[] = [];
     for (const connection of this.connections()) {
       for (const session of connection.sessions()) if (concerns(event, session)) affected.push(session);
     }
     this.recheck(affected, 0);
+  }
+
+  private sessionsOf(documentId: string): Recheckable[] {
+    const sessions: Recheckable[] = [];
+    for (const connection of this.connections()) {
+      for (const session of connection.sessions()) if (session.documentId === documentId) sessions.push(session);
+    }
+    return sessions;
   }
 
   /**
@@ -173,5 +191,9 @@ function concerns(event: AccessEvent, session: Recheckable): boolean {
       return session.userId === event.userId && session.projectId === event.projectId;
     case 'recheck-all':
       return true;
+    // Handled apart (deleted), or by the room registry (renamed: rooms/room-registry.ts).
+    case 'document-deleted':
+    case 'document-renamed':
+      return false;
   }
 }

@@ -204,6 +204,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   Forbidden: 4403,
   ConnectionTimeout: 4408,
+  /** The document was deleted (HTTP 410's meaning). */
+  Gone: 4410,
   TooManyRequests: 4429,
   /** 4408 moved to the 45xx range, which y-websocket 3 clients retry (they stop on 44xx). */
   ConnectionTimeoutRetry: 4508,

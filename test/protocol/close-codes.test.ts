@@ -9,7 +9,7 @@ import { CLOSE_CONDITIONS, closeCode, closeFor, closeReason, isPermanentClose, t
 import { Hub } from '../helpers/rooms.js';
 
 /** Conditions reconnecting cannot fix. */
-const PERMANENT: readonly CloseCondition[] = ['malformed', 'forbidden'];
+const PERMANENT: readonly CloseCondition[] = ['malformed', 'forbidden', 'deleted'];
 
 describe('close codes per protocol', () => {
   it('y-websocket: 44xx exactly for what reconnecting cannot fix; every transient condition gets a code the client retries', () => {
@@ -26,6 +26,7 @@ describe('close codes per protocol', () => {
     expect(table).toEqual({
       malformed: [4401, 4401],
       forbidden: [4403, 4403],
+      deleted: [4410, 4410],
       'rate-limited': [4429, 4529],
       idle: [4408, 4508],
       reset: [4205, 4205],

@@ -12,20 +12,23 @@ import type { PresentSession } from '../../server/cluster/session-presence.js';
 import { ManualClock } from '../helpers/rooms.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
-type Session = Recheckable & PresentSession & { rechecks: number };
+type Session = Recheckable & PresentSession & { rechecks: number; deletions: number };
 
-function session(userId: string, tokenSession: string, projectId: string): Session {
+function session(userId: string, tokenSession: string, projectId: string, documentId = `${projectId}/doc-id`): Session {
   const made: Session = {
     userId,
     tokenSession,
     projectId,
+    documentId,
     documentName: `${projectId}/doc`,
     sessionId: tokenSession,
     address: null,
     state: 'open',
     openedAt: 0,
     rechecks: 0,
+    deletions: 0,
     recheck: () => void made.rechecks++,
+    documentDeleted: () => void made.deletions++,
   };
   return made;
 }
@@ -45,6 +48,18 @@ describe('LiveSessions', () => {
     events.publish({ type: 'membership-removed', userId: 'ada', projectId: 'p1' });
     events.publish({ type: 'membership-changed', userId: 'bob', projectId: 'p2' });
     expect([ada.rechecks, adaElsewhere.rechecks, bob.rechecks]).toEqual([1, 1, 0]);
+  });
+
+  it('closes the sessions of a deleted document, whoever holds them, and re-checks none on a rename', () => {
+    const events = new InProcessAccessEvents();
+    const ada = session('ada', 's1', 'p1', 'doc-a');
+    const bob = session('bob', 's2', 'p1', 'doc-a');
+    const other = session('ada', 's3', 'p1', 'doc-b');
+    live = new LiveSessions(events, () => [holder([ada, other]), holder([bob])], systemClock);
+    events.publish({ type: 'document-deleted', documentId: 'doc-a' });
+    events.publish({ type: 'document-renamed', documentId: 'doc-b' });
+    expect([ada.deletions, bob.deletions, other.deletions]).toEqual([1, 1, 0]);
+    expect([ada.rechecks, bob.rechecks, other.rechecks]).toEqual([0, 0, 0]);
   });
 
   it('re-checks every session on recheck-all, a slice at a time; stop() cancels the rest', async () => {

@@ -16,6 +16,9 @@ import type { TokenBucket } from '../token-bucket.js';
 
 const NO_PREFIX = new Uint8Array(0);
 
+/** How each refusal closes the socket (the document is its only one). */
+const REFUSAL_CLOSES: Readonly<Record<RefusalKind, CloseCondition>> = { denied: 'forbidden', unavailable: 'unavailable', deleted: 'deleted' };
+
 /**
  * The y-websocket protocol on one socket (path `/y/<documentName>`): one document,
  * unprefixed frames, token in the query string, no acknowledgements. The lifecycle
@@ -94,7 +97,7 @@ export class YWebsocketConnection implements SessionHost, Watched {
   }
 
   sessionRefused(_session: DocumentSession, kind: RefusalKind, reason: string): void {
-    this.close(kind === 'denied' ? 'forbidden' : 'unavailable', reason);
+    this.close(REFUSAL_CLOSES[kind], reason);
   }
 
   sessionReauthorized(): void {
