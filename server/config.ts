@@ -50,6 +50,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Delete collaboration-log rows (already folded into document state) older than this; undefined keeps them forever. */
   readonly historyRetentionMs: number | undefined;
+  /** Documents in the trash longer than this many days are purged, with their log and versions. */
+  readonly trashRetentionDays: number;
   /** After a commit, wait up to this long for more edits to share the next one (0 = commit at once). */
   readonly commitDelayMs: number;
   /** Edits waiting to be committed, at most (rows); beyond it new edits are refused. */
@@ -167,6 +169,7 @@ export function configFromEnv(env: Env = process.env): Config {
     staticDir: path.resolve(env.STATIC_DIR || defaultStaticDir()),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     historyRetentionMs: env.HISTORY_RETENTION_DAYS ? integer(env, 'HISTORY_RETENTION_DAYS', 0, 1) * 86_400_000 : undefined,
+    trashRetentionDays: integer(env, 'TRASH_RETENTION_DAYS', 30, 1, 36_500),
     commitDelayMs: integer(env, 'COMMIT_DELAY_MS', 5, 0, 1_000),
     maxPendingUpdates: integer(env, 'MAX_PENDING_UPDATES', 100_000, 1),
     maxPendingBytes: integer(env, 'MAX_PENDING_BYTES', 256 * 1024 * 1024, 1024),

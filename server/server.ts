@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessEvent } from './auth/access-events.js';
 import { openAuthorizer, type Authorizer } from './auth/authorizer.js';
 import { ProjectAuthorizer } from './auth/project-authorizer.js';
 import { DenialAudit } from './auth/denial-audit.js';
@@ -11,6 +12,7 @@ import { BusRelay } from './cluster/bus-relay.js';
 import { livePresence, NO_PRESENCE_SINK, SessionPresence } from './cluster/session-presence.js';
 import { DisposerStack } from './disposers.js';
 import { documentRoutes } from './http/document-api.js';
+import { lifecycleRoutes } from './http/lifecycle-api.js';
 import { versionRoutes } from './http/version-api.js';
 import { contentRoutes } from './http/content-api.js';
 import { DocumentWrites } from './documents/document-writes.js';
@@ -24,6 +26,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { Db } from './persistence/db.js';
 import { beforeDeadline, deadlineIn } from './persistence/deadline.js';
+import { TrashPurge } from './persistence/trash-purge.js';
 import { closeFor } from './protocol/close-codes.js';
 import type { AccessDenial, ProtocolLimits } from './protocol/context.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
@@ -54,6 +57,8 @@ export interface RunningServer {
   readonly treeProjection: TreeProjection | null;
   /** Taking and storing versions (null with STORAGE=memory, which keeps none). */
   readonly versions: Versions | null;
+  /** Purges the trash every TRASH_PURGE_INTERVAL_MS (null with STORAGE=memory); purgeNow() runs it at once. */
+  readonly trashPurge: TrashPurge | null;
   /**
    * Stops accepting, closes sockets with 1001, flushes storage — all within
    * SHUTDOWN_TIMEOUT_MS. Resolves true when every accepted edit was committed. Idempotent.
@@ -140,6 +145,9 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     : null;
   // Pending automatic versions are dropped (the next load's check takes them); running ones may finish.
   if (autoVersions) disposers.add('automatic versions', (deadline) => beforeDeadline(autoVersions.close(), deadline, undefined));
+  // Documents in the trash longer than TRASH_RETENTION_DAYS go for good.
+  const trashPurge = db ? new TrashPurge({ db, clock, logger, retentionDays: config.trashRetentionDays }) : null;
+  if (trashPurge) disposers.add('trash purge', (deadline) => trashPurge.stop(deadline));
 
   const keepalive = new Keepalive(publisher, config.idleTimeoutMs, clock);
   disposers.add('keepalive', () => keepalive.stop());
@@ -163,6 +171,8 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   });
   // No compaction at shutdown (the next load folds the tail): the log is flushed later.
   disposers.add('rooms', () => rooms.close());
+  // Deleted and renamed documents, on every instance (the access events carry them).
+  disposers.add('document events', backends.accessEvents.subscribe(followDocumentEvents(rooms, logger)));
   // Awareness states not renewed in time are removed and everyone told, as for a leave.
   const stopAwarenessExpiry = clock.every(AWARENESS_SWEEP_MS, () => expireAwareness(rooms.rooms(), clock.now()));
   disposers.add('awareness expiry', stopAwarenessExpiry);
@@ -207,6 +217,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     ...documentRoutes(apiDependencies, documentWrites),
     ...versionRoutes(apiDependencies, documentRequests),
     ...contentRoutes(apiDependencies, documentRequests, documentWrites),
+    ...lifecycleRoutes(apiDependencies, rooms),
   ];
   // Counted per user (from the authentication the route then reuses), else per address, and route;
   // CORS outside, so a 429 carries its headers.
@@ -263,7 +274,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
       return flushed;
     })());
 
-  return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, versions, close };
+  return { port, transport: activeTransport.kind, config, logger, metrics, treeProjection, versions, trashPurge, close };
 }
 
 /**
@@ -284,6 +295,29 @@ function roomExtensions(
   injected: readonly RoomExtension[],
 ): RoomExtension[] {
   return [...(relay ? [relay] : []), ...(autoVersions ? [autoVersions] : []), ...(treeProjection ? [treeProjection] : []), ...injected];
+}
+
+/**
+ * What the room registry does on access events: a deleted document's room takes no one in
+ * (LiveSessions closes its sessions), a renamed one's is reloaded under the new name, and
+ * after events may have been missed every live room is checked against storage.
+ */
+function followDocumentEvents(rooms: RoomRegistry, logger: Logger): (event: AccessEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'document-deleted':
+        rooms.documentDeleted(event.documentId);
+        return;
+      case 'document-renamed':
+        rooms.reload(event.documentId);
+        return;
+      case 'recheck-all':
+        rooms.revalidate().catch((error: unknown) => logger.warn({ err: error }, 'checking the live rooms against storage failed; they stay as they are'));
+        return;
+      default:
+        return;
+    }
+  };
 }
 
 /** The injected authorizer, else token mode's (which needs the database), else open mode. */

@@ -22,9 +22,10 @@ export interface Principal {
 /**
  * What is asked of a document: `read` it (open it, read its content, history and versions —
  * the grant's scope then says whether edits are accepted), `write` it (name or restore a
- * version), or `create` it.
+ * version, rename or delete it), `manage` it (see it in the trash and restore it: the
+ * project's owners), or `create` it.
  */
-export type AccessAction = 'read' | 'write' | 'create';
+export type AccessAction = 'read' | 'write' | 'manage' | 'create';
 /** The actions on a document that exists. */
 export type DocumentAction = Exclude<AccessAction, 'create'>;
 
@@ -96,7 +97,7 @@ export async function authorizeDocumentAction(
   action: AccessAction,
 ): Promise<Grant> {
   const grant = await authorizer.authorize(principal, document.name, document, action);
-  if (action === 'write' && grant.scope !== 'read-write') {
+  if ((action === 'write' || action === 'manage') && grant.scope !== 'read-write') {
     throw new PermissionDeniedError(`this needs the owner or editor role (your access to ${JSON.stringify(document.name)} is read-only)`);
   }
   // What a socket that opens a missing document is told (the web app shows "not found").

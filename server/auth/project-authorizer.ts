@@ -1,7 +1,8 @@
 /**
  * Token mode (AUTH_SECRET set): a JWT names a user and a session; the user's role in the
  * document's project decides (roles.ts `mayWrite`): owner/editor read-write, viewer
- * read-only, no membership denied unless the project is public (read-only). Creating a
+ * read-only, no membership denied unless the project is public (read-only); managing a
+ * document (its trash) is the owners' (`mayManage`). Creating a
  * document needs a writing role in the project the caller names; a socket names none, so
  * documents are never created from a socket in this mode — the HTTP API creates them.
  */
@@ -10,7 +11,7 @@ import { projectAccess, userExists } from '../persistence/accounts.js';
 import type { Queryable } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { AuthenticationError, PermissionDeniedError, type AccessAction, type Authorizer, type Grant, type NewDocument, type Principal } from './authorizer.js';
-import { mayWrite } from './roles.js';
+import { mayManage, mayWrite } from './roles.js';
 import type { SessionStore } from './session-store.js';
 import { TokenRefusedError, type Tokens } from './tokens.js';
 
@@ -76,6 +77,10 @@ export class ProjectAuthorizer implements Authorizer {
     if (action === 'create') {
       if (mayWrite(role)) return { ...principal, scope: 'read-write', create: { kind: document.kind, projectId: document.projectId } };
       throw new PermissionDeniedError(`creating documents needs the owner or editor role in the project (you are ${role === 'viewer' ? 'a viewer' : 'not a member'})`);
+    }
+    if (action === 'manage') {
+      if (mayManage(role)) return { ...principal, scope: 'read-write', create: null };
+      throw new PermissionDeniedError(`the trash of a project is its owners' (you are ${role === null ? 'not a member' : role === 'viewer' ? 'a viewer' : 'an editor'})`);
     }
     if (mayWrite(role)) return { ...principal, scope: 'read-write', create: null };
     if (role === 'viewer' || access?.visibility === 'public') return { ...principal, scope: 'readonly', create: null };

@@ -87,3 +87,34 @@ export interface DocumentPresence {
   readonly document: string;
   readonly users: readonly PresentUser[];
 }
+
+/** The body of `PATCH /api/documents/:name` (rename) and of `POST /api/documents/:name/duplicate` (the copy's name). */
+export interface DocumentNameBody {
+  readonly name: string;
+}
+
+/** `PATCH /api/documents/:name` → 200: the document under its new name (the old one stays an alias). */
+export interface RenamedDocument {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** An item of `GET /api/trash`. */
+export interface TrashedDocumentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+  /** When it went to the trash (ISO 8601); it is purged TRASH_RETENTION_DAYS later. */
+  readonly deletedAt: string;
+  /** Who deleted it; null in open mode (or when that user was deleted since). */
+  readonly deletedBy: string | null;
+}
+
+/** `POST /api/trash/:id/restore` → 200: the document, back under its name. */
+export interface RestoredDocument {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: DocumentKind;
+  readonly projectId: string;
+}

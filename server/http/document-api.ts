@@ -115,11 +115,12 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
         const principal = await authenticateRequest(deps, request);
         const { limit, before } = validate(historyQuery, queryObject(request), 'query');
         const name = params.name!;
-        await authorizeDocument(deps, request, principal, name);
+        // Found by its current or a former name: the log is read under the current one.
+        const { document } = await authorizeDocument(deps, request, principal, name);
         if (!db) throw new HttpError(501, 'this server runs with STORAGE=memory: there is no history to read');
         // The check above decides; row-level security (readAs) is the second line: with a
         // token the log is read as the user, so it shows nothing of a document they may not read.
-        const entries = await readAs(db, principal.userId, (q) => listHistory(q, name, { limit, before }));
+        const entries = await readAs(db, principal.userId, (q) => listHistory(q, document.name, { limit, before }));
         return json(200, {
           document: name,
           entries,

@@ -86,8 +86,9 @@ export interface AuthorizedDocument {
 }
 
 /**
- * The named document and what the principal may do on it: 404 when there is no such
- * document, 403 (audited) when the authorizer refuses it (for `write`, also a read-only grant).
+ * The named document (by its current or a former name) and what the principal may do on it:
+ * 404 when there is no such document (or it is in the trash), 403 (audited) when the
+ * authorizer refuses it (for `write`, also a read-only grant).
  */
 export async function authorizeDocument(
   deps: ApiDependencies,
@@ -98,10 +99,14 @@ export async function authorizeDocument(
 ): Promise<AuthorizedDocument> {
   const document = await deps.storage.find(name);
   if (!document) throw new HttpError(404, `no document named ${JSON.stringify(name)}`);
-  const grant = await answeringRefusals(deps, request, principal, { type: 'document', id: document.id, name }, () =>
+  return { document, grant: await authorizeFoundDocument(deps, request, principal, document, action) };
+}
+
+/** What the principal may do on a document found otherwise (by id, in the trash): 403 (audited) when refused. */
+export function authorizeFoundDocument(deps: ApiDependencies, request: HttpRequest, principal: Principal, document: DocumentRef, action: DocumentAction): Promise<Grant> {
+  return answeringRefusals(deps, request, principal, { type: 'document', id: document.id, name: document.name }, () =>
     authorizeDocumentAction(deps.authorizer, principal, document, action),
   );
-  return { document, grant };
 }
 
 /** The grant to create `document` (it says in which project), or 401 / 403 (audited: the project, or the name when none was named). */
@@ -110,7 +115,7 @@ export function authorizeCreation(deps: ApiDependencies, request: HttpRequest, p
   return answeringRefusals(deps, request, principal, resource, () => authorizeDocumentAction(deps.authorizer, principal, document, 'create'));
 }
 
-type AuditedResource = { readonly type: string; readonly id: string; readonly name?: string };
+export type AuditedResource = { readonly type: string; readonly id: string; readonly name?: string };
 
 /** Runs an authorization: a refused token becomes 401, a refused request 403 (audited). */
 async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, check: () => Promise<T>): Promise<T> {
@@ -118,7 +123,7 @@ async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest,
     return await check();
   } catch (error) {
     if (error instanceof AuthenticationError) throw unauthenticated(error.message);
-    if (error instanceof PermissionDeniedError) throw await denied(deps, request, principal, resource, error.message);
+    if (error instanceof PermissionDeniedError) throw await deniedRequest(deps, request, principal, resource, error.message);
     throw error;
   }
 }
@@ -127,7 +132,7 @@ async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest,
  * Records a refused request in the audit log and returns the 403 to throw. Every HTTP
  * permission denial goes through here, so none is missing from the trail.
  */
-async function denied(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, reason: string): Promise<HttpError> {
+export async function deniedRequest(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, reason: string): Promise<HttpError> {
   await recordAuditSafely(deps.db, deps.logger, {
     actor: 'user',
     actorUserId: principal.userId,
