@@ -21,9 +21,11 @@ export type RenameResult =
   /** The document has MAX_ALIASES_PER_DOCUMENT former names already. */
   | { readonly status: 'too-many-names' };
 
+type RenameRefusal = 'taken' | 'too-many-names';
+
 /** Carries a refusal out of a transaction, which rolls it back. */
 class Refusal extends Error {
-  constructor(readonly status: 'taken' | 'too-many-names' | 'name-taken') {
+  constructor(readonly status: RenameRefusal | 'name-taken') {
     super(status);
   }
 }
