@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { HttpError } from '../http/http-error.js';
 import type { AppendMeta } from '../persistence/storage.js';
-import { InvalidUpdateError, RoomEvictedError, type Room } from '../rooms/room.js';
+import { InvalidUpdateError, RoomEvictedError, type ApplyResult, type Room } from '../rooms/room.js';
 import { serverOrigin } from '../rooms/update-origin.js';
 
 /** Whom the change is stored for (`collaborations.user_id`, `session_id`, `operation_type`). */
@@ -29,7 +29,7 @@ export async function commitServerUpdate(room: Room, update: Uint8Array | null, 
   let refusal: Error | null = null;
   if (update !== null) {
     const origin = serverOrigin(author.userId, author.sessionId, author.operationType, (error) => (refusal ??= error));
-    let result;
+    let result: ApplyResult;
     try {
       result = room.apply(update, origin);
     } catch (error) {
