@@ -17,8 +17,9 @@ import { recordAuditSafely, type AuditEntry } from '../persistence/audit.js';
 import type { Db } from '../persistence/db.js';
 import { findTrashed, listTrash, renameDocument, restoreDocument, trashDocument, type TrashedDocument } from '../persistence/document-lifecycle.js';
 import { createDocument } from '../persistence/documents.js';
-import { DocumentDeletedError, type DocumentRef } from '../persistence/storage.js';
-import { RegistryClosedError, type RoomRegistry } from '../rooms/room-registry.js';
+import type { DocumentRef } from '../persistence/storage.js';
+import { withLiveRoom } from '../documents/live-room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { HttpRequest } from '../transport/transport.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import type { CreatedDocument, DocumentNameBody, RenamedDocument, RestoredDocument, TrashedDocumentSummary } from './api-types.js';
@@ -88,7 +89,8 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
         const { document: source } = await authorizeDocument(deps, request, principal, params.name!, 'read');
         const { create } = await authorizeCreation(deps, request, principal, { name: body.name, kind: source.kind, projectId: source.projectId });
         const db = requireDb(deps);
-        const state = await currentState(rooms, source);
+        // The content as the live room holds it (edits not stored yet included).
+        const state = await withLiveRoom(rooms, source, (room) => Promise.resolve(room.fullState()));
         const { document, created } = await createDocument(db, body.name, create.kind, create.projectId ?? source.projectId, state);
         if (!created) throw new HttpError(409, `a document named ${JSON.stringify(body.name)} already exists`);
         await audit(deps, principal, 'document.duplicate', document, { from: source.id });
@@ -139,26 +141,6 @@ async function requireOwner(deps: ApiDependencies, db: Db, request: HttpRequest,
   const access = await projectAccess(db, projectId, principal.userId!);
   if (!mayManage(access?.role ?? null)) {
     throw await deniedRequest(deps, request, principal, { type: 'project', id: projectId }, 'the trash of a project is visible to its owners only');
-  }
-}
-
-/**
- * The document's content as the live room holds it (edits not stored yet included): the
- * room this instance has open, else one opened for the copy and released after.
- */
-async function currentState(rooms: RoomRegistry, document: DocumentRef): Promise<Uint8Array> {
-  let room;
-  try {
-    room = await rooms.acquire(document);
-  } catch (error) {
-    if (error instanceof RegistryClosedError) throw new HttpError(503, 'server shutting down', { 'retry-after': '5' });
-    if (error instanceof DocumentDeletedError) throw new HttpError(404, `no document named ${JSON.stringify(document.name)}`);
-    throw error;
-  }
-  try {
-    return room.fullState();
-  } finally {
-    rooms.release(room);
   }
 }
 
