@@ -2,11 +2,15 @@
  * Simulated clients. All of them speak the wire protocol directly (no providers), over the
  * raw-socket link in links.ts (`ws` for wss:// URLs, and for the bulk readers with --ws-readers):
  *
- * - Reader: the bulk of the load. Peeks at frame headers to count deliveries; never decodes Yjs.
+ * - Reader: the bulk of the load. Peeks at frame headers to count deliveries; never decodes Yjs
+ *   (timing observers, it finds the writers' edits and their send times by their bytes).
  * - Writer: sends genuine Yjs updates, hand-encoded (unique keys `w.seq` in the map `e`, value =
  *   monotonic send time); ignores what it receives apart from counting and acks.
  * - Probe: a few per document. Applies everything with Yjs, measures edit-sent → edit-applied
- *   latency from the embedded timestamps, and at the end proves it holds every edit (loss).
+ *   latency from the embedded timestamps, and at the end proves it holds every edit (loss);
+ *   in presence scenarios also the delivery and loss of the others' presence.
+ *
+ * Any client can announce a timestamped presence (presence.ts).
  */
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';

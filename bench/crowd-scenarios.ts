@@ -182,20 +182,23 @@ export function renderPresence(rows: ScenarioResult[]): string {
       const lat = r.presence.latencyMs;
       const atTarget = run.clients === TARGET_CROWD;
       const lost = r.presence.missing + r.connections.failed;
+      const delivered = lost === 0 && lat.p99 !== null;
       const deliveries = r.awarenessSentPerSec * r.windowSec * (run.clients - 1);
       const usPerDelivery = r.server.cpuSec === null || deliveries === 0 ? null : (r.server.cpuSec * 1e6) / deliveries;
       out +=
         `| ${row.label} | ${run.clients.toLocaleString('en-US')} | ${r.connections.connected} (${r.connections.failed}) | ${formatNumber(r.awarenessSentPerSec, 0)} | ` +
-        `${withRatios(r.server.cpuPct, refs.map(([l, x]) => [l, x?.server.cpuPct]), 0)} | ${targetCell(atTarget && r.server.cpuPct !== null ? r.server.cpuPct <= PRESENCE_CPU_TARGET_PCT : null)} | ` +
+        `${withRatios(r.server.cpuPct, refs.map(([l, x]) => [l, x?.server.cpuPct]), 0)} | ${targetCell(atTarget && delivered && r.server.cpuPct !== null ? r.server.cpuPct <= PRESENCE_CPU_TARGET_PCT : null)} | ` +
         `${formatNumber(lat.p50, 1)} / ${withRatios(lat.p99, refs.map(([l, x]) => [l, x?.presence.latencyMs.p99]), 1)} / ${formatNumber(lat.max, 0)} | ` +
-        `${targetCell(atTarget && lat.p99 !== null ? lat.p99 <= PRESENCE_P99_TARGET_MS : null)} | ${lossCell(r.presence.missing, r.presence.expected)} | ${targetCell(atTarget ? lost === 0 : null)} | ` +
+        `${targetCell(atTarget && lat.p99 !== null ? lat.p99 <= PRESENCE_P99_TARGET_MS : null)} | ${lossCell(r.presence.missing, r.presence.expected)}` +
+        `${r.presence.unheard > 0 ? ` (${r.presence.unheard.toLocaleString('en-US')} clients never heard)` : ''} | ${targetCell(atTarget ? lost === 0 : null)} | ` +
         `${formatNumber(r.awarenessFramesInPerSec, 0)} | ${formatNumber(usPerDelivery, 2)} | ${loaderCell(r)} | ${formatNumber(r.otherCpuPct, 0)} % |\n`;
     }
   }
   out +=
     '\nN clients in one document each send a presence state (a Tiptap caret: name, colour, anchor and head) once a second, at random phases, no edits; ' +
     'the server\'s awareness bounds at their defaults (server/config.ts MAX_AWARENESS_*). Delivery and loss at 10 probes spread over the crowd: ' +
-    'a state\'s send time (in the state) → its arrival; lost: updates of another client a probe never caught up with (no later one of that client arrived either). ' +
+    'a state\'s send time (in the state) → its arrival; lost: updates of another client a probe never caught up with (no later one of that client arrived either); ' +
+    'never heard: clients no probe received anything from (refused by a bound rather than late). The CPU target counts only where every update was delivered. ' +
     'Server CPU per delivery: its CPU / (updates × (N − 1)). Ratios against Hocuspocus (H) and the relay-only floor (F).\n' +
     busyNote(rows, (r) => r.presence) +
     '\ny/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.3, 2026-08, i7-1370P with 20 threads, Node 24; 5 ticks at 1 Hz, large state): ' +

@@ -72,10 +72,11 @@ export interface LoadResult {
   observers: { latencyMs: LatencySummary; readers: number; expectedEdits: number; missingEdits: number };
   /**
    * With a presence rate: awareness updates sent over the whole run (writers' cursor moves
-   * included), the presence states' delivery at the probes, and the presence updates a probe
-   * never caught up with (no later one of the same sender arrived either).
+   * included), the presence states' delivery at the probes, the presence updates a probe
+   * never caught up with (no later one of the same sender arrived either), and the clients no
+   * probe heard from at all.
    */
-  presence: { sent: number; latencyMs: LatencySummary; expected: number; missing: number };
+  presence: { sent: number; latencyMs: LatencySummary; expected: number; missing: number; unheard: number };
   /** Latency split by whether the writer was on the probe's server (same) or another (cross: relayed). */
   latencyByPlacement: { same: LatencySummary; cross: LatencySummary };
   /** Over the whole run (warm-up and drain included), not only the window. */
@@ -375,6 +376,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         latencyMs: summarize(presenceLatency),
         expected: finishReports.reduce((a, r) => a + r.presence.expected, 0),
         missing: finishReports.reduce((a, r) => a + r.presence.missing, 0),
+        unheard: finishReports.reduce((a, r) => a + r.presence.unheard, 0),
       },
       latencyByPlacement: { same: summarize(sameLatency), cross: summarize(crossLatency) },
       totals: { updatesSent: final.updatesSent, awarenessSent: final.awarenessSent },

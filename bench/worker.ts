@@ -87,9 +87,12 @@ export interface FinishReport {
   /** With timedReaders: edit latency at every reader, and the edits readers did not receive. */
   observerLatency: HistogramJson;
   observerEdits: { readers: number; expected: number; missing: number };
-  /** With a presence rate: delivery at the probes, and presence updates they never caught up with. */
+  /**
+   * With a presence rate: delivery at the probes, presence updates they never caught up with,
+   * and clients no probe heard from at all (refused by a bound, say, rather than late).
+   */
   presenceLatency: HistogramJson;
-  presence: { expected: number; missing: number };
+  presence: { expected: number; missing: number; unheard: number };
   /** Loader CPU seconds (user+system) spent inside the window. */
   cpuWindowSec: number;
   /** Event-loop delay of this worker during the run (ms): high with low CPU = CPU stolen by others. */
@@ -378,21 +381,26 @@ export class LoadWorker {
       return { readers, expected, missing };
     };
     // Each probe against every other present client of its document.
-    const presenceMissing = (): { expected: number; missing: number } => {
+    const presenceMissing = (): { expected: number; missing: number; unheard: number } => {
       let expected = 0;
       let missing = 0;
-      if (!this.ctx.presenceLatency) return { expected, missing };
+      let unheard = 0;
+      if (!this.ctx.presenceLatency) return { expected, missing, unheard };
       for (const [doc, ps] of this.probesByDoc) {
         const senders = this.presentByDoc.get(doc) ?? [];
-        for (const p of ps) {
-          for (const s of senders) {
+        for (const s of senders) {
+          let heard = false;
+          for (const p of ps) {
             if (s === p) continue;
             expected += s.presenceClock;
-            missing += p.presence.missing(s.presenceId, s.presenceClock);
+            const lost = p.presence.missing(s.presenceId, s.presenceClock);
+            missing += lost;
+            if (lost < s.presenceClock) heard = true;
           }
+          if (!heard && s.presenceClock > 0) unheard++;
         }
       }
-      return { expected, missing };
+      return { expected, missing, unheard };
     };
     const outstanding = (): number => countMissing().missing + unacked() + readerEdits().missing + presenceMissing().missing;
     // Wait while edits or acks are still arriving: `drainMs` is the longest quiet spell

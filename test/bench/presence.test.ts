@@ -14,7 +14,7 @@ interface Row {
       connections: { connected: number; failed: number };
       awarenessSentPerSec: number;
       awarenessFramesInPerSec: number;
-      presence: { sent: number; latencyMs: { count: number; p99: number | null }; expected: number; missing: number };
+      presence: { sent: number; latencyMs: { count: number; p99: number | null }; expected: number; missing: number; unheard: number };
       server: { cpuPct: number | null };
     };
   }>;
@@ -34,6 +34,7 @@ describe('bench presence scenario', () => {
       // Each probe expects every update of every other client of the run.
       expect(r.presence.expected, what).toBeGreaterThanOrEqual(10 * (clients - 1));
       expect(r.presence.missing, what).toBe(0);
+      expect(r.presence.unheard, what).toBe(0);
       expect(r.presence.latencyMs.count, what).toBeGreaterThan(0);
       expect(r.presence.latencyMs.p99).toBeGreaterThan(0);
       expect(r.server.cpuPct).not.toBeNull();
