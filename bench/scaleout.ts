@@ -173,5 +173,13 @@ export function scaleoutTargets(rows: readonly ScenarioResult[]): ScaleoutTarget
     measured: `${f(b, 1)} vs ${f(a, 1)} s per M deliveries (${a && b !== null ? `${((b / a - 1) * 100).toFixed(1)} %` : '–'})`,
     met: a === null || b === null ? null : Math.abs(b / a - 1) <= 0.1,
   });
+
+  // Issue 20: both instances apply every edit; the pair should cost little more than one.
+  const pair = two?.server.cpuSecPerMillionDeliveries ?? null;
+  targets.push({
+    name: 'two instances: CPU per delivery, both together, ≤ 1.25 × one instance without Redis',
+    measured: `${f(pair, 1)} vs 1.25 × ${f(a, 1)} = ${f(a === null ? null : 1.25 * a, 1)} s per M deliveries${a && pair !== null ? ` (×${(pair / a).toFixed(2)})` : ''}`,
+    met: a === null || pair === null ? null : pair <= 1.25 * a,
+  });
   return targets;
 }
