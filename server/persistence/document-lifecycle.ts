@@ -50,6 +50,8 @@ export async function renameDocument(db: Db, documentId: string, newName: string
       const held = await tx.query('select 1 from document_aliases where name = $1', [newName]);
       if (held.rows.length > 0) throw new Refusal('taken');
       await tx.query('insert into document_aliases (name, document_id) values ($1, $2)', [before.name, documentId]);
+      // The research-tree projection carries the document's name for its readers: the new one.
+      await tx.query('update research_trees set name = $2 where document_id = $1', [documentId, newName]);
       const { rows } = await tx.query<{ aliases: number }>('select count(*)::int as aliases from document_aliases where document_id = $1', [documentId]);
       if ((rows[0]?.aliases ?? 0) > MAX_ALIASES_PER_DOCUMENT) throw new Refusal('too-many-names');
       return { status: 'renamed', document: toDocument(updated.rows[0]!), formerName: before.name };

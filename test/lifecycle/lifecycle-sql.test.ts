@@ -56,6 +56,14 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
       expect(rows.map((row) => row.name)).toEqual(['sql/a2']);
     });
 
+    it('a rename carries the new name into the research-tree projection', async () => {
+      const { document } = await createDocument(db, 'sql/tree', 'research_tree');
+      await db.query(`insert into research_trees (project_id, document_id, name) values ($1, $2, 'sql/tree')`, [DEFAULT_PROJECT_ID, document.id]);
+      await renameDocument(db, document.id, 'sql/tree renamed');
+      const { rows } = await db.query<{ name: string }>('select name from research_trees where document_id = $1', [document.id]);
+      expect(rows.map((row) => row.name)).toEqual(['sql/tree renamed']);
+    });
+
     it('the trash keeps every name taken; storage refuses to create or load a trashed document', async () => {
       const doc = await create('sql/binned');
       await renameDocument(db, doc.id, 'sql/binned now');
