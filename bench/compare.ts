@@ -19,6 +19,7 @@ import { TRACE_CI_KEYSTROKES, TRACE_DEFAULT_WINDOW, renderTraceMarkdown } from '
 import { renderJoinStorm } from './join-storm.js';
 import { renderObservers, renderPresence } from './crowd-scenarios.js';
 import { AGENTS, AGENTS_CI, FLUSH_BYTES, FLUSH_BYTES_CI, renderAgentFlush } from './agent-flush.js';
+import { renderStorageMarkdown, runStorage } from './storage-scenario.js';
 
 const PROTOCOLS: Protocol[] = ['hocuspocus', 'y-websocket'];
 /** Scenarios with their own tables; the others render through report.ts. */
@@ -28,6 +29,7 @@ const RENDERERS: Partial<Record<string, (rows: ScenarioResult[]) => string>> = {
   observers: renderObservers,
   presence: renderPresence,
   'agent-flush': renderAgentFlush,
+  storage: renderStorageMarkdown,
 };
 
 const cli = parseCli({
@@ -109,6 +111,7 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
   npm run bench -- --scenario observers         # 1 writer, 100/500/1,500 observers, without and with awareness
   npm run bench -- --scenario presence          # 500 and 1,500 clients present at 1 Hz, no edits
   npm run bench -- --scenario agent-flush       # 50 agents flush 413 KiB each while a person types
+  npm run bench -- --scenario storage           # database bytes, write amplification, cold loads (storage layer)
   npm run bench -- --smoke`,
 });
 const { values } = cli;
@@ -179,6 +182,11 @@ async function main(): Promise<number> {
       transport,
     });
     return report(scenario, rows);
+  }
+
+  if (scenario === 'storage') {
+    // The storage layer alone, in throwaway databases of --pg's server.
+    return report(scenario, [await runStorage(values.pg, args, { trace: true, growth: true })]);
   }
 
   // External target(s): a user's deployment. No spawning, pids only if given.

@@ -9,6 +9,7 @@ import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
 
 import type { ScaleoutRow } from './scaleout.js';
 import type { StorageBytes } from './servers.js';
+import type { StorageReport } from './storage-scenario.js';
 import { type TraceReport, runTrace } from './trace-scenario.js';
 import { type JoinStormReport, runJoinStorm } from './join-storm.js';
 import { type CrowdRun, runObservers, runPresence } from './crowd-scenarios.js';
@@ -16,9 +17,9 @@ import { type AgentFlushReport, runAgentFlush } from './agent-flush.js';
 
 /** Scenarios that load a Target (spawned servers or a deployment). */
 export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load' | 'trace' | 'join-storm' | 'observers' | 'presence' | 'agent-flush';
-/** `scaleout` starts its own servers and Redis (bench/scaleout.ts). */
-export type ScenarioName = TargetScenario | 'scaleout';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout', 'join-storm', 'observers', 'presence', 'agent-flush'];
+/** `scaleout` starts its own servers and Redis (bench/scaleout.ts); `storage` runs the storage layer alone (bench/storage-scenario.ts). */
+export type ScenarioName = TargetScenario | 'scaleout' | 'storage';
+export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout', 'join-storm', 'observers', 'presence', 'agent-flush', 'storage'];
 
 export interface Target {
   label: string;
@@ -104,6 +105,7 @@ export interface ScenarioResult {
   observers?: CrowdRun[];
   presence?: CrowdRun[];
   agentFlush?: AgentFlushReport;
+  storage?: StorageReport;
 }
 
 const runId = (): string => `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
