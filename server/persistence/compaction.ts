@@ -40,20 +40,65 @@
  * its content back; a row that applies again is merged into state but keeps its
  * mark (clearing it is an operator's decision), which costs a re-read, nothing else.
  *
+ * History coarsening (history-coarsening.ts) rides on the same reads. A compaction pass
+ * replaces the appended rows it read and saw apply by history rows, one per session and
+ * time window, in one transaction that deletes the appended rows (all of them, or the pass
+ * gives up: another compaction coarsened them first) and inserts the merged rows at NEW
+ * positions (the sequence's next values) with tx = the highest tx of the rows each replaces.
+ * The new row is outside F when it is written (its position is above anything a compaction
+ * had read when the sequence handed it out), and a compaction can only take it into F with
+ * a horizon above its tx, i.e. above every replaced row's: such a compaction read either the
+ * replaced rows (the pass had not committed yet) or the merged row, so its content is in
+ * that compaction's state — the invariant holds with coarsened rows too. When the same pass
+ * also writes the state (it applied every row it read), the CAS sets covered_position to the
+ * highest of the new positions as well: the merged rows join F with the rows they replace.
+ * No row of another transaction can slip in below that position: one with tx < H committed
+ * before step 1, so step 2 read it; one with tx >= H stays outside F by its tx.
+ *
+ * A pass writes documents.state only when the fold is due (compaction-policy.ts): between
+ * folds the tail is a few coarsened rows, which Yjs merges lazily on load. A coarsened row
+ * (merged_updates set) has been applied by a compaction on top of the state, so a load whose
+ * tail holds only such rows merges them with Y.mergeUpdates instead of building a Y.Doc.
+ *
  * Cost of the scheme: the horizon is cluster-wide, so a long-running *writing*
  * transaction anywhere on the server (any database) holds compaction back; the
  * tail then grows until it finishes and loads merge more rows. Never wrong, at
  * worst slower. Read-only transactions have no transaction id and do not count.
  */
-import type { Queryable } from './db.js';
-import { mergeUpdates } from './merge.js';
+import * as Y from 'yjs';
+import { DEFAULT_FOLD_POLICY, foldDue, type FoldPolicy, type FoldRule } from './compaction-policy.js';
+import type { Db, Queryable } from './db.js';
+import { coarsenLog, type CoarsenedRow } from './history-coarsening.js';
+import { failingUpdates, mergeUpdates } from './merge.js';
 
 interface LogRow {
   position: number;
   tx: number;
   update: Uint8Array;
   quarantined: boolean;
+  userId: string | null;
+  sessionId: string;
+  operationType: string;
+  createdAt: Date;
+  /** Null: the row as appended (no compaction has applied it yet); else the updates it stands for. */
+  mergedUpdates: number | null;
+  /** operation_data is set: kept as its own row. */
+  hasData: boolean;
 }
+
+/** What a compaction pass decides about writing the state, and how coarse the history gets. */
+export interface CompactionPlan {
+  readonly rule: FoldRule;
+  readonly policy: FoldPolicy;
+  /** Updates of one session within this span share a history row (history-coarsening.ts). */
+  readonly historyWindowMs: number;
+}
+
+/** One-minute resolution of "when" in the history. */
+export const DEFAULT_HISTORY_WINDOW_MS = 60_000;
+
+/** An explicit compaction: coarsen and fold everything foldable. */
+export const FOLD_EVERYTHING: CompactionPlan = { rule: 'always', policy: DEFAULT_FOLD_POLICY, historyWindowMs: DEFAULT_HISTORY_WINDOW_MS };
 
 interface DocumentSnapshot {
   state: Uint8Array | null;
@@ -70,6 +115,10 @@ const HEAD_SQL = `select state, covered_tx, covered_position,
         pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
    from documents where id = $1`;
 
+const TAIL_COLUMNS = `position, tx, update, quarantined, user_id as "userId", session_id as "sessionId",
+        operation_type as "operationType", created_at as "createdAt", merged_updates as "mergedUpdates",
+        operation_data is not null as "hasData"`;
+
 /**
  * The rows outside the folded set ($1 document id, $2 covered_position, $3 covered_tx, and
  * with `foldableOnly` $4 the horizon), in position order. Three disjoint, index-friendly
@@ -79,13 +128,13 @@ const HEAD_SQL = `select state, covered_tx, covered_position,
  */
 function tailSql(foldableOnly: boolean): string {
   const horizonFilter = foldableOnly ? 'and tx < $4' : '';
-  return `select position, tx, update, quarantined from collaborations
+  return `select ${TAIL_COLUMNS} from collaborations
       where document_id = $1 and position > $2 ${horizonFilter}
      union all
-     select position, tx, update, quarantined from collaborations
+     select ${TAIL_COLUMNS} from collaborations
       where document_id = $1 and position <= $2 and tx >= $3 ${horizonFilter}
      union all
-     select position, tx, update, quarantined from collaborations
+     select ${TAIL_COLUMNS} from collaborations
       where document_id = $1 and quarantined and position <= $2 and tx < $3 ${horizonFilter}
      order by position`;
 }
@@ -107,15 +156,17 @@ async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boo
 }
 
 interface Fold {
+  /** `base` + the rows that applied; null when not encoded (or nothing applied). */
   readonly state: Uint8Array | null;
   /** Rows that did not apply (they are not in `state`). */
   readonly failed: readonly LogRow[];
 }
 
-/** `base` + `rows`, reporting the rows Yjs refused. */
-function fold(documentId: string, base: Uint8Array | null, rows: readonly LogRow[]): Fold {
+/** `base` + `rows`, reporting the rows Yjs refused; `encode` false only checks which apply. */
+function fold(documentId: string, base: Uint8Array | null, rows: readonly LogRow[], encode = true): Fold {
   const updates = rows.map((r) => r.update);
-  const merged = mergeUpdates(base ? [base, ...updates] : updates);
+  const inputs = base ? [base, ...updates] : updates;
+  const merged = encode ? mergeUpdates(inputs) : { state: null, failed: failingUpdates(inputs) };
   const offset = base ? 1 : 0;
   if (base && merged.failed[0] === 0) {
     // Folding on without it would write a state that lacks everything folded so far.
@@ -131,45 +182,7 @@ function newlyFailed(failed: readonly LogRow[]): number[] {
   return positions;
 }
 
-interface Written {
-  readonly won: boolean;
-  /** Positions this statement marked quarantined (not those marked before). */
-  readonly quarantined: readonly number[];
-}
-
-/**
- * Steps 3 and 4 as ONE statement: marks `quarantine` and compare-and-sets the
- * folded state. The marks apply even when the CAS loses (they are true either way).
- */
-async function writeFolded(
-  db: Queryable,
-  documentId: string,
-  snap: DocumentSnapshot,
-  read: readonly LogRow[],
-  state: Uint8Array | null,
-  quarantine: readonly number[],
-): Promise<Written> {
-  let highest = snap.coveredPosition;
-  for (const row of read) if (row.position > highest) highest = row.position;
-  const { rows } = await db.query<{ won: boolean; quarantined: number[] }>(
-    `with marked as (
-       update collaborations set quarantined = true
-        where document_id = $1 and position = any($7::bigint[]) and not quarantined
-       returning position),
-     folded as (
-       update documents
-          set state = $2, covered_tx = $3, covered_position = $4, compacted_at = now(), updated_at = now()
-        where id = $1 and covered_tx = $5 and covered_position = $6
-       returning id)
-     select exists (select 1 from folded) as won,
-            coalesce((select jsonb_agg(position order by position) from marked), '[]'::jsonb) as quarantined`,
-    [documentId, state, snap.horizon, highest, snap.coveredTx, snap.coveredPosition, quarantine],
-  );
-  const row = rows[0];
-  return { won: row?.won === true, quarantined: row?.quarantined ?? [] };
-}
-
-/** Marks rows quarantined outside a fold (a load that does not write state back). */
+/** Marks rows quarantined (true whatever else happens: it only takes rows out of F). */
 async function markQuarantined(db: Queryable, documentId: string, positions: readonly number[]): Promise<number[]> {
   if (positions.length === 0) return [];
   const { rows } = await db.query<{ position: number }>(
@@ -181,81 +194,276 @@ async function markQuarantined(db: Queryable, documentId: string, positions: rea
   return rows.map((r) => r.position).sort((a, b) => a - b);
 }
 
-export interface CompactionResult {
-  /** Log rows that joined the folded set (0 when skipped or lost the CAS). */
-  readonly folded: number;
-  /** False when another compaction changed the covered pair first. */
+/** Deletes appended rows a pass coarsened ($2); returns those it deleted. */
+const DELETE_COARSENED_SQL = `delete from collaborations
+  where document_id = $1 and position = any($2::bigint[]) and merged_updates is null and not quarantined
+  returning position`;
+
+/**
+ * Inserts coarsened rows: their updates travel as one binary parameter ($5) cut apart by
+ * offset ($6) and length ($7), as the update log's insert does.
+ */
+const INSERT_COARSENED_SQL = `insert into collaborations
+    (document_id, user_id, session_id, operation_type, update, size, tx, created_at, merged_updates, merged_until)
+  select $1, u, s, op, substring($5::bytea from o for l), l, t, c, n, e
+    from unnest($2::uuid[], $3::text[], $4::text[], $6::int4[], $7::int4[], $8::int8[], $9::timestamptz[], $10::int4[], $11::timestamptz[])
+         as x(u, s, op, o, l, t, c, n, e)
+  returning position`;
+
+const FOLD_SQL = `update documents
+    set state = $2, covered_tx = $3, covered_position = $4, compacted_at = now(), updated_at = now()
+  where id = $1 and covered_tx = $5 and covered_position = $6
+  returning id`;
+
+/** A pass's write lost to another compaction: its transaction is rolled back. */
+class LostRace extends Error {}
+
+async function insertCoarsened(tx: Queryable, documentId: string, rows: readonly CoarsenedRow[]): Promise<number[]> {
+  const offsets: number[] = [];
+  const lengths: number[] = [];
+  let offset = 1; // substring() counts from 1
+  for (const row of rows) {
+    offsets.push(offset);
+    lengths.push(row.update.byteLength);
+    offset += row.update.byteLength;
+  }
+  const { rows: inserted } = await tx.query<{ position: number }>(INSERT_COARSENED_SQL, [
+    documentId,
+    rows.map((r) => r.userId),
+    rows.map((r) => r.sessionId),
+    rows.map((r) => r.operationType),
+    Buffer.concat(rows.map((r) => r.update)),
+    offsets,
+    lengths,
+    rows.map((r) => r.tx),
+    rows.map((r) => r.createdAt.toISOString()),
+    rows.map((r) => r.updates),
+    rows.map((r) => r.lastAt.toISOString()),
+  ]);
+  return inserted.map((r) => r.position);
+}
+
+interface Written {
   readonly won: boolean;
-  /** Positions of rows that failed to apply and were quarantined by this call. */
+  /** Positions this pass marked quarantined (not those marked before). */
   readonly quarantined: readonly number[];
+  /** Coarsened rows written (0 when the pass lost). */
+  readonly coarsened: readonly CoarsenedRow[];
 }
 
 /**
- * Folds the committed log tail into documents.state when at least `minRows`
- * rows (not counting quarantined ones) are foldable. Safe to run concurrently
- * from any number of instances.
+ * Steps 3 and 4, with the history coarsening, as ONE transaction: marks `quarantine`, replaces
+ * the coarsened rows' appended rows and, when `state` is given, compare-and-sets the folded
+ * state. A lost compare-and-set or a coarsening that finds its rows gone (another pass took
+ * them) rolls everything back; the marks are then made on their own (they are true either way).
  */
-export async function compactDocument(db: Queryable, documentId: string, minRows = 1): Promise<CompactionResult> {
+async function writePass(
+  db: Db,
+  documentId: string,
+  snap: DocumentSnapshot,
+  read: readonly LogRow[],
+  state: Uint8Array | null | undefined,
+  quarantine: readonly number[],
+  coarsened: readonly CoarsenedRow[],
+): Promise<Written> {
+  if (state === undefined && coarsened.length === 0) {
+    return { won: true, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [] };
+  }
+  const body = async (tx: Queryable): Promise<number[]> => {
+    const marked = await markQuarantined(tx, documentId, quarantine);
+    let highest = snap.coveredPosition;
+    for (const row of read) if (row.position > highest) highest = row.position;
+    if (coarsened.length > 0) {
+      const replaced = coarsened.flatMap((row) => row.positions);
+      const { rows: deleted } = await tx.query<{ position: number }>(DELETE_COARSENED_SQL, [documentId, replaced]);
+      if (deleted.length !== replaced.length) throw new LostRace('the rows were coarsened by another compaction');
+      for (const position of await insertCoarsened(tx, documentId, coarsened)) if (position > highest) highest = position;
+    }
+    if (state !== undefined) {
+      const { rows } = await tx.query(FOLD_SQL, [documentId, state, snap.horizon, highest, snap.coveredTx, snap.coveredPosition]);
+      if (rows.length === 0) throw new LostRace('the covered pair changed');
+    }
+    return marked;
+  };
+  try {
+    const marked = await db.transaction(body);
+    return { won: true, quarantined: marked, coarsened };
+  } catch (error) {
+    if (!(error instanceof LostRace)) throw error;
+    return { won: false, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [] };
+  }
+}
+
+/** The tail's bytes a fold would take in (quarantined rows stay out). */
+function unfoldedBytes(rows: readonly LogRow[]): number {
+  let bytes = 0;
+  for (const row of rows) if (!row.quarantined) bytes += row.update.byteLength;
+  return bytes;
+}
+
+interface Pass {
+  /** state + the rows that applied, when encoded (a fold, or `encode`). */
+  readonly state: Uint8Array | null;
+  readonly encoded: boolean;
+  readonly failed: readonly LogRow[];
+  readonly written: Written;
+  readonly folded: boolean;
+}
+
+/**
+ * One compaction pass over `rows` (all read with tx < horizon): applies them on top of the
+ * state, coarsens the appended ones that applied and writes the state when the plan says the
+ * fold is due.
+ */
+async function runPass(db: Db, documentId: string, snap: DocumentSnapshot, rows: readonly LogRow[], plan: CompactionPlan, encode: boolean): Promise<Pass> {
+  const stateBytes = snap.state?.byteLength ?? 0;
+  const due = foldDue(plan.rule, plan.policy, stateBytes, unfoldedBytes(rows));
+  const applied = fold(documentId, snap.state, rows, due || encode);
+  const failed = new Set(applied.failed);
+  const coarsenable = rows.filter((r) => r.mergedUpdates === null && !r.quarantined && !r.hasData && !failed.has(r));
+  // A fold takes every row into F, so only merging many rows into one is worth a rewrite;
+  // without a fold, single rows are rewritten too, which marks them as applied (see above).
+  const coarsened = coarsenLog(coarsenable, { windowMs: plan.historyWindowMs, singletons: !due });
+  const written = await writePass(db, documentId, snap, rows, due ? applied.state : undefined, newlyFailed(applied.failed), coarsened);
+  return { state: applied.state, encoded: due || encode, failed: applied.failed, written, folded: due && written.won };
+}
+
+export interface CompactionResult {
+  /** Log rows that joined the folded set (0 when skipped, not due, or lost the CAS). */
+  readonly folded: number;
+  /** False when another compaction changed the covered pair, or coarsened the rows, first. */
+  readonly won: boolean;
+  /** Positions of rows that failed to apply and were quarantined by this call. */
+  readonly quarantined: readonly number[];
+  /** documents.state was written. */
+  readonly wroteState: boolean;
+  /** History rows written in place of appended ones, and the appended rows they replaced. */
+  readonly coarsenedRows: number;
+  readonly replacedRows: number;
+  /** Appended rows this pass settled (folded, coarsened or quarantined), and their bytes. */
+  readonly settledRows: number;
+  readonly settledBytes: number;
+}
+
+const NOTHING: CompactionResult = { folded: 0, won: true, quarantined: [], wroteState: false, coarsenedRows: 0, replacedRows: 0, settledRows: 0, settledBytes: 0 };
+
+function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
+  const failed = new Set(pass.failed);
+  let folded = 0;
+  let settledRows = 0;
+  let settledBytes = 0;
+  const replaced = new Set(pass.written.coarsened.flatMap((r) => r.positions));
+  const marked = new Set(pass.written.quarantined);
+  for (const row of rows) {
+    if (pass.folded && !row.quarantined && !failed.has(row)) folded++;
+    if (row.mergedUpdates !== null || row.quarantined) continue;
+    if ((pass.folded && !failed.has(row)) || replaced.has(row.position) || marked.has(row.position)) {
+      settledRows++;
+      settledBytes += row.update.byteLength;
+    }
+  }
+  return {
+    folded,
+    won: pass.written.won,
+    quarantined: pass.written.quarantined,
+    wroteState: pass.folded,
+    coarsenedRows: pass.written.coarsened.length,
+    replacedRows: replaced.size,
+    settledRows,
+    settledBytes,
+  };
+}
+
+/**
+ * A compaction pass over the committed log tail, when at least `minRows` rows (not counting
+ * quarantined ones) are foldable: coarsens the history and writes documents.state as `plan`
+ * says (default: fold everything). Safe to run concurrently from any number of instances.
+ */
+export async function compactDocument(db: Db, documentId: string, minRows = 1, plan: CompactionPlan = FOLD_EVERYTHING): Promise<CompactionResult> {
   const snap = await readSnapshot(db, documentId, true);
+  if (!snap) return NOTHING;
   let candidates = 0;
-  if (snap) for (const row of snap.rows) if (!row.quarantined) candidates++;
+  let appended = 0;
+  for (const row of snap.rows) {
+    if (row.quarantined) continue;
+    candidates++;
+    if (row.mergedUpdates === null) appended++;
+  }
   // Quarantined rows alone are no reason to write: they would fail again.
-  if (!snap || candidates === 0 || candidates < minRows) return { folded: 0, won: true, quarantined: [] };
-  const folded = fold(documentId, snap.state, snap.rows);
-  const failedNow = newlyFailed(folded.failed);
-  const written = await writeFolded(db, documentId, snap, snap.rows, folded.state, failedNow);
-  return { folded: written.won ? candidates - failedNow.length : 0, won: written.won, quarantined: written.quarantined };
+  if (candidates === 0 || candidates < minRows) return NOTHING;
+  // Only coarsened rows and no fold due: nothing to do, and no reason to apply the state.
+  if (appended === 0 && !foldDue(plan.rule, plan.policy, snap.state?.byteLength ?? 0, unfoldedBytes(snap.rows))) return NOTHING;
+  return resultOf(snap.rows, await runPass(db, documentId, snap, snap.rows, plan, false));
 }
 
 export interface LoadedState {
   readonly state: Uint8Array | null;
+  /**
+   * How the tail was merged: `none` (no tail: the stored state as it is), `lazy` (coarsened
+   * rows only, merged with Y.mergeUpdates) or `doc` (applied row by row in a Y.Doc).
+   */
+  readonly merge: 'none' | 'lazy' | 'doc';
   /** Log rows read on top of documents.state (every row outside the folded set, quarantined ones too). */
   readonly tailRows: number;
   /** Tail bytes read on top of documents.state. */
   readonly tailBytes: number;
-  /** Rows folded by this load (it compacts when the tail reached `foldThreshold`). */
+  /** Rows folded by this load (it compacts when the tail reached `passThreshold`). */
   readonly folded: number;
   /** Rows still outside the folded set and not quarantined after this load: what a compaction would fold. */
   readonly unfoldedRows: number;
   readonly unfoldedBytes: number;
+  /** Of those, rows as appended (no compaction has applied them yet), and their bytes. */
+  readonly appendedRows: number;
+  readonly appendedBytes: number;
   /** Positions of rows that failed to apply and were quarantined by this load. */
   readonly quarantined: readonly number[];
 }
 
 /**
- * documents.state + every row outside the folded set, as one update. When the
- * foldable part of the tail has at least `foldThreshold` rows (not counting
- * quarantined ones) the merge is also written back (same CAS as
- * compactDocument), so a long tail is paid for once.
+ * documents.state + every row outside the folded set, as one update. A tail of coarsened rows
+ * only (each applied by a compaction already) is merged with Y.mergeUpdates, without a Y.Doc;
+ * any other tail is applied in a Y.Doc, row by row, so a row that does not apply is found and
+ * quarantined. When the foldable part of the tail holds at least `passThreshold` appended rows
+ * (not counting quarantined ones), the load also runs a compaction pass (`plan`: coarsening,
+ * and a fold when due, with the same CAS as compactDocument), so a long tail is paid for once.
  */
-export async function loadDocumentState(db: Queryable, documentId: string, foldThreshold: number): Promise<LoadedState | null> {
+export async function loadDocumentState(
+  db: Db,
+  documentId: string,
+  passThreshold: number,
+  plan: CompactionPlan = { ...FOLD_EVERYTHING, rule: 'due' },
+): Promise<LoadedState | null> {
   const snap = await readSnapshot(db, documentId, false);
   if (!snap) return null;
-  if (snap.rows.length === 0) {
-    return { state: snap.state, tailRows: 0, tailBytes: 0, folded: 0, unfoldedRows: 0, unfoldedBytes: 0, quarantined: [] };
-  }
   let tailBytes = 0;
   for (const row of snap.rows) tailBytes += row.update.byteLength;
+  const nothingFolded = { folded: 0, appendedRows: 0, appendedBytes: 0, quarantined: [] };
+  if (snap.rows.length === 0) {
+    return { state: snap.state, merge: 'none', tailRows: 0, tailBytes: 0, unfoldedRows: 0, unfoldedBytes: 0, ...nothingFolded };
+  }
+  if (snap.rows.every((r) => r.mergedUpdates !== null && !r.quarantined)) {
+    const parts = snap.rows.map((r) => r.update);
+    const state = Y.mergeUpdates(snap.state ? [snap.state, ...parts] : parts);
+    return { state, merge: 'lazy', tailRows: snap.rows.length, tailBytes, unfoldedRows: snap.rows.length, unfoldedBytes: tailBytes, ...nothingFolded };
+  }
 
   const foldable = snap.rows.filter((r) => r.tx < snap.horizon);
-  let candidates = 0;
-  for (const row of foldable) if (!row.quarantined) candidates++;
+  let appended = 0;
+  for (const row of foldable) if (!row.quarantined && row.mergedUpdates === null) appended++;
 
   let state: Uint8Array | null;
   let rest: readonly LogRow[];
-  let folded = 0;
-  let won = false;
+  let folded = false;
   const quarantined: number[] = [];
   const failed = new Set<LogRow>();
-  if (foldThreshold > 0 && candidates > 0 && candidates >= foldThreshold) {
-    const first = fold(documentId, snap.state, foldable);
-    const failedNow = newlyFailed(first.failed);
-    const written = await writeFolded(db, documentId, snap, foldable, first.state, failedNow);
-    won = written.won;
-    if (won) folded = candidates - failedNow.length;
-    quarantined.push(...written.quarantined);
-    for (const row of first.failed) failed.add(row);
-    state = first.state;
+  const replaced = new Set<number>();
+  if (passThreshold > 0 && appended > 0 && appended >= passThreshold) {
+    const pass = await runPass(db, documentId, snap, foldable, plan, true);
+    folded = pass.folded;
+    quarantined.push(...pass.written.quarantined);
+    for (const row of pass.failed) failed.add(row);
+    for (const row of pass.written.coarsened) for (const position of row.positions) replaced.add(position);
+    state = pass.state;
     rest = snap.rows.filter((r) => r.tx >= snap.horizon);
   } else {
     state = snap.state;
@@ -270,14 +478,35 @@ export async function loadDocumentState(db: Queryable, documentId: string, foldT
 
   // What stays for a later compaction: rows that applied, are not marked, and were not folded now.
   let unfoldedRows = 0;
-  let unfoldedBytes = 0;
+  let unfoldedBytesLeft = 0;
+  let appendedRows = 0;
+  let appendedBytes = 0;
+  let foldedRows = 0;
   for (const row of snap.rows) {
     if (row.quarantined || failed.has(row)) continue;
-    if (won && row.tx < snap.horizon) continue;
+    if (folded && row.tx < snap.horizon) {
+      foldedRows++;
+      continue;
+    }
     unfoldedRows++;
-    unfoldedBytes += row.update.byteLength;
+    unfoldedBytesLeft += row.update.byteLength;
+    if (row.mergedUpdates === null && !replaced.has(row.position)) {
+      appendedRows++;
+      appendedBytes += row.update.byteLength;
+    }
   }
-  return { state, tailRows: snap.rows.length, tailBytes, folded, unfoldedRows, unfoldedBytes, quarantined };
+  return {
+    state,
+    merge: 'doc',
+    tailRows: snap.rows.length,
+    tailBytes,
+    folded: foldedRows,
+    unfoldedRows,
+    unfoldedBytes: unfoldedBytesLeft,
+    appendedRows,
+    appendedBytes,
+    quarantined,
+  };
 }
 
 /**
@@ -292,7 +521,7 @@ export async function pruneHistory(db: Queryable, documentId: string, olderThanM
         using documents d
         where d.id = $1 and c.document_id = d.id
           and c.position <= d.covered_position and c.tx < d.covered_tx and not c.quarantined
-          and c.created_at < now() - make_interval(secs => $2::double precision / 1000)
+          and coalesce(c.merged_until, c.created_at) < now() - make_interval(secs => $2::double precision / 1000)
        returning 1)
      select count(*)::int as n from deleted`,
     [documentId, olderThanMs],

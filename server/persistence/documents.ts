@@ -135,7 +135,8 @@ export async function createDocument(
 export async function documentUpdatedAt(db: Queryable, documentId: string): Promise<Date | null> {
   const { rows } = await db.query<{ updated_at: Date }>(
     `select greatest(d.updated_at,
-                     (select c.created_at from collaborations c where c.document_id = d.id order by c.position desc limit 1)) as updated_at
+                     (select coalesce(c.merged_until, c.created_at) from collaborations c
+                       where c.document_id = d.id order by c.position desc limit 1)) as updated_at
        from documents d where d.id = $1`,
     [documentId],
   );

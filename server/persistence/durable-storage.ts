@@ -1,14 +1,17 @@
 /**
  * `DocumentStorage` on a `Db` (PostgreSQL or PGlite): appends go through the
  * group-committing UpdateLog, loads read documents.state plus the unfolded log
- * tail, and compaction folds the tail when it grows past a threshold or when the
- * room unloads. Shutdown is bounded: close() flushes for at most its timeout and
+ * tail, and a compaction pass runs when the appended rows grow past a threshold or
+ * when the room unloads: it coarsens the log's history and writes the state only
+ * when the fold is due (compaction-policy.ts), so what is written scales with the
+ * document's growth, not with its size times its edits. Shutdown is bounded: close() flushes for at most its timeout and
  * never waits for compaction, which is only an optimisation.
  */
 import type { Logger } from 'pino';
 import type { Lock, Locks } from '../cluster/locks.js';
 import type { Db } from './db.js';
-import { compactDocument, loadDocumentState, pruneHistory } from './compaction.js';
+import { compactDocument, DEFAULT_HISTORY_WINDOW_MS, FOLD_EVERYTHING, loadDocumentState, pruneHistory, type CompactionPlan } from './compaction.js';
+import { DEFAULT_FOLD_POLICY, strongerRule, type FoldPolicy, type FoldRule } from './compaction-policy.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
 import { createDocument, findDocument, isTrashed, type DocumentRow } from './documents.js';
 import {
@@ -26,10 +29,16 @@ import { UpdateLog, type UpdateLogOptions } from './update-log.js';
 
 export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitted' | 'logger'> {
   readonly logger?: Logger | undefined;
-  /** Compact a document once this many log rows accumulated since its last fold (default 1000). */
+  /** Run a compaction pass once this many rows were appended since the last one (default 1000). */
   readonly compactThresholdRows?: number | undefined;
   /** ... or this many bytes of updates (default 1 MiB). */
   readonly compactThresholdBytes?: number | undefined;
+  /** A pass writes documents.state once the unfolded tail holds this fraction of its bytes (default 1). */
+  readonly foldRatio?: number | undefined;
+  /** On release, a document whose state is at most this large is folded completely (default 1 MiB). */
+  readonly releaseFoldBytes?: number | undefined;
+  /** Updates of one session within this span share one history row (default 60 s). */
+  readonly historyWindowMs?: number | undefined;
   /** Compact when a room unloads (default true). */
   readonly compactOnRelease?: boolean | undefined;
   /**
@@ -50,6 +59,7 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
 
 const COMPACTION_RETRY_MS = 1000;
 
+/** Rows appended (not yet seen by a compaction pass) that this instance knows of. */
 interface TailEstimate {
   rows: number;
   bytes: number;
@@ -64,15 +74,20 @@ export class DurableStorage implements DocumentStorage {
   private readonly logger: Logger | undefined;
   private readonly thresholdRows: number;
   private readonly thresholdBytes: number;
+  private readonly foldPolicy: FoldPolicy;
+  private readonly historyWindowMs: number;
   private readonly compactOnRelease: boolean;
   private readonly retentionMs: number | undefined;
   private readonly ownsDb: boolean;
   private readonly locks: Locks | undefined;
 
-  /** Log rows this instance knows are unfolded, per loaded document. */
+  /** Appended rows not yet seen by a compaction pass, per loaded document. */
   private readonly tails = new Map<string, TailEstimate>();
-  /** Compactions run one at a time, so they never starve the update log of connections. */
-  private readonly compactQueue = new Set<string>();
+  /**
+   * Compactions run one at a time, so they never starve the update log of connections; a
+   * document asked for twice runs once, with the stronger rule.
+   */
+  private readonly compactQueue = new Map<string, FoldRule>();
   private compacting: Promise<void> | undefined;
   /** Re-checks of documents whose tail a compaction could not fold (yet). */
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -88,6 +103,11 @@ export class DurableStorage implements DocumentStorage {
     this.logger = options.logger;
     this.thresholdRows = options.compactThresholdRows ?? 1000;
     this.thresholdBytes = options.compactThresholdBytes ?? 1024 * 1024;
+    this.foldPolicy = {
+      foldRatio: options.foldRatio ?? DEFAULT_FOLD_POLICY.foldRatio,
+      releaseFoldBytes: options.releaseFoldBytes ?? DEFAULT_FOLD_POLICY.releaseFoldBytes,
+    };
+    this.historyWindowMs = options.historyWindowMs ?? DEFAULT_HISTORY_WINDOW_MS;
     this.compactOnRelease = options.compactOnRelease ?? true;
     this.retentionMs = options.historyRetentionMs;
     this.ownsDb = options.ownsDb ?? false;
@@ -123,12 +143,12 @@ export class DurableStorage implements DocumentStorage {
     // alongside the state, so it costs no round trip of its own.
     const trashed = isTrashed(this.db, document.id);
     trashed.catch(() => {}); // awaited below, after the state (which answers for a missing row first)
-    const loaded = await loadDocumentState(this.db, document.id, this.thresholdRows);
+    const loaded = await loadDocumentState(this.db, document.id, this.thresholdRows, this.plan('due'));
     if (!loaded) throw new DocumentGoneError(`document ${JSON.stringify(document.name)} no longer exists`);
     if (await trashed) throw new DocumentDeletedError(document.name);
     this.noteQuarantined(document.id, loaded.quarantined);
     if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
-    this.tails.set(document.id, { rows: loaded.unfoldedRows, bytes: loaded.unfoldedBytes });
+    this.tails.set(document.id, { rows: loaded.appendedRows, bytes: loaded.appendedBytes });
     return { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId, state: loaded.state };
   }
 
@@ -146,7 +166,7 @@ export class DurableStorage implements DocumentStorage {
     // whole state back only to find that would cost a document's size in I/O and parsing.
     const tail = this.tails.get(documentId);
     if (this.compactOnRelease && !this.closed && (tail === undefined || tail.rows > 0)) {
-      await this.requestCompaction(documentId);
+      await this.requestCompaction(documentId, 'release');
     }
     this.tails.delete(documentId);
     clearTimeout(this.retryTimers.get(documentId));
@@ -158,20 +178,28 @@ export class DurableStorage implements DocumentStorage {
   }
 
   /**
-   * Folds the document's committed log tail now (also used by tests and the admin API).
-   * Takes no lock: an explicit request runs; the compare-and-set keeps it correct.
+   * Folds the document's committed log tail now, coarsening its history (also used by tests
+   * and the admin API); returns the rows that joined the folded set. Takes no lock: an
+   * explicit request runs; the compare-and-set keeps it correct.
    */
   async compact(documentId: string): Promise<number> {
-    const result = await compactDocument(this.db, documentId, 1);
+    return this.runPass(documentId, 'always');
+  }
+
+  /** The plan of a pass asked for by `rule`, with this storage's policy. */
+  private plan(rule: FoldRule): CompactionPlan {
+    return { ...FOLD_EVERYTHING, rule, policy: this.foldPolicy, historyWindowMs: this.historyWindowMs };
+  }
+
+  private async runPass(documentId: string, rule: FoldRule): Promise<number> {
+    const result = await compactDocument(this.db, documentId, 1, this.plan(rule));
     this.noteQuarantined(documentId, result.quarantined);
-    const settled = result.folded + result.quarantined.length;
-    if (settled > 0) {
-      const tail = this.tails.get(documentId);
-      if (tail) {
-        tail.rows = Math.max(0, tail.rows - settled);
-        if (tail.rows === 0) tail.bytes = 0;
-      }
+    const tail = this.tails.get(documentId);
+    if (tail && result.settledRows > 0) {
+      tail.rows = Math.max(0, tail.rows - result.settledRows);
+      tail.bytes = tail.rows === 0 ? 0 : Math.max(0, tail.bytes - result.settledBytes);
     }
+    if (result.wroteState) this.logger?.debug({ documentId, folded: result.folded, coarsened: result.coarsenedRows }, 'folded the log tail');
     if (result.folded > 0 && this.retentionMs !== undefined) await pruneHistory(this.db, documentId, this.retentionMs);
     return result.folded;
   }
@@ -225,14 +253,15 @@ export class DurableStorage implements DocumentStorage {
     tail.rows += rows;
     tail.bytes += bytes;
     if (tail.rows >= this.thresholdRows || tail.bytes >= this.thresholdBytes) {
-      void this.requestCompaction(documentId);
+      void this.requestCompaction(documentId, 'due');
     }
   }
 
   /** Queues a compaction (deduplicated per document) and resolves when the queue has run it. */
-  private requestCompaction(documentId: string): Promise<void> {
+  private requestCompaction(documentId: string, rule: FoldRule): Promise<void> {
     if (this.closed) return Promise.resolve();
-    this.compactQueue.add(documentId);
+    const queued = this.compactQueue.get(documentId);
+    this.compactQueue.set(documentId, queued === undefined ? rule : strongerRule(queued, rule));
     this.compacting ??= this.runCompactions().finally(() => {
       this.compacting = undefined;
     });
@@ -241,8 +270,9 @@ export class DurableStorage implements DocumentStorage {
 
   private async runCompactions(): Promise<void> {
     while (this.compactQueue.size > 0 && !this.closed) {
-      const [documentId] = this.compactQueue;
-      if (documentId === undefined) break;
+      const [next] = this.compactQueue;
+      if (next === undefined) break;
+      const [documentId, rule] = next;
       this.compactQueue.delete(documentId);
       const lock = await this.lockForCompaction(documentId);
       if (lock === null) {
@@ -252,7 +282,7 @@ export class DurableStorage implements DocumentStorage {
         continue;
       }
       try {
-        if (!this.closed) await this.compact(documentId);
+        if (!this.closed) await this.runPass(documentId, rule);
       } catch (error) {
         // Compaction is an optimisation: the log still holds everything.
         this.logger?.warn({ err: error, documentId }, 'compaction failed');
@@ -281,9 +311,9 @@ export class DurableStorage implements DocumentStorage {
   }
 
   /**
-   * A compaction folds only rows of transactions older than the oldest one still
-   * running on the server, and may fail outright; if the tail is still over the
-   * threshold, look again in a second rather than waiting for the next append.
+   * A compaction reads only rows of transactions older than the oldest one still
+   * running on the server, and may fail outright; if the appended rows are still over
+   * the threshold, look again in a second rather than waiting for the next append.
    */
   private retryIfStillLong(documentId: string): void {
     const tail = this.tails.get(documentId);
@@ -291,7 +321,7 @@ export class DurableStorage implements DocumentStorage {
     if (tail.rows < this.thresholdRows && tail.bytes < this.thresholdBytes) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(documentId);
-      void this.requestCompaction(documentId);
+      void this.requestCompaction(documentId, 'due');
     }, COMPACTION_RETRY_MS);
     timer.unref();
     this.retryTimers.set(documentId, timer);

@@ -1,15 +1,27 @@
 /** Reading the collaboration history (GET /api/documents/:name/history). */
 import type { Queryable } from './db.js';
 
+/**
+ * One row of the log: one update as appended, or, once a compaction has coarsened the history
+ * (history-coarsening.ts), one session's updates within a minute, merged.
+ */
 export interface HistoryEntry {
-  /** Log position: unique, increasing in insertion order; use as the `before` cursor. */
+  /**
+   * Log position: unique, increasing in the order rows were written (a coarsened row is
+   * written when its updates are merged); use as the `before` cursor.
+   */
   readonly position: number;
   readonly userId: string | null;
   readonly sessionId: string;
   readonly operationType: string;
   /** Bytes of the Yjs update. */
   readonly size: number;
+  /** When the (first) update was stored. */
   readonly createdAt: Date;
+  /** Updates the entry stands for (1 for an update as appended). */
+  readonly updates: number;
+  /** When the last of them was stored (createdAt for one update). */
+  readonly lastAt: Date;
 }
 
 export interface HistoryQuery {
@@ -35,8 +47,11 @@ export async function listHistory(db: Queryable, documentName: string, query: Hi
     operation_type: string;
     size: number;
     created_at: Date;
+    updates: number;
+    last_at: Date;
   }>(
-    `select c.position, c.user_id, c.session_id, c.operation_type, c.size, c.created_at
+    `select c.position, c.user_id, c.session_id, c.operation_type, c.size, c.created_at,
+            coalesce(c.merged_updates, 1) as updates, coalesce(c.merged_until, c.created_at) as last_at
        from collaborations c
        join documents d on d.id = c.document_id
       where d.name = $1 and ($2::bigint is null or c.position < $2::bigint)
@@ -51,5 +66,7 @@ export async function listHistory(db: Queryable, documentName: string, query: Hi
     operationType: r.operation_type,
     size: r.size,
     createdAt: r.created_at,
+    updates: r.updates,
+    lastAt: r.last_at,
   }));
 }

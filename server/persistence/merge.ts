@@ -24,6 +24,18 @@ export interface MergeResult {
 
 /** Folds `updates` into one; every input is applied, also a lone one, so `failed` is always right. */
 export function mergeUpdates(updates: readonly Uint8Array[]): MergeResult {
+  return applyUpdates(updates, true);
+}
+
+/**
+ * Which of `updates` apply (in order, each on top of those before it), without encoding the
+ * result: what a compaction that does not write the state needs to know.
+ */
+export function failingUpdates(updates: readonly Uint8Array[]): readonly number[] {
+  return applyUpdates(updates, false).failed;
+}
+
+function applyUpdates(updates: readonly Uint8Array[], encode: boolean): MergeResult {
   if (updates.length === 0) return { state: null, failed: [] };
   const doc = new Y.Doc();
   const failed: number[] = [];
@@ -38,7 +50,7 @@ export function mergeUpdates(updates: readonly Uint8Array[]): MergeResult {
       }
     }
   });
-  const state = failed.length === updates.length ? null : Y.encodeStateAsUpdate(doc);
+  const state = encode && failed.length < updates.length ? Y.encodeStateAsUpdate(doc) : null;
   doc.destroy();
   return { state, failed };
 }

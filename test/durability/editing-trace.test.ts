@@ -12,13 +12,15 @@
  * Checks: after every chunk the writer's plain text is the trace's text at that point; at the end
  * the Hocuspocus writer's changes are all acknowledged (unsyncedChanges 0), the reader holds the
  * very same formatted delta, and after a restart of the server on the same database a fresh
- * client of each protocol loads exactly that delta.
+ * client of each protocol loads exactly that delta. The log, coarsened by compaction, is still
+ * history: every update is in a row of its session, dated to within the minute.
  *
  * CI replays a prefix (TRACE_DEFAULT keystrokes). `TRACE_KEYSTROKES=all` (or a number) replays
  * more: `TRACE_KEYSTROKES=all npx vitest run test/durability/editing-trace.test.ts`.
  */
 import path from 'node:path';
 import type { HocuspocusProvider } from '@hocuspocus/provider';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -200,6 +202,26 @@ describe(`editing trace (automerge-paper, ${KEYSTROKES} keystrokes) through real
       for (const fresh of [freshHp.document, freshYw.doc]) {
         expect(paperPlainText(fresh)).toBe(expectedText);
         expect(firstDifference(expected, paperDelta(fresh))).toBeNull();
+      }
+
+      // The log is history still, coarsened: fewer rows than updates, each row one writer's
+      // session, each spanning less than a minute.
+      const sql = new pg.Client({ connectionString: database.url });
+      await sql.connect();
+      try {
+        const { rows } = await sql.query<{ rows: string; updates: string; sessions: string; widest: number }>(
+          `select count(*) as rows, sum(coalesce(c.merged_updates, 1)) as updates, count(distinct c.session_id) as sessions,
+                  coalesce(max(extract(epoch from c.merged_until - c.created_at)), 0)::float8 as widest
+             from collaborations c join documents d on d.id = c.document_id where d.name = $1`,
+          [NAME],
+        );
+        const log = rows[0]!;
+        expect(Number(log.updates)).toBeGreaterThanOrEqual(KEYSTROKES);
+        expect(Number(log.rows)).toBeLessThan(Number(log.updates) / 2);
+        expect(Number(log.sessions)).toBeGreaterThanOrEqual(2);
+        expect(log.widest).toBeLessThan(60);
+      } finally {
+        await sql.end();
       }
     },
     TIMEOUT_MS,
