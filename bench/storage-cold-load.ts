@@ -2,12 +2,14 @@
  * One cold load, in a process of its own (the storage bench runs it): what a restarted server's
  * first `storage.load` of a document costs with nothing warmed up. Prints one JSON line:
  * { loadMs (find + load), stateBytes, applyMs (a Y.Doc built from the state afterwards, as a
- * room does), stateVector (base64), text (length of the paper fragment's XML) }.
+ * room does), stateVector (base64), text (length of the paper fragment's XML), merge and
+ * tailRows (how the load merged the log's tail, read again after the timed load) }.
  *
  * Usage: node dist/bench/storage-cold-load.js <postgres-url> <document-name>
  */
 import pino from 'pino';
 import * as Y from 'yjs';
+import { loadDocumentState } from '../server/persistence/compaction.js';
 import { createPgDb } from '../server/persistence/pg-db.js';
 import { DurableStorage } from '../server/persistence/durable-storage.js';
 
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   const doc = new Y.Doc();
   if (loaded.state) Y.applyUpdate(doc, loaded.state);
   const applyMs = performance.now() - t1;
+  const again = await loadDocumentState(db, ref.id, 0);
   await storage.close(10_000);
   await db.close();
   process.stdout.write(
@@ -38,6 +41,8 @@ async function main(): Promise<void> {
       applyMs,
       stateVector: Buffer.from(Y.encodeStateVector(doc)).toString('base64'),
       text: doc.getXmlFragment('default').toString().length,
+      merge: again?.merge ?? null,
+      tailRows: again?.tailRows ?? null,
     })}\n`,
   );
 }
