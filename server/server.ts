@@ -11,6 +11,8 @@ import { configFromEnv, type Config } from './config.js';
 import { BusRelay } from './cluster/bus-relay.js';
 import { livePresence, NO_PRESENCE_SINK, SessionPresence } from './cluster/session-presence.js';
 import { DisposerStack } from './disposers.js';
+import { AwarenessNames } from './authorship/awareness-names.js';
+import { authorshipRoutes } from './http/authorship-api.js';
 import { documentRoutes } from './http/document-api.js';
 import { lifecycleRoutes } from './http/lifecycle-api.js';
 import { versionRoutes } from './http/version-api.js';
@@ -157,10 +159,12 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   const sessionPresence = backends.sharedPresence ? new SessionPresence(backends.sharedPresence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
   if (sessionPresence) disposers.add('session presence', () => sessionPresence.close());
 
+  // Open-mode display names seen in awareness, for authorship (it only records, so it goes with the caller's extensions).
+  const awarenessNames = new AwarenessNames();
   const rooms = new RoomRegistry({
     storage,
     publisher,
-    extensions: roomExtensions(relay, autoVersions, treeProjection, options.extensions ?? []),
+    extensions: roomExtensions(relay, autoVersions, treeProjection, [awarenessNames, ...(options.extensions ?? [])]),
     metrics,
     logger,
     clock,
@@ -218,6 +222,7 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
     ...versionRoutes(apiDependencies, documentRequests),
     ...contentRoutes(apiDependencies, documentRequests, documentWrites),
     ...lifecycleRoutes(apiDependencies, rooms),
+    ...authorshipRoutes(apiDependencies, rooms, awarenessNames),
   ];
   // Counted per user (from the authentication the route then reuses), else per address, and route;
   // CORS outside, so a 429 carries its headers.

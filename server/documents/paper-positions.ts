@@ -7,12 +7,13 @@ import * as Y from 'yjs';
 import { holdsEditorContent } from './paper-fragment.js';
 import { walkPaperText, type PaperTextTree } from './paper-text.js';
 
-type PaperYNode = Y.XmlElement | Y.XmlText | Y.XmlHook;
+export type PaperYNode = Y.XmlElement | Y.XmlText | Y.XmlHook;
 // Yjs types are invariant in their event type; `any` is the only common supertype (internal only).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyType = Y.AbstractType<any>;
 
-const yTree: PaperTextTree<PaperYNode> = {
+/** The text rule's view of the live Yjs types (also walked by authorship's blame). */
+export const yTree: PaperTextTree<PaperYNode> = {
   isText: (node) => node instanceof Y.XmlText,
   textLength: (node) => (node instanceof Y.XmlText ? node.length : 0),
   nodeName: (node) => (node instanceof Y.XmlElement ? node.nodeName : ''),

@@ -5,12 +5,11 @@
  * decides who may create a document — so a token means the same on both.
  */
 import { z } from 'zod';
-import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects } from '../persistence/accounts.js';
+import { findProject, findUser, listDocuments, listReadableDocuments, listUserProjects, userNames } from '../persistence/accounts.js';
 import { recordAuditSafely } from '../persistence/audit.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../persistence/documents.js';
 import { HISTORY_MAX_LIMIT, listHistory } from '../persistence/history.js';
 import { MemoryStorage } from '../persistence/memory-storage.js';
-import type { Db } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { readAs } from '../persistence/user-context.js';
 import type { Principal } from '../auth/authorizer.js';
@@ -158,16 +157,6 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
       }),
     },
   ];
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `users.name` of each id, in one query (ids that are not users are left out). */
-async function userNames(db: Db, ids: readonly (string | null)[]): Promise<Map<string, string>> {
-  const wanted = [...new Set(ids.filter((id): id is string => id !== null && UUID.test(id)).map((id) => id.toLowerCase()))];
-  if (wanted.length === 0) return new Map();
-  const { rows } = await db.query<{ id: string; name: string }>('select id, name from users where id = any($1::uuid[])', [wanted]);
-  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 /**

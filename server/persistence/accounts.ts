@@ -44,6 +44,16 @@ export async function findUser(db: Queryable, id: string): Promise<UserRow | nul
   return rows[0] ?? null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `users.name` of each id (lower-cased), in one query; ids that are not users are left out. */
+export async function userNames(db: Queryable, ids: Iterable<string | null>): Promise<Map<string, string>> {
+  const wanted = [...new Set([...ids].filter((id): id is string => id !== null && UUID.test(id)).map((id) => id.toLowerCase()))];
+  if (wanted.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; name: string }>('select id, name from users where id = any($1::uuid[])', [wanted]);
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
 export async function findProject(db: Queryable, id: string): Promise<ProjectRow | null> {
   const { rows } = await db.query<{ id: string; name: string; owner_id: string | null; visibility: ProjectVisibility }>(
     'select id, name, owner_id, visibility from projects where id = $1',
