@@ -16,12 +16,14 @@
  * "Earliest" is by stored time, then position: rows are folded in that order, and what is
  * filled first stays (clock-runs.ts), so folding a row again changes nothing.
  *
- * Characters are UTF-16 code units of text (Y.Text content) and of string values (a research
- * tree's titles); elements, embeds and formatting count none. Deleted characters can only be
- * counted for content some row still holds: for content whose rows were pruned, the deletion
- * is known but not its size.
+ * Characters are UTF-16 code units of text (Y.Text and Y.XmlText content) and, where the
+ * document's kind says so, of string values set under some map keys (a research tree's
+ * titles); elements, embeds, formatting, attributes and other values count none. Deleted
+ * characters can only be counted for content some row still holds: for content whose rows were
+ * pruned, the deletion is known but not its size.
  */
 import * as Y from 'yjs';
+import type { DocumentKind } from '../persistence/documents.js';
 import { ClockRuns } from './clock-runs.js';
 import type { AuthorshipLogRow } from './authorship-log.js';
 
@@ -69,11 +71,23 @@ export interface IndexOptions {
    * whatever rows they came in.
    */
   readonly keepTimes: boolean;
+  /**
+   * Map keys whose string values count as characters. Only a value's first write names its key
+   * (an overwrite points at the value it replaces instead), so keys are followed from item to
+   * item; with none, no key is tracked.
+   */
+  readonly countedKeys: ReadonlySet<string>;
 }
+
+/** What counts for each kind: a paper's text; a research tree's titles, and the times its blame compares. */
+export const INDEX_OPTIONS: Readonly<Record<DocumentKind, IndexOptions>> = {
+  paper: { keepTimes: false, countedKeys: new Set() },
+  research_tree: { keepTimes: true, countedKeys: new Set(['title']) },
+};
 
 const sameCharKind = (a: StructInfo, b: StructInfo): boolean => (a.chars === TEXT_RUN && b.chars === TEXT_RUN) || (a.chars === 0 && b.chars === 0);
 
-/** Rough bytes per run and per sender, for the cache's bound. */
+/** Rough bytes per run (or recorded key) and per sender, for the cache's bound. */
 const RUN_BYTES = 80;
 const SENDER_BYTES = 200;
 
@@ -84,12 +98,16 @@ export class AuthorshipIndex {
   private readonly deletions = new Map<number, ClockRuns<Deletion>>();
   private readonly joinStructs: (a: StructInfo, b: StructInfo) => boolean;
   private readonly joinDeletions: (a: Deletion, b: Deletion) => boolean;
+  private readonly countedKeys: ReadonlySet<string>;
+  /** The map key of each map value's last clock (client → clock → key), while countedKeys is not empty. */
+  private readonly keys = new Map<number, Map<number, string>>();
   /** Rows Yjs could not decode (left out; the room refused them too). */
   unreadableRows = 0;
 
   constructor(options: IndexOptions) {
     this.joinStructs = options.keepTimes ? (a, b) => a.at === b.at && sameCharKind(a, b) : sameCharKind;
     this.joinDeletions = options.keepTimes ? (a, b) => a.sender === b.sender && a.at === b.at : (a, b) => a.sender === b.sender;
+    this.countedKeys = options.countedKeys;
   }
 
   /** Folds rows in (stored time, position) order; rows already folded change nothing. */
@@ -155,6 +173,7 @@ export class AuthorshipIndex {
     let runs = 0;
     for (const record of this.clients.values()) runs += record.structs.size;
     for (const deleted of this.deletions.values()) runs += deleted.size;
+    for (const clocks of this.keys.values()) runs += clocks.size;
     return runs * RUN_BYTES + this.senders.length * SENDER_BYTES;
   }
 
@@ -202,8 +221,9 @@ export class AuthorshipIndex {
       runs.fill(clock, clock + item.length, { at, chars: TEXT_RUN });
       return;
     }
-    if (content instanceof Y.ContentAny) {
-      // One clock per value: each string value is a run of its own, so its size stays exact.
+    const key = this.countedKeys.size > 0 ? this.keyOf(item) : undefined;
+    if (content instanceof Y.ContentAny && key !== undefined && this.countedKeys.has(key)) {
+      // One clock per value: each counted string is a run of its own, so its size stays exact.
       const values = content.getContent();
       for (let i = 0; i < values.length; i++) {
         const value = values[i];
@@ -212,6 +232,21 @@ export class AuthorshipIndex {
       return;
     }
     runs.fill(clock, clock + item.length, { at, chars: 0 });
+  }
+
+  /** The map key `item` is a value of (its own, or that of the value it overwrites), recorded for the next overwrite; undefined for list content. */
+  private keyOf(item: Y.Item): string | undefined {
+    const origin = item.origin;
+    const key = item.parentSub ?? (origin === null ? undefined : this.keys.get(origin.client)?.get(origin.clock));
+    if (key === undefined) return undefined;
+    let clocks = this.keys.get(item.id.client);
+    if (clocks === undefined) {
+      clocks = new Map();
+      this.keys.set(item.id.client, clocks);
+    }
+    // An overwrite's origin is the last clock of the value it replaces.
+    clocks.set(item.id.clock + item.length - 1, key);
+    return key;
   }
 
   private clientRecord(client: number, sender: number): ClientRecord {

@@ -12,7 +12,7 @@ import type { Room } from '../rooms/room.js';
 import { AuthorIdentities } from './author-identities.js';
 import { listAuthors } from './authors.js';
 import { AuthorshipCache } from './authorship-cache.js';
-import { AuthorshipIndex } from './authorship-index.js';
+import { AuthorshipIndex, INDEX_OPTIONS } from './authorship-index.js';
 import type { LogCursor, LogRead } from './authorship-log.js';
 import type { DocumentAuthor, TreeBlame } from './authorship-types.js';
 import type { AwarenessNames } from './awareness-names.js';
@@ -55,7 +55,7 @@ export class Authorship {
     const { rows, cursor } = await read(cached?.cursor ?? null);
     // An incremental read belongs to the index it started from (even if the cache dropped it
     // meanwhile); a whole read may fold into one a concurrent request cached meanwhile.
-    const entry = cached ?? this.cache.get(document.id) ?? { index: new AuthorshipIndex({ keepTimes: document.kind === 'research_tree' }), cursor, bytes: 0 };
+    const entry = cached ?? this.cache.get(document.id) ?? { index: new AuthorshipIndex(INDEX_OPTIONS[document.kind]), cursor, bytes: 0 };
     entry.index.add(rows);
     // Folding is idempotent, so the cursor may only move forward; an older read leaves it.
     if (cursor.horizon >= entry.cursor.horizon) entry.cursor = cursor;

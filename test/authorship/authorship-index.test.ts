@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AuthorIdentities, UNKNOWN_AUTHOR } from '../../server/authorship/author-identities.js';
 import { listAuthors } from '../../server/authorship/authors.js';
-import { AuthorshipIndex } from '../../server/authorship/authorship-index.js';
+import { AuthorshipIndex, INDEX_OPTIONS } from '../../server/authorship/authorship-index.js';
 import type { AuthorshipLogRow } from '../../server/authorship/authorship-log.js';
 import { paperBlame } from '../../server/authorship/paper-blame.js';
 
@@ -79,11 +79,11 @@ describe('the authorship index', () => {
     bob.text().delete(bob.text().length - 1, 1); // bob his own "d"
     sync(ada, bob);
 
-    const keystrokes = new AuthorshipIndex({ keepTimes: false });
+    const keystrokes = new AuthorshipIndex(INDEX_OPTIONS.paper);
     let at = 0;
     keystrokes.add([...ada.updates.map((u) => row('ada', 'sa', u, at++)), ...bob.updates.map((u) => row('bob', 'sb', u, 100 + at++))]);
     // The same history as a compaction leaves it: one merged row per session.
-    const coarse = new AuthorshipIndex({ keepTimes: false });
+    const coarse = new AuthorshipIndex(INDEX_OPTIONS.paper);
     coarse.add([row('ada', 'sa', Y.mergeUpdates(ada.updates), 0), row('bob', 'sb', Y.mergeUpdates(bob.updates), 100)]);
 
     for (const index of [keystrokes, coarse]) {
@@ -107,7 +107,7 @@ describe('the authorship index', () => {
     ada.text().insert(0, 'X');
     // Ada's catch-up after a reconnect: everything she has that the server "lacks", with every deletion she knows.
     const catchUp = Y.encodeStateAsUpdate(ada.doc);
-    const index = new AuthorshipIndex({ keepTimes: false });
+    const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
     index.add([
       ...ada.updates.slice(0, 2).map((u, i) => row('ada', 'sa1', u, i)),
       row('bob', 'sb', bob.updates[0]!, 10),
@@ -131,7 +131,7 @@ describe('the authorship index', () => {
     bob.text().insert(0, '> ');
     // Bob's catch-up carries Ada's structs too; stored (relayed) before Ada's own row.
     const bobCatchUp = Y.encodeStateAsUpdate(bob.doc);
-    const index = new AuthorshipIndex({ keepTimes: false });
+    const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
     index.add([row('bob', 'sb', bobCatchUp, 0), ...ada.updates.map((u, i) => row('ada', 'sa', u, 5 + i))]);
     expect(textByUser(index, bob.doc)).toEqual({ Bob: '> ', Ada: 'ada wrote this' });
   });
@@ -144,7 +144,7 @@ describe('the authorship index', () => {
     sync(ada, bob);
     bob.text().insert(bob.text().length, ' new');
     // Ada's rows were folded into documents.state and deleted by HISTORY_RETENTION_DAYS.
-    const index = new AuthorshipIndex({ keepTimes: false });
+    const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
     index.add(bob.updates.map((u, i) => row('bob', 'sb', u, i)));
     const blame = blameOf(index, bob.doc);
     expect(blame.spans.map(({ from, to, userId, name }) => [blame.text.slice(from, to), userId, name])).toEqual([
@@ -158,7 +158,7 @@ describe('the authorship index', () => {
     startPaper(ada);
     ada.text().insert(0, 'twice');
     const rows = ada.updates.map((u, i) => row('ada', 'sa', u, i));
-    const index = new AuthorshipIndex({ keepTimes: false });
+    const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
     index.add(rows);
     const once = listAuthors(index, new AuthorIdentities(index, names, new Map()));
     index.add([...rows, row('ada', 'sa', new Uint8Array([1, 2, 3]), 50)]);
@@ -173,7 +173,7 @@ describe('the authorship index', () => {
     one.text().insert(0, 'first');
     sync(one, two);
     two.text().insert(5, ' second');
-    const index = new AuthorshipIndex({ keepTimes: false });
+    const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
     index.add([...one.updates.map((u, i) => row(null, 's1', u, i)), ...two.updates.map((u, i) => row(null, 's2', u, 10 + i))]);
     const identities = new AuthorIdentities(index, new Map(), new Map([[one.doc.clientID, 'Uno']]));
     sync(one, two);
