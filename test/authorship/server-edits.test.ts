@@ -1,7 +1,8 @@
 /**
- * A change the server makes on someone's behalf is theirs: a version restore (a server-origin
- * update, stored with the caller's user id and a client id of its own) is attributed to the
- * user who asked for it, and what it left untouched to whoever wrote it.
+ * A change the server makes on someone's behalf is theirs: a version restore and HTTP edit ops
+ * (server-origin updates, stored with the caller's user id, each made on a copy with a client
+ * id of its own) are attributed to the user who asked for them, and what they left untouched
+ * to whoever wrote it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -31,7 +32,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it('attributes a restore to the user who restored', async () => {
+it('attributes a restore and edit ops to the user who asked for them', async () => {
   const api = apiClient(() => server.port);
   const admin = async <T>(p: string, body: unknown): Promise<T> => (await api<T>('POST', `/api/admin${p}`, { token: ADMIN, body })).body;
   const ada = (await admin<{ id: string }>('/users', { email: 'ada@example.org', name: 'Ada' })).id;
@@ -58,14 +59,21 @@ it('attributes a restore to the user who restored', async () => {
   expect((await api('POST', path(NAME, '/versions/1/restore'), { token: bobToken })).status).toBe(200);
   await waitFor(() => paperLines(doc).join('|') === 'Kept|Old', 5_000, 'the restore arrives');
 
+  // Ada's edit ops over HTTP: answered once stored.
+  const edits = await api('POST', path(NAME, '/edits'), { token: adaToken, body: { ops: [{ op: 'replace', find: 'Kept', with: 'Held' }] } });
+  expect(edits.status).toBe(200);
+  const appended = await api('POST', path(NAME, '/edits'), { token: bobToken, body: { ops: [{ op: 'append', markdown: 'Appended.' }] } });
+  expect(appended.status).toBe(200);
+
   const blame = await api<PaperBlame>('GET', path(NAME, '/blame'), { token: adaToken });
   expect(blame.body.spans.map((span) => [blame.body.text.slice(span.from, span.to), span.name])).toEqual([
-    ['Kept', 'Ada'],
+    ['Held', 'Ada'],
     ['Old', 'Bob'],
+    ['Appended.', 'Bob'],
   ]);
   const authors = await api<DocumentAuthor[]>('GET', path(NAME, '/authors'), { token: bobToken });
   expect(authors.body.map(({ name, insertedChars, deletedChars }) => ({ name, insertedChars, deletedChars }))).toEqual([
-    { name: 'Ada', insertedChars: 10, deletedChars: 3 },
-    { name: 'Bob', insertedChars: 3, deletedChars: 3 },
+    { name: 'Ada', insertedChars: 14, deletedChars: 7 },
+    { name: 'Bob', insertedChars: 12, deletedChars: 3 },
   ]);
 }, 30_000);
