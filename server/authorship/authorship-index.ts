@@ -13,8 +13,9 @@
  * - its delete set lists clock ranges. A delete set has no author of its own, and a catch-up
  *   update repeats every deletion its sender knows of, so a range is charged to the sender of
  *   the earliest row that deleted it.
- * "Earliest" is by stored time, then position: rows are folded in that order, and what is
- * filled first stays (clock-runs.ts), so folding a row again changes nothing.
+ * "Earliest" is by stored time, then position, whatever order rows are folded in (clock-runs.ts
+ * keeps the earlier value): the log is read in pages by position, a compaction rewrites old rows
+ * as new ones, and a row read twice changes nothing.
  *
  * Characters are UTF-16 code units of text (Y.Text and Y.XmlText content) and, where the
  * document's kind says so, of string values set under some map keys (a research tree's
@@ -24,7 +25,7 @@
  */
 import * as Y from 'yjs';
 import type { DocumentKind } from '../persistence/documents.js';
-import { ClockRuns } from './clock-runs.js';
+import { ClockRuns, type ClockRun, type ClockRunRules } from './clock-runs.js';
 import type { AuthorshipLogRow } from './authorship-log.js';
 
 /** The operation type of the room's own formatting cleanup (rooms/room.ts): made by no one. */
@@ -41,26 +42,47 @@ export interface Sender {
   lastAt: number;
 }
 
+/** A row's place in "earliest": stored time, then position. */
+interface RowKey {
+  readonly at: number;
+  readonly position: number;
+}
+
+const before = (a: RowKey, b: RowKey): boolean => a.at < b.at || (a.at === b.at && a.position < b.position);
+
 /** `chars` of a run of text: one character per clock. */
 const TEXT_RUN = -1;
 
-interface StructInfo {
-  /** Stored time (ms) of the first row that carried it. */
-  readonly at: number;
-  /** TEXT_RUN, or the characters of the whole run (a run of one string value, or 0). */
-  readonly chars: number;
+/** A struct's id, for following a map value back to the key it was first set under. */
+interface StructId {
+  readonly client: number;
+  readonly clock: number;
 }
 
-export interface Deletion {
+interface StructInfo extends RowKey {
+  /** TEXT_RUN, or 0. */
+  readonly chars: number;
+  /** A string map value's characters, counted when its key is one of the counted keys. */
+  readonly valueChars: number;
+  /**
+   * The map key the struct is a value of: known when it was first set (`parentSub`), otherwise
+   * that of the value it overwrote (`origin`), resolved when asked; null: not a map value.
+   */
+  key: string | null | undefined;
+  readonly origin: StructId | null;
+}
+
+export interface Deletion extends RowKey {
   readonly sender: number;
-  readonly at: number;
 }
 
 interface ClientRecord {
-  /** Sender index of the earliest row made of this client's structs only; -1 while none. */
+  /** Sender index and row of the earliest row made of this client's structs only; owner -1 while none. */
   owner: number;
-  /** Sender index of the earliest row that carried any of its structs. */
+  ownerRow: RowKey;
+  /** Sender index and row of the earliest row that carried any of its structs. */
   firstSender: number;
+  firstRow: RowKey;
   readonly structs: ClockRuns<StructInfo>;
 }
 
@@ -73,8 +95,8 @@ export interface IndexOptions {
   readonly keepTimes: boolean;
   /**
    * Map keys whose string values count as characters. Only a value's first write names its key
-   * (an overwrite points at the value it replaces instead), so keys are followed from item to
-   * item; with none, no key is tracked.
+   * (an overwrite points at the value it replaces instead), so keys are followed back from
+   * value to value; with none, nothing about keys is kept.
    */
   readonly countedKeys: ReadonlySet<string>;
 }
@@ -85,35 +107,38 @@ export const INDEX_OPTIONS: Readonly<Record<DocumentKind, IndexOptions>> = {
   research_tree: { keepTimes: true, countedKeys: new Set(['title']) },
 };
 
-const sameCharKind = (a: StructInfo, b: StructInfo): boolean => (a.chars === TEXT_RUN && b.chars === TEXT_RUN) || (a.chars === 0 && b.chars === 0);
-
-/** Rough bytes per run (or recorded key) and per sender, for the cache's bound. */
-const RUN_BYTES = 80;
+/** Rough bytes per run and per sender, for the cache's bound. */
+const RUN_BYTES = 96;
 const SENDER_BYTES = 200;
+/** The longest chain of overwrites followed to find a value's key. */
+const MAX_KEY_CHAIN = 100_000;
 
 export class AuthorshipIndex {
   readonly senders: Sender[] = [];
   private readonly senderIndex = new Map<string, number>();
   private readonly clients = new Map<number, ClientRecord>();
   private readonly deletions = new Map<number, ClockRuns<Deletion>>();
-  private readonly joinStructs: (a: StructInfo, b: StructInfo) => boolean;
-  private readonly joinDeletions: (a: Deletion, b: Deletion) => boolean;
+  private readonly structRules: ClockRunRules<StructInfo>;
+  private readonly deletionRules: ClockRunRules<Deletion>;
   private readonly countedKeys: ReadonlySet<string>;
-  /** The map key of each map value's last clock (client → clock → key), while countedKeys is not empty. */
-  private readonly keys = new Map<number, Map<number, string>>();
   /** Rows Yjs could not decode (left out; the room refused them too). */
   unreadableRows = 0;
 
   constructor(options: IndexOptions) {
-    this.joinStructs = options.keepTimes ? (a, b) => a.at === b.at && sameCharKind(a, b) : sameCharKind;
-    this.joinDeletions = options.keepTimes ? (a, b) => a.sender === b.sender && a.at === b.at : (a, b) => a.sender === b.sender;
     this.countedKeys = options.countedKeys;
+    const textRuns = (a: StructInfo, b: StructInfo): boolean => a.chars === TEXT_RUN && b.chars === TEXT_RUN;
+    this.structRules = options.keepTimes
+      ? // Times matter: a run keeps one row's time, and an earlier row's copy of a struct wins.
+        { joins: (a, b) => textRuns(a, b) && a.at === b.at && a.position === b.position, precedes: before }
+      : // Any row's copy of a struct says the same: the first stays, and one editor's text runs merge.
+        { joins: (a, b) => (textRuns(a, b) || (a.chars === 0 && b.chars === 0 && a.key === null && b.key === null)) };
+    // One row's deletions merge; runs of different rows stay apart, so an earlier row can still take part of one.
+    this.deletionRules = { joins: (a, b) => a.sender === b.sender && a.at === b.at && a.position === b.position, precedes: before };
   }
 
-  /** Folds rows in (stored time, position) order; rows already folded change nothing. */
+  /** Folds rows, in any order; a row folded again changes nothing. */
   add(rows: readonly AuthorshipLogRow[]): void {
-    const ordered = [...rows].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.position - b.position);
-    for (const row of ordered) this.fold(row);
+    for (const row of rows) this.fold(row);
   }
 
   /** The sender that owns `client`, or -1 when no row carried any of its structs. */
@@ -123,7 +148,7 @@ export class AuthorshipIndex {
     return record.owner >= 0 ? record.owner : record.firstSender;
   }
 
-  /** Stored time (ms) of the first row that carried struct `client:clock`, or null. */
+  /** Stored time (ms) of the earliest row that carried struct `client:clock`, or null. */
   storedAt(client: number, clock: number): number | null {
     return this.clients.get(client)?.structs.at(clock)?.value.at ?? null;
   }
@@ -138,7 +163,7 @@ export class AuthorshipIndex {
     const counts = new Map<number, number>();
     for (const [client, record] of this.clients) {
       let chars = 0;
-      for (const run of record.structs.all()) chars += run.value.chars === TEXT_RUN ? run.end - run.start : run.value.chars;
+      for (const run of record.structs.all()) chars += this.charsOf(run, run.start, run.end);
       counts.set(client, chars);
     }
     return counts;
@@ -152,11 +177,7 @@ export class AuthorshipIndex {
       if (structs === undefined) continue;
       for (const deletion of runs.all()) {
         let chars = 0;
-        structs.forEachIn(deletion.start, deletion.end, (from, to, run) => {
-          const value = run.value;
-          // A string value is deleted whole (its run is one clock): count it when its clock is in.
-          chars += value.chars === TEXT_RUN ? to - from : value.chars;
-        });
+        structs.forEachIn(deletion.start, deletion.end, (from, to, run) => (chars += this.charsOf(run, from, to)));
         if (chars > 0) counts.set(deletion.value.sender, (counts.get(deletion.value.sender) ?? 0) + chars);
       }
     }
@@ -173,8 +194,39 @@ export class AuthorshipIndex {
     let runs = 0;
     for (const record of this.clients.values()) runs += record.structs.size;
     for (const deleted of this.deletions.values()) runs += deleted.size;
-    for (const clocks of this.keys.values()) runs += clocks.size;
     return runs * RUN_BYTES + this.senders.length * SENDER_BYTES;
+  }
+
+  /** Characters of [from, to) of a run: text runs by the clock, a counted string value whole. */
+  private charsOf(run: ClockRun<StructInfo>, from: number, to: number): number {
+    const value = run.value;
+    if (value.chars === TEXT_RUN) return to - from;
+    if (value.valueChars === 0) return 0;
+    const key = this.keyOf(run);
+    return key !== null && this.countedKeys.has(key) ? value.valueChars : 0;
+  }
+
+  /**
+   * The map key of a value: its own, or found by following overwrites back to the first write.
+   * A key found is kept on the way; an unknown one (a value whose rows are gone) is not, as a
+   * later read may bring it.
+   */
+  private keyOf(run: ClockRun<StructInfo>): string | null {
+    const chain: StructInfo[] = [];
+    let current: StructInfo | undefined = run.value;
+    while (current !== undefined && current.key === undefined && chain.length < MAX_KEY_CHAIN) {
+      chain.push(current);
+      const origin: StructId | null = current.origin;
+      if (origin === null) {
+        current.key = null;
+        break;
+      }
+      current = this.clients.get(origin.client)?.structs.at(origin.clock)?.value;
+    }
+    const key = current?.key;
+    if (key === undefined) return null;
+    for (const info of chain) info.key = key;
+    return key;
   }
 
   private fold(row: AuthorshipLogRow): void {
@@ -185,8 +237,8 @@ export class AuthorshipIndex {
       this.unreadableRows++;
       return;
     }
-    const at = row.createdAt.getTime();
-    const sender = this.senderOf(row, at);
+    const key: RowKey = { at: row.createdAt.getTime(), position: row.position };
+    const sender = this.senderOf(row, key.at);
     const { structs, ds } = decoded;
     let onlyClient: number | null = null;
     let pure = true;
@@ -195,65 +247,61 @@ export class AuthorshipIndex {
       const client = struct.id.client;
       if (onlyClient === null) onlyClient = client;
       else if (client !== onlyClient) pure = false;
-      const record = this.clientRecord(client, sender);
-      if (struct instanceof Y.Item) this.fillStruct(record.structs, struct, at);
+      const record = this.clientRecord(client, sender, key);
+      if (struct instanceof Y.Item) this.fillStruct(record.structs, struct, key);
     }
     if (pure && onlyClient !== null) {
       const record = this.clients.get(onlyClient)!;
-      if (record.owner < 0) record.owner = sender;
+      if (record.owner < 0 || before(key, record.ownerRow)) {
+        record.owner = sender;
+        record.ownerRow = key;
+      }
     }
     for (const [client, ranges] of ds.clients) {
       let runs = this.deletions.get(client);
       if (runs === undefined) {
-        runs = new ClockRuns(this.joinDeletions);
+        runs = new ClockRuns(this.deletionRules);
         this.deletions.set(client, runs);
       }
-      for (const { clock, len } of ranges) runs.fill(clock, clock + len, { sender, at });
+      const deletion: Deletion = { sender, at: key.at, position: key.position };
+      for (const { clock, len } of ranges) runs.fill(clock, clock + len, deletion);
     }
   }
 
-  /** Records what the item holds; deleted content (ContentDeleted) says nothing and is left for the row that still has it. */
-  private fillStruct(runs: ClockRuns<StructInfo>, item: Y.Item, at: number): void {
+  /** Records what the item holds; deleted content (ContentDeleted) says nothing and is left for a row that still has it. */
+  private fillStruct(runs: ClockRuns<StructInfo>, item: Y.Item, row: RowKey): void {
     const { content } = item;
     const clock = item.id.clock;
     if (content instanceof Y.ContentDeleted) return;
     if (content instanceof Y.ContentString) {
-      runs.fill(clock, clock + item.length, { at, chars: TEXT_RUN });
+      runs.fill(clock, clock + item.length, { ...row, chars: TEXT_RUN, valueChars: 0, key: null, origin: null });
       return;
     }
-    const key = this.countedKeys.size > 0 ? this.keyOf(item) : undefined;
-    if (content instanceof Y.ContentAny && key !== undefined && this.countedKeys.has(key)) {
-      // One clock per value: each counted string is a run of its own, so its size stays exact.
-      const values = content.getContent();
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i];
-        runs.fill(clock + i, clock + i + 1, { at, chars: typeof value === 'string' ? value.length : 0 });
-      }
+    const tracksKeys = this.countedKeys.size > 0;
+    if (tracksKeys && item.length === 1) {
+      // Possibly a map value: what names its key is kept (one run per value).
+      const value: unknown = content instanceof Y.ContentAny ? content.getContent()[0] : undefined;
+      runs.fill(clock, clock + 1, {
+        ...row,
+        chars: 0,
+        valueChars: typeof value === 'string' ? value.length : 0,
+        key: item.parentSub ?? (item.origin === null ? null : undefined),
+        origin: item.origin === null ? null : { client: item.origin.client, clock: item.origin.clock },
+      });
       return;
     }
-    runs.fill(clock, clock + item.length, { at, chars: 0 });
+    // List content (array values, elements, embeds, formatting): no characters, no key.
+    runs.fill(clock, clock + item.length, { ...row, chars: 0, valueChars: 0, key: null, origin: null });
   }
 
-  /** The map key `item` is a value of (its own, or that of the value it overwrites), recorded for the next overwrite; undefined for list content. */
-  private keyOf(item: Y.Item): string | undefined {
-    const origin = item.origin;
-    const key = item.parentSub ?? (origin === null ? undefined : this.keys.get(origin.client)?.get(origin.clock));
-    if (key === undefined) return undefined;
-    let clocks = this.keys.get(item.id.client);
-    if (clocks === undefined) {
-      clocks = new Map();
-      this.keys.set(item.id.client, clocks);
-    }
-    // An overwrite's origin is the last clock of the value it replaces.
-    clocks.set(item.id.clock + item.length - 1, key);
-    return key;
-  }
-
-  private clientRecord(client: number, sender: number): ClientRecord {
+  private clientRecord(client: number, sender: number, row: RowKey): ClientRecord {
     let record = this.clients.get(client);
     if (record === undefined) {
-      record = { owner: -1, firstSender: sender, structs: new ClockRuns(this.joinStructs) };
+      record = { owner: -1, ownerRow: row, firstSender: sender, firstRow: row, structs: new ClockRuns(this.structRules) };
       this.clients.set(client, record);
+    } else if (before(row, record.firstRow)) {
+      record.firstSender = sender;
+      record.firstRow = row;
     }
     return record;
   }

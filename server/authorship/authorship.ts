@@ -13,14 +13,14 @@ import { AuthorIdentities } from './author-identities.js';
 import { listAuthors } from './authors.js';
 import { AuthorshipCache } from './authorship-cache.js';
 import { AuthorshipIndex, INDEX_OPTIONS } from './authorship-index.js';
-import type { LogCursor, LogRead } from './authorship-log.js';
+import type { AuthorshipLogRow, LogCursor } from './authorship-log.js';
 import type { DocumentAuthor, TreeBlame } from './authorship-types.js';
 import type { AwarenessNames } from './awareness-names.js';
 import { paperBlame, type PaperBlameResult } from './paper-blame.js';
 import { treeBlame } from './tree-blame.js';
 
-/** Reads the log rows of the document not read up to `since` (all without it). */
-export type LogReader = (since: LogCursor | null) => Promise<LogRead>;
+/** Hands `fold` the log rows of the document not read up to `since` (all without it), a page at a time; returns where it stopped. */
+export type LogReader = (since: LogCursor | null, fold: (rows: readonly AuthorshipLogRow[]) => void) => Promise<LogCursor>;
 
 export interface AuthorshipDependencies {
   /** Where `users.name` is read (the server's own role: the row-level-security reader cannot see users). */
@@ -52,15 +52,18 @@ export class Authorship {
   /** The document's index with every log row committed before the call folded in. */
   private async index(document: DocumentRef, read: LogReader): Promise<AuthorshipIndex> {
     const cached = this.cache.get(document.id);
-    const { rows, cursor } = await read(cached?.cursor ?? null);
-    // An incremental read belongs to the index it started from (even if the cache dropped it
-    // meanwhile); a whole read may fold into one a concurrent request cached meanwhile.
-    const entry = cached ?? this.cache.get(document.id) ?? { index: new AuthorshipIndex(INDEX_OPTIONS[document.kind]), cursor, bytes: 0 };
-    entry.index.add(rows);
-    // Folding is idempotent, so the cursor may only move forward; an older read leaves it.
-    if (cursor.horizon >= entry.cursor.horizon) entry.cursor = cursor;
-    this.cache.put(document.id, entry);
-    return entry.index;
+    // Pages are folded as they come: into the cached index (a concurrent request may use it
+    // meanwhile, and finds at least what it read itself), or into a new one, cached once whole.
+    const index = cached?.index ?? new AuthorshipIndex(INDEX_OPTIONS[document.kind]);
+    const cursor = await read(cached?.cursor ?? null, (rows) => index.add(rows));
+    if (cached === undefined) {
+      this.cache.put(document.id, { index, cursor, bytes: 0 });
+    } else {
+      // Folding is idempotent, so the cursor may only move forward; an older read leaves it.
+      if (cursor.horizon >= cached.cursor.horizon) cached.cursor = cursor;
+      this.cache.put(document.id, cached);
+    }
+    return index;
   }
 
   private async identities(document: DocumentRef, index: AuthorshipIndex, live: Room | null): Promise<AuthorIdentities> {

@@ -1,14 +1,14 @@
 /**
- * What is known about the clocks of one Yjs client, first writer wins: a sorted list of
- * disjoint runs [start, end) of clocks, each with a value. Filling a range only fills the
- * parts nobody filled before, so when the log is read in time order, every clock keeps what
- * the earliest row that carried it said (who deleted it first, when it was first stored), and
- * reading a row twice (a duplicate, a coarsened copy, an overlapping incremental read)
- * changes nothing.
+ * What is known about the clocks of one Yjs client: a sorted list of disjoint runs [start, end)
+ * of clocks, each with a value. Filling a range fills the clocks that hold nothing yet and,
+ * where something is there already, keeps whichever value `precedes` says comes first (for
+ * "the earliest row that deleted it": the row's time and position). So the result does not
+ * depend on the order ranges are filled in, and filling the same range again changes nothing:
+ * the log can be read in pages, incrementally, with duplicates and rewritten rows.
  *
- * A client's clocks grow as it edits, so rows mostly arrive at the end: that case is a push
- * (or a widening of the last run when `joins` allows it). Anything else is a binary search
- * and a splice. Neighbouring runs whose values `joins` accepts are kept as one, which is what
+ * A client's clocks grow as it edits, so ranges mostly arrive at the end: that case is a push
+ * (or a widening of the last run when `joins` allows it). Anything else is a binary search and
+ * one splice. Neighbouring runs whose values `joins` accepts are kept as one, which is what
  * keeps a paper typed one keystroke per row down to a few runs per client.
  */
 
@@ -18,40 +18,49 @@ export interface ClockRun<V> {
   readonly value: V;
 }
 
+export interface ClockRunRules<V> {
+  /** May a run with `right` that starts where one with `left` ends be merged into it (keeping `left`)? */
+  readonly joins: (left: V, right: V) => boolean;
+  /** Does `candidate` replace `held` where both cover a clock? Never, when absent: the first value stays. */
+  readonly precedes?: ((candidate: V, held: V) => boolean) | undefined;
+}
+
 export class ClockRuns<V> {
   private readonly runs: ClockRun<V>[] = [];
 
-  /** `joins(left, right)`: may a run with `right` that starts where one with `left` ends be merged into it (keeping `left`)? */
-  constructor(private readonly joins: (left: V, right: V) => boolean) {}
+  constructor(private readonly rules: ClockRunRules<V>) {}
 
   get size(): number {
     return this.runs.length;
   }
 
-  /** Fills the clocks of [start, end) that hold nothing yet with `value`. */
+  /** Fills [start, end) with `value` where nothing is, and where `value` precedes what is. */
   fill(start: number, end: number, value: V): void {
     if (end <= start) return;
     const runs = this.runs;
     const last = runs[runs.length - 1];
     if (last === undefined || start >= last.end) {
-      this.insertAt(runs.length, start, end, value);
+      this.place(runs.length, 0, [{ start, end, value }]);
       return;
     }
-    let i = this.firstEndingAfter(start);
+    const first = this.firstEndingAfter(start);
+    let after = first;
+    while (after < runs.length && runs[after]!.start < end) after++;
+    const precedes = this.rules.precedes;
+    const pieces: ClockRun<V>[] = [];
     let cursor = start;
-    while (cursor < end) {
-      const run = runs[i];
-      if (run === undefined || run.start >= end) {
-        this.insertAt(i, cursor, end, value);
-        return;
-      }
-      if (run.start > cursor) {
-        // insertAt may merge into the run before i (then nothing was inserted) or insert one.
-        i += this.insertAt(i, cursor, run.start, value);
-      }
-      cursor = Math.max(cursor, run.end);
-      i++;
+    for (let i = first; i < after; i++) {
+      const run = runs[i]!;
+      if (run.start < start) pieces.push({ start: run.start, end: start, value: run.value });
+      const from = Math.max(run.start, start);
+      const to = Math.min(run.end, end);
+      if (cursor < from) pieces.push({ start: cursor, end: from, value });
+      pieces.push({ start: from, end: to, value: precedes !== undefined && precedes(value, run.value) ? value : run.value });
+      if (run.end > end) pieces.push({ start: end, end: run.end, value: run.value });
+      cursor = to;
     }
+    if (cursor < end) pieces.push({ start: cursor, end, value });
+    this.place(first, after - first, pieces);
   }
 
   /** The run holding `clock`, or undefined. */
@@ -88,17 +97,26 @@ export class ClockRuns<V> {
     return low;
   }
 
-  /** Puts [start, end) before index `i`, merged into its left neighbour when it may be; returns the runs added (0 or 1). */
-  private insertAt(i: number, start: number, end: number, value: V): number {
+  /** Replaces `count` runs at `index` with `pieces` (contiguous, in order), merging neighbours that join. */
+  private place(index: number, count: number, pieces: readonly ClockRun<V>[]): void {
     const runs = this.runs;
-    const left = runs[i - 1];
-    if (left !== undefined && left.end === start && this.joins(left.value, value)) {
-      left.end = end;
-      return 0;
+    const joins = this.rules.joins;
+    const merged: ClockRun<V>[] = [];
+    let left: ClockRun<V> | undefined = runs[index - 1];
+    for (const piece of pieces) {
+      const previous = merged[merged.length - 1] ?? left;
+      if (previous !== undefined && previous.end === piece.start && (previous.value === piece.value || joins(previous.value, piece.value))) {
+        previous.end = piece.end;
+        continue;
+      }
+      merged.push({ ...piece });
+      left = undefined;
     }
-    const run = { start, end, value };
-    if (i === runs.length) runs.push(run);
-    else runs.splice(i, 0, run);
-    return 1;
+    if (count === 0 && merged.length === 0) return;
+    if (count === 0 && index === runs.length) {
+      for (const run of merged) runs.push(run);
+      return;
+    }
+    runs.splice(index, count, ...merged);
   }
 }

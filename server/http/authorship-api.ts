@@ -30,8 +30,8 @@ export function authorshipRoutes(deps: ApiDependencies, rooms: RoomRegistry, nam
     if (!deps.db || !authorship) throw new HttpError(501, 'this server runs with STORAGE=memory: it keeps no log to derive authorship from');
     return { db: deps.db, authorship };
   };
-  const logOf = (db: Db, principal: Principal, document: DocumentRef): LogReader => (since) =>
-    readAs(db, principal.userId, (q) => readAuthorshipLog(q, document.id, since));
+  const logOf = (db: Db, principal: Principal, document: DocumentRef): LogReader => (since, fold) =>
+    readAs(db, principal.userId, (q) => readAuthorshipLog(q, document.id, since, fold));
   return [
     {
       method: 'GET',

@@ -3,7 +3,7 @@
  * session's updates merged into one row as compaction coarsens them), duplicates, catch-up
  * updates that carry other editors' structs and every deletion known, and rows lost to
  * retention, each character keeps the editor who typed it and each deletion the editor who
- * made it first.
+ * made it first, in whatever order the rows are folded.
  */
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -120,6 +120,54 @@ describe('the authorship index', () => {
       { userId: 'bob', insertedChars: 0, deletedChars: 2 },
     ]);
     expect(textByUser(index, ada.doc)).toEqual({ Ada: 'Xadef' });
+  });
+
+  it('gives the same answer whatever order the rows are folded in (pages by position, rewritten rows)', () => {
+    const ada = new Editor('ada');
+    const bob = new Editor('bob');
+    startPaper(ada);
+    ada.text().insert(0, 'abcdef');
+    sync(ada, bob);
+    bob.text().delete(1, 2);
+    sync(ada, bob);
+    ada.text().insert(0, 'X');
+    const rows = [
+      ...ada.updates.slice(0, 2).map((u, i) => row('ada', 'sa1', u, i)),
+      row('bob', 'sb', bob.updates[0]!, 10),
+      row('ada', 'sa2', Y.encodeStateAsUpdate(ada.doc), 20), // a catch-up repeating Bob's deletion
+    ];
+    const answer = (order: AuthorshipLogRow[]) => {
+      const index = new AuthorshipIndex(INDEX_OPTIONS.paper);
+      for (const one of order) index.add([one]);
+      return [listAuthors(index, new AuthorIdentities(index, names, new Map())), textByUser(index, ada.doc)];
+    };
+    const expected = answer(rows);
+    expect(answer([...rows].reverse())).toEqual(expected);
+    expect(answer([rows[3]!, rows[0]!, rows[2]!, rows[1]!])).toEqual(expected);
+  });
+
+  it('counts a research tree’s titles, also when an overwrite is folded before the value it replaced', () => {
+    const ada = new Editor('ada');
+    const bob = new Editor('bob');
+    const node = new Y.Map<unknown>();
+    ada.doc.transact(() => {
+      ada.doc.getMap('nodes').set('n1', node);
+      node.set('title', 'Draft');
+      node.set('parentId', 'some-long-parent-id');
+      node.set('order', 'a0');
+    });
+    sync(ada, bob);
+    (bob.doc.getMap('nodes').get('n1') as Y.Map<unknown>).set('title', 'Final title');
+    const rows = [row('ada', 'sa', ada.updates[0]!, 0), row('bob', 'sb', bob.updates[0]!, 10)];
+    for (const order of [rows, [...rows].reverse()]) {
+      const index = new AuthorshipIndex(INDEX_OPTIONS.research_tree);
+      for (const one of order) index.add([one]);
+      const authors = listAuthors(index, new AuthorIdentities(index, names, new Map()));
+      expect(authors.map(({ userId, insertedChars, deletedChars }) => ({ userId, insertedChars, deletedChars }))).toEqual([
+        { userId: 'bob', insertedChars: 11, deletedChars: 5 },
+        { userId: 'ada', insertedChars: 5, deletedChars: 0 },
+      ]);
+    }
   });
 
   it('keeps the owner of a client id when another session relays its structs', () => {

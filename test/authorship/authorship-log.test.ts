@@ -2,13 +2,14 @@
  * Reading the log for authorship, on PostgreSQL: a second read takes only what the first may
  * have missed, including a row whose transaction took its position before the first read but
  * committed after it (positions commit out of order), and the cached index then counts it.
- * A read after a compaction-style rewrite (the same updates as new rows) changes nothing.
+ * A read after a compaction-style rewrite (the same updates as new rows) changes nothing. A
+ * log longer than a page is read page by page, to its end.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AwarenessNames } from '../../server/authorship/awareness-names.js';
 import { Authorship } from '../../server/authorship/authorship.js';
-import { readAuthorshipLog } from '../../server/authorship/authorship-log.js';
+import { LOG_PAGE_ROWS, readAuthorshipLog } from '../../server/authorship/authorship-log.js';
 import type { Db, Queryable } from '../../server/persistence/db.js';
 import { createUser } from '../../server/persistence/accounts.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   db = createPgDb({ connectionString: database.url, logger, max: 4 });
   await migrateUp(db);
   ({ document } = await createDocument(db, 'authorship/log', 'paper', DEFAULT_PROJECT_ID));
-  for (const session of ['early', 'late', 'later']) users.set(session, (await createUser(db, { email: `${session}@example.org`, name: session }))!.id);
+  for (const session of ['early', 'late', 'later', 'typist']) users.set(session, (await createUser(db, { email: `${session}@example.org`, name: session }))!.id);
 });
 
 afterAll(async () => {
@@ -58,10 +59,14 @@ function typed(text: string): Uint8Array {
 it('finds a row that committed after the read that passed its position', async () => {
   const authorship = new Authorship({ db, names: new AwarenessNames() });
   let reads: { since: unknown; rows: number }[] = [];
-  const read = async (since: Parameters<typeof readAuthorshipLog>[2]) => {
-    const result = await readAuthorshipLog(db, document.id, since);
-    reads.push({ since, rows: result.rows.length });
-    return result;
+  const read = async (since: Parameters<typeof readAuthorshipLog>[2], fold: Parameters<typeof readAuthorshipLog>[3]) => {
+    let rows = 0;
+    const cursor = await readAuthorshipLog(db, document.id, since, (page) => {
+      rows += page.length;
+      fold(page);
+    });
+    reads.push({ since, rows });
+    return cursor;
   };
   const sessions = (authors: { name: string | null; insertedChars: number }[]) => Object.fromEntries(authors.map((author) => [author.name, author.insertedChars]));
 
@@ -95,4 +100,37 @@ it('finds a row that committed after the read that passed its position', async (
   for (const row of all.rows) await insert(db, row.session_id, row.update);
   expect(sessions(await authorship.authors(document, read, null))).toEqual({ early: 5, late: 8, later: 9 });
   expect(reads[0]!.rows).toBeGreaterThanOrEqual(3);
+});
+
+it('reads a log of more rows than a page, one keystroke a row', async () => {
+  const { document: typed } = await createDocument(db, 'authorship/keystrokes', 'paper', DEFAULT_PROJECT_ID);
+  const doc = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  doc.on('update', (update: Uint8Array) => updates.push(update));
+  const text = new Y.XmlText();
+  doc.transact(() => {
+    const paragraph = new Y.XmlElement('paragraph');
+    paragraph.insert(0, [text]);
+    doc.getXmlFragment('default').insert(0, [paragraph]);
+  });
+  const keystrokes = Math.round(LOG_PAGE_ROWS * 2.5);
+  for (let i = 0; i < keystrokes; i++) text.insert(text.length, 'x');
+  await db.query(
+    `insert into collaborations (document_id, user_id, session_id, update, size)
+     select $1, $2, 'typist', u, octet_length(u) from unnest($3::bytea[]) as t(u)`,
+    [typed.id, users.get('typist'), updates],
+  );
+  const pages: number[] = [];
+  const authorship = new Authorship({ db, names: new AwarenessNames() });
+  const authors = await authorship.authors(
+    typed,
+    (since, fold) =>
+      readAuthorshipLog(db, typed.id, since, (page) => {
+        pages.push(page.length);
+        fold(page);
+      }),
+    null,
+  );
+  expect(authors.map(({ name, insertedChars }) => [name, insertedChars])).toEqual([['typist', keystrokes]]);
+  expect(pages).toEqual([LOG_PAGE_ROWS, LOG_PAGE_ROWS, keystrokes + 1 - 2 * LOG_PAGE_ROWS]);
 });

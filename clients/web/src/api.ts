@@ -4,8 +4,9 @@
  * The read/write API's bodies are the server's own declarations (server/http/api-types.ts).
  */
 import type { CreatedDocument, DocumentKind, DocumentPresence, DocumentSummary, ErrorBody, Me, NewDocumentBody, PresentUser, ProjectSummary } from '../../../server/http/api-types.js';
+import type { DocumentAuthor, PaperBlame } from '../../../server/authorship/authorship-types.js';
 
-export type { DocumentKind, DocumentSummary, Me, PresentUser, ProjectSummary };
+export type { DocumentAuthor, DocumentKind, DocumentSummary, Me, PaperBlame, PresentUser, ProjectSummary };
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -63,6 +64,10 @@ export interface Api {
   version(name: string, version: number): Promise<VersionSummary & { readonly content: VersionContent }>;
   diff(name: string, version: number): Promise<VersionDiff>;
   restore(name: string, version: number): Promise<{ readonly changed: boolean }>;
+  /** Who wrote the document, most characters first (`GET …/authors`). */
+  authors(name: string): Promise<DocumentAuthor[]>;
+  /** Who wrote each span of a paper's plain text (`GET …/blame`). */
+  paperBlame(name: string): Promise<PaperBlame>;
 }
 
 export function createApi(token: string | null): Api {
@@ -101,6 +106,8 @@ export function createApi(token: string | null): Api {
     version: (name, version) => call('GET', `${documentPath(name)}/versions/${version}`),
     diff: async (name, version) => (await call<{ diff: VersionDiff }>('GET', `${documentPath(name)}/versions/${version}/diff?to=current`)).diff,
     restore: (name, version) => call('POST', `${documentPath(name)}/versions/${version}/restore`),
+    authors: (name) => call('GET', `${documentPath(name)}/authors`),
+    paperBlame: (name) => call('GET', `${documentPath(name)}/blame`),
   };
 }
 

@@ -2,6 +2,8 @@ import type { Api } from '../api.js';
 import type { DocumentConnection } from '../collab/document-connection.js';
 import { mountHistory } from '../history/history-panel.js';
 import { h } from '../element.js';
+import { AuthorColours } from '../paper/author-colours.js';
+import { createAuthorsPanel } from '../paper/authors-panel.js';
 import { CommentHighlights, refreshHighlights } from '../paper/comment-highlights.js';
 import { CommentList } from '../paper/comment-list.js';
 import { createCommentsPanel, type CommentsPanel } from '../paper/comments-panel.js';
@@ -25,6 +27,7 @@ export function mountPaper(frame: DocumentFrame, connection: DocumentConnection,
       onCommentShortcut: () => panel?.openForm(),
       onHighlightClick: (id) => panel?.reveal(id),
     }),
+    AuthorColours,
   ]);
   const commentsPanel = createCommentsPanel(editor, connection.doc, comments, { id: userIdOf(connection.identity), name: connection.identity.name });
   panel = commentsPanel;
@@ -32,7 +35,9 @@ export function mountPaper(frame: DocumentFrame, connection: DocumentConnection,
   const toolbar = createToolbar(editor, () => commentsPanel.openForm());
   toolbar.element.hidden = true;
   frame.element.classList.add('with-comments');
-  frame.body.replaceChildren(toolbar.element, h('div', { class: 'paper-layout' }, editorHost, commentsPanel.element));
+  const authors = createAuthorsPanel(editor, api, connection.name);
+  frame.actions.append(authors.toggle);
+  frame.body.replaceChildren(toolbar.element, authors.legend, h('div', { class: 'paper-layout' }, editorHost, commentsPanel.element));
   const chrome = mountLiveChrome(frame, connection, (access) => {
     const editable = access.state === 'read-write';
     setPaperEditable(editor, editable);
@@ -43,6 +48,7 @@ export function mountPaper(frame: DocumentFrame, connection: DocumentConnection,
   return () => {
     chrome.destroy();
     history.destroy();
+    authors.destroy();
     toolbar.destroy();
     commentsPanel.destroy();
     comments.destroy();
