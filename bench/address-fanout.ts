@@ -95,7 +95,12 @@ function connect(url: string, onFrame: (data: Uint8Array) => void = () => {}): P
 
 async function e2e(): Promise<void> {
   const DOC = 'addressed';
-  const server = await startServer('scriptorium-mem', { cpu: 0, scriptoriumProtocol: 'hocuspocus', pgAdminUrl: '', env: { MAX_PENDING_DOCUMENTS: '1000' } });
+  const server = await startServer('scriptorium-mem', {
+    cpu: 0,
+    scriptoriumProtocol: 'hocuspocus',
+    pgAdminUrl: '',
+    env: { MAX_PENDING_DOCUMENTS: '1000' },
+  });
   try {
     let attackerFrames = 0;
     let granted = 0;
@@ -147,11 +152,16 @@ async function e2e(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     const cpu = cpuSeconds(server.pid()) - cpuBefore;
     latencies.sort((a, b) => a - b);
-    const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1) : 'n/a');
-    console.log(`\ne2e: ${attackers} sockets asking for 1,000 addresses each (granted ${granted}), writer ${rate} edits/s for ${seconds} s, reader under the plain name`);
+    const q = (p: number) =>
+      latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!.toFixed(1) : 'n/a';
+    console.log(
+      `\ne2e: ${attackers} sockets asking for 1,000 addresses each (granted ${granted}), writer ${rate} edits/s for ${seconds} s, reader under the plain name`,
+    );
     console.log('| edits received by the reader | latency p50 ms | p99 ms | frames to the address sockets per edit | server CPU s |');
     console.log('|---|---|---|---|---|');
-    console.log(`| ${latencies.length}/${edits} | ${q(0.5)} | ${q(0.99)} | ${((attackerFrames - framesBefore) / edits).toFixed(1)} | ${cpu.toFixed(2)} |`);
+    console.log(
+      `| ${latencies.length}/${edits} | ${q(0.5)} | ${q(0.99)} | ${((attackerFrames - framesBefore) / edits).toFixed(1)} | ${cpu.toFixed(2)} |`,
+    );
     for (const ws of [...sockets, reader, writer]) ws.terminate();
   } finally {
     await server.stop();

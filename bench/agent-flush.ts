@@ -96,7 +96,13 @@ function sum(pids: number[], read: (pid: number) => number | null): number | nul
 }
 
 /** A fresh client's load of the document: how many of the agents' flushes (each one's state vector) it holds whole. */
-async function loadHeld(ctx: ClientContext, name: string, url: string, agents: ReadonlyArray<ReadonlyMap<number, number>>, timeoutMs: number): Promise<number> {
+async function loadHeld(
+  ctx: ClientContext,
+  name: string,
+  url: string,
+  agents: ReadonlyArray<ReadonlyMap<number, number>>,
+  timeoutMs: number,
+): Promise<number> {
   const joiner = new Joiner(ctx, name, url, true);
   try {
     await joiner.open(timeoutMs);
@@ -231,9 +237,10 @@ export async function runAgentFlush(target: Target, a: ScenarioArgs): Promise<Sc
 }
 
 export function renderAgentFlush(rows: ScenarioResult[]): string {
-  const refOf = (peer: string, label: string): AgentFlushReport | undefined => (peer === label ? undefined : rows.find((r) => r.label === peer)?.agentFlush);
+  const refOf = (peer: string, label: string): AgentFlushReport | undefined =>
+    peer === label ? undefined : rows.find((r) => r.label === peer)?.agentFlush;
   let out =
-    '| server | agents × flush KiB | in / out MB | flush → last ack ms | agent ack p50 / p99 ms | acked (refused) | keystrokes | keystroke delivery p50 / p99 / max ms | target p99 ≤ 500 ms | not delivered | person\'s ack p99 ms | flushes held open / stored after a restart | target every flush stored | server CPU s | server peak RSS MB | loader CPU s | other CPU |\n' +
+    "| server | agents × flush KiB | in / out MB | flush → last ack ms | agent ack p50 / p99 ms | acked (refused) | keystrokes | keystroke delivery p50 / p99 / max ms | target p99 ≤ 500 ms | not delivered | person's ack p99 ms | flushes held open / stored after a restart | target every flush stored | server CPU s | server peak RSS MB | loader CPU s | other CPU |\n" +
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n';
   for (const row of rows) {
     const f = row.agentFlush;
@@ -241,7 +248,10 @@ export function renderAgentFlush(rows: ScenarioResult[]): string {
       out += `| ${row.label} | no result ||||||||||||||||\n`;
       continue;
     }
-    const peers: Array<[string, AgentFlushReport | undefined]> = [['H', refOf('hocuspocus', row.label)], ['F', refOf('floor', row.label)]];
+    const peers: Array<[string, AgentFlushReport | undefined]> = [
+      ['H', refOf('hocuspocus', row.label)],
+      ['F', refOf('floor', row.label)],
+    ];
     const refs = (pick: (r: AgentFlushReport) => number | null | undefined): Array<[string, number | null | undefined]> =>
       peers.map(([label, r]) => [label, r ? pick(r) : undefined]);
     // y-websocket has no acknowledgements: there, stored is the load after the restart alone.
@@ -250,11 +260,23 @@ export function renderAgentFlush(rows: ScenarioResult[]): string {
     const stored = f.stored === null ? 'in memory' : `${f.stored}`;
     out +=
       `| ${row.label} | ${f.agents} × ${formatNumber(f.flushBytes / 1024, 1)} | ${formatNumber(f.bytesIn / 1e6, 1)} / ${formatNumber(f.bytesOut / 1e6, 0)} | ` +
-      `${withRatios(f.flushToLastAckMs, refs((r) => r.flushToLastAckMs), 0)} | ${formatNumber(f.agentAckMs.p50, 0)} / ${formatNumber(f.agentAckMs.p99, 0)} | ${f.acked} (${f.refused}) | ${f.keystrokes} | ` +
-      `${formatNumber(f.deliveryMs.p50, 1)} / ${withRatios(p99, refs((r) => r.deliveryMs.p99), 1)} / ${formatNumber(f.deliveryMs.max, 0)} | ` +
+      `${withRatios(
+        f.flushToLastAckMs,
+        refs((r) => r.flushToLastAckMs),
+        0,
+      )} | ${formatNumber(f.agentAckMs.p50, 0)} / ${formatNumber(f.agentAckMs.p99, 0)} | ${f.acked} (${f.refused}) | ${f.keystrokes} | ` +
+      `${formatNumber(f.deliveryMs.p50, 1)} / ${withRatios(
+        p99,
+        refs((r) => r.deliveryMs.p99),
+        1,
+      )} / ${formatNumber(f.deliveryMs.max, 0)} | ` +
       `${targetCell(p99 === null ? null : p99 <= DELIVERY_P99_TARGET_MS && f.undelivered === 0)} | ${f.undelivered} | ${formatNumber(f.personAckMs?.p99, 1)} | ` +
       `${f.held ?? 'n/a'} / ${stored} of ${f.agents}${f.loadProblem ? ` (**${f.loadProblem}**)` : ''} | ${targetCell(f.stored === null ? null : f.stored === f.agents && everyAcked)} | ` +
-      `${withRatios(f.serverCpuSec, refs((r) => r.serverCpuSec), 1)} | ${formatNumber(f.peakRssKb === null ? null : f.peakRssKb / 1024, 0)} | ${formatNumber(f.loaderCpuSec, 1)} | ${formatNumber(f.otherCpuPct, 0)} % |\n`;
+      `${withRatios(
+        f.serverCpuSec,
+        refs((r) => r.serverCpuSec),
+        1,
+      )} | ${formatNumber(f.peakRssKb === null ? null : f.peakRssKb / 1024, 0)} | ${formatNumber(f.loaderCpuSec, 1)} | ${formatNumber(f.otherCpuPct, 0)} % |\n`;
   }
   out +=
     '\nM agents each send one update (a generated section of a paper, its own client) into one document at the same moment; a person types ' +

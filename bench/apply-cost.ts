@@ -18,7 +18,7 @@ const updates: Uint8Array[] = [];
 source.on('update', (update: Uint8Array) => updates.push(update));
 const text = source.getText('default');
 let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 for (let i = 0; i < count; i++) text.insert(Math.floor(random() * (text.length + 1)), 'x');
 
 function perUpdateMicros(apply: (doc: Y.Doc, update: Uint8Array) => void): number {

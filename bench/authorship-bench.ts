@@ -38,9 +38,19 @@ documents.state, the rows kept as history), and measures:
   then each again (cached: only new rows are read), and after --burst more rows were stored.
 Writes bench/results/authorship-<time>.{json,md}.`,
   options: {
-    pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres', value: 'URL', description: 'PostgreSQL maintenance URL (a throwaway database is created and dropped)' },
+    pg: {
+      type: 'string',
+      default: 'postgres://postgres@127.0.0.1:5432/postgres',
+      value: 'URL',
+      description: 'PostgreSQL maintenance URL (a throwaway database is created and dropped)',
+    },
     size: { type: 'string', default: '1', value: 'MB', description: 'plain text of the paper, in millions of characters' },
-    'row-chars': { type: 'string', default: '300,20', value: 'N[,N…]', description: 'characters typed per log row, one scenario each (1: one keystroke per row)' },
+    'row-chars': {
+      type: 'string',
+      default: '300,20',
+      value: 'N[,N…]',
+      description: 'characters typed per log row, one scenario each (1: one keystroke per row)',
+    },
     editors: { type: 'string', default: '3', value: 'N', description: 'editors taking turns by paragraph' },
     'delete-every': { type: 'string', default: '20', value: 'N', description: 'rows between two deletions by another editor' },
     burst: { type: 'string', default: '200', value: 'N', description: 'rows stored before the "after new rows" requests' },
@@ -153,7 +163,8 @@ async function scenario(url: string, chars: number): Promise<ScenarioResult> {
   try {
     await migrateUp(db);
     const users: string[] = [];
-    for (let i = 0; i < editorCount; i++) users.push((await createUser(db, { email: `editor${i}-${chars}@example.org`, name: `Editor ${i}` }))!.id);
+    for (let i = 0; i < editorCount; i++)
+      users.push((await createUser(db, { email: `editor${i}-${chars}@example.org`, name: `Editor ${i}` }))!.id);
     const name = `authorship-bench-${chars}`;
     const { document } = await createDocument(db, name, 'paper', DEFAULT_PROJECT_ID);
     const started = Date.now() - rows.length * 100;
@@ -192,11 +203,22 @@ async function scenario(url: string, chars: number): Promise<ScenarioResult> {
     const blame = paperBlame(doc, (client) => identities.ofClient(client));
     inProcess.blameWalkMs = ms(performance.now() - t);
     inProcess.spans = blame.spans.length;
-    if (!blame.attributed || authors.length !== editorCount) throw new Error(`unexpected derivation: ${authors.length} authors, attributed ${blame.attributed}`);
+    if (!blame.attributed || authors.length !== editorCount)
+      throw new Error(`unexpected derivation: ${authors.length} authors, attributed ${blame.attributed}`);
 
     // Over HTTP: a fresh server (empty cache) on the same database.
     const http: Record<string, number> = {};
-    const server = await startServer({ config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: url, transport: 'uws', logLevel: 'error', authSecret: undefined } });
+    const server = await startServer({
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'durable',
+        databaseUrl: url,
+        transport: 'uws',
+        logLevel: 'error',
+        authSecret: undefined,
+      },
+    });
     try {
       const get = async (route: string): Promise<number> => {
         const begin = performance.now();
@@ -260,24 +282,26 @@ const command = `node dist/bench/authorship-bench.js ${process.argv.slice(2).joi
 const table = [
   '| characters per row | rows | log MB | read log ms | fold ms | index MB (approx / retained) | authors list ms | blame walk ms | HTTP /authors cold ms | cached ms | after new rows ms | heap after cold MB | /blame first ms | cached ms |',
   '|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...results.map((r) =>
-    [
-      r.rowChars,
-      r.rows.toLocaleString('en'),
-      mb(r.logBytes),
-      r.inProcess.readLogMs,
-      r.inProcess.foldMs,
-      `${r.inProcess.indexApproximateMB} / ${Number.isNaN(r.inProcess.indexRetainedMB) ? '(no --expose-gc)' : r.inProcess.indexRetainedMB}`,
-      r.inProcess.authorsListMs,
-      r.inProcess.blameWalkMs,
-      r.http.authorsColdMs,
-      r.http.authorsCachedMs,
-      r.http.authorsAfterBurstMs,
-      r.http.heapAfterColdAuthorsMB,
-      r.http.blameFirstMs,
-      r.http.blameCachedMs,
-    ].join(' | '),
-  ).map((line) => `| ${line} |`),
+  ...results
+    .map((r) =>
+      [
+        r.rowChars,
+        r.rows.toLocaleString('en'),
+        mb(r.logBytes),
+        r.inProcess.readLogMs,
+        r.inProcess.foldMs,
+        `${r.inProcess.indexApproximateMB} / ${Number.isNaN(r.inProcess.indexRetainedMB) ? '(no --expose-gc)' : r.inProcess.indexRetainedMB}`,
+        r.inProcess.authorsListMs,
+        r.inProcess.blameWalkMs,
+        r.http.authorsColdMs,
+        r.http.authorsCachedMs,
+        r.http.authorsAfterBurstMs,
+        r.http.heapAfterColdAuthorsMB,
+        r.http.blameFirstMs,
+        r.http.blameCachedMs,
+      ].join(' | '),
+    )
+    .map((line) => `| ${line} |`),
 ].join('\n');
 const describe = [
   `Paper: ${results[0]!.textChars.toLocaleString('en')} characters of text (Yjs state ${mb(results[0]!.stateBytes)} MB), typed by ${editorCount} editors taking turns by paragraph,`,
@@ -289,5 +313,8 @@ console.log(markdown);
 mkdirSync(v.out!, { recursive: true });
 const stamp = when.replace(/[:.]/g, '-');
 writeFileSync(join(v.out!, `authorship-${stamp}.md`), markdown);
-writeFileSync(join(v.out!, `authorship-${stamp}.json`), JSON.stringify({ scenario: 'authorship', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, results }, null, 2));
+writeFileSync(
+  join(v.out!, `authorship-${stamp}.json`),
+  JSON.stringify({ scenario: 'authorship', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, results }, null, 2),
+);
 process.stderr.write(`results written to ${v.out}/authorship-${stamp}.{json,md}\n`);

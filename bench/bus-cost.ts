@@ -20,7 +20,12 @@ process, against the same paced loop without publishing. Starts a throwaway redi
 process is pinned to core 0 and Redis to core 1.`,
   options: {
     updates: { type: 'string', default: '20000', value: 'N', description: 'updates per measurement' },
-    'per-turn': { type: 'string', default: '1,10', value: 'LIST', description: 'updates per event-loop turn (one turn per ms), comma-separated' },
+    'per-turn': {
+      type: 'string',
+      default: '1,10',
+      value: 'LIST',
+      description: 'updates per event-loop turn (one turn per ms), comma-separated',
+    },
     rounds: { type: 'string', default: '3', value: 'N', description: 'alternating baseline/publish rounds; the median is reported' },
     'redis-server': { type: 'string', default: 'redis-server', value: 'PATH', description: 'the redis-server binary' },
     'no-pin': { type: 'boolean', default: false, description: 'do not pin this process and Redis to cores' },
@@ -80,7 +85,9 @@ async function main(): Promise<void> {
     for (let d = 0; d < DOCUMENTS; d++) await bus.subscribe(`bench-bus-${d}`, () => received++);
     // Warm up the JIT and the connections.
     await measure(bus, 'echo', 10, () => received);
-    console.log('| updates per turn | baseline µs CPU per update (user + sys) | PUBLISH, own echo received (a server) | PUBLISH costs | PUBLISH to a channel nobody subscribes (no echo) | costs |');
+    console.log(
+      '| updates per turn | baseline µs CPU per update (user + sys) | PUBLISH, own echo received (a server) | PUBLISH costs | PUBLISH to a channel nobody subscribes (no echo) | costs |',
+    );
     console.log('|---|---|---|---|---|---|');
     for (const perTurn of perTurnList) {
       const base: number[] = [];
@@ -93,9 +100,13 @@ async function main(): Promise<void> {
         quiet.push(total(await measure(bus, 'no-echo', perTurn, () => received)));
       }
       const [mb, mp, mq] = [median(base), median(pub), median(quiet)];
-      console.log(`| ${perTurn} | ${mb.toFixed(1)} | ${mp.toFixed(1)} | ${(mp - mb).toFixed(1)} µs | ${mq.toFixed(1)} | ${(mq - mb).toFixed(1)} µs |`);
+      console.log(
+        `| ${perTurn} | ${mb.toFixed(1)} | ${mp.toFixed(1)} | ${(mp - mb).toFixed(1)} µs | ${mq.toFixed(1)} | ${(mq - mb).toFixed(1)} µs |`,
+      );
     }
-    console.log(`\nµs of this process's CPU per update; ${updates} updates per measurement, median of ${rounds} alternating rounds, ${DOCUMENTS} channels.`);
+    console.log(
+      `\nµs of this process's CPU per update; ${updates} updates per measurement, median of ${rounds} alternating rounds, ${DOCUMENTS} channels.`,
+    );
   } finally {
     await bus.close();
     await redis.stop();

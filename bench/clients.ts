@@ -50,8 +50,16 @@ export interface Counters {
 
 export function emptyCounters(): Counters {
   return {
-    framesIn: 0, bytesIn: 0, updateFramesIn: 0, awarenessFramesIn: 0, updatesSent: 0,
-    awarenessSent: 0, acks: 0, nacks: 0, disconnects: 0, authDenied: 0,
+    framesIn: 0,
+    bytesIn: 0,
+    updateFramesIn: 0,
+    awarenessFramesIn: 0,
+    updatesSent: 0,
+    awarenessSent: 0,
+    acks: 0,
+    nacks: 0,
+    disconnects: 0,
+    authDenied: 0,
   };
 }
 
@@ -89,8 +97,18 @@ export interface ClientContext {
 /** A context for clients driven by a scenario itself rather than a loader worker (every sample kept). */
 export function standaloneContext(protocol: Protocol, token: string, tokenInUrl: boolean): ClientContext {
   return {
-    protocol, token, tokenInUrl, counters: emptyCounters(), windowStart: 0, windowEnd: Infinity,
-    latency: new Histogram(), sameLatency: new Histogram(), crossLatency: new Histogram(), ack: new Histogram(), closing: false, rawReaders: true,
+    protocol,
+    token,
+    tokenInUrl,
+    counters: emptyCounters(),
+    windowStart: 0,
+    windowEnd: Infinity,
+    latency: new Histogram(),
+    sameLatency: new Histogram(),
+    crossLatency: new Histogram(),
+    ack: new Histogram(),
+    closing: false,
+    rawReaders: true,
   };
 }
 
@@ -279,7 +297,12 @@ export class Writer extends BenchClient {
   nextAwarenessAt = 0;
   private readonly frames: MapSetFrameEncoder;
 
-  constructor(ctx: ClientContext, docName: string, baseUrl: string, readonly index: number) {
+  constructor(
+    ctx: ClientContext,
+    docName: string,
+    baseUrl: string,
+    readonly index: number,
+  ) {
     super(ctx, docName, baseUrl);
     this.frames = new MapSetFrameEncoder(ctx.protocol, docName, this.clientId, EDITS_MAP);
   }

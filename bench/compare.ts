@@ -47,15 +47,32 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
         `comma-separated servers to run, one after another, of:\n${SERVER_KINDS.join(', ')}\n(default: scriptorium-pg,scriptorium-mem,hocuspocus,y-websocket;\ncold-load: scriptorium-pg; trace, join-storm: scriptorium-pg,hocuspocus;\n` +
         'observers, presence, agent-flush: scriptorium-pg,hocuspocus,floor)',
     },
-    url: { type: 'string', multiple: true, value: 'URL', description: 'load a running deployment (ws:// or wss://), start no servers;\nseveral URLs: clients are split across them' },
+    url: {
+      type: 'string',
+      multiple: true,
+      value: 'URL',
+      description: 'load a running deployment (ws:// or wss://), start no servers;\nseveral URLs: clients are split across them',
+    },
     protocol: { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to --url: hocuspocus | y-websocket' },
-    'server-pid': { type: 'string', multiple: true, value: 'PID', description: 'with --url: sample this process\'s CPU and memory' },
+    'server-pid': { type: 'string', multiple: true, value: 'PID', description: "with --url: sample this process's CPU and memory" },
     docs: { type: 'string', value: 'N', description: 'documents' },
-    clients: { type: 'string', value: 'N', description: 'clients per document (join-storm: joiners; observers: observers;\npresence: present clients)' },
+    clients: {
+      type: 'string',
+      value: 'N',
+      description: 'clients per document (join-storm: joiners; observers: observers;\npresence: present clients)',
+    },
     writers: { type: 'string', value: 'N', description: 'writers per document' },
     probes: { type: 'string', value: 'N', description: 'latency probes per document' },
-    rate: { type: 'string', value: 'N', description: 'updates per second per writer (saturation: the starting rate;\nagent-flush: the person\'s keystrokes)' },
-    awareness: { type: 'string', value: 'N', description: 'cursor moves per second per writer (observers, presence: presence\nupdates per second per client)' },
+    rate: {
+      type: 'string',
+      value: 'N',
+      description: "updates per second per writer (saturation: the starting rate;\nagent-flush: the person's keystrokes)",
+    },
+    awareness: {
+      type: 'string',
+      value: 'N',
+      description: 'cursor moves per second per writer (observers, presence: presence\nupdates per second per client)',
+    },
     duration: { type: 'string', value: 'S', description: 'measurement window in seconds' },
     warmup: { type: 'string', value: 'S', description: 'warm-up in seconds' },
     workers: { type: 'string', value: 'N', description: 'loader worker processes (0: in this process)' },
@@ -68,12 +85,34 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
       value: 'N',
       description: `trace: keystrokes of the automerge-paper trace to replay, or all\n(default: all 259,778; --ci: ${TRACE_CI_KEYSTROKES})`,
     },
-    window: { type: 'string', value: 'N', description: `trace: unacknowledged edits in flight before the next keystroke\nwaits (default: ${TRACE_DEFAULT_WINDOW})` },
-    sizes: { type: 'string', value: 'LIST', description: 'join-storm: document sizes in MiB, comma-separated (default: 4,20;\n--ci: 0.25)' },
+    window: {
+      type: 'string',
+      value: 'N',
+      description: `trace: unacknowledged edits in flight before the next keystroke\nwaits (default: ${TRACE_DEFAULT_WINDOW})`,
+    },
+    sizes: {
+      type: 'string',
+      value: 'LIST',
+      description: 'join-storm: document sizes in MiB, comma-separated (default: 4,20;\n--ci: 0.25)',
+    },
     agents: { type: 'string', value: 'N', description: `agent-flush: agents flushing at once (default: ${AGENTS}; --ci: ${AGENTS_CI})` },
-    'flush-kb': { type: 'string', value: 'N', description: `agent-flush: KiB of each agent's update (default: ${(FLUSH_BYTES / 1024).toFixed(1)};\n--ci: ${(FLUSH_BYTES_CI / 1024).toFixed(1)})` },
-    token: { type: 'string', value: 'TOKEN', description: 'token the clients send: Hocuspocus Auth, and ?token= for y-websocket\n(default: bench, in Auth only; scriptorium-pg-auth: a token it mints)' },
-    'scriptorium-protocol': { type: 'string', default: 'hocuspocus', value: 'NAME', description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n' },
+    'flush-kb': {
+      type: 'string',
+      value: 'N',
+      description: `agent-flush: KiB of each agent's update (default: ${(FLUSH_BYTES / 1024).toFixed(1)};\n--ci: ${(FLUSH_BYTES_CI / 1024).toFixed(1)})`,
+    },
+    token: {
+      type: 'string',
+      value: 'TOKEN',
+      description:
+        'token the clients send: Hocuspocus Auth, and ?token= for y-websocket\n(default: bench, in Auth only; scriptorium-pg-auth: a token it mints)',
+    },
+    'scriptorium-protocol': {
+      type: 'string',
+      default: 'hocuspocus',
+      value: 'NAME',
+      description: 'protocol spoken to Scriptorium: hocuspocus | y-websocket (/y/<doc>)\n',
+    },
     transport: { type: 'string', value: 'NAME', description: "Scriptorium's TRANSPORT: uws | ws | auto" },
     pg: {
       type: 'string',
@@ -82,24 +121,51 @@ Unset load options take the scenario's defaults (see BENCHMARKS.md).`,
       description: 'PostgreSQL admin URL; scriptorium-pg gets a throwaway database in it\n',
     },
     ci: { type: 'boolean', default: false, description: 'small and quick defaults (CI)' },
-    smoke: { type: 'boolean', default: false, description: 'tiny fan-out against scriptorium-mem (or the first --url);\nexit code 1 on any loss' },
+    smoke: {
+      type: 'boolean',
+      default: false,
+      description: 'tiny fan-out against scriptorium-mem (or the first --url);\nexit code 1 on any loss',
+    },
     'no-pin': { type: 'boolean', default: false, description: 'do not pin servers and loader to separate cores' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
     quiet: { type: 'boolean', default: false, description: 'no progress lines' },
-    instances: { type: 'string', value: 'N', description: 'N servers of each kind, clients split across them (scriptorium-pg\ninstances share one database); CPU and RSS are summed (default: 1)' },
-    'ws-readers': { type: 'boolean', default: false, description: "bulk readers on `ws` instead of raw sockets (shows the loader's own cost)" },
+    instances: {
+      type: 'string',
+      value: 'N',
+      description:
+        'N servers of each kind, clients split across them (scriptorium-pg\ninstances share one database); CPU and RSS are summed (default: 1)',
+    },
+    'ws-readers': {
+      type: 'boolean',
+      default: false,
+      description: "bulk readers on `ws` instead of raw sockets (shows the loader's own cost)",
+    },
     configurations: {
       type: 'string',
       value: 'LIST',
       description: `scaleout: which of ${SCALEOUT_CONFIGURATIONS.join(', ')} to run\n(default: all three, in that order)`,
     },
-    'redis-server': { type: 'string', default: 'redis-server', value: 'PATH', description: 'scaleout: the redis-server binary it starts a throwaway Redis with' },
-    'redis-cpu': { type: 'string', default: '1', value: 'N', description: "scaleout: core Redis is pinned to (the loader's; the servers have core 0)" },
+    'redis-server': {
+      type: 'string',
+      default: 'redis-server',
+      value: 'PATH',
+      description: 'scaleout: the redis-server binary it starts a throwaway Redis with',
+    },
+    'redis-cpu': {
+      type: 'string',
+      default: '1',
+      value: 'N',
+      description: "scaleout: core Redis is pinned to (the loader's; the servers have core 0)",
+    },
   },
   environment: [
     { name: 'BENCH_PG_URL', description: 'default for --pg' },
     { name: 'BENCH_WORKER_CPU_PROF', description: 'directory: write a CPU profile of each loader worker' },
-    { name: 'BENCH_SERVER_CPU_PROF', description: 'directory: write a CPU profile of each server it starts (when it stops or restarts;\nsummarise one with node dist/bench/cpu-profile-summary.js)' },
+    {
+      name: 'BENCH_SERVER_CPU_PROF',
+      description:
+        'directory: write a CPU profile of each server it starts (when it stops or restarts;\nsummarise one with node dist/bench/cpu-profile-summary.js)',
+    },
   ],
   notes: `Examples:
   npm run bench -- --scenario saturation --servers scriptorium-mem,hocuspocus
@@ -148,15 +214,30 @@ if (scenario === 'scaleout') {
   cli.fail('--configurations: only with --scenario scaleout');
 }
 // Checked against this machine's cores only where it is used (one core: nothing is pinned).
-const redisCpu = cli.number(values['redis-cpu'], '--redis-cpu', { integer: true, min: 0, ...(scenario === 'scaleout' ? { max: Math.max(1, availableParallelism() - 1) } : {}) })!;
+const redisCpu = cli.number(values['redis-cpu'], '--redis-cpu', {
+  integer: true,
+  min: 0,
+  ...(scenario === 'scaleout' ? { max: Math.max(1, availableParallelism() - 1) } : {}),
+})!;
 const serverPids = (values['server-pid'] ?? []).map((pid) => cli.number(pid, '--server-pid', { integer: true, min: 1 })!);
 const instances = count('instances', 1) ?? 1;
 const args: ScenarioArgs = {
-  docs: count('docs', 1), clients: count('clients', 1), writers: count('writers'), probes: count('probes'),
-  rate: amount('rate'), awareness: amount('awareness'), duration: amount('duration'), warmup: amount('warmup'),
-  workers: count('workers'), connections: count('connections', 1), history: count('history'),
+  docs: count('docs', 1),
+  clients: count('clients', 1),
+  writers: count('writers'),
+  probes: count('probes'),
+  rate: amount('rate'),
+  awareness: amount('awareness'),
+  duration: amount('duration'),
+  warmup: amount('warmup'),
+  workers: count('workers'),
+  connections: count('connections', 1),
+  history: count('history'),
   shape: cli.oneOf(values.shape, '--shape', ['text', 'map'] as const),
-  concurrency: count('concurrency', 1), token: values.token, ci: values.ci, progress: !values.quiet,
+  concurrency: count('concurrency', 1),
+  token: values.token,
+  ci: values.ci,
+  progress: !values.quiet,
   wsReaders: values['ws-readers'],
   keystrokes: values.keystrokes === 'all' ? Number.MAX_SAFE_INTEGER : count('keystrokes', 1),
   window: count('window'),
@@ -242,7 +323,11 @@ async function main(): Promise<number> {
       const label = instances > 1 ? `${first.label} ×${instances}` : first.label;
       const restart = instances > 1 ? undefined : () => first.restart();
       const target: Target = {
-        label, protocol: first.protocol, urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()), restart,
+        label,
+        protocol: first.protocol,
+        urls: servers.map((s) => s.url),
+        pids: () => servers.map((s) => s.pid()),
+        restart,
         // scriptorium-pg-auth: instances share one database, so the first one's set-up serves all.
         auth: first.auth,
         storageBytes: () => first.storageBytes(),

@@ -21,7 +21,8 @@ stays monomorphic as in the server.`,
       type: 'string',
       value: 'KIND',
       default: 'performance',
-      description: 'performance: admit with performance.now() (as in the server)\nfield: admit with a clock that is a field read (the arithmetic alone)\nbare: performance.now() alone, no admit\n',
+      description:
+        'performance: admit with performance.now() (as in the server)\nfield: admit with a clock that is a field read (the arithmetic alone)\nbare: performance.now() alone, no admit\n',
     },
   },
   arguments: [{ name: 'admits', description: 'calls per run (default: 10000000)' }],
@@ -34,7 +35,7 @@ const limits: ConnectionRateLimits = { messagesPerSecond: 1e15, messageBurst: 1e
 
 /** Time that moves 1 µs per read, kept in a field (a double updated in place: no allocation). */
 class FieldClock {
-  private declare time: number;
+  declare private time: number;
   constructor() {
     this.time = 0.5;
   }
@@ -72,7 +73,8 @@ function admitLoop(rate: ConnectionRate): number {
 
 console.log(`${admits} calls per run, best of 5`);
 if (clock === 'performance') await measure('admit, performance.now() clock', () => admitLoop(new ConnectionRate(limits)));
-else if (clock === 'field') await measure('admit, field clock (arithmetic alone)', () => admitLoop(new ConnectionRate(limits, new FieldClock())));
+else if (clock === 'field')
+  await measure('admit, field clock (arithmetic alone)', () => admitLoop(new ConnectionRate(limits, new FieldClock())));
 else {
   await measure('performance.now() alone', () => {
     let positive = 0;

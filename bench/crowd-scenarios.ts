@@ -108,7 +108,12 @@ export async function runPresence(target: Target, a: ScenarioArgs): Promise<Scen
 }
 
 /** The Hocuspocus and floor runs of the same crowd, for ratios. */
-function references(rows: ScenarioResult[], runsOf: (r: ScenarioResult) => CrowdRun[] | undefined, run: CrowdRun, label: string): Array<[string, LoadResult | undefined]> {
+function references(
+  rows: ScenarioResult[],
+  runsOf: (r: ScenarioResult) => CrowdRun[] | undefined,
+  run: CrowdRun,
+  label: string,
+): Array<[string, LoadResult | undefined]> {
   const of = (peer: string): LoadResult | undefined => {
     const row = peer === label ? undefined : rows.find((r) => r.label === peer);
     return row ? runsOf(row)?.find((x) => x.clients === run.clients && x.awareness === run.awareness)?.result : undefined;
@@ -150,16 +155,24 @@ export function renderObservers(rows: ScenarioResult[]): string {
       const met = run.clients !== TARGET_CROWD || lat.p99 === null ? null : lat.p99 <= OBSERVER_P99_TARGET_MS && lost === 0;
       out +=
         `| ${row.label} | ${run.clients.toLocaleString('en-US')} | ${run.awareness ? 'yes' : 'no'} | ${r.connections.connected} (${r.connections.failed}) | ${formatNumber(r.updatesPerSec, 0)} | ` +
-        `${formatNumber(lat.p50, 2)} / ${withRatios(lat.p99, refs.map(([l, x]) => [l, x?.observers.latencyMs.p99]), 2)} / ${formatNumber(lat.max, 1)} | ${formatNumber(r.latencyMs.p99, 2)} | ` +
+        `${formatNumber(lat.p50, 2)} / ${withRatios(
+          lat.p99,
+          refs.map(([l, x]) => [l, x?.observers.latencyMs.p99]),
+          2,
+        )} / ${formatNumber(lat.max, 1)} | ${formatNumber(r.latencyMs.p99, 2)} | ` +
         `${targetCell(met)} | ${lossCell(r.observers.missingEdits, r.observers.expectedEdits)} / ${lossCell(r.loss.missingEdits, r.loss.expectedEdits)} | ` +
-        `${withRatios(r.server.cpuSecPerMillionDeliveries, refs.map(([l, x]) => [l, x?.server.cpuSecPerMillionDeliveries]), 1)} | ${formatNumber(r.server.cpuPct, 0)} % | ` +
+        `${withRatios(
+          r.server.cpuSecPerMillionDeliveries,
+          refs.map(([l, x]) => [l, x?.server.cpuSecPerMillionDeliveries]),
+          1,
+        )} | ${formatNumber(r.server.cpuPct, 0)} % | ` +
         `${loaderCell(r)} | ${formatNumber(r.otherCpuPct, 0)} % |\n`;
     }
   }
   out +=
-    '\nOne writer sends 50 edits/s into one document with N observers (plus a few probes spread over them). Delivery: the writer\'s send → arrival at each observer, ' +
+    "\nOne writer sends 50 edits/s into one document with N observers (plus a few probes spread over them). Delivery: the writer's send → arrival at each observer, " +
     'every observer (the time is in the edit); not received: edits an observer never got (observers count them, the probes prove it with Yjs). ' +
-    'Awareness: every observer present at 1 Hz and the writer\'s cursor moving with each edit (y/hub\'s Y4.2 sent presence with every edit). ' +
+    "Awareness: every observer present at 1 Hz and the writer's cursor moving with each edit (y/hub's Y4.2 sent presence with every edit). " +
     'Server CPU per update per observer: its CPU over the window / (edits × observers). Ratios against Hocuspocus (H) and the relay-only floor (F).\n' +
     busyNote(rows, (r) => r.observers) +
     '\ny/hub, published (yjs/yhub benchmarks/RESULTS.md Y4.1, 2026-08, i7-1370P with 20 threads, Node 24; 50 edits, propagation of 20 separate edits): ' +
@@ -187,8 +200,16 @@ export function renderPresence(rows: ScenarioResult[]): string {
       const usPerDelivery = r.server.cpuSec === null || deliveries === 0 ? null : (r.server.cpuSec * 1e6) / deliveries;
       out +=
         `| ${row.label} | ${run.clients.toLocaleString('en-US')} | ${r.connections.connected} (${r.connections.failed}) | ${formatNumber(r.awarenessSentPerSec, 0)} | ` +
-        `${withRatios(r.server.cpuPct, refs.map(([l, x]) => [l, x?.server.cpuPct]), 0)} | ${targetCell(atTarget && delivered && r.server.cpuPct !== null ? r.server.cpuPct <= PRESENCE_CPU_TARGET_PCT : null)} | ` +
-        `${formatNumber(lat.p50, 1)} / ${withRatios(lat.p99, refs.map(([l, x]) => [l, x?.presence.latencyMs.p99]), 1)} / ${formatNumber(lat.max, 0)} | ` +
+        `${withRatios(
+          r.server.cpuPct,
+          refs.map(([l, x]) => [l, x?.server.cpuPct]),
+          0,
+        )} | ${targetCell(atTarget && delivered && r.server.cpuPct !== null ? r.server.cpuPct <= PRESENCE_CPU_TARGET_PCT : null)} | ` +
+        `${formatNumber(lat.p50, 1)} / ${withRatios(
+          lat.p99,
+          refs.map(([l, x]) => [l, x?.presence.latencyMs.p99]),
+          1,
+        )} / ${formatNumber(lat.max, 0)} | ` +
         `${targetCell(atTarget && lat.p99 !== null ? lat.p99 <= PRESENCE_P99_TARGET_MS : null)} | ${lossCell(r.presence.missing, r.presence.expected)}` +
         `${r.presence.unheard > 0 ? ` (${r.presence.unheard.toLocaleString('en-US')} clients never heard)` : ''} | ${targetCell(atTarget ? lost === 0 : null)} | ` +
         `${formatNumber(r.awarenessFramesInPerSec, 0)} | ${formatNumber(usPerDelivery, 2)} | ${loaderCell(r)} | ${formatNumber(r.otherCpuPct, 0)} % |\n`;
@@ -196,8 +217,8 @@ export function renderPresence(rows: ScenarioResult[]): string {
   }
   out +=
     '\nN clients in one document each send a presence state (a Tiptap caret: name, colour, anchor and head) once a second, at random phases, no edits; ' +
-    'the server\'s awareness bounds at their defaults (server/config.ts MAX_AWARENESS_*). Delivery and loss at 10 probes spread over the crowd: ' +
-    'a state\'s send time (in the state) → its arrival; lost: updates of another client a probe never caught up with (no later one of that client arrived either); ' +
+    "the server's awareness bounds at their defaults (server/config.ts MAX_AWARENESS_*). Delivery and loss at 10 probes spread over the crowd: " +
+    "a state's send time (in the state) → its arrival; lost: updates of another client a probe never caught up with (no later one of that client arrived either); " +
     'never heard: clients no probe received anything from (refused by a bound rather than late). The CPU target counts only where every update was delivered. ' +
     'Server CPU per delivery: its CPU / (updates × (N − 1)). Ratios against Hocuspocus (H) and the relay-only floor (F).\n' +
     busyNote(rows, (r) => r.presence) +

@@ -76,7 +76,9 @@ const elapsed = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
 const measured = updates - WARMUP;
 console.log(`${measured} updates into one document with ${members} members (${frames} frames, ${bytes} bytes out)`);
-console.log(`wall ${((elapsed * 1000) / measured).toFixed(2)} µs/update, cpu ${(((cpu.user + cpu.system) / measured)).toFixed(2)} µs/update`);
-console.log(`heap growth ${((process.memoryUsage().heapUsed - heapBefore) / measured).toFixed(0)} bytes/update (document content included)`);
+console.log(`wall ${((elapsed * 1000) / measured).toFixed(2)} µs/update, cpu ${((cpu.user + cpu.system) / measured).toFixed(2)} µs/update`);
+console.log(
+  `heap growth ${((process.memoryUsage().heapUsed - heapBefore) / measured).toFixed(0)} bytes/update (document content included)`,
+);
 keepalive.stop();
 process.exit(0);

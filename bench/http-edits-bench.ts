@@ -29,7 +29,12 @@ after the commit) per kind of write, with the load average and the CPU the rest 
 used meanwhile. The server runs in this process on a scratch PostgreSQL database.`,
   options: {
     paragraphs: { type: 'string', value: 'N', default: '200', description: 'paragraphs the paper starts with (default: 200)' },
-    typing: { type: 'string', value: 'N', default: '10', description: 'keystrokes per second of the typing client (default: 10; 0: nobody types)' },
+    typing: {
+      type: 'string',
+      value: 'N',
+      default: '10',
+      description: 'keystrokes per second of the typing client (default: 10; 0: nobody types)',
+    },
   },
   arguments: [{ name: 'requests', description: 'requests of each kind (default: 300)' }],
   environment: [{ name: 'BENCH_PG_ADMIN_URL', description: 'PostgreSQL admin URL (default: postgres://postgres@127.0.0.1:5432/postgres)' }],
@@ -67,20 +72,42 @@ async function main(): Promise<void> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   const server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: url.toString(), storage: 'durable', logLevel: 'warn', httpRateLimitPerMinute: 1_000_000_000 },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: url.toString(),
+      storage: 'durable',
+      logLevel: 'warn',
+      httpRateLimitPerMinute: 1_000_000_000,
+    },
   });
   const base = `http://127.0.0.1:${server.port}/api/documents`;
   const path = `${base}/${encodeURIComponent(NAME)}`;
   const providers: Array<{ destroy(): void }> = [];
   let typingTimer: NodeJS.Timeout | null = null;
   try {
-    const seed = Array.from({ length: paragraphs }, (_, i) => `Paragraph ${i} of the paper, with a **bold** word and some text around it.`).join('\n\n');
-    const created = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: NAME, kind: 'paper', content: seed }) });
+    const seed = Array.from(
+      { length: paragraphs },
+      (_, i) => `Paragraph ${i} of the paper, with a **bold** word and some text around it.`,
+    ).join('\n\n');
+    const created = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: NAME, kind: 'paper', content: seed }),
+    });
     if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`);
 
     const typistDoc = new Y.Doc();
-    const typist = new HocuspocusProvider({ url: `ws://127.0.0.1:${server.port}`, name: NAME, document: typistDoc, WebSocketPolyfill: WebSocket } as ConstructorParameters<typeof HocuspocusProvider>[0]);
-    const reader = new WebsocketProvider(`ws://127.0.0.1:${server.port}/y`, NAME, new Y.Doc(), { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket, disableBc: true });
+    const typist = new HocuspocusProvider({
+      url: `ws://127.0.0.1:${server.port}`,
+      name: NAME,
+      document: typistDoc,
+      WebSocketPolyfill: WebSocket,
+    } as ConstructorParameters<typeof HocuspocusProvider>[0]);
+    const reader = new WebsocketProvider(`ws://127.0.0.1:${server.port}/y`, NAME, new Y.Doc(), {
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+    });
     providers.push(typist, reader);
     const deadline = Date.now() + 10_000;
     while (!(typist.isSynced && reader.synced)) {
@@ -106,7 +133,10 @@ async function main(): Promise<void> {
         if (kind === 'updates: paragraph') {
           init = { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: paragraphUpdate(`Raw ${i}`) };
         } else {
-          const ops = kind === 'edits: append' ? [{ op: 'append', markdown: `Appended ${i}` }] : [{ op: 'replace', find: `Appended ${i}`, with: `Replaced ${i}` }];
+          const ops =
+            kind === 'edits: append'
+              ? [{ op: 'append', markdown: `Appended ${i}` }]
+              : [{ op: 'replace', find: `Appended ${i}`, with: `Replaced ${i}` }];
           init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ops }) };
         }
         const started = performance.now();
@@ -124,12 +154,18 @@ async function main(): Promise<void> {
 
     const ms = (value: number | null) => (value === null ? 'n/a' : value.toFixed(2)).padStart(8);
     console.log(`machine: ${machineDescription()}`);
-    console.log(`document: a paper of ${paragraphs} paragraphs to start, ${(state.byteLength / 1024).toFixed(0)} KiB at the end; typing ${typingRate}/s`);
-    console.log(`load average (1, 5, 15 min): before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`);
+    console.log(
+      `document: a paper of ${paragraphs} paragraphs to start, ${(state.byteLength / 1024).toFixed(0)} KiB at the end; typing ${typingRate}/s`,
+    );
+    console.log(
+      `load average (1, 5, 15 min): before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`,
+    );
     console.log(`other processes used ${otherCores === null ? 'n/a' : otherCores.toFixed(2)} cores meanwhile`);
     console.log('kind                    requests   p50 ms   p99 ms   max ms');
     for (const [kind, histogram] of [...histograms, ['all', all] as const]) {
-      console.log(`${kind.padEnd(22)} ${String(histogram.count).padStart(9)} ${ms(histogram.percentile(50))} ${ms(histogram.percentile(99))} ${ms(histogram.max)}`);
+      console.log(
+        `${kind.padEnd(22)} ${String(histogram.count).padStart(9)} ${ms(histogram.percentile(50))} ${ms(histogram.percentile(99))} ${ms(histogram.max)}`,
+      );
     }
   } finally {
     if (typingTimer !== null) clearInterval(typingTimer);

@@ -123,7 +123,15 @@ async function writePaper(writer: Writer, ctx: ClientContext, paper: SizedPaper,
   if (ctx.counters.nacks > 0) throw new Error(`${ctx.counters.nacks} of the paper's updates refused`);
 }
 
-async function storm(target: Target, ctx: ClientContext, name: string, paper: SizedPaper, start: JoinStormRow['start'], clients: number, timeoutMs: number): Promise<JoinStormRow> {
+async function storm(
+  target: Target,
+  ctx: ClientContext,
+  name: string,
+  paper: SizedPaper,
+  start: JoinStormRow['start'],
+  clients: number,
+  timeoutMs: number,
+): Promise<JoinStormRow> {
   const pids = target.pids();
   const rssBeforeKb = sum(pids, (p) => readMemory(p)?.rssKb ?? null);
   const hwmReset = pids.length > 0 && pids.every(resetPeakRss);
@@ -136,7 +144,10 @@ async function storm(target: Target, ctx: ClientContext, name: string, paper: Si
   const busy0 = readMachineBusySeconds();
   const self0 = process.cpuUsage();
   // The first and the last to connect keep the state they receive, to check it afterwards.
-  const joiners = Array.from({ length: clients }, (_, i) => new Joiner(ctx, name, target.urls[i % target.urls.length]!, i === 0 || i === clients - 1));
+  const joiners = Array.from(
+    { length: clients },
+    (_, i) => new Joiner(ctx, name, target.urls[i % target.urls.length]!, i === 0 || i === clients - 1),
+  );
   const started = nowMs();
   const outcomes = await Promise.allSettled(joiners.map((j) => j.open(timeoutMs)));
   const wallMs = nowMs() - started;
@@ -166,7 +177,8 @@ async function storm(target: Target, ctx: ClientContext, name: string, paper: Si
     applyTimes.push(ms);
     const missing = missingClients(doc, paper.stateVector);
     const blocks = doc.getXmlFragment(PAPER_FRAGMENT).length;
-    if (missing > 0 || blocks !== paper.blocks) problems.push(`${missing} of the paper's ${paper.stateVector.size} writers missing, ${blocks}/${paper.blocks} blocks`);
+    if (missing > 0 || blocks !== paper.blocks)
+      problems.push(`${missing} of the paper's ${paper.stateVector.size} writers missing, ${blocks}/${paper.blocks} blocks`);
     doc.destroy();
   }
   if (failed === 0 && applyTimes.length === 0) problems.push('no state kept to check');
@@ -213,7 +225,9 @@ export async function runJoinStorm(target: Target, a: ScenarioArgs): Promise<Sce
   for (const size of sizes) {
     const generated = nowMs();
     const paper = paperOf(size);
-    log(`paper of ${(paper.bytes / MiB).toFixed(1)} MiB (${paper.updates.length} updates, ${paper.blocks} blocks) ready in ${((nowMs() - generated) / 1000).toFixed(1)} s`);
+    log(
+      `paper of ${(paper.bytes / MiB).toFixed(1)} MiB (${paper.updates.length} updates, ${paper.blocks} blocks) ready in ${((nowMs() - generated) / 1000).toFixed(1)} s`,
+    );
     const timeoutMs = Math.max(30_000, (30_000 * paper.bytes) / MiB);
     const name = `bench-join-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     await target.auth?.addDocuments([name]);
@@ -285,8 +299,8 @@ export function renderJoinStorm(rows: ScenarioResult[]): string {
   const first = rows.find((r) => r.joinStorm)?.joinStorm?.rows[0];
   out +=
     `\n${first?.clients ?? JOIN_STORM_CLIENTS} clients connect at once to one paper (a generated paper of that Yjs state size, written beforehand by a client that stays connected: warm; ` +
-    'a server with storage is then restarted and stormed again: cold). Received: connect → SyncStep2 received, every joiner (y/hub\'s syncTime). ' +
-    'Apply: a client\'s Y.applyUpdate of the state, measured on the first and last joiner, which also check it is the whole paper. ' +
+    "a server with storage is then restarted and stormed again: cold). Received: connect → SyncStep2 received, every joiner (y/hub's syncTime). " +
+    "Apply: a client's Y.applyUpdate of the state, measured on the first and last joiner, which also check it is the whole paper. " +
     'Synced = received + apply, what a provider waits for; the targets (p99 ≤ 1.5 s at 4 MB, ≤ 6 s at 20 MB) apply to it. ' +
     'Server CPU and peak RSS (VmHWM, reset when the storm starts) cover the storm; ratios against Hocuspocus (warm).\n' +
     busyMachineNote(

@@ -20,7 +20,12 @@ export class Joiner extends BenchClient {
   /** The update of that SyncStep2, for a keeping joiner. */
   state: Uint8Array | null = null;
 
-  constructor(ctx: ClientContext, docName: string, baseUrl: string, private readonly keep: boolean) {
+  constructor(
+    ctx: ClientContext,
+    docName: string,
+    baseUrl: string,
+    private readonly keep: boolean,
+  ) {
     super(ctx, docName, baseUrl);
   }
 

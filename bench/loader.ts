@@ -9,14 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { emptyCounters, type Counters } from './clients.js';
 import { readCpuSeconds, readMachineBusySeconds, readMemory } from './proc.js';
 import { Histogram, type LatencySummary, nowMs, summarize } from './stats.js';
-import {
-  LoadWorker,
-  type ConnectReport,
-  type FinishReport,
-  type FromWorker,
-  type ToWorker,
-  type WorkloadConfig,
-} from './worker.js';
+import { LoadWorker, type ConnectReport, type FinishReport, type FromWorker, type ToWorker, type WorkloadConfig } from './worker.js';
 
 export interface LoadOptions extends WorkloadConfig {
   label: string;
@@ -52,9 +45,26 @@ export interface LoadObserver {
 export interface LoadResult {
   label: string;
   protocol: string;
-  shape: { docs: number; clientsPerDoc: number; writersPerDoc: number; probesPerDoc: number; rate: number; awarenessRate: number; urls: number };
+  shape: {
+    docs: number;
+    clientsPerDoc: number;
+    writersPerDoc: number;
+    probesPerDoc: number;
+    rate: number;
+    awarenessRate: number;
+    urls: number;
+  };
   windowSec: number;
-  connections: { attempted: number; connected: number; failed: number; firstError: string | null; wallMs: number; connectMs: LatencySummary; disconnects: number; authDenied: number };
+  connections: {
+    attempted: number;
+    connected: number;
+    failed: number;
+    firstError: string | null;
+    wallMs: number;
+    connectMs: LatencySummary;
+    disconnects: number;
+    authDenied: number;
+  };
   updatesPerSec: number;
   /** Logical deliveries: edits sent in the window × (clients per document − 1). */
   deliveriesPerSec: number;
@@ -95,8 +105,14 @@ export interface LoadResult {
     rssPerConnKb: number | null;
   };
   loader: {
-    workers: number; cores: number; cpuSec: number; cpuPct: number; loopDelayP99Ms: number; loopDelayMaxMs: number;
-    bottleneck: boolean; note: string | null;
+    workers: number;
+    cores: number;
+    cpuSec: number;
+    cpuPct: number;
+    loopDelayP99Ms: number;
+    loopDelayMaxMs: number;
+    bottleneck: boolean;
+    note: string | null;
   };
   /**
    * Share of the deliveries each URL's server makes (clients connected there, per writer's edit),
@@ -204,11 +220,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const slices: number[][] = Array.from({ length: nWorkers }, () => []);
     for (let d = 0; d < opts.docs; d++) slices[d % nWorkers]!.push(d);
     const config: WorkloadConfig = {
-      protocol: opts.protocol, urls: opts.urls, token: opts.token, tokenInUrl: opts.tokenInUrl, docPrefix: opts.docPrefix,
-      clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc, probesPerDoc: opts.probesPerDoc,
-      rate: opts.rate, awarenessRate: opts.awarenessRate, connectConcurrency: opts.connectConcurrency,
-      connectTimeoutMs: opts.connectTimeoutMs, rawReaders: opts.rawReaders, placement: opts.placement,
-      presenceRate: opts.presenceRate, timedReaders: opts.timedReaders, spreadProbes: opts.spreadProbes,
+      protocol: opts.protocol,
+      urls: opts.urls,
+      token: opts.token,
+      tokenInUrl: opts.tokenInUrl,
+      docPrefix: opts.docPrefix,
+      clientsPerDoc: opts.clientsPerDoc,
+      writersPerDoc: opts.writersPerDoc,
+      probesPerDoc: opts.probesPerDoc,
+      rate: opts.rate,
+      awarenessRate: opts.awarenessRate,
+      connectConcurrency: opts.connectConcurrency,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      rawReaders: opts.rawReaders,
+      placement: opts.placement,
+      presenceRate: opts.presenceRate,
+      timedReaders: opts.timedReaders,
+      spreadProbes: opts.spreadProbes,
     };
     const connectStarted = nowMs();
     links.forEach((l, i) => l.send({ type: 'init', config, docs: slices[i]! }));
@@ -221,7 +249,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (opts.progress) {
       process.stderr.write(
         `[${opts.label}] connected ${connected}/${connected + failed} in ${fmt(connectWallMs / 1000, 1)} s` +
-          (failed ? ` (first error: ${connectReports.find((r) => r.firstError)?.firstError})` : '') + '\n',
+          (failed ? ` (first error: ${connectReports.find((r) => r.firstError)?.firstError})` : '') +
+          '\n',
       );
     }
     // Let the server settle (GC after the connection burst) before sampling its memory.
@@ -246,23 +275,35 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     let selfCpuEnd = 0;
     let sysAtStart: number | null = null;
     let sysAtEnd: number | null = null;
-    const t1 = setTimeout(() => {
-      sysAtStart = readMachineBusySeconds();
-      cpuAtStart = serverCpu(opts.serverPids);
-      byPidAtStart = cpuByPid(opts.serverPids);
-      selfCpuStart = selfCpu();
-      for (const o of observers) o.windowOpened?.();
-    }, Math.max(0, windowStart - nowMs()));
-    const t2 = setTimeout(() => {
-      sysAtEnd = readMachineBusySeconds();
-      cpuAtEnd = serverCpu(opts.serverPids);
-      byPidAtEnd = cpuByPid(opts.serverPids);
-      selfCpuEnd = selfCpu();
-      for (const o of observers) o.windowClosed?.();
-    }, Math.max(0, windowEnd - nowMs()));
+    const t1 = setTimeout(
+      () => {
+        sysAtStart = readMachineBusySeconds();
+        cpuAtStart = serverCpu(opts.serverPids);
+        byPidAtStart = cpuByPid(opts.serverPids);
+        selfCpuStart = selfCpu();
+        for (const o of observers) o.windowOpened?.();
+      },
+      Math.max(0, windowStart - nowMs()),
+    );
+    const t2 = setTimeout(
+      () => {
+        sysAtEnd = readMachineBusySeconds();
+        cpuAtEnd = serverCpu(opts.serverPids);
+        byPidAtEnd = cpuByPid(opts.serverPids);
+        selfCpuEnd = selfCpu();
+        for (const o of observers) o.windowClosed?.();
+      },
+      Math.max(0, windowEnd - nowMs()),
+    );
 
     // Progress line: rates over the last second, summed over workers.
-    let last = { t: nowMs(), counters: emptyCounters(), cpu: null as number | null, srv: serverCpu(opts.serverPids), sys: readMachineBusySeconds() };
+    let last = {
+      t: nowMs(),
+      counters: emptyCounters(),
+      cpu: null as number | null,
+      srv: serverCpu(opts.serverPids),
+      sys: readMachineBusySeconds(),
+    };
     const ticker = opts.progress
       ? setInterval(() => {
           const now = nowMs();
@@ -342,14 +383,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       label: opts.label,
       protocol: opts.protocol,
       shape: {
-        docs: opts.docs, clientsPerDoc: opts.clientsPerDoc, writersPerDoc: opts.writersPerDoc,
-        probesPerDoc: opts.probesPerDoc, rate: opts.rate, awarenessRate: opts.awarenessRate, urls: opts.urls.length,
+        docs: opts.docs,
+        clientsPerDoc: opts.clientsPerDoc,
+        writersPerDoc: opts.writersPerDoc,
+        probesPerDoc: opts.probesPerDoc,
+        rate: opts.rate,
+        awarenessRate: opts.awarenessRate,
+        urls: opts.urls.length,
       },
       windowSec,
       connections: {
-        attempted: connected + failed, connected, failed,
+        attempted: connected + failed,
+        connected,
+        failed,
         firstError: connectReports.find((r) => r.firstError)?.firstError ?? null,
-        wallMs: connectWallMs, connectMs: summarize(connectMs), disconnects: final.disconnects,
+        wallMs: connectWallMs,
+        connectMs: summarize(connectMs),
+        disconnects: final.disconnects,
         authDenied: final.authDenied,
       },
       updatesPerSec: rate(updates),
@@ -360,9 +410,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       awarenessFramesInPerSec: rate(end.awarenessFramesIn - start.awarenessFramesIn),
       bytesInPerSec: rate(end.bytesIn - start.bytesIn),
       loss: {
-        expectedEdits, missingEdits, ratio: expectedEdits ? missingEdits / expectedEdits : 0,
+        expectedEdits,
+        missingEdits,
+        ratio: expectedEdits ? missingEdits / expectedEdits : 0,
         probes: finishReports.reduce((a, r) => a + r.probes, 0),
-        unacked: finishReports.reduce((a, r) => a + r.unacked, 0), nacks: final.nacks,
+        unacked: finishReports.reduce((a, r) => a + r.unacked, 0),
+        nacks: final.nacks,
       },
       latencyMs: summarize(latency),
       observers: {
@@ -391,15 +444,22 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         rssConnectedKb,
         peakRssKb,
         rssPerConnKb:
-          rssBaselineKb !== null && rssConnectedKb !== null && connected > 0
-            ? (rssConnectedKb - rssBaselineKb) / connected
-            : null,
+          rssBaselineKb !== null && rssConnectedKb !== null && connected > 0 ? (rssConnectedKb - rssBaselineKb) / connected : null,
       },
       loader: {
-        workers: nWorkers, cores, cpuSec: loaderCpu, cpuPct: loaderPct, loopDelayP99Ms: loopP99, loopDelayMaxMs: loopMax,
+        workers: nWorkers,
+        cores,
+        cpuSec: loaderCpu,
+        cpuPct: loaderPct,
+        loopDelayP99Ms: loopP99,
+        loopDelayMaxMs: loopMax,
         bottleneck: busy || late,
         // Late without being busy: something else took the loader's core (shared machine).
-        note: busy ? 'loader CPU saturated' : late ? `loader behind its send schedule (event-loop delay p99 ${loopP99.toFixed(0)} ms, CPU ${loaderPct.toFixed(0)} %: ${loaderPct < 70 ? 'CPU taken by other processes' : 'loader busy'})` : null,
+        note: busy
+          ? 'loader CPU saturated'
+          : late
+            ? `loader behind its send schedule (event-loop delay p99 ${loopP99.toFixed(0)} ms, CPU ${loaderPct.toFixed(0)} %: ${loaderPct < 70 ? 'CPU taken by other processes' : 'loader busy'})`
+            : null,
       },
       deliveryShareByUrl: pairs.map((p) => (allPairs > 0 ? p / allPairs : 0)),
       otherCpuPct:

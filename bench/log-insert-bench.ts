@@ -58,7 +58,10 @@ interface Row {
 }
 
 function textArrayQuery(batch: Row[]): pg.QueryConfig {
-  return { text: TEXT_ARRAY, values: [batch.map((r) => r.documentId), batch.map(() => null), batch.map((r) => r.sessionId), batch.map((r) => r.update)] };
+  return {
+    text: TEXT_ARRAY,
+    values: [batch.map((r) => r.documentId), batch.map(() => null), batch.map((r) => r.sessionId), batch.map((r) => r.update)],
+  };
 }
 
 function binaryQuery(batch: Row[], name?: string): pg.QueryConfig {
@@ -70,7 +73,14 @@ function binaryQuery(batch: Row[], name?: string): pg.QueryConfig {
     lengths.push(r.update.length);
     offset += r.update.length;
   }
-  const values = [batch.map((r) => r.documentId), batch.map(() => null), batch.map((r) => r.sessionId), Buffer.concat(batch.map((r) => r.update)), offsets, lengths];
+  const values = [
+    batch.map((r) => r.documentId),
+    batch.map(() => null),
+    batch.map((r) => r.sessionId),
+    Buffer.concat(batch.map((r) => r.update)),
+    offsets,
+    lengths,
+  ];
   return name ? { name, text: BINARY, values } : { text: BINARY, values };
 }
 

@@ -28,7 +28,15 @@ const DOCS = 100;
 const kept: unknown[] = [];
 const noop = () => {};
 // One shared stub: the transport's per-socket wrapper is not what is measured here.
-const socket: TransportSocket = { closed: false, send: noop, publish: noop, subscribe: noop, unsubscribe: noop, close: noop, cork: (fn) => fn() };
+const socket: TransportSocket = {
+  closed: false,
+  send: noop,
+  publish: noop,
+  subscribe: noop,
+  unsubscribe: noop,
+  close: noop,
+  cork: (fn) => fn(),
+};
 const publisher = { publish: noop };
 const context = inProcessContext(publisher);
 const { metrics, keepalive, storage } = context;
@@ -62,7 +70,9 @@ const perObject = (make: (i: number) => unknown): number => {
   kept.push(objects);
   return size;
 };
-console.log(`Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, kind: 'paper', projectId: 'p', state: null }, { storage, extensions, publisher, metrics, poisoned: noop })).toFixed(0)} B`);
+console.log(
+  `Room with an empty document:       ${perObject((i) => new Room({ id: `id${i}`, name: `room${i}`, kind: 'paper', projectId: 'p', state: null }, { storage, extensions, publisher, metrics, poisoned: noop })).toFixed(0)} B`,
+);
 console.log(`  of which the empty Y.Doc:        ${perObject(() => new Y.Doc({ gc: true })).toFixed(0)} B`);
 keepalive.stop();
 process.exit(0);

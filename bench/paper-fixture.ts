@@ -54,7 +54,9 @@ export function generatePaper(targetChars: number, random: () => number): ProseM
         const end = value.indexOf(' ', cut + 1 + Math.floor(value.length / 4));
         if (cut > 0 && end > cut) {
           const marks: ProseMirrorMark[] = [
-            [{ type: 'bold' }], [{ type: 'italic' }], [{ type: 'code' }],
+            [{ type: 'bold' }],
+            [{ type: 'italic' }],
+            [{ type: 'code' }],
             [{ type: 'link', attrs: { href: `https://doi.org/10.1000/${int(1000, 9999)}` } }],
           ][int(0, 3)]!;
           nodes.push({ type: 'text', text: value.slice(0, cut) });
@@ -156,7 +158,8 @@ function mergeText(nodes: ProseMirrorNode[]): ProseMirrorNode[] {
   const out: ProseMirrorNode[] = [];
   for (const node of nodes) {
     const last = out[out.length - 1];
-    if (last !== undefined && !last.marks && !node.marks) out[out.length - 1] = { type: 'text', text: (last.text ?? '') + (node.text ?? '') };
+    if (last !== undefined && !last.marks && !node.marks)
+      out[out.length - 1] = { type: 'text', text: (last.text ?? '') + (node.text ?? '') };
     else out.push(node);
   }
   return out;

@@ -120,10 +120,22 @@ const stamp = when.replace(/[:.]/g, '-');
 writeFileSync(join(cli.values.out, `paper-render-${stamp}.md`), markdown);
 writeFileSync(
   join(cli.values.out, `paper-render-${stamp}.json`),
-  JSON.stringify({
-    scenario: 'paper-render', when, machine: machineDescription(), commit: gitCommit(), command, iterations, otherCpu,
-    paper: { chars: version.text.length, blocks: blocks.length, stateBytes: state.length },
-    light: lightDiff.stats, heavy: heavyDiff.stats, rows,
-  }, null, 2),
+  JSON.stringify(
+    {
+      scenario: 'paper-render',
+      when,
+      machine: machineDescription(),
+      commit: gitCommit(),
+      command,
+      iterations,
+      otherCpu,
+      paper: { chars: version.text.length, blocks: blocks.length, stateBytes: state.length },
+      light: lightDiff.stats,
+      heavy: heavyDiff.stats,
+      rows,
+    },
+    null,
+    2,
+  ),
 );
 process.stderr.write(`results written to ${cli.values.out}/paper-render-${stamp}.{json,md}\n`);

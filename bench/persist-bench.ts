@@ -75,7 +75,8 @@ interface ThroughputResult {
 
 async function throughput(storage: DurableStorage, clients: number, documents: number): Promise<ThroughputResult> {
   const ids: string[] = [];
-  for (let d = 0; d < documents; d++) ids.push((await storage.create(`bench-${clients}-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
+  for (let d = 0; d < documents; d++)
+    ids.push((await storage.create(`bench-${clients}-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
   const latencies: number[] = [];
   let committed = 0;
   let running = true;
@@ -128,10 +129,16 @@ async function throughput(storage: DurableStorage, clients: number, documents: n
  */
 async function commitCost(storage: DurableStorage, documents: number): Promise<{ commits: number; userUs: number; systemUs: number }> {
   const ids: string[] = [];
-  for (let d = 0; d < documents; d++) ids.push((await storage.create(`trickle-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
+  for (let d = 0; d < documents; d++)
+    ids.push((await storage.create(`trickle-${d}-${randomBytes(3).toString('hex')}`, { kind: 'paper' })).id);
   const next = typist();
   const meta = { userId: null, sessionId: 'trickle' };
-  const listener: CommitListener = { committed: () => {}, refused: (_meta, error) => { throw error; } };
+  const listener: CommitListener = {
+    committed: () => {},
+    refused: (_meta, error) => {
+      throw error;
+    },
+  };
   const batchesBefore = storage.stats.committedBatches;
   const cpuBefore = process.cpuUsage();
   let n = 0;
@@ -151,8 +158,15 @@ async function commitCost(storage: DurableStorage, documents: number): Promise<{
   return { commits, userUs: cpu.user / commits, systemUs: cpu.system / commits };
 }
 
-async function coldLoad(db: Db, rows: number): Promise<{ insertS: number; beforeMs: number; compactMs: number; afterMs: number; stateBytes: number }> {
-  const writer = new DurableStorage(db, { logger, compactThresholdRows: Number.POSITIVE_INFINITY, compactThresholdBytes: Number.POSITIVE_INFINITY });
+async function coldLoad(
+  db: Db,
+  rows: number,
+): Promise<{ insertS: number; beforeMs: number; compactMs: number; afterMs: number; stateBytes: number }> {
+  const writer = new DurableStorage(db, {
+    logger,
+    compactThresholdRows: Number.POSITIVE_INFINITY,
+    compactThresholdBytes: Number.POSITIVE_INFINITY,
+  });
   const name = `cold-${randomBytes(3).toString('hex')}`;
   const document = await writer.create(name, { kind: 'paper' });
   const { id } = document;

@@ -51,7 +51,9 @@ export async function startThrowawayRedis(opts: { binary: string; cpu: number | 
   while (!output.join('').includes('Ready to accept connections')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`redis-server (${opts.binary}) did not start: ${output.join('').trim().split('\n').slice(-3).join(' | ') || 'no output'}`);
+      throw new Error(
+        `redis-server (${opts.binary}) did not start: ${output.join('').trim().split('\n').slice(-3).join(' | ') || 'no output'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

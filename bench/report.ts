@@ -4,7 +4,9 @@ import type { ScenarioResult } from './scenarios.js';
 import { scaleoutTargets } from './scaleout.js';
 
 const n = (v: number | null | undefined, digits = 1): string =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '–'
+    : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** A target's cell: met, **missed**, or – when not measured. */
 export function targetCell(met: boolean | null): string {
@@ -14,10 +16,16 @@ export function targetCell(met: boolean | null): string {
 export { n as formatNumber };
 
 /** "value (×ratio A, ×ratio B)" against several labelled references, those that exist. */
-export function withRatios(v: number | null | undefined, refs: ReadonlyArray<[label: string, ref: number | null | undefined]>, digits: number): string {
+export function withRatios(
+  v: number | null | undefined,
+  refs: ReadonlyArray<[label: string, ref: number | null | undefined]>,
+  digits: number,
+): string {
   const s = n(v, digits);
   if (v === null || v === undefined || s === '–') return s;
-  const ratios = refs.filter(([, ref]) => ref !== null && ref !== undefined && ref !== 0).map(([label, ref]) => `×${(v / ref!).toFixed(2)} ${label}`);
+  const ratios = refs
+    .filter(([, ref]) => ref !== null && ref !== undefined && ref !== 0)
+    .map(([label, ref]) => `×${(v / ref!).toFixed(2)} ${label}`);
   return ratios.length > 0 ? `${s} (${ratios.join(', ')})` : s;
 }
 
@@ -62,9 +70,7 @@ function saturationTable(rows: ScenarioResult[], refRow: ScenarioResult | undefi
   for (const row of rows) {
     const s = row.saturation;
     if (!s) continue;
-    const steps = s.steps
-      .map((st) => `${n(st.result.updatesPerSec, 0)}: ${n(st.result.latencyMs.p99, 0)}${st.ok ? '' : ' ✗'}`)
-      .join('; ');
+    const steps = s.steps.map((st) => `${n(st.result.updatesPerSec, 0)}: ${n(st.result.latencyMs.p99, 0)}${st.ok ? '' : ' ✗'}`).join('; ');
     out += `| ${row.label} | ${withRatio(s.lastGoodUpdatesPerSec, ref, 0)} | ${s.limitedBy} | ${steps} |\n`;
   }
   return out;
@@ -111,7 +117,9 @@ function scaleoutTables(rows: ScenarioResult[]): string {
     const r = row.main;
     const x = row.scaleout;
     if (!r || !x) continue;
-    const each = x.instances.map((i, k) => `${String.fromCharCode(65 + k)}: ${n(i.cpuSecPerMillionDeliveries, 1)} (${n(i.deliveryShare * 100, 0)} %)`).join(' · ');
+    const each = x.instances
+      .map((i, k) => `${String.fromCharCode(65 + k)}: ${n(i.cpuSecPerMillionDeliveries, 1)} (${n(i.deliveryShare * 100, 0)} %)`)
+      .join(' · ');
     const redis = x.redis ? `${n(x.redis.cpuPct, 1)} % (${n(x.redis.cpuSecPerMillionUpdates, 1)})` : 'no Redis';
     out +=
       `| ${row.label} | ${r.connections.connected} (${r.connections.failed}) | ${n(r.updatesPerSec, 0)} | ${n(r.deliveriesPerSec, 0)} | ` +
@@ -134,7 +142,8 @@ function scaleoutTables(rows: ScenarioResult[]): string {
     }
   }
   out += '\nTargets:\n\n| target | measured | met |\n|---|---|---|\n';
-  for (const t of scaleoutTargets(rows)) out += `| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |\n`;
+  for (const t of scaleoutTargets(rows))
+    out += `| ${t.name} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'yes' : '**no**'} |\n`;
   // The targets compare configurations run one after another: other work on the machine during
   // any of them makes the comparison say more about the machine than about the servers.
   out += busyMachineNote(
@@ -150,7 +159,12 @@ function scaleoutTables(rows: ScenarioResult[]): string {
  * A warning under a table when other work took more than a quarter of a core during a run, or
  * the loader could not keep up (`loaderBound` of the runs): then `consequence`. Empty otherwise.
  */
-export function busyMachineNote(otherCpuPcts: ReadonlyArray<number | null>, loaderBound: number, runs: string, consequence: string): string {
+export function busyMachineNote(
+  otherCpuPcts: ReadonlyArray<number | null>,
+  loaderBound: number,
+  runs: string,
+  consequence: string,
+): string {
   const other = Math.max(0, ...otherCpuPcts.map((p) => p ?? 0));
   if (other <= 25 && loaderBound === 0) return '';
   const bound = loaderBound > 0 ? `, ${loaderBound} of ${otherCpuPcts.length} ${runs} loader-bound` : '';

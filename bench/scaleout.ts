@@ -75,21 +75,37 @@ export async function runScaleout(opts: ScaleoutOptions): Promise<ScenarioResult
   return rows;
 }
 
-async function runConfiguration(configuration: ScaleoutConfiguration, redis: ThrowawayRedis, opts: ScaleoutOptions): Promise<ScenarioResult> {
+async function runConfiguration(
+  configuration: ScaleoutConfiguration,
+  redis: ThrowawayRedis,
+  opts: ScaleoutOptions,
+): Promise<ScenarioResult> {
   const shape = SHAPES[configuration];
   // Each configuration its own key prefix: the presence keys of one never meet the next's.
   // REDIS_URL='' means "no Redis" even when the bench itself runs with REDIS_URL set.
-  const env: Record<string, string> = shape.redis ? { REDIS_URL: redis.url, REDIS_PREFIX: `bench-${configuration}-${Date.now().toString(36)}:` } : { REDIS_URL: '' };
+  const env: Record<string, string> = shape.redis
+    ? { REDIS_URL: redis.url, REDIS_PREFIX: `bench-${configuration}-${Date.now().toString(36)}:` }
+    : { REDIS_URL: '' };
   const servers: RunningServer[] = [];
   try {
     for (let i = 0; i < shape.instances; i++) {
       // Instances share the first one's throwaway database, as a scaled-out deployment does.
       servers.push(
-        await startServer(opts.kind, { cpu: opts.cpu, transport: opts.transport, scriptoriumProtocol: 'hocuspocus', pgAdminUrl: opts.pgAdminUrl, database: servers[0]?.database ?? null, env }),
+        await startServer(opts.kind, {
+          cpu: opts.cpu,
+          transport: opts.transport,
+          scriptoriumProtocol: 'hocuspocus',
+          pgAdminUrl: opts.pgAdminUrl,
+          database: servers[0]?.database ?? null,
+          env,
+        }),
       );
     }
     const label = `${servers[0]!.label}: ${shape.label}`;
-    const load = fanoutOptions({ label, protocol: 'hocuspocus', urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()) }, opts.args);
+    const load = fanoutOptions(
+      { label, protocol: 'hocuspocus', urls: servers.map((s) => s.url), pids: () => servers.map((s) => s.pid()) },
+      opts.args,
+    );
     load.label = `${label} scaleout`;
     load.placement = 'writers-together';
     const sampler = shape.redis ? new RedisSampler(redis) : null;
@@ -112,7 +128,8 @@ async function runConfiguration(configuration: ScaleoutConfiguration, redis: Thr
     throw new Error(`${configuration}: ${(err as Error).message}\n${servers.map((s) => s.tail()).join('\n')}`);
   } finally {
     // The first instance owns the throwaway database: stop it last.
-    for (const server of servers.reverse()) await server.stop().catch((e: Error) => process.stderr.write(`stopping ${opts.kind}: ${e.message}\n`));
+    for (const server of servers.reverse())
+      await server.stop().catch((e: Error) => process.stderr.write(`stopping ${opts.kind}: ${e.message}\n`));
   }
 }
 
@@ -157,11 +174,16 @@ export function scaleoutTargets(rows: readonly ScenarioResult[]): ScaleoutTarget
     met: cross === null || single === null ? null : cross <= 2 * single,
   });
 
-  for (const [c, expected, what] of [['one-redis', 0, 'no PUBLISH'], ['two-redis', 1, 'exactly one PUBLISH per update']] as const) {
+  for (const [c, expected, what] of [
+    ['one-redis', 0, 'no PUBLISH'],
+    ['two-redis', 1, 'exactly one PUBLISH per update'],
+  ] as const) {
     const redis = of(c)?.scaleout?.redis;
     targets.push({
       name: `${what} (${SHAPES[c].label})`,
-      measured: redis ? `${redis.publishes} PUBLISH / ${redis.updates} updates = ${f(redis.updates ? redis.publishes / redis.updates : null, 4)}` : '–',
+      measured: redis
+        ? `${redis.publishes} PUBLISH / ${redis.updates} updates = ${f(redis.updates ? redis.publishes / redis.updates : null, 4)}`
+        : '–',
       met: redis ? redis.updates > 0 && redis.publishes === expected * redis.updates : null,
     });
   }

@@ -16,10 +16,31 @@ import { type CrowdRun, runObservers, runPresence } from './crowd-scenarios.js';
 import { type AgentFlushReport, runAgentFlush } from './agent-flush.js';
 
 /** Scenarios that load a Target (spawned servers or a deployment). */
-export type TargetScenario = 'fanout' | 'saturation' | 'density' | 'cold-load' | 'trace' | 'join-storm' | 'observers' | 'presence' | 'agent-flush';
+export type TargetScenario =
+  | 'fanout'
+  | 'saturation'
+  | 'density'
+  | 'cold-load'
+  | 'trace'
+  | 'join-storm'
+  | 'observers'
+  | 'presence'
+  | 'agent-flush';
 /** `scaleout` starts its own servers and Redis (bench/scaleout.ts); `storage` runs the storage layer alone (bench/storage-scenario.ts). */
 export type ScenarioName = TargetScenario | 'scaleout' | 'storage';
-export const SCENARIOS: ScenarioName[] = ['fanout', 'saturation', 'density', 'cold-load', 'trace', 'scaleout', 'join-storm', 'observers', 'presence', 'agent-flush', 'storage'];
+export const SCENARIOS: ScenarioName[] = [
+  'fanout',
+  'saturation',
+  'density',
+  'cold-load',
+  'trace',
+  'scaleout',
+  'join-storm',
+  'observers',
+  'presence',
+  'agent-flush',
+  'storage',
+];
 
 export interface Target {
   label: string;
@@ -311,8 +332,7 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
       if (target.protocol === 'hocuspocus' ? w.unacked < window : true) {
         if (shape === 'text') w.typeCharacter();
         else w.edit();
-      }
-      else await new Promise((r) => setImmediate(r));
+      } else await new Promise((r) => setImmediate(r));
       if (target.protocol !== 'hocuspocus' && w.seq % window === 0) await new Promise((r) => setTimeout(r, 1));
     }
     const deadline = nowMs() + 120_000;
@@ -346,9 +366,13 @@ export async function runColdLoad(target: Target, a: ScenarioArgs): Promise<Scen
     return { h, applied, missing };
   };
   const first = await measure();
-  log(`first load after restart: SyncStep2 applied p50 ${first.applied.percentile(50)?.toFixed(1)} ms, received p50 ${first.h.percentile(50)?.toFixed(1)} ms, max ${first.h.max.toFixed(1)} ms, missing ${first.missing}`);
+  log(
+    `first load after restart: SyncStep2 applied p50 ${first.applied.percentile(50)?.toFixed(1)} ms, received p50 ${first.h.percentile(50)?.toFixed(1)} ms, max ${first.h.max.toFixed(1)} ms, missing ${first.missing}`,
+  );
   const second = await measure();
-  log(`second load after restart: SyncStep2 applied p50 ${second.applied.percentile(50)?.toFixed(1)} ms, received p50 ${second.h.percentile(50)?.toFixed(1)} ms, max ${second.h.max.toFixed(1)} ms, missing ${second.missing}`);
+  log(
+    `second load after restart: SyncStep2 applied p50 ${second.applied.percentile(50)?.toFixed(1)} ms, received p50 ${second.h.percentile(50)?.toFixed(1)} ms, max ${second.h.max.toFixed(1)} ms, missing ${second.missing}`,
+  );
   return {
     scenario: 'cold-load',
     label: target.label,

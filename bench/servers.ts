@@ -13,8 +13,23 @@ import pg from 'pg';
 import { Tokens } from '../server/auth/tokens.js';
 import type { Protocol } from './frames.js';
 
-export type ServerKind = 'scriptorium-pg' | 'scriptorium-pg-auth' | 'scriptorium-pglite' | 'scriptorium-mem' | 'hocuspocus' | 'y-websocket' | 'floor';
-export const SERVER_KINDS: ServerKind[] = ['scriptorium-pg', 'scriptorium-pg-auth', 'scriptorium-pglite', 'scriptorium-mem', 'hocuspocus', 'y-websocket', 'floor'];
+export type ServerKind =
+  | 'scriptorium-pg'
+  | 'scriptorium-pg-auth'
+  | 'scriptorium-pglite'
+  | 'scriptorium-mem'
+  | 'hocuspocus'
+  | 'y-websocket'
+  | 'floor';
+export const SERVER_KINDS: ServerKind[] = [
+  'scriptorium-pg',
+  'scriptorium-pg-auth',
+  'scriptorium-pglite',
+  'scriptorium-mem',
+  'hocuspocus',
+  'y-websocket',
+  'floor',
+];
 
 /**
  * scriptorium-pg-auth: token mode (AUTH_SECRET) on a throwaway PostgreSQL database. One user,
@@ -201,7 +216,10 @@ async function waitReady(port: number, path: string | null, child: ChildProcess,
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode})`);
     const ok = path
-      ? await fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status === 200, () => false)
+      ? await fetch(`http://127.0.0.1:${port}${path}`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
       : await new Promise<boolean>((resolve) => {
           const s = connect(port, '127.0.0.1', () => {
             s.destroy();

@@ -181,7 +181,8 @@ class Appender implements CommitListener {
 
   /** Every update was stored (call after a flush). */
   check(): void {
-    if (this.refusals.length > 0) throw new Error(`${this.refusals.length} of the bench's updates were refused: ${this.refusals[0]?.message}`);
+    if (this.refusals.length > 0)
+      throw new Error(`${this.refusals.length} of the bench's updates were refused: ${this.refusals[0]?.message}`);
   }
 }
 
@@ -199,8 +200,17 @@ function coldLoad(databaseUrl: string, name: string, expected: Uint8Array): Cold
   };
   const doc = new Y.Doc();
   Y.applyUpdate(doc, expected);
-  const matches = result.stateVector === Buffer.from(Y.encodeStateVector(doc)).toString('base64') && result.text === doc.getXmlFragment('default').toString().length;
-  return { loadMs: result.loadMs, stateBytes: result.stateBytes, applyMs: result.applyMs, matches, merge: result.merge, tailRows: result.tailRows };
+  const matches =
+    result.stateVector === Buffer.from(Y.encodeStateVector(doc)).toString('base64') &&
+    result.text === doc.getXmlFragment('default').toString().length;
+  return {
+    loadMs: result.loadMs,
+    stateBytes: result.stateBytes,
+    applyMs: result.applyMs,
+    matches,
+    merge: result.merge,
+    tailRows: result.tailRows,
+  };
 }
 
 /**
@@ -394,8 +404,10 @@ export async function runStorage(adminUrl: string, a: ScenarioArgs, parts: { tra
   return { scenario: 'storage', label: 'scriptorium-pg (storage layer)', protocol: 'hocuspocus', main: null, storage: report };
 }
 
-const mb = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(2)} MB` : `${(bytes / 1024).toFixed(0)} KB`);
-const tablesCell = (tables: TableBytes[]): string => tables.map((t) => `${t.name} ${mb(t.bytes)}${t.deadRows > 0 ? ` (${t.deadRows.toLocaleString('en-US')} dead rows)` : ''}`).join(', ');
+const mb = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(2)} MB` : `${(bytes / 1024).toFixed(0)} KB`;
+const tablesCell = (tables: TableBytes[]): string =>
+  tables.map((t) => `${t.name} ${mb(t.bytes)}${t.deadRows > 0 ? ` (${t.deadRows.toLocaleString('en-US')} dead rows)` : ''}`).join(', ');
 const verdict = (met: boolean): string => (met ? 'met' : '**missed**');
 const route = (load: ColdLoad): string => (load.merge === null ? '' : `; tail ${load.tailRows ?? '?'} rows, merged: ${load.merge}`);
 
@@ -434,7 +446,7 @@ export function renderStorageMarkdown(rows: ScenarioResult[]): string {
     'Measured on the storage layer (DurableStorage, PostgreSQL, throwaway database), `commitDelayMs` 5 as the server. ' +
     'Bytes written: the Yjs payload of the statements (bench/written-bytes.ts), without row headers, indexes or WAL. ' +
     'Table sizes: `pg_total_relation_size` (heap, TOAST, indexes); dead rows: `n_dead_tup`. ' +
-    'Before each release the bench waits until no transaction elsewhere in the cluster is older than the document\'s last row: ' +
-    'a compaction folds only rows below that horizon, and on a shared server other processes\' transactions would hold the release\'s fold back.\n';
+    "Before each release the bench waits until no transaction elsewhere in the cluster is older than the document's last row: " +
+    "a compaction folds only rows below that horizon, and on a shared server other processes' transactions would hold the release's fold back.\n";
   return out;
 }

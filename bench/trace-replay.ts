@@ -124,7 +124,10 @@ export class PaperReplay {
     if (this.fragment.length === 0) {
       doc.transact(() => {
         const lines = this.trace.startContent.split('\n');
-        this.fragment!.insert(0, lines.map((line) => newParagraph(line)));
+        this.fragment!.insert(
+          0,
+          lines.map((line) => newParagraph(line)),
+        );
       });
     }
     this.paragraphs = [];
@@ -322,7 +325,8 @@ export function paperPlainText(doc: Y.Doc): string {
 }
 
 function plainOf(node: Y.XmlElement | Y.XmlText | Y.XmlHook): string {
-  if (node instanceof Y.XmlText) return (node.toDelta() as DeltaOp[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
+  if (node instanceof Y.XmlText)
+    return (node.toDelta() as DeltaOp[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
   if (node instanceof Y.XmlElement) return node.toArray().map(plainOf).join('');
   return '';
 }

@@ -22,7 +22,16 @@ import { REPO_ROOT } from './run-info.js';
 import type { ScenarioArgs, ScenarioResult, Target } from './scenarios.js';
 import type { StorageBytes } from './servers.js';
 import { nowMs } from './stats.js';
-import { type BlockDelta, PaperReplay, TRACE_FIXTURE, firstDifference, loadTrace, paperDelta, paperPlainText, traceTextAfter } from './trace-replay.js';
+import {
+  type BlockDelta,
+  PaperReplay,
+  TRACE_FIXTURE,
+  firstDifference,
+  loadTrace,
+  paperDelta,
+  paperPlainText,
+  traceTextAfter,
+} from './trace-replay.js';
 
 /** Keystrokes replayed with `--ci` (the bench test's short prefix). */
 export const TRACE_CI_KEYSTROKES = 2000;
@@ -211,15 +220,19 @@ export async function runTrace(target: Target, a: ScenarioArgs): Promise<Scenari
   const loaderCpuSec = (self.user + self.system) / 1e6;
   const serverCpuSec = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
   const edits = replay.counts.keystrokes + replay.counts.formats;
-  log(`replayed ${keystrokes} keystrokes and ${replay.counts.formats} formatting steps in ${replaySec.toFixed(1)} s (${(edits / replaySec).toFixed(0)} acked edits/s)`);
+  log(
+    `replayed ${keystrokes} keystrokes and ${replay.counts.formats} formatting steps in ${replaySec.toFixed(1)} s (${(edits / replaySec).toFixed(0)} acked edits/s)`,
+  );
 
   // The reader converges on the writer (formatting cleanups may still be under way).
   let mismatch: string | null = null;
   const readerConverged = await until(
     reader,
-    () => stateVector(reader.doc) === stateVector(writer.doc) && JSON.stringify(paperDelta(reader.doc)) === JSON.stringify(paperDelta(writer.doc)),
+    () =>
+      stateVector(reader.doc) === stateVector(writer.doc) &&
+      JSON.stringify(paperDelta(reader.doc)) === JSON.stringify(paperDelta(writer.doc)),
     60_000,
-    'the reader to hold the writer\'s paper',
+    "the reader to hold the writer's paper",
   ).then(
     () => true,
     (error: Error) => {
@@ -228,7 +241,7 @@ export async function runTrace(target: Target, a: ScenarioArgs): Promise<Scenari
     },
   );
   // Cleanups the writer made while converging are acknowledged too before anything is measured.
-  await until(waitOn, () => inFlight() === 0, 60_000, 'the writer\'s last changes to be acknowledged').catch(() => {});
+  await until(waitOn, () => inFlight() === 0, 60_000, "the writer's last changes to be acknowledged").catch(() => {});
   const expected = paperDelta(writer.doc);
   const text = paperPlainText(writer.doc);
   const textMatches = text === traceTextAfter(trace, keystrokes);
@@ -273,7 +286,9 @@ export async function runTrace(target: Target, a: ScenarioArgs): Promise<Scenari
   if (target.restart) {
     await target.restart();
     coldLoad = await load();
-    log(`cold load ${coldLoad.ms?.toFixed(1) ?? 'n/a'} ms${coldLoad.note ? ` (${coldLoad.note})` : ''}${coldLoad.matches === false ? ' CONTENT DIFFERS' : ''}`);
+    log(
+      `cold load ${coldLoad.ms?.toFixed(1) ?? 'n/a'} ms${coldLoad.note ? ` (${coldLoad.note})` : ''}${coldLoad.matches === false ? ' CONTENT DIFFERS' : ''}`,
+    );
     if (coldLoad.ms !== null) {
       // Give the server a moment to release (and compact) the document the fresh client left.
       await new Promise((r) => setTimeout(r, 2000));
@@ -321,7 +336,9 @@ export function traceIntact(r: TraceReport): boolean {
 }
 
 const fmt = (v: number | null | undefined, digits = 1): string =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '–'
+    : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mb = (bytes: number | null | undefined): string =>
   bytes === null || bytes === undefined ? 'n/a' : bytes < 2 ** 20 ? `${fmt(bytes / 1024, 0)} KB` : `${fmt(bytes / 2 ** 20, 1)} MB`;
 const storage = (s: StorageBytes | null, note: string | null): string =>
@@ -342,7 +359,8 @@ export function renderTraceMarkdown(rows: ScenarioResult[]): string {
   const notes = new Set<string>();
   for (const row of rows) {
     const t = row.trace;
-    for (const l of t ? [t.warmLoad, t.coldLoad, t.secondColdLoad] : []) if (l.ms === null && l.matches !== false && l.note) notes.add(`${row.label}: load n/a, ${l.note}`);
+    for (const l of t ? [t.warmLoad, t.coldLoad, t.secondColdLoad] : [])
+      if (l.ms === null && l.matches !== false && l.note) notes.add(`${row.label}: load n/a, ${l.note}`);
     if (!t) {
       out += `| ${row.label} | no result |||||||||||||\n`;
       continue;
@@ -360,9 +378,9 @@ export function renderTraceMarkdown(rows: ScenarioResult[]): string {
       `\nThe paper: ${first.characters.toLocaleString('en-US')} characters in ${first.paragraphs.toLocaleString('en-US')} paragraphs. ` +
       'Acked edits/s: keystrokes and formatting steps from the first keystroke to the last acknowledgement (Hocuspocus SyncStatus; ' +
       'y-websocket: received by a second client), with at most `window` unacknowledged. Storage: PostgreSQL `pg_database_size` ' +
-      '(an empty database is about 7.5 MB) and the tables\' `pg_total_relation_size` (dead row versions included until a vacuum reuses them), ' +
-      'the update log\'s rows (kept as history) and `documents.state`\'s bytes; PGlite: its data folder. ' +
-      'Loads: a fresh provider\'s connect → synced; cold = after a restart on the same storage, the second after the server could compact.\n';
+      "(an empty database is about 7.5 MB) and the tables' `pg_total_relation_size` (dead row versions included until a vacuum reuses them), " +
+      "the update log's rows (kept as history) and `documents.state`'s bytes; PGlite: its data folder. " +
+      "Loads: a fresh provider's connect → synced; cold = after a restart on the same storage, the second after the server could compact.\n";
   }
   if (notes.size > 0) out += `\n${[...notes].join('; ')}.\n`;
   return out;

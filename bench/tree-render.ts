@@ -169,8 +169,12 @@ const results = {
 const fmt = (ms: number) => ms.toFixed(2);
 const lines = [
   `tree: ${shape.nodes} nodes, ${shape.roots} roots, depth <= ${shape.maxDepth}, ${shape.cyclesBroken} cycles broken, ${shape.orphansReRooted} orphans re-rooted, ${shape.numberOrders} number orders, state ${shape.stateBytes} bytes (built in ${fmt(buildMs)} ms)`,
-  `runs: ${runs} after ${warmup} warm-up, seed ${seed}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (a busy machine inflates the tail)`,
-  ...Object.entries(results).map(([name, r]) => `${name.padEnd(11)} median ${fmt(r.median)} ms  p95 ${fmt(r.p95)} ms  max ${fmt(r.max)} ms`),
+  `runs: ${runs} after ${warmup} warm-up, seed ${seed}, node ${process.version}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} (a busy machine inflates the tail)`,
+  ...Object.entries(results).map(
+    ([name, r]) => `${name.padEnd(11)} median ${fmt(r.median)} ms  p95 ${fmt(r.p95)} ms  max ${fmt(r.max)} ms`,
+  ),
 ];
 console.log(lines.join('\n'));
 if (!cli.values['no-save']) {
@@ -178,7 +182,10 @@ if (!cli.values['no-save']) {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `tree-render-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const command = `node dist/bench/tree-render.js ${process.argv.slice(2).join(' ')}`.trim();
-  writeFileSync(`${file}.json`, JSON.stringify({ command, seed, runs, warmup, node: process.version, loadAverage: loadavg(), shape, results }, null, 2) + '\n');
+  writeFileSync(
+    `${file}.json`,
+    JSON.stringify({ command, seed, runs, warmup, node: process.version, loadAverage: loadavg(), shape, results }, null, 2) + '\n',
+  );
   writeFileSync(`${file}.md`, [`# Research-tree rendering`, '', '```', command, '```', '', ...lines.map((l) => `    ${l}`), ''].join('\n'));
   console.log(`results: ${path.relative(process.cwd(), file)}.{json,md}`);
 }

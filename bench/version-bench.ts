@@ -38,17 +38,31 @@ const cli = parseCli({
    versions taken and with a version of each taken every --every ms while they edit (the server
    process pinned to core 0, the loader to core 1). Writes bench/results/versions-<time>.{json,md}.`,
   options: {
-    pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres', value: 'URL', description: 'PostgreSQL maintenance URL (a throwaway database is created and dropped)' },
+    pg: {
+      type: 'string',
+      default: 'postgres://postgres@127.0.0.1:5432/postgres',
+      value: 'URL',
+      description: 'PostgreSQL maintenance URL (a throwaway database is created and dropped)',
+    },
     size: { type: 'string', default: '1', value: 'MB', description: 'plain text of the large paper, in millions of characters' },
     typical: { type: 'string', default: '40000', value: 'CHARS', description: 'plain text of the typical paper (about 20 pages)' },
     iterations: { type: 'string', default: '10', value: 'N', description: 'versions taken of the large paper' },
     docs: { type: 'string', default: '10', value: 'N', description: 'large documents under load in the fan-out runs' },
     clients: { type: 'string', default: '20', value: 'N', description: 'clients per document (2 of them writers)' },
     rate: { type: 'string', default: '5', value: 'N', description: 'updates per second per writer' },
-    every: { type: 'string', default: '2000', value: 'MS', description: 'AUTO_VERSION_MAX_MS of the "versions" run (a version of each document at least this often)' },
+    every: {
+      type: 'string',
+      default: '2000',
+      value: 'MS',
+      description: 'AUTO_VERSION_MAX_MS of the "versions" run (a version of each document at least this often)',
+    },
     duration: { type: 'string', default: '20', value: 'S', description: 'measured seconds of each fan-out run' },
     'skip-load': { type: 'boolean', default: false, description: 'only measurements 1 and 2' },
-    'no-pin': { type: 'boolean', default: false, description: 'do not pin the server to core 0 (its version worker thread may then use another core)' },
+    'no-pin': {
+      type: 'boolean',
+      default: false,
+      description: 'do not pin the server to core 0 (its version worker thread may then use another core)',
+    },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
   },
 });
@@ -182,7 +196,12 @@ async function inProcess(url: string) {
 }
 
 async function fanOut(label: string, env: Record<string, string>, state: Uint8Array): Promise<{ result: LoadResult; versions: number }> {
-  const server = await startServer('scriptorium-pg', { cpu: v['no-pin'] ? null : 0, scriptoriumProtocol: 'hocuspocus', pgAdminUrl: v.pg!, env });
+  const server = await startServer('scriptorium-pg', {
+    cpu: v['no-pin'] ? null : 0,
+    scriptoriumProtocol: 'hocuspocus',
+    pgAdminUrl: v.pg!,
+    env,
+  });
   const dbUrl = new URL(v.pg!);
   dbUrl.pathname = `/${server.database}`;
   const docPrefix = `vbench-${Date.now().toString(36)}-`;
@@ -191,7 +210,11 @@ async function fanOut(label: string, env: Record<string, string>, state: Uint8Ar
   try {
     // The large papers, stored before anyone opens them.
     for (let d = 0; d < docs; d++) {
-      await sql.query(`insert into documents (project_id, name, kind, state) values ($1, $2, 'paper', $3)`, [DEFAULT_PROJECT_ID, `${docPrefix}${d}`, state]);
+      await sql.query(`insert into documents (project_id, name, kind, state) values ($1, $2, 'paper', $3)`, [
+        DEFAULT_PROJECT_ID,
+        `${docPrefix}${d}`,
+        state,
+      ]);
     }
     const result = await runLoad({
       label,
@@ -225,17 +248,24 @@ async function fanOut(label: string, env: Record<string, string>, state: Uint8Ar
 
 const started = new Date();
 const measured = await withThrowawayDatabase(inProcess);
-console.log(`typical paper (${measured.storage.textChars} chars): version state ${measured.storage.stateBytes} B, stored ${measured.storage.storedBytes} B`);
+console.log(
+  `typical paper (${measured.storage.textChars} chars): version state ${measured.storage.stateBytes} B, stored ${measured.storage.storedBytes} B`,
+);
 console.log(`large paper (${measured.large.textChars} chars, state ${measured.large.stateBytes} B):`, JSON.stringify(measured.large));
 
-let load: { none: { result: LoadResult; versions: number }; versions: { result: LoadResult; versions: number }; p99Ratio: number } | null = null;
+let load: { none: { result: LoadResult; versions: number }; versions: { result: LoadResult; versions: number }; p99Ratio: number } | null =
+  null;
 if (!v['skip-load']) {
   if (!pinSelf(1)) process.stderr.write('warning: could not pin the loader (taskset missing?)\n');
   const large = paper(sizeMB * 1_000_000, 11);
   const state = Y.encodeStateAsUpdate(large);
   const none = await fanOut('no versions', { AUTO_VERSION_QUIET_MS: '3600000', AUTO_VERSION_MAX_MS: '3600000' }, state);
   console.log(describeLoad(none.result), `versions stored: ${none.versions}`);
-  const withVersions = await fanOut(`a version every ${every} ms`, { AUTO_VERSION_QUIET_MS: String(every), AUTO_VERSION_MAX_MS: String(every) }, state);
+  const withVersions = await fanOut(
+    `a version every ${every} ms`,
+    { AUTO_VERSION_QUIET_MS: String(every), AUTO_VERSION_MAX_MS: String(every) },
+    state,
+  );
   console.log(describeLoad(withVersions.result), `versions stored: ${withVersions.versions}`);
   const p99Ratio = (withVersions.result.latencyMs.p99 ?? NaN) / (none.result.latencyMs.p99 ?? NaN);
   load = { none, versions: withVersions, p99Ratio };

@@ -30,12 +30,41 @@ Prints a table and writes bench/results/web-load-<time>.{json,md}.`,
   options: {
     loads: { type: 'string', default: '20', value: 'N', description: 'timed loads (after one warm-up load)' },
     size: { type: 'string', default: '1', value: 'MB', description: 'plain text of the paper, in millions of characters' },
-    'typing-seconds': { type: 'string', default: '20', value: 'S', description: 'length of the typing session (600: the 10-minute run; 0 skips it)' },
-    'remote-edits': { type: 'string', default: '40', value: 'N', description: "keystrokes another client types into the middle of the paper while a tab has it open:\nthe tab's main-thread time per remote keystroke (0 skips it)" },
-    'keep-open': { type: 'boolean', default: false, description: 'keep the paper open in another client during the loads, so the server has it loaded\n(measures the browser side; by default each load is also a cold load on the server)' },
-    'database-url': { type: 'string', value: 'URL', description: 'PostgreSQL server to create a throwaway database on\n(default postgres://postgres@127.0.0.1:5432/postgres)' },
-    profile: { type: 'string', value: 'FILE', description: 'after the timed loads, record one more load with the CPU profiler and write it to FILE\n(.cpuprofile, opens in Chromium DevTools); prints the functions with the most self time' },
-    trace: { type: 'boolean', default: false, description: "print each load's performance marks and long tasks (with --profile, also the profiled load's network log)" },
+    'typing-seconds': {
+      type: 'string',
+      default: '20',
+      value: 'S',
+      description: 'length of the typing session (600: the 10-minute run; 0 skips it)',
+    },
+    'remote-edits': {
+      type: 'string',
+      default: '40',
+      value: 'N',
+      description:
+        "keystrokes another client types into the middle of the paper while a tab has it open:\nthe tab's main-thread time per remote keystroke (0 skips it)",
+    },
+    'keep-open': {
+      type: 'boolean',
+      default: false,
+      description:
+        'keep the paper open in another client during the loads, so the server has it loaded\n(measures the browser side; by default each load is also a cold load on the server)',
+    },
+    'database-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'PostgreSQL server to create a throwaway database on\n(default postgres://postgres@127.0.0.1:5432/postgres)',
+    },
+    profile: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        'after the timed loads, record one more load with the CPU profiler and write it to FILE\n(.cpuprofile, opens in Chromium DevTools); prints the functions with the most self time',
+    },
+    trace: {
+      type: 'boolean',
+      default: false,
+      description: "print each load's performance marks and long tasks (with --profile, also the profiled load's network log)",
+    },
     seed: { type: 'string', default: '42', value: 'N', description: 'seed of the generated paper and typing' },
     out: { type: 'string', default: join(REPO_ROOT, 'bench/results'), value: 'DIR', description: 'where results are written' },
   },
@@ -50,7 +79,15 @@ const adminUrl = cli.values['database-url'] ?? 'postgres://postgres@127.0.0.1:54
 
 const APP_DIR = join(REPO_ROOT, 'clients/web/dist');
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const DOCUMENT = 'bench: large paper';
 
 if (!existsSync(join(APP_DIR, 'index.html'))) cli.fail(`the app is not built (${APP_DIR}): run npm run build:web`);
@@ -94,7 +131,11 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
 
 /** Writes the paper through a real provider and waits until the server acknowledged it; `keep` leaves that client connected. */
 async function seedPaper(port: number, doc: Y.Doc, keep: boolean): Promise<() => void> {
-  const created = await fetch(`http://127.0.0.1:${port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: DOCUMENT, kind: 'paper' }) });
+  const created = await fetch(`http://127.0.0.1:${port}/api/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: DOCUMENT, kind: 'paper' }),
+  });
   if (created.status !== 201) throw new Error(`creating the document: ${created.status} ${await created.text()}`);
   const socket = new HocuspocusProviderWebsocket({ url: `ws://127.0.0.1:${port}/`, WebSocketPolyfill: WebSocket });
   const target = new Y.Doc();
@@ -157,7 +198,15 @@ const watchEditable = (paper: PaperShape): string => `
 const SAVED = `document.querySelector('[role="status"]')?.textContent === 'Saved'`;
 
 type Marks = Record<string, number>;
-const PHASES = ['html-received', 'script-received', 'scriptorium:start', 'scriptorium:signed-in', 'scriptorium:kind-known', 'scriptorium:authenticated', 'scriptorium:synced'] as const;
+const PHASES = [
+  'html-received',
+  'script-received',
+  'scriptorium:start',
+  'scriptorium:signed-in',
+  'scriptorium:kind-known',
+  'scriptorium:authenticated',
+  'scriptorium:synced',
+] as const;
 const marks: Marks[] = [];
 /** Per load: the page's long tasks ([start, duration] in ms since navigation): the main thread's busy stretches. */
 const longTasks: [number, number][][] = [];
@@ -174,7 +223,10 @@ async function timedLoad(browser: Browser, url: string, expected: PaperShape): P
   const ms = (await handle.jsonValue()) as number;
   marks.push((await page.evaluate('window.__marks')) as Marks);
   longTasks.push((await page.evaluate('window.__longTasks')) as [number, number][]);
-  if (cli.values.trace) process.stderr.write(`marks ${JSON.stringify(marks[marks.length - 1])} editable ${ms.toFixed(0)} long tasks [start, ms] ${JSON.stringify(longTasks[longTasks.length - 1])}\n`);
+  if (cli.values.trace)
+    process.stderr.write(
+      `marks ${JSON.stringify(marks[marks.length - 1])} editable ${ms.toFixed(0)} long tasks [start, ms] ${JSON.stringify(longTasks[longTasks.length - 1])}\n`,
+    );
   await context.close();
   if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
   return ms;
@@ -201,16 +253,29 @@ async function profiledLoad(browser: Browser, url: string, expected: PaperShape,
     if (event.type === 'Document') navigationStart = event.timestamp;
     network.push(`${event.timestamp} request ${event.request.url.split('/').pop()}`);
   });
-  cdp.on('Network.loadingFinished', (event) => network.push(`${event.timestamp} finished ${event.requestId} ${event.encodedDataLength} bytes`));
+  cdp.on('Network.loadingFinished', (event) =>
+    network.push(`${event.timestamp} finished ${event.requestId} ${event.encodedDataLength} bytes`),
+  );
   cdp.on('Network.webSocketCreated', () => network.push(`${performance.now()} ws created`));
   cdp.on('Network.webSocketFrameSent', (event) => network.push(`${event.timestamp} ws sent ${event.response.payloadData.length}`));
   cdp.on('Network.webSocketFrameReceived', (event) => network.push(`${event.timestamp} ws received ${event.response.payloadData.length}`));
   await cdp.send('Profiler.start');
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForFunction('window.__editableAt', undefined, { polling: 'raf', timeout: 60_000 });
-  const pageMarks = await page.evaluate('JSON.stringify(window.__marks) + " editable " + window.__editableAt + " long tasks " + JSON.stringify(window.__longTasks)');
-  process.stderr.write(`network (ms since navigation):\n${network.map((line) => { const [t, ...rest] = line.split(' '); return `${((Number(t) - navigationStart) * 1000).toFixed(0).padStart(6)} ${rest.join(' ')}`; }).join('\n')}\nmarks ${pageMarks}\n`);
-  const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+  const pageMarks = await page.evaluate(
+    'JSON.stringify(window.__marks) + " editable " + window.__editableAt + " long tasks " + JSON.stringify(window.__longTasks)',
+  );
+  process.stderr.write(
+    `network (ms since navigation):\n${network
+      .map((line) => {
+        const [t, ...rest] = line.split(' ');
+        return `${((Number(t) - navigationStart) * 1000).toFixed(0).padStart(6)} ${rest.join(' ')}`;
+      })
+      .join('\n')}\nmarks ${pageMarks}\n`,
+  );
+  const { profile } = (await cdp.send('Profiler.stop')) as unknown as {
+    profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  };
   await context.close();
   writeFileSync(file, JSON.stringify(profile));
   const selfMs = new Map<number, number>();
@@ -222,7 +287,9 @@ async function profiledLoad(browser: Browser, url: string, expected: PaperShape,
     byFunction.set(key, (byFunction.get(key) ?? 0) + (selfMs.get(node.id) ?? 0));
   }
   const top = [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30);
-  process.stderr.write(`profile written to ${file}; self time by function (ms):\n${top.map(([k, v]) => `${v.toFixed(1).padStart(8)}  ${k}`).join('\n')}\n`);
+  process.stderr.write(
+    `profile written to ${file}; self time by function (ms):\n${top.map(([k, v]) => `${v.toFixed(1).padStart(8)}  ${k}`).join('\n')}\n`,
+  );
 }
 
 interface MemorySample {
@@ -239,7 +306,11 @@ async function memory(page: Page): Promise<MemorySample> {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? NaN;
   await cdp.detach();
-  return { jsHeapUsedMB: metric('JSHeapUsedSize') / 2 ** 20, jsHeapTotalMB: metric('JSHeapTotalSize') / 2 ** 20, domNodes: metric('Nodes') };
+  return {
+    jsHeapUsedMB: metric('JSHeapUsedSize') / 2 ** 20,
+    jsHeapTotalMB: metric('JSHeapTotalSize') / 2 ** 20,
+    domNodes: metric('Nodes'),
+  };
 }
 
 /** Types words for `seconds` (about 6 characters a second, a new paragraph every ~40 words). */
@@ -274,12 +345,22 @@ async function taskMs(cdp: CDPSession): Promise<number> {
  * 100 ms, at the end of the middle block. The tab's main-thread time over the edits, less the same
  * stretch of time idle, per keystroke: what one remote keystroke costs each reader of the paper.
  */
-async function remoteKeystrokes(browser: Browser, url: string, port: number, blocks: number, count: number): Promise<{ count: number; msPerKeystroke: number; idleMs: number; editsMs: number }> {
+async function remoteKeystrokes(
+  browser: Browser,
+  url: string,
+  port: number,
+  blocks: number,
+  count: number,
+): Promise<{ count: number; msPerKeystroke: number; idleMs: number; editsMs: number }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript({ content: rememberName('Reader') });
   const page = await context.newPage();
   await page.goto(url);
-  await page.waitForFunction(`${SAVED} && document.querySelector('[aria-label="Paper"]')?.getAttribute('contenteditable') === 'true'`, undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    `${SAVED} && document.querySelector('[aria-label="Paper"]')?.getAttribute('contenteditable') === 'true'`,
+    undefined,
+    { timeout: 60_000 },
+  );
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   const socket = new HocuspocusProviderWebsocket({ url: `ws://127.0.0.1:${port}/`, WebSocketPolyfill: WebSocket });
@@ -290,7 +371,8 @@ async function remoteKeystrokes(browser: Browser, url: string, port: number, blo
   // The first paragraph from the middle on (its text is the block's only child).
   const fragment = doc.getXmlFragment('default');
   let middle = Math.floor(blocks / 2);
-  const isParagraph = (node: unknown): boolean => node instanceof Y.XmlElement && node.nodeName === 'paragraph' && node.firstChild instanceof Y.XmlText;
+  const isParagraph = (node: unknown): boolean =>
+    node instanceof Y.XmlElement && node.nodeName === 'paragraph' && node.firstChild instanceof Y.XmlText;
   while (middle < fragment.length && !isParagraph(fragment.get(middle))) middle++;
   const text = (fragment.get(middle) as Y.XmlElement | undefined)?.firstChild;
   if (!(text instanceof Y.XmlText)) throw new Error('no paragraph in the second half of the paper to type into');
@@ -305,7 +387,11 @@ async function remoteKeystrokes(browser: Browser, url: string, port: number, blo
     text.insert(text.length, marker[i]!);
     await sleep(100);
   }
-  await page.waitForFunction(`document.querySelector('[aria-label="Paper"]')?.children[${middle}]?.textContent?.endsWith(${JSON.stringify(marker)})`, undefined, { timeout: 30_000 });
+  await page.waitForFunction(
+    `document.querySelector('[aria-label="Paper"]')?.children[${middle}]?.textContent?.endsWith(${JSON.stringify(marker)})`,
+    undefined,
+    { timeout: 30_000 },
+  );
   await sleep(1000);
   const editsMs = (await taskMs(cdp)) - editsStart;
   provider.destroy();
@@ -318,13 +404,17 @@ let server: RunningServer | null = null;
 let browser: Browser | null = null;
 const database = await createDatabase();
 try {
-  server = await startServer({ config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, staticDir: APP_DIR, logLevel: 'silent' } });
+  server = await startServer({
+    config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, staticDir: APP_DIR, logLevel: 'silent' },
+  });
   const random = seededRandom(seed);
   const blocks = generatePaper(Math.round(sizeMB * 1_000_000), random);
   const doc = paperDocument(blocks);
   const stateBytes = Y.encodeStateAsUpdate(doc).length;
   const text = blocks.map(flatText).join('');
-  process.stderr.write(`seeding a paper of ${text.length.toLocaleString('en')} characters (Yjs state ${(stateBytes / 1e6).toFixed(2)} MB)…\n`);
+  process.stderr.write(
+    `seeding a paper of ${text.length.toLocaleString('en')} characters (Yjs state ${(stateBytes / 1e6).toFixed(2)} MB)…\n`,
+  );
   const closeSeeder = await seedPaper(server.port, doc, cli.values['keep-open'] === true);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -347,7 +437,10 @@ try {
   // Where the time goes: the app's performance marks (ms since navigation start), medians.
   const phaseMedians = Object.fromEntries(
     PHASES.map((phase) => {
-      const values = marks.map((m) => m[phase] ?? NaN).filter(Number.isFinite).sort((a, b) => a - b);
+      const values = marks
+        .map((m) => m[phase] ?? NaN)
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
       return [phase.replace('scriptorium:', ''), values[Math.floor((values.length - 1) / 2)] ?? NaN];
     }),
   );
@@ -361,7 +454,11 @@ try {
     await context.addInitScript({ content: rememberName('Typist') });
     const page = await context.newPage();
     await page.goto(url);
-    await page.waitForFunction(`${SAVED} && document.querySelector('[aria-label="Paper"]')?.getAttribute('contenteditable') === 'true'`, undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      `${SAVED} && document.querySelector('[aria-label="Paper"]')?.getAttribute('contenteditable') === 'true'`,
+      undefined,
+      { timeout: 60_000 },
+    );
     const before = await memory(page);
     process.stderr.write(`typing for ${typingSeconds} s…\n`);
     const characters = await typingSession(page, typingSeconds, random);
@@ -397,7 +494,11 @@ try {
     `| navigation → editable, synced paper, max | ${sorted[sorted.length - 1]!.toFixed(0)} ms | |`,
     `| JavaScript bundle, gzip (minified ${kb(bundle.jsBytes)}) | ${kb(bundle.jsGzipBytes)} | ≤ 400 KB |`,
     `| CSS, gzip | ${kb(bundle.cssGzipBytes)} | |`,
-    ...(remote ? [`| a reader's main-thread time per remote keystroke (${remote.count} keystrokes, one per 100 ms, less the same time idle) | ${remote.msPerKeystroke.toFixed(1)} ms | |`] : []),
+    ...(remote
+      ? [
+          `| a reader's main-thread time per remote keystroke (${remote.count} keystrokes, one per 100 ms, less the same time idle) | ${remote.msPerKeystroke.toFixed(1)} ms | |`,
+        ]
+      : []),
     ...(typing
       ? [
           `| tab JS heap after load (after GC) | ${typing.before.jsHeapUsedMB.toFixed(1)} MB | |`,
@@ -413,7 +514,29 @@ try {
   writeFileSync(join(cli.values.out, `web-load-${stamp}.md`), markdown);
   writeFileSync(
     join(cli.values.out, `web-load-${stamp}.json`),
-    JSON.stringify({ scenario: 'web-load', when, machine: machineDescription(), commit: gitCommit(), command, otherCpu, paper: { chars: text.length, blocks: blocks.length, stateBytes }, loadsMs: samples, phaseMedians, marks, longTasks, mainThreadBusyMedianMs: busyMedian, remote, medianMs: at(0.5), p95Ms: at(0.95), bundle, typing }, null, 2),
+    JSON.stringify(
+      {
+        scenario: 'web-load',
+        when,
+        machine: machineDescription(),
+        commit: gitCommit(),
+        command,
+        otherCpu,
+        paper: { chars: text.length, blocks: blocks.length, stateBytes },
+        loadsMs: samples,
+        phaseMedians,
+        marks,
+        longTasks,
+        mainThreadBusyMedianMs: busyMedian,
+        remote,
+        medianMs: at(0.5),
+        p95Ms: at(0.95),
+        bundle,
+        typing,
+      },
+      null,
+      2,
+    ),
   );
   process.stderr.write(`results written to ${cli.values.out}/web-load-${stamp}.{json,md}\n`);
 } finally {

@@ -180,7 +180,10 @@ export class LoadWorker {
     // Client indices of the probes: right after the writers, or spread over the others.
     const others = config.clientsPerDoc - config.writersPerDoc;
     const probeIndices = new Set(
-      Array.from({ length: probes }, (_, k) => config.writersPerDoc + (config.spreadProbes ? Math.floor(((k + 0.5) * others) / probes) : k)),
+      Array.from(
+        { length: probes },
+        (_, k) => config.writersPerDoc + (config.spreadProbes ? Math.floor(((k + 0.5) * others) / probes) : k),
+      ),
     );
     const urls = config.urls;
     const deliveryPairs = urls.map(() => 0);
@@ -206,7 +209,12 @@ export class LoadWorker {
           ws.push(w);
           client = w;
         } else if (probeIndices.has(i)) {
-          const p = new Probe(this.ctx, name, url, placed.slice(0, config.writersPerDoc).map((wu) => wu !== u));
+          const p = new Probe(
+            this.ctx,
+            name,
+            url,
+            placed.slice(0, config.writersPerDoc).map((wu) => wu !== u),
+          );
           ps.push(p);
           client = p;
         } else {
@@ -269,7 +277,9 @@ export class LoadWorker {
     // Presence: the same cyclic walk over every non-writer, each at its own random phase.
     const pPeriod = (config.presenceRate ?? 0) > 0 ? 1000 / config.presenceRate! : Infinity;
     const present =
-      pPeriod === Infinity ? [] : [...this.presentByDoc.values()].flat().map((client, index) => ({ client, index, at: startAt + Math.random() * pPeriod }));
+      pPeriod === Infinity
+        ? []
+        : [...this.presentByDoc.values()].flat().map((client, index) => ({ client, index, at: startAt + Math.random() * pPeriod }));
     present.sort((a, b) => a.at - b.at);
     let nextPresent = 0;
     this.loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -362,8 +372,7 @@ export class LoadWorker {
       }
       return { expected, missing, probes };
     };
-    const unacked = (): number =>
-      this.config?.protocol === 'hocuspocus' ? this.writers.reduce((a, w) => a + w.unacked, 0) : 0;
+    const unacked = (): number => (this.config?.protocol === 'hocuspocus' ? this.writers.reduce((a, w) => a + w.unacked, 0) : 0);
     // Readers that count edits (timedReaders): each should get every edit of its document once.
     const readerEdits = (): { readers: number; expected: number; missing: number } => {
       let readers = 0;

@@ -16,7 +16,11 @@ async function main(argv: readonly string[]): Promise<number> {
     summary: `Applies or rolls back the schema migrations in schema/migrations (the server also applies
 pending ones at start). Uses DATABASE_URL when set, otherwise the embedded PGlite in DATA_DIR.`,
     arguments: [
-      { name: 'command', description: 'up: apply every pending migration\ndown: roll back the newest n migrations\nstatus: list the migrations and when each was applied (default)' },
+      {
+        name: 'command',
+        description:
+          'up: apply every pending migration\ndown: roll back the newest n migrations\nstatus: list the migrations and when each was applied (default)',
+      },
       { name: 'n', description: 'with down: how many migrations to roll back (default: 1)' },
     ],
     environment: [
@@ -27,7 +31,9 @@ pending ones at start). Uses DATABASE_URL when set, otherwise the embedded PGlit
   });
   const [rawCommand, arg] = cli.positionals;
   const command =
-    rawCommand === undefined ? 'status' : COMMANDS.find((known) => known === rawCommand) ?? cli.fail(`unknown command '${rawCommand}': expected up, down or status`);
+    rawCommand === undefined
+      ? 'status'
+      : (COMMANDS.find((known) => known === rawCommand) ?? cli.fail(`unknown command '${rawCommand}': expected up, down or status`));
   if (command !== 'down' && arg !== undefined) cli.fail(`${command} takes no argument, got '${arg}'`);
   const steps = cli.number(arg, 'n', { integer: true, min: 1 }) ?? 1;
 

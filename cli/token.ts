@@ -19,7 +19,11 @@ and its session id and expiry on stderr (the session id is what POST /api/admin/
 takes). Opens no database: the user is checked when the token is used.`,
   options: {
     user: { type: 'string', value: 'ID', description: 'the users.id (a uuid) the token speaks for (required)' },
-    ttl: { type: 'string', value: 'SECONDS', description: 'lifetime in seconds, 1 to MAX_TOKEN_TTL_SECONDS (default: MAX_TOKEN_TTL_SECONDS)' },
+    ttl: {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'lifetime in seconds, 1 to MAX_TOKEN_TTL_SECONDS (default: MAX_TOKEN_TTL_SECONDS)',
+    },
   },
   environment: [
     { name: 'AUTH_SECRET', description: 'the secret the server verifies tokens with (required)' },
@@ -35,7 +39,9 @@ takes). Opens no database: the user is checked when the token is used.`,
 const user = cli.values.user ?? cli.fail('--user is required');
 if (!UUID.test(user)) cli.fail(`--user: expected a user id (uuid), got '${user}'`);
 // The server refuses a token that lives longer than its MAX_TOKEN_TTL_SECONDS (and keeps a revocation that long).
-const maxTtl = cli.number(process.env.MAX_TOKEN_TTL_SECONDS || undefined, 'MAX_TOKEN_TTL_SECONDS', { integer: true, min: 60 }) ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+const maxTtl =
+  cli.number(process.env.MAX_TOKEN_TTL_SECONDS || undefined, 'MAX_TOKEN_TTL_SECONDS', { integer: true, min: 60 }) ??
+  DEFAULT_MAX_TOKEN_TTL_SECONDS;
 const ttl = cli.number(cli.values.ttl, '--ttl', { integer: true, min: 1, max: maxTtl }) ?? maxTtl;
 const secret = process.env.AUTH_SECRET || cli.fail('AUTH_SECRET is not set: it is the secret the server verifies tokens with');
 

@@ -43,7 +43,12 @@ const EDITED_SOURCE = path.join('server', 'main.ts');
 let options;
 try {
   options = parseArgs({
-    options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      runs: { type: 'string', default: '5' },
+      only: { type: 'string' },
+      keep: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   }).values;
 } catch (error) {
@@ -69,7 +74,11 @@ const timed = (kind) => options.only === undefined || options.only === kind;
 
 /** A copy of the checkout as it is now (uncommitted edits included), sharing its node_modules. */
 function copyRepository(into) {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     const target = path.join(into, file);
@@ -164,7 +173,10 @@ async function timeStart(cwd, dataDir) {
     const stopped = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(null), STOP_TIMEOUT_MS))]);
     if (!stopped) process.kill(-child.pid, 'SIGKILL');
   }
-  if (seconds === null) throw new Error(`npm start never answered /healthz (${exitedEarly ? `exited ${JSON.stringify(exitedEarly)}` : 'timed out'}):\n${stderr}`);
+  if (seconds === null)
+    throw new Error(
+      `npm start never answered /healthz (${exitedEarly ? `exited ${JSON.stringify(exitedEarly)}` : 'timed out'}):\n${stderr}`,
+    );
   return { seconds, cpu };
 }
 

@@ -77,7 +77,13 @@ export interface Backends {
  * Opens the services in dependency order, registering each close on `disposers` right
  * after it opened: if a later one fails, the caller's disposal closes the earlier ones.
  */
-export async function openBackends(config: Config, injected: InjectedBackends, logger: Logger, clock: Clock, disposers: DisposerStack): Promise<Backends> {
+export async function openBackends(
+  config: Config,
+  injected: InjectedBackends,
+  logger: Logger,
+  clock: Clock,
+  disposers: DisposerStack,
+): Promise<Backends> {
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, config.redisPrefix, logger) : null;
   if (redis) {
     disposers.add('redis', () => redis.quit().catch(() => redis.disconnect()));
@@ -109,7 +115,9 @@ export async function openBackends(config: Config, injected: InjectedBackends, l
 
   // Revocations and membership changes close connections on every instance.
   const redisAccessEvents =
-    !injected.accessEvents && redis && config.redisUrl ? new RedisAccessEvents(redis, createRedisSubscriber(config.redisUrl), config.redisPrefix, logger) : null;
+    !injected.accessEvents && redis && config.redisUrl
+      ? new RedisAccessEvents(redis, createRedisSubscriber(config.redisUrl), config.redisPrefix, logger)
+      : null;
   if (redisAccessEvents) disposers.add('access events', () => redisAccessEvents.close());
 
   const rateLimits = injected.rateLimits ?? (redis ? new RedisRateLimitStore(redis, logger) : new InProcessRateLimitStore());

@@ -159,7 +159,9 @@ function printHelpAndExit<O extends CliOptions>(spec: CliSpec<O>, options: CliOp
 
 /** The --help text: usage line, summary, then Arguments / Options / Environment / notes. */
 export function renderHelp<O extends CliOptions>(spec: CliSpec<O>, options: CliOptions = { ...spec.options, help: HELP }): string {
-  const synopsis = spec.synopsis ?? [Object.keys(options).length > 1 ? '[options]' : '', ...(spec.arguments ?? []).map((a) => `[${a.name}]`)].filter(Boolean).join(' ');
+  const synopsis =
+    spec.synopsis ??
+    [Object.keys(options).length > 1 ? '[options]' : '', ...(spec.arguments ?? []).map((a) => `[${a.name}]`)].filter(Boolean).join(' ');
   const lines = [`Usage: ${spec.command}${synopsis ? ` ${synopsis}` : ''}`, '', spec.summary.trim()];
   const section = (title: string, rows: Array<[string, string]>) => {
     if (rows.length === 0) return;
@@ -172,19 +174,26 @@ export function renderHelp<O extends CliOptions>(spec: CliSpec<O>, options: CliO
       for (const more of rest) lines.push(`  ${' '.repeat(width)}${more}`);
     }
   };
-  section('Arguments', (spec.arguments ?? []).map((a) => [a.name, a.description]));
+  section(
+    'Arguments',
+    (spec.arguments ?? []).map((a) => [a.name, a.description]),
+  );
   section(
     'Options',
     Object.entries(options).map(([name, option]) => {
       const flag = `${option.short ? `-${option.short}, ` : ''}--${name}${option.type === 'string' ? ` ${option.value ?? 'VALUE'}` : ''}`;
       const repeat = option.multiple ? ' (repeatable)' : '';
-      const unset = option.default === undefined || option.default === false || (Array.isArray(option.default) && option.default.length === 0);
+      const unset =
+        option.default === undefined || option.default === false || (Array.isArray(option.default) && option.default.length === 0);
       // A description ending in a newline puts the default on a line of its own.
       const shown = unset ? '' : `${option.description.endsWith('\n') ? '' : ' '}(default: ${String(option.default)})`;
       return [flag, `${option.description}${repeat}${shown}`.trimEnd()];
     }),
   );
-  section('Environment', (spec.environment ?? []).map((e) => [e.name, e.description]));
+  section(
+    'Environment',
+    (spec.environment ?? []).map((e) => [e.name, e.description]),
+  );
   if (spec.notes) lines.push('', spec.notes.trim());
   return `${lines.join('\n')}\n`;
 }

@@ -23,7 +23,12 @@ function codePointsUpTo(text: string, limit: number): number {
 /** Null when `name` is an acceptable document name, else the reason it is not (shown to the client). */
 export function documentNameProblem(name: string): string | null {
   // Fast path: at most 255 UTF-16 units is at most 255 code points; beyond 510 it is always more.
-  const length = name.length <= MAX_DOCUMENT_NAME_LENGTH ? name.length : name.length > 2 * MAX_DOCUMENT_NAME_LENGTH ? Infinity : codePointsUpTo(name, MAX_DOCUMENT_NAME_LENGTH);
+  const length =
+    name.length <= MAX_DOCUMENT_NAME_LENGTH
+      ? name.length
+      : name.length > 2 * MAX_DOCUMENT_NAME_LENGTH
+        ? Infinity
+        : codePointsUpTo(name, MAX_DOCUMENT_NAME_LENGTH);
   if (length === 0 || length > MAX_DOCUMENT_NAME_LENGTH) return `document name must be 1 to ${MAX_DOCUMENT_NAME_LENGTH} characters`;
   if (name.includes('\u0000')) return 'document name must not contain NUL characters';
   if (UNPAIRED_SURROGATE.test(name)) return 'document name must be well-formed Unicode (an unpaired surrogate)';

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const crash = (kind: string) => (error: unknown) => {
     if (crashing) return;
     crashing = true;
-    const detail = error instanceof Error ? error.stack ?? error.message : String(error);
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     if (running) running.logger.fatal({ err: error, kind }, 'crashing: flushing accepted edits, then exiting');
     else process.stderr.write(`scriptorium: ${kind}: ${detail}\n`);
     const flushed = running ? running.close() : Promise.resolve(true);

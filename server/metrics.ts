@@ -105,7 +105,14 @@ export function createMetrics(sources: MetricSources, counters = new Counters())
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number) =>
-    new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new client.Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   // Monotonic values exposed as counters; prom-client counters cannot be set, so a
   // collect-time gauge with the `_total` name is the honest representation here.
   gauge('scriptorium_connections', 'Open WebSocket connections', () => counters.connectionsOpen);
@@ -117,21 +124,42 @@ export function createMetrics(sources: MetricSources, counters = new Counters())
   gauge('scriptorium_messages_out_total', 'WebSocket frames sent (a topic publish counts once)', () => counters.messagesOut);
   gauge('scriptorium_bytes_out_total', 'WebSocket bytes sent (a topic publish counts once)', () => counters.bytesOut);
   gauge('scriptorium_updates_applied_total', 'Client updates applied to documents', () => counters.updatesApplied);
-  gauge('scriptorium_updates_rejected_total', 'Client updates refused (invalid, read-only, or write queue full)', () => counters.updatesRejected);
-  gauge('scriptorium_stateless_dropped_total', 'Stateless messages not relayed (read-only, too large or over the rate)', () => counters.statelessDropped);
-  gauge('scriptorium_awareness_dropped_total', 'Awareness entries dropped by a bound (state size, per message, per connection, per document) and QueryAwareness messages over the rate', () => counters.awarenessDropped);
+  gauge(
+    'scriptorium_updates_rejected_total',
+    'Client updates refused (invalid, read-only, or write queue full)',
+    () => counters.updatesRejected,
+  );
+  gauge(
+    'scriptorium_stateless_dropped_total',
+    'Stateless messages not relayed (read-only, too large or over the rate)',
+    () => counters.statelessDropped,
+  );
+  gauge(
+    'scriptorium_awareness_dropped_total',
+    'Awareness entries dropped by a bound (state size, per message, per connection, per document) and QueryAwareness messages over the rate',
+    () => counters.awarenessDropped,
+  );
   gauge('scriptorium_storage_healthy', '1 while commits to the database succeed', () => (sources.storageHealthy() ? 1 : 0));
   const busHealthy = sources.busHealthy;
-  if (busHealthy) gauge('scriptorium_redis_healthy', '1 while the bus to the other instances (Redis) is connected', () => (busHealthy() ? 1 : 0));
+  if (busHealthy)
+    gauge('scriptorium_redis_healthy', '1 while the bus to the other instances (Redis) is connected', () => (busHealthy() ? 1 : 0));
   const stats = sources.storageStats;
   gauge('scriptorium_storage_pending_updates', 'Updates applied but not yet durable (not acknowledged)', () => stats().pending);
   gauge('scriptorium_storage_pending_bytes', 'Bytes of updates applied but not yet durable', () => stats().pendingBytes);
   gauge('scriptorium_storage_committed_updates_total', 'Updates committed to the log', () => stats().committedRows);
   gauge('scriptorium_storage_commits_total', 'Group commits (committed updates / commits = batch size)', () => stats().committedBatches);
   gauge('scriptorium_storage_failed_commits_total', 'Commit attempts that failed with a retryable error', () => stats().failedAttempts);
-  gauge('scriptorium_storage_refused_updates_total', 'Updates the database refused permanently (their senders were told)', () => stats().refusedRows);
+  gauge(
+    'scriptorium_storage_refused_updates_total',
+    'Updates the database refused permanently (their senders were told)',
+    () => stats().refusedRows,
+  );
   gauge('scriptorium_storage_rejected_full_total', 'Updates turned away because the write queue was full', () => stats().rejectedFull);
-  gauge('scriptorium_storage_quarantined_updates_total', 'Stored updates that failed to apply and are kept out of the folded state', () => stats().quarantinedRows);
+  gauge(
+    'scriptorium_storage_quarantined_updates_total',
+    'Stored updates that failed to apply and are kept out of the folded state',
+    () => stats().quarantinedRows,
+  );
   const applySeconds = new CheapHistogram(
     'scriptorium_update_apply_seconds',
     'Time to validate and apply one client update',

@@ -111,14 +111,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   }
 }
 
-async function assemble(config: Config, options: StartOptions, logger: Logger, clock: Clock, disposers: DisposerStack): Promise<RunningServer> {
+async function assemble(
+  config: Config,
+  options: StartOptions,
+  logger: Logger,
+  clock: Clock,
+  disposers: DisposerStack,
+): Promise<RunningServer> {
   const backends = await openBackends(config, options, logger, clock, disposers);
   const { storage, db, bus, documentLock } = backends;
   const tokens = config.authSecret ? new Tokens(config.authSecret, config.maxTokenTtlSeconds, clock) : null;
   const authorizer = chooseAuthorizer(options.authorizer, tokens, db, backends.sessions, clock, logger);
   let shuttingDown = false;
   const metrics =
-    options.metrics ?? createMetrics({ storageHealthy: () => storage.healthy, storageStats: () => storage.stats, busHealthy: bus ? () => bus.healthy : undefined });
+    options.metrics ??
+    createMetrics({
+      storageHealthy: () => storage.healthy,
+      storageStats: () => storage.stats,
+      busHealthy: bus ? () => bus.healthy : undefined,
+    });
 
   // The transport is created after the registry needs a publisher: bridge through a holder.
   let transport: Transport | null = null;
@@ -130,13 +141,23 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   if (relay) disposers.add('bus relay', (deadline) => relay.close(deadline));
 
   const treeProjection = db
-    ? new TreeProjection({ db, locks: documentLock, logger, delayMs: config.treeProjectionDelayMs, maxDelayMs: config.treeProjectionMaxDelayMs, clock })
+    ? new TreeProjection({
+        db,
+        locks: documentLock,
+        logger,
+        delayMs: config.treeProjectionDelayMs,
+        maxDelayMs: config.treeProjectionMaxDelayMs,
+        clock,
+      })
     : null;
   // Pending research-tree projections, within half of what is left (the log comes first).
-  if (treeProjection) disposers.add('tree projection', (deadline) => treeProjection.close(performance.now() + Math.max(0, deadline - performance.now()) / 2));
+  if (treeProjection)
+    disposers.add('tree projection', (deadline) => treeProjection.close(performance.now() + Math.max(0, deadline - performance.now()) / 2));
   // Versions need the database (STORAGE=memory keeps none).
   // Every version of a research tree also freezes its research_trees row.
-  const versions = db ? new Versions(db, logger, [...(treeProjection ? [treeProjectionListener(treeProjection)] : []), ...(options.versionListeners ?? [])]) : null;
+  const versions = db
+    ? new Versions(db, logger, [...(treeProjection ? [treeProjectionListener(treeProjection)] : []), ...(options.versionListeners ?? [])])
+    : null;
   if (versions) disposers.add('versions', () => versions.close());
   // Socket denials reach the audit log aggregated per actor and minute, at most AUDIT_DENIALS_PER_SECOND rows of their own a second.
   const denialAudit = tokens ? new DenialAudit(db, logger, { perSecond: config.auditDenialsPerSecond, clock }) : null;
@@ -156,7 +177,9 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
   const instanceId = bus?.instanceId ?? crypto.randomUUID();
   // A shared store (Redis, or one injected) is told; the single-instance view reads the sessions.
   const presence = backends.sharedPresence ?? livePresence(instanceId, () => liveDocumentSessions(keepalive), clock);
-  const sessionPresence = backends.sharedPresence ? new SessionPresence(backends.sharedPresence, instanceId, () => liveDocumentSessions(keepalive), clock, logger) : null;
+  const sessionPresence = backends.sharedPresence
+    ? new SessionPresence(backends.sharedPresence, instanceId, () => liveDocumentSessions(keepalive), clock, logger)
+    : null;
   if (sessionPresence) disposers.add('session presence', () => sessionPresence.close());
 
   // Open-mode display names seen in awareness, for authorship (it only records, so it goes with the caller's extensions).
@@ -232,7 +255,11 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
       notReadyReason: () => (shuttingDown ? 'shutting down' : storage.healthy ? null : 'database unreachable: commits are being retried'),
       degraded: () => (bus && !bus.healthy ? { redis: 'unreachable' } : null),
       staticFiles: createStaticFiles(config.staticDir),
-      api: rateLimitRoutes(api, { store: backends.rateLimits, limitPerMinute: config.httpRateLimitPerMinute, userOf: (request) => authenticatedUserOf(apiDependencies, request) }),
+      api: rateLimitRoutes(api, {
+        store: backends.rateLimits,
+        limitPerMinute: config.httpRateLimitPerMinute,
+        userOf: (request) => authenticatedUserOf(apiDependencies, request),
+      }),
     }),
     config.allowedOrigins,
   );
@@ -245,7 +272,11 @@ async function assemble(config: Config, options: StartOptions, logger: Logger, c
       maxBackpressureBytes: config.maxBackpressureBytes,
       maxHttpBodyBytes: 1024 * 1024,
       allowedOrigins: config.allowedOrigins,
-      onHttpError: (error, phase) => logger.error({ err: error, phase }, phase === 'handler' ? 'HTTP request failed (answered 500)' : 'HTTP response could not be written'),
+      onHttpError: (error, phase) =>
+        logger.error(
+          { err: error, phase },
+          phase === 'handler' ? 'HTTP request failed (answered 500)' : 'HTTP response could not be written',
+        ),
     },
     logger,
   );
@@ -317,7 +348,9 @@ function followDocumentEvents(rooms: RoomRegistry, logger: Logger): (event: Acce
         rooms.reload(event.documentId);
         return;
       case 'recheck-all':
-        rooms.revalidate().catch((error: unknown) => logger.warn({ err: error }, 'checking the live rooms against storage failed; they stay as they are'));
+        rooms
+          .revalidate()
+          .catch((error: unknown) => logger.warn({ err: error }, 'checking the live rooms against storage failed; they stay as they are'));
         return;
       default:
         return;

@@ -64,4 +64,3 @@ export function growYoungGenerationTo(targetBytes = YOUNG_GENERATION_BYTES): num
   }
   return newSpaceBytes();
 }
-

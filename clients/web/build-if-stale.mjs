@@ -17,7 +17,12 @@ const CONFIG_FILE = path.join(WEB, 'vite.config.ts');
 /** The page the server serves at `/`: without it there is no app. */
 export const WEB_ENTRY = path.join(WEB, 'dist', 'index.html');
 /** Inputs the bundle's module graph does not show: how it is built and which packages are installed. */
-const BUILD_SETTINGS = [CONFIG_FILE, path.join(WEB, 'tsconfig.json'), path.join(ROOT, 'package.json'), path.join(ROOT, 'package-lock.json')];
+const BUILD_SETTINGS = [
+  CONFIG_FILE,
+  path.join(WEB, 'tsconfig.json'),
+  path.join(ROOT, 'package.json'),
+  path.join(ROOT, 'package-lock.json'),
+];
 
 /** True when clients/web/dist is the build of the current sources. */
 export function webBuildIsCurrent() {
@@ -67,7 +72,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     const { values } = parseArgs({ options: { force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
     if (values.help) {
-      process.stdout.write('usage: npm run build:web [-- --force]\n\nBuilds the browser app into clients/web/dist unless it is already the build of the\ncurrent sources. --force: build anyway.\n');
+      process.stdout.write(
+        'usage: npm run build:web [-- --force]\n\nBuilds the browser app into clients/web/dist unless it is already the build of the\ncurrent sources. --force: build anyway.\n',
+      );
       process.exit(0);
     }
     force = values.force ?? false;

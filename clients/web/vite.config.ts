@@ -22,7 +22,15 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         // Tiptap and ProseMirror, shared by both editors, under a name that says so.
-        codeSplitting: { groups: [{ name: 'editor-core', includeDependenciesRecursively: false, test: /node_modules[\\/](@tiptap|prosemirror-|linkifyjs|orderedmap|rope-sequence|w3c-keyname)/ }] },
+        codeSplitting: {
+          groups: [
+            {
+              name: 'editor-core',
+              includeDependenciesRecursively: false,
+              test: /node_modules[\\/](@tiptap|prosemirror-|linkifyjs|orderedmap|rope-sequence|w3c-keyname)/,
+            },
+          ],
+        },
       },
     },
   },

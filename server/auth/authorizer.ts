@@ -88,8 +88,18 @@ export interface Authorizer {
  * needs read-write, a creation needs the grant's `create`. Resolves with the grant, or
  * rejects with PermissionDeniedError (AuthenticationError for the token).
  */
-export function authorizeDocumentAction(authorizer: Authorizer, principal: Principal, document: DocumentRef, action: DocumentAction): Promise<Grant>;
-export function authorizeDocumentAction(authorizer: Authorizer, principal: Principal, document: NewDocument, action: 'create'): Promise<CreateGrant>;
+export function authorizeDocumentAction(
+  authorizer: Authorizer,
+  principal: Principal,
+  document: DocumentRef,
+  action: DocumentAction,
+): Promise<Grant>;
+export function authorizeDocumentAction(
+  authorizer: Authorizer,
+  principal: Principal,
+  document: NewDocument,
+  action: 'create',
+): Promise<CreateGrant>;
 export async function authorizeDocumentAction(
   authorizer: Authorizer,
   principal: Principal,
@@ -116,5 +126,9 @@ export const openAuthorizer: Authorizer = {
   authenticate: () => Promise.resolve(ANONYMOUS),
   revalidate: () => Promise.resolve(),
   authorize: (_principal, _name, document, action) =>
-    Promise.resolve(action === 'create' ? { ...ANONYMOUS_EDITOR, create: { kind: document.kind, projectId: document.projectId ?? DEFAULT_PROJECT_ID } } : ANONYMOUS_EDITOR),
+    Promise.resolve(
+      action === 'create'
+        ? { ...ANONYMOUS_EDITOR, create: { kind: document.kind, projectId: document.projectId ?? DEFAULT_PROJECT_ID } }
+        : ANONYMOUS_EDITOR,
+    ),
 };

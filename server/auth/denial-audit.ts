@@ -125,18 +125,38 @@ export class DenialAudit {
         action: 'permission.denied',
         // One document: every denial was for it (the list is complete below MAX_LISTED).
         resourceId: documents.length === 1 ? documents[0]! : null,
-        details: { aggregated: true, count: actor.count, reasons: Object.fromEntries(actor.reasons), documents, source: actor.source, via: 'socket', from, to },
+        details: {
+          aggregated: true,
+          count: actor.count,
+          reasons: Object.fromEntries(actor.reasons),
+          documents,
+          source: actor.source,
+          via: 'socket',
+          from,
+          to,
+        },
       });
     }
     if (suppressed.count > 0) {
-      this.logger.warn({ suppressed: suppressed.count, limit: this.options.perSecond }, 'socket denials over AUDIT_DENIALS_PER_SECOND: counted in one audit row');
+      this.logger.warn(
+        { suppressed: suppressed.count, limit: this.options.perSecond },
+        'socket denials over AUDIT_DENIALS_PER_SECOND: counted in one audit row',
+      );
       rows.push({
         actor: 'system',
         resourceType: null,
         actorUserId: null,
         action: 'permission.denied.suppressed',
         resourceId: null,
-        details: { count: suppressed.count, reasons: Object.fromEntries(suppressed.reasons), actors: [...suppressed.listed], limitPerSecond: this.options.perSecond, via: 'socket', from, to },
+        details: {
+          count: suppressed.count,
+          reasons: Object.fromEntries(suppressed.reasons),
+          actors: [...suppressed.listed],
+          limitPerSecond: this.options.perSecond,
+          via: 'socket',
+          from,
+          to,
+        },
       });
     }
     if (rows.length > 0) this.write(rows);

@@ -45,7 +45,10 @@ export class DurableSessionStore implements SessionStore {
     try {
       return await this.fast.revoke(sessionId, until);
     } catch (error) {
-      this.logger.warn({ err: error, sessionId }, 'revocation stored in PostgreSQL, but not in the shared session store (redis unreachable?); it holds all the same');
+      this.logger.warn(
+        { err: error, sessionId },
+        'revocation stored in PostgreSQL, but not in the shared session store (redis unreachable?); it holds all the same',
+      );
       return null;
     }
   }

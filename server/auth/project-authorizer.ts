@@ -10,7 +10,15 @@ import { systemClock, type Clock } from '../clock.js';
 import { projectAccess, userExists } from '../persistence/accounts.js';
 import type { Queryable } from '../persistence/db.js';
 import type { DocumentRef } from '../persistence/storage.js';
-import { AuthenticationError, PermissionDeniedError, type AccessAction, type Authorizer, type Grant, type NewDocument, type Principal } from './authorizer.js';
+import {
+  AuthenticationError,
+  PermissionDeniedError,
+  type AccessAction,
+  type Authorizer,
+  type Grant,
+  type NewDocument,
+  type Principal,
+} from './authorizer.js';
 import { mayManage, mayWrite } from './roles.js';
 import type { SessionStore } from './session-store.js';
 import { TokenRefusedError, type Tokens } from './tokens.js';
@@ -45,7 +53,8 @@ export class ProjectAuthorizer implements Authorizer {
 
   async revalidate(principal: Principal): Promise<void> {
     if (principal.userId === null || principal.sessionId === null) throw new AuthenticationError('authentication required');
-    if (principal.expiresAt !== null && principal.expiresAt <= this.clock.now()) throw new AuthenticationError('token expired', principal.userId);
+    if (principal.expiresAt !== null && principal.expiresAt <= this.clock.now())
+      throw new AuthenticationError('token expired', principal.userId);
     if (await this.sessions.isRevoked(principal.sessionId)) throw new AuthenticationError('session revoked', principal.userId);
     await this.requireUser(principal.userId);
   }
@@ -76,11 +85,15 @@ export class ProjectAuthorizer implements Authorizer {
     const role = access?.role ?? null;
     if (action === 'create') {
       if (mayWrite(role)) return { ...principal, scope: 'read-write', create: { kind: document.kind, projectId: document.projectId } };
-      throw new PermissionDeniedError(`creating documents needs the owner or editor role in the project (you are ${role === 'viewer' ? 'a viewer' : 'not a member'})`);
+      throw new PermissionDeniedError(
+        `creating documents needs the owner or editor role in the project (you are ${role === 'viewer' ? 'a viewer' : 'not a member'})`,
+      );
     }
     if (action === 'manage') {
       if (mayManage(role)) return { ...principal, scope: 'read-write', create: null };
-      throw new PermissionDeniedError(`the trash of a project is its owners' (you are ${role === null ? 'not a member' : role === 'viewer' ? 'a viewer' : 'an editor'})`);
+      throw new PermissionDeniedError(
+        `the trash of a project is its owners' (you are ${role === null ? 'not a member' : role === 'viewer' ? 'a viewer' : 'an editor'})`,
+      );
     }
     if (mayWrite(role)) return { ...principal, scope: 'read-write', create: null };
     if (role === 'viewer' || access?.visibility === 'public') return { ...principal, scope: 'readonly', create: null };

@@ -58,8 +58,13 @@ export class Tokens {
   }
 
   /** Mints a token for a user (admin API, `npm run token`); `ttlSeconds` at most `maxTtlSeconds` (default: that). */
-  async mint(userId: string, ttlSeconds = this.maxTtlSeconds, sessionId: string = crypto.randomUUID()): Promise<{ token: string; claims: TokenClaims }> {
-    if (ttlSeconds > this.maxTtlSeconds) throw new RangeError(`token lifetime ${ttlSeconds} s is over MAX_TOKEN_TTL_SECONDS (${this.maxTtlSeconds} s)`);
+  async mint(
+    userId: string,
+    ttlSeconds = this.maxTtlSeconds,
+    sessionId: string = crypto.randomUUID(),
+  ): Promise<{ token: string; claims: TokenClaims }> {
+    if (ttlSeconds > this.maxTtlSeconds)
+      throw new RangeError(`token lifetime ${ttlSeconds} s is over MAX_TOKEN_TTL_SECONDS (${this.maxTtlSeconds} s)`);
     const now = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -87,7 +92,8 @@ export class Tokens {
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new PermissionDeniedError('invalid token: no session (jti)');
     if (typeof payload.exp !== 'number') throw new TokenRefusedError('invalid token: no expiry (exp)', payload.sub);
     if (typeof payload.iat !== 'number') throw new TokenRefusedError('invalid token: no issue time (iat)', payload.sub);
-    if (payload.iat > now / 1000 + CLOCK_SKEW_SECONDS) throw new TokenRefusedError('invalid token: issued in the future (iat)', payload.sub);
+    if (payload.iat > now / 1000 + CLOCK_SKEW_SECONDS)
+      throw new TokenRefusedError('invalid token: issued in the future (iat)', payload.sub);
     if (payload.exp - payload.iat > this.maxTtlSeconds) {
       throw new TokenRefusedError(`invalid token: lifetime longer than ${this.maxTtlSeconds} s (MAX_TOKEN_TTL_SECONDS)`, payload.sub);
     }

@@ -43,7 +43,12 @@ export class AuthorIdentities {
     }
     this.senders = index.senders.map((sender, i): AuthorIdentity => {
       if (sender.byServer) return SERVER_AUTHOR;
-      if (sender.userId !== null) return { userId: sender.userId, name: userNames.get(sender.userId.toLowerCase()) ?? null, key: `user:${sender.userId.toLowerCase()}` };
+      if (sender.userId !== null)
+        return {
+          userId: sender.userId,
+          name: userNames.get(sender.userId.toLowerCase()) ?? null,
+          key: `user:${sender.userId.toLowerCase()}`,
+        };
       return anonymous(sessionNames.get(i) ?? null);
     });
   }

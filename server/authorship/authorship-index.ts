@@ -131,7 +131,7 @@ export class AuthorshipIndex {
       ? // Times matter: a run keeps one row's time, and an earlier row's copy of a struct wins.
         { joins: (a, b) => textRuns(a, b) && a.at === b.at && a.position === b.position, precedes: before }
       : // Any row's copy of a struct says the same: the first stays, and one editor's text runs merge.
-        { joins: (a, b) => (textRuns(a, b) || (a.chars === 0 && b.chars === 0 && a.key === null && b.key === null)) };
+        { joins: (a, b) => textRuns(a, b) || (a.chars === 0 && b.chars === 0 && a.key === null && b.key === null) };
     // One row's deletions merge; runs of different rows stay apart, so an earlier row can still take part of one.
     this.deletionRules = { joins: (a, b) => a.sender === b.sender && a.at === b.at && a.position === b.position, precedes: before };
   }

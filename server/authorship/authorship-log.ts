@@ -84,7 +84,12 @@ export async function readAuthorshipLog(
 }
 
 /** Runs a paged query (`$2` the position to continue after, `$3` the page size) to its end; returns the highest position read. */
-async function readPages(db: Queryable, sql: string, params: readonly unknown[], fold: (rows: readonly AuthorshipLogRow[]) => void): Promise<number> {
+async function readPages(
+  db: Queryable,
+  sql: string,
+  params: readonly unknown[],
+  fold: (rows: readonly AuthorshipLogRow[]) => void,
+): Promise<number> {
   const [documentId, from, ...rest] = params;
   let after = from as number;
   for (;;) {

@@ -46,7 +46,9 @@ export class Authorship {
   async blame(document: DocumentRef, read: LogReader, room: Room): Promise<PaperBlameResult | TreeBlame> {
     const index = await this.index(document, read);
     const identities = await this.identities(document, index, room);
-    return document.kind === 'paper' ? paperBlame(room.doc, (client) => identities.ofClient(client)) : treeBlame(room.doc, index, identities);
+    return document.kind === 'paper'
+      ? paperBlame(room.doc, (client) => identities.ofClient(client))
+      : treeBlame(room.doc, index, identities);
   }
 
   /** The document's index with every log row committed before the call folded in. */

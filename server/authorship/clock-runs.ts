@@ -105,7 +105,11 @@ export class ClockRuns<V> {
     let left: ClockRun<V> | undefined = runs[index - 1];
     for (const piece of pieces) {
       const previous = merged[merged.length - 1] ?? left;
-      if (previous !== undefined && previous.end === piece.start && (previous.value === piece.value || joins(previous.value, piece.value))) {
+      if (
+        previous !== undefined &&
+        previous.end === piece.start &&
+        (previous.value === piece.value || joins(previous.value, piece.value))
+      ) {
         previous.end = piece.end;
         continue;
       }

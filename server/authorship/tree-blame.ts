@@ -34,7 +34,8 @@ export function treeBlame(doc: Y.Doc, index: AuthorshipIndex, identities: Author
     const consider = (item: Y.Item): void => {
       const change = changeOf(item);
       if (change.at > latest.at) latest = change;
-      if (!item.deleted && depth < MAX_DEPTH && item.content instanceof Y.ContentType) latest = latestIn(item.content.type, depth + 1, latest);
+      if (!item.deleted && depth < MAX_DEPTH && item.content instanceof Y.ContentType)
+        latest = latestIn(item.content.type, depth + 1, latest);
     };
     for (const item of type._map.values()) consider(item);
     for (let item = type._start; item !== null; item = item.right) consider(item);

@@ -97,7 +97,9 @@ export class BusRelay implements RoomExtension {
    * does not commit by `deadline` (performance.now() clock) is left out of the announcement.
    */
   async close(deadline: number): Promise<void> {
-    const flushed = this.storage.flush().catch((error: unknown) => this.logger.warn({ err: error }, 'relay: flush before the last announcement failed'));
+    const flushed = this.storage
+      .flush()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'relay: flush before the last announcement failed'));
     await beforeDeadline(flushed, deadline, undefined);
     this.stopAnnouncing();
     this.bus.announce(this.published.durableThrough(), SILENT_AFTER_MS);
@@ -109,10 +111,13 @@ export class BusRelay implements RoomExtension {
     for (const sender of this.unconfirmed.waitingOn()) {
       if (this.lookingUp.has(sender)) continue;
       this.lookingUp.add(sender);
-      this.bus.announced(sender).then(
-        (through) => this.unconfirmed.announced(sender, through, this.clock.now(), SILENT_AFTER_MS),
-        (error: unknown) => this.logger.debug({ err: error, sender }, 'relay: announcement not readable; kept until it is'),
-      ).catch((error: unknown) => this.logger.error({ err: error, sender }, 'relay: storing unconfirmed updates failed'))
+      this.bus
+        .announced(sender)
+        .then(
+          (through) => this.unconfirmed.announced(sender, through, this.clock.now(), SILENT_AFTER_MS),
+          (error: unknown) => this.logger.debug({ err: error, sender }, 'relay: announcement not readable; kept until it is'),
+        )
+        .catch((error: unknown) => this.logger.error({ err: error, sender }, 'relay: storing unconfirmed updates failed'))
         .finally(() => this.lookingUp.delete(sender));
     }
   }
@@ -125,12 +130,15 @@ export class BusRelay implements RoomExtension {
   private catchUp(link: Link): void {
     const room = link.room;
     this.requestSync(link);
-    this.storage.load(room).then(
-      (stored) => {
-        if (stored.state && this.links.get(room.name) === link && !room.poisoned) room.apply(stored.state, this.origin);
-      },
-      (error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: reloading the stored state failed'),
-    ).catch((error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: applying the stored state failed'));
+    this.storage
+      .load(room)
+      .then(
+        (stored) => {
+          if (stored.state && this.links.get(room.name) === link && !room.poisoned) room.apply(stored.state, this.origin);
+        },
+        (error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: reloading the stored state failed'),
+      )
+      .catch((error: unknown) => this.logger.warn({ err: error, document: room.name }, 'bus catch-up: applying the stored state failed'));
   }
 
   // --- A room's life (RoomExtension) ----------------------------------------------
@@ -221,7 +229,17 @@ export class BusRelay implements RoomExtension {
         }
         case BusKind.SyncRequest: {
           const missing = room.missingFrom(message.payload);
-          this.bus.publish(name, encodeBusMessage(BusKind.SyncReply, this.bus.instanceId, this.published.published, missing, Y.encodeStateVector(room.doc), message.from));
+          this.bus.publish(
+            name,
+            encodeBusMessage(
+              BusKind.SyncReply,
+              this.bus.instanceId,
+              this.published.published,
+              missing,
+              Y.encodeStateVector(room.doc),
+              message.from,
+            ),
+          );
           // The asker missed the awareness sent before it subscribed: the current states, once.
           const states = room.awareness.localSnapshot();
           if (states) this.bus.publish(name, encodeBusMessage(BusKind.Awareness, this.bus.instanceId, 0, states));
@@ -234,7 +252,8 @@ export class BusRelay implements RoomExtension {
             this.unconfirmed.retain(message.from, message.seq, room, message.payload, this.clock.now());
           }
           const theyLack = room.missingFrom(message.extra);
-          if (theyLack.byteLength > NOTHING) this.publish(link, name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
+          if (theyLack.byteLength > NOTHING)
+            this.publish(link, name, encodeBusMessage(BusKind.Update, this.bus.instanceId, this.published.published, theyLack));
           return;
         }
       }
@@ -268,22 +287,27 @@ export class BusRelay implements RoomExtension {
       }
       if (source.checking) continue;
       source.checking = true;
-      this.bus.announced(instanceId).then(
-        (through) => {
-          // Silent: no announcement, and nothing heard from it for as long as one lasts (an
-          // instance that just started relays before its first announcement).
-          source.gone = through === null && this.clock.now() - source.heardAt > SILENT_AFTER_MS;
-        },
-        (error: unknown) => this.logger.debug({ err: error, instance: instanceId }, 'relay: announcement not readable; awareness ownership unchanged'),
-      ).finally(() => {
-        source.checking = false;
-      });
+      this.bus
+        .announced(instanceId)
+        .then(
+          (through) => {
+            // Silent: no announcement, and nothing heard from it for as long as one lasts (an
+            // instance that just started relays before its first announcement).
+            source.gone = through === null && this.clock.now() - source.heardAt > SILENT_AFTER_MS;
+          },
+          (error: unknown) =>
+            this.logger.debug({ err: error, instance: instanceId }, 'relay: announcement not readable; awareness ownership unchanged'),
+        )
+        .finally(() => {
+          source.checking = false;
+        });
     }
   }
 
   private remoteOwner(name: string): AwarenessOwner {
     let owner = this.remoteAwareness.get(name);
-    if (!owner) this.remoteAwareness.set(name, (owner = { awarenessClients: null, awarenessRemote: true, awarenessSourceGone: this.sourceGone }));
+    if (!owner)
+      this.remoteAwareness.set(name, (owner = { awarenessClients: null, awarenessRemote: true, awarenessSourceGone: this.sourceGone }));
     return owner;
   }
 }

@@ -44,7 +44,10 @@ export class RedisAccessEvents implements AccessEvents {
       sharded: false,
       logger,
       name: 'access events',
-      onLost: () => logger.warn('access events of other instances are not received while redis is unreachable; every live session is checked again once it is back'),
+      onLost: () =>
+        logger.warn(
+          'access events of other instances are not received while redis is unreachable; every live session is checked again once it is back',
+        ),
       onBack: () => {
         logger.info('access events: redis reachable again; checking every live session');
         this.local.publish({ type: 'recheck-all' });
@@ -73,13 +76,19 @@ export class RedisAccessEvents implements AccessEvents {
   }
 
   private send(event: AccessEvent): void {
-    this.publisher.publish(this.channel, encodeAccessMessage(this.instanceId, event)).then(
-      () => this.sendUnsent(),
-      (error: unknown) => {
-        this.keep(event);
-        this.logger.warn({ err: error, event: event.type }, 'access event not sent to the other instances: redis unreachable; it is sent once redis is back');
-      },
-    ).catch((error: unknown) => this.logger.error({ err: error }, 'access events: sending failed'));
+    this.publisher
+      .publish(this.channel, encodeAccessMessage(this.instanceId, event))
+      .then(
+        () => this.sendUnsent(),
+        (error: unknown) => {
+          this.keep(event);
+          this.logger.warn(
+            { err: error, event: event.type },
+            'access event not sent to the other instances: redis unreachable; it is sent once redis is back',
+          );
+        },
+      )
+      .catch((error: unknown) => this.logger.error({ err: error }, 'access events: sending failed'));
   }
 
   private keep(event: AccessEvent): void {

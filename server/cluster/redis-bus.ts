@@ -52,7 +52,9 @@ export class RedisBus implements Bus {
 
   async subscribe(document: string, onMessage: (data: Uint8Array) => void): Promise<void> {
     try {
-      await this.subscriber.subscribe(this.channel(document), (message) => onMessage(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)));
+      await this.subscriber.subscribe(this.channel(document), (message) =>
+        onMessage(new Uint8Array(message.buffer, message.byteOffset, message.byteLength)),
+      );
     } catch (error) {
       // Redis down: the document still opens; catch-up runs once the bus is back.
       this.logger.warn({ err: error, document }, 'bus subscribe failed');

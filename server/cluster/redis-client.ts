@@ -19,14 +19,19 @@ export function openRedisConnection(url: string, options: ConnectionOptions): Re
   // Subscribers resubscribe themselves on 'ready' (redis-subscriber.ts): ioredis's own
   // resubscription holds a promise nobody handles, which a close at the wrong moment rejects
   // as an unhandled rejection (a crash, exit 70).
-  const perNode: RedisOptions = options.waitWhileDown ? { maxRetriesPerRequest: null, autoResubscribe: false } : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  const perNode: RedisOptions = options.waitWhileDown
+    ? { maxRetriesPerRequest: null, autoResubscribe: false }
+    : { enableOfflineQueue: false, maxRetriesPerRequest: 1 };
   if (endpoint.kind === 'single') return new Redis(url, { ...perNode, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
-  return new Cluster(endpoint.nodes.map(({ host, port }) => ({ host, port })), {
-    ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
-    enableOfflineQueue: options.waitWhileDown,
-    shardedSubscribers: options.shardedSubscribers ?? false,
-    redisOptions: { ...perNode, username: endpoint.username, password: endpoint.password },
-  });
+  return new Cluster(
+    endpoint.nodes.map(({ host, port }) => ({ host, port })),
+    {
+      ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+      enableOfflineQueue: options.waitWhileDown,
+      shardedSubscribers: options.shardedSubscribers ?? false,
+      redisOptions: { ...perNode, username: endpoint.username, password: endpoint.password },
+    },
+  );
 }
 
 /**

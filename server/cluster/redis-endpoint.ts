@@ -23,7 +23,8 @@ export function parseRedisEndpoint(value: string): RedisEndpoint {
     } catch {
       throw new Error(`REDIS_URL must be redis://host:port, rediss://… or ${CLUSTER_SCHEME}host:port,host:port, got "${value}"`);
     }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(`REDIS_URL: unknown scheme "${url.protocol}" (redis:, rediss: or redis-cluster:)`);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+      throw new Error(`REDIS_URL: unknown scheme "${url.protocol}" (redis:, rediss: or redis-cluster:)`);
     return { kind: 'single', url: value };
   }
   let rest = value.slice(CLUSTER_SCHEME.length);

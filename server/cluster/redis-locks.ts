@@ -114,7 +114,8 @@ export class RedisLocks implements Locks {
   private async releaseToken(documentId: string, key: string, token: string): Promise<void> {
     try {
       const answer = await within(this.redis.scriptoriumLockRelease(key, token), this.timeoutMs);
-      if (answer === TIMED_OUT) this.failed({ documentId }, 'lock release not confirmed: redis did not answer in time; it expires by its TTL');
+      if (answer === TIMED_OUT)
+        this.failed({ documentId }, 'lock release not confirmed: redis did not answer in time; it expires by its TTL');
       else this.answered();
     } catch (error) {
       this.failed({ err: error, documentId }, 'lock release failed: redis unreachable; it expires by its TTL');

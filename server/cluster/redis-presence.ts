@@ -36,8 +36,19 @@ export class RedisPresence implements Presence {
 
   async join(entry: PresenceEntry): Promise<void> {
     const now = this.clock.now();
-    const writes = [this.run(this.documentWrite(entry.document, [entry.sessionKey, this.encode(entry, now)]), 'presence not recorded: redis unreachable', { document: entry.document })];
-    if (entry.userId !== null) writes.push(this.run(this.userWrite(entry.userId, 'online', entry.document, now), 'user presence not recorded: redis unreachable', { userId: entry.userId }));
+    const writes = [
+      this.run(
+        this.documentWrite(entry.document, [entry.sessionKey, this.encode(entry, now)]),
+        'presence not recorded: redis unreachable',
+        { document: entry.document },
+      ),
+    ];
+    if (entry.userId !== null)
+      writes.push(
+        this.run(this.userWrite(entry.userId, 'online', entry.document, now), 'user presence not recorded: redis unreachable', {
+          userId: entry.userId,
+        }),
+      );
     await Promise.all(writes);
   }
 
@@ -94,7 +105,9 @@ export class RedisPresence implements Presence {
   }
 
   async userOffline(userId: string, document: string): Promise<void> {
-    await this.run(this.userWrite(userId, 'offline', document, this.clock.now()), 'user presence not recorded: redis unreachable', { userId });
+    await this.run(this.userWrite(userId, 'offline', document, this.clock.now()), 'user presence not recorded: redis unreachable', {
+      userId,
+    });
   }
 
   async user(userId: string): Promise<UserPresence | null> {
@@ -111,21 +124,37 @@ export class RedisPresence implements Presence {
   }
 
   private encode(entry: PresenceEntry, now: number): string {
-    const stored: StoredEntry = { userId: entry.userId, name: entry.name, instanceId: entry.instanceId, since: entry.since, expiresAt: now + this.ttlMs };
+    const stored: StoredEntry = {
+      userId: entry.userId,
+      name: entry.name,
+      instanceId: entry.instanceId,
+      since: entry.since,
+      expiresAt: now + this.ttlMs,
+    };
     return JSON.stringify(stored);
   }
 
   /** HSET of `fields` (session key, entry, …) and the key's expiry: one key, one pipeline. */
   private documentWrite(document: string, fields: string[]) {
-    return this.redis.pipeline().hset(documentKey(document), ...fields).pexpire(documentKey(document), this.ttlMs);
+    return this.redis
+      .pipeline()
+      .hset(documentKey(document), ...fields)
+      .pexpire(documentKey(document), this.ttlMs);
   }
 
   private userWrite(userId: string, status: UserPresence['status'], document: string, now: number) {
-    return this.redis.pipeline().hset(userKey(userId), 'status', status, 'lastSeen', String(now), 'document', document).pexpire(userKey(userId), this.ttlMs);
+    return this.redis
+      .pipeline()
+      .hset(userKey(userId), 'status', status, 'lastSeen', String(now), 'document', document)
+      .pexpire(userKey(userId), this.ttlMs);
   }
 
   /** Runs a pipeline; false when it (or any command) failed — logged when `message` is given, never thrown. */
-  private async run(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }, message?: string, context?: Record<string, unknown>): Promise<boolean> {
+  private async run(
+    pipeline: { exec(): Promise<[Error | null, unknown][] | null> },
+    message?: string,
+    context?: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null)?.[0];

@@ -21,7 +21,12 @@ export class RedisSessionStore implements SessionStore {
     const ttl = Math.max(1, Math.min(expiresAt - this.clock.now(), SESSION_TTL_MS));
     try {
       // Never shortens a revocation: the TTL only grows back to the session's own.
-      await this.redis.multi().hset(key(sessionId), 'userId', userId).pexpire(key(sessionId), ttl, 'GT').pexpire(key(sessionId), ttl, 'NX').exec();
+      await this.redis
+        .multi()
+        .hset(key(sessionId), 'userId', userId)
+        .pexpire(key(sessionId), ttl, 'GT')
+        .pexpire(key(sessionId), ttl, 'NX')
+        .exec();
     } catch (error) {
       this.logger.warn({ err: error }, 'session not recorded: redis unreachable');
     }
@@ -38,7 +43,12 @@ export class RedisSessionStore implements SessionStore {
 
   async revoke(sessionId: string, until: number): Promise<string | null> {
     const ttl = Math.max(1, until - this.clock.now());
-    const results = await this.redis.multi().hget(key(sessionId), 'userId').hset(key(sessionId), 'revokedAt', String(this.clock.now())).pexpire(key(sessionId), ttl).exec();
+    const results = await this.redis
+      .multi()
+      .hget(key(sessionId), 'userId')
+      .hset(key(sessionId), 'revokedAt', String(this.clock.now()))
+      .pexpire(key(sessionId), ttl)
+      .exec();
     const userId = results?.[0]?.[1];
     return typeof userId === 'string' ? userId : null;
   }

@@ -59,7 +59,9 @@ export class RedisSubscriber {
       });
       connection.on('subscribersReady', () => this.backIfReady());
     }
-    connection.on(options.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => this.channels.get(channel.toString())?.(message));
+    connection.on(options.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) =>
+      this.channels.get(channel.toString())?.(message),
+    );
   }
 
   /** True from the first sign of an outage until every connection is ready again. */
@@ -113,6 +115,11 @@ export class RedisSubscriber {
     if (channels.length === 0) return;
     this.connection
       .subscribe(...channels)
-      .catch((error: unknown) => this.options.logger.warn({ err: error, channels: channels.length }, `${this.options.name}: resubscribe failed; retried on reconnect`));
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { err: error, channels: channels.length },
+          `${this.options.name}: resubscribe failed; retried on reconnect`,
+        ),
+      );
   }
 }

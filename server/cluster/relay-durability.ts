@@ -78,7 +78,8 @@ export class UnconfirmedUpdates {
   ) {
     this.listener = {
       committed: () => {},
-      refused: (meta, error) => logger.warn({ err: error, sessionId: meta.sessionId }, 'relay: a recovered update was refused by the database'),
+      refused: (meta, error) =>
+        logger.warn({ err: error, sessionId: meta.sessionId }, 'relay: a recovered update was refused by the database'),
     };
   }
 
@@ -89,7 +90,10 @@ export class UnconfirmedUpdates {
     entries.push({ seq, room, update, at: now });
     room.durability.unconfirmedRemote++;
     if (entries.length > MAX_RETAINED_PER_SENDER) {
-      this.logger.warn({ sender, retained: entries.length }, 'relay: too many unconfirmed updates from one instance; storing the oldest here');
+      this.logger.warn(
+        { sender, retained: entries.length },
+        'relay: too many unconfirmed updates from one instance; storing the oldest here',
+      );
       this.store(sender, entries.splice(0, entries.length >> 1));
     }
   }
@@ -115,7 +119,10 @@ export class UnconfirmedUpdates {
       const orphaned = entries.filter((entry) => now - entry.at >= silentMs);
       kept = entries.filter((entry) => now - entry.at < silentMs);
       if (orphaned.length > 0) {
-        this.logger.warn({ sender, updates: orphaned.length }, 'relay: an instance fell silent with updates it had not announced as stored; storing them here');
+        this.logger.warn(
+          { sender, updates: orphaned.length },
+          'relay: an instance fell silent with updates it had not announced as stored; storing them here',
+        );
         this.store(sender, orphaned);
       }
     }

@@ -61,7 +61,14 @@ export class SessionPresence implements PresenceSink {
   }
 
   private entry(session: PresentSession): PresenceEntry {
-    return { document: session.documentName, sessionKey: key(session), userId: session.userId, name: null, instanceId: this.instanceId, since: session.openedAt };
+    return {
+      document: session.documentName,
+      sessionKey: key(session),
+      userId: session.userId,
+      name: null,
+      instanceId: this.instanceId,
+      since: session.openedAt,
+    };
   }
 
   private track(write: Promise<void>, what: string): void {
@@ -102,7 +109,8 @@ export function livePresence(instanceId: string, sessions: () => Iterable<Presen
     },
     async user(userId) {
       let latest: PresentSession | null = null;
-      for (const session of open()) if (session.userId === userId && (latest === null || session.openedAt > latest.openedAt)) latest = session;
+      for (const session of open())
+        if (session.userId === userId && (latest === null || session.openedAt > latest.openedAt)) latest = session;
       return latest ? { status: 'online', lastSeen: clock.now(), document: latest.documentName } : null;
     },
   };

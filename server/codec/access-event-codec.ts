@@ -35,7 +35,8 @@ export function decodeAccessMessage(text: string): AccessMessage {
       break;
     case 'membership-removed':
     case 'membership-changed':
-      if (isString(fields.userId) && isString(fields.projectId)) return { from, event: { type: fields.type, userId: fields.userId, projectId: fields.projectId } };
+      if (isString(fields.userId) && isString(fields.projectId))
+        return { from, event: { type: fields.type, userId: fields.userId, projectId: fields.projectId } };
       break;
     case 'document-deleted':
     case 'document-renamed':

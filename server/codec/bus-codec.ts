@@ -28,7 +28,14 @@ export interface BusMessage {
 
 const EMPTY = new Uint8Array(0);
 
-export function encodeBusMessage(kind: BusKindValue, from: string, seq: number, payload: Uint8Array = EMPTY, extra: Uint8Array = EMPTY, to = ''): Uint8Array {
+export function encodeBusMessage(
+  kind: BusKindValue,
+  from: string,
+  seq: number,
+  payload: Uint8Array = EMPTY,
+  extra: Uint8Array = EMPTY,
+  to = '',
+): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, kind);
   encoding.writeVarString(encoder, from);

@@ -87,8 +87,7 @@ export const updateFrame = (prefix: Uint8Array, update: Uint8Array) => frameWith
 export const awarenessFrame = (prefix: Uint8Array, awarenessUpdate: Uint8Array) => frameWithPayload(prefix, AWARENESS, awarenessUpdate);
 
 /** SyncStatus: 1 = the update is applied (and durable), 0 = refused. */
-export const syncStatusFrame = (prefix: Uint8Array, applied: boolean) =>
-  frameWithHead(prefix, [MessageType.SyncStatus, applied ? 1 : 0]);
+export const syncStatusFrame = (prefix: Uint8Array, applied: boolean) => frameWithHead(prefix, [MessageType.SyncStatus, applied ? 1 : 0]);
 
 export const authenticatedFrame = (prefix: Uint8Array, scope: Scope) =>
   frameWithString(prefix, [MessageType.Auth, AuthType.Authenticated], scope);

@@ -116,7 +116,10 @@ export type CommentErrorCode = 'not_found' | 'invalid_anchor' | 'invalid_input' 
 
 /** Bad input to a comment operation; the document is left unchanged. */
 export class CommentError extends Error {
-  constructor(readonly code: CommentErrorCode, message: string) {
+  constructor(
+    readonly code: CommentErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'CommentError';
   }
@@ -127,7 +130,8 @@ export function addComment(doc: Y.Doc, input: NewComment, origin?: unknown): str
   const body = checkBody(input.body);
   const author = checkAuthor(input.author);
   const id = input.id ?? uuidv4();
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_AUTHOR_FIELD) throw new CommentError('invalid_input', 'comment id must be a non-empty string');
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_AUTHOR_FIELD)
+    throw new CommentError('invalid_input', 'comment id must be a non-empty string');
   const createdAt = checkTimestamp(input.createdAt);
   const comments = doc.getMap<unknown>(COMMENTS_MAP);
   if (comments.has(id)) throw new CommentError('exists', `comment ${id} already exists`);
@@ -154,7 +158,8 @@ export function replyToComment(doc: Y.Doc, commentId: string, input: NewReply, o
     ...authorFields(checkAuthor(input.author)),
     createdAt: checkTimestamp(input.createdAt),
   };
-  if (typeof reply.id !== 'string' || reply.id.length === 0 || reply.id.length > MAX_AUTHOR_FIELD) throw new CommentError('invalid_input', 'reply id must be a non-empty string');
+  if (typeof reply.id !== 'string' || reply.id.length === 0 || reply.id.length > MAX_AUTHOR_FIELD)
+    throw new CommentError('invalid_input', 'reply id must be a non-empty string');
   doc.transact(() => {
     const comment = editableComment(doc, commentId);
     const replies = comment.get('replies');
@@ -323,8 +328,15 @@ function editableComment(doc: Y.Doc, commentId: string): Y.Map<unknown> {
   return converted;
 }
 
-function resolveEnd(index: PaperPositionIndex, position: RelativePositionJSON, path: readonly RelativePositionJSON[] | undefined): number | null {
-  return index.offsetOf(Y.createRelativePositionFromJSON(position), (path ?? []).map((level) => Y.createRelativePositionFromJSON(level)));
+function resolveEnd(
+  index: PaperPositionIndex,
+  position: RelativePositionJSON,
+  path: readonly RelativePositionJSON[] | undefined,
+): number | null {
+  return index.offsetOf(
+    Y.createRelativePositionFromJSON(position),
+    (path ?? []).map((level) => Y.createRelativePositionFromJSON(level)),
+  );
 }
 
 function readAnchor(value: unknown): CommentAnchor | null {
@@ -377,8 +389,10 @@ function checkBody(body: unknown): string {
 function checkAuthor(author: unknown): CommentAuthor {
   if (!isObject(author)) throw new CommentError('invalid_input', 'author must be {id, name}');
   const { id, name } = author as { id?: unknown; name?: unknown };
-  const ok = (value: unknown): boolean => value === null || value === undefined || (typeof value === 'string' && value.length <= MAX_AUTHOR_FIELD);
-  if (!ok(id) || !ok(name)) throw new CommentError('invalid_input', `author id and name must be strings of at most ${MAX_AUTHOR_FIELD} characters, or null`);
+  const ok = (value: unknown): boolean =>
+    value === null || value === undefined || (typeof value === 'string' && value.length <= MAX_AUTHOR_FIELD);
+  if (!ok(id) || !ok(name))
+    throw new CommentError('invalid_input', `author id and name must be strings of at most ${MAX_AUTHOR_FIELD} characters, or null`);
   return { id: (id as string | undefined) ?? null, name: (name as string | undefined) ?? null };
 }
 
@@ -388,7 +402,8 @@ function authorFields(author: CommentAuthor): { authorId: string | null; authorN
 
 function checkTimestamp(value: string | undefined): string {
   if (value === undefined) return new Date().toISOString();
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new CommentError('invalid_input', 'createdAt must be an ISO 8601 date');
+  if (typeof value !== 'string' || Number.isNaN(Date.parse(value)))
+    throw new CommentError('invalid_input', 'createdAt must be an ISO 8601 date');
   return value;
 }
 

@@ -20,7 +20,8 @@ export async function withLiveRoom<T>(rooms: RoomRegistry, document: DocumentRef
     room = await rooms.acquire(document);
   } catch (error) {
     if (error instanceof RegistryClosedError) throw new HttpError(503, 'server shutting down', { 'retry-after': '5' });
-    if (error instanceof RenamedWhileLoadingError) throw new HttpError(503, 'the document is being renamed; try again', { 'retry-after': '1' });
+    if (error instanceof RenamedWhileLoadingError)
+      throw new HttpError(503, 'the document is being renamed; try again', { 'retry-after': '1' });
     if (error instanceof DocumentDeletedError) throw new HttpError(404, `no document named ${JSON.stringify(document.name)}`);
     throw error;
   }

@@ -161,9 +161,14 @@ function alignBlocks(from: Block[], to: Block[]): Run[] {
     } else runs.push({ type, from: fromPart, to: toPart });
   };
   const alignGap = (fromGap: Block[], toGap: Block[]): void => {
-    const changes = fromGap.length > 0 && toGap.length > 0
-      ? diffArrays(fromGap.map((block) => block.key), toGap.map((block) => block.key), { maxEditLength: MAX_GAP_EDITS })
-      : undefined;
+    const changes =
+      fromGap.length > 0 && toGap.length > 0
+        ? diffArrays(
+            fromGap.map((block) => block.key),
+            toGap.map((block) => block.key),
+            { maxEditLength: MAX_GAP_EDITS },
+          )
+        : undefined;
     if (changes === undefined) {
       push('unmatched', fromGap, toGap);
       return;

@@ -19,7 +19,16 @@ import { markdownToBlocks } from './formats/markdown-import.js';
 import { checkedBlocks } from './formats/paper-fit.js';
 import { paperEditOp, type PaperEditOp } from './paper-edit-ops.js';
 import { holdsEditorContent, PAPER_FRAGMENT, paperFragment } from './paper-fragment.js';
-import { modelOfNode, modelOfYType, modelTextTree, textRunsOf, yTypeOfModel, type ModelChild, type Splice, type TextRun } from './paper-model.js';
+import {
+  modelOfNode,
+  modelOfYType,
+  modelTextTree,
+  textRunsOf,
+  yTypeOfModel,
+  type ModelChild,
+  type Splice,
+  type TextRun,
+} from './paper-model.js';
 import { walkPaperText } from './paper-text.js';
 import type { ProseMirrorNode } from './paper.js';
 
@@ -94,7 +103,14 @@ export function applyPaperEdits(doc: Y.Doc, ops: readonly unknown[], origin: unk
 export function appendPaperBlocks(doc: Y.Doc, blocks: readonly ModelNode[], origin: unknown = null): void {
   if (blocks.length === 0) return;
   const fragment = doc.getXmlFragment(PAPER_FRAGMENT);
-  doc.transact(() => fragment.insert(fragment.length, blocks.map((block) => yTypeOfModel(modelOfNode(block)))), origin);
+  doc.transact(
+    () =>
+      fragment.insert(
+        fragment.length,
+        blocks.map((block) => yTypeOfModel(modelOfNode(block))),
+      ),
+    origin,
+  );
 }
 
 function planOp(draft: PaperDraft, op: PaperEditOp, touched: Set<TextRun>): void {

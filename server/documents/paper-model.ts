@@ -64,7 +64,10 @@ export class TextRun {
   }
 
   static ofSegments(segments: readonly { readonly text: string; readonly attributes: TextAttributes }[]): TextRun {
-    return new TextRun(null, segments.map((segment) => ({ text: segment.text, attributes: { ...segment.attributes } })));
+    return new TextRun(
+      null,
+      segments.map((segment) => ({ text: segment.text, attributes: { ...segment.attributes } })),
+    );
   }
 
   get text(): string {

@@ -177,12 +177,20 @@ export function indexPaperPositions(fragment: Y.XmlFragment | null): PaperPositi
         const segment = segments[firstSegmentEndingAfter(segments, offset)];
         if (segment === undefined) return null;
         const at = Math.max(offset, segment.start);
-        return { position: Y.createRelativePositionFromTypeIndex(segment.node, at - segment.start, 0), path: pathOf(segment.node, 0), offset: at };
+        return {
+          position: Y.createRelativePositionFromTypeIndex(segment.node, at - segment.start, 0),
+          path: pathOf(segment.node, 0),
+          offset: at,
+        };
       }
       const segment = lastSegmentStartingBefore(segments, offset);
       if (segment === undefined) return null;
       const at = Math.min(offset, segment.start + segment.length);
-      return { position: Y.createRelativePositionFromTypeIndex(segment.node, at - segment.start, -1), path: pathOf(segment.node, -1), offset: at };
+      return {
+        position: Y.createRelativePositionFromTypeIndex(segment.node, at - segment.start, -1),
+        path: pathOf(segment.node, -1),
+        offset: at,
+      };
     },
     textRange(from, to) {
       const first = segments[firstSegmentEndingAfter(segments, from)];

@@ -49,8 +49,7 @@ export function walkPaperText<N>(roots: readonly N[], tree: PaperTextTree<N>, vi
   let offset = 0;
   let lines = 0;
 
-  const significant = (nodes: readonly N[]): N[] =>
-    nodes.filter((node) => !(tree.isText(node) && tree.textLength(node) === 0));
+  const significant = (nodes: readonly N[]): N[] => nodes.filter((node) => !(tree.isText(node) && tree.textLength(node) === 0));
 
   const isLine = (children: readonly N[]): boolean =>
     children.length === 0 || children.some((child) => tree.isText(child) || INLINE_NAMES.has(tree.nodeName(child)));

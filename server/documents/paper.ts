@@ -81,7 +81,14 @@ function foreignContent(fragment: Y.XmlFragment): ProseMirrorNode[] {
       const attrs = element.getAttributes();
       content.push(normalizeNode({ type: element.nodeName, attrs, content: editorJSONOfChildren(element) }));
     } else if (value.type instanceof Y.XmlText) {
-      content.push(...paragraphsOf(value.type.toDelta().map((op: { insert: unknown }) => (typeof op.insert === 'string' ? op.insert : '')).join('')));
+      content.push(
+        ...paragraphsOf(
+          value.type
+            .toDelta()
+            .map((op: { insert: unknown }) => (typeof op.insert === 'string' ? op.insert : ''))
+            .join(''),
+        ),
+      );
     }
   }
   if (run !== '') content.push(...paragraphsOf(run));
@@ -99,7 +106,9 @@ function plainTextOfForeignRoot(doc: Y.Doc): string {
 
 function paragraphsOf(value: string): ProseMirrorNode[] {
   if (value === '') return [];
-  return value.split('\n').map((line) => (line === '' ? { type: 'paragraph' } : { type: 'paragraph', content: [{ type: 'text', text: line }] }));
+  return value
+    .split('\n')
+    .map((line) => (line === '' ? { type: 'paragraph' } : { type: 'paragraph', content: [{ type: 'text', text: line }] }));
 }
 
 /**

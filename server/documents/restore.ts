@@ -58,7 +58,11 @@ function replaceFragment(target: Y.XmlFragment, source: Y.XmlFragment): void {
   const removeCount = have.length - prefix - suffix;
   const inserted = want.slice(prefix, want.length - suffix);
   if (removeCount > 0) target.delete(prefix, removeCount);
-  if (inserted.length > 0) target.insert(prefix, inserted.map((block) => block.clone()));
+  if (inserted.length > 0)
+    target.insert(
+      prefix,
+      inserted.map((block) => block.clone()),
+    );
 }
 
 /** A block's full content, attributes and formatting included (Yjs' own XML rendering). */
@@ -94,5 +98,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   const ak = Object.keys(a);
   const bk = Object.keys(b);
   if (ak.length !== bk.length) return false;
-  return ak.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ak.every(
+    (k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }

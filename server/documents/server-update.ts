@@ -25,7 +25,13 @@ export interface ServerUpdateAuthor extends AppendMeta {
  * document would outgrow MAX_DOCUMENT_BYTES), 400 (not a valid update), 500 (the database
  * refused it for good, logged). Nothing is applied when it is refused before the commit.
  */
-export async function commitServerUpdate(room: Room, update: Uint8Array | null, author: ServerUpdateAuthor, subject: string, logger: Logger): Promise<void> {
+export async function commitServerUpdate(
+  room: Room,
+  update: Uint8Array | null,
+  author: ServerUpdateAuthor,
+  subject: string,
+  logger: Logger,
+): Promise<void> {
   let refusal: Error | null = null;
   if (update !== null) {
     const origin = serverOrigin(author.userId, author.sessionId, author.operationType, (error) => (refusal ??= error));
@@ -34,13 +40,17 @@ export async function commitServerUpdate(room: Room, update: Uint8Array | null, 
       result = room.apply(update, origin);
     } catch (error) {
       if (error instanceof InvalidUpdateError) throw new HttpError(400, error.message);
-      if (error instanceof RoomEvictedError) throw new HttpError(503, `the document is being reloaded; try ${subject} again`, { 'retry-after': '1' });
+      if (error instanceof RoomEvictedError)
+        throw new HttpError(503, `the document is being reloaded; try ${subject} again`, { 'retry-after': '1' });
       throw error;
     }
-    if (result === 'full') throw new HttpError(503, `the server is busy storing edits; try ${subject} again shortly`, { 'retry-after': '5' });
+    if (result === 'full')
+      throw new HttpError(503, `the server is busy storing edits; try ${subject} again shortly`, { 'retry-after': '5' });
     if (result === 'too-large') throw new HttpError(413, `${subject} would make the document larger than MAX_DOCUMENT_BYTES`);
     if (result === 'suspended') {
-      throw new HttpError(503, `the document refuses edits for a while after repeated broken updates; try ${subject} again shortly`, { 'retry-after': '60' });
+      throw new HttpError(503, `the document refuses edits for a while after repeated broken updates; try ${subject} again shortly`, {
+        'retry-after': '60',
+      });
     }
   }
   await room.durability.whenSettled(room.durability.appended);

@@ -6,7 +6,15 @@
  * re-check at once instead of at their next reconnect.
  */
 import { z } from 'zod';
-import { createProject, createUser, findProject, findUser, PROJECT_VISIBILITIES, removeMember, setMember } from '../persistence/accounts.js';
+import {
+  createProject,
+  createUser,
+  findProject,
+  findUser,
+  PROJECT_VISIBILITIES,
+  removeMember,
+  setMember,
+} from '../persistence/accounts.js';
 import { AUDIT_MAX_LIMIT, listAudit, recordAuditSafely, type AuditEntry } from '../persistence/audit.js';
 import type { Db } from '../persistence/db.js';
 import { createDocument } from '../persistence/documents.js';
@@ -102,7 +110,8 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
       const { userId, ttlSeconds } = parseBody(tokenBody, request);
       // No longer than the server accepts (and keeps a revocation): MAX_TOKEN_TTL_SECONDS.
       const maxTtl = deps.tokens.maxTtlSeconds;
-      if (ttlSeconds !== undefined && ttlSeconds > maxTtl) throw new HttpError(400, `ttlSeconds: Too big: expected number to be <=${maxTtl} (MAX_TOKEN_TTL_SECONDS)`);
+      if (ttlSeconds !== undefined && ttlSeconds > maxTtl)
+        throw new HttpError(400, `ttlSeconds: Too big: expected number to be <=${maxTtl} (MAX_TOKEN_TTL_SECONDS)`);
       if (!(await findUser(db, userId))) throw new HttpError(404, `userId: no user with id ${userId}`);
       const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? maxTtl);
       const expiresAt = new Date(claims.expiresAt).toISOString();

@@ -27,11 +27,14 @@ import { json, type RouteTable } from './routes.js';
 export function authorshipRoutes(deps: ApiDependencies, rooms: RoomRegistry, names: AwarenessNames): RouteTable[] {
   const authorship = deps.db ? new Authorship({ db: deps.db, names }) : null;
   const need = (): { db: Db; authorship: Authorship } => {
-    if (!deps.db || !authorship) throw new HttpError(501, 'this server runs with STORAGE=memory: it keeps no log to derive authorship from');
+    if (!deps.db || !authorship)
+      throw new HttpError(501, 'this server runs with STORAGE=memory: it keeps no log to derive authorship from');
     return { db: deps.db, authorship };
   };
-  const logOf = (db: Db, principal: Principal, document: DocumentRef): LogReader => (since, fold) =>
-    readAs(db, principal.userId, (q) => readAuthorshipLog(q, document.id, since, fold));
+  const logOf =
+    (db: Db, principal: Principal, document: DocumentRef): LogReader =>
+    (since, fold) =>
+      readAs(db, principal.userId, (q) => readAuthorshipLog(q, document.id, since, fold));
   return [
     {
       method: 'GET',
@@ -52,7 +55,8 @@ export function authorshipRoutes(deps: ApiDependencies, rooms: RoomRegistry, nam
         const { db, authorship } = need();
         const blame = await withLiveRoom(rooms, document, (room) => authorship.blame(document, logOf(db, principal, document), room));
         if ('nodes' in blame) return json(200, { nodes: blame.nodes } satisfies TreeBlame);
-        if (!blame.attributed) deps.logger.warn({ document: document.name }, 'blame: the walk of the paper did not give its rendered text; no spans given');
+        if (!blame.attributed)
+          deps.logger.warn({ document: document.name }, 'blame: the walk of the paper did not give its rendered text; no spans given');
         return json(200, { text: blame.text, spans: blame.spans } satisfies PaperBlame);
       }),
     },

@@ -39,7 +39,8 @@ function isMediaType(value: string | undefined, type: string): boolean {
  */
 export function octetStreamBody(request: HttpRequest): Uint8Array {
   if (request.body.byteLength === 0) throw new HttpError(400, 'body: Required (one Yjs update)');
-  if (!isMediaType(request.header('content-type'), 'application/octet-stream')) throw new HttpError(415, 'content-type must be application/octet-stream');
+  if (!isMediaType(request.header('content-type'), 'application/octet-stream'))
+    throw new HttpError(415, 'content-type must be application/octet-stream');
   return request.body;
 }
 

@@ -44,7 +44,11 @@ export function httpAuthor(principal: Principal, operationType: string): ServerU
  * A new document's initial content (`POST /api/documents {content, format?}`) as one update,
  * checked before the document is created (400 when it is not valid); null without content.
  */
-export function initialContentUpdate(body: { readonly kind: DocumentRef['kind']; readonly content?: unknown; readonly format?: ImportFormat | undefined }): Uint8Array | null {
+export function initialContentUpdate(body: {
+  readonly kind: DocumentRef['kind'];
+  readonly content?: unknown;
+  readonly format?: ImportFormat | undefined;
+}): Uint8Array | null {
   if (body.content === undefined) return null;
   if (body.kind !== 'paper') throw new HttpError(400, 'content: only a paper is created with content (add tree nodes with POST …/edits)');
   const initial = initialPaperUpdate(body.content, body.format);
@@ -53,19 +57,32 @@ export function initialContentUpdate(body: { readonly kind: DocumentRef['kind'];
 }
 
 /** Writes a created document's initial content, stored as the caller's `import`; a refusal says the document exists without it. */
-export async function writeInitialContent(writes: DocumentWrites, document: DocumentRef, principal: Principal, update: Uint8Array): Promise<void> {
+export async function writeInitialContent(
+  writes: DocumentWrites,
+  document: DocumentRef,
+  principal: Principal,
+  update: Uint8Array,
+): Promise<void> {
   try {
     await writes.initialize(document, httpAuthor(principal, 'import'), update);
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;
-    throw new HttpError(error.status, `${JSON.stringify(document.name)} was created, but without its content: ${error.message}`, error.headers);
+    throw new HttpError(
+      error.status,
+      `${JSON.stringify(document.name)} was created, but without its content: ${error.message}`,
+      error.headers,
+    );
   }
 }
 
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests, writes: DocumentWrites): RouteTable[] {
-  const authorized = async (request: HttpRequest, name: string, action: 'read' | 'write'): Promise<AuthorizedDocument & { principal: Principal }> => {
+  const authorized = async (
+    request: HttpRequest,
+    name: string,
+    action: 'read' | 'write',
+  ): Promise<AuthorizedDocument & { principal: Principal }> => {
     const principal = await authenticateRequest(deps, request);
     return { principal, ...(await authorizeDocument(deps, request, principal, name, action)) };
   };

@@ -55,7 +55,6 @@ export function parseAllowedOrigins(raw: string | undefined, name = 'ALLOWED_ORI
 /** Methods that change something: refused from origins that may not write (cross-site request forgery). */
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-
 /**
  * Adds CORS to a handler, and refuses writes (POST, PUT, PATCH, DELETE) with 403 `origin not
  * allowed` when their Origin is present and not listed (without a list: see

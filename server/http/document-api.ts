@@ -70,7 +70,10 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
         const principal = await authenticateRequest(deps, request);
         const { projectId } = validate(listQuery, queryObject(request), 'query');
         const documents = await readableDocuments(deps, principal, projectId);
-        return json(200, documents.map(({ id, name, kind, projectId, updatedAt }): DocumentSummary => ({ id, name, kind, projectId, updatedAt })));
+        return json(
+          200,
+          documents.map(({ id, name, kind, projectId, updatedAt }): DocumentSummary => ({ id, name, kind, projectId, updatedAt })),
+        );
       }),
     },
     {
@@ -88,9 +91,15 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(createBody, request);
         // A user names the project; an anonymous (open-mode) document goes to the default one unless named.
-        if (principal.userId !== null && body.projectId === undefined) throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
-        if (body.projectId !== undefined && db && !(await findProject(db, body.projectId))) throw new HttpError(404, `no project with id ${body.projectId}`);
-        const { create } = await authorizeCreation(deps, request, principal, { name: body.name, kind: body.kind, projectId: body.projectId ?? null });
+        if (principal.userId !== null && body.projectId === undefined)
+          throw new HttpError(400, 'projectId: Required (the project the document belongs to)');
+        if (body.projectId !== undefined && db && !(await findProject(db, body.projectId)))
+          throw new HttpError(404, `no project with id ${body.projectId}`);
+        const { create } = await authorizeCreation(deps, request, principal, {
+          name: body.name,
+          kind: body.kind,
+          projectId: body.projectId ?? null,
+        });
         const initialContent = initialContentUpdate(body);
         const document = await createNamed(deps, body.name, create.kind, create.projectId ?? DEFAULT_PROJECT_ID);
         if (principal.userId !== null) {
@@ -144,7 +153,13 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
         }
         const users = presentUsers(entries);
         // Token mode: names from the users table, one query for all; open mode has no users.
-        const names = deps.tokens && db ? await userNames(db, users.map((user) => user.userId)) : new Map<string, string>();
+        const names =
+          deps.tokens && db
+            ? await userNames(
+                db,
+                users.map((user) => user.userId),
+              )
+            : new Map<string, string>();
         return json(200, {
           document: name,
           users: users.map((user) => ({

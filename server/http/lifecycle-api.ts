@@ -15,7 +15,14 @@ import type { Principal } from '../auth/authorizer.js';
 import { findProject, projectAccess } from '../persistence/accounts.js';
 import { recordAuditSafely, type AuditEntry } from '../persistence/audit.js';
 import type { Db } from '../persistence/db.js';
-import { findTrashed, listTrash, renameDocument, restoreDocument, trashDocument, type TrashedDocument } from '../persistence/document-lifecycle.js';
+import {
+  findTrashed,
+  listTrash,
+  renameDocument,
+  restoreDocument,
+  trashDocument,
+  type TrashedDocument,
+} from '../persistence/document-lifecycle.js';
 import { createDocument } from '../persistence/documents.js';
 import type { DocumentRef } from '../persistence/storage.js';
 import { withLiveRoom } from '../documents/live-room.js';
@@ -68,7 +75,10 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
           case 'taken':
             throw new HttpError(409, `a document named ${JSON.stringify(body.name)} already exists`);
           case 'too-many-names':
-            throw new HttpError(409, `${JSON.stringify(document.name)} has been renamed too often: it keeps at most its current name and a bounded number of former ones`);
+            throw new HttpError(
+              409,
+              `${JSON.stringify(document.name)} has been renamed too often: it keeps at most its current name and a bounded number of former ones`,
+            );
           case 'unchanged':
             break;
           case 'renamed':
@@ -87,7 +97,11 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(nameBody, request);
         const { document: source } = await authorizeDocument(deps, request, principal, params.name!, 'read');
-        const { create } = await authorizeCreation(deps, request, principal, { name: body.name, kind: source.kind, projectId: source.projectId });
+        const { create } = await authorizeCreation(deps, request, principal, {
+          name: body.name,
+          kind: source.kind,
+          projectId: source.projectId,
+        });
         const db = requireDb(deps);
         // The content as the live room holds it (edits not stored yet included).
         const state = await withLiveRoom(rooms, source, (room) => Promise.resolve(room.fullState()));
@@ -121,10 +135,16 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
         await authorizeFoundDocument(deps, request, principal, trashed, 'manage');
         const result = await restoreDocument(db, id);
         if (result.status === 'not-in-trash') throw new HttpError(404, `no document with id ${id} in the trash`);
-        if (result.status === 'name-taken') throw new HttpError(409, `the name ${JSON.stringify(trashed.name)} belongs to another document now`);
+        if (result.status === 'name-taken')
+          throw new HttpError(409, `the name ${JSON.stringify(trashed.name)} belongs to another document now`);
         const { document } = result;
         await audit(deps, principal, 'document.restore', document, {});
-        return json(200, { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId } satisfies RestoredDocument);
+        return json(200, {
+          id: document.id,
+          name: document.name,
+          kind: document.kind,
+          projectId: document.projectId,
+        } satisfies RestoredDocument);
       }),
     },
   ];
@@ -140,7 +160,13 @@ async function requireOwner(deps: ApiDependencies, db: Db, request: HttpRequest,
   if (!(await findProject(db, projectId))) throw new HttpError(404, `no project with id ${projectId}`);
   const access = await projectAccess(db, projectId, principal.userId!);
   if (!mayManage(access?.role ?? null)) {
-    throw await deniedRequest(deps, request, principal, { type: 'project', id: projectId }, 'the trash of a project is visible to its owners only');
+    throw await deniedRequest(
+      deps,
+      request,
+      principal,
+      { type: 'project', id: projectId },
+      'the trash of a project is visible to its owners only',
+    );
   }
 }
 
@@ -154,7 +180,13 @@ const trashedJson = (document: TrashedDocument): TrashedDocumentSummary => ({
 });
 
 /** Token mode records who changed which document (open mode has no users to name). */
-async function audit(deps: ApiDependencies, principal: Principal, action: string, document: DocumentRef, details: AuditEntry['details']): Promise<void> {
+async function audit(
+  deps: ApiDependencies,
+  principal: Principal,
+  action: string,
+  document: DocumentRef,
+  details: AuditEntry['details'],
+): Promise<void> {
   if (principal.userId === null) return;
   await recordAuditSafely(deps.db, deps.logger, {
     actor: 'user',

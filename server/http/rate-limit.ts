@@ -133,7 +133,8 @@ export function withRateLimit<A extends [HttpRequest, ...unknown[]]>(
   options: RateLimitOptions,
 ): (...args: A) => Promise<HttpResponse> {
   const { store, limitPerMinute, keyOf } = options;
-  if (!Number.isInteger(limitPerMinute) || limitPerMinute < 1) throw new RangeError(`limitPerMinute must be a positive integer, got ${limitPerMinute}`);
+  if (!Number.isInteger(limitPerMinute) || limitPerMinute < 1)
+    throw new RangeError(`limitPerMinute must be a positive integer, got ${limitPerMinute}`);
   return async (...args) => {
     const key = await keyOf(args[0]);
     if (key !== null) {

@@ -103,22 +103,44 @@ export async function authorizeDocument(
 }
 
 /** What the principal may do on a document found otherwise (by id, in the trash): 403 (audited) when refused. */
-export function authorizeFoundDocument(deps: ApiDependencies, request: HttpRequest, principal: Principal, document: DocumentRef, action: DocumentAction): Promise<Grant> {
+export function authorizeFoundDocument(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  document: DocumentRef,
+  action: DocumentAction,
+): Promise<Grant> {
   return answeringRefusals(deps, request, principal, { type: 'document', id: document.id, name: document.name }, () =>
     authorizeDocumentAction(deps.authorizer, principal, document, action),
   );
 }
 
 /** The grant to create `document` (it says in which project), or 401 / 403 (audited: the project, or the name when none was named). */
-export function authorizeCreation(deps: ApiDependencies, request: HttpRequest, principal: Principal, document: NewDocument): Promise<CreateGrant> {
-  const resource = document.projectId !== null ? { type: 'project', id: document.projectId } : { type: 'document', id: document.name, name: document.name };
-  return answeringRefusals(deps, request, principal, resource, () => authorizeDocumentAction(deps.authorizer, principal, document, 'create'));
+export function authorizeCreation(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  document: NewDocument,
+): Promise<CreateGrant> {
+  const resource =
+    document.projectId !== null
+      ? { type: 'project', id: document.projectId }
+      : { type: 'document', id: document.name, name: document.name };
+  return answeringRefusals(deps, request, principal, resource, () =>
+    authorizeDocumentAction(deps.authorizer, principal, document, 'create'),
+  );
 }
 
 export type AuditedResource = { readonly type: string; readonly id: string; readonly name?: string };
 
 /** Runs an authorization: a refused token becomes 401, a refused request 403 (audited). */
-async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, check: () => Promise<T>): Promise<T> {
+async function answeringRefusals<T>(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  resource: AuditedResource,
+  check: () => Promise<T>,
+): Promise<T> {
   try {
     return await check();
   } catch (error) {
@@ -132,7 +154,13 @@ async function answeringRefusals<T>(deps: ApiDependencies, request: HttpRequest,
  * Records a refused request in the audit log and returns the 403 to throw. Every HTTP
  * permission denial goes through here, so none is missing from the trail.
  */
-export async function deniedRequest(deps: ApiDependencies, request: HttpRequest, principal: Principal, resource: AuditedResource, reason: string): Promise<HttpError> {
+export async function deniedRequest(
+  deps: ApiDependencies,
+  request: HttpRequest,
+  principal: Principal,
+  resource: AuditedResource,
+  reason: string,
+): Promise<HttpError> {
   await recordAuditSafely(deps.db, deps.logger, {
     actor: 'user',
     actorUserId: principal.userId,

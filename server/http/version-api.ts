@@ -45,7 +45,10 @@ export function versionRoutes(deps: ApiDependencies, requests: DocumentRequests)
   const version = (params: Readonly<Record<string, string>>): number => validate(versionParam, { v: params.v }, 'path').v;
   return [
     route('GET', '/api/documents/:name', () => ({ op: 'document.get' })),
-    route('GET', '/api/documents/:name/versions', (request) => ({ op: 'versions.list', ...validate(listQuery, queryObject(request), 'query') })),
+    route('GET', '/api/documents/:name/versions', (request) => ({
+      op: 'versions.list',
+      ...validate(listQuery, queryObject(request), 'query'),
+    })),
     route('POST', '/api/documents/:name/versions', (request) => {
       // An empty body is allowed: POST with no label names nothing, it just takes a version.
       const body = request.body.byteLength === 0 ? {} : parseBody(createBody, request);

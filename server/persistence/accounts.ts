@@ -132,7 +132,13 @@ interface RawSummary {
   updated_at: Date;
 }
 
-const toSummary = (r: RawSummary): DocumentSummary => ({ id: r.id, name: r.name, kind: r.kind, projectId: r.project_id, updatedAt: r.updated_at.toISOString() });
+const toSummary = (r: RawSummary): DocumentSummary => ({
+  id: r.id,
+  name: r.name,
+  kind: r.kind,
+  projectId: r.project_id,
+  updatedAt: r.updated_at.toISOString(),
+});
 
 /** Every document outside the trash (open mode: the anonymous editor may open them all), optionally of one project. */
 export async function listDocuments(db: Queryable, filter: { projectId?: string | undefined } = {}): Promise<DocumentSummary[]> {

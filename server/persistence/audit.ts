@@ -49,7 +49,14 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
   await db.query(
     `insert into audit_logs (actor, actor_user_id, action, resource_type, resource_id, details)
      values ($1, $2, $3, $4, $5, $6::jsonb)`,
-    [entry.actor, entry.actorUserId ?? null, entry.action, entry.resourceType ?? null, entry.resourceId ?? null, JSON.stringify(entry.details ?? {})],
+    [
+      entry.actor,
+      entry.actorUserId ?? null,
+      entry.action,
+      entry.resourceType ?? null,
+      entry.resourceId ?? null,
+      JSON.stringify(entry.details ?? {}),
+    ],
   );
 }
 

@@ -140,7 +140,9 @@ function tailSql(foldableOnly: boolean): string {
 }
 
 async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boolean): Promise<DocumentSnapshot | null> {
-  const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(HEAD_SQL, [documentId]);
+  const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(HEAD_SQL, [
+    documentId,
+  ]);
   const doc = head.rows[0];
   if (!doc) return null;
   const params: unknown[] = [documentId, doc.covered_position, doc.covered_tx];
@@ -315,7 +317,14 @@ interface Pass {
  * state, coarsens the appended ones that applied and writes the state when the plan says the
  * fold is due.
  */
-async function runPass(db: Db, documentId: string, snap: DocumentSnapshot, rows: readonly LogRow[], plan: CompactionPlan, encode: boolean): Promise<Pass> {
+async function runPass(
+  db: Db,
+  documentId: string,
+  snap: DocumentSnapshot,
+  rows: readonly LogRow[],
+  plan: CompactionPlan,
+  encode: boolean,
+): Promise<Pass> {
   const stateBytes = snap.state?.byteLength ?? 0;
   const due = foldDue(plan.rule, plan.policy, stateBytes, unfoldedBytes(rows));
   const applied = fold(documentId, snap.state, rows, due || encode);
@@ -345,7 +354,16 @@ export interface CompactionResult {
   readonly settledBytes: number;
 }
 
-const NOTHING: CompactionResult = { folded: 0, won: true, quarantined: [], wroteState: false, coarsenedRows: 0, replacedRows: 0, settledRows: 0, settledBytes: 0 };
+const NOTHING: CompactionResult = {
+  folded: 0,
+  won: true,
+  quarantined: [],
+  wroteState: false,
+  coarsenedRows: 0,
+  replacedRows: 0,
+  settledRows: 0,
+  settledBytes: 0,
+};
 
 function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
   const failed = new Set(pass.failed);
@@ -379,7 +397,12 @@ function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
  * quarantined ones) are foldable: coarsens the history and writes documents.state as `plan`
  * says (default: fold everything). Safe to run concurrently from any number of instances.
  */
-export async function compactDocument(db: Db, documentId: string, minRows = 1, plan: CompactionPlan = FOLD_EVERYTHING): Promise<CompactionResult> {
+export async function compactDocument(
+  db: Db,
+  documentId: string,
+  minRows = 1,
+  plan: CompactionPlan = FOLD_EVERYTHING,
+): Promise<CompactionResult> {
   const snap = await readSnapshot(db, documentId, true);
   if (!snap) return NOTHING;
   let candidates = 0;
@@ -444,7 +467,15 @@ export async function loadDocumentState(
   if (snap.rows.every((r) => r.mergedUpdates !== null && !r.quarantined)) {
     const parts = snap.rows.map((r) => r.update);
     const state = Y.mergeUpdates(snap.state ? [snap.state, ...parts] : parts);
-    return { state, merge: 'lazy', tailRows: snap.rows.length, tailBytes, unfoldedRows: snap.rows.length, unfoldedBytes: tailBytes, ...nothingFolded };
+    return {
+      state,
+      merge: 'lazy',
+      tailRows: snap.rows.length,
+      tailBytes,
+      unfoldedRows: snap.rows.length,
+      unfoldedBytes: tailBytes,
+      ...nothingFolded,
+    };
   }
 
   const foldable = snap.rows.filter((r) => r.tx < snap.horizon);

@@ -41,18 +41,26 @@ const UNIQUE_VIOLATION = '23505';
 export async function renameDocument(db: Db, documentId: string, newName: string): Promise<RenameResult> {
   try {
     return await db.transaction(async (tx): Promise<RenameResult> => {
-      const current = await tx.query<RawDocumentRow>(`select ${DOCUMENT_COLUMNS} from documents where id = $1 and deleted_at is null for update`, [documentId]);
+      const current = await tx.query<RawDocumentRow>(
+        `select ${DOCUMENT_COLUMNS} from documents where id = $1 and deleted_at is null for update`,
+        [documentId],
+      );
       const before = current.rows[0];
       if (!before) return { status: 'gone' };
       if (before.name === newName) return { status: 'unchanged', document: toDocument(before) };
-      const updated = await tx.query<RawDocumentRow>(`update documents set name = $2 where id = $1 returning ${DOCUMENT_COLUMNS}`, [documentId, newName]);
+      const updated = await tx.query<RawDocumentRow>(`update documents set name = $2 where id = $1 returning ${DOCUMENT_COLUMNS}`, [
+        documentId,
+        newName,
+      ]);
       await tx.query('delete from document_aliases where name = $1 and document_id = $2', [newName, documentId]);
       const held = await tx.query('select 1 from document_aliases where name = $1', [newName]);
       if (held.rows.length > 0) throw new Refusal('taken');
       await tx.query('insert into document_aliases (name, document_id) values ($1, $2)', [before.name, documentId]);
       // The research-tree projection carries the document's name for its readers: the new one.
       await tx.query('update research_trees set name = $2 where document_id = $1', [documentId, newName]);
-      const { rows } = await tx.query<{ aliases: number }>('select count(*)::int as aliases from document_aliases where document_id = $1', [documentId]);
+      const { rows } = await tx.query<{ aliases: number }>('select count(*)::int as aliases from document_aliases where document_id = $1', [
+        documentId,
+      ]);
       if ((rows[0]?.aliases ?? 0) > MAX_ALIASES_PER_DOCUMENT) throw new Refusal('too-many-names');
       return { status: 'renamed', document: toDocument(updated.rows[0]!), formerName: before.name };
     });
@@ -100,7 +108,12 @@ const toTrashed = (row: RawTrashedRow): TrashedDocument => ({
  * (already in the trash, or gone). Takes a transaction, so that whatever records the deletion
  * (the audit trail, an outbox) commits with it.
  */
-export async function trashDocument(tx: Queryable, documentId: string, deletedBy: string | null, at: Date): Promise<TrashedDocument | null> {
+export async function trashDocument(
+  tx: Queryable,
+  documentId: string,
+  deletedBy: string | null,
+  at: Date,
+): Promise<TrashedDocument | null> {
   const { rows } = await tx.query<RawTrashedRow>(
     `update documents set deleted_at = $3, deleted_by = $2 where id = $1 and deleted_at is null returning ${TRASHED_COLUMNS}`,
     [documentId, deletedBy, at],
@@ -110,7 +123,9 @@ export async function trashDocument(tx: Queryable, documentId: string, deletedBy
 
 /** The document if it is in the trash, else null. */
 export async function findTrashed(db: Queryable, documentId: string): Promise<TrashedDocument | null> {
-  const { rows } = await db.query<RawTrashedRow>(`select ${TRASHED_COLUMNS} from documents where id = $1 and deleted_at is not null`, [documentId]);
+  const { rows } = await db.query<RawTrashedRow>(`select ${TRASHED_COLUMNS} from documents where id = $1 and deleted_at is not null`, [
+    documentId,
+  ]);
   return rows[0] ? toTrashed(rows[0]) : null;
 }
 
@@ -122,7 +137,10 @@ export const TRASH_LIST_LIMIT = 1000;
  * that sees a trash, auth/roles.ts `mayManage`: written here as `role = 'owner'`). Null
  * `ownerId`: every project's (open mode).
  */
-export async function listTrash(db: Queryable, filter: { readonly ownerId: string | null; readonly projectId?: string | undefined }): Promise<TrashedDocument[]> {
+export async function listTrash(
+  db: Queryable,
+  filter: { readonly ownerId: string | null; readonly projectId?: string | undefined },
+): Promise<TrashedDocument[]> {
   const { rows } = await db.query<RawTrashedRow>(
     `select ${TRASHED_COLUMNS} from documents d
       where d.deleted_at is not null

@@ -145,6 +145,8 @@ export async function documentUpdatedAt(db: Queryable, documentId: string): Prom
 
 /** True when the document is in the trash (false when live, null when there is no such document). */
 export async function isTrashed(db: Queryable, documentId: string): Promise<boolean | null> {
-  const { rows } = await db.query<{ trashed: boolean }>('select deleted_at is not null as trashed from documents where id = $1', [documentId]);
+  const { rows } = await db.query<{ trashed: boolean }>('select deleted_at is not null as trashed from documents where id = $1', [
+    documentId,
+  ]);
   return rows[0]?.trashed ?? null;
 }

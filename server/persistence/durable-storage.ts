@@ -10,7 +10,14 @@
 import type { Logger } from 'pino';
 import type { Lock, Locks } from '../cluster/locks.js';
 import type { Db } from './db.js';
-import { compactDocument, DEFAULT_HISTORY_WINDOW_MS, FOLD_EVERYTHING, loadDocumentState, pruneHistory, type CompactionPlan } from './compaction.js';
+import {
+  compactDocument,
+  DEFAULT_HISTORY_WINDOW_MS,
+  FOLD_EVERYTHING,
+  loadDocumentState,
+  pruneHistory,
+  type CompactionPlan,
+} from './compaction.js';
 import { DEFAULT_FOLD_POLICY, strongerRule, type FoldPolicy, type FoldRule } from './compaction-policy.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
 import { createDocument, findDocument, isTrashed, type DocumentRow } from './documents.js';
@@ -199,7 +206,8 @@ export class DurableStorage implements DocumentStorage {
       tail.rows = Math.max(0, tail.rows - result.settledRows);
       tail.bytes = tail.rows === 0 ? 0 : Math.max(0, tail.bytes - result.settledBytes);
     }
-    if (result.wroteState) this.logger?.debug({ documentId, folded: result.folded, coarsened: result.coarsenedRows }, 'folded the log tail');
+    if (result.wroteState)
+      this.logger?.debug({ documentId, folded: result.folded, coarsened: result.coarsenedRows }, 'folded the log tail');
     if (result.folded > 0 && this.retentionMs !== undefined) await pruneHistory(this.db, documentId, this.retentionMs);
     return result.folded;
   }
@@ -223,7 +231,14 @@ export class DurableStorage implements DocumentStorage {
     this.retryTimers.clear();
     const drained = await this.log.close(timeoutMs);
     if (!drained) this.logger?.error({ pending: this.log.stats.pending }, 'storage closed before every update was committed');
-    if (this.compacting && !(await beforeDeadline(this.compacting.then(() => true), deadline, false))) {
+    if (
+      this.compacting &&
+      !(await beforeDeadline(
+        this.compacting.then(() => true),
+        deadline,
+        false,
+      ))
+    ) {
       this.logger?.warn('abandoning a running compaction at shutdown');
     }
     if (this.ownsDb) {
@@ -243,7 +258,10 @@ export class DurableStorage implements DocumentStorage {
     if (positions.length === 0) return;
     this.quarantinedRows += positions.length;
     for (const position of positions) {
-      this.logger?.warn({ documentId, position }, 'stored update does not apply; quarantined (kept in the log, left out of the folded state)');
+      this.logger?.warn(
+        { documentId, position },
+        'stored update does not apply; quarantined (kept in the log, left out of the folded state)',
+      );
     }
   }
 
@@ -287,7 +305,9 @@ export class DurableStorage implements DocumentStorage {
         // Compaction is an optimisation: the log still holds everything.
         this.logger?.warn({ err: error, documentId }, 'compaction failed');
       } finally {
-        await lock?.release().catch((error: unknown) => this.logger?.warn({ err: error, documentId }, 'compaction lock not released; it expires by its TTL'));
+        await lock
+          ?.release()
+          .catch((error: unknown) => this.logger?.warn({ err: error, documentId }, 'compaction lock not released; it expires by its TTL'));
       }
       this.retryIfStillLong(documentId);
     }

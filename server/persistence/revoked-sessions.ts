@@ -15,12 +15,16 @@ export async function recordRevocation(db: Queryable, sessionId: string, keepUnt
 
 /** True while the session's revocation is kept. */
 export async function isRevocationRecorded(db: Queryable, sessionId: string): Promise<boolean> {
-  const { rows } = await db.query('select 1 from revoked_sessions where session_id = $1 and keep_until > now()', [sessionId], { statementName: 'revoked-session' });
+  const { rows } = await db.query('select 1 from revoked_sessions where session_id = $1 and keep_until > now()', [sessionId], {
+    statementName: 'revoked-session',
+  });
   return rows.length > 0;
 }
 
 /** Deletes the revocations no token can outlive any more; returns how many. */
 export async function purgeRevocations(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('with gone as (delete from revoked_sessions where keep_until <= now() returning 1) select count(*) as n from gone');
+  const { rows } = await db.query<{ n: string }>(
+    'with gone as (delete from revoked_sessions where keep_until <= now() returning 1) select count(*) as n from gone',
+  );
   return Number(rows[0]?.n ?? 0);
 }

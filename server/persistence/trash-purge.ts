@@ -54,12 +54,22 @@ export class TrashPurge {
     this.stopped = true;
     this.cancelFirst();
     this.cancelEvery();
-    if (this.running) await beforeDeadline(this.running.then(() => undefined, () => undefined), deadline, undefined);
+    if (this.running)
+      await beforeDeadline(
+        this.running.then(
+          () => undefined,
+          () => undefined,
+        ),
+        deadline,
+        undefined,
+      );
   }
 
   private purgeInBackground(): void {
     if (this.stopped) return;
-    this.purgeNow().catch((error: unknown) => this.options.logger.warn({ err: error }, 'purging the trash failed; it is tried again at the next interval'));
+    this.purgeNow().catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, 'purging the trash failed; it is tried again at the next interval'),
+    );
   }
 
   private async purge(): Promise<number> {

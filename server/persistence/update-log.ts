@@ -326,7 +326,10 @@ export class UpdateLog {
     }
     this.unknownStreak++;
     if (this.unknownStreak < UNKNOWN_ATTEMPTS) return false;
-    this.logger?.warn({ err: error, attempts: this.unknownStreak }, 'unclassified database error keeps recurring; treating it as permanent');
+    this.logger?.warn(
+      { err: error, attempts: this.unknownStreak },
+      'unclassified database error keeps recurring; treating it as permanent',
+    );
     return true;
   }
 

@@ -40,9 +40,17 @@ const CLOSES = {
   /** Too many frames, bytes or documents queued before the document opened. */
   reset: { hocuspocus: CloseCode.ResetConnection, 'y-websocket': CloseCode.ResetConnection, reason: 'Reset Connection' },
   /** The write queue is full (MAX_PENDING_UPDATES); the edit was not applied (y-websocket only: Hocuspocus answers SyncStatus 0). */
-  busy: { hocuspocus: CloseCode.TryAgainLater, 'y-websocket': CloseCode.TryAgainLater, reason: 'server busy: too many edits waiting to be stored; try again later' },
+  busy: {
+    hocuspocus: CloseCode.TryAgainLater,
+    'y-websocket': CloseCode.TryAgainLater,
+    reason: 'server busy: too many edits waiting to be stored; try again later',
+  },
   /** The document could not be loaded after retries (y-websocket only: Hocuspocus answers PermissionDenied). */
-  unavailable: { hocuspocus: CloseCode.InternalError, 'y-websocket': CloseCode.InternalError, reason: 'document could not be loaded; try again later' },
+  unavailable: {
+    hocuspocus: CloseCode.InternalError,
+    'y-websocket': CloseCode.InternalError,
+    reason: 'document could not be loaded; try again later',
+  },
   /** The database refused one of the socket's updates for good (y-websocket only: Hocuspocus answers SyncStatus 0). */
   'not-stored': { hocuspocus: CloseCode.InternalError, 'y-websocket': CloseCode.InternalError, reason: 'an update could not be stored' },
   /** An unexpected error while handling a frame (a bug). */

@@ -304,13 +304,17 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
         if (this.state !== 'opening' || attempt !== this.attempt) return;
         // In the trash (open mode would otherwise create it again): reopening cannot help.
         if (error instanceof DocumentDeletedError) return this.refuse('deleted', DOCUMENT_DELETED);
-        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified));
+        if (error instanceof PermissionDeniedError)
+          return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified));
         if (error instanceof RegistryClosedError) return this.refuse('unavailable', 'server shutting down');
         if (attemptNumber < LOAD_ATTEMPTS) {
           logger.warn({ err: error, document: this.documentName, attempt: attemptNumber }, 'document could not be opened; retrying');
-          const timer = setTimeout(() => {
-            if (this.state === 'opening' && attempt === this.attempt && !this.socket.closed) this.start(reopened, attemptNumber + 1);
-          }, LOAD_RETRY_MS * 2 ** (attemptNumber - 1));
+          const timer = setTimeout(
+            () => {
+              if (this.state === 'opening' && attempt === this.attempt && !this.socket.closed) this.start(reopened, attemptNumber + 1);
+            },
+            LOAD_RETRY_MS * 2 ** (attemptNumber - 1),
+          );
           timer.unref();
           return;
         }
@@ -365,7 +369,8 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
       },
       (error: unknown) => {
         if (this.state !== 'open' || this.room !== room) return;
-        if (error instanceof PermissionDeniedError) return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified) ?? this.userId);
+        if (error instanceof PermissionDeniedError)
+          return this.refuse('denied', error.message || 'permission denied', actorOf(error, identified) ?? this.userId);
         // The check itself failed (database unreachable): access stays as it was — but not past the token's expiry.
         if (this.expired()) return this.refuse('denied', 'token expired', this.userId);
         logger.warn({ err: error, document: this.documentName }, 'access could not be checked again; unchanged');
@@ -412,7 +417,13 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
 
   private refuse(kind: RefusalKind, reason: string, actor: string | null = this.userId): void {
     if (kind === 'denied') {
-      this.host.context.denied({ userId: actor, tokenSession: this.tokenSession, document: this.documentName, reason, source: this.host.remoteAddress });
+      this.host.context.denied({
+        userId: actor,
+        tokenSession: this.tokenSession,
+        document: this.documentName,
+        reason,
+        source: this.host.remoteAddress,
+      });
     }
     this.host.sessionRefused(this, kind, reason);
     this.close();

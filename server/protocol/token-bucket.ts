@@ -9,8 +9,8 @@ export class TokenBucket {
   // `declare`: no class-field emit, whose `undefined` first value would make V8 keep these
   // fields tagged and allocate a fresh HeapNumber on every store. Assigned a number first,
   // in the constructor, they are double fields written in place.
-  private declare tokens: number;
-  private declare updatedAt: number;
+  declare private tokens: number;
+  declare private updatedAt: number;
 
   constructor(
     readonly ratePerSecond: number,

@@ -102,7 +102,8 @@ function writePlacement(doc: Y.Doc, siblings: readonly { id: string; order: unkn
 }
 
 function checkIndex(index: number | undefined): void {
-  if (index !== undefined && (!Number.isInteger(index) || index < 0)) throw new TreeOperationError(`index must be a whole number >= 0, got ${index}`);
+  if (index !== undefined && (!Number.isInteger(index) || index < 0))
+    throw new TreeOperationError(`index must be a whole number >= 0, got ${index}`);
 }
 
 /** Creates a node; returns its id. */
@@ -146,7 +147,8 @@ export function moveNode(doc: Y.Doc, id: string, parentId: string | null, index?
   const node = mustFind(views, id);
   if (parentId !== null) {
     for (let up: string | null = parentId; up !== null; up = mustFind(views, up).parentId) {
-      if (up === id) throw new TreeOperationError(`cannot move ${JSON.stringify(id)} under itself or its own descendant ${JSON.stringify(parentId)}`);
+      if (up === id)
+        throw new TreeOperationError(`cannot move ${JSON.stringify(id)} under itself or its own descendant ${JSON.stringify(parentId)}`);
     }
   }
   const siblings = siblingsOf(tree, views, parentId, id);
@@ -225,7 +227,12 @@ function writeAffirmations(doc: Y.Doc, tree: TreeContent, except: string | null)
 export function maxMoveClock(doc: Y.Doc): number {
   let max = 0;
   nodesOf(doc).forEach((value) => {
-    const clock = value instanceof Y.Map ? value.get('moveClock') : typeof value === 'object' && value !== null ? (value as Record<string, unknown>)['moveClock'] : undefined;
+    const clock =
+      value instanceof Y.Map
+        ? value.get('moveClock')
+        : typeof value === 'object' && value !== null
+          ? (value as Record<string, unknown>)['moveClock']
+          : undefined;
     if (typeof clock === 'number' && Number.isFinite(clock) && clock > max) max = clock;
   });
   return max;

@@ -37,7 +37,10 @@ export function compareIds(a: string, b: string): number {
 }
 
 /** The sibling order: by order value, then by id. */
-export function compareSiblings(a: { readonly order: unknown; readonly id: string }, b: { readonly order: unknown; readonly id: string }): number {
+export function compareSiblings(
+  a: { readonly order: unknown; readonly id: string },
+  b: { readonly order: unknown; readonly id: string },
+): number {
   return compareOrderValues(a.order, b.order) || compareIds(a.id, b.id);
 }
 
@@ -56,7 +59,11 @@ export function orderValue(order: unknown): OrderValue {
  * or invalid keys, equal keys, numbers too close together) the whole sibling list gets fresh
  * keys in the wanted order — the only case that writes other nodes than `ids`.
  */
-export function placeAt(siblings: readonly { readonly id: string; readonly order: unknown }[], index: number, ids: readonly string[]): Map<string, number | string> {
+export function placeAt(
+  siblings: readonly { readonly id: string; readonly order: unknown }[],
+  index: number,
+  ids: readonly string[],
+): Map<string, number | string> {
   const at = Math.max(0, Math.min(index, siblings.length));
   const prev = at > 0 ? siblings[at - 1]!.order : null;
   const next = at < siblings.length ? siblings[at]!.order : null;
@@ -76,11 +83,19 @@ function between(hasPrev: boolean, prev: unknown, hasNext: boolean, next: unknow
   if (prevRank === 0 && nextRank === 0) {
     const low = prev as number;
     const step = ((next as number) - low) / (count + 1);
-    return increasingWithin(Array.from({ length: count }, (_, i) => low + step * (i + 1)), low, next as number);
+    return increasingWithin(
+      Array.from({ length: count }, (_, i) => low + step * (i + 1)),
+      low,
+      next as number,
+    );
   }
   if (prevRank === null && nextRank === 0) {
     const high = next as number;
-    return increasingWithin(Array.from({ length: count }, (_, i) => high - count + i), -Infinity, high);
+    return increasingWithin(
+      Array.from({ length: count }, (_, i) => high - count + i),
+      -Infinity,
+      high,
+    );
   }
   // From here `next` is a string or absent: a string fits after any number.
   try {

@@ -118,7 +118,13 @@ function field(value: unknown, key: string): unknown {
 /** Whether a map value is a node/edge record at all. */
 function isRecord(value: unknown): boolean {
   if (value instanceof Y.Map) return true;
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Y.AbstractType) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Y.AbstractType) &&
+    !(value instanceof Uint8Array)
+  );
 }
 
 function text(value: unknown): string {

@@ -106,7 +106,11 @@ export interface TakenTreeVersion {
  * A document version was taken: the live row gets the version's tree and is frozen; a new
  * live row follows it. Null when the document does not exist.
  */
-export async function takeTreeVersion(db: Db, documentId: string, input: Pick<TreeProjectionInput, 'structure' | 'snapshot'>): Promise<TakenTreeVersion | null> {
+export async function takeTreeVersion(
+  db: Db,
+  documentId: string,
+  input: Pick<TreeProjectionInput, 'structure' | 'snapshot'>,
+): Promise<TakenTreeVersion | null> {
   const structure = JSON.stringify(input.structure);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
@@ -117,7 +121,9 @@ export async function takeTreeVersion(db: Db, documentId: string, input: Pick<Tr
         );
         let frozen: RowFields | undefined;
         if (live.rows[0]) {
-          ({ rows: [frozen] } = await tx.query<RowFields>(
+          ({
+            rows: [frozen],
+          } = await tx.query<RowFields>(
             `update research_trees
                 set structure = $2::jsonb, source_snapshot = $3, revision = revision + 1, updated_at = now()
               where id = $1
@@ -125,7 +131,9 @@ export async function takeTreeVersion(db: Db, documentId: string, input: Pick<Tr
             [live.rows[0].id, structure, input.snapshot],
           ));
         } else {
-          ({ rows: [frozen] } = await tx.query<RowFields>(
+          ({
+            rows: [frozen],
+          } = await tx.query<RowFields>(
             `insert into research_trees (project_id, document_id, name, structure, version, source_snapshot)
              select project_id, id, name, $2::jsonb, 1, $3 from documents where id = $1
              returning id, version, parent_version_id, structure, revision, source_snapshot`,
@@ -133,7 +141,9 @@ export async function takeTreeVersion(db: Db, documentId: string, input: Pick<Tr
           ));
         }
         if (!frozen) return null;
-        const { rows: [next] } = await tx.query<RowFields>(
+        const {
+          rows: [next],
+        } = await tx.query<RowFields>(
           `insert into research_trees (project_id, document_id, name, structure, version, parent_version_id, source_snapshot)
            select project_id, document_id, name, structure, version + 1, id, source_snapshot from research_trees where id = $1
            returning id, version, parent_version_id, structure, revision, source_snapshot`,
@@ -152,7 +162,12 @@ export async function takeTreeVersion(db: Db, documentId: string, input: Pick<Tr
 /** Other writers kept winning; the projection is retried later. */
 export class TreeProjectionConflictError extends Error {}
 
-async function insertFirst(db: Queryable, documentId: string, structure: string, snapshot: Uint8Array): Promise<LiveTreeResult | 'conflict'> {
+async function insertFirst(
+  db: Queryable,
+  documentId: string,
+  structure: string,
+  snapshot: Uint8Array,
+): Promise<LiveTreeResult | 'conflict'> {
   const { rows } = await db.query<{ inserted: boolean }>(
     `with doc as (select project_id, id, name from documents where id = $1),
      inserted as (

@@ -46,7 +46,10 @@ class TreeDraft {
     if (after === undefined) return siblings.length;
     if (after === null) return 0;
     const at = siblings.indexOf(after);
-    if (at === -1) throw new EditOpError(`after: ${JSON.stringify(after)} is not a child of ${parentId === null ? 'the roots' : JSON.stringify(parentId)}`);
+    if (at === -1)
+      throw new EditOpError(
+        `after: ${JSON.stringify(after)} is not a child of ${parentId === null ? 'the roots' : JSON.stringify(parentId)}`,
+      );
     return at + 1;
   }
 
@@ -122,7 +125,10 @@ function planOp(draft: TreeDraft, op: TreeEditOp): { step: Step; created?: strin
       if (parentId !== null) {
         draft.mustExist(parentId, 'parentId');
         for (let up: string | null = parentId; up !== null; up = draft.parentOf.get(up)!) {
-          if (up === id) throw new EditOpError(`parentId: cannot move ${JSON.stringify(id)} under itself or its own descendant ${JSON.stringify(parentId)}`);
+          if (up === id)
+            throw new EditOpError(
+              `parentId: cannot move ${JSON.stringify(id)} under itself or its own descendant ${JSON.stringify(parentId)}`,
+            );
         }
       }
       if (op.after === id) throw new EditOpError('after: a node cannot be placed after itself');

@@ -45,10 +45,12 @@ export function treeToMarkdown(tree: TreeContent): string {
 
 function item(views: ReadonlyMap<string, TreeNodeView>, node: TreeNodeView, depth: number): ModelNode {
   const label = [...titleText(node)];
-  if (node.status !== null && node.status !== '') label.push(paperSchema.text(' '), paperSchema.text(`(${node.status})`, [marks.italic!.create()]));
+  if (node.status !== null && node.status !== '')
+    label.push(paperSchema.text(' '), paperSchema.text(`(${node.status})`, [marks.italic!.create()]));
   const content: ModelNode[] = [paragraph(label)];
   if (node.children.length > 0) {
-    const children = depth < MAX_MARKDOWN_LIST_DEPTH ? node.children.map((id) => item(views, views.get(id)!, depth + 1)) : descendantsFlat(views, node);
+    const children =
+      depth < MAX_MARKDOWN_LIST_DEPTH ? node.children.map((id) => item(views, views.get(id)!, depth + 1)) : descendantsFlat(views, node);
     content.push(list(children));
   }
   return nodes.listItem!.create(null, content);
@@ -61,7 +63,8 @@ function descendantsFlat(views: ReadonlyMap<string, TreeNodeView>, node: TreeNod
   while (stack.length > 0) {
     const view = views.get(stack.pop()!)!;
     const label = [...titleText(view)];
-    if (view.status !== null && view.status !== '') label.push(paperSchema.text(' '), paperSchema.text(`(${view.status})`, [marks.italic!.create()]));
+    if (view.status !== null && view.status !== '')
+      label.push(paperSchema.text(' '), paperSchema.text(`(${view.status})`, [marks.italic!.create()]));
     items.push(nodes.listItem!.create(null, [paragraph(label)]));
     for (let i = view.children.length - 1; i >= 0; i--) stack.push(view.children[i]!);
   }

@@ -80,7 +80,11 @@ export class TreeProjection implements RoomExtension {
       create: (documentId) => ({ documentId, doc: null, rendered: null, failures: 0 }),
       removed: (_documentId, entry) => this.detach(entry),
       full: () => {
-        if (!this.droppedWarned) options.logger.warn({ maxPending }, 'research-tree projection: too many pending documents; the others are refreshed on their next edit');
+        if (!this.droppedWarned)
+          options.logger.warn(
+            { maxPending },
+            'research-tree projection: too many pending documents; the others are refreshed on their next edit',
+          );
         this.droppedWarned = true;
       },
       // Shutdown writes without the lock (correct without it); timers take it.
@@ -99,7 +103,9 @@ export class TreeProjection implements RoomExtension {
   refresh(documentId: string, doc: Y.Doc, options: { versionTaken: true }): Promise<TakenTreeVersion | null>;
   refresh(documentId: string, doc: Y.Doc, options: RefreshOptions = {}): Promise<LiveTreeResult | TakenTreeVersion | null> {
     const rendered = renderForProjection(doc);
-    return options.versionTaken ? takeRenderedTreeVersion(this.options.db, documentId, rendered) : writeRenderedTree(this.options.db, documentId, rendered);
+    return options.versionTaken
+      ? takeRenderedTreeVersion(this.options.db, documentId, rendered)
+      : writeRenderedTree(this.options.db, documentId, rendered);
   }
 
   updateApplied(room: Room): void {
@@ -127,7 +133,11 @@ export class TreeProjection implements RoomExtension {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()))));
     const done = await Promise.race([work, late]).finally(() => clearTimeout(timer));
-    if (!done) this.options.logger.warn({ documents: this.scheduler.size }, 'research-tree projection: not every pending refresh was written at shutdown; the next edit or version refreshes them');
+    if (!done)
+      this.options.logger.warn(
+        { documents: this.scheduler.size },
+        'research-tree projection: not every pending refresh was written at shutdown; the next edit or version refreshes them',
+      );
     return done;
   }
 
@@ -151,7 +161,10 @@ export class TreeProjection implements RoomExtension {
       entry.rendered = renderForProjection(doc);
     } catch (error) {
       // A document broken halfway (eviction) is reloaded from storage; its next edit refreshes it.
-      this.options.logger.warn({ err: error, documentId: entry.documentId }, 'research-tree projection: the closing document could not be rendered; left to its next edit');
+      this.options.logger.warn(
+        { err: error, documentId: entry.documentId },
+        'research-tree projection: the closing document could not be rendered; left to its next edit',
+      );
       this.scheduler.forget(entry.documentId);
       return;
     }
@@ -177,18 +190,31 @@ export class TreeProjection implements RoomExtension {
       // Edits that came in while it was written (the room closing too) are the scheduler's: once more.
       return 'done';
     } finally {
-      await lock?.release().catch((error: unknown) => this.options.logger.warn({ err: error, documentId: entry.documentId }, 'research-tree projection: lock not released; it expires by its TTL'));
+      await lock
+        ?.release()
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            { err: error, documentId: entry.documentId },
+            'research-tree projection: lock not released; it expires by its TTL',
+          ),
+        );
     }
   }
 
   private failed(entry: Pending, error: unknown): RunOutcome {
     entry.failures++;
     if (entry.doc === null && entry.failures > this.maxRetriesWhenGone) {
-      this.options.logger.error({ err: error, documentId: entry.documentId, failures: entry.failures }, 'research-tree projection: giving up on a closed document; its next edit or version refreshes it');
+      this.options.logger.error(
+        { err: error, documentId: entry.documentId, failures: entry.failures },
+        'research-tree projection: giving up on a closed document; its next edit or version refreshes it',
+      );
       return 'drop';
     }
     const backoff = Math.min(MAX_BACKOFF_MS, Math.max(this.options.delayMs, 100) * 2 ** Math.min(entry.failures, 10));
-    this.options.logger.warn({ err: error, documentId: entry.documentId, failures: entry.failures, retryInMs: backoff }, 'research-tree projection refresh failed; retrying');
+    this.options.logger.warn(
+      { err: error, documentId: entry.documentId, failures: entry.failures, retryInMs: backoff },
+      'research-tree projection refresh failed; retrying',
+    );
     return { retryInMs: backoff };
   }
 }

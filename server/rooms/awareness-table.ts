@@ -177,7 +177,8 @@ export class AwarenessTable {
       if (takeover && isRemoval) continue;
       const known = current?.clock ?? this.released?.get(id)?.clock;
       // A client that moved here sends its state again as it was: the same clock takes it over.
-      if (!(known === undefined || known < entry.clock || (known === entry.clock && (takeover || (isRemoval && current?.state != null))))) continue;
+      if (!(known === undefined || known < entry.clock || (known === entry.clock && (takeover || (isRemoval && current?.state != null)))))
+        continue;
       if (!isRemoval) {
         const size = entry.json.length;
         if (size > limits.maxStateBytes) {
@@ -185,7 +186,10 @@ export class AwarenessTable {
           continue;
         }
         if (current === undefined || takeover) {
-          if ((!remote && ownerHolds + newIds >= limits.maxClientsPerConnection) || (current === undefined && held.size + newIds >= limits.maxClientsPerDocument)) {
+          if (
+            (!remote && ownerHolds + newIds >= limits.maxClientsPerConnection) ||
+            (current === undefined && held.size + newIds >= limits.maxClientsPerDocument)
+          ) {
             this.counters.awarenessDropped++;
             continue;
           }

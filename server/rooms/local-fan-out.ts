@@ -95,7 +95,10 @@ export class LocalFanOut {
   awareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
     let body: Uint8Array | null = null;
     for (const audience of this.audiences.values()) {
-      const out = senderFrame !== null && audience.address === senderAddress ? senderFrame : withPrefix(audience.prefix, (body ??= awarenessBody(update)));
+      const out =
+        senderFrame !== null && audience.address === senderAddress
+          ? senderFrame
+          : withPrefix(audience.prefix, (body ??= awarenessBody(update)));
       this.publisher.publish(audience.topic, out);
       this.counters.messagesOut++;
       this.counters.bytesOut += out.length;

@@ -239,7 +239,16 @@ export class RoomRegistry {
 
   private load(document: DocumentRef): Entry {
     const { id, name } = document;
-    const entry: Entry = { document, refs: 0, ready: null as unknown as Promise<Room>, room: null, unloading: null, deleted: false, unloaded: null, renamed: false };
+    const entry: Entry = {
+      document,
+      refs: 0,
+      ready: null as unknown as Promise<Room>,
+      room: null,
+      unloading: null,
+      deleted: false,
+      unloaded: null,
+      renamed: false,
+    };
     const { storage, publisher, metrics, logger } = this.deps;
     const extensions = this.extensions;
     // After an eviction, the copy is loaded only once the broken one's updates are stored.
@@ -262,7 +271,8 @@ export class RoomRegistry {
             carriedAwareness,
             maxDocumentBytes: this.deps.maxDocumentBytes,
             awarenessLimits: this.deps.awarenessLimits,
-            ownChangeRefused: (refusing, error) => logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
+            ownChangeRefused: (refusing, error) =>
+              logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
           });
           if (this.closed || this.entries.get(id) !== entry) {
             room.destroy();
@@ -316,7 +326,10 @@ export class RoomRegistry {
   private evict(room: Room): void {
     this.deps.metrics.counters.roomsEvicted++;
     const members = this.replace(room);
-    this.deps.logger.error({ document: room.name, members: members.length }, 'an update broke the document in memory; reloading it from storage');
+    this.deps.logger.error(
+      { document: room.name, members: members.length },
+      'an update broke the document in memory; reloading it from storage',
+    );
     this.countEviction(room);
   }
 
@@ -385,8 +398,14 @@ export class RoomRegistry {
     if (times.length < max || this.closed) return;
     const until = times[times.length - max]! + window;
     this.suspended.get(id)?.();
-    this.suspended.set(id, this.deps.clock.after(Math.max(0, until - now), () => this.resume(id)));
-    this.deps.logger.error({ document: room.name, evictions: times.length, windowMs: window, suspendedMs: until - now }, 'document evicted too often: its edits are refused until the window has passed');
+    this.suspended.set(
+      id,
+      this.deps.clock.after(Math.max(0, until - now), () => this.resume(id)),
+    );
+    this.deps.logger.error(
+      { document: room.name, evictions: times.length, windowMs: window, suspendedMs: until - now },
+      'document evicted too often: its edits are refused until the window has passed',
+    );
   }
 
   private resume(documentId: string): void {

@@ -104,7 +104,12 @@ function headBytes(req: UwsTypes.HttpRequest): number {
 
 /** 431 with the JSON error, and the connection closed. */
 function headersTooLarge(res: UwsTypes.HttpResponse): void {
-  res.cork(() => res.writeStatus('431 Request Header Fields Too Large').writeHeader('content-type', 'application/json').end(HEADERS_TOO_LARGE_BODY, true));
+  res.cork(() =>
+    res
+      .writeStatus('431 Request Header Fields Too Large')
+      .writeHeader('content-type', 'application/json')
+      .end(HEADERS_TOO_LARGE_BODY, true),
+  );
 }
 
 const EMPTY = new Uint8Array(0);
@@ -240,7 +245,9 @@ export function createUwsTransport<S>(uws: Uws, options: TransportOptions<S>): T
       size += chunk.byteLength;
       if (size > options.maxHttpBodyBytes) {
         aborted = true;
-        res.cork(() => res.writeStatus('413 Payload Too Large').writeHeader('content-type', 'application/json').end(PAYLOAD_TOO_LARGE, true));
+        res.cork(() =>
+          res.writeStatus('413 Payload Too Large').writeHeader('content-type', 'application/json').end(PAYLOAD_TOO_LARGE, true),
+        );
         return;
       }
       chunks.push(Buffer.from(chunk.slice(0)));

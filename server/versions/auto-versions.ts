@@ -69,7 +69,11 @@ export class AutoVersions implements RoomExtension {
       maxKeys: MAX_PENDING_ROOMS,
       create: (room) => ({ room, lastEditor: null }),
       full: () => {
-        if (!this.fullWarned) logger.warn({ maxPending: MAX_PENDING_ROOMS }, 'automatic versions: too many rooms pending; the others are versioned after their next edit or load');
+        if (!this.fullWarned)
+          logger.warn(
+            { maxPending: MAX_PENDING_ROOMS },
+            'automatic versions: too many rooms pending; the others are versioned after their next edit or load',
+          );
         this.fullWarned = true;
       },
       // Timers take it under the document lock; a closing room goes ahead without (see `unloading`).
@@ -124,7 +128,9 @@ export class AutoVersions implements RoomExtension {
       if (taken?.created) logger.debug({ document: room.name, version: taken.version.version }, 'automatic version taken');
       return 'done';
     } finally {
-      await lock?.release().catch((error: unknown) => logger.warn({ err: error, document: room.name }, 'version lock not released; it expires by its TTL'));
+      await lock
+        ?.release()
+        .catch((error: unknown) => logger.warn({ err: error, document: room.name }, 'version lock not released; it expires by its TTL'));
     }
   }
 }

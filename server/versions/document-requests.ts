@@ -109,7 +109,9 @@ export class DocumentRequests {
    * `document.get`; 400 for a format its kind has no rendering in. The caller has checked read access.
    */
   async exported(document: DocumentRef, format: ContentFormat): Promise<ExportedContent> {
-    const exported = await withLiveRoom(this.deps.rooms, document, (room) => Promise.resolve(exportContent(document.kind, room.doc, format)));
+    const exported = await withLiveRoom(this.deps.rooms, document, (room) =>
+      Promise.resolve(exportContent(document.kind, room.doc, format)),
+    );
     if ('error' in exported) throw new HttpError(400, `format: ${exported.error}`);
     return exported;
   }
@@ -119,7 +121,14 @@ export class DocumentRequests {
     const updatedAt = this.deps.db ? await documentUpdatedAt(this.deps.db, document.id) : null;
     return {
       status: 200,
-      body: { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId, updatedAt: updatedAt?.toISOString() ?? null, content },
+      body: {
+        id: document.id,
+        name: document.name,
+        kind: document.kind,
+        projectId: document.projectId,
+        updatedAt: updatedAt?.toISOString() ?? null,
+        content,
+      },
     };
   }
 

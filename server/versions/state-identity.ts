@@ -19,7 +19,9 @@ import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 
 export function stateHash(doc: Y.Doc): Uint8Array {
-  return createHash('sha256').update(Y.encodeSnapshot(Y.snapshot(doc))).digest();
+  return createHash('sha256')
+    .update(Y.encodeSnapshot(Y.snapshot(doc)))
+    .digest();
 }
 
 /** True when the document holds nothing at all (no operation was ever applied). */

@@ -45,7 +45,13 @@ export type StoreOutcome =
   | { readonly outcome: 'empty' }
   | { readonly outcome: 'unchanged' }
   /** Inserted (`created`), or that state was already stored as version `versionId`. */
-  | { readonly outcome: 'stored'; readonly versionId: string; readonly created: boolean; readonly state: Uint8Array; readonly hash: Uint8Array };
+  | {
+      readonly outcome: 'stored';
+      readonly versionId: string;
+      readonly created: boolean;
+      readonly state: Uint8Array;
+      readonly hash: Uint8Array;
+    };
 
 /**
  * `parts` merged in one Y.Doc; a part that does not apply is left out, as a load leaves it

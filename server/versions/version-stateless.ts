@@ -32,12 +32,26 @@ const OP = /^\s*\{\s*"scriptorium"\s*:\s*"([a-z.]{1,40})"/;
 export const MAX_REQUESTS_IN_FLIGHT = 4;
 
 const requestId = z.string().min(1).max(100);
-const number = z.number().int().min(1).max(2 ** 31 - 1);
+const number = z
+  .number()
+  .int()
+  .min(1)
+  .max(2 ** 31 - 1);
 const envelope = z.discriminatedUnion('scriptorium', [
   z.strictObject({ scriptorium: z.literal('document.get'), requestId }),
-  z.strictObject({ scriptorium: z.literal('versions.list'), requestId, limit: z.number().int().min(1).max(1000).optional(), before: number.optional() }),
+  z.strictObject({
+    scriptorium: z.literal('versions.list'),
+    requestId,
+    limit: z.number().int().min(1).max(1000).optional(),
+    before: number.optional(),
+  }),
   z.strictObject({ scriptorium: z.literal('versions.get'), requestId, version: number }),
-  z.strictObject({ scriptorium: z.literal('versions.diff'), requestId, version: number, to: z.union([number, z.literal('current')]).optional() }),
+  z.strictObject({
+    scriptorium: z.literal('versions.diff'),
+    requestId,
+    version: number,
+    to: z.union([number, z.literal('current')]).optional(),
+  }),
   z.strictObject({ scriptorium: z.literal('versions.create'), requestId, label: versionLabel().optional() }),
   z.strictObject({ scriptorium: z.literal('versions.restore'), requestId, version: number }),
 ]);
@@ -103,7 +117,10 @@ export class StatelessDocumentRequests implements SocketRequests {
     }
     const pending = this.inFlight.get(session) ?? 0;
     if (pending >= MAX_REQUESTS_IN_FLIGHT) {
-      this.answer(session, message.scriptorium, message.requestId, { status: 429, body: { error: `at most ${MAX_REQUESTS_IN_FLIGHT} requests at once per document` } });
+      this.answer(session, message.scriptorium, message.requestId, {
+        status: 429,
+        body: { error: `at most ${MAX_REQUESTS_IN_FLIGHT} requests at once per document` },
+      });
       return;
     }
     this.inFlight.set(session, pending + 1);
@@ -135,7 +152,12 @@ export class StatelessDocumentRequests implements SocketRequests {
     if (error instanceof HttpError) return { status: error.status, body: { error: error.message } };
     if (error instanceof AuthenticationError) return { status: 401, body: { error: error.message } };
     if (error instanceof PermissionDeniedError) {
-      this.deps.denied({ userId: session.userId, tokenSession: session.tokenSession, document: session.documentName, reason: error.message });
+      this.deps.denied({
+        userId: session.userId,
+        tokenSession: session.tokenSession,
+        document: session.documentName,
+        reason: error.message,
+      });
       return { status: 403, body: { error: error.message } };
     }
     this.deps.logger.error({ err: error, document: session.documentName }, 'socket request failed (answered 500)');

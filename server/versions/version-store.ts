@@ -88,7 +88,10 @@ function toInfo(row: RawVersion): VersionInfo {
 
 /** The document's newest version (no state), or null when it has none. */
 export async function latestVersion(db: Queryable, documentId: string): Promise<VersionInfo | null> {
-  const { rows } = await db.query<RawVersion>(`select ${INFO_COLUMNS} from ${FROM} where v.document_id = $1 order by v.version desc limit 1`, [documentId]);
+  const { rows } = await db.query<RawVersion>(
+    `select ${INFO_COLUMNS} from ${FROM} where v.document_id = $1 order by v.version desc limit 1`,
+    [documentId],
+  );
   return rows[0] ? toInfo(rows[0]) : null;
 }
 
@@ -170,7 +173,10 @@ export async function listVersions(db: Queryable, documentId: string, query: Ver
 
 /** One version with its state, or null. */
 export async function readVersion(db: Queryable, documentId: string, version: number): Promise<StoredVersion | null> {
-  const { rows } = await db.query<RawVersion>(`select ${INFO_COLUMNS}, v.state from ${FROM} where v.document_id = $1 and v.version = $2`, [documentId, version]);
+  const { rows } = await db.query<RawVersion>(`select ${INFO_COLUMNS}, v.state from ${FROM} where v.document_id = $1 and v.version = $2`, [
+    documentId,
+    version,
+  ]);
   const row = rows[0];
   return row && row.state ? { ...toInfo(row), state: row.state } : null;
 }

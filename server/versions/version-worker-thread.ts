@@ -60,7 +60,10 @@ function database(): Db {
 async function answer(message: VersionThreadRequest): Promise<void> {
   if (message.op === 'encode') {
     const result = encodeStoredState(message.parts);
-    port.postMessage({ id: message.id, result } satisfies VersionThreadReply, [result.state.buffer as ArrayBuffer, result.hash.buffer as ArrayBuffer]);
+    port.postMessage({ id: message.id, result } satisfies VersionThreadReply, [
+      result.state.buffer as ArrayBuffer,
+      result.hash.buffer as ArrayBuffer,
+    ]);
     return;
   }
   const result = await storeVersion(database(), message.request, encodeStoredState);
@@ -72,5 +75,7 @@ let queue: Promise<void> = Promise.resolve();
 port.on('message', (message: VersionThreadRequest) => {
   queue = queue
     .then(() => answer(message))
-    .catch((error: unknown) => port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies VersionThreadReply));
+    .catch((error: unknown) =>
+      port.postMessage({ id: message.id, error: error instanceof Error ? error.message : String(error) } satisfies VersionThreadReply),
+    );
 });

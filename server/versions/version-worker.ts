@@ -74,7 +74,9 @@ export class VersionWorker {
     // Each part moves to the worker without a copy when its buffer is wholly its own (a row's
     // bytes); a view into a larger buffer (a pool, a driver's memory) is copied first, so
     // cloning never copies more than the part itself.
-    const own = parts.map((part) => (part.buffer instanceof ArrayBuffer && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength ? part : part.slice()));
+    const own = parts.map((part) =>
+      part.buffer instanceof ArrayBuffer && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength ? part : part.slice(),
+    );
     const transfer = [...new Set(own.map((part) => part.buffer as ArrayBuffer))];
     return this.send<EncodedState>({ op: 'encode', parts: own }, transfer, 'encoding a version failed');
   }
@@ -95,9 +97,14 @@ export class VersionWorker {
   }
 
   /** Sends a request; `T` is what the thread answers that request with. */
-  private send<T extends EncodedState | StoreOutcome>(message: Unnumbered<VersionThreadRequest>, transfer: ArrayBuffer[], failure: string): Promise<T> {
+  private send<T extends EncodedState | StoreOutcome>(
+    message: Unnumbered<VersionThreadRequest>,
+    transfer: ArrayBuffer[],
+    failure: string,
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new Error('version worker closed'));
-    if (this.waiting.size >= MAX_WAITING) return Promise.reject(new EncoderBusyError(`${MAX_WAITING} versions already waiting for the version worker`));
+    if (this.waiting.size >= MAX_WAITING)
+      return Promise.reject(new EncoderBusyError(`${MAX_WAITING} versions already waiting for the version worker`));
     let worker: Worker;
     try {
       worker = this.started();
@@ -106,7 +113,10 @@ export class VersionWorker {
     }
     const id = ++this.nextId;
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: (value) => resolve(value as T), reject: (error) => reject(new Error(`${failure}: ${error.message}`)) });
+      this.waiting.set(id, {
+        resolve: (value) => resolve(value as T),
+        reject: (error) => reject(new Error(`${failure}: ${error.message}`)),
+      });
       const request: VersionThreadRequest = { id, ...message };
       worker.postMessage(request, transfer);
     });
@@ -114,7 +124,10 @@ export class VersionWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const workerData: VersionThreadData = { connectionString: this.options.connectionString, applicationName: VERSION_WORKER_APPLICATION_NAME };
+    const workerData: VersionThreadData = {
+      connectionString: this.options.connectionString,
+      applicationName: VERSION_WORKER_APPLICATION_NAME,
+    };
     const worker = new Worker(threadModule(), { workerData });
     worker.unref();
     worker.on('message', (reply: VersionThreadReply) => {

@@ -105,11 +105,13 @@ export class Versions {
       case 'empty':
         return null;
       case 'unchanged':
-        if (latest === null) throw new Error(`version store answered "unchanged" for ${JSON.stringify(document.name)}, which has no version`);
+        if (latest === null)
+          throw new Error(`version store answered "unchanged" for ${JSON.stringify(document.name)}, which has no version`);
         return this.existing(latest, request);
       case 'stored': {
         const version = await versionById(this.db, stored.versionId);
-        if (version === null) throw new Error(`version ${stored.versionId} of ${JSON.stringify(document.name)} vanished after it was stored`);
+        if (version === null)
+          throw new Error(`version ${stored.versionId} of ${JSON.stringify(document.name)} vanished after it was stored`);
         if (!stored.created) return this.existing(version, request);
         await this.notify({ document, version, state: stored.state });
         return { version, created: true };
@@ -138,7 +140,10 @@ export class Versions {
       try {
         await listener.versionStored(event);
       } catch (error) {
-        this.logger.warn({ err: error, document: event.document.name, version: event.version.version }, 'a version listener failed; the version is stored');
+        this.logger.warn(
+          { err: error, document: event.document.name, version: event.version.version },
+          'a version listener failed; the version is stored',
+        );
       }
     }
   }

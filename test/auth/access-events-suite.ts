@@ -16,13 +16,21 @@ export interface AccessEventsPair {
 
 /** Resolves once each side has received a message of the other's (so both are subscribed), and stray warm-up messages have landed. */
 export async function warmUp(a: AccessEvents, b: AccessEvents): Promise<void> {
-  for (const [from, to] of [[a, b], [b, a]] as const) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     const seen: AccessEvent[] = [];
     const off = to.subscribe((event) => seen.push(event));
-    await waitFor(() => {
-      from.publish({ type: 'session-revoked', sessionId: 'warm-up' });
-      return seen.length > 0;
-    }, 5_000, 'subscribed', 50);
+    await waitFor(
+      () => {
+        from.publish({ type: 'session-revoked', sessionId: 'warm-up' });
+        return seen.length > 0;
+      },
+      5_000,
+      'subscribed',
+      50,
+    );
     off();
   }
   await sleep(150);
@@ -43,7 +51,7 @@ export function accessEventsConformance(implementations: Array<[string, () => Pr
       pair = null;
     });
 
-    it('delivers every event to the publisher\'s own listeners at once, in order, and to the other instance\'s, once each, as sent', async () => {
+    it("delivers every event to the publisher's own listeners at once, in order, and to the other instance's, once each, as sent", async () => {
       pair = await make();
       const atA: AccessEvent[] = [];
       const atB: AccessEvent[] = [];

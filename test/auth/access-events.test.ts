@@ -14,30 +14,36 @@ import { accessEventsConformance, warmUp, type AccessEventsPair } from './access
 const logger = pino({ level: 'silent' });
 
 const implementations: Array<[string, () => Promise<AccessEventsPair>]> = [
-  ['in process', async () => {
-    const shared = new InProcessAccessEvents();
-    return { a: shared, b: shared, close: async () => {} };
-  }],
-  ['redis', async () => {
-    const prefix = `scr-access-${randomBytes(4).toString('hex')}:`;
-    const connections: Redis[] = [];
-    const connection = () => {
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-      connections.push(redis);
-      return redis;
-    };
-    const a = new RedisAccessEvents(connection(), connection(), prefix, logger);
-    const b = new RedisAccessEvents(connection(), connection(), prefix, logger);
-    await warmUp(a, b);
-    return {
-      a,
-      b,
-      close: async () => {
-        await Promise.all([a.close(), b.close()]);
-        await Promise.all(connections.map((redis) => redis.quit().catch(() => redis.disconnect())));
-      },
-    };
-  }],
+  [
+    'in process',
+    async () => {
+      const shared = new InProcessAccessEvents();
+      return { a: shared, b: shared, close: async () => {} };
+    },
+  ],
+  [
+    'redis',
+    async () => {
+      const prefix = `scr-access-${randomBytes(4).toString('hex')}:`;
+      const connections: Redis[] = [];
+      const connection = () => {
+        const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+        connections.push(redis);
+        return redis;
+      };
+      const a = new RedisAccessEvents(connection(), connection(), prefix, logger);
+      const b = new RedisAccessEvents(connection(), connection(), prefix, logger);
+      await warmUp(a, b);
+      return {
+        a,
+        b,
+        close: async () => {
+          await Promise.all([a.close(), b.close()]);
+          await Promise.all(connections.map((redis) => redis.quit().catch(() => redis.disconnect())));
+        },
+      };
+    },
+  ],
 ];
 
 accessEventsConformance(implementations);

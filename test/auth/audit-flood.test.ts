@@ -71,7 +71,16 @@ afterAll(async () => {
 
 async function boot(transport: 'uws' | 'ws', extra: Partial<Config> = {}): Promise<RunningServer> {
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport, logLevel: 'silent', authSecret: SECRET, ...extra },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport,
+      logLevel: 'silent',
+      authSecret: SECRET,
+      ...extra,
+    },
   });
   return server;
 }
@@ -85,9 +94,14 @@ interface AuditRow {
 }
 
 const denialRows = async () =>
-  (await sql.query<AuditRow>(`select actor, actor_user_id, action, resource_id, details from audit_logs where action like 'permission.denied%' order by created_at, id`)).rows;
+  (
+    await sql.query<AuditRow>(
+      `select actor, actor_user_id, action, resource_id, details from audit_logs where action like 'permission.denied%' order by created_at, id`,
+    )
+  ).rows;
 /** Denials a row stands for: its count (a row written before aggregation existed stands for one). */
-const counted = (rows: readonly AuditRow[]) => rows.reduce((sum, row) => sum + (typeof row.details.count === 'number' ? row.details.count : 1), 0);
+const counted = (rows: readonly AuditRow[]) =>
+  rows.reduce((sum, row) => sum + (typeof row.details.count === 'number' ? row.details.count : 1), 0);
 
 /** A raw Hocuspocus socket from a given loopback address (127.0.0.x), counting the PermissionDenied answers. */
 async function hocuspocusFrom(port: number, localAddress: string): Promise<{ ws: WebSocket; denied: () => number }> {
@@ -122,7 +136,12 @@ describe.each(TRANSPORTS)('denials in the audit log (%s)', (transport) => {
     expect(whileRunning.length).toBeLessThanOrEqual(Math.ceil(5 * (seconds + 1)) + 5);
     expect(whileRunning.length).toBeGreaterThan(0);
     for (const row of whileRunning) {
-      expect(row).toMatchObject({ actor: 'user', actor_user_id: null, action: 'permission.denied', details: { count: 1, via: 'socket', reason: 'invalid token' } });
+      expect(row).toMatchObject({
+        actor: 'user',
+        actor_user_id: null,
+        action: 'permission.denied',
+        details: { count: 1, via: 'socket', reason: 'invalid token' },
+      });
       expect(row.details.source).toMatch(/^127\.0\.0\.\d+$/);
     }
     for (const socket of sockets) socket.ws.terminate();
@@ -176,13 +195,24 @@ describe.each(TRANSPORTS)('denials in the audit log (%s)', (transport) => {
     await hocuspocus.waitForFrame((f) => f.kind === 'auth' && f.authType === 1, 5_000, 'outsider denied');
     const y = await RawClient.connect(running.port, `/y/${encodeURIComponent(DOC)}?token=${(await tokens.mint(ids.outsiderY)).token}`);
     expect(await y.waitClose()).toEqual({ code: 4403, reason: `no access to document "${DOC}"` });
-    const expired = await RawClient.connect(running.port, `/y/${encodeURIComponent(DOC)}?token=${(await tokens.mint(ids.expired, -10)).token}`);
+    const expired = await RawClient.connect(
+      running.port,
+      `/y/${encodeURIComponent(DOC)}?token=${(await tokens.mint(ids.expired, -10)).token}`,
+    );
     expect(await expired.waitClose()).toEqual({ code: 4403, reason: 'token expired' });
     await waitFor(async () => (await denialRows()).length === 3, 5_000, 'three denial rows');
     const rows = await denialRows();
     const byActor = new Map(rows.map((row) => [row.actor_user_id, row]));
-    expect(byActor.get(ids.outsider)).toMatchObject({ actor: 'user', resource_id: DOC, details: { reason: `no access to document "${DOC}"`, via: 'socket' } });
-    expect(byActor.get(ids.outsiderY)).toMatchObject({ actor: 'user', resource_id: DOC, details: { reason: `no access to document "${DOC}"`, via: 'socket' } });
+    expect(byActor.get(ids.outsider)).toMatchObject({
+      actor: 'user',
+      resource_id: DOC,
+      details: { reason: `no access to document "${DOC}"`, via: 'socket' },
+    });
+    expect(byActor.get(ids.outsiderY)).toMatchObject({
+      actor: 'user',
+      resource_id: DOC,
+      details: { reason: `no access to document "${DOC}"`, via: 'socket' },
+    });
     expect(byActor.get(ids.expired)).toMatchObject({ actor: 'user', resource_id: DOC, details: { reason: 'token expired' } });
   });
 });
@@ -208,7 +238,13 @@ describe('DenialAudit bounds (simulated clock, the rows as PostgreSQL receives t
       const before = rows.length;
       for (let i = 0; i < 100_000 / 3; i++) {
         now += 60_000 / (100_000 / 3);
-        audit.record({ userId: null, tokenSession: null, document: `doc-${i % 50}`, reason: 'invalid token', source: `10.0.${Math.floor((i % 10_000) / 256)}.${(i % 10_000) % 256}` });
+        audit.record({
+          userId: null,
+          tokenSession: null,
+          document: `doc-${i % 50}`,
+          reason: 'invalid token',
+          source: `10.0.${Math.floor((i % 10_000) / 256)}.${(i % 10_000) % 256}`,
+        });
         total++;
       }
       for (const tick of ticks) tick();

@@ -77,7 +77,16 @@ const EMPTY_SV = Y.encodeStateVector(new Y.Doc());
 
 const TOKEN_KINDS = ['editor', 'viewer', 'outsider', 'expired', 'forged', 'garbage', 'empty'] as const;
 type TokenKind = (typeof TOKEN_KINDS)[number];
-const tokens: Record<TokenKind | 'owner', string> = { editor: '', viewer: '', outsider: '', expired: '', forged: '', garbage: 'not.a.jwt', empty: '', owner: '' };
+const tokens: Record<TokenKind | 'owner', string> = {
+  editor: '',
+  viewer: '',
+  outsider: '',
+  expired: '',
+  forged: '',
+  garbage: 'not.a.jwt',
+  empty: '',
+  owner: '',
+};
 
 // ---------------------------------------------------------------- actions
 
@@ -120,7 +129,14 @@ const editArb: fc.Arbitrary<Edit> = fc.record({
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('auth' as const), s: sArb, doc: sArb, token: tokenArb }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('update' as const), s: sArb, doc: sArb }), weight: 5 },
-  { arbitrary: fc.record({ kind: fc.constantFrom('step1' as const, 'step2' as const, 'awareness' as const, 'stateless' as const, 'close' as const), s: sArb, doc: sArb }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constantFrom('step1' as const, 'step2' as const, 'awareness' as const, 'stateless' as const, 'close' as const),
+      s: sArb,
+      doc: sArb,
+    }),
+    weight: 3,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant('mutated' as const),
@@ -131,12 +147,25 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
     weight: 4,
   },
-  { arbitrary: fc.record({ kind: fc.constant('random' as const), s: sArb, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 40 }) }), weight: 1 },
-  { arbitrary: fc.record({ kind: fc.constant('reconnect' as const), s: sArb, doc: sArb, token: tokenArb, graceful: fc.boolean() }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('random' as const),
+      s: sArb,
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 40 }),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({ kind: fc.constant('reconnect' as const), s: sArb, doc: sArb, token: tokenArb, graceful: fc.boolean() }),
+    weight: 1,
+  },
 );
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   yTokens: fc.tuple(tokenArb, tokenArb),
-  steps: fc.array(fc.record({ protocol: fc.constantFrom('hp' as const, 'y' as const), action: actionArb }), { minLength: 1, maxLength: 30 }),
+  steps: fc.array(fc.record({ protocol: fc.constantFrom('hp' as const, 'y' as const), action: actionArb }), {
+    minLength: 1,
+    maxLength: 30,
+  }),
 });
 
 function mutate(frame: Uint8Array, edits: readonly Edit[]): Uint8Array {
@@ -297,7 +326,15 @@ beforeAll(async () => {
   const minter = new Tokens(SECRET);
   pool = new pg.Pool({ connectionString: database.url, max: 4 });
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: TRANSPORT, logLevel: 'silent', authSecret: SECRET },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport: TRANSPORT,
+      logLevel: 'silent',
+      authSecret: SECRET,
+    },
     sessions,
     ...(BREAK ? { authorizer: broken(new ProjectAuthorizer(queryable(pool), minter, sessions)) } : {}),
   });
@@ -364,7 +401,8 @@ async function stored(name: string): Promise<{ doc: Y.Doc; users: string[] }> {
   return { doc, users: [...new Set(rows.rows.map((row) => String(row.user_id)))] };
 }
 
-const same = (a: Y.Doc, b: Y.Doc) => Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b)) && a.getText('text').toString() === b.getText('text').toString();
+const same = (a: Y.Doc, b: Y.Doc) =>
+  Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b)) && a.getText('text').toString() === b.getText('text').toString();
 
 type DocState = 'none' | 'rw' | 'ro' | 'denied';
 interface HpSocket {
@@ -429,7 +467,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
   };
   const openY = async (doc: number, token: TokenKind): Promise<YSocket> => {
     const sock = await Sock.open(port, `/y/${encodeURIComponent(names[doc]!)}?token=${encodeURIComponent(tokens[token])}`);
-    await sock.until(() => sock.count((f) => f.kind === 'sync' && f.sub === Sync.Step1) > 0 || sock.closeCode !== null, 'y-websocket socket open or refused');
+    await sock.until(
+      () => sock.count((f) => f.kind === 'sync' && f.sub === Sync.Step1) > 0 || sock.closeCode !== null,
+      'y-websocket socket open or refused',
+    );
     if (token === 'editor' || token === 'viewer') expect(sock.isOpen, `y-websocket with the ${token} token is let in`).toBe(true);
     else expect(sock.closeCode, `y-websocket with the ${token} token is refused with 4403`).toBe(4403);
     return { sock, doc, token };
@@ -549,7 +590,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
             if (answer.authType === 2) {
               const closeAt = queue.indexOf('close');
               const replayed = (closeAt === -1 ? queue : queue.slice(0, closeAt)) as Uint8Array[];
-              await h.sock.until(() => !h.sock.isOpen || h.sock.count(isStatusFor(name)) >= statuses + replayed.length, `SyncStatus for the replayed updates, ${what}`);
+              await h.sock.until(
+                () => !h.sock.isOpen || h.sock.count(isStatusFor(name)) >= statuses + replayed.length,
+                `SyncStatus for the replayed updates, ${what}`,
+              );
               const answers = h.sock.frames.filter(isStatusFor(name)).slice(statuses);
               for (const [k, payload] of replayed.entries()) {
                 const status = answers[k];
@@ -659,7 +703,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
     const acks = fresh.count(isStatusFor(names[0]!));
     fresh.send(updateFrame(names[0]!, edit));
     await fresh.until(() => !fresh.isOpen || fresh.count(isStatusFor(names[0]!)) > acks, 'fresh editor ack');
-    expect(fresh.frames.filter(isStatusFor(names[0]!)).map((f) => (f.kind === 'syncStatus' ? f.applied : -1)), 'fresh editor acked').toEqual([1]);
+    expect(
+      fresh.frames.filter(isStatusFor(names[0]!)).map((f) => (f.kind === 'syncStatus' ? f.applied : -1)),
+      'fresh editor acked',
+    ).toEqual([1]);
     accepted[0]!.push(edit);
     fresh.ws.terminate();
 
@@ -704,20 +751,25 @@ async function runScenario(scenario: Scenario): Promise<void> {
 }
 
 describe(`token mode under fuzzed client lifecycles (${TRANSPORT})`, () => {
-  it(`${RUNS} generated runs (seed ${SEED}): nothing but acknowledged editor updates reaches a document, the server stays up`, async () => {
-    const stats = { runs: 0 };
-    await fc.assert(
-      fc.asyncProperty(scenarioArb, async (scenario) => {
-        stats.runs++;
-        await runScenario(scenario);
-      }),
-      { seed: SEED, numRuns: RUNS, verbose: 1 },
-    );
-    expect(stats.runs).toBeGreaterThanOrEqual(RUNS);
-    // The runs reached every fate: editor writes acknowledged, viewer writes refused, tokens
-    // denied, sockets closed by the server for malformed frames.
-    console.log(`auth lifecycle fuzz, ${TRANSPORT}, seed ${SEED}: ${JSON.stringify(tally)}`);
-    for (const key of ['acked', 'nacked', 'yAccepted', 'denied', 'readonly', 'readWrite', 'closedByServer'] as const) expect(tally[key], key).toBeGreaterThan(0);
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-  }, Math.max(120_000, RUNS * 2_000));
+  it(
+    `${RUNS} generated runs (seed ${SEED}): nothing but acknowledged editor updates reaches a document, the server stays up`,
+    async () => {
+      const stats = { runs: 0 };
+      await fc.assert(
+        fc.asyncProperty(scenarioArb, async (scenario) => {
+          stats.runs++;
+          await runScenario(scenario);
+        }),
+        { seed: SEED, numRuns: RUNS, verbose: 1 },
+      );
+      expect(stats.runs).toBeGreaterThanOrEqual(RUNS);
+      // The runs reached every fate: editor writes acknowledged, viewer writes refused, tokens
+      // denied, sockets closed by the server for malformed frames.
+      console.log(`auth lifecycle fuzz, ${TRANSPORT}, seed ${SEED}: ${JSON.stringify(tally)}`);
+      for (const key of ['acked', 'nacked', 'yAccepted', 'denied', 'readonly', 'readWrite', 'closedByServer'] as const)
+        expect(tally[key], key).toBeGreaterThan(0);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    },
+    Math.max(120_000, RUNS * 2_000),
+  );
 });

@@ -34,7 +34,10 @@ const clockAt = (start: number) => {
 };
 
 /** A database that must not be asked (the check under test answers before any query). */
-const noDatabase: Queryable = { query: () => Promise.reject(new Error('no query expected')), exec: () => Promise.reject(new Error('no query expected')) };
+const noDatabase: Queryable = {
+  query: () => Promise.reject(new Error('no query expected')),
+  exec: () => Promise.reject(new Error('no query expected')),
+};
 
 describe('mayWrite', () => {
   it('owners and editors write; viewers and non-members do not', () => {
@@ -91,13 +94,20 @@ describe('authorizeDocumentAction holds a grant to what was asked', () => {
   });
 
   it('open mode: everyone edits; a creation goes to the project asked for, else the default one', async () => {
-    await expect(authorizeDocumentAction(openAuthorizer, principal, document, 'write')).resolves.toMatchObject({ scope: 'read-write', create: null });
+    await expect(authorizeDocumentAction(openAuthorizer, principal, document, 'write')).resolves.toMatchObject({
+      scope: 'read-write',
+      create: null,
+    });
     const project = crypto.randomUUID();
-    expect((await authorizeDocumentAction(openAuthorizer, principal, { name: 'n', kind: 'research_tree', projectId: project }, 'create')).create).toEqual({
+    expect(
+      (await authorizeDocumentAction(openAuthorizer, principal, { name: 'n', kind: 'research_tree', projectId: project }, 'create')).create,
+    ).toEqual({
       kind: 'research_tree',
       projectId: project,
     });
-    expect((await authorizeDocumentAction(openAuthorizer, principal, { name: 'n', kind: 'paper', projectId: null }, 'create')).create).toEqual({
+    expect(
+      (await authorizeDocumentAction(openAuthorizer, principal, { name: 'n', kind: 'paper', projectId: null }, 'create')).create,
+    ).toEqual({
       kind: 'paper',
       projectId: DEFAULT_PROJECT_ID,
     });
@@ -116,7 +126,8 @@ describe('ProjectAuthorizer: roles decide read, write and create', () => {
     database = await createTestDatabase('authorizer');
     db = createPgDb({ connectionString: database.url, logger, max: 2 });
     await migrateUp(db);
-    for (const who of ['owner', 'editor', 'viewer', 'outsider'] as const) users[who] = (await createUser(db, { email: `${who}@example.org`, name: who }))!.id;
+    for (const who of ['owner', 'editor', 'viewer', 'outsider'] as const)
+      users[who] = (await createUser(db, { email: `${who}@example.org`, name: who }))!.id;
     for (const visibility of ['private', 'public'] as const) {
       projects[visibility] = (await createProject(db, { name: visibility, ownerId: users.owner, visibility }))!.id;
       documents[visibility] = (await createDocument(db, `${visibility} paper`, 'paper', projects[visibility])).document;
@@ -146,15 +157,30 @@ describe('ProjectAuthorizer: roles decide read, write and create', () => {
   /** Where the document would be created, or the reason it may not be. */
   const creation = (who: keyof typeof users, projectId: string | null) =>
     outcome(async () => {
-      const { create } = await authorizeDocumentAction(authorizer, principalOf(who), { name: 'to create', kind: 'paper', projectId }, 'create');
+      const { create } = await authorizeDocumentAction(
+        authorizer,
+        principalOf(who),
+        { name: 'to create', kind: 'paper', projectId },
+        'create',
+      );
       return `create in ${create.projectId === projects.private ? 'private' : create.projectId}`;
     });
 
   it.each([
     ['owner', 'read-write', 'read-write', 'create in private'],
     ['editor', 'read-write', 'read-write', 'create in private'],
-    ['viewer', 'readonly', 'this needs the owner or editor role (your access to "private paper" is read-only)', 'creating documents needs the owner or editor role in the project (you are a viewer)'],
-    ['outsider', 'no access to document "private paper"', 'no access to document "private paper"', 'creating documents needs the owner or editor role in the project (you are not a member)'],
+    [
+      'viewer',
+      'readonly',
+      'this needs the owner or editor role (your access to "private paper" is read-only)',
+      'creating documents needs the owner or editor role in the project (you are a viewer)',
+    ],
+    [
+      'outsider',
+      'no access to document "private paper"',
+      'no access to document "private paper"',
+      'creating documents needs the owner or editor role in the project (you are not a member)',
+    ],
   ] as const)('a private project’s %s: read %s, write %s, create %s', async (who, read, write, created) => {
     expect(await answer(who, documents.private, 'read')).toBe(read);
     expect(await answer(who, documents.private, 'write')).toBe(write);

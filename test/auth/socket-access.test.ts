@@ -38,7 +38,15 @@ const ids = {
 beforeAll(async () => {
   database = await createTestDatabase('socketauth');
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', authSecret: SECRET },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport: 'uws',
+      logLevel: 'silent',
+      authSecret: SECRET,
+    },
     sessions,
     accessEvents,
   });
@@ -69,7 +77,11 @@ const noneToken = () =>
   `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${base64url.encode(JSON.stringify({ sub: ids.owner, jti: 'x', exp: Math.floor(Date.now() / 1000) + 600 }))}.`;
 
 /** Hocuspocus: Auth + SyncStep1; resolves with the auth answer. */
-async function open(name: string, tokenValue: string, client?: RawClient): Promise<{ client: RawClient; answer: { authType: number; text: string | null } }> {
+async function open(
+  name: string,
+  tokenValue: string,
+  client?: RawClient,
+): Promise<{ client: RawClient; answer: { authType: number; text: string | null } }> {
   const c = client ?? (await RawClient.connect(server.port));
   const before = c.framesFor(name).filter((f) => f.kind === 'auth').length;
   c.send(authFrame(name, tokenValue, '4.8.0'));
@@ -136,7 +148,11 @@ describe('token mode, Hocuspocus', () => {
 
   it.each([
     ['an expired token', async () => token('owner', -10), 'token expired'],
-    ['a token signed with another secret', async () => (await new Tokens('another-secret-0123456789abcdef').mint(ids.owner)).token, 'invalid token: bad signature'],
+    [
+      'a token signed with another secret',
+      async () => (await new Tokens('another-secret-0123456789abcdef').mint(ids.owner)).token,
+      'invalid token: bad signature',
+    ],
     ['an alg: none token', async () => noneToken(), 'invalid token: algorithm not allowed'],
     ['a token for no user', async () => token('ghost'), 'unknown user'],
     ['an empty token', async () => '', 'authentication required: no token'],
@@ -202,16 +218,22 @@ describe('access taken away from live connections', () => {
 
     await sessions.revoke(minted.claims.sessionId, Date.now() + 60_000);
     accessEvents.publish({ type: 'session-revoked', sessionId: minted.claims.sessionId });
-    await client.waitForFrame((f) => f.kind === 'auth' && f.authType === 1 && f.text === 'session revoked', 5_000, 'PermissionDenied on revoke');
+    await client.waitForFrame(
+      (f) => f.kind === 'auth' && f.authType === 1 && f.text === 'session revoked',
+      5_000,
+      'PermissionDenied on revoke',
+    );
     expect(await y.waitClose()).toEqual({ code: 4403, reason: 'session revoked' });
     // The same user's other session is untouched; the revoked token cannot open again.
     expect(other.client.framesFor('private-paper').some((f) => f.kind === 'auth' && f.authType === 1)).toBe(false);
     expect((await open('public-paper', minted.token)).answer).toMatchObject({ authType: 1, text: 'session revoked' });
   });
 
-  it('removing a membership closes the member\'s live documents of that project', async () => {
+  it("removing a membership closes the member's live documents of that project", async () => {
     await sql.query(`insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000005', 'temp@example.org', 'Temp')`);
-    await sql.query(`insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000005', 'editor')`);
+    await sql.query(
+      `insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000005', 'editor')`,
+    );
     const temp = (await tokens.mint('10000000-0000-4000-8000-000000000005')).token;
     const { client, answer } = await open('private-paper', temp);
     expect(answer.authType).toBe(2);
@@ -221,12 +243,20 @@ describe('access taken away from live connections', () => {
     client.send(updateFrame('private-paper', textUpdate(client.doc('private-paper'), 'after removal')));
     await sleep(300);
     expect(await rowsBy('outsider')).toBe(0);
-    expect(Number((await sql.query(`select count(*) as n from collaborations where user_id = '10000000-0000-4000-8000-000000000005'`)).rows[0]!.n)).toBe(0);
+    expect(
+      Number(
+        (await sql.query(`select count(*) as n from collaborations where user_id = '10000000-0000-4000-8000-000000000005'`)).rows[0]!.n,
+      ),
+    ).toBe(0);
   });
 
   it('a role change event re-checks live documents: a demoted editor becomes read-only at once', async () => {
-    await sql.query(`insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000007', 'changed@example.org', 'Changed')`);
-    await sql.query(`insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000007', 'editor')`);
+    await sql.query(
+      `insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000007', 'changed@example.org', 'Changed')`,
+    );
+    await sql.query(
+      `insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000007', 'editor')`,
+    );
     const { client, answer } = await open('private-paper', (await tokens.mint('10000000-0000-4000-8000-000000000007')).token);
     expect(answer.text).toBe('read-write');
     await sql.query(`update project_members set role = 'viewer' where user_id = '10000000-0000-4000-8000-000000000007'`);
@@ -235,8 +265,12 @@ describe('access taken away from live connections', () => {
   });
 
   it('a second Auth message re-checks the document: a demoted editor becomes read-only', async () => {
-    await sql.query(`insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000006', 'demoted@example.org', 'Demoted')`);
-    await sql.query(`insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000006', 'editor')`);
+    await sql.query(
+      `insert into users (id, email, name) values ('10000000-0000-4000-8000-000000000006', 'demoted@example.org', 'Demoted')`,
+    );
+    await sql.query(
+      `insert into project_members (project_id, user_id, role) values ('${ids.private}', '10000000-0000-4000-8000-000000000006', 'editor')`,
+    );
     const demoted = (await tokens.mint('10000000-0000-4000-8000-000000000006')).token;
     const { client, answer } = await open('private-paper', demoted);
     expect(answer.text).toBe('read-write');
@@ -254,7 +288,15 @@ describe('after a restart', () => {
     RawClient.terminateAll();
     await server.close();
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', authSecret: SECRET },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: database.url,
+        storage: 'durable',
+        transport: 'uws',
+        logLevel: 'silent',
+        authSecret: SECRET,
+      },
       sessions,
       accessEvents,
     });

@@ -76,8 +76,15 @@ afterAll(async () => {
 function boot(transport: 'uws' | 'ws', extra: Partial<Config> = {}): Promise<RunningServer> {
   return startServer({
     config: {
-      port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport, logLevel: 'silent',
-      authSecret: SECRET, adminToken: ADMIN, ...extra,
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport,
+      logLevel: 'silent',
+      authSecret: SECRET,
+      adminToken: ADMIN,
+      ...extra,
     },
   }).then((server) => {
     servers.add(server);
@@ -90,7 +97,13 @@ async function stop(server: RunningServer): Promise<void> {
   await server.close();
 }
 
-async function http<T = Record<string, unknown>>(server: RunningServer, method: string, route: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function http<T = Record<string, unknown>>(
+  server: RunningServer,
+  method: string,
+  route: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const response = await fetch(`http://127.0.0.1:${server.port}${route}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -144,7 +157,10 @@ describe('a revoked session stays revoked after a restart', () => {
   ])('%s: Hocuspocus, y-websocket and HTTP refuse the token', async (_what, withRedis) => {
     const config: Partial<Config> = withRedis ? { redisUrl: REDIS_URL, redisPrefix: redis.prefix } : {};
     let server = await boot('uws', config);
-    const minted = await http<{ token: string; sessionId: string }>(server, 'POST', '/api/admin/tokens', ADMIN, { userId: ids.editor, ttlSeconds: 3600 });
+    const minted = await http<{ token: string; sessionId: string }>(server, 'POST', '/api/admin/tokens', ADMIN, {
+      userId: ids.editor,
+      ttlSeconds: 3600,
+    });
     expect(minted.status).toBe(201);
     const { token, sessionId } = minted.body;
     expect((await openHocuspocus(server, token)).authType).toBe(2);
@@ -173,7 +189,10 @@ describe('a revoked session stays revoked after a restart', () => {
 
   it('with Redis unreachable, a revocation is stored (204) and holds on both protocols', async () => {
     const server = await boot('uws', { redisUrl: 'redis://127.0.0.1:1', redisPrefix: redis.prefix });
-    const minted = await http<{ token: string; sessionId: string }>(server, 'POST', '/api/admin/tokens', ADMIN, { userId: ids.editor, ttlSeconds: 3600 });
+    const minted = await http<{ token: string; sessionId: string }>(server, 'POST', '/api/admin/tokens', ADMIN, {
+      userId: ids.editor,
+      ttlSeconds: 3600,
+    });
     expect((await http(server, 'POST', `/api/admin/sessions/${minted.body.sessionId}/revoke`, ADMIN)).status).toBe(204);
     expect(await openHocuspocus(server, minted.body.token)).toMatchObject({ authType: 1, text: 'session revoked' });
     expect(await (await openY(server, minted.body.token)).waitClose()).toEqual({ code: 4403, reason: 'session revoked' });
@@ -182,16 +201,32 @@ describe('a revoked session stays revoked after a restart', () => {
   it('expired revocations are purged', async () => {
     await sql.query(`insert into revoked_sessions (session_id, keep_until) values ('long-gone', now() - interval '1 minute')`);
     const server = await boot('uws');
-    await waitFor(async () => (await sql.query(`select 1 from revoked_sessions where session_id = 'long-gone'`)).rows.length === 0, 10_000, 'purged at start');
+    await waitFor(
+      async () => (await sql.query(`select 1 from revoked_sessions where session_id = 'long-gone'`)).rows.length === 0,
+      10_000,
+      'purged at start',
+    );
     await stop(server);
   });
 });
 
 describe('the token lifetime is bounded at verification (MAX_TOKEN_TTL_SECONDS)', () => {
   const cases: Array<[string, () => Promise<string>, string]> = [
-    ['a 10-year token', () => sign({ sub: ids.editor, jti: crypto.randomUUID(), iat: now(), exp: now() + 10 * 365 * 86_400 }), 'invalid token: lifetime longer than 86400 s (MAX_TOKEN_TTL_SECONDS)'],
-    ['a token one second over 24 h', () => sign({ sub: ids.editor, jti: crypto.randomUUID(), iat: now(), exp: now() + 86_401 }), 'invalid token: lifetime longer than 86400 s (MAX_TOKEN_TTL_SECONDS)'],
-    ['a token without iat', () => sign({ sub: ids.editor, jti: crypto.randomUUID(), exp: now() + 600 }), 'invalid token: no issue time (iat)'],
+    [
+      'a 10-year token',
+      () => sign({ sub: ids.editor, jti: crypto.randomUUID(), iat: now(), exp: now() + 10 * 365 * 86_400 }),
+      'invalid token: lifetime longer than 86400 s (MAX_TOKEN_TTL_SECONDS)',
+    ],
+    [
+      'a token one second over 24 h',
+      () => sign({ sub: ids.editor, jti: crypto.randomUUID(), iat: now(), exp: now() + 86_401 }),
+      'invalid token: lifetime longer than 86400 s (MAX_TOKEN_TTL_SECONDS)',
+    ],
+    [
+      'a token without iat',
+      () => sign({ sub: ids.editor, jti: crypto.randomUUID(), exp: now() + 600 }),
+      'invalid token: no issue time (iat)',
+    ],
     ['a token without exp', () => sign({ sub: ids.editor, jti: crypto.randomUUID(), iat: now() }), 'invalid token: no expiry (exp)'],
     [
       'a token issued in the future (to stretch exp - iat)',
@@ -216,7 +251,10 @@ describe('the token lifetime is bounded at verification (MAX_TOKEN_TTL_SECONDS)'
     await stop(server);
 
     server = await boot('uws', { maxTokenTtlSeconds: 600 } as Partial<Config>);
-    expect(await openHocuspocus(server, day)).toMatchObject({ authType: 1, text: 'invalid token: lifetime longer than 600 s (MAX_TOKEN_TTL_SECONDS)' });
+    expect(await openHocuspocus(server, day)).toMatchObject({
+      authType: 1,
+      text: 'invalid token: lifetime longer than 600 s (MAX_TOKEN_TTL_SECONDS)',
+    });
     const minted = await http<{ token: string; expiresAt: string }>(server, 'POST', '/api/admin/tokens', ADMIN, { userId: ids.editor });
     expect(minted.status).toBe(201);
     expect(Date.parse(minted.body.expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);

@@ -65,7 +65,14 @@ describe('token mode', () => {
     }
     const authors = await api<DocumentAuthor[]>('GET', path(PRIVATE, '/authors'), { token: tokens.viewer });
     expect(authors.body).toEqual([
-      { userId: ids.owner, name: 'The owner', insertedChars: 'Written by the owner.'.length, deletedChars: 0, firstEditAt: expect.any(String), lastEditAt: expect.any(String) },
+      {
+        userId: ids.owner,
+        name: 'The owner',
+        insertedChars: 'Written by the owner.'.length,
+        deletedChars: 0,
+        firstEditAt: expect.any(String),
+        lastEditAt: expect.any(String),
+      },
     ]);
     const blame = await api<PaperBlame>('GET', path(PRIVATE, '/blame'), { token: tokens.viewer });
     expect(blame.body).toEqual({ text: 'Written by the owner.', spans: [{ from: 0, to: 21, userId: ids.owner, name: 'The owner' }] });
@@ -96,7 +103,17 @@ describe('STORAGE=memory', () => {
   const api = apiClient(() => server.port);
 
   beforeAll(async () => {
-    server = await startServer({ config: { port: 0, host: '127.0.0.1', storage: 'memory', authSecret: undefined, adminToken: undefined, transport: 'uws', logLevel: 'silent' } });
+    server = await startServer({
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'memory',
+        authSecret: undefined,
+        adminToken: undefined,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
+    });
     expect((await api('POST', '/api/documents', { body: { name: 'memory/paper', kind: 'paper' } })).status).toBe(201);
   });
   afterAll(() => server?.close());

@@ -45,7 +45,8 @@ function startPaper(editor: Editor): void {
 }
 
 function sync(...editors: Editor[]): void {
-  for (const from of editors) for (const to of editors) if (from !== to) to.receive(Y.encodeStateAsUpdate(from.doc, Y.encodeStateVector(to.doc)));
+  for (const from of editors)
+    for (const to of editors) if (from !== to) to.receive(Y.encodeStateAsUpdate(from.doc, Y.encodeStateVector(to.doc)));
 }
 
 const names = new Map([

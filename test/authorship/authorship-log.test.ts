@@ -30,7 +30,8 @@ beforeAll(async () => {
   db = createPgDb({ connectionString: database.url, logger, max: 4 });
   await migrateUp(db);
   ({ document } = await createDocument(db, 'authorship/log', 'paper', DEFAULT_PROJECT_ID));
-  for (const session of ['early', 'late', 'later', 'typist']) users.set(session, (await createUser(db, { email: `${session}@example.org`, name: session }))!.id);
+  for (const session of ['early', 'late', 'later', 'typist'])
+    users.set(session, (await createUser(db, { email: `${session}@example.org`, name: session }))!.id);
 });
 
 afterAll(async () => {
@@ -39,13 +40,10 @@ afterAll(async () => {
 });
 
 const insert = (q: Queryable, sessionId: string, update: Uint8Array) =>
-  q.query<{ position: number }>(`insert into collaborations (document_id, user_id, session_id, update, size) values ($1, $2, $3, $4, $5) returning position`, [
-    document.id,
-    users.get(sessionId),
-    sessionId,
-    update,
-    update.byteLength,
-  ]);
+  q.query<{ position: number }>(
+    `insert into collaborations (document_id, user_id, session_id, update, size) values ($1, $2, $3, $4, $5) returning position`,
+    [document.id, users.get(sessionId), sessionId, update, update.byteLength],
+  );
 
 /** A paragraph typed by one editor, as one update. */
 function typed(text: string): Uint8Array {
@@ -68,7 +66,8 @@ it('finds a row that committed after the read that passed its position', async (
     reads.push({ since, rows });
     return cursor;
   };
-  const sessions = (authors: { name: string | null; insertedChars: number }[]) => Object.fromEntries(authors.map((author) => [author.name, author.insertedChars]));
+  const sessions = (authors: { name: string | null; insertedChars: number }[]) =>
+    Object.fromEntries(authors.map((author) => [author.name, author.insertedChars]));
 
   await insert(db, 'early', typed('early'));
   // A transaction takes a position and holds on; a later one commits first.
@@ -96,7 +95,10 @@ it('finds a row that committed after the read that passed its position', async (
 
   // Compaction rewrites rows as merged copies of the same updates: counted once still.
   reads = [];
-  const all = await db.query<{ update: Uint8Array; session_id: string }>('select update, session_id from collaborations where document_id = $1', [document.id]);
+  const all = await db.query<{ update: Uint8Array; session_id: string }>(
+    'select update, session_id from collaborations where document_id = $1',
+    [document.id],
+  );
   for (const row of all.rows) await insert(db, row.session_id, row.update);
   expect(sessions(await authorship.authors(document, read, null))).toEqual({ early: 5, late: 8, later: 9 });
   expect(reads[0]!.rows).toBeGreaterThanOrEqual(3);

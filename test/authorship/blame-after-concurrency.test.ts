@@ -31,8 +31,17 @@ beforeAll(async () => {
   database = await createTestDatabase('authblame');
   const hub = new InProcessBusHub();
   const locks = new InProcessLocks();
-  for (const [i, transport] of [[0, 'uws'], [1, 'ws']] as const) {
-    servers.push(await startDurableServer(database, { authSecret: SECRET, adminToken: ADMIN, transport }, { bus: hub.connect(`instance-${i}`), locks }));
+  for (const [i, transport] of [
+    [0, 'uws'],
+    [1, 'ws'],
+  ] as const) {
+    servers.push(
+      await startDurableServer(
+        database,
+        { authSecret: SECRET, adminToken: ADMIN, transport },
+        { bus: hub.connect(`instance-${i}`), locks },
+      ),
+    );
   }
 });
 
@@ -70,7 +79,10 @@ const textNodes = (doc: Y.Doc): Y.XmlText[] =>
     .toArray()
     .map((paragraph) => (paragraph as Y.XmlElement).get(0) as Y.XmlText);
 
-const plain = (doc: Y.Doc): string => textNodes(doc).map((text) => text.toString()).join('\n');
+const plain = (doc: Y.Doc): string =>
+  textNodes(doc)
+    .map((text) => text.toString())
+    .join('\n');
 
 it('blame says who typed each character and authors count what each typed and deleted', async () => {
   const [a, b] = servers as [RunningServer, RunningServer];
@@ -149,15 +161,20 @@ it('blame says who typed each character and authors count what each typed and de
   // y-websocket has no acknowledgements: wait until Bob's last edits are in the log (then no character is unknown).
   for (const api of [apiA, apiB]) {
     await expect
-      .poll(async () => {
-        const blame = (await api<PaperBlame>('GET', path(NAME, '/blame'), { token: cy.token })).body;
-        return blame.text === text && blame.spans.every((span) => span.userId !== null);
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          const blame = (await api<PaperBlame>('GET', path(NAME, '/blame'), { token: cy.token })).body;
+          return blame.text === text && blame.spans.every((span) => span.userId !== null);
+        },
+        { timeout: 20_000 },
+      )
       .toBe(true);
     const blame = await api<PaperBlame>('GET', path(NAME, '/blame'), { token: ada.token });
     expect(blame.status).toBe(200);
     // The same text as the document's plain-text content, so the offsets mean the same.
-    const content = await fetch(`http://127.0.0.1:${api === apiA ? a.port : b.port}${path(NAME, '/content?format=text')}`, { headers: { authorization: `Bearer ${ada.token}` } });
+    const content = await fetch(`http://127.0.0.1:${api === apiA ? a.port : b.port}${path(NAME, '/content?format=text')}`, {
+      headers: { authorization: `Bearer ${ada.token}` },
+    });
     expect(blame.body.text).toBe(await content.text());
     let covered = 0;
     let previousEnd = 0;

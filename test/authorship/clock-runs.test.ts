@@ -57,7 +57,9 @@ describe('ClockRuns', () => {
         // Filling everything again changes nothing.
         for (const { start, end, value } of order) runs.fill(start, end, value);
         const clocks = expand(runs);
-        expect(new Map([...clocks].map(([clock, value]) => [clock, value.tag]))).toEqual(new Map([...model].map(([clock, value]) => [clock, value.tag])));
+        expect(new Map([...clocks].map(([clock, value]) => [clock, value.tag]))).toEqual(
+          new Map([...model].map(([clock, value]) => [clock, value.tag])),
+        );
         // Runs that may join are one.
         const all = runs.all();
         for (let i = 1; i < all.length; i++) expect(all[i - 1]!.end === all[i]!.start && all[i - 1]!.value === all[i]!.value).toBe(false);

@@ -29,7 +29,8 @@ beforeAll(async () => {
   database = await createTestDatabase('authopen');
   const hub = new InProcessBusHub();
   const locks = new InProcessLocks();
-  for (const i of [0, 1]) servers.push(await startDurableServer(database, { authSecret: undefined }, { bus: hub.connect(`instance-${i}`), locks }));
+  for (const i of [0, 1])
+    servers.push(await startDurableServer(database, { authSecret: undefined }, { bus: hub.connect(`instance-${i}`), locks }));
 });
 
 afterAll(async () => {

@@ -60,7 +60,10 @@ it('attributes a restore and edit ops to the user who asked for them', async () 
   await waitFor(() => paperLines(doc).join('|') === 'Kept|Old', 5_000, 'the restore arrives');
 
   // Ada's edit ops over HTTP: answered once stored.
-  const edits = await api('POST', path(NAME, '/edits'), { token: adaToken, body: { ops: [{ op: 'replace', find: 'Kept', with: 'Held' }] } });
+  const edits = await api('POST', path(NAME, '/edits'), {
+    token: adaToken,
+    body: { ops: [{ op: 'replace', find: 'Kept', with: 'Held' }] },
+  });
   expect(edits.status).toBe(200);
   const appended = await api('POST', path(NAME, '/edits'), { token: bobToken, body: { ops: [{ op: 'append', markdown: 'Appended.' }] } });
   expect(appended.status).toBe(200);

@@ -56,7 +56,11 @@ it('names the creator and the last editor of every node', async () => {
     change(user.doc);
     await acknowledged(user.provider!);
     const state = Y.encodeStateVector(user.doc);
-    await waitFor(() => Object.values(users).every((other) => Buffer.compare(Buffer.from(Y.encodeStateVector(other.doc)), Buffer.from(state)) === 0), 5_000, 'everyone has it');
+    await waitFor(
+      () => Object.values(users).every((other) => Buffer.compare(Buffer.from(Y.encodeStateVector(other.doc)), Buffer.from(state)) === 0),
+      5_000,
+      'everyone has it',
+    );
     await sleep(5);
   };
   await turn('Ada', (doc) => {
@@ -65,7 +69,7 @@ it('names the creator and the last editor of every node', async () => {
   });
   await turn('Ada', (doc) => createNode(doc, { id: 'untouched', title: 'Aside' }));
   await turn('Bob', (doc) => renameNode(doc, 'question', 'Why, really?'));
-  await turn('Cy', (doc) => (doc.getMap<Y.Map<unknown>>(NODES_MAP).get('method')!).delete('status'));
+  await turn('Cy', (doc) => doc.getMap<Y.Map<unknown>>(NODES_MAP).get('method')!.delete('status'));
   await turn('Cy', (doc) => createNode(doc, { id: 'result', title: 'Data', parentId: 'question' }));
   await turn('Bob', (doc) => moveNode(doc, 'result', null));
 

@@ -23,10 +23,14 @@ export async function runBenchCommand<Row>(scenario: string, args: string[]): Pr
   const out = mkdtempSync(path.join(tmpdir(), `scriptorium-${scenario}-bench-`));
   try {
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/compare.js'), '--scenario', scenario, '--no-pin', '--quiet', '--pg', ADMIN_URL, '--out', out, ...args], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, 'dist/bench/compare.js'), '--scenario', scenario, '--no-pin', '--quiet', '--pg', ADMIN_URL, '--out', out, ...args],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let text = '';
       child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));

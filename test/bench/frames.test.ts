@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MessageType, SyncType } from '../../server/codec/message-types.js';
 // @ts-ignore -- compiled output, built by `npm test` before vitest runs
-import { encodeAwareness, encodeAwarenessUpdate, encodeMapSetUpdate, encodeSync, forEachEdit, MapSetFrameEncoder, peekHeader, PONG_FRAME } from '../../dist/bench/frames.js';
+import * as benchFrames from '../../dist/bench/frames.js';
+
+const { encodeAwareness, encodeAwarenessUpdate, encodeMapSetUpdate, encodeSync, forEachEdit, MapSetFrameEncoder, peekHeader, PONG_FRAME } =
+  benchFrames;
 
 /** A frame as a provider writes it with lib0: prefix (Hocuspocus: the name), then `write`. */
 function providerFrame(protocol: 'hocuspocus' | 'y-websocket', docName: string, write: (encoder: encoding.Encoder) => void): Uint8Array {
@@ -35,7 +38,26 @@ describe('bench frames', () => {
   });
 
   it('writer frames are byte-identical to encodeSync(encodeMapSetUpdate(...)) for both protocols', () => {
-    const values = [0, -0, 1, -1, 63, 64, -64, 8191, 2 ** 31 - 1, -(2 ** 31 - 1), 2 ** 31, 1.5, -2.25, 0.1, 123_456.789, 1.7e12 + 0.123, NaN, Infinity];
+    const values = [
+      0,
+      -0,
+      1,
+      -1,
+      63,
+      64,
+      -64,
+      8191,
+      2 ** 31 - 1,
+      -(2 ** 31 - 1),
+      2 ** 31,
+      1.5,
+      -2.25,
+      0.1,
+      123_456.789,
+      1.7e12 + 0.123,
+      NaN,
+      Infinity,
+    ];
     const clocks = [0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 31 - 1];
     for (const protocol of ['hocuspocus', 'y-websocket'] as const) {
       for (const docName of ['d', 'bench-sat-abc-17', 'ünïcødé/doc']) {
@@ -91,7 +113,7 @@ describe('bench frames', () => {
     expect(peekHeader('hocuspocus', new Uint8Array([0x09])).type).toBe(-1);
   });
 
-  it('finds the writers\' edits and their send times in one update and in updates a server merged', () => {
+  it("finds the writers' edits and their send times in one update and in updates a server merged", () => {
     // A float64 (send times have a fraction), and two that fit a float32.
     const times = [1_700_000.123, 1_700_001.5, 1_700_002.75];
     const single = encodeMapSetUpdate(7, 0, 'e', '0.0', times[0]!);

@@ -28,7 +28,15 @@ interface Row {
 
 describe('bench observers scenario', () => {
   it('times every edit at every observer, loses nothing, and measures CPU per update per observer', async () => {
-    const run = await runBenchCommand<Row>('observers', ['--ci', '--servers', 'scriptorium-mem,hocuspocus', '--warmup', '0.5', '--duration', '1']);
+    const run = await runBenchCommand<Row>('observers', [
+      '--ci',
+      '--servers',
+      'scriptorium-mem,hocuspocus',
+      '--warmup',
+      '0.5',
+      '--duration',
+      '1',
+    ]);
     expect(run.code, run.output).toBe(0);
     expect(run.rows.map((r) => r.label)).toEqual(['scriptorium-mem', 'hocuspocus']);
     for (const row of run.rows) {

@@ -21,8 +21,16 @@ interface Row {
 }
 
 describe('bench presence scenario', () => {
-  it('delivers every client\'s presence to the probes, measured, and the server\'s CPU', async () => {
-    const run = await runBenchCommand<Row>('presence', ['--ci', '--servers', 'scriptorium-mem,hocuspocus', '--warmup', '1.2', '--duration', '1.5']);
+  it("delivers every client's presence to the probes, measured, and the server's CPU", async () => {
+    const run = await runBenchCommand<Row>('presence', [
+      '--ci',
+      '--servers',
+      'scriptorium-mem,hocuspocus',
+      '--warmup',
+      '1.2',
+      '--duration',
+      '1.5',
+    ]);
     expect(run.code, run.output).toBe(0);
     expect(run.rows.map((r) => r.label)).toEqual(['scriptorium-mem', 'hocuspocus']);
     for (const row of run.rows) {

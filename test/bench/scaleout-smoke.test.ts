@@ -51,7 +51,9 @@ describe('bench scale-out smoke', () => {
       expect(scaleout.redis!.updates, row.label).toBeGreaterThan(0);
       // Two instances: one PUBLISH per update. One instance: none (nobody else to tell).
       const perUpdate = scaleout.configuration === 'two-redis' ? 1 : 0;
-      expect(scaleout.redis!.publishes, `${row.label}: ${JSON.stringify(scaleout.redis!.commands)}`).toBe(perUpdate * scaleout.redis!.updates);
+      expect(scaleout.redis!.publishes, `${row.label}: ${JSON.stringify(scaleout.redis!.commands)}`).toBe(
+        perUpdate * scaleout.redis!.updates,
+      );
     }
     const two = rows[1]!;
     expect(two.scaleout.instances).toHaveLength(2);

@@ -22,7 +22,11 @@ describe('bench smoke with auth on (scriptorium-pg-auth)', () => {
 
   beforeAll(async () => {
     for (const protocol of ['hocuspocus', 'y-websocket'] as const) {
-      servers[protocol] = (await startServer('scriptorium-pg-auth', { cpu: null, scriptoriumProtocol: protocol, pgAdminUrl: ADMIN_URL })) as BenchServer;
+      servers[protocol] = (await startServer('scriptorium-pg-auth', {
+        cpu: null,
+        scriptoriumProtocol: protocol,
+        pgAdminUrl: ADMIN_URL,
+      })) as BenchServer;
     }
   });
 

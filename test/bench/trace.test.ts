@@ -42,7 +42,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/compare.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/bench/compare.js'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -52,7 +55,18 @@ function runBench(args: string[]): Promise<{ code: number | null; output: string
 
 describe('bench trace scenario', () => {
   it('replays a prefix against scriptorium-pg and hocuspocus, losing nothing and reporting every figure', async () => {
-    const { code, output } = await runBench(['--scenario', 'trace', '--keystrokes', String(KEYSTROKES), '--no-pin', '--quiet', '--pg', ADMIN_URL, '--out', out]);
+    const { code, output } = await runBench([
+      '--scenario',
+      'trace',
+      '--keystrokes',
+      String(KEYSTROKES),
+      '--no-pin',
+      '--quiet',
+      '--pg',
+      ADMIN_URL,
+      '--out',
+      out,
+    ]);
     expect(code, output).toBe(0);
     const file = readdirSync(out).find((f) => f.startsWith('trace-') && f.endsWith('.json'));
     expect(file, output).toBeDefined();

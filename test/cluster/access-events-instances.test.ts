@@ -59,7 +59,7 @@ async function openOnB(client: RawClient, name: string, token: string): Promise<
 const denied = (client: RawClient, name: string) => client.framesFor(name).filter((f) => f.kind === 'auth' && f.authType === 1);
 
 describe('access events across instances', () => {
-  it('a session revoked through A closes its document on B; the user\'s other session stays', async () => {
+  it("a session revoked through A closes its document on B; the user's other session stays", async () => {
     const owner = await admin<{ id: string }>('POST', '/api/admin/users', { email: 'owner@example.org', name: 'Owner' }, 201);
     const project = await admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Lab', ownerId: owner.id }, 201);
     await admin('POST', '/api/admin/documents', { projectId: project.id, name: 'revoked-paper', kind: 'paper' }, 201);
@@ -77,12 +77,13 @@ describe('access events across instances', () => {
     expect(denied(otherOnB, 'revoked-paper')).toEqual([]);
   });
 
-  it('a membership removed through A closes the member\'s documents of that project on B, and only those', async () => {
+  it("a membership removed through A closes the member's documents of that project on B, and only those", async () => {
     const owner = await admin<{ id: string }>('POST', '/api/admin/users', { email: 'owner2@example.org', name: 'Owner 2' }, 201);
     const member = await admin<{ id: string }>('POST', '/api/admin/users', { email: 'member@example.org', name: 'Member' }, 201);
     const lab = await admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Lab 2', ownerId: owner.id }, 201);
     const other = await admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Other lab', ownerId: owner.id }, 201);
-    for (const project of [lab, other]) await admin('POST', `/api/admin/projects/${project.id}/members`, { userId: member.id, role: 'editor' }, 204);
+    for (const project of [lab, other])
+      await admin('POST', `/api/admin/projects/${project.id}/members`, { userId: member.id, role: 'editor' }, 204);
     await admin('POST', '/api/admin/documents', { projectId: lab.id, name: 'lab-one', kind: 'paper' }, 201);
     await admin('POST', '/api/admin/documents', { projectId: lab.id, name: 'lab-two', kind: 'paper' }, 201);
     await admin('POST', '/api/admin/documents', { projectId: other.id, name: 'other-one', kind: 'paper' }, 201);
@@ -91,7 +92,11 @@ describe('access events across instances', () => {
     for (const name of ['lab-one', 'lab-two', 'other-one']) await openOnB(onB, name, token);
 
     await admin('DELETE', `/api/admin/projects/${lab.id}/members/${member.id}`, undefined, 204);
-    await waitFor(() => denied(onB, 'lab-one').length === 1 && denied(onB, 'lab-two').length === 1, 5_000, 'PermissionDenied on B for both documents of the project');
+    await waitFor(
+      () => denied(onB, 'lab-one').length === 1 && denied(onB, 'lab-two').length === 1,
+      5_000,
+      'PermissionDenied on B for both documents of the project',
+    );
     expect(denied(onB, 'lab-one')[0]).toMatchObject({ text: 'no access to document "lab-one"' });
     await sleep(200);
     expect(denied(onB, 'other-one')).toEqual([]);

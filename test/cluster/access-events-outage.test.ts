@@ -87,6 +87,10 @@ describe('access events while Redis is out of reach', () => {
 
     await redis.start();
     // b's subscription may come back after a's kept event was sent: the re-check covers it.
-    await waitFor(() => a.seen.some((event) => event.type === 'recheck-all') && b.seen.some((event) => event.type === 'recheck-all'), 15_000, 're-check everywhere');
+    await waitFor(
+      () => a.seen.some((event) => event.type === 'recheck-all') && b.seen.some((event) => event.type === 'recheck-all'),
+      15_000,
+      're-check everywhere',
+    );
   }, 30_000);
 });

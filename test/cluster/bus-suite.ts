@@ -51,7 +51,7 @@ export function busConformance(implementations: Array<[string, BusPair]>): void 
       expect(atB).toEqual(['two', 'one']);
     });
 
-    it('reports how many subscribers a message reached, the publisher\'s own included', async () => {
+    it("reports how many subscribers a message reached, the publisher's own included", async () => {
       const [a, b] = (buses = pair());
       await a.subscribe('audience', () => {});
       // One publish and its reported audience, or null when none came (a connection or a
@@ -66,11 +66,15 @@ export function busConformance(implementations: Array<[string, BusPair]>): void 
         });
       const settlesAt = async (bus: Bus, expected: number) => {
         const seen: (number | null)[] = [];
-        await waitFor(async () => {
-          const count = await reached(bus);
-          seen.push(count);
-          return count === expected;
-        }, 10_000, `an audience of ${expected} (seen ${seen.join(', ')})`);
+        await waitFor(
+          async () => {
+            const count = await reached(bus);
+            seen.push(count);
+            return count === expected;
+          },
+          10_000,
+          `an audience of ${expected} (seen ${seen.join(', ')})`,
+        );
         // Once settled, it stays: no count other than the expected one after it.
         expect([expected, null]).toContain(await reached(bus));
       };

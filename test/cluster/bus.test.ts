@@ -12,13 +12,19 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = pino({ level: 'silent' });
 
 const implementations: Array<[string, BusPair]> = [
-  ['in process', () => {
-    const hub = new InProcessBusHub();
-    return [hub.connect('a'), hub.connect('b')];
-  }],
-  ['redis', () => {
-    const prefix = `scr-bus-${randomBytes(4).toString('hex')}:`;
-    return [new RedisBus(REDIS_URL, prefix, logger), new RedisBus(REDIS_URL, prefix, logger)];
-  }],
+  [
+    'in process',
+    () => {
+      const hub = new InProcessBusHub();
+      return [hub.connect('a'), hub.connect('b')];
+    },
+  ],
+  [
+    'redis',
+    () => {
+      const prefix = `scr-bus-${randomBytes(4).toString('hex')}:`;
+      return [new RedisBus(REDIS_URL, prefix, logger), new RedisBus(REDIS_URL, prefix, logger)];
+    },
+  ],
 ];
 busConformance(implementations);

@@ -50,7 +50,11 @@ afterAll(async () => {
   destroyProviders();
   RawClient.terminateAll();
   await forwarder?.close();
-  await Promise.all(instances.filter((instance) => instance.process.exitCode === null && instance.process.signalCode === null).map((instance) => instance.stop()));
+  await Promise.all(
+    instances
+      .filter((instance) => instance.process.exitCode === null && instance.process.signalCode === null)
+      .map((instance) => instance.stop()),
+  );
   await database?.drop();
 });
 
@@ -84,9 +88,13 @@ async function storedText(): Promise<string> {
   await sql.connect();
   try {
     const doc = new Y.Doc();
-    const { rows: [document] } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [NAME]);
+    const {
+      rows: [document],
+    } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [NAME]);
     if (document!.state) Y.applyUpdate(doc, document!.state);
-    const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [document!.id]);
+    const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [
+      document!.id,
+    ]);
     for (const row of rows) Y.applyUpdate(doc, row.update);
     return text(doc);
   } finally {
@@ -105,7 +113,11 @@ describe('kill -9 of the instance a load balancer routes to', () => {
     const everyone = [...survivors, stranded];
     await waitFor(() => everyone.every((e) => e.provider.synced), 10_000, 'every provider synced');
     expect(forwarder.routed).toEqual([a!.port, a!.port]);
-    await waitFor(() => survivors.every((e) => e.provider.awareness!.getStates().has(stranded.doc.clientID)), 10_000, 'the stranded client seen everywhere');
+    await waitFor(
+      () => survivors.every((e) => e.provider.awareness!.getStates().has(stranded.doc.clientID)),
+      10_000,
+      'the stranded client seen everywhere',
+    );
 
     let editing = true;
     const edits = everyone.map(async (e) => {
@@ -121,12 +133,20 @@ describe('kill -9 of the instance a load balancer routes to', () => {
     const ackedBeforeKill = forwarded.map((e) => e.acked);
     await a!.kill9();
     const killedAt = Date.now();
-    await waitFor(() => forwarder.routed.filter((port) => port === b!.port).length === 2, 10_000, 'both forwarded providers reconnected to B');
+    await waitFor(
+      () => forwarder.routed.filter((port) => port === b!.port).length === 2,
+      10_000,
+      'both forwarded providers reconnected to B',
+    );
     await sleep(800);
     editing = false;
     await Promise.all(edits);
 
-    await waitFor(() => survivors.every((e) => e.provider.unsyncedChanges === 0 && e.acked === e.made), 15_000, 'every surviving edit acknowledged');
+    await waitFor(
+      () => survivors.every((e) => e.provider.unsyncedChanges === 0 && e.acked === e.made),
+      15_000,
+      'every surviving edit acknowledged',
+    );
     // They kept editing after the kill, and those edits were acknowledged by B.
     forwarded.forEach((e, i) => expect(e.acked).toBeGreaterThan(ackedBeforeKill[i]!));
 
@@ -139,13 +159,23 @@ describe('kill -9 of the instance a load balancer routes to', () => {
     expect(missingIn(text((await joinDocument(c!.port, NAME)).doc(NAME))), 'acknowledged edits missing in instance C').toEqual([]);
     // What A relayed but had not committed when it died (later edits build on it) is
     // stored by B and C once A has been silent for SILENT_AFTER_MS.
-    await waitFor(async () => missingIn(await storedText()).length === 0, SILENT_AFTER_MS + 10_000, 'every acknowledged edit readable from PostgreSQL', 250).catch(async (error: unknown) => {
+    await waitFor(
+      async () => missingIn(await storedText()).length === 0,
+      SILENT_AFTER_MS + 10_000,
+      'every acknowledged edit readable from PostgreSQL',
+      250,
+    ).catch(async (error: unknown) => {
       expect(missingIn(await storedText()), 'acknowledged edits missing in PostgreSQL').toEqual([]);
       throw error;
     });
 
     // The stranded client's state expires everywhere; the reconnected ones stay present.
-    await waitFor(() => survivors.every((e) => !e.provider.awareness!.getStates().has(stranded.doc.clientID)), AWARENESS_BOUND_MS, 'the stranded client\'s awareness expires', 250);
+    await waitFor(
+      () => survivors.every((e) => !e.provider.awareness!.getStates().has(stranded.doc.clientID)),
+      AWARENESS_BOUND_MS,
+      "the stranded client's awareness expires",
+      250,
+    );
     const expiredAfter = Date.now() - killedAt;
     expect(expiredAfter).toBeLessThanOrEqual(AWARENESS_BOUND_MS);
     for (const e of forwarded) expect(onC.provider.awareness!.getStates().get(e.doc.clientID)).toEqual({ user: { name: e.name } });

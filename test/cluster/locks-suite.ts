@@ -90,9 +90,16 @@ export function locksConformance(implementations: Array<[string, () => LocksPair
     it('withLock releases when the work throws, and rejects with its error', async () => {
       const { a, b } = make();
       const id = doc();
-      await expect(withLock(a, id, async () => {
-        throw new Error('boom');
-      }, { logger })).rejects.toThrow('boom');
+      await expect(
+        withLock(
+          a,
+          id,
+          async () => {
+            throw new Error('boom');
+          },
+          { logger },
+        ),
+      ).rejects.toThrow('boom');
       const after = await b.acquire(id);
       expect(after).not.toBeNull();
       await after!.release();
@@ -102,11 +109,16 @@ export function locksConformance(implementations: Array<[string, () => LocksPair
       const { a, b } = make();
       const id = doc();
       let contended: Lock | null | undefined;
-      const lostSeen = await withLock(a, id, async (lost) => {
-        await sleep(700); // more than twice the TTL: renewals every 100 ms keep it
-        contended = await b.acquire(id);
-        return lost.aborted;
-      }, { logger, ttlMs: 300 });
+      const lostSeen = await withLock(
+        a,
+        id,
+        async (lost) => {
+          await sleep(700); // more than twice the TTL: renewals every 100 ms keep it
+          contended = await b.acquire(id);
+          return lost.aborted;
+        },
+        { logger, ttlMs: 300 },
+      );
       expect(lostSeen).toBe(false);
       expect(contended).toBeNull();
     });

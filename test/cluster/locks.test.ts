@@ -24,12 +24,15 @@ const redis = () => store.client();
 afterAll(() => store.cleanup());
 
 const implementations: Array<[string, () => LocksPair]> = [
-  ['in process', () => {
-    // Real time plus a jump the test controls, so renewal timers still run in real time.
-    let offset = 0;
-    const hub = new InProcessLocks({ now: () => Date.now() + offset });
-    return { a: hub, b: hub, advance: async (ms) => void (offset += ms) };
-  }],
+  [
+    'in process',
+    () => {
+      // Real time plus a jump the test controls, so renewal timers still run in real time.
+      let offset = 0;
+      const hub = new InProcessLocks({ now: () => Date.now() + offset });
+      return { a: hub, b: hub, advance: async (ms) => void (offset += ms) };
+    },
+  ],
   ['redis', () => ({ a: new RedisLocks(redis(), logger), b: new RedisLocks(redis(), logger), advance: sleep })],
 ];
 
@@ -38,7 +41,7 @@ const doc = () => `d-${randomBytes(4).toString('hex')}`;
 locksConformance(implementations);
 
 describe('RedisLocks in Redis', () => {
-  it("keeps the lock under its key of docs/contracts.md (doc:lock:{id}, a hash tag) with the token and the TTL", async () => {
+  it('keeps the lock under its key of docs/contracts.md (doc:lock:{id}, a hash tag) with the token and the TTL', async () => {
     const client = redis();
     const locks = new RedisLocks(client, logger);
     const id = doc();
@@ -129,10 +132,17 @@ describe('withLock renewal', () => {
   it('stops renewing once the work has settled, whether it returned or threw', async () => {
     const { locks, counts } = scripted(new InProcessLocks(), async () => true);
     await withLock(locks, 'r1', () => sleep(130), { logger, ttlMs: 150 });
-    await expect(withLock(locks, 'r2', async () => {
-      await sleep(130);
-      throw new Error('boom');
-    }, { logger, ttlMs: 150 })).rejects.toThrow('boom');
+    await expect(
+      withLock(
+        locks,
+        'r2',
+        async () => {
+          await sleep(130);
+          throw new Error('boom');
+        },
+        { logger, ttlMs: 150 },
+      ),
+    ).rejects.toThrow('boom');
     // Renewals are due every 50 ms; each run lasts 130 ms, so its first renewal timer fires before
     // the work's own timer however loaded the machine is.
     expect(counts.renewals).toBeGreaterThanOrEqual(2);
@@ -147,10 +157,17 @@ describe('withLock renewal', () => {
     const { locks, counts } = scripted(new InProcessLocks(), async () => {
       throw new Error('renewal broke');
     });
-    expect(await withLock(locks, 'r3', async () => {
-      await sleep(200);
-      return 'finished';
-    }, { logger: log, ttlMs: 150 })).toBe('finished');
+    expect(
+      await withLock(
+        locks,
+        'r3',
+        async () => {
+          await sleep(200);
+          return 'finished';
+        },
+        { logger: log, ttlMs: 150 },
+      ),
+    ).toBe('finished');
     expect(counts.renewals).toBeGreaterThanOrEqual(2);
     expect(warnings).toContain('lock renewal failed; retrying');
   });
@@ -158,11 +175,16 @@ describe('withLock renewal', () => {
   it('a renewal that reports the lock gone aborts `lost`, is logged, and renewing stops', async () => {
     const { log, warnings } = recording();
     const { locks, counts } = scripted(new InProcessLocks(), async () => false);
-    const aborted = await withLock(locks, 'r4', async (lost) => {
-      await waitFor(() => lost.aborted, 2_000, 'the lost signal');
-      await sleep(150);
-      return lost.aborted;
-    }, { logger: log, ttlMs: 60 });
+    const aborted = await withLock(
+      locks,
+      'r4',
+      async (lost) => {
+        await waitFor(() => lost.aborted, 2_000, 'the lost signal');
+        await sleep(150);
+        return lost.aborted;
+      },
+      { logger: log, ttlMs: 60 },
+    );
     expect(aborted).toBe(true);
     expect(counts.renewals).toBe(1);
     expect(warnings.some((w) => w.startsWith('lock lost'))).toBe(true);

@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../server/clock.js';
-import { PRESENCE_RENEW_MS, PRESENCE_TTL_MS, presenceSessionKey, type Presence, type PresenceEntry } from '../../server/cluster/presence.js';
+import {
+  PRESENCE_RENEW_MS,
+  PRESENCE_TTL_MS,
+  presenceSessionKey,
+  type Presence,
+  type PresenceEntry,
+} from '../../server/cluster/presence.js';
 import { SessionPresence, type PresentSession } from '../../server/cluster/session-presence.js';
 
 const logger = pino({ level: 'silent' });
@@ -141,7 +147,7 @@ export function presenceConformance(implementations: Array<[string, PresenceFact
       openedAt,
     });
 
-    it('joins on open and leaves on close, with the session\'s own since', async () => {
+    it("joins on open and leaves on close, with the session's own since", async () => {
       const clock = new ManualClock();
       const presence = make(clock);
       const live: PresentSession[] = [];

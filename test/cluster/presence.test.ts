@@ -45,7 +45,6 @@ const implementations: Array<[string, PresenceFactory]> = [
 
 presenceConformance(implementations);
 
-
 describe('InProcessPresence', () => {
   it('user keys expire after the TTL without activity', async () => {
     const clock = new ManualClock();

@@ -64,7 +64,11 @@ describe('publishing only while another instance holds the document', () => {
     await onB.join('doc');
     // Everything A took alone reaches B through the catch-up: edits and awareness.
     await waitFor(() => onB.text('doc') === onA.text('doc'), 10_000, 'B caught up');
-    await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 7 && e.state !== null), 10_000, "A's awareness on B");
+    await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 7 && e.state !== null),
+      10_000,
+      "A's awareness on B",
+    );
 
     // From now on A publishes again, and B's edits reach A.
     onA.send(updateFrame('doc', textUpdate(onA.doc('doc'), 'after;')));

@@ -50,20 +50,25 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-busConformance([['redis cluster (sharded pub/sub)', () => [new RedisBus(cluster.url, prefix, logger), new RedisBus(cluster.url, prefix, logger)]]]);
+busConformance([
+  ['redis cluster (sharded pub/sub)', () => [new RedisBus(cluster.url, prefix, logger), new RedisBus(cluster.url, prefix, logger)]],
+]);
 locksConformance([['redis cluster', () => ({ a: new RedisLocks(client(), logger), b: new RedisLocks(client(), logger), advance: sleep })]]);
 presenceConformance([['redis cluster', (clock) => new RedisPresence(client(), logger, clock)]]);
 sessionStoreConformance([['redis cluster', () => new RedisSessionStore(client(), logger)]]);
 rateLimitStoreConformance([['redis cluster', () => new RedisRateLimitStore(client(), logger)]]);
 accessEventsConformance([
-  ['redis cluster', async () => {
-    const subscribers = [createRedisSubscriber(cluster.url), createRedisSubscriber(cluster.url)];
-    connections.push(...subscribers);
-    const a = new RedisAccessEvents(client(), subscribers[0]!, prefix, logger);
-    const b = new RedisAccessEvents(client(), subscribers[1]!, prefix, logger);
-    await warmUp(a, b);
-    return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
-  }],
+  [
+    'redis cluster',
+    async () => {
+      const subscribers = [createRedisSubscriber(cluster.url), createRedisSubscriber(cluster.url)];
+      connections.push(...subscribers);
+      const a = new RedisAccessEvents(client(), subscribers[0]!, prefix, logger);
+      const b = new RedisAccessEvents(client(), subscribers[1]!, prefix, logger);
+      await warmUp(a, b);
+      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  ],
 ]);
 
 describe('two instances on a Redis Cluster', () => {
@@ -95,18 +100,28 @@ describe('two instances on a Redis Cluster', () => {
       onA.send(updateFrame('on-the-cluster', textUpdate(onA.doc('on-the-cluster'), `a${k};`)));
       onB.send(updateFrame('on-the-cluster', textUpdate(onB.doc('on-the-cluster'), `b${k};`)));
     }
-    await waitFor(() => onA.text('on-the-cluster').length === 60 && onB.text('on-the-cluster').length === 60, 10_000, 'both have all 20 edits');
+    await waitFor(
+      () => onA.text('on-the-cluster').length === 60 && onB.text('on-the-cluster').length === 60,
+      10_000,
+      'both have all 20 edits',
+    );
     expect(onA.text('on-the-cluster')).toBe(onB.text('on-the-cluster'));
 
     onA.send(awarenessFrame('on-the-cluster', encodeAwareness([{ clientId: 5, clock: 1, state: { user: 'on A' } }])));
-    await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 5), 5_000, 'awareness from A on B');
+    await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 5),
+      5_000,
+      'awareness from A on B',
+    );
 
     // Every edit and the awareness went out as one SPUBLISH each; nothing as a plain PUBLISH.
     expect((await cluster.calls('spublish')) - sharded).toBeGreaterThanOrEqual(21);
     expect((await cluster.calls('publish')) - published).toBe(0);
 
     const presence = async (port: number) =>
-      (await (await fetch(`http://127.0.0.1:${port}/api/documents/on-the-cluster/presence`)).json()) as { users: Array<{ instance: string }> };
+      (await (await fetch(`http://127.0.0.1:${port}/api/documents/on-the-cluster/presence`)).json()) as {
+        users: Array<{ instance: string }>;
+      };
     await waitFor(async () => (await presence(a!.port)).users.length === 2, 5_000, 'two present');
     expect(await presence(b!.port)).toEqual(await presence(a!.port));
   });

@@ -12,7 +12,10 @@ describe('parseRedisEndpoint', () => {
   it('takes redis-cluster:// with one or more nodes, credentials and IPv6 hosts', () => {
     expect(parseRedisEndpoint('redis-cluster://10.0.0.1:7000,10.0.0.2:7001')).toEqual({
       kind: 'cluster',
-      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
       username: undefined,
       password: undefined,
     });

@@ -42,7 +42,11 @@ describe('two instances over Redis', () => {
     expect(onA.text('over-redis')).toBe(onB.text('over-redis'));
 
     onA.send(awarenessFrame('over-redis', encodeAwareness([{ clientId: 5, clock: 1, state: { user: 'on A' } }])));
-    await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 5), 5_000, 'awareness from A on B');
+    await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 5),
+      5_000,
+      'awareness from A on B',
+    );
 
     // Presence: the same answer on every instance, naming both instances' sessions.
     const presence = async (port: number) =>

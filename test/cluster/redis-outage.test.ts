@@ -21,7 +21,16 @@ beforeAll(async () => {
   for (let i = 0; i < 2; i++) {
     servers.push(
       await startServer({
-        config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: process.env.TEST_LOG ?? 'silent', redisUrl: redis.url, redisPrefix: 'outage:' },
+        config: {
+          port: 0,
+          host: '127.0.0.1',
+          databaseUrl: database.url,
+          storage: 'durable',
+          transport: 'uws',
+          logLevel: process.env.TEST_LOG ?? 'silent',
+          redisUrl: redis.url,
+          redisPrefix: 'outage:',
+        },
       }),
     );
   }
@@ -62,7 +71,11 @@ describe('a Redis outage', () => {
     await waitFor(() => acks(onA) === 2 && acks(onB) === 1, 10_000, 'edits acknowledged while Redis is down');
 
     await redis.start();
-    await waitFor(() => onA.text('outage') === onB.text('outage') && onA.text('outage').length === 'before;during-a;during-b;'.length, 20_000, 'replicas converge');
+    await waitFor(
+      () => onA.text('outage') === onB.text('outage') && onA.text('outage').length === 'before;during-a;during-b;'.length,
+      20_000,
+      'replicas converge',
+    );
     await waitFor(async () => (await ready(a!)).body.status === 'ready', 10_000, '/readyz ready again');
   }, 60_000);
 });

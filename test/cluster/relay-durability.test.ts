@@ -43,7 +43,9 @@ describe('UnconfirmedUpdates', () => {
   const recording = () => {
     rooms.clear();
     const stored: Array<{ documentId: string; update: number; meta: AppendMeta }> = [];
-    const storage = { append: (documentId: string, update: Uint8Array, meta: AppendMeta) => void stored.push({ documentId, update: update[0]!, meta }) };
+    const storage = {
+      append: (documentId: string, update: Uint8Array, meta: AppendMeta) => void stored.push({ documentId, update: update[0]!, meta }),
+    };
     return { stored, unconfirmed: new UnconfirmedUpdates(storage, logger) };
   };
 

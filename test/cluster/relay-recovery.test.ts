@@ -56,14 +56,23 @@ function neverCommitting(real: DocumentStorage): DocumentStorage {
 }
 
 const rows = async (name: string) =>
-  (await sql.query<{ session_id: string }>('select c.session_id from collaborations c join documents d on d.id = c.document_id where d.name = $1 order by c.position', [name])).rows.map((row) => row.session_id);
+  (
+    await sql.query<{ session_id: string }>(
+      'select c.session_id from collaborations c join documents d on d.id = c.document_id where d.name = $1 order by c.position',
+      [name],
+    )
+  ).rows.map((row) => row.session_id);
 
 describe('updates relayed but never stored by their sender', () => {
   it('are stored by the receivers once the sender falls silent', async () => {
     const hub = new InProcessBusHub();
     const opened = await openStorage({ databaseUrl: database.url, dataDir: '', logger });
     closers.push(() => opened.storage.close(1_000));
-    const dying = await startServer({ config: { ...config, databaseUrl: database.url }, bus: hub.connect('dying'), storage: { storage: neverCommitting(opened.storage), db: opened.db } });
+    const dying = await startServer({
+      config: { ...config, databaseUrl: database.url },
+      bus: hub.connect('dying'),
+      storage: { storage: neverCommitting(opened.storage), db: opened.db },
+    });
     const survivor = await startServer({ config: { ...config, databaseUrl: database.url }, bus: hub.connect('survivor') });
     servers.push(survivor, dying);
     const onDying = await RawClient.connect(dying.port);
@@ -110,6 +119,10 @@ describe('a room that loads after others set their awareness', () => {
     await sleep(100); // published before B holds the document: no one on B hears it
     const onB = await RawClient.connect(b.port);
     await onB.join('aware-late');
-    await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 42 && e.state !== null), 2_000, 'A\'s awareness on B');
+    await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 42 && e.state !== null),
+      2_000,
+      "A's awareness on B",
+    );
   });
 });

@@ -54,12 +54,18 @@ describe('instances sharing a bus', () => {
     const expectedLength = 3 * 5 * '0.0;'.length;
     await waitFor(() => clients.every((client) => client.text('shared').length === expectedLength), 10_000, 'every client has every edit');
     expect(new Set(clients.map((client) => client.text('shared'))).size).toBe(1);
-    await waitFor(() => clients.every((client) => client.framesFor('shared').filter((f) => f.kind === 'syncStatus').length === 5), 10_000, 'acks');
+    await waitFor(
+      () => clients.every((client) => client.framesFor('shared').filter((f) => f.kind === 'syncStatus').length === 5),
+      10_000,
+      'acks',
+    );
 
     const sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
     try {
-      const { rows } = await sql.query<{ n: string }>(`select count(*) as n from collaborations c join documents d on d.id = c.document_id where d.name = 'shared'`);
+      const { rows } = await sql.query<{ n: string }>(
+        `select count(*) as n from collaborations c join documents d on d.id = c.document_id where d.name = 'shared'`,
+      );
       expect(Number(rows[0]!.n)).toBe(15); // each edit stored once, by the instance that accepted it
     } finally {
       await sql.end();
@@ -73,10 +79,18 @@ describe('instances sharing a bus', () => {
     const onB = await RawClient.connect(b!.port);
     await onB.join('aware');
     onA.send(awarenessFrame('aware', encodeAwareness([{ clientId: 77, clock: 1, state: { user: { name: 'Ada' } } }])));
-    const seen = await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 77 && e.state !== null), 5_000, 'awareness on B');
+    const seen = await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 77 && e.state !== null),
+      5_000,
+      'awareness on B',
+    );
     expect(seen.kind).toBe('awareness');
     onA.close();
-    await onB.waitForFrame((f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 77 && e.state === null), 5_000, 'removal on B');
+    await onB.waitForFrame(
+      (f) => f.kind === 'awareness' && decodeAwareness(f.payload).some((e) => e.clientId === 77 && e.state === null),
+      5_000,
+      'removal on B',
+    );
   });
 
   it('repairs a message the bus lost with the catch-up exchange when the connection comes back', async () => {

@@ -10,7 +10,12 @@ export interface RawAnswer {
   readonly text: string;
 }
 
-export async function request(port: number, method: string, path: string, options: { token?: string; body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
+export async function request(
+  port: number,
+  method: string,
+  path: string,
+  options: { token?: string; body?: Uint8Array | string; headers?: Record<string, string> } = {},
+): Promise<RawAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers, body: options.body });
@@ -31,8 +36,17 @@ export function postUpdate(port: number, name: string, update: Uint8Array, token
 }
 
 /** `POST …/edits {ops}`. */
-export async function postEdits<T = Record<string, unknown>>(port: number, name: string, ops: unknown[], token?: string): Promise<{ status: number; body: T }> {
-  const answer = await request(port, 'POST', docPath(name, '/edits'), { token, body: JSON.stringify({ ops }), headers: { 'content-type': 'application/json' } });
+export async function postEdits<T = Record<string, unknown>>(
+  port: number,
+  name: string,
+  ops: unknown[],
+  token?: string,
+): Promise<{ status: number; body: T }> {
+  const answer = await request(port, 'POST', docPath(name, '/edits'), {
+    token,
+    body: JSON.stringify({ ops }),
+    headers: { 'content-type': 'application/json' },
+  });
   return { status: answer.status, body: JSON.parse(answer.text) as T };
 }
 

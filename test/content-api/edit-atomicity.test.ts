@@ -69,7 +69,11 @@ interface Snapshot {
 }
 
 async function snapshot(name: string, clients: readonly Y.Doc[]): Promise<Snapshot> {
-  return { live: await liveState(server.port, name), stored: await stored(name), clients: clients.map((doc) => Y.encodeStateAsUpdate(doc)) };
+  return {
+    live: await liveState(server.port, name),
+    stored: await stored(name),
+    clients: clients.map((doc) => Y.encodeStateAsUpdate(doc)),
+  };
 }
 
 async function expectUnchanged(name: string, clients: readonly Y.Doc[], before: Snapshot): Promise<void> {
@@ -137,7 +141,10 @@ describe('a research tree', () => {
     ['a delete of an unknown edge', { op: 'deleteEdge', id: 'ghost' }],
   ])('%s after an addNode: 422, and nothing changes', async (_label, failing) => {
     const before = await snapshot(name, clients);
-    const answer = await postEdits<{ error: string; op: number }>(server.port, name, [{ op: 'addNode', id: 'child', title: 'Child', parentId: 'root' }, failing]);
+    const answer = await postEdits<{ error: string; op: number }>(server.port, name, [
+      { op: 'addNode', id: 'child', title: 'Child', parentId: 'root' },
+      failing,
+    ]);
     expect(answer).toMatchObject({ status: 422, body: { op: 1 } });
     await expectUnchanged(name, clients, before);
   });
@@ -156,8 +163,11 @@ describe('a research tree', () => {
 });
 
 describe('a request that is not a list of ops', () => {
-  it.each([[{ ops: [] }], [{ ops: 'append' }], [{ op: 'append' }], [{ ops: [{ op: 'append', markdown: 'x' }], extra: 1 }]])('%j: 400', async (body) => {
-    const answer = await api('POST', '/api/documents/atomic%2Fpaper/edits', { body });
-    expect(answer.status).toBe(400);
-  });
+  it.each([[{ ops: [] }], [{ ops: 'append' }], [{ op: 'append' }], [{ ops: [{ op: 'append', markdown: 'x' }], extra: 1 }]])(
+    '%j: 400',
+    async (body) => {
+      const answer = await api('POST', '/api/documents/atomic%2Fpaper/edits', { body });
+      expect(answer.status).toBe(400);
+    },
+  );
 });

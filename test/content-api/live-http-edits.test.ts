@@ -71,7 +71,10 @@ async function storedText(name: string): Promise<string> {
   const doc = new Y.Doc();
   const state = await sql.query<{ state: Buffer | null }>('select state from documents where name = $1', [name]);
   if (state.rows[0]?.state) Y.applyUpdate(doc, new Uint8Array(state.rows[0].state));
-  const log = await sql.query<{ update: Buffer }>('select c.update from collaborations c join documents d on d.id = c.document_id where d.name = $1 order by c.position', [name]);
+  const log = await sql.query<{ update: Buffer }>(
+    'select c.update from collaborations c join documents d on d.id = c.document_id where d.name = $1 order by c.position',
+    [name],
+  );
   for (const row of log.rows) Y.applyUpdate(doc, new Uint8Array(row.update));
   return renderPaper(doc).text;
 }

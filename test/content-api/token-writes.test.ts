@@ -51,7 +51,16 @@ function paragraphUpdate(state: Uint8Array, line: string): Uint8Array {
 beforeAll(async () => {
   database = await createTestDatabase('contenttok');
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport: 'uws', logLevel: 'silent' },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      storage: 'durable',
+      databaseUrl: database.url,
+      authSecret: SECRET,
+      adminToken: ADMIN,
+      transport: 'uws',
+      logLevel: 'silent',
+    },
   });
   sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
@@ -62,7 +71,10 @@ beforeAll(async () => {
   projectId = (await admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Content', ownerId: users.owner })).body.id;
   expect((await admin('POST', `/api/admin/projects/${projectId}/members`, { userId: users.editor, role: 'editor' })).status).toBe(204);
   expect((await admin('POST', `/api/admin/projects/${projectId}/members`, { userId: users.viewer, role: 'viewer' })).status).toBe(204);
-  const created = await api('POST', '/api/documents', { token: tokens.owner, body: { name: NAME, kind: 'paper', projectId, content: '# Shared\n\nFirst.\n' } });
+  const created = await api('POST', '/api/documents', {
+    token: tokens.owner,
+    body: { name: NAME, kind: 'paper', projectId, content: '# Shared\n\nFirst.\n' },
+  });
   expect(created.status).toBe(201);
 });
 
@@ -85,18 +97,29 @@ describe('attribution', () => {
     const state = await liveState(server.port, NAME, tokens.editor);
     expect(fromBase64(stateVector)).toEqual(Y.encodeStateVector(docOf(state)));
     expect(renderPaper(docOf(state)).text).toBe('Shared\nFirst.\nFrom a program.');
-    expect((await logRows(NAME)).at(-1)).toMatchObject({ user_id: users.editor, operation_type: 'update', session_id: expect.stringMatching(/^http:/) });
+    expect((await logRows(NAME)).at(-1)).toMatchObject({
+      user_id: users.editor,
+      operation_type: 'update',
+      session_id: expect.stringMatching(/^http:/),
+    });
   });
 
   it("stores an editor's edit ops with the editor's user id", async () => {
-    const answer = await postEdits<{ applied: number; stateVector: string }>(server.port, NAME, [{ op: 'replace', find: 'First', with: 'Second' }], tokens.editor);
+    const answer = await postEdits<{ applied: number; stateVector: string }>(
+      server.port,
+      NAME,
+      [{ op: 'replace', find: 'First', with: 'Second' }],
+      tokens.editor,
+    );
     expect(answer).toMatchObject({ status: 200, body: { applied: 1, ids: {} } });
     expect(fromBase64(answer.body.stateVector)).toEqual(Y.encodeStateVector(docOf(await liveState(server.port, NAME, tokens.editor))));
     expect((await logRows(NAME)).at(-1)).toMatchObject({ user_id: users.editor, operation_type: 'edit' });
   });
 
   it('shows the writes in the history with their users', async () => {
-    const history = await api<{ entries: { userId: string | null; operationType: string }[] }>('GET', docPath(NAME, '/history'), { token: tokens.viewer });
+    const history = await api<{ entries: { userId: string | null; operationType: string }[] }>('GET', docPath(NAME, '/history'), {
+      token: tokens.viewer,
+    });
     expect(history.body.entries.map((entry) => [entry.operationType, entry.userId])).toEqual([
       ['edit', users.editor],
       ['update', users.editor],
@@ -165,7 +188,11 @@ describe('refusals change nothing', () => {
   it('a body not sent as application/octet-stream: 415', async () => {
     const update = paragraphUpdate(stateBefore, 'x');
     for (const type of ['text/plain', 'application/json', 'application/x-www-form-urlencoded']) {
-      const answer = await request(server.port, 'POST', docPath(NAME, '/updates'), { token: tokens.editor, body: update, headers: { 'content-type': type } });
+      const answer = await request(server.port, 'POST', docPath(NAME, '/updates'), {
+        token: tokens.editor,
+        body: update,
+        headers: { 'content-type': type },
+      });
       expect(answer.status, type).toBe(415);
     }
     await unchanged();

@@ -4,7 +4,12 @@
  * sync plugin runs on every transaction).
  */
 import { Transform } from '@tiptap/pm/transform';
-import { absolutePositionToRelativePosition, initProseMirrorDoc, relativePositionToAbsolutePosition, updateYFragment } from '@tiptap/y-tiptap';
+import {
+  absolutePositionToRelativePosition,
+  initProseMirrorDoc,
+  relativePositionToAbsolutePosition,
+  updateYFragment,
+} from '@tiptap/y-tiptap';
 import { expect, test } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, getComment, setCommentAnchor } from '../../server/documents/comments.js';
@@ -35,9 +40,21 @@ test('typing, deleting and formatting through the editor binding keep the anchor
     [[h(1, 'A Title'), p('Hello, brave and new world'), p('Second paragraph here')], 'brave and new', 'world\nSecond'],
     [[h(1, 'A Title'), p('Hello, brave and shiny new world'), p('Second paragraph here')], 'brave and shiny new', 'world\nSecond'],
     [[h(1, 'A Title'), p('Hello, brave and shiny new world!'), p('Second paragraph here')], 'brave and shiny new', 'world!\nSecond'],
-    [[h(1, 'A Title'), p('Hello, ', text('brave and shiny', { type: 'bold' }), ' new world!'), p('Second paragraph here')], 'brave and shiny new', 'world!\nSecond'],
-    [[h(1, 'A Title'), p('Hello, ', text('brave', { type: 'bold' }), ' new world!'), p('Second paragraph here')], 'brave new', 'world!\nSecond'],
-    [[h(1, 'A Title'), p('Hello, ', text('brave', { type: 'bold' }), ' new world!'), p('The second paragraph here')], 'brave new', 'world!\nThe second'],
+    [
+      [h(1, 'A Title'), p('Hello, ', text('brave and shiny', { type: 'bold' }), ' new world!'), p('Second paragraph here')],
+      'brave and shiny new',
+      'world!\nSecond',
+    ],
+    [
+      [h(1, 'A Title'), p('Hello, ', text('brave', { type: 'bold' }), ' new world!'), p('Second paragraph here')],
+      'brave new',
+      'world!\nSecond',
+    ],
+    [
+      [h(1, 'A Title'), p('Hello, ', text('brave', { type: 'bold' }), ' new world!'), p('The second paragraph here')],
+      'brave new',
+      'world!\nThe second',
+    ],
     [[h(1, 'A Title'), p('Hello, world!'), p('The second paragraph here')], '', 'world!\nThe second'],
   ];
   for (const [blocks, insideQuote, acrossQuote] of steps) {
@@ -80,4 +97,3 @@ test('an editor that maps a comment through its split re-ties it with setComment
   expect(renderPaper(doc).text).toBe('Hello \nbrave new world\nSecond paragraph here');
   expect(getComment(doc, id)).toMatchObject({ detached: false, quote: 'new world' });
 });
-

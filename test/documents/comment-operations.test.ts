@@ -7,7 +7,15 @@ import { absolutePositionToRelativePosition, initProseMirrorDoc } from '@tiptap/
 import { describe, expect, test } from 'vitest';
 import * as Y from 'yjs';
 import {
-  addComment, COMMENTS_MAP, CommentError, deleteComment, getComment, listComments, replyToComment, setCommentAnchor, setCommentResolved,
+  addComment,
+  COMMENTS_MAP,
+  CommentError,
+  deleteComment,
+  getComment,
+  listComments,
+  replyToComment,
+  setCommentAnchor,
+  setCommentResolved,
 } from '../../server/documents/comments.js';
 import { renderPaper } from '../../server/documents/paper.js';
 import { h, li, p, paperDoc, paperSchema, quote, text, ul } from '../helpers/documents.js';
@@ -48,8 +56,15 @@ describe('comments', () => {
     const id = addComment(doc, { anchor: offsetOf(doc, 'Then again'), body: 'Why?', author: ada, createdAt: '2026-01-02T03:04:05.000Z' });
     const view = listComments(doc)[0]!;
     expect(view).toMatchObject({
-      id, body: 'Why?', authorId: 'u-ada', authorName: 'Ada', createdAt: '2026-01-02T03:04:05.000Z',
-      resolved: false, quote: 'Then again', detached: false, replies: [],
+      id,
+      body: 'Why?',
+      authorId: 'u-ada',
+      authorName: 'Ada',
+      createdAt: '2026-01-02T03:04:05.000Z',
+      resolved: false,
+      quote: 'Then again',
+      detached: false,
+      replies: [],
     });
     expect(view.anchor!.start).toMatchObject({ item: { client: doc.clientID }, assoc: 0 });
     expect(view.anchor!.end).toMatchObject({ item: { client: doc.clientID }, assoc: -1 });
@@ -76,7 +91,11 @@ describe('comments', () => {
     const start = absolutePositionToRelativePosition(from, fragment, mapping);
     const end = absolutePositionToRelativePosition(to, fragment, mapping);
     // As JSON too, the way a browser would send them.
-    const id = addComment(doc, { anchor: { start: Y.relativePositionToJSON(start), end: Y.relativePositionToJSON(end) }, body: 'b', author: ada });
+    const id = addComment(doc, {
+      anchor: { start: Y.relativePositionToJSON(start), end: Y.relativePositionToJSON(end) },
+      body: 'b',
+      author: ada,
+    });
     expect(getComment(doc, id)!.quote).toBe('reaction rate');
     const again = addComment(doc, { anchor: { start, end }, body: 'c', author: ada });
     expect(getComment(doc, again)!.quote).toBe('reaction rate');
@@ -90,8 +109,17 @@ describe('comments', () => {
     setCommentResolved(doc, id, true);
     let view = getComment(doc, id)!;
     expect(view.resolved).toBe(true);
-    expect(view.replies.map((reply) => [reply.authorName, reply.body])).toEqual([['Bob', 'Yes, to check.'], ['Ada', 'Fine.']]);
-    expect(view.replies[0]).toEqual({ id: 'r1', body: 'Yes, to check.', authorId: 'u-bob', authorName: 'Bob', createdAt: '2026-01-01T00:00:00.000Z' });
+    expect(view.replies.map((reply) => [reply.authorName, reply.body])).toEqual([
+      ['Bob', 'Yes, to check.'],
+      ['Ada', 'Fine.'],
+    ]);
+    expect(view.replies[0]).toEqual({
+      id: 'r1',
+      body: 'Yes, to check.',
+      authorId: 'u-bob',
+      authorName: 'Bob',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
     setCommentResolved(doc, id, false);
     view = getComment(doc, id)!;
     expect(view.resolved).toBe(false);
@@ -137,10 +165,16 @@ describe('comments', () => {
     refuse(() => addComment(doc, { anchor: { from: 0, to: length + 1 }, body: 'x', author: ada }), 'invalid_anchor');
     refuse(() => addComment(doc, { anchor: { from: -1, to: 2 }, body: 'x', author: ada }), 'invalid_anchor');
     refuse(() => addComment(doc, { anchor: { from: 0.5, to: 2 }, body: 'x', author: ada }), 'invalid_anchor');
-    refuse(() => addComment(doc, { anchor: { start: { item: { client: 1, clock: 99 } }, end: { tname: 'nope' } }, body: 'x', author: ada }), 'invalid_anchor');
+    refuse(
+      () => addComment(doc, { anchor: { start: { item: { client: 1, clock: 99 } }, end: { tname: 'nope' } }, body: 'x', author: ada }),
+      'invalid_anchor',
+    );
     refuse(() => addComment(doc, { anchor: { from: 0, to: 2 }, body: '  ', author: ada }), 'invalid_input');
     refuse(() => addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x'.repeat(10_001), author: ada }), 'invalid_input');
-    refuse(() => addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x', author: { id: 7 as unknown as string, name: null } }), 'invalid_input');
+    refuse(
+      () => addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x', author: { id: 7 as unknown as string, name: null } }),
+      'invalid_input',
+    );
     refuse(() => addComment(doc, { anchor: { from: 0, to: 2 }, body: 'x', author: ada, createdAt: 'yesterday' }), 'invalid_input');
     refuse(() => replyToComment(doc, 'missing', { body: 'x', author: ada }), 'not_found');
     refuse(() => setCommentResolved(doc, 'missing', true), 'not_found');
@@ -155,13 +189,26 @@ describe('comments', () => {
     const doc = sample();
     const real = getComment(doc, addComment(doc, { anchor: offsetOf(doc, 'Method'), body: 'x', author: ada }))!;
     const comments = doc.getMap(COMMENTS_MAP);
-    comments.set('plain', { anchor: real.anchor, body: 'plain', authorId: null, authorName: 'Guest', createdAt: '2026-01-01T00:00:00Z', resolved: true, replies: [{ body: 'r' }] });
+    comments.set('plain', {
+      anchor: real.anchor,
+      body: 'plain',
+      authorId: null,
+      authorName: 'Guest',
+      createdAt: '2026-01-01T00:00:00Z',
+      resolved: true,
+      replies: [{ body: 'r' }],
+    });
     comments.set('bad-anchor', { anchor: { start: 'x', end: 3 }, body: 'lost' });
     comments.set('junk', 42);
     comments.set('no-body', { anchor: real.anchor });
     const views = listComments(doc);
     expect(views.map((view) => view.id).sort()).toEqual(['bad-anchor', real.id, 'plain'].sort());
-    expect(views.find((view) => view.id === 'plain')).toMatchObject({ quote: 'Method', resolved: true, authorName: 'Guest', replies: [{ body: 'r' }] });
+    expect(views.find((view) => view.id === 'plain')).toMatchObject({
+      quote: 'Method',
+      resolved: true,
+      authorName: 'Guest',
+      replies: [{ body: 'r' }],
+    });
     expect(views.find((view) => view.id === 'bad-anchor')).toMatchObject({ detached: true, range: null, quote: null, anchor: null });
     // Replying to a plain-object comment keeps its fields and its replies.
     replyToComment(doc, 'plain', { body: 'second', author: bob });

@@ -15,7 +15,8 @@ import { renderTree } from '../../server/research-trees/render.js';
 import { treeEditOp } from '../../server/research-trees/tree-edit-ops.js';
 import { code, h, li, p, paperDoc, text, ul } from '../helpers/documents.js';
 
-const paper = () => paperDoc([h(1, 'Title'), p('Some ', text('bold', { type: 'bold' }), ' <text>'), ul(li(p('one')), li(p('two'))), code('x < 1', 'js')]);
+const paper = () =>
+  paperDoc([h(1, 'Title'), p('Some ', text('bold', { type: 'bold' }), ' <text>'), ul(li(p('one')), li(p('two'))), code('x < 1', 'js')]);
 
 function tree(): Y.Doc {
   const doc = new Y.Doc();
@@ -37,10 +38,12 @@ function body(kind: 'paper' | 'research_tree', doc: Y.Doc, format: ContentFormat
 describe('paper content by format', () => {
   test('json, markdown, html, text and yjs, each with its content type', () => {
     const doc = paper();
-    const types = Object.fromEntries((['json', 'markdown', 'html', 'text', 'yjs'] as const).map((format) => {
-      const result = exportContent('paper', doc, format);
-      return [format, 'error' in result ? result.error : result.contentType];
-    }));
+    const types = Object.fromEntries(
+      (['json', 'markdown', 'html', 'text', 'yjs'] as const).map((format) => {
+        const result = exportContent('paper', doc, format);
+        return [format, 'error' in result ? result.error : result.contentType];
+      }),
+    );
     expect(types).toEqual({
       json: 'application/json',
       markdown: 'text/markdown; charset=utf-8',
@@ -94,14 +97,24 @@ describe('research tree content by format', () => {
     const doc = new Y.Doc();
     doc.transact(() => {
       const nodes = doc.getMap('nodes');
-      for (let i = 0; i < 5_000; i++) nodes.set(`n${i}`, new Y.Map<unknown>([['title', `node ${i}`], ['parentId', i === 0 ? null : `n${i - 1}`], ['order', 0]]));
+      for (let i = 0; i < 5_000; i++)
+        nodes.set(
+          `n${i}`,
+          new Y.Map<unknown>([
+            ['title', `node ${i}`],
+            ['parentId', i === 0 ? null : `n${i - 1}`],
+            ['order', 0],
+          ]),
+        );
     });
     const markdown = body('research_tree', doc, 'markdown') as string;
     expect(markdown.split('\n').filter((line) => line.includes('- node'))).toHaveLength(5_000);
   });
 
   test('html and text are not formats of a tree', () => {
-    expect(exportContent('research_tree', tree(), 'html')).toEqual({ error: 'format html is not available for a research tree (json, markdown, yjs)' });
+    expect(exportContent('research_tree', tree(), 'html')).toEqual({
+      error: 'format html is not available for a research tree (json, markdown, yjs)',
+    });
     expect(exportContent('research_tree', tree(), 'text')).toMatchObject({ error: expect.any(String) });
     expect(body('research_tree', new Y.Doc(), 'markdown')).toBe('');
   });
@@ -109,7 +122,10 @@ describe('research tree content by format', () => {
 
 describe('a new paper with content', () => {
   test('from Markdown, HTML or ProseMirror JSON (a doc or its blocks)', () => {
-    const expected = [{ type: 'heading', attrs: { level: 2 }, content: [{ type: 'text', text: 'Hi' }] }, { type: 'paragraph', content: [{ type: 'text', text: 'there' }] }];
+    const expected = [
+      { type: 'heading', attrs: { level: 2 }, content: [{ type: 'text', text: 'Hi' }] },
+      { type: 'paragraph', content: [{ type: 'text', text: 'there' }] },
+    ];
     const inputs: [unknown, 'markdown' | 'html' | 'json' | undefined][] = [
       ['## Hi\n\nthere', undefined],
       ['## Hi\n\nthere', 'markdown'],
@@ -140,6 +156,13 @@ describe('op validators', () => {
     const treeSchema = z.toJSONSchema(treeEditOp, { io: 'input', unrepresentable: 'any' });
     const ops = (schema: unknown) => JSON.stringify(schema).match(/"const":"(\w+)"/g);
     expect(ops(paperSchema)).toEqual(['"const":"append"', '"const":"insert"', '"const":"replace"', '"const":"delete"']);
-    expect(ops(treeSchema)).toEqual(['"const":"addNode"', '"const":"updateNode"', '"const":"moveNode"', '"const":"deleteNode"', '"const":"addEdge"', '"const":"deleteEdge"']);
+    expect(ops(treeSchema)).toEqual([
+      '"const":"addNode"',
+      '"const":"updateNode"',
+      '"const":"moveNode"',
+      '"const":"deleteNode"',
+      '"const":"addEdge"',
+      '"const":"deleteEdge"',
+    ]);
   });
 });

@@ -21,8 +21,26 @@ const json = (blocks: readonly ModelNode[]) => blocks.map((block) => block.toJSO
 
 /** The tags the exporter may write, and the attributes each may carry. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  p: [], h1: [], h2: [], h3: [], h4: [], h5: [], h6: [], blockquote: [], ul: [], ol: ['start', 'type'], li: [],
-  pre: [], code: ['class'], hr: [], br: [], strong: [], em: [], s: [], u: [], a: ['href', 'title', 'rel'],
+  p: [],
+  h1: [],
+  h2: [],
+  h3: [],
+  h4: [],
+  h5: [],
+  h6: [],
+  blockquote: [],
+  ul: [],
+  ol: ['start', 'type'],
+  li: [],
+  pre: [],
+  code: ['class'],
+  hr: [],
+  br: [],
+  strong: [],
+  em: [],
+  s: [],
+  u: [],
+  a: ['href', 'title', 'rel'],
 };
 
 /** Every element of `html` is allowed, with allowed attributes, safe links and a plain code class. */
@@ -100,14 +118,57 @@ describe('HTML input', () => {
   });
 
   test('property: any soup of tags, attributes and text exports sanitized', () => {
-    const tag = fc.constantFrom('p', 'div', 'span', 'a', 'b', 'i', 'script', 'img', 'svg', 'ul', 'ol', 'li', 'pre', 'code', 'table', 'tr', 'td', 'h2', 'blockquote', 'iframe', 'style', 'br', 'hr', 'math', 'template', 'x-custom');
-    const attribute = fc.oneof(
-      fc.constantFrom('onclick="alert(1)"', 'style="color:red"', 'href="javascript:alert(1)"', 'href="https://ok.example/x"', 'href="/rel"', 'src="x"', 'class="language-py"', 'class="x&quot;y"', 'start="3"', 'type="a"', 'title="t"'),
+    const tag = fc.constantFrom(
+      'p',
+      'div',
+      'span',
+      'a',
+      'b',
+      'i',
+      'script',
+      'img',
+      'svg',
+      'ul',
+      'ol',
+      'li',
+      'pre',
+      'code',
+      'table',
+      'tr',
+      'td',
+      'h2',
+      'blockquote',
+      'iframe',
+      'style',
+      'br',
+      'hr',
+      'math',
+      'template',
+      'x-custom',
     );
-    const open = fc.record({ tag, attrs: fc.array(attribute, { maxLength: 3 }) }).map(({ tag, attrs }) => `<${tag}${attrs.map((a) => ` ${a}`).join('')}>`);
+    const attribute = fc.oneof(
+      fc.constantFrom(
+        'onclick="alert(1)"',
+        'style="color:red"',
+        'href="javascript:alert(1)"',
+        'href="https://ok.example/x"',
+        'href="/rel"',
+        'src="x"',
+        'class="language-py"',
+        'class="x&quot;y"',
+        'start="3"',
+        'type="a"',
+        'title="t"',
+      ),
+    );
+    const open = fc
+      .record({ tag, attrs: fc.array(attribute, { maxLength: 3 }) })
+      .map(({ tag, attrs }) => `<${tag}${attrs.map((a) => ` ${a}`).join('')}>`);
     const close = tag.map((t) => `</${t}>`);
     const textPart = fc.string({ maxLength: 6 });
-    const soup = fc.array(fc.oneof(open, close, textPart, fc.constantFrom('&lt;', '&amp;', '<!--', '-->', '"', "'")), { maxLength: 30 }).map((parts) => parts.join(''));
+    const soup = fc
+      .array(fc.oneof(open, close, textPart, fc.constantFrom('&lt;', '&amp;', '<!--', '-->', '"', "'")), { maxLength: 30 })
+      .map((parts) => parts.join(''));
     fc.assert(
       fc.property(soup, (html) => {
         const blocks = htmlToBlocks(html);

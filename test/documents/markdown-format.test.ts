@@ -12,7 +12,6 @@ import { paperToMarkdown } from '../../server/documents/formats/markdown-export.
 import { fitBlocks, paperDocOf } from '../../server/documents/formats/paper-fit.js';
 import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from './paper-arbitraries.js';
 
-
 const json = (blocks: readonly ModelNode[]) => blocks.map((block) => block.toJSON() as unknown);
 const roundTrip = (blocks: readonly ModelNode[]) => markdownToBlocks(paperToMarkdown(blocks));
 
@@ -75,7 +74,18 @@ describe('Markdown round trip', () => {
           {
             type: 'text',
             text: 'a link',
-            marks: [{ type: 'link', attrs: { href: 'https://example.org/paper', target: '_blank', rel: 'noopener noreferrer nofollow', class: null, title: 'The paper' } }],
+            marks: [
+              {
+                type: 'link',
+                attrs: {
+                  href: 'https://example.org/paper',
+                  target: '_blank',
+                  rel: 'noopener noreferrer nofollow',
+                  class: null,
+                  title: 'The paper',
+                },
+              },
+            ],
           },
           { type: 'text', text: ' and a soft break with a hard one' },
           { type: 'hardBreak' },
@@ -155,7 +165,9 @@ describe('Markdown text that is not syntax', () => {
 
   test('text after a hard break that would start a block stays text', () => {
     for (const text of ['# heading?', '- item?', '> quote?', '===', '---', '1. item?', '```']) {
-      const blocks = fitBlocks([{ type: 'paragraph', content: [{ type: 'text', text: 'first line' }, { type: 'hardBreak' }, { type: 'text', text }] }]);
+      const blocks = fitBlocks([
+        { type: 'paragraph', content: [{ type: 'text', text: 'first line' }, { type: 'hardBreak' }, { type: 'text', text }] },
+      ]);
       expect(json(roundTrip(blocks)), text).toEqual(json(blocks));
     }
   });
@@ -167,17 +179,41 @@ describe('Markdown text that is not syntax', () => {
 
   test('whitespace at the edges of emphasis moves outside it, so the emphasis survives', () => {
     const blocks = fitBlocks([
-      { type: 'paragraph', content: [{ type: 'text', text: 'Note: ', marks: [{ type: 'bold' }] }, { type: 'text', text: 'read this' }] },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'Note: ', marks: [{ type: 'bold' }] },
+          { type: 'text', text: 'read this' },
+        ],
+      },
     ]);
     expect(paperToMarkdown(blocks)).toBe('**Note:** read this\n');
-    expect(json(roundTrip(blocks))).toEqual(json(fitBlocks([
-      { type: 'paragraph', content: [{ type: 'text', text: 'Note:', marks: [{ type: 'bold' }] }, { type: 'text', text: ' read this' }] },
-    ])));
+    expect(json(roundTrip(blocks))).toEqual(
+      json(
+        fitBlocks([
+          {
+            type: 'paragraph',
+            content: [
+              { type: 'text', text: 'Note:', marks: [{ type: 'bold' }] },
+              { type: 'text', text: ' read this' },
+            ],
+          },
+        ]),
+      ),
+    );
   });
 
   test('code spans hold backticks and keep edge spaces', () => {
     for (const text of ['a`b', '`start', 'end`', ' padded ', '``double``']) {
-      const blocks = fitBlocks([{ type: 'paragraph', content: [{ type: 'text', text: 'x ' }, { type: 'text', text, marks: [{ type: 'code' }] }] }]);
+      const blocks = fitBlocks([
+        {
+          type: 'paragraph',
+          content: [
+            { type: 'text', text: 'x ' },
+            { type: 'text', text, marks: [{ type: 'code' }] },
+          ],
+        },
+      ]);
       expect(json(roundTrip(blocks)), text).toEqual(json(blocks));
     }
   });
@@ -206,7 +242,13 @@ describe('Markdown outside the schema', () => {
     const blocks = markdownToBlocks('| Name | Value |\n| --- | --- |\n| **a** | 1 |\n| b | 2 |\n');
     expect(json(blocks)).toEqual([
       { type: 'paragraph', content: [{ type: 'text', text: 'Name | Value' }] },
-      { type: 'paragraph', content: [{ type: 'text', text: 'a', marks: [{ type: 'bold' }] }, { type: 'text', text: ' | 1' }] },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'a', marks: [{ type: 'bold' }] },
+          { type: 'text', text: ' | 1' },
+        ],
+      },
       { type: 'paragraph', content: [{ type: 'text', text: 'b | 2' }] },
     ]);
   });
@@ -222,7 +264,18 @@ describe('Markdown outside the schema', () => {
           {
             type: 'text',
             text: 'the chart',
-            marks: [{ type: 'link', attrs: { href: 'https://example.org/chart.png', target: '_blank', rel: 'noopener noreferrer nofollow', class: null, title: null } }],
+            marks: [
+              {
+                type: 'link',
+                attrs: {
+                  href: 'https://example.org/chart.png',
+                  target: '_blank',
+                  rel: 'noopener noreferrer nofollow',
+                  class: null,
+                  title: null,
+                },
+              },
+            ],
           },
           { type: 'text', text: ' <b>here</b>.' },
         ],
@@ -255,16 +308,39 @@ describe('Markdown outside the schema', () => {
 
   test('content some client wrote outside the schema is exported as its nearest schema form', () => {
     const blocks = fitBlocks([
-      { type: 'table', content: [{ type: 'tableRow', content: [{ type: 'tableCell', content: [{ type: 'paragraph', content: [{ type: 'text', text: 'cell' }] }] }] }] },
-      { type: 'taskList', content: [{ type: 'taskItem', attrs: { checked: true }, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'done' }] }] }] },
-      { type: 'paragraph', content: [{ type: 'mention', attrs: { id: 'u1' } }, { type: 'text', text: 'hi', marks: [{ type: 'highlight' }, { type: 'bold' }] }] },
+      {
+        type: 'table',
+        content: [
+          {
+            type: 'tableRow',
+            content: [{ type: 'tableCell', content: [{ type: 'paragraph', content: [{ type: 'text', text: 'cell' }] }] }],
+          },
+        ],
+      },
+      {
+        type: 'taskList',
+        content: [
+          { type: 'taskItem', attrs: { checked: true }, content: [{ type: 'paragraph', content: [{ type: 'text', text: 'done' }] }] },
+        ],
+      },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'mention', attrs: { id: 'u1' } },
+          { type: 'text', text: 'hi', marks: [{ type: 'highlight' }, { type: 'bold' }] },
+        ],
+      },
     ]);
     expect(paperToMarkdown(blocks)).toBe('cell\n\ndone\n\n**hi**\n');
   });
 
   test('an empty paper is an empty text; empty paragraphs are left out', () => {
     expect(paperToMarkdown([])).toBe('');
-    expect(paperToMarkdown(fitBlocks([{ type: 'paragraph' }, { type: 'paragraph', content: [{ type: 'text', text: 'x' }] }, { type: 'paragraph' }]))).toBe('x\n');
+    expect(
+      paperToMarkdown(
+        fitBlocks([{ type: 'paragraph' }, { type: 'paragraph', content: [{ type: 'text', text: 'x' }] }, { type: 'paragraph' }]),
+      ),
+    ).toBe('x\n');
     expect(markdownToBlocks('')).toEqual([]);
   });
 });

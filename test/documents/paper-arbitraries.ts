@@ -33,11 +33,22 @@ export function paperArbitrary(options: PaperArbitraryOptions = {}): fc.Arbitrar
   const char = (alphabet: string) => fc.constantFrom(...Array.from(alphabet));
   const alnumWord = fc.string({ unit: char(LETTERS), minLength: 1, maxLength: 8 });
   /** Plain text may hold any punctuation (all of it is Markdown syntax somewhere). */
-  const plainWord = fc.string({ unit: fc.oneof({ weight: 3, arbitrary: char(LETTERS) }, { weight: 2, arbitrary: char(PUNCTUATION) }), minLength: 1, maxLength: 8 });
+  const plainWord = fc.string({
+    unit: fc.oneof({ weight: 3, arbitrary: char(LETTERS) }, { weight: 2, arbitrary: char(PUNCTUATION) }),
+    minLength: 1,
+    maxLength: 8,
+  });
   const words = (word: fc.Arbitrary<string>) => fc.array(word, { minLength: 1, maxLength: 4 }).map((list) => list.join(' '));
 
   const EMPHASIS = ['bold', 'italic', 'strike'] as const;
-  const HREFS = ['https://example.org/paper', 'https://example.org/a_(b)', 'mailto:ada@example.org', '/d/notes', '#results', 'https://example.org/?q=1&r=2'];
+  const HREFS = [
+    'https://example.org/paper',
+    'https://example.org/a_(b)',
+    'mailto:ada@example.org',
+    '/d/notes',
+    '#results',
+    'https://example.org/?q=1&r=2',
+  ];
   const link = fc.record({ href: fc.constantFrom(...HREFS), title: fc.option(words(alnumWord), { nil: null }) });
 
   /** One segment of a line: plain text, emphasized words (maybe linked), or code. */
@@ -64,19 +75,28 @@ export function paperArbitrary(options: PaperArbitraryOptions = {}): fc.Arbitrar
   );
 
   /** A line: segments separated by spaces. */
-  const line = fc.array(segment, { minLength: 1, maxLength: 4 }).map((segments) => segments.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'text', text: ' ' }, ...nodes])));
+  const line = fc
+    .array(segment, { minLength: 1, maxLength: 4 })
+    .map((segments) => segments.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'text', text: ' ' }, ...nodes])));
   /** A paragraph's content: lines separated by hard breaks. */
-  const lines = fc.array(line, { minLength: 1, maxLength: 3 }).map((all) => all.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'hardBreak' }, ...nodes])));
+  const lines = fc
+    .array(line, { minLength: 1, maxLength: 3 })
+    .map((all) => all.flatMap((nodes, i) => (i === 0 ? nodes : [{ type: 'hardBreak' }, ...nodes])));
 
   const codeText = fc
-    .array(fc.string({ unit: fc.oneof(char(LETTERS), char(PUNCTUATION), fc.constantFrom(' ', '\t', '`', '~')), maxLength: 20 }), { minLength: 1, maxLength: 4 })
+    .array(fc.string({ unit: fc.oneof(char(LETTERS), char(PUNCTUATION), fc.constantFrom(' ', '\t', '`', '~')), maxLength: 20 }), {
+      minLength: 1,
+      maxLength: 4,
+    })
     .map((list) => list.join('\n'));
 
   const { block } = fc.letrec<{ block: ProseMirrorNode; blocks: ProseMirrorNode[]; item: ProseMirrorNode }>((tie) => ({
     block: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       lines.map((content) => ({ type: 'paragraph', content })),
-      fc.record({ level: fc.integer({ min: 1, max: 6 }), content: line }).map(({ level, content }) => ({ type: 'heading', attrs: { level }, content })),
+      fc
+        .record({ level: fc.integer({ min: 1, max: 6 }), content: line })
+        .map(({ level, content }) => ({ type: 'heading', attrs: { level }, content })),
       fc.record({ language: fc.constantFrom(null, 'ts', 'python', 'c++', 'objective-c'), code: codeText }).map(({ language, code }) => ({
         type: 'codeBlock',
         attrs: { language },

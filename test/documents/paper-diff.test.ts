@@ -12,7 +12,10 @@ import { code, h, li, p, paperDoc, quote, text, ul } from '../helpers/documents.
 const render = (blocks: ProseMirrorNode[]): PaperContent => renderPaper(paperDoc(blocks));
 
 function side(parts: readonly TextChange[], keep: 'added' | 'removed'): string {
-  return parts.filter((part) => part.type === 'equal' || part.type === keep).map((part) => part.value).join('');
+  return parts
+    .filter((part) => part.type === 'equal' || part.type === keep)
+    .map((part) => part.value)
+    .join('');
 }
 
 /** The invariants every diff must satisfy. */
@@ -63,7 +66,10 @@ describe('diffPapers', () => {
     expect(block.text.filter((part) => part.type === 'removed').map((part) => part.value.trim())).toEqual(['quick', 'dog']);
     expect(block.text.filter((part) => part.type === 'added').map((part) => part.value.trim())).toEqual(['slow', 'cat']);
     expect(diff.text.filter((part) => part.type !== 'equal').map((part) => [part.type, part.value.trim()])).toEqual([
-      ['removed', 'quick'], ['added', 'slow'], ['removed', 'dog'], ['added', 'cat'],
+      ['removed', 'quick'],
+      ['added', 'slow'],
+      ['removed', 'dog'],
+      ['added', 'cat'],
     ]);
   });
 
@@ -79,7 +85,10 @@ describe('diffPapers', () => {
   test('formatting and attribute changes are changed blocks whose text is all equal', () => {
     const after = [h(2, 'Results'), p('The quick brown ', text('fox', { type: 'bold' }), ' jumps over the lazy dog.'), base[2]!, base[3]!];
     const diff = checked(render(base), render(after));
-    expect(diff.blocks.map((block) => [block.op, block.op === 'changed' ? block.to.type : ''])).toEqual([['changed', 'heading'], ['changed', 'paragraph']]);
+    expect(diff.blocks.map((block) => [block.op, block.op === 'changed' ? block.to.type : ''])).toEqual([
+      ['changed', 'heading'],
+      ['changed', 'paragraph'],
+    ]);
     for (const block of diff.blocks) if (block.op === 'changed') expect(block.text.every((part) => part.type === 'equal')).toBe(true);
   });
 
@@ -123,9 +132,12 @@ describe('diffPapers', () => {
       fc.array(sentence, { minLength: 1, maxLength: 3 }).map((items) => ul(...items.map((value) => li(value ? p(value) : p())))),
     );
     const paper = fc.array(block, { maxLength: 12 });
-    fc.assert(fc.property(paper, paper, (a, b) => {
-      checked(render(a), render(b));
-      checked(render(a), render([...a.slice(0, 3), ...b, ...a.slice(3)]));
-    }), { seed: 424242, numRuns: 60 });
+    fc.assert(
+      fc.property(paper, paper, (a, b) => {
+        checked(render(a), render(b));
+        checked(render(a), render([...a.slice(0, 3), ...b, ...a.slice(3)]));
+      }),
+      { seed: 424242, numRuns: 60 },
+    );
   });
 });

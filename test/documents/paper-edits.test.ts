@@ -19,7 +19,10 @@ import { paperArbitrary, PROPERTY_RUNS, PROPERTY_SEED } from './paper-arbitrarie
 
 const bold = { type: 'bold' };
 const italic = { type: 'italic' };
-const link = { type: 'link', attrs: { href: 'https://example.org/paper', target: '_blank', rel: 'noopener noreferrer nofollow', class: null, title: null } };
+const link = {
+  type: 'link',
+  attrs: { href: 'https://example.org/paper', target: '_blank', rel: 'noopener noreferrer nofollow', class: null, title: null },
+};
 
 /** The paper as an editor opens it: the doc read by the editor's schema (throws if it does not fit). */
 function opened(doc: Y.Doc): unknown {
@@ -39,7 +42,13 @@ function applied(outcome: EditOutcome): void {
   if (isEditFailure(outcome)) throw new Error(`op ${outcome.op} failed: ${outcome.error}`);
 }
 
-const sample = () => paperDoc([h(1, 'Title'), p('Hello ', text('bold world', bold), ' and more'), ul(li(p('item one')), li(p('item two'))), code('let a = 1;', 'ts')]);
+const sample = () =>
+  paperDoc([
+    h(1, 'Title'),
+    p('Hello ', text('bold world', bold), ' and more'),
+    ul(li(p('item one')), li(p('item two'))),
+    code('let a = 1;', 'ts'),
+  ]);
 
 describe('append', () => {
   test('adds Markdown blocks at the end, as an editor would have written them', () => {
@@ -59,7 +68,11 @@ describe('append', () => {
 
   test('adds ProseMirror JSON blocks; invalid JSON content is refused with the reason', () => {
     const doc = sample();
-    applied(applyPaperEdits(doc, [{ op: 'append', content: [p('json ', text('linked', { type: 'link', attrs: { href: 'https://example.org/paper' } }))] }]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'append', content: [p('json ', text('linked', { type: 'link', attrs: { href: 'https://example.org/paper' } }))] },
+      ]),
+    );
     expect(renderPaper(doc).content.at(-1)).toEqual({
       type: 'paragraph',
       content: [
@@ -69,17 +82,28 @@ describe('append', () => {
     });
     const failed = applyPaperEdits(doc, [{ op: 'append', content: [li(p('an item outside a list'))] }]);
     expect(failed).toEqual({ op: 0, error: expect.stringMatching(/^content: .*doc/) });
-    expect(applyPaperEdits(doc, [{ op: 'append', content: [{ type: 'table' }] }])).toEqual({ op: 0, error: expect.stringMatching(/table/) });
+    expect(applyPaperEdits(doc, [{ op: 'append', content: [{ type: 'table' }] }])).toEqual({
+      op: 0,
+      error: expect.stringMatching(/table/),
+    });
   });
 
   test('unsafe links in appended content are dropped, their text kept', () => {
     const doc = new Y.Doc();
-    applied(applyPaperEdits(doc, [
-      { op: 'append', markdown: '[a](javascript:alert(1)) [b](https://example.org/paper)' },
-      { op: 'append', content: [p(text('c', { type: 'link', attrs: { href: 'javascript:alert(1)' } }))] },
-    ]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'append', markdown: '[a](javascript:alert(1)) [b](https://example.org/paper)' },
+        { op: 'append', content: [p(text('c', { type: 'link', attrs: { href: 'javascript:alert(1)' } }))] },
+      ]),
+    );
     expect(renderPaper(doc).content).toEqual([
-      { type: 'paragraph', content: [{ type: 'text', text: '[a](javascript:alert(1)) ' }, { type: 'text', text: 'b', marks: [link] }] },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: '[a](javascript:alert(1)) ' },
+          { type: 'text', text: 'b', marks: [link] },
+        ],
+      },
       { type: 'paragraph', content: [{ type: 'text', text: 'c' }] },
     ]);
   });
@@ -92,7 +116,12 @@ describe('append', () => {
 describe('insert', () => {
   test('adds blocks after the top-level block holding the first occurrence of the text', () => {
     const doc = sample();
-    applied(applyPaperEdits(doc, [{ op: 'insert', after: 'item two', markdown: 'After the list.' }, { op: 'insert', after: 'bold', markdown: '> after hello' }]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'insert', after: 'item two', markdown: 'After the list.' },
+        { op: 'insert', after: 'bold', markdown: '> after hello' },
+      ]),
+    );
     expect(opened(doc)).toEqual(
       editorJSON([
         h(1, 'Title'),
@@ -107,23 +136,33 @@ describe('insert', () => {
 
   test('the anchor may span marks and the lines of a block (the plain-text rule)', () => {
     const doc = sample();
-    applied(applyPaperEdits(doc, [{ op: 'insert', after: 'Hello bold', markdown: 'x' }, { op: 'insert', after: 'one\nitem', markdown: 'y' }]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'insert', after: 'Hello bold', markdown: 'x' },
+        { op: 'insert', after: 'one\nitem', markdown: 'y' },
+      ]),
+    );
     expect(renderPaper(doc).text).toBe('Title\nHello bold world and more\nx\nitem one\nitem two\ny\nlet a = 1;');
   });
 
   test('an anchor that is nowhere fails the op', () => {
-    expect(applyPaperEdits(sample(), [{ op: 'insert', after: 'nowhere', markdown: 'x' }])).toEqual({ op: 0, error: 'after: no block holds the text "nowhere"' });
+    expect(applyPaperEdits(sample(), [{ op: 'insert', after: 'nowhere', markdown: 'x' }])).toEqual({
+      op: 0,
+      error: 'after: no block holds the text "nowhere"',
+    });
   });
 });
 
 describe('replace and delete', () => {
   test('the new text takes the marks of the first replaced character', () => {
     const doc = paperDoc([p('plain ', text('bold', bold), text(' italic', italic), ' ', text('linked', link))]);
-    applied(applyPaperEdits(doc, [
-      { op: 'replace', find: 'old ita', with: 'B' },
-      { op: 'replace', find: 'in ', with: 'P1 ' },
-      { op: 'replace', find: 'linked', with: 'a new link' },
-    ]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'replace', find: 'old ita', with: 'B' },
+        { op: 'replace', find: 'in ', with: 'P1 ' },
+        { op: 'replace', find: 'linked', with: 'a new link' },
+      ]),
+    );
     expect(opened(doc)).toEqual(editorJSON([p('plaP1 ', text('bB', bold), text('lic', italic), ' ', text('a new link', link))]));
   });
 
@@ -133,15 +172,27 @@ describe('replace and delete', () => {
     expect(renderPaper(doc).text).toBe('a dog, a cat\ncat\ncat()');
     applied(applyPaperEdits(doc, [{ op: 'replace', find: 'cat', with: 'catcat', all: true }]));
     expect(renderPaper(doc).text).toBe('a dog, a catcat\ncatcat\ncatcat()');
-    applied(applyPaperEdits(doc, [{ op: 'delete', find: 'cat', all: true }, { op: 'delete', find: 'a ' }]));
+    applied(
+      applyPaperEdits(doc, [
+        { op: 'delete', find: 'cat', all: true },
+        { op: 'delete', find: 'a ' },
+      ]),
+    );
     expect(renderPaper(doc).text).toBe('dog, a \n\n()');
     expect(opened(doc)).toEqual(editorJSON([p('dog, a '), ul(li(p())), code('()')]));
   });
 
   test('property: replace and delete act as on plain text, each new copy taking the marks of the first character it replaces', () => {
     const markSets = [[], [bold], [italic], [bold, italic]];
-    const chars = fc.array(fc.record({ char: fc.constantFrom('a', 'b', ' '), marks: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 30 });
-    const op = fc.record({ find: fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 1, maxLength: 3 }), with: fc.option(fc.string({ unit: fc.constantFrom('x', 'y'), maxLength: 3 }), { nil: null }), all: fc.boolean() });
+    const chars = fc.array(fc.record({ char: fc.constantFrom('a', 'b', ' '), marks: fc.integer({ min: 0, max: 3 }) }), {
+      minLength: 1,
+      maxLength: 30,
+    });
+    const op = fc.record({
+      find: fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 1, maxLength: 3 }),
+      with: fc.option(fc.string({ unit: fc.constantFrom('x', 'y'), maxLength: 3 }), { nil: null }),
+      all: fc.boolean(),
+    });
     /** Consecutive characters with the same marks as text nodes. */
     const paragraph = (list: readonly { char: string; marks: number }[]) => {
       const content: ReturnType<typeof text>[] = [];
@@ -149,7 +200,15 @@ describe('replace and delete', () => {
       while (i < list.length) {
         let j = i;
         while (j < list.length && list[j]!.marks === list[i]!.marks) j++;
-        content.push(text(list.slice(i, j).map((c) => c.char).join(''), ...markSets[list[i]!.marks]!));
+        content.push(
+          text(
+            list
+              .slice(i, j)
+              .map((c) => c.char)
+              .join(''),
+            ...markSets[list[i]!.marks]!,
+          ),
+        );
         i = j;
       }
       return p(...content);
@@ -158,7 +217,9 @@ describe('replace and delete', () => {
       fc.property(chars, op, (list, { find, with: replacement, all }) => {
         const doc = paperDoc([paragraph(list)]);
         const before = Y.encodeStateAsUpdate(doc);
-        const outcome = applyPaperEdits(doc, [replacement === null ? { op: 'delete', find, all } : { op: 'replace', find, with: replacement, all }]);
+        const outcome = applyPaperEdits(doc, [
+          replacement === null ? { op: 'delete', find, all } : { op: 'replace', find, with: replacement, all },
+        ]);
         const plain = list.map((c) => c.char).join('');
         const expected: { char: string; marks: number }[] = [];
         let cursor = 0;
@@ -181,13 +242,19 @@ describe('replace and delete', () => {
 
   test('a line break goes only into code', () => {
     const doc = paperDoc([p('one two'), code('a b')]);
-    expect(applyPaperEdits(doc, [{ op: 'replace', find: 'one ', with: 'one\n' }])).toEqual({ op: 0, error: expect.stringMatching(/^with: a line break/) });
+    expect(applyPaperEdits(doc, [{ op: 'replace', find: 'one ', with: 'one\n' }])).toEqual({
+      op: 0,
+      error: expect.stringMatching(/^with: a line break/),
+    });
     applied(applyPaperEdits(doc, [{ op: 'replace', find: 'a ', with: 'a\n' }]));
     expect(renderPaper(doc).text).toBe('one two\na\nb');
   });
 
   test('text that is nowhere fails the op', () => {
-    expect(applyPaperEdits(sample(), [{ op: 'delete', find: 'absent' }])).toEqual({ op: 0, error: 'find: the text "absent" is not in the paper' });
+    expect(applyPaperEdits(sample(), [{ op: 'delete', find: 'absent' }])).toEqual({
+      op: 0,
+      error: 'find: the text "absent" is not in the paper',
+    });
     // Text spanning two blocks is in no single run.
     expect(applyPaperEdits(sample(), [{ op: 'replace', find: 'Title\nHello', with: 'x' }])).toMatchObject({ op: 0 });
   });
@@ -229,14 +296,27 @@ describe('a request', () => {
 
   test('atomic: a failing op leaves the document byte-identical, and no transaction happens', () => {
     const failing: unknown[][] = [
-      [{ op: 'append', markdown: 'fine' }, { op: 'replace', find: 'Hello', with: 'Bye' }, { op: 'insert', after: 'absent', markdown: 'x' }],
-      [{ op: 'append', markdown: 'fine' }, { op: 'delete', find: 'absent' }],
+      [
+        { op: 'append', markdown: 'fine' },
+        { op: 'replace', find: 'Hello', with: 'Bye' },
+        { op: 'insert', after: 'absent', markdown: 'x' },
+      ],
+      [
+        { op: 'append', markdown: 'fine' },
+        { op: 'delete', find: 'absent' },
+      ],
       [{ op: 'replace', find: 'Hello', with: 'Bye' }, { op: 'explode' }],
-      [{ op: 'delete', find: 'Hello' }, { op: 'replace', find: 'x' }],
+      [
+        { op: 'delete', find: 'Hello' },
+        { op: 'replace', find: 'x' },
+      ],
       [{ op: 'append', markdown: 'x', content: [] }],
       [{ op: 'append', markdown: 'x', extra: true }],
       [{ op: 'delete', find: '' }],
-      [{ op: 'append', markdown: 'fine' }, { op: 'append', content: [{ type: 'paragraph', content: [{ type: 'text', text: '' }] }] }],
+      [
+        { op: 'append', markdown: 'fine' },
+        { op: 'append', content: [{ type: 'paragraph', content: [{ type: 'text', text: '' }] }] },
+      ],
       [{ op: 'delete', find: 'Hello' }, 'not an op'],
       [],
       Array.from({ length: MAX_EDIT_OPS + 1 }, () => ({ op: 'append', markdown: 'x' })),
@@ -255,7 +335,10 @@ describe('a request', () => {
 
   test('a failure names the op and says what is wrong', () => {
     const doc = sample();
-    expect(applyPaperEdits(doc, [{ op: 'append', markdown: 'x' }, { op: 'explode' }])).toMatchObject({ op: 1, error: expect.stringMatching(/^op: /) });
+    expect(applyPaperEdits(doc, [{ op: 'append', markdown: 'x' }, { op: 'explode' }])).toMatchObject({
+      op: 1,
+      error: expect.stringMatching(/^op: /),
+    });
     expect(applyPaperEdits(doc, [{ op: 'replace', find: 'x' }])).toEqual({ op: 0, error: expect.stringMatching(/^with: /) });
     expect(applyPaperEdits(doc, [{ op: 'append' }])).toEqual({ op: 0, error: 'op: give either markdown or content (one of them)' });
     expect(applyPaperEdits(doc, [{ op: 'delete', find: 'x', all: 'yes' }])).toEqual({ op: 0, error: expect.stringMatching(/^all: /) });
@@ -265,7 +348,10 @@ describe('a request', () => {
   test('deeply nested content is refused before it is parsed', () => {
     let node: Record<string, unknown> = { type: 'paragraph' };
     for (let i = 0; i < 10_000; i++) node = { type: 'blockquote', content: [node] };
-    expect(applyPaperEdits(sample(), [{ op: 'append', content: [node] }])).toEqual({ op: 0, error: expect.stringMatching(/nested deeper/) });
+    expect(applyPaperEdits(sample(), [{ op: 'append', content: [node] }])).toEqual({
+      op: 0,
+      error: expect.stringMatching(/nested deeper/),
+    });
   });
 
   test('a paper some client wrote as raw text is not edited by ops', () => {
@@ -279,7 +365,10 @@ describe('a request', () => {
   test('editUpdate computes the change on a copy: the live document is only read', () => {
     const live = sample();
     const before = Y.encodeStateAsUpdate(live);
-    const result = editUpdate('paper', live, [{ op: 'replace', find: 'Hello', with: 'Hi' }, { op: 'append', markdown: 'End.' }]);
+    const result = editUpdate('paper', live, [
+      { op: 'replace', find: 'Hello', with: 'Hi' },
+      { op: 'append', markdown: 'End.' },
+    ]);
     if (isEditFailure(result)) throw new Error(result.error);
     expect(result.applied).toBe(2);
     expect(Y.encodeStateAsUpdate(live)).toEqual(before);

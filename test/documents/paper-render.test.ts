@@ -19,8 +19,18 @@ describe('renderPaper', () => {
   test('headings, marks, lists, blockquote and code block round-trip through the editor schema', () => {
     const blocks = [
       h(1, 'Results'),
-      p('Plain, ', text('bold', { type: 'bold' }), ', ', text('italic', { type: 'italic' }), ', ',
-        text('both', { type: 'bold' }, { type: 'italic' }), ', ', text('x = 1', { type: 'code' }), ' and ', text('a link', link)),
+      p(
+        'Plain, ',
+        text('bold', { type: 'bold' }),
+        ', ',
+        text('italic', { type: 'italic' }),
+        ', ',
+        text('both', { type: 'bold' }, { type: 'italic' }),
+        ', ',
+        text('x = 1', { type: 'code' }),
+        ' and ',
+        text('a link', link),
+      ),
       ul(li(p('first point')), li(p('second point'), ol(li(p('nested one')), li(p('nested two'))))),
       quote(p('Quoted line one'), p('Quoted line two')),
       code('const a = 1;\nconst b = 2;', 'ts'),
@@ -33,29 +43,32 @@ describe('renderPaper', () => {
   });
 
   test('the JSON keeps node attributes and marks the way ProseMirror serializes them', () => {
-    const content = renderPaper(paperDoc([
-      h(2, 'Title'),
-      p(text('strong', { type: 'bold' }), ' ', text('site', link)),
-      code('x', 'python'),
-    ]));
+    const content = renderPaper(
+      paperDoc([h(2, 'Title'), p(text('strong', { type: 'bold' }), ' ', text('site', link)), code('x', 'python')]),
+    );
     expect(content.content[0]).toEqual({ type: 'heading', attrs: { level: 2 }, content: [{ type: 'text', text: 'Title' }] });
     const paragraph = content.content[1]!;
     expect(paragraph.content![0]).toEqual({ type: 'text', text: 'strong', marks: [{ type: 'bold' }] });
-    expect(paragraph.content![2]!.marks![0]).toMatchObject({ type: 'link', attrs: { href: 'https://example.org/paper', target: '_blank' } });
+    expect(paragraph.content![2]!.marks![0]).toMatchObject({
+      type: 'link',
+      attrs: { href: 'https://example.org/paper', target: '_blank' },
+    });
     expect(content.content[2]).toEqual({ type: 'codeBlock', attrs: { language: 'python' }, content: [{ type: 'text', text: 'x' }] });
   });
 
   test('text: one line per leaf block joined by newlines, hard breaks and code newlines kept', () => {
-    const content = renderPaper(paperDoc([
-      h(1, 'Title'),
-      p('Hello ', text('world', { type: 'bold' }), { type: 'hardBreak' }, 'second line'),
-      p(),
-      ul(li(p('one')), li(p('two'), ul(li(p('deep'))))),
-      quote(p('q')),
-      { type: 'horizontalRule' },
-      code('a\nb'),
-      p('end'),
-    ]));
+    const content = renderPaper(
+      paperDoc([
+        h(1, 'Title'),
+        p('Hello ', text('world', { type: 'bold' }), { type: 'hardBreak' }, 'second line'),
+        p(),
+        ul(li(p('one')), li(p('two'), ul(li(p('deep'))))),
+        quote(p('q')),
+        { type: 'horizontalRule' },
+        code('a\nb'),
+        p('end'),
+      ]),
+    );
     expect(content.text).toBe('Title\nHello world\nsecond line\n\none\ntwo\ndeep\nq\n\na\nb\nend');
   });
 
@@ -78,7 +91,11 @@ describe('renderPaper', () => {
     writer.getText('default').format(0, 5, { bold: true });
     const expected = {
       type: 'doc',
-      content: [{ type: 'paragraph', content: [{ type: 'text', text: 'first line' }] }, { type: 'paragraph' }, { type: 'paragraph', content: [{ type: 'text', text: 'third line' }] }],
+      content: [
+        { type: 'paragraph', content: [{ type: 'text', text: 'first line' }] },
+        { type: 'paragraph' },
+        { type: 'paragraph', content: [{ type: 'text', text: 'third line' }] },
+      ],
       text: 'first line\n\nthird line',
       comments: [],
     };
@@ -98,10 +115,15 @@ describe('renderPaper', () => {
     loose.insert(0, 'loose text here');
     loose.format(0, 5, { bold: {} });
     const content = renderPaper(doc);
-    expect(content.content[1]).toEqual({ type: 'paragraph', content: [{ type: 'text', text: 'loose', marks: [{ type: 'bold' }] }, { type: 'text', text: ' text here' }] });
+    expect(content.content[1]).toEqual({
+      type: 'paragraph',
+      content: [
+        { type: 'text', text: 'loose', marks: [{ type: 'bold' }] },
+        { type: 'text', text: ' text here' },
+      ],
+    });
     expect(content.text).toBe('before\nloose text here');
     const id = addComment(doc, { anchor: { from: 13, to: 17 }, body: 'x', author: { id: null, name: null } });
     expect(renderPaper(doc).comments.find((comment) => comment.id === id)!.quote).toBe('text');
   });
 });
-

@@ -12,7 +12,9 @@ import { describe, expect, test } from 'vitest';
 import { paperSchema } from '../../server/documents/formats/paper-schema.js';
 
 // As clients/web/src/paper/paper-editor.ts configures it.
-const editorSchema = getSchema([StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } })]);
+const editorSchema = getSchema([
+  StarterKit.configure({ undoRedo: false, link: { openOnClick: false, autolink: true, defaultProtocol: 'https' } }),
+]);
 
 function describeSchema(schema: Schema) {
   const attrs = (spec: Readonly<Record<string, { readonly default?: unknown }>>) =>
@@ -31,7 +33,12 @@ function describeSchema(schema: Schema) {
         },
       ]),
     ),
-    marks: Object.fromEntries(Object.entries(schema.marks).map(([name, type]) => [name, { attrs: attrs(type.spec.attrs ?? {}), excludes: type.spec.excludes ?? null }])),
+    marks: Object.fromEntries(
+      Object.entries(schema.marks).map(([name, type]) => [
+        name,
+        { attrs: attrs(type.spec.attrs ?? {}), excludes: type.spec.excludes ?? null },
+      ]),
+    ),
     markRanks: Object.keys(schema.marks),
     topNode: schema.topNodeType.name,
   };
@@ -45,7 +52,9 @@ describe('paper schema', () => {
   test('marks exclude each other as in the editor (code excludes every other mark)', () => {
     for (const [name, type] of Object.entries(editorSchema.marks)) {
       for (const other of Object.keys(editorSchema.marks)) {
-        expect(paperSchema.marks[name]!.excludes(paperSchema.marks[other]!), `${name} excludes ${other}`).toBe(type.excludes(editorSchema.marks[other]!));
+        expect(paperSchema.marks[name]!.excludes(paperSchema.marks[other]!), `${name} excludes ${other}`).toBe(
+          type.excludes(editorSchema.marks[other]!),
+        );
       }
     }
   });

@@ -57,7 +57,10 @@ async function start(config: Partial<Config> = {}, authorizer?: Authorizer): Pro
 }
 
 async function rows(name: string): Promise<number> {
-  const result = await sql.query<{ n: string }>('select count(*) as n from collaborations c join documents d on d.id = c.document_id where d.name = $1', [name]);
+  const result = await sql.query<{ n: string }>(
+    'select count(*) as n from collaborations c join documents d on d.id = c.document_id where d.name = $1',
+    [name],
+  );
   return Number(result.rows[0]!.n);
 }
 
@@ -119,13 +122,21 @@ describe('acknowledgement paths with formatted content', () => {
     await waitFor(() => sender.acks('step2').length === 1, 5_000, 'ack');
     sender.send(step2Frame('step2', typeIntoBold(writer, 'Y')));
     await waitFor(() => sender.acks('step2').length === 2, 5_000, 'second ack');
-    await waitFor(() => other.doc('step2').getXmlFragment('default').toString() === writer.getXmlFragment('default').toString(), 5_000, 'relayed');
+    await waitFor(
+      () => other.doc('step2').getXmlFragment('default').toString() === writer.getXmlFragment('default').toString(),
+      5_000,
+      'relayed',
+    );
     expect(await rows('step2')).toBe(2);
   });
 
   it('a read-only member: its duplicate is acknowledged, its formatted edit refused, neither stored nor relayed', async () => {
     const viewerGrant = (principal: Principal): Grant => ({ ...principal, scope: 'readonly', create: null });
-    const editorGrant = (principal: Principal): Grant => ({ ...principal, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } });
+    const editorGrant = (principal: Principal): Grant => ({
+      ...principal,
+      scope: 'read-write',
+      create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID },
+    });
     // Token "viewer" reads, any other writes.
     const authorizer: Authorizer = {
       authenticate: (token) => Promise.resolve({ userId: null, sessionId: token, expiresAt: null }),

@@ -26,7 +26,17 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: cluster.url, storage: 'durable', transport: 'uws', logLevel: 'silent', shutdownTimeoutMs: 20_000 } });
+  startServer({
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: cluster.url,
+      storage: 'durable',
+      transport: 'uws',
+      logLevel: 'silent',
+      shutdownTimeoutMs: 20_000,
+    },
+  });
 
 async function readyStatus(port: number): Promise<number> {
   return (await fetch(`http://127.0.0.1:${port}/readyz`)).status;

@@ -65,7 +65,9 @@ let database: TestDatabase;
 let server: RunningServer;
 
 const start = () =>
-  startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
+  startServer({
+    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' },
+  });
 
 beforeAll(async () => {
   database = await createTestDatabase('trace');
@@ -144,9 +146,11 @@ describe(`editing trace (automerge-paper, ${KEYSTROKES} keystrokes) through real
         // The writer takes over once it holds everything the other one wrote.
         if (previous) {
           const before = previous;
-          await waitFor(() => sameContent(before, writer.doc), 30_000, `${writer.label} to catch up before keystroke ${from}`).catch((error: Error) => {
-            throw new Error(`${error.message}\n${firstDifference(paperDelta(before), paperDelta(writer.doc))}`);
-          });
+          await waitFor(() => sameContent(before, writer.doc), 30_000, `${writer.label} to catch up before keystroke ${from}`).catch(
+            (error: Error) => {
+              throw new Error(`${error.message}\n${firstDifference(paperDelta(before), paperDelta(writer.doc))}`);
+            },
+          );
         }
         replay.attach(writer.doc);
         for (let i = from; i < to; i++) {
@@ -154,7 +158,8 @@ describe(`editing trace (automerge-paper, ${KEYSTROKES} keystrokes) through real
           if (writer.hocuspocus) await ackedDownTo(writer.hocuspocus, WINDOW, 30_000);
           // y-websocket has no acks: let the socket and the other clients breathe now and then.
           else if (i % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
-          for (const [pos, del, ins] of trace.txns[i]!.patches) expectedText = expectedText.slice(0, pos) + ins + expectedText.slice(pos + del);
+          for (const [pos, del, ins] of trace.txns[i]!.patches)
+            expectedText = expectedText.slice(0, pos) + ins + expectedText.slice(pos + del);
         }
         // The mapping is exact: the paper's text is the trace's text, keystroke for keystroke.
         expect(paperPlainText(writer.doc), `${writer.label}'s text after keystroke ${to}`).toBe(expectedText);

@@ -148,7 +148,14 @@ const scenario: fc.Arbitrary<Scenario> = fc
     ops: clientOps(CLIENTS.length, UNDO, OPS),
     // Per pair: where in its stretch of ops the SIGTERM and the kill land, and on which instance.
     pairs: fc.array(
-      fc.tuple(fc.double({ min: 0.15, max: 0.45, noNaN: true }), fc.double({ min: 0.55, max: 0.85, noNaN: true }), fc.nat(1), fc.nat(1), fc.boolean(), fc.boolean()),
+      fc.tuple(
+        fc.double({ min: 0.15, max: 0.45, noNaN: true }),
+        fc.double({ min: 0.55, max: 0.85, noNaN: true }),
+        fc.nat(1),
+        fc.nat(1),
+        fc.boolean(),
+        fc.boolean(),
+      ),
       { minLength: faultPairs, maxLength: faultPairs },
     ),
     captureTimeout: fc.constantFrom(0, 0, 500),
@@ -208,7 +215,10 @@ beforeAll(async () => {
     MAX_MESSAGES_BURST: '100000',
   };
   // One at a time: the first runs the migrations.
-  for (const [name, extra] of [['A', {}], ['B', { COMMIT_DELAY_MS: '40' }]] as const) {
+  for (const [name, extra] of [
+    ['A', {}],
+    ['B', { COMMIT_DELAY_MS: '40' }],
+  ] as const) {
     const instanceEnv = { ...env, ...extra };
     const child = await startChildServer(instanceEnv);
     instances.push({ name, env: instanceEnv, port: child.port, child });
@@ -313,8 +323,12 @@ class RunLog {
       `identical states, different XML ${when} (seed ${this.seed}, run ${this.run}); items against their origins: ${anomalies.join(', ')}\n\n${replicas.map((r) => `${r.name}\n${fingerprint(r.doc).xml}`).join('\n\n')}\n\nop log:\n${this.lines.join('\n')}\n`,
     );
     this.renderingDiverged = true;
-    this.add(`-- WARNING: identical states rendered differently ${when} (yjs#794, items ${anomalies.join(', ')}; tolerated, FUZZ_STRICT=1 fails on it): ${file}`);
-    console.warn(`editor fuzz seed ${this.seed} run ${this.run}: identical states rendered differently ${when}; tolerated (Yjs undo defect, see the test's comment); details: ${file}`);
+    this.add(
+      `-- WARNING: identical states rendered differently ${when} (yjs#794, items ${anomalies.join(', ')}; tolerated, FUZZ_STRICT=1 fails on it): ${file}`,
+    );
+    console.warn(
+      `editor fuzz seed ${this.seed} run ${this.run}: identical states rendered differently ${when}; tolerated (Yjs undo defect, see the test's comment); details: ${file}`,
+    );
   }
 
   /** Throws an error carrying the seed, the op log's tail and the replicas (full dump in a file). */
@@ -338,7 +352,10 @@ class RunLog {
       `replay: FUZZ_SEEDS=${this.seed} FUZZ_OPS=${OPS} FUZZ_RUNS=${RUNS} FUZZ_UNDO=${UNDO ? 1 : 0} npx vitest run test/durability/editor-workload.fuzz.test.ts` +
       ` (same ops; a real network's timing makes the interleaving differ)\n`;
     const file = path.join(tmpdir(), `scriptorium-editor-fuzz-${this.seed}-run${this.run}-${Date.now()}.log`);
-    writeFileSync(file, `${header}${extra}\n\nop log (${this.lines.length} lines):\n${this.lines.join('\n')}\n\nreplicas:\n${replicaText(null)}\n`);
+    writeFileSync(
+      file,
+      `${header}${extra}\n\nop log (${this.lines.length} lines):\n${this.lines.join('\n')}\n\nreplicas:\n${replicaText(null)}\n`,
+    );
     throw new Error(
       `${header}${extra ? `${extra}\n` : ''}op log, last 40 of ${this.lines.length} (full log and XML: ${file}):\n  ${this.lines.slice(-40).join('\n  ')}\n` +
         `replicas${diverging.length > 0 ? ` (first differing XML character: ${firstDifference})` : ''}:\n${replicaText(1500)}`,
@@ -398,13 +415,17 @@ async function converge(replicas: readonly Replica[], log: RunLog, when: string)
       50,
     );
   } catch {
-    log.fail(`replicas did not converge within ${CONVERGE_MS} ms ${when}`, replicas.map((r) => ({ name: r.name, doc: r.editor.doc, status: status(r) })));
+    log.fail(
+      `replicas did not converge within ${CONVERGE_MS} ms ${when}`,
+      replicas.map((r) => ({ name: r.name, doc: r.editor.doc, status: status(r) })),
+    );
   }
   if (renderedApart) {
     // Tolerated only with the signature of that defect: an item placed against its own origins.
     const anomalies = [...new Set(replicas.flatMap((r) => originAnomalies(r.editor.doc)))];
     const docs = replicas.map((r) => ({ name: r.name, doc: r.editor.doc, status: status(r) }));
-    if (anomalies.length === 0) log.fail(`identical states render differently ${when}, and no item is placed against its origins (not yjs#794)`, docs);
+    if (anomalies.length === 0)
+      log.fail(`identical states render differently ${when}, and no item is placed against its origins (not yjs#794)`, docs);
     log.renderingDivergence(docs, when, anomalies);
   }
   log.add(`-- converged ${when}`);
@@ -412,7 +433,13 @@ async function converge(replicas: readonly Replica[], log: RunLog, when: string)
 }
 
 /** Oracle 3 (strict part): every update a Hocuspocus client saw acknowledged is in the database. */
-async function checkAcknowledgedStored(replicas: readonly Replica[], documentName: string, log: RunLog, when: string, withSnapshots: boolean): Promise<void> {
+async function checkAcknowledgedStored(
+  replicas: readonly Replica[],
+  documentName: string,
+  log: RunLog,
+  when: string,
+  withSnapshots: boolean,
+): Promise<void> {
   // Counted before reading: whatever was acknowledged by now was committed before the read.
   const acked = replicas.filter((r) => r.protocol === 'hocuspocus').map((r) => ({ r, n: r.ackedOwn, snapshot: r.ackedSnapshot }));
   const stored = await readStored(documentName);
@@ -420,19 +447,26 @@ async function checkAcknowledgedStored(replicas: readonly Replica[], documentNam
   for (const { r, n, snapshot } of acked) {
     if (n > 0) {
       const missing = missingFromStored(stored, Y.mergeUpdates(r.own.slice(0, n)));
-      if (missing.length > 0) problems.push(`${r.name}: of its first ${n} updates (acknowledged) the database lacks ${missing.slice(0, 12).join(', ')}${missing.length > 12 ? ` and ${missing.length - 12} more` : ''}`);
+      if (missing.length > 0)
+        problems.push(
+          `${r.name}: of its first ${n} updates (acknowledged) the database lacks ${missing.slice(0, 12).join(', ')}${missing.length > 12 ? ` and ${missing.length - 12} more` : ''}`,
+        );
     }
     if (withSnapshots && snapshot) {
       const missing = snapshotMissing(Y.snapshot(loadedDoc(stored)), snapshot);
-      if (missing.length > 0) problems.push(`${r.name}: its last acknowledged snapshot is not contained in the database: lacks ${missing.slice(0, 12).join(', ')}`);
+      if (missing.length > 0)
+        problems.push(
+          `${r.name}: its last acknowledged snapshot is not contained in the database: lacks ${missing.slice(0, 12).join(', ')}`,
+        );
     }
   }
   log.add(`-- checked acknowledged updates in the database ${when}: ${acked.map(({ r, n }) => `${r.name} ${n}`).join(', ')}`);
   if (problems.length > 0) {
-    log.fail(`acknowledged edits missing from PostgreSQL ${when}`, [
-      ...replicas.map((r) => ({ name: r.name, doc: r.editor.doc, status: status(r) })),
-      { name: 'database', doc: loadedDoc(stored) },
-    ], problems.join('\n'));
+    log.fail(
+      `acknowledged edits missing from PostgreSQL ${when}`,
+      [...replicas.map((r) => ({ name: r.name, doc: r.editor.doc, status: status(r) })), { name: 'database', doc: loadedDoc(stored) }],
+      problems.join('\n'),
+    );
   }
 }
 
@@ -454,7 +488,8 @@ async function runScenario(s: Scenario, seed: number, run: number, tally: Tally)
     if (!gone.has(r)) destroyProvider(r.provider);
     gone.add(r);
   };
-  const everyone = () => [...replicas, ...fresh].map((r) => ({ name: r.name, doc: r.editor.doc, status: gone.has(r) ? 'gone' : status(r) }));
+  const everyone = () =>
+    [...replicas, ...fresh].map((r) => ({ name: r.name, doc: r.editor.doc, status: gone.has(r) ? 'gone' : status(r) }));
   /** Waits for `condition`; on timeout fails the run with the op log and every replica. */
   const within = (condition: () => boolean, ms: number, what: string) =>
     waitFor(condition, ms, what, 50).catch(() => log.fail(`timed out after ${ms} ms waiting for ${what}`, everyone()));
@@ -502,7 +537,10 @@ async function runScenario(s: Scenario, seed: number, run: number, tally: Tally)
     await within(() => replicas.every(isSynced), 30_000, 'every client back and synced');
     const converged = await converge(replicas, log, 'at the end');
     await within(
-      () => replicas.every((r) => r.protocol !== 'hocuspocus' || ((r.provider as HocuspocusProvider).unsyncedChanges === 0 && r.ackedOwn === r.own.length)),
+      () =>
+        replicas.every(
+          (r) => r.protocol !== 'hocuspocus' || ((r.provider as HocuspocusProvider).unsyncedChanges === 0 && r.ackedOwn === r.own.length),
+        ),
       15_000,
       'every Hocuspocus edit to be acknowledged after convergence',
     );
@@ -546,7 +584,8 @@ async function runScenario(s: Scenario, seed: number, run: number, tally: Tally)
     const storedXml = log.renderingDiverged ? fingerprint(loadedDoc(await readStored(documentName))).xml : converged.xml;
     // After a tolerated rendering divergence the replicas disagree on the XML: a fresh client must
     // then render the stored state as decoding it renders it.
-    const fromServer = () => fresh.every((f) => sameState(converged, fingerprint(f.editor.doc)) && fingerprint(f.editor.doc).xml === storedXml);
+    const fromServer = () =>
+      fresh.every((f) => sameState(converged, fingerprint(f.editor.doc)) && fingerprint(f.editor.doc).xml === storedXml);
     await waitFor(fromServer, 5_000, 'fresh clients to hold the converged state', 50).catch(() =>
       log.fail('a fresh client after the restart differs from the converged replicas', everyone()),
     );

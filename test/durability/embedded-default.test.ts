@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const start = () =>
-  startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: undefined, dataDir, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
+  startServer({
+    config: { port: 0, host: '127.0.0.1', databaseUrl: undefined, dataDir, storage: 'durable', transport: 'uws', logLevel: 'silent' },
+  });
 
 describe('embedded PGlite storage (no DATABASE_URL)', () => {
   it('acknowledges edits once stored and serves them after a restart', async () => {

@@ -81,7 +81,9 @@ const firstText = (fragment: Y.XmlFragment) => (fragment.get(0) as Y.XmlElement)
 
 /** Both replicas hold the same structs and the same deletions (formatting markers included). */
 function sameState(a: Y.Doc, b: Y.Doc): boolean {
-  return Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b)) && a.getXmlFragment('default').toString() === b.getXmlFragment('default').toString();
+  return (
+    Y.equalSnapshots(Y.snapshot(a), Y.snapshot(b)) && a.getXmlFragment('default').toString() === b.getXmlFragment('default').toString()
+  );
 }
 
 interface Setup {
@@ -142,7 +144,15 @@ async function startInstances(setup: Setup): Promise<RunningServer[]> {
     const redis = setup.bus === 'redis' ? { redisUrl: REDIS_URL, redisPrefix: prefix } : {};
     started.push(
       await startServer({
-        config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', ...redis },
+        config: {
+          port: 0,
+          host: '127.0.0.1',
+          databaseUrl: database.url,
+          storage: 'durable',
+          transport: 'uws',
+          logLevel: 'silent',
+          ...redis,
+        },
         ...bus,
       }),
     );

@@ -11,7 +11,9 @@ let server: RunningServer;
 
 beforeAll(async () => {
   database = await createTestDatabase('history');
-  server = await startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
+  server = await startServer({
+    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' },
+  });
 });
 
 afterAll(async () => {

@@ -93,7 +93,8 @@ describe.each(BACKENDS)('durability across kill -9 ($name)', ({ open }) => {
     const list = local.getArray<number>('items');
     const total = 3000;
     for (let i = 0; i < total; i++) list.push([i]);
-    const acks = () => client.frames.filter((frame: Frame) => frame.kind === 'syncStatus' && frame.name === name && frame.applied === 1).length;
+    const acks = () =>
+      client.frames.filter((frame: Frame) => frame.kind === 'syncStatus' && frame.name === name && frame.applied === 1).length;
 
     let sent = 0;
     const sendSome = (n: number) => {

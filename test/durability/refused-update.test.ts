@@ -16,7 +16,9 @@ let server: RunningServer;
 
 beforeAll(async () => {
   database = await createTestDatabase('refused');
-  server = await startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
+  server = await startServer({
+    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' },
+  });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
@@ -66,7 +68,9 @@ describe('an update the database refuses for good', () => {
     expect(acks(a, 'fine')).toEqual([1, 1]);
     expect(server.metrics.counters.connectionsOpen).toBe(2);
     const stats = (await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()).split('\n');
-    expect(stats.find((line) => line.startsWith('scriptorium_storage_refused_updates_total '))).toBe('scriptorium_storage_refused_updates_total 1');
+    expect(stats.find((line) => line.startsWith('scriptorium_storage_refused_updates_total '))).toBe(
+      'scriptorium_storage_refused_updates_total 1',
+    );
     expect(stats.find((line) => line.startsWith('scriptorium_storage_pending_updates '))).toBe('scriptorium_storage_pending_updates 0');
   });
 

@@ -26,7 +26,15 @@ describe('shutdown', () => {
   it('ends within SHUTDOWN_TIMEOUT_MS while the database is unreachable, and says not everything was committed', async () => {
     const shutdownTimeoutMs = 1_500;
     const server = await startServer({
-      config: { port: 0, host: '127.0.0.1', databaseUrl: cluster.url, storage: 'durable', transport: 'uws', logLevel: 'silent', shutdownTimeoutMs },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: cluster.url,
+        storage: 'durable',
+        transport: 'uws',
+        logLevel: 'silent',
+        shutdownTimeoutMs,
+      },
     });
     const client = await joinDocument(server.port, 'deadline');
     client.send(updateFrame('deadline', textUpdate(client.doc('deadline'), 'committed')));

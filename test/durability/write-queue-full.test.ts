@@ -19,7 +19,16 @@ let server: RunningServer;
 beforeAll(async () => {
   database = await createTestDatabase('queuefull');
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', maxPendingUpdates: 3, commitDelayMs: 0 },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport: 'uws',
+      logLevel: 'silent',
+      maxPendingUpdates: 3,
+      commitDelayMs: 0,
+    },
   });
 });
 

@@ -14,7 +14,9 @@ let database: TestDatabase;
 let server: RunningServer;
 
 const start = () =>
-  startServer({ config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' } });
+  startServer({
+    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent' },
+  });
 
 beforeAll(async () => {
   database = await createTestDatabase('ywsdurable');

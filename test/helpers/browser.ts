@@ -18,7 +18,15 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const APP_DIR = path.join(ROOT, 'clients', 'web', 'dist');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`);
@@ -64,7 +72,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** `/d/<percent-encoded name>` on the server. */
 /** Creates a document over the HTTP API (open mode); throws unless the server answers 201. */
 export async function createDocument(port: number, name: string, kind: 'paper' | 'research_tree' = 'paper'): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${port}/api/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, kind }) });
+  const response = await fetch(`http://127.0.0.1:${port}/api/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, kind }),
+  });
   if (response.status !== 201) throw new Error(`creating ${name}: ${response.status} ${await response.text()}`);
 }
 
@@ -72,12 +84,16 @@ export const documentUrl = (port: number, name: string): string => `http://127.0
 
 /** The paper's text as stored: documents.state plus every logged update, applied to a fresh Y.Doc. */
 export async function storedPaperText(sql: pg.Client, name: string): Promise<string> {
-  const { rows: documents } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [name]);
+  const { rows: documents } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [
+    name,
+  ]);
   const document = documents[0];
   if (!document) throw new Error(`no document ${name}`);
   const doc = new Y.Doc();
   if (document.state) Y.applyUpdate(doc, document.state);
-  const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [document.id]);
+  const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [
+    document.id,
+  ]);
   for (const row of rows) Y.applyUpdate(doc, row.update);
   return xmlText(doc.getXmlFragment('default'));
 }

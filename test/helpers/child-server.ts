@@ -30,11 +30,7 @@ export async function startChildServer(env: Record<string, string>, port?: numbe
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor(
-    () => output.join('').includes('"msg":"listening"') || child.exitCode !== null,
-    30_000,
-    'child server to listen',
-  );
+  await waitFor(() => output.join('').includes('"msg":"listening"') || child.exitCode !== null, 30_000, 'child server to listen');
   if (child.exitCode !== null) throw new Error(`server exited at start:\n${output.join('')}`);
   return {
     port: chosen,

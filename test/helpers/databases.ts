@@ -37,4 +37,3 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     },
   };
 }
-

@@ -35,8 +35,11 @@ export const li = (...blocks: ProseMirrorNode[]): ProseMirrorNode => ({ type: 'l
 export const ul = (...items: ProseMirrorNode[]): ProseMirrorNode => ({ type: 'bulletList', content: items });
 export const ol = (...items: ProseMirrorNode[]): ProseMirrorNode => ({ type: 'orderedList', content: items });
 export const quote = (...blocks: ProseMirrorNode[]): ProseMirrorNode => ({ type: 'blockquote', content: blocks });
-export const code = (value: string, language: string | null = null): ProseMirrorNode =>
-  ({ type: 'codeBlock', attrs: { language }, content: value ? [text(value)] : [] });
+export const code = (value: string, language: string | null = null): ProseMirrorNode => ({
+  type: 'codeBlock',
+  attrs: { language },
+  content: value ? [text(value)] : [],
+});
 
 function inline(item: ProseMirrorNode | string): ProseMirrorNode {
   return typeof item === 'string' ? text(item) : item;

@@ -16,7 +16,15 @@ import fc from 'fast-check';
 import { simpleDiff } from 'lib0/diff';
 import { defaultDeleteFilter, defaultProtectedNodes } from 'y-prosemirror';
 import * as Y from 'yjs';
-import { addComment, COMMENTS_MAP, CommentError, deleteComment, replyToComment, setCommentAnchor, setCommentResolved } from '../../server/documents/comments.js';
+import {
+  addComment,
+  COMMENTS_MAP,
+  CommentError,
+  deleteComment,
+  replyToComment,
+  setCommentAnchor,
+  setCommentResolved,
+} from '../../server/documents/comments.js';
 import { paperFragment, PAPER_FRAGMENT } from '../../server/documents/paper-fragment.js';
 import { indexPaperPositions } from '../../server/documents/paper-positions.js';
 
@@ -46,7 +54,14 @@ export type EditorOp =
   | { readonly t: 'erase'; readonly text: number; readonly at: number; readonly len: number }
   | { readonly t: 'format'; readonly text: number; readonly at: number; readonly len: number; readonly attrs: Attrs }
   /** A text change the way y-prosemirror's updateYText writes it (diff, then re-format every run). */
-  | { readonly t: 'pmEdit'; readonly text: number; readonly at: number; readonly del: number; readonly insert: string; readonly marks: Attrs }
+  | {
+      readonly t: 'pmEdit';
+      readonly text: number;
+      readonly at: number;
+      readonly del: number;
+      readonly insert: string;
+      readonly marks: Attrs;
+    }
   | { readonly t: 'insertBlock'; readonly container: number; readonly at: number; readonly block: BlockSpec }
   | { readonly t: 'deleteBlocks'; readonly container: number; readonly at: number; readonly count: number }
   | { readonly t: 'setAttr'; readonly element: number; readonly key: number; readonly value: number }
@@ -83,7 +98,14 @@ export const MARKS: readonly Attrs[] = [
   { bold: {}, link: { href: LINKS[0], target: '_blank', rel: 'noopener noreferrer nofollow', class: null } },
 ];
 /** Attribute sets that remove marks (what y-prosemirror writes when a mark goes). */
-const UNMARKS: readonly Attrs[] = [{ bold: null }, { italic: null }, { link: null }, { code: null }, { bold: null, italic: null }, { italic: {}, bold: null }];
+const UNMARKS: readonly Attrs[] = [
+  { bold: null },
+  { italic: null },
+  { link: null },
+  { code: null },
+  { bold: null, italic: null },
+  { italic: {}, bold: null },
+];
 
 const CHARS = [...'abcdefghij klmnop', 'é', '\u00a0', '😀'];
 const word = fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 6 }).map((chars) => chars.join(''));
@@ -103,17 +125,35 @@ const listSpec = (depth: number): fc.Arbitrary<ListSpec> =>
   fc.record({
     kind: fc.constantFrom('bulletList' as const, 'orderedList' as const),
     items: fc.array(
-      fc.record({ runs, nested: depth > 0 ? fc.option(fc.constant(null).chain(() => listSpec(depth - 1)), { freq: 3 }) : fc.constant(null) }),
+      fc.record({
+        runs,
+        nested:
+          depth > 0
+            ? fc.option(
+                fc.constant(null).chain(() => listSpec(depth - 1)),
+                { freq: 3 },
+              )
+            : fc.constant(null),
+      }),
       { minLength: 1, maxLength: 3 },
     ),
   });
 
 export const blockSpec: fc.Arbitrary<BlockSpec> = fc.oneof(
-  { arbitrary: fc.record({ kind: fc.constant('paragraph' as const), runs, align: fc.constantFrom(null, null, 'center', 'right') }), weight: 6 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('paragraph' as const), runs, align: fc.constantFrom(null, null, 'center', 'right') }),
+    weight: 6,
+  },
   { arbitrary: fc.record({ kind: fc.constant('heading' as const), level: fc.integer({ min: 1, max: 6 }), runs }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('codeBlock' as const), language: fc.constantFrom(null, 'js', 'python'), text: word }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('codeBlock' as const), language: fc.constantFrom(null, 'js', 'python'), text: word }),
+    weight: 1,
+  },
   { arbitrary: listSpec(2), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('blockquote' as const), paragraphs: fc.array(runs, { minLength: 1, maxLength: 2 }) }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('blockquote' as const), paragraphs: fc.array(runs, { minLength: 1, maxLength: 2 }) }),
+    weight: 1,
+  },
   {
     arbitrary: fc.record({
       kind: fc.constant('table' as const),
@@ -144,11 +184,21 @@ export function editorOp(undo: boolean): fc.Arbitrary<EditorOp> {
       weight: 5,
     },
     {
-      arbitrary: fc.record({ t: fc.constant('pmEdit' as const), text: sel, at: sel, del: fc.integer({ min: 0, max: 3 }), insert: fc.oneof(word, fc.constant('')), marks: markOrNone }),
+      arbitrary: fc.record({
+        t: fc.constant('pmEdit' as const),
+        text: sel,
+        at: sel,
+        del: fc.integer({ min: 0, max: 3 }),
+        insert: fc.oneof(word, fc.constant('')),
+        marks: markOrNone,
+      }),
       weight: 5,
     },
     { arbitrary: fc.record({ t: fc.constant('insertBlock' as const), container: sel, at: sel, block: blockSpec }), weight: 5 },
-    { arbitrary: fc.record({ t: fc.constant('deleteBlocks' as const), container: sel, at: sel, count: fc.integer({ min: 1, max: 2 }) }), weight: 2 },
+    {
+      arbitrary: fc.record({ t: fc.constant('deleteBlocks' as const), container: sel, at: sel, count: fc.integer({ min: 1, max: 2 }) }),
+      weight: 2,
+    },
     { arbitrary: fc.record({ t: fc.constant('setAttr' as const), element: sel, key: sel, value: sel }), weight: 2 },
     { arbitrary: fc.record({ t: fc.constant('split' as const), text: sel, at: sel }), weight: 2 },
     { arbitrary: fc.record({ t: fc.constant('join' as const), pair: sel }), weight: 2 },
@@ -162,7 +212,13 @@ export function editorOp(undo: boolean): fc.Arbitrary<EditorOp> {
       weight: 1,
     },
     {
-      arbitrary: fc.record({ t: fc.constant('comment' as const), action: fc.constantFrom(...COMMENT_ACTIONS), pick: sel, from: sel, len: fc.integer({ min: 1, max: 12 }) }),
+      arbitrary: fc.record({
+        t: fc.constant('comment' as const),
+        action: fc.constantFrom(...COMMENT_ACTIONS),
+        pick: sel,
+        from: sel,
+        len: fc.integer({ min: 1, max: 12 }),
+      }),
       weight: 3,
     },
     { arbitrary: fc.record({ t: fc.constant('pause' as const), ms: fc.constantFrom(0, 5, 20, 60) }), weight: 3 },
@@ -296,7 +352,9 @@ const show = (value: unknown) => JSON.stringify(value);
 
 function prelimText(runsToInsert: readonly Run[]): Y.XmlText {
   const text = new Y.XmlText();
-  const delta = runsToInsert.map(([insert, attributes]) => (attributes === undefined ? { insert } : { insert, attributes: copy(attributes) }));
+  const delta = runsToInsert.map(([insert, attributes]) =>
+    attributes === undefined ? { insert } : { insert, attributes: copy(attributes) },
+  );
   if (delta.length > 0) text.applyDelta(delta);
   return text;
 }
@@ -314,7 +372,9 @@ function buildList(spec: ListSpec): Y.XmlElement {
   return element(
     spec.kind,
     spec.kind === 'orderedList' ? { start: 1 } : {},
-    spec.items.map((item) => element('listItem', {}, item.nested ? [paragraph(item.runs), buildList(item.nested)] : [paragraph(item.runs)])),
+    spec.items.map((item) =>
+      element('listItem', {}, item.nested ? [paragraph(item.runs), buildList(item.nested)] : [paragraph(item.runs)]),
+    ),
   );
 }
 
@@ -332,12 +392,17 @@ function buildBlock(spec: BlockSpec): Y.XmlElement {
     case 'orderedList':
       return buildList(spec);
     case 'blockquote':
-      return element('blockquote', {}, spec.paragraphs.map((p) => paragraph(p)));
+      return element(
+        'blockquote',
+        {},
+        spec.paragraphs.map((p) => paragraph(p)),
+      );
     case 'table': {
       const rows: Y.XmlElement[] = [];
       for (let r = 0; r < spec.rows; r++) {
         const cells: Y.XmlElement[] = [];
-        for (let c = 0; c < spec.cols; c++) cells.push(element(r === 0 ? 'tableHeader' : 'tableCell', CELL_ATTRS, [paragraph(spec.cells[r * spec.cols + c] ?? [])]));
+        for (let c = 0; c < spec.cols; c++)
+          cells.push(element(r === 0 ? 'tableHeader' : 'tableCell', CELL_ATTRS, [paragraph(spec.cells[r * spec.cols + c] ?? [])]));
         rows.push(element('tableRow', {}, cells));
       }
       return element('table', {}, rows);
@@ -355,9 +420,16 @@ function buildFor(kind: ContainerKind, spec: BlockSpec): Y.XmlElement {
     case 'blocks':
       return buildBlock(spec);
     case 'list':
-      return element('listItem', {}, spec.kind === 'bulletList' || spec.kind === 'orderedList' ? [paragraph([]), buildList(spec)] : [paragraph(runsOf(spec))]);
+      return element(
+        'listItem',
+        {},
+        spec.kind === 'bulletList' || spec.kind === 'orderedList' ? [paragraph([]), buildList(spec)] : [paragraph(runsOf(spec))],
+      );
     case 'table':
-      return element('tableRow', {}, [element('tableCell', CELL_ATTRS, [paragraph(runsOf(spec))]), element('tableCell', CELL_ATTRS, [paragraph([])])]);
+      return element('tableRow', {}, [
+        element('tableCell', CELL_ATTRS, [paragraph(runsOf(spec))]),
+        element('tableCell', CELL_ATTRS, [paragraph([])]),
+      ]);
     case 'tableRow':
       return element('tableCell', CELL_ATTRS, [paragraph(runsOf(spec))]);
   }
@@ -371,7 +443,10 @@ const ATTRIBUTES: Record<string, readonly (readonly [string, readonly unknown[]]
     ['textAlign', ['left', 'center', null]],
   ],
   codeBlock: [['language', ['js', 'ts', 'python', null]]],
-  orderedList: [['start', [1, 2, 5]], ['type', [null, 'a']]],
+  orderedList: [
+    ['start', [1, 2, 5]],
+    ['type', [null, 'a']],
+  ],
   tableCell: [
     ['colspan', [1, 2]],
     ['rowspan', [1, 2]],
@@ -390,7 +465,8 @@ function deltaFrom(text: Y.XmlText, from: number): Delta {
   for (const op of text.toDelta() as Delta) {
     if (typeof op.insert !== 'string') continue;
     const end = offset + op.insert.length;
-    if (end > from) out.push({ insert: op.insert.slice(Math.max(0, from - offset)), ...(op.attributes ? { attributes: op.attributes } : {}) });
+    if (end > from)
+      out.push({ insert: op.insert.slice(Math.max(0, from - offset)), ...(op.attributes ? { attributes: op.attributes } : {}) });
     offset = end;
   }
   return out;
@@ -428,7 +504,8 @@ function pmUpdateText(text: Y.XmlText, runsAfter: readonly { text: string; marks
 
 function pmEdit(text: Y.XmlText, at: number, del: number, insert: string, marks: Attrs): void {
   const runsNow: { text: string; marks: Attrs }[] = [];
-  for (const op of text.toDelta() as Delta) if (typeof op.insert === 'string') runsNow.push({ text: op.insert, marks: op.attributes ?? {} });
+  for (const op of text.toDelta() as Delta)
+    if (typeof op.insert === 'string') runsNow.push({ text: op.insert, marks: op.attributes ?? {} });
   const after: { text: string; marks: Attrs }[] = [];
   let offset = 0;
   let inserted = insert.length === 0;
@@ -446,7 +523,10 @@ function pmEdit(text: Y.XmlText, at: number, del: number, insert: string, marks:
     offset = end;
   }
   place();
-  pmUpdateText(text, after.filter((r) => r.text.length > 0));
+  pmUpdateText(
+    text,
+    after.filter((r) => r.text.length > 0),
+  );
 }
 
 function commentIds(doc: Y.Doc): string[] {
@@ -489,7 +569,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
         return;
       }
       case 'erase': {
-        const target = pick(paper().texts.filter((t) => t.node.length > 0), op.text);
+        const target = pick(
+          paper().texts.filter((t) => t.node.length > 0),
+          op.text,
+        );
         if (!target) return;
         const range = span(target.node, op.at % target.node.length, op.len);
         if (!range) return;
@@ -498,7 +581,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
         return;
       }
       case 'format': {
-        const target = pick(paper().texts.filter((t) => t.node.length > 0), op.text);
+        const target = pick(
+          paper().texts.filter((t) => t.node.length > 0),
+          op.text,
+        );
         if (!target) return;
         const range = span(target.node, op.at % target.node.length, op.len);
         if (!range) return;
@@ -525,7 +611,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
         return;
       }
       case 'deleteBlocks': {
-        const container = pick(paper().containers.filter((c) => c.node.length > 0), op.container);
+        const container = pick(
+          paper().containers.filter((c) => c.node.length > 0),
+          op.container,
+        );
         if (!container) return;
         const at = op.at % container.node.length;
         const count = Math.min(op.count, container.node.length - at);
@@ -534,7 +623,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
         return;
       }
       case 'setAttr': {
-        const target = pick(paper().elements.filter((e) => ATTRIBUTES[e.node.nodeName] !== undefined), op.element);
+        const target = pick(
+          paper().elements.filter((e) => ATTRIBUTES[e.node.nodeName] !== undefined),
+          op.element,
+        );
         if (!target) return;
         const choices = ATTRIBUTES[target.node.nodeName]!;
         const [key, values] = choices[op.key % choices.length]!;
@@ -546,7 +638,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
       }
       case 'split': {
         const target = pick(
-          paper().texts.filter((t) => t.node.parent instanceof Y.XmlElement && (t.node.parent.nodeName === 'paragraph' || t.node.parent.nodeName === 'heading')),
+          paper().texts.filter(
+            (t) =>
+              t.node.parent instanceof Y.XmlElement && (t.node.parent.nodeName === 'paragraph' || t.node.parent.nodeName === 'heading'),
+          ),
           op.text,
         );
         if (!target) return;
@@ -572,7 +667,8 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
           for (let i = 0; i + 1 < children.length; i++) {
             const a = children[i];
             const b = children[i + 1];
-            if (a instanceof Y.XmlElement && b instanceof Y.XmlElement && TEXT_BLOCKS.has(a.nodeName) && TEXT_BLOCKS.has(b.nodeName)) pairs.push([c.node, i, c.path]);
+            if (a instanceof Y.XmlElement && b instanceof Y.XmlElement && TEXT_BLOCKS.has(a.nodeName) && TEXT_BLOCKS.has(b.nodeName))
+              pairs.push([c.node, i, c.path]);
           }
         }
         const chosen = pick(pairs, op.pair);
@@ -593,7 +689,10 @@ export function applyEditorOp(editor: Editor, op: EditorOp): string | null {
         return;
       }
       case 'setBlockType': {
-        const target = pick(paper().elements.filter((e) => TEXT_BLOCKS.has(e.node.nodeName) && e.node.nodeName !== op.to), op.element);
+        const target = pick(
+          paper().elements.filter((e) => TEXT_BLOCKS.has(e.node.nodeName) && e.node.nodeName !== op.to),
+          op.element,
+        );
         if (!target) return;
         const block = target.node;
         const container = block.parent as Y.XmlFragment | Y.XmlElement;
@@ -627,7 +726,11 @@ function commentOp(editor: Editor, op: Extract<EditorOp, { t: 'comment' }>): str
       const from = op.from % length;
       const to = Math.min(length, from + op.len);
       if (op.action === 'add') {
-        const id = addComment(doc, { id: `${editor.name}-c${serial}`, anchor: { from, to }, body: `note ${serial} by ${editor.name}`, author, createdAt }, origin);
+        const id = addComment(
+          doc,
+          { id: `${editor.name}-c${serial}`, anchor: { from, to }, body: `note ${serial} by ${editor.name}`, author, createdAt },
+          origin,
+        );
         return `comment add ${id} [${from},${to})`;
       }
       const id = pick(ids, op.pick);
@@ -682,7 +785,9 @@ export function fingerprint(doc: Y.Doc): Fingerprint {
 /** JSON with object keys sorted (a Y.Map's keys come in the order this replica received them). */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }
 
@@ -697,7 +802,9 @@ export function fingerprintDiff(a: Fingerprint, b: Fingerprint): string[] {
 
 /** Readable state vector: client → clock. */
 export function stateVectorOf(doc: Y.Doc): Record<string, number> {
-  return Object.fromEntries([...Y.decodeStateVector(Y.encodeStateVector(doc))].sort(([x], [y]) => x - y).map(([client, clock]) => [String(client), clock]));
+  return Object.fromEntries(
+    [...Y.decodeStateVector(Y.encodeStateVector(doc))].sort(([x], [y]) => x - y).map(([client, clock]) => [String(client), clock]),
+  );
 }
 
 /**

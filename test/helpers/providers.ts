@@ -10,7 +10,12 @@ const live = new Set<Destroyable>();
 const FAST_RECONNECT = { delay: 50, minDelay: 50, maxDelay: 300, factor: 1.5, jitter: false } as const;
 
 /** An unmodified HocuspocusProvider that manages its own socket. */
-export function hocuspocusProvider(port: number, name: string, document = new Y.Doc(), extra: Record<string, unknown> = {}): HocuspocusProvider {
+export function hocuspocusProvider(
+  port: number,
+  name: string,
+  document = new Y.Doc(),
+  extra: Record<string, unknown> = {},
+): HocuspocusProvider {
   const provider = new HocuspocusProvider({
     url: `ws://127.0.0.1:${port}`,
     name,
@@ -42,7 +47,12 @@ export function attachedProvider(websocketProvider: HocuspocusProviderWebsocket,
   return provider;
 }
 
-export function yWebsocketProvider(port: number, name: string, document = new Y.Doc(), options: Record<string, unknown> = {}): WebsocketProvider {
+export function yWebsocketProvider(
+  port: number,
+  name: string,
+  document = new Y.Doc(),
+  options: Record<string, unknown> = {},
+): WebsocketProvider {
   const provider = new WebsocketProvider(`ws://127.0.0.1:${port}/y`, name, document, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     maxBackoffTime: 300,

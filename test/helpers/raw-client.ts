@@ -141,7 +141,11 @@ export class RawClient {
   async join(name: string, options: { version?: string; timeoutMs?: number } = {}): Promise<void> {
     this.send(authFrame(name, 'token', options.version));
     this.send(step1Frame(name, Y.encodeStateVector(this.doc(name))));
-    await this.waitForFrame((f) => f.kind === 'sync' && f.name === name && f.sub === Sync.Step2, options.timeoutMs, `SyncStep2 for ${name}`);
+    await this.waitForFrame(
+      (f) => f.kind === 'sync' && f.name === name && f.sub === Sync.Step2,
+      options.timeoutMs,
+      `SyncStep2 for ${name}`,
+    );
   }
 
   /** Answers every bare Ping with a bare Pong, as providers ≥ 4 do. */

@@ -47,7 +47,10 @@ export function testRedis(): TestRedis {
  */
 export async function closeRedis(connection: { quit(): Promise<unknown>; disconnect(): void }): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const quit = connection.quit().then(() => true, () => false);
+  const quit = connection.quit().then(
+    () => true,
+    () => false,
+  );
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2_000)));
   if (!(await Promise.race([quit, timeout]))) connection.disconnect();
   clearTimeout(timer);

@@ -57,7 +57,8 @@ export class Hub implements Publisher {
   }
 
   deliver(topic: string, frame: Uint8Array, except: FakeSocket | null): void {
-    for (const socket of this.sockets) if (socket !== except && !socket.closed && socket.subscriptions.has(topic)) socket.frames.push(frame);
+    for (const socket of this.sockets)
+      if (socket !== except && !socket.closed && socket.subscriptions.has(topic)) socket.frames.push(frame);
   }
 }
 

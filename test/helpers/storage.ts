@@ -78,7 +78,6 @@ export async function openDocument(storage: DocumentStorage, name: string): Prom
 
 export { sleep, waitFor } from './wait.js';
 
-
 /** Wraps a Db and counts statements sent outside transactions, by SQL prefix. */
 export function countingDb(inner: Db): Db & { statements: string[] } {
   const statements: string[] = [];

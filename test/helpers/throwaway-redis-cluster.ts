@@ -70,17 +70,48 @@ export async function startThrowawayRedisCluster(size = 3): Promise<ThrowawayRed
       const output: string[] = [];
       const child = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          path.join(dir, `nodes-${port}.conf`),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+        ],
         { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       children.push(child);
       child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      await waitFor(() => output.join('').includes('Ready to accept connections') || child.exitCode !== null, 10_000, `redis-server ${port} to start`);
+      await waitFor(
+        () => output.join('').includes('Ready to accept connections') || child.exitCode !== null,
+        10_000,
+        `redis-server ${port} to start`,
+      );
       if (child.exitCode !== null) throw new Error(`redis-server ${port} exited:\n${output.join('')}`);
     }
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
     for (const port of ports) {
-      await waitFor(async () => (await run('redis-cli', ['-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'), 15_000, `cluster_state:ok on ${port}`, 100);
+      await waitFor(
+        async () => (await run('redis-cli', ['-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'),
+        15_000,
+        `cluster_state:ok on ${port}`,
+        100,
+      );
     }
   } catch (error) {
     await stop();
@@ -90,7 +121,10 @@ export async function startThrowawayRedisCluster(size = 3): Promise<ThrowawayRed
     url: `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`,
     ports,
     client(keyPrefix) {
-      const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), keyPrefix ? { keyPrefix } : {});
+      const client = new Cluster(
+        ports.map((port) => ({ host: '127.0.0.1', port })),
+        keyPrefix ? { keyPrefix } : {},
+      );
       clients.push(client);
       return client;
     },

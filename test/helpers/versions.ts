@@ -7,7 +7,11 @@ import { startServer, type RunningServer, type StartOptions } from '../../server
 import type { TestDatabase } from './databases.js';
 import { waitFor } from './wait.js';
 
-export async function startDurableServer(database: TestDatabase, config: Partial<Config> = {}, options: Omit<StartOptions, 'config'> = {}): Promise<RunningServer> {
+export async function startDurableServer(
+  database: TestDatabase,
+  config: Partial<Config> = {},
+  options: Omit<StartOptions, 'config'> = {},
+): Promise<RunningServer> {
   return startServer({
     ...options,
     config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', ...config },
@@ -43,7 +47,14 @@ export function paperLines(doc: Y.Doc): string[] {
   return doc
     .getXmlFragment('default')
     .toArray()
-    .map((block) => (block instanceof Y.XmlElement ? block.toArray().map((child) => (child instanceof Y.XmlText ? child.toString() : '')).join('') : ''));
+    .map((block) =>
+      block instanceof Y.XmlElement
+        ? block
+            .toArray()
+            .map((child) => (child instanceof Y.XmlText ? child.toString() : ''))
+            .join('')
+        : '',
+    );
 }
 
 export async function acknowledged(provider: HocuspocusProvider): Promise<void> {

@@ -1,12 +1,7 @@
 import net from 'node:net';
 
 /** Polls `condition` until it is truthy; rejects with `message` after `timeoutMs`. */
-export async function waitFor<T>(
-  condition: () => T | Promise<T>,
-  timeoutMs = 5_000,
-  message = 'condition',
-  intervalMs = 10,
-): Promise<T> {
+export async function waitFor<T>(condition: () => T | Promise<T>, timeoutMs = 5_000, message = 'condition', intervalMs = 10): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   for (;;) {

@@ -29,7 +29,16 @@ const admin = <T = Record<string, unknown>>(method: string, path: string, body?:
 beforeAll(async () => {
   database = await createTestDatabase('httpadmin');
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport: 'uws', logLevel: 'silent' },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      storage: 'durable',
+      databaseUrl: database.url,
+      authSecret: SECRET,
+      adminToken: ADMIN,
+      transport: 'uws',
+      logLevel: 'silent',
+    },
     accessEvents,
   });
   sql = new pg.Client({ connectionString: database.url });
@@ -47,7 +56,8 @@ interface AuditPage {
   nextBefore: string | null;
 }
 
-const count = async (table: string): Promise<number> => Number((await sql.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
+const count = async (table: string): Promise<number> =>
+  Number((await sql.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
 
 describe('the admin guard', () => {
   it('answers 401 without the admin token, with a wrong one, and with a user token', async () => {
@@ -91,12 +101,21 @@ describe('users, projects, members, documents, tokens, sessions', () => {
     expect(created.status).toBe(201);
     expect(created.body.id).toMatch(UUID);
     ids.project = created.body.id;
-    const { rows } = await sql.query('select p.visibility, p.owner_id, m.user_id, m.role from projects p join project_members m on m.project_id = p.id where p.id = $1', [ids.project]);
+    const { rows } = await sql.query(
+      'select p.visibility, p.owner_id, m.user_id, m.role from projects p join project_members m on m.project_id = p.id where p.id = $1',
+      [ids.project],
+    );
     expect(rows).toEqual([{ visibility: 'private', owner_id: ids.owner, user_id: ids.owner, role: 'owner' }]);
 
-    const publicProject = await admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Open lab', ownerId: ids.owner, visibility: 'public' });
+    const publicProject = await admin<{ id: string }>('POST', '/api/admin/projects', {
+      name: 'Open lab',
+      ownerId: ids.owner,
+      visibility: 'public',
+    });
     expect(publicProject.status).toBe(201);
-    expect((await sql.query('select visibility from projects where id = $1', [publicProject.body.id])).rows).toEqual([{ visibility: 'public' }]);
+    expect((await sql.query('select visibility from projects where id = $1', [publicProject.body.id])).rows).toEqual([
+      { visibility: 'public' },
+    ]);
 
     const noOwner = await admin<ErrorBody>('POST', '/api/admin/projects', { name: 'Orphan', ownerId: crypto.randomUUID() });
     expect(noOwner.status).toBe(404);
@@ -113,30 +132,52 @@ describe('users, projects, members, documents, tokens, sessions', () => {
       { user_id: ids.owner, role: 'owner' },
       { user_id: ids.viewer, role: 'viewer' },
     ]);
-    expect((await admin('POST', `/api/admin/projects/${crypto.randomUUID()}/members`, { userId: ids.editor, role: 'editor' })).status).toBe(404);
-    const noUser = await admin<ErrorBody>('POST', `/api/admin/projects/${ids.project}/members`, { userId: crypto.randomUUID(), role: 'editor' });
+    expect((await admin('POST', `/api/admin/projects/${crypto.randomUUID()}/members`, { userId: ids.editor, role: 'editor' })).status).toBe(
+      404,
+    );
+    const noUser = await admin<ErrorBody>('POST', `/api/admin/projects/${ids.project}/members`, {
+      userId: crypto.randomUUID(),
+      role: 'editor',
+    });
     expect(noUser.status).toBe(404);
     expect(noUser.body.error).toMatch(/^userId: /);
   });
 
   it('creates documents (201 {id,name}), 409 for a taken name, 404 for an unknown project', async () => {
-    const created = await admin<{ id: string; name: string }>('POST', '/api/admin/documents', { projectId: ids.project, name: 'lab/paper one', kind: 'paper' });
+    const created = await admin<{ id: string; name: string }>('POST', '/api/admin/documents', {
+      projectId: ids.project,
+      name: 'lab/paper one',
+      kind: 'paper',
+    });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: expect.stringMatching(UUID), name: 'lab/paper one' });
     const tree = await admin('POST', '/api/admin/documents', { projectId: ids.project, name: 'lab/tree', kind: 'research_tree' });
     expect(tree.status).toBe(201);
-    expect((await sql.query('select kind, project_id from documents where name = $1', ['lab/tree'])).rows).toEqual([{ kind: 'research_tree', project_id: ids.project }]);
+    expect((await sql.query('select kind, project_id from documents where name = $1', ['lab/tree'])).rows).toEqual([
+      { kind: 'research_tree', project_id: ids.project },
+    ]);
 
-    const taken = await admin<ErrorBody>('POST', '/api/admin/documents', { projectId: ids.project, name: 'lab/paper one', kind: 'research_tree' });
+    const taken = await admin<ErrorBody>('POST', '/api/admin/documents', {
+      projectId: ids.project,
+      name: 'lab/paper one',
+      kind: 'research_tree',
+    });
     expect(taken.status).toBe(409);
     expect(taken.body.error).toMatch(/^name: /);
-    const nowhere = await admin<ErrorBody>('POST', '/api/admin/documents', { projectId: crypto.randomUUID(), name: 'lab/nowhere', kind: 'paper' });
+    const nowhere = await admin<ErrorBody>('POST', '/api/admin/documents', {
+      projectId: crypto.randomUUID(),
+      name: 'lab/nowhere',
+      kind: 'paper',
+    });
     expect(nowhere.status).toBe(404);
     expect(nowhere.body.error).toMatch(/^projectId: /);
   });
 
   it('mints tokens that the read/write API accepts; 404 for an unknown user', async () => {
-    const minted = await admin<{ token: string; sessionId: string; expiresAt: string }>('POST', '/api/admin/tokens', { userId: ids.owner, ttlSeconds: 600 });
+    const minted = await admin<{ token: string; sessionId: string; expiresAt: string }>('POST', '/api/admin/tokens', {
+      userId: ids.owner,
+      ttlSeconds: 600,
+    });
     expect(minted.status).toBe(201);
     expect(minted.body.token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const expiresIn = Date.parse(minted.body.expiresAt) - Date.now();
@@ -160,7 +201,9 @@ describe('users, projects, members, documents, tokens, sessions', () => {
     events.length = 0;
     expect((await admin('DELETE', `/api/admin/projects/${ids.project}/members/${ids.viewer}`)).status).toBe(204);
     expect(events).toEqual([{ type: 'membership-removed', userId: ids.viewer, projectId: ids.project }]);
-    expect((await sql.query('select 1 from project_members where project_id = $1 and user_id = $2', [ids.project, ids.viewer])).rows).toEqual([]);
+    expect(
+      (await sql.query('select 1 from project_members where project_id = $1 and user_id = $2', [ids.project, ids.viewer])).rows,
+    ).toEqual([]);
     expect((await admin('DELETE', `/api/admin/projects/${ids.project}/members/${ids.viewer}`)).status).toBe(404);
     expect(events).toHaveLength(1);
     expect((await admin<ErrorBody>('DELETE', `/api/admin/projects/nope/members/${ids.viewer}`)).body.error).toMatch(/^id: Invalid UUID/);
@@ -175,10 +218,18 @@ describe('users, projects, members, documents, tokens, sessions', () => {
   });
 
   it('records every admin action in the audit log, newest first, in pages', async () => {
-    const all = await admin<{ entries: Array<{ id: string; actor: string; action: string; resourceType: string; resourceId: string; details: Record<string, unknown>; createdAt: string }>; nextBefore: string | null }>(
-      'GET',
-      '/api/admin/audit?limit=1000',
-    );
+    const all = await admin<{
+      entries: Array<{
+        id: string;
+        actor: string;
+        action: string;
+        resourceType: string;
+        resourceId: string;
+        details: Record<string, unknown>;
+        createdAt: string;
+      }>;
+      nextBefore: string | null;
+    }>('GET', '/api/admin/audit?limit=1000');
     expect(all.status).toBe(200);
     const actions = all.body.entries.map((entry) => entry.action);
     expect(actions.slice(0, 2)).toEqual(['session.revoke', 'project.member.remove']);
@@ -246,7 +297,10 @@ describe('invalid input', () => {
   });
 
   it('answers 400 for an empty body and 413 for one beyond the limit', async () => {
-    const empty = await fetch(`http://127.0.0.1:${server.port}/api/admin/users`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    const empty = await fetch(`http://127.0.0.1:${server.port}/api/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as ErrorBody).error).toMatch(/^body: Required/);
     const huge = await fetch(`http://127.0.0.1:${server.port}/api/admin/users`, {

@@ -47,9 +47,17 @@ async function send(port: number, method: string, path: string, headers: Record<
   return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers };
 }
 
-const documentsNamed = async (name: string) => Number((await sql.query<{ n: string }>('select count(*) as n from documents where name = $1', [name])).rows[0]!.n);
+const documentsNamed = async (name: string) =>
+  Number((await sql.query<{ n: string }>('select count(*) as n from documents where name = $1', [name])).rows[0]!.n);
 const versionsOf = async (name: string) =>
-  Number((await sql.query<{ n: string }>('select count(*) as n from document_versions v join documents d on d.id = v.document_id where d.name = $1', [name])).rows[0]!.n);
+  Number(
+    (
+      await sql.query<{ n: string }>(
+        'select count(*) as n from document_versions v join documents d on d.id = v.document_id where d.name = $1',
+        [name],
+      )
+    ).rows[0]!.n,
+  );
 const docPath = (name: string, rest = '') => `/api/documents/${encodeURIComponent(name)}${rest}`;
 const JSON_TYPE = { 'content-type': 'application/json' };
 const TEXT_TYPE = { 'content-type': 'text/plain;charset=UTF-8' };
@@ -58,10 +66,27 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
   describe('open mode with ALLOWED_ORIGINS', () => {
     let server: RunningServer;
     beforeAll(async () => {
-      server = await startDurableServer(database, { transport, allowedOrigins: [APP], autoVersionQuietMs: 3_600_000, autoVersionMaxMs: 3_600_000 });
-      const created = await send(server.port, 'POST', '/api/documents', JSON_TYPE, JSON.stringify({ name: `${transport}/target`, kind: 'paper' }));
+      server = await startDurableServer(database, {
+        transport,
+        allowedOrigins: [APP],
+        autoVersionQuietMs: 3_600_000,
+        autoVersionMaxMs: 3_600_000,
+      });
+      const created = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        JSON_TYPE,
+        JSON.stringify({ name: `${transport}/target`, kind: 'paper' }),
+      );
       expect(created.status).toBe(201);
-      const version = await send(server.port, 'POST', docPath(`${transport}/target`, '/versions'), JSON_TYPE, JSON.stringify({ label: 'first' }));
+      const version = await send(
+        server.port,
+        'POST',
+        docPath(`${transport}/target`, '/versions'),
+        JSON_TYPE,
+        JSON.stringify({ label: 'first' }),
+      );
       expect(version.status).toBe(201);
     });
     afterAll(async () => {
@@ -70,7 +95,13 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 
     it('refuses a cross-origin text/plain POST that would create a document (403, nothing created)', async () => {
       const name = `${transport}/forged`;
-      const answer = await send(server.port, 'POST', '/api/documents', { ...TEXT_TYPE, origin: EVIL }, JSON.stringify({ name, kind: 'paper' }));
+      const answer = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        { ...TEXT_TYPE, origin: EVIL },
+        JSON.stringify({ name, kind: 'paper' }),
+      );
       expect(answer.status).toBe(403);
       expect(answer.body).toEqual({ error: 'origin not allowed' });
       expect(answer.headers.get('access-control-allow-origin')).toBeNull();
@@ -80,7 +111,13 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     it('refuses cross-origin named versions and restores, with or without a body (403, nothing stored)', async () => {
       const name = `${transport}/target`;
       const before = await versionsOf(name);
-      const label = await send(server.port, 'POST', docPath(name, '/versions'), { ...TEXT_TYPE, origin: EVIL }, JSON.stringify({ label: 'forged' }));
+      const label = await send(
+        server.port,
+        'POST',
+        docPath(name, '/versions'),
+        { ...TEXT_TYPE, origin: EVIL },
+        JSON.stringify({ label: 'forged' }),
+      );
       const bare = await send(server.port, 'POST', docPath(name, '/versions'), { origin: EVIL });
       const restore = await send(server.port, 'POST', docPath(name, '/versions/1/restore'), { origin: EVIL });
       expect([label.status, bare.status, restore.status]).toEqual([403, 403, 403]);
@@ -92,7 +129,12 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
         for (const origin of [EVIL, 'null']) {
           const answer = await send(server.port, method, docPath(`${transport}/target`), { origin });
-          expect({ method, origin, status: answer.status, body: answer.body }).toEqual({ method, origin, status: 403, body: { error: 'origin not allowed' } });
+          expect({ method, origin, status: answer.status, body: answer.body }).toEqual({
+            method,
+            origin,
+            status: 403,
+            body: { error: 'origin not allowed' },
+          });
         }
       }
     });
@@ -105,21 +147,45 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
 
     it('answers 415 to a JSON body sent as anything but application/json, from a listed origin or none', async () => {
       const name = `${transport}/typed`;
-      for (const headers of [{ ...TEXT_TYPE, origin: APP }, TEXT_TYPE, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'multipart/form-data; boundary=x' }, {}]) {
+      for (const headers of [
+        { ...TEXT_TYPE, origin: APP },
+        TEXT_TYPE,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        { 'content-type': 'multipart/form-data; boundary=x' },
+        {},
+      ]) {
         const answer = await send(server.port, 'POST', '/api/documents', headers, JSON.stringify({ name, kind: 'paper' }));
         expect({ headers, status: answer.status }).toEqual({ headers, status: 415 });
         expect(answer.body).toEqual({ error: 'content-type must be application/json' });
       }
-      const label = await send(server.port, 'POST', docPath(`${transport}/target`, '/versions'), TEXT_TYPE, JSON.stringify({ label: 'typed' }));
+      const label = await send(
+        server.port,
+        'POST',
+        docPath(`${transport}/target`, '/versions'),
+        TEXT_TYPE,
+        JSON.stringify({ label: 'typed' }),
+      );
       expect(label.status).toBe(415);
       expect(await documentsNamed(name)).toBe(0);
     });
 
     it('serves a listed origin and clients without Origin as before', async () => {
-      const fromApp = await send(server.port, 'POST', '/api/documents', { 'content-type': 'application/json; charset=utf-8', origin: APP }, JSON.stringify({ name: `${transport}/from app`, kind: 'paper' }));
+      const fromApp = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        { 'content-type': 'application/json; charset=utf-8', origin: APP },
+        JSON.stringify({ name: `${transport}/from app`, kind: 'paper' }),
+      );
       expect(fromApp.status).toBe(201);
       expect(fromApp.headers.get('access-control-allow-origin')).toBe(APP);
-      const script = await send(server.port, 'POST', '/api/documents', { 'content-type': 'Application/JSON' }, JSON.stringify({ name: `${transport}/from script`, kind: 'paper' }));
+      const script = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        { 'content-type': 'Application/JSON' },
+        JSON.stringify({ name: `${transport}/from script`, kind: 'paper' }),
+      );
       expect(script.status).toBe(201);
       // The browser app's restore and unlabelled version carry no body, hence no content type.
       const bare = await send(server.port, 'POST', docPath(`${transport}/target`, '/versions'), { origin: APP });
@@ -133,7 +199,10 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     let server: RunningServer;
     beforeAll(async () => {
       server = await startDurableServer(database, { transport, autoVersionQuietMs: 3_600_000, autoVersionMaxMs: 3_600_000 });
-      expect((await send(server.port, 'POST', '/api/documents', JSON_TYPE, JSON.stringify({ name: `${transport}/open target`, kind: 'paper' }))).status).toBe(201);
+      expect(
+        (await send(server.port, 'POST', '/api/documents', JSON_TYPE, JSON.stringify({ name: `${transport}/open target`, kind: 'paper' })))
+          .status,
+      ).toBe(201);
     });
     afterAll(async () => {
       await server?.close();
@@ -144,20 +213,46 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       const before = await versionsOf(name);
       for (const site of ['cross-site', 'same-site']) {
         const bare = await send(server.port, 'POST', docPath(name, '/versions'), { origin: EVIL, 'sec-fetch-site': site });
-        expect({ site, status: bare.status, body: bare.body }).toEqual({ site, status: 403, body: { error: 'cross-site request refused' } });
+        expect({ site, status: bare.status, body: bare.body }).toEqual({
+          site,
+          status: 403,
+          body: { error: 'cross-site request refused' },
+        });
       }
-      const forged = await send(server.port, 'POST', '/api/documents', { ...TEXT_TYPE, origin: EVIL, 'sec-fetch-site': 'cross-site' }, JSON.stringify({ name: `${transport}/open forged`, kind: 'paper' }));
+      const forged = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        { ...TEXT_TYPE, origin: EVIL, 'sec-fetch-site': 'cross-site' },
+        JSON.stringify({ name: `${transport}/open forged`, kind: 'paper' }),
+      );
       expect(forged.status).toBe(403);
       expect(await versionsOf(name)).toBe(before);
       expect(await documentsNamed(`${transport}/open forged`)).toBe(0);
     });
 
     it('refuses a text/plain JSON body (415) and serves the same-origin app', async () => {
-      const forged = await send(server.port, 'POST', '/api/documents', TEXT_TYPE, JSON.stringify({ name: `${transport}/open plain`, kind: 'paper' }));
+      const forged = await send(
+        server.port,
+        'POST',
+        '/api/documents',
+        TEXT_TYPE,
+        JSON.stringify({ name: `${transport}/open plain`, kind: 'paper' }),
+      );
       expect(forged.status).toBe(415);
       expect(await documentsNamed(`${transport}/open plain`)).toBe(0);
       const sameOrigin = { origin: `http://127.0.0.1:${server.port}`, 'sec-fetch-site': 'same-origin' };
-      expect((await send(server.port, 'POST', '/api/documents', { ...JSON_TYPE, ...sameOrigin }, JSON.stringify({ name: `${transport}/open app`, kind: 'paper' }))).status).toBe(201);
+      expect(
+        (
+          await send(
+            server.port,
+            'POST',
+            '/api/documents',
+            { ...JSON_TYPE, ...sameOrigin },
+            JSON.stringify({ name: `${transport}/open app`, kind: 'paper' }),
+          )
+        ).status,
+      ).toBe(201);
       expect((await send(server.port, 'POST', docPath(`${transport}/open target`, '/versions'), sameOrigin)).status).toBe(201);
     });
   });

@@ -43,7 +43,11 @@ describe.each(factories())('HTTP limits over %s', (_name, create) => {
   /** A stub API: records the request, answers 200 with a header of its own and a Vary. */
   const stub: HttpHandler = (request) => {
     calls.push(request);
-    return { status: 200, headers: { 'content-type': 'application/json', 'x-handler': 'yes', Vary: 'Accept-Encoding' }, body: '{"ok":true}' };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'x-handler': 'yes', Vary: 'Accept-Encoding' },
+      body: '{"ok":true}',
+    };
   };
 
   async function serve(http: HttpHandler): Promise<string> {
@@ -138,7 +142,9 @@ describe.each(factories())('HTTP limits over %s', (_name, create) => {
     it('answers 429 with Retry-After and the JSON error once a key is over its limit, other keys unaffected', async () => {
       const time = new ManualTime();
       const store = new InProcessRateLimitStore({ clock: time });
-      const base = await serve(withRateLimit(stub, { store, limitPerMinute: 2, keyOf: (request) => `rate_limit:${request.header('x-user') ?? 'anonymous'}:api` }));
+      const base = await serve(
+        withRateLimit(stub, { store, limitPerMinute: 2, keyOf: (request) => `rate_limit:${request.header('x-user') ?? 'anonymous'}:api` }),
+      );
       const get = (user: string) => fetch(`${base}/api/x`, { headers: { 'x-user': user } });
       expect((await get('u1')).status).toBe(200);
       time.time += 15_500;
@@ -173,12 +179,15 @@ describe.each(factories())('HTTP limits over %s', (_name, create) => {
           return inner.hit(key, limit, windowMs);
         },
       };
-      const api = rateLimitRoutes([{ method: 'GET', pattern: '/api/documents/:name', handler: (_request, params) => json(200, { name: params.name }) }], {
-        store,
-        limitPerMinute: 2,
-        // A test double: the server's userOf must return a verified user id.
-        userOf: (request) => request.header('x-user') ?? null,
-      });
+      const api = rateLimitRoutes(
+        [{ method: 'GET', pattern: '/api/documents/:name', handler: (_request, params) => json(200, { name: params.name }) }],
+        {
+          store,
+          limitPerMinute: 2,
+          // A test double: the server's userOf must return a verified user id.
+          userOf: (request) => request.header('x-user') ?? null,
+        },
+      );
       const http = createHttpHandler({ registry: new Registry(), notReadyReason: () => null, staticFiles: async () => json(404, {}), api });
       const base = await serve(withCors(http, [APP]));
       const get = (name: string, headers: Record<string, string> = {}) => fetch(`${base}/api/documents/${name}`, { headers });

@@ -22,7 +22,17 @@ describe('open mode in memory', () => {
   const api = apiClient(() => server.port);
 
   beforeAll(async () => {
-    server = await startServer({ config: { port: 0, host: '127.0.0.1', storage: 'memory', authSecret: undefined, adminToken: undefined, transport: 'uws', logLevel: 'silent' } });
+    server = await startServer({
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'memory',
+        authSecret: undefined,
+        adminToken: undefined,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -88,7 +98,16 @@ describe('open mode on PostgreSQL', () => {
   beforeAll(async () => {
     database = await createTestDatabase('httpopen');
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: undefined, adminToken: ADMIN, transport: 'uws', logLevel: 'silent' },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'durable',
+        databaseUrl: database.url,
+        authSecret: undefined,
+        adminToken: ADMIN,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
     });
   });
   afterAll(async () => {
@@ -100,9 +119,13 @@ describe('open mode on PostgreSQL', () => {
     expect((await api('POST', '/api/documents', { body: { name: 'open-pg/one', kind: 'paper' } })).status).toBe(201);
     expect((await api('POST', '/api/documents', { body: { name: 'open-pg/one', kind: 'paper' } })).status).toBe(409);
     const listed = await api<Listed[]>('GET', '/api/documents');
-    expect(listed.body).toEqual([{ id: expect.any(String), name: 'open-pg/one', kind: 'paper', projectId: DEFAULT_PROJECT_ID, updatedAt: expect.any(String) }]);
+    expect(listed.body).toEqual([
+      { id: expect.any(String), name: 'open-pg/one', kind: 'paper', projectId: DEFAULT_PROJECT_ID, updatedAt: expect.any(String) },
+    ]);
     expect((await api('GET', '/api/documents/open-pg%2Fone/history')).status).toBe(200);
-    const nowhere = await api<ErrorBody>('POST', '/api/documents', { body: { name: 'open-pg/two', kind: 'paper', projectId: crypto.randomUUID() } });
+    const nowhere = await api<ErrorBody>('POST', '/api/documents', {
+      body: { name: 'open-pg/two', kind: 'paper', projectId: crypto.randomUUID() },
+    });
     expect(nowhere.status).toBe(404);
   });
 

@@ -54,9 +54,21 @@ describe('token mode, two instances over Redis', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('presence');
-    for (const [which, transport] of [['a', 'uws'], ['b', 'ws']] as const) {
+    for (const [which, transport] of [
+      ['a', 'uws'],
+      ['b', 'ws'],
+    ] as const) {
       servers[which] = await startServer({
-        config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport, logLevel: 'silent' },
+        config: {
+          port: 0,
+          host: '127.0.0.1',
+          storage: 'durable',
+          databaseUrl: database.url,
+          authSecret: SECRET,
+          adminToken: ADMIN,
+          transport,
+          logLevel: 'silent',
+        },
         presence: presences[which],
       });
     }
@@ -103,7 +115,12 @@ describe('token mode, two instances over Redis', () => {
         { id: users.editor, name: 'The editor', since: new Date(t + 1500).toISOString(), instance: 'A' },
       ],
     };
-    for (const [server, who] of [['a', 'owner'], ['b', 'viewer'], ['a', 'editor'], ['b', 'owner']] as const) {
+    for (const [server, who] of [
+      ['a', 'owner'],
+      ['b', 'viewer'],
+      ['a', 'editor'],
+      ['b', 'owner'],
+    ] as const) {
       const response = await apis[server]<PresenceBody>('GET', path(DOC), { token: tokens[who] });
       expect(response.status, `${server} as ${who}`).toBe(200);
       expect(response.body, `${server} as ${who}`).toEqual(expected);
@@ -112,7 +129,10 @@ describe('token mode, two instances over Redis', () => {
     // The earliest session leaves: the owner's next one counts.
     await presences.b.leave(DOC, 'owner-b1');
     const after = await apis.b<PresenceBody>('GET', path(DOC), { token: tokens.owner });
-    expect(after.body.users).toEqual([expected.users[1], { ...expected.users[0]!, since: new Date(t + 2000).toISOString(), instance: 'A' }]);
+    expect(after.body.users).toEqual([
+      expected.users[1],
+      { ...expected.users[0]!, since: new Date(t + 2000).toISOString(), instance: 'A' },
+    ]);
     for (const key of ['owner-a1', 'owner-a2', 'editor-a1']) await presences.a.leave(DOC, key);
     expect((await apis.a<PresenceBody>('GET', path(DOC), { token: tokens.owner })).body.users).toEqual([]);
   });
@@ -155,7 +175,15 @@ describe('open mode in memory', () => {
 
   beforeAll(async () => {
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', storage: 'memory', authSecret: undefined, adminToken: undefined, transport: 'uws', logLevel: 'silent' },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'memory',
+        authSecret: undefined,
+        adminToken: undefined,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
       presence,
     });
     expect((await api('POST', '/api/documents', { body: { name: 'open/presence', kind: 'paper' } })).status).toBe(201);
@@ -187,7 +215,15 @@ describe('while Redis is unreachable', () => {
   it('answers 503 with the reason rather than "nobody"', async () => {
     const down = createRedisClient('redis://127.0.0.1:1', prefix, logger);
     const server = await startServer({
-      config: { port: 0, host: '127.0.0.1', storage: 'memory', authSecret: undefined, adminToken: undefined, transport: 'ws', logLevel: 'silent' },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'memory',
+        authSecret: undefined,
+        adminToken: undefined,
+        transport: 'ws',
+        logLevel: 'silent',
+      },
       presence: new RedisPresence(down, logger),
     });
     try {

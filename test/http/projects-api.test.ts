@@ -35,7 +35,16 @@ describe('token mode', () => {
   beforeAll(async () => {
     database = await createTestDatabase('httpprojects');
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport: 'uws', logLevel: 'silent' },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'durable',
+        databaseUrl: database.url,
+        authSecret: SECRET,
+        adminToken: ADMIN,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
     });
     const users: Record<string, string> = {};
     for (const who of ['ada', 'grace', 'outsider']) {
@@ -43,9 +52,17 @@ describe('token mode', () => {
       tokens[who] = (await created(admin<{ token: string }>('POST', '/api/admin/tokens', { userId: users[who] }))).token;
     }
     projects.engines = (await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Engines', ownerId: users.ada! }))).id;
-    projects.compilers = (await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Compilers', ownerId: users.grace! }))).id;
-    projects.shared = (await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Shared notes', ownerId: users.grace!, visibility: 'public' }))).id;
-    expect((await admin('POST', `/api/admin/projects/${projects.engines}/members`, { userId: users.grace, role: 'viewer' })).status).toBe(204);
+    projects.compilers = (
+      await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Compilers', ownerId: users.grace! }))
+    ).id;
+    projects.shared = (
+      await created(
+        admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Shared notes', ownerId: users.grace!, visibility: 'public' }),
+      )
+    ).id;
+    expect((await admin('POST', `/api/admin/projects/${projects.engines}/members`, { userId: users.grace, role: 'viewer' })).status).toBe(
+      204,
+    );
     expect((await admin('POST', `/api/admin/projects/${projects.shared}/members`, { userId: users.ada, role: 'editor' })).status).toBe(204);
   });
 
@@ -87,7 +104,17 @@ describe('open mode', () => {
   const api = apiClient(() => server.port);
 
   beforeAll(async () => {
-    server = await startServer({ config: { port: 0, host: '127.0.0.1', storage: 'memory', authSecret: undefined, adminToken: undefined, transport: 'uws', logLevel: 'silent' } });
+    server = await startServer({
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'memory',
+        authSecret: undefined,
+        adminToken: undefined,
+        transport: 'uws',
+        logLevel: 'silent',
+      },
+    });
   });
   afterAll(async () => {
     await server?.close();

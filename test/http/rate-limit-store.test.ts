@@ -23,7 +23,9 @@ async function hits(store: InProcessRateLimitStore, key: string, count: number, 
 
 describe('rate-limit keys', () => {
   it('are rate_limit:{userId}:{endpoint}, anonymous requests by peer address', () => {
-    expect(rateLimitKey('7c0e4a4e-2f0b-4d5e-9a51-8f6f3f1f2b10', 'POST /api/documents/:name/history')).toBe('rate_limit:7c0e4a4e-2f0b-4d5e-9a51-8f6f3f1f2b10:POST /api/documents/:name/history');
+    expect(rateLimitKey('7c0e4a4e-2f0b-4d5e-9a51-8f6f3f1f2b10', 'POST /api/documents/:name/history')).toBe(
+      'rate_limit:7c0e4a4e-2f0b-4d5e-9a51-8f6f3f1f2b10:POST /api/documents/:name/history',
+    );
     const request = { remoteAddress: '::1' } as HttpRequest;
     expect(rateLimitIdentity('user-1', request)).toBe('user-1');
     expect(rateLimitIdentity(null, request)).toBe('anonymous@::1');

@@ -45,14 +45,25 @@ async function created<T>(response: Promise<{ status: number; body: T }>): Promi
 beforeAll(async () => {
   database = await createTestDatabase('httprw');
   server = await startServer({
-    config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport: 'uws', logLevel: 'silent' },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      storage: 'durable',
+      databaseUrl: database.url,
+      authSecret: SECRET,
+      adminToken: ADMIN,
+      transport: 'uws',
+      logLevel: 'silent',
+    },
   });
   for (const who of ['owner', 'editor', 'viewer', 'outsider'] as const) {
     users[who] = (await created(admin<{ id: string }>('POST', '/api/admin/users', { email: `${who}@example.org`, name: `The ${who}` }))).id;
     tokens[who] = (await created(admin<{ token: string }>('POST', '/api/admin/tokens', { userId: users[who] }))).token;
   }
   privateProject = (await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Private', ownerId: users.owner }))).id;
-  publicProject = (await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Public', ownerId: users.owner, visibility: 'public' }))).id;
+  publicProject = (
+    await created(admin<{ id: string }>('POST', '/api/admin/projects', { name: 'Public', ownerId: users.owner, visibility: 'public' }))
+  ).id;
   expect((await admin('POST', `/api/admin/projects/${privateProject}/members`, { userId: users.editor, role: 'editor' })).status).toBe(204);
   expect((await admin('POST', `/api/admin/projects/${privateProject}/members`, { userId: users.viewer, role: 'viewer' })).status).toBe(204);
   await created(admin('POST', '/api/admin/documents', { projectId: privateProject, name: 'rw/private paper', kind: 'paper' }));
@@ -103,10 +114,15 @@ describe('tokens that are refused with 401 and the reason', () => {
   });
 
   it('a revoked session', async () => {
-    const { token, sessionId } = await created(admin<{ token: string; sessionId: string }>('POST', '/api/admin/tokens', { userId: users.editor }));
+    const { token, sessionId } = await created(
+      admin<{ token: string; sessionId: string }>('POST', '/api/admin/tokens', { userId: users.editor }),
+    );
     expect((await api('GET', '/api/documents', { token })).status).toBe(200);
     expect((await admin('POST', `/api/admin/sessions/${sessionId}/revoke`)).status).toBe(204);
-    for (const response of await Promise.all([api<ErrorBody>('GET', '/api/me', { token }), api<ErrorBody>('GET', '/api/documents', { token })])) {
+    for (const response of await Promise.all([
+      api<ErrorBody>('GET', '/api/me', { token }),
+      api<ErrorBody>('GET', '/api/documents', { token }),
+    ])) {
       expect(response).toMatchObject({ status: 401, body: { error: 'session revoked' } });
     }
     // The user's other sessions are untouched.
@@ -130,11 +146,18 @@ describe('GET /api/documents', () => {
       expect(response.status).toBe(200);
       return response.body;
     };
-    for (const who of ['owner', 'editor', 'viewer'] as const) expect(names(await listed(who))).toEqual(['rw/private paper', 'rw/public tree']);
+    for (const who of ['owner', 'editor', 'viewer'] as const)
+      expect(names(await listed(who))).toEqual(['rw/private paper', 'rw/public tree']);
     expect(names(await listed('outsider'))).toEqual(['rw/public tree']);
 
     const [tree] = await listed('outsider');
-    expect(tree).toEqual({ id: expect.any(String), name: 'rw/public tree', kind: 'research_tree', projectId: publicProject, updatedAt: expect.any(String) });
+    expect(tree).toEqual({
+      id: expect.any(String),
+      name: 'rw/public tree',
+      kind: 'research_tree',
+      projectId: publicProject,
+      updatedAt: expect.any(String),
+    });
     expect(Number.isNaN(Date.parse(tree!.updatedAt))).toBe(false);
 
     expect(names(await listed('editor', `?projectId=${privateProject}`))).toEqual(['rw/private paper']);
@@ -146,31 +169,52 @@ describe('GET /api/documents', () => {
 
 describe('POST /api/documents', () => {
   it('creates for an owner or editor of the project (201 {id,name,kind})', async () => {
-    const byOwner = await api('POST', '/api/documents', { token: tokens.owner, body: { name: 'rw/by owner', kind: 'paper', projectId: privateProject } });
+    const byOwner = await api('POST', '/api/documents', {
+      token: tokens.owner,
+      body: { name: 'rw/by owner', kind: 'paper', projectId: privateProject },
+    });
     expect(byOwner).toMatchObject({ status: 201, body: { id: expect.any(String), name: 'rw/by owner', kind: 'paper' } });
     expect(Object.keys(byOwner.body).sort()).toEqual(['id', 'kind', 'name']);
-    const byEditor = await api('POST', '/api/documents', { token: tokens.editor, body: { name: 'rw/by editor', kind: 'research_tree', projectId: privateProject } });
+    const byEditor = await api('POST', '/api/documents', {
+      token: tokens.editor,
+      body: { name: 'rw/by editor', kind: 'research_tree', projectId: privateProject },
+    });
     expect(byEditor).toMatchObject({ status: 201, body: { name: 'rw/by editor', kind: 'research_tree' } });
     const listed = await api<Listed[]>('GET', `/api/documents?projectId=${privateProject}`, { token: tokens.viewer });
     expect(names(listed.body)).toEqual(['rw/by editor', 'rw/by owner', 'rw/private paper']);
   });
 
   it('answers 409 when the name is taken (in any project)', async () => {
-    const again = await api<ErrorBody>('POST', '/api/documents', { token: tokens.editor, body: { name: 'rw/by owner', kind: 'paper', projectId: privateProject } });
+    const again = await api<ErrorBody>('POST', '/api/documents', {
+      token: tokens.editor,
+      body: { name: 'rw/by owner', kind: 'paper', projectId: privateProject },
+    });
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/already exists/);
-    const elsewhere = await api('POST', '/api/documents', { token: tokens.owner, body: { name: 'rw/public tree', kind: 'paper', projectId: privateProject } });
+    const elsewhere = await api('POST', '/api/documents', {
+      token: tokens.owner,
+      body: { name: 'rw/public tree', kind: 'paper', projectId: privateProject },
+    });
     expect(elsewhere.status).toBe(409);
   });
 
   it('answers 403 to a viewer, an outsider, and anyone but owners/editors of a public project', async () => {
-    const viewer = await api<ErrorBody>('POST', '/api/documents', { token: tokens.viewer, body: { name: 'rw/by viewer', kind: 'paper', projectId: privateProject } });
+    const viewer = await api<ErrorBody>('POST', '/api/documents', {
+      token: tokens.viewer,
+      body: { name: 'rw/by viewer', kind: 'paper', projectId: privateProject },
+    });
     expect(viewer.status).toBe(403);
     expect(viewer.body.error).toMatch(/viewer/);
-    const outsider = await api<ErrorBody>('POST', '/api/documents', { token: tokens.outsider, body: { name: 'rw/by outsider', kind: 'paper', projectId: privateProject } });
+    const outsider = await api<ErrorBody>('POST', '/api/documents', {
+      token: tokens.outsider,
+      body: { name: 'rw/by outsider', kind: 'paper', projectId: privateProject },
+    });
     expect(outsider.status).toBe(403);
     expect(outsider.body.error).toMatch(/not a member/);
-    const onPublic = await api('POST', '/api/documents', { token: tokens.outsider, body: { name: 'rw/on public', kind: 'paper', projectId: publicProject } });
+    const onPublic = await api('POST', '/api/documents', {
+      token: tokens.outsider,
+      body: { name: 'rw/on public', kind: 'paper', projectId: publicProject },
+    });
     expect(onPublic.status).toBe(403);
     const listed = await api<Listed[]>('GET', '/api/documents', { token: tokens.owner });
     expect(names(listed.body).filter((name) => /viewer|outsider|on public/.test(name))).toEqual([]);
@@ -191,13 +235,17 @@ describe('POST /api/documents', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body.error.startsWith(message), response.body.error).toBe(true);
     }
-    const unknown = await api('POST', '/api/documents', { token: tokens.owner, body: { name: 'rw/x', kind: 'paper', projectId: crypto.randomUUID() } });
+    const unknown = await api('POST', '/api/documents', {
+      token: tokens.owner,
+      body: { name: 'rw/x', kind: 'paper', projectId: crypto.randomUUID() },
+    });
     expect(unknown.status).toBe(404);
   });
 });
 
 describe('GET /api/documents/:name/history', () => {
-  const history = (name: string, who: Who) => api<ErrorBody & { entries: unknown[] }>('GET', `/api/documents/${encodeURIComponent(name)}/history`, { token: tokens[who] });
+  const history = (name: string, who: Who) =>
+    api<ErrorBody & { entries: unknown[] }>('GET', `/api/documents/${encodeURIComponent(name)}/history`, { token: tokens[who] });
 
   it('is readable by members (viewers too) and, for public projects, by everyone', async () => {
     for (const who of ['owner', 'editor', 'viewer'] as const) {
@@ -218,10 +266,16 @@ describe('GET /api/documents/:name/history', () => {
 
 describe('the audit log', () => {
   it('holds every 403, with who was refused what', async () => {
-    const response = await admin<{ entries: Array<{ actor: string; actorUserId: string | null; action: string; resourceType: string; resourceId: string; details: Record<string, unknown> }> }>(
-      'GET',
-      '/api/admin/audit?limit=1000',
-    );
+    const response = await admin<{
+      entries: Array<{
+        actor: string;
+        actorUserId: string | null;
+        action: string;
+        resourceType: string;
+        resourceId: string;
+        details: Record<string, unknown>;
+      }>;
+    }>('GET', '/api/admin/audit?limit=1000');
     const denials = response.body.entries.filter((entry) => entry.action === 'permission.denied');
     const summary = denials.map((entry) => [entry.actor, entry.actorUserId, entry.resourceType, entry.details.method, entry.details.path]);
     expect(summary).toEqual(
@@ -235,8 +289,11 @@ describe('the audit log', () => {
     expect(denials).toHaveLength(4);
     const history = denials.find((entry) => entry.resourceType === 'document')!;
     expect(history.details).toMatchObject({ name: 'rw/private paper', reason: expect.stringMatching(/no access/) });
-    expect(response.body.entries.filter((entry) => entry.action === 'document.create' && entry.actor === 'user').map((entry) => entry.actorUserId).sort()).toEqual(
-      [users.owner, users.editor].sort(),
-    );
+    expect(
+      response.body.entries
+        .filter((entry) => entry.action === 'document.create' && entry.actor === 'user')
+        .map((entry) => entry.actorUserId)
+        .sort(),
+    ).toEqual([users.owner, users.editor].sort());
   });
 });

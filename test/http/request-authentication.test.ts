@@ -85,7 +85,10 @@ describe('the server’s own authorizer', () => {
     expect(verify).toHaveBeenCalledTimes(1);
     expect((await api('GET', '/api/me', { token: 'not.a.jwt' })).status).toBe(401);
     expect(verify).toHaveBeenCalledTimes(2);
-    expect((await api('POST', '/api/documents', { token: bearer.owner, body: { name: 'once/paper', kind: 'paper', projectId: project } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/documents', { token: bearer.owner, body: { name: 'once/paper', kind: 'paper', projectId: project } }))
+        .status,
+    ).toBe(201);
     expect(verify).toHaveBeenCalledTimes(3);
   });
 
@@ -104,7 +107,10 @@ describe('the server’s own authorizer', () => {
   it('keeps a revocation until the server’s clock says no token of the session can be valid', async () => {
     const sessionId = crypto.randomUUID();
     expect((await api('POST', `/api/admin/sessions/${sessionId}/revoke`, { token: ADMIN })).status).toBe(204);
-    const { rows } = await db.query<{ until: number }>('select extract(epoch from keep_until) * 1000 as until from revoked_sessions where session_id = $1', [sessionId]);
+    const { rows } = await db.query<{ until: number }>(
+      'select extract(epoch from keep_until) * 1000 as until from revoked_sessions where session_id = $1',
+      [sessionId],
+    );
     expect(Number(rows[0]!.until)).toBe(FROZEN + (MAX_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000);
   });
 });
@@ -123,7 +129,8 @@ describe('creating a document over HTTP asks the Authorizer', () => {
       revalidate: (principal) => projectRoles.revalidate(principal),
       authorize: (principal, name, document: DocumentRef | NewDocument, action) => {
         asked.push({ action, projectId: document.projectId });
-        if (action === 'create' && name.startsWith('refused/')) return Promise.reject(new PermissionDeniedError(`the policy refuses ${JSON.stringify(name)}`));
+        if (action === 'create' && name.startsWith('refused/'))
+          return Promise.reject(new PermissionDeniedError(`the policy refuses ${JSON.stringify(name)}`));
         return projectRoles.authorize(principal, name, document, action);
       },
     };
@@ -134,21 +141,34 @@ describe('creating a document over HTTP asks the Authorizer', () => {
   });
 
   it('an owner is refused what the authorizer refuses (403, audited) and gets what it grants (201)', async () => {
-    const refused = await api<ErrorBody>('POST', '/api/documents', { token: bearer.owner, body: { name: 'refused/paper', kind: 'paper', projectId: project } });
+    const refused = await api<ErrorBody>('POST', '/api/documents', {
+      token: bearer.owner,
+      body: { name: 'refused/paper', kind: 'paper', projectId: project },
+    });
     expect(refused).toMatchObject({ status: 403, body: { error: 'the policy refuses "refused/paper"' } });
-    const { rows } = await db.query(`select resource_type, resource_id from audit_logs where action = 'permission.denied' and details->>'reason' = $1`, [
-      'the policy refuses "refused/paper"',
-    ]);
+    const { rows } = await db.query(
+      `select resource_type, resource_id from audit_logs where action = 'permission.denied' and details->>'reason' = $1`,
+      ['the policy refuses "refused/paper"'],
+    );
     expect(rows).toEqual([{ resource_type: 'project', resource_id: project }]);
 
     asked.length = 0;
-    const created = await api('POST', '/api/documents', { token: bearer.owner, body: { name: 'granted/tree', kind: 'research_tree', projectId: project } });
+    const created = await api('POST', '/api/documents', {
+      token: bearer.owner,
+      body: { name: 'granted/tree', kind: 'research_tree', projectId: project },
+    });
     expect(created).toMatchObject({ status: 201, body: { name: 'granted/tree', kind: 'research_tree' } });
     expect(asked).toEqual([{ action: 'create', projectId: project }]);
   });
 
   it('a viewer is refused by the role rule, as before', async () => {
-    const viewer = await api<ErrorBody>('POST', '/api/documents', { token: bearer.viewer, body: { name: 'granted/by viewer', kind: 'paper', projectId: project } });
-    expect(viewer).toMatchObject({ status: 403, body: { error: 'creating documents needs the owner or editor role in the project (you are a viewer)' } });
+    const viewer = await api<ErrorBody>('POST', '/api/documents', {
+      token: bearer.viewer,
+      body: { name: 'granted/by viewer', kind: 'paper', projectId: project },
+    });
+    expect(viewer).toMatchObject({
+      status: 403,
+      body: { error: 'creating documents needs the owner or editor role in the project (you are a viewer)' },
+    });
   });
 });

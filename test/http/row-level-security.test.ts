@@ -66,8 +66,16 @@ async function seed(db: Db): Promise<World> {
         new Uint8Array([0, 0]),
       ]);
     }
-    await db.query(`insert into document_versions (document_id, version, state, created_by) values ($1, 1, $2, $3)`, [document.id, new Uint8Array([0, 0]), author]);
-    await db.query(`insert into research_trees (project_id, document_id, name) values ($1, $2, $3)`, [projects[key], document.id, NAMES[key]]);
+    await db.query(`insert into document_versions (document_id, version, state, created_by) values ($1, 1, $2, $3)`, [
+      document.id,
+      new Uint8Array([0, 0]),
+      author,
+    ]);
+    await db.query(`insert into research_trees (project_id, document_id, name) values ($1, $2, $3)`, [
+      projects[key],
+      document.id,
+      NAMES[key],
+    ]);
   }
   return { users, projects, documents };
 }
@@ -99,7 +107,11 @@ function directSuite(kind: string, open: () => Promise<{ db: Db; cleanup(): Prom
       );
       expect(rows).toHaveLength(6);
       expect(rows.every((r) => r.relrowsecurity && !r.relforcerowsecurity)).toBe(true);
-      expect(await column(db, `select document_id::text as v from collaborations where document_id = any($1::uuid[])`, [Object.values(w.documents)])).toHaveLength(8);
+      expect(
+        await column(db, `select document_id::text as v from collaborations where document_id = any($1::uuid[])`, [
+          Object.values(w.documents),
+        ]),
+      ).toHaveLength(8);
       expect((await listDocuments(db)).map((d) => d.id)).toEqual(expect.arrayContaining(Object.values(w.documents)));
     });
 
@@ -126,7 +138,9 @@ function directSuite(kind: string, open: () => Promise<{ db: Db; cleanup(): Prom
       // The same rows as the owner sees them: the policy hides, it does not alter.
       expect(await listHistory(db, NAMES.bob)).toHaveLength(2);
       // A raw read of the whole log.
-      const logged = await withUserContext(db, w.users.alice, (tx) => column(tx, 'select distinct document_id::text as v from collaborations'));
+      const logged = await withUserContext(db, w.users.alice, (tx) =>
+        column(tx, 'select distinct document_id::text as v from collaborations'),
+      );
       expect(logged).toEqual(ours('alice', 'public'));
     });
 
@@ -164,7 +178,9 @@ function directSuite(kind: string, open: () => Promise<{ db: Db; cleanup(): Prom
       await expect(withUserContext(db, 'not-a-uuid', () => Promise.resolve())).rejects.toMatchObject({ code: '22P02' });
       await expect(withUserContext(db, w.users.alice, () => Promise.reject(new Error('handler failed')))).rejects.toThrow('handler failed');
       // Afterwards the connection (PGlite has one; the pool here has one) is the owner again.
-      const after = await db.query<{ role: string; user: string | null }>(`select current_user as role, current_setting('app.current_user_id', true) as "user"`);
+      const after = await db.query<{ role: string; user: string | null }>(
+        `select current_user as role, current_setting('app.current_user_id', true) as "user"`,
+      );
       expect(after.rows[0]?.role).not.toBe('scriptorium_reader');
       expect(after.rows[0]?.user ?? '').toBe('');
       expect(await listHistory(db, NAMES.bob)).toHaveLength(2);
@@ -215,7 +231,16 @@ describe('row-level security through HTTP, with an authorizer that lets everythi
       authorize: (principal) => Promise.resolve({ ...principal, scope: 'readonly', create: null }),
     };
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, authSecret: SECRET, adminToken: ADMIN, transport: 'ws', logLevel: 'silent' },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        storage: 'durable',
+        databaseUrl: database.url,
+        authSecret: SECRET,
+        adminToken: ADMIN,
+        transport: 'ws',
+        logLevel: 'silent',
+      },
       authorizer: broken,
       sessions,
     });
@@ -230,7 +255,8 @@ describe('row-level security through HTTP, with an authorizer that lets everythi
     const minted = await api<{ token: string }>('POST', '/api/admin/tokens', { token: ADMIN, body: { userId: w.users.alice } });
     expect(minted.status).toBe(201);
     const token = minted.body.token;
-    const history = (name: string) => api<{ entries: Array<{ position: number }> }>('GET', `/api/documents/${encodeURIComponent(name)}/history`, { token });
+    const history = (name: string) =>
+      api<{ entries: Array<{ position: number }> }>('GET', `/api/documents/${encodeURIComponent(name)}/history`, { token });
 
     const leaked = await history(NAMES.bob);
     expect(leaked.status).toBe(200); // the broken check let it through...

@@ -32,7 +32,9 @@ function rawGet(port: number, requestPath: string): Promise<{ status: number; bo
     const request = http.request({ host: '127.0.0.1', port, path: requestPath, method: 'GET', agent: false }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: response.headers }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: response.headers }),
+      );
     });
     request.on('error', reject);
     request.end();

@@ -40,7 +40,10 @@ describe('POST /api/documents/:name/duplicate', () => {
     await waitFor(() => editor.isSynced, 10_000, 'source open');
     source.getText('t').insert(0, 'first;');
     await waitFor(() => editor.unsyncedChanges === 0, 10_000, 'first edit stored');
-    await expectStatus(server, 201, 'POST', `${documentPath('dup/source')}/versions`, { token: world.tokens.editor, body: { label: 'v1' } });
+    await expectStatus(server, 201, 'POST', `${documentPath('dup/source')}/versions`, {
+      token: world.tokens.editor,
+      body: { label: 'v1' },
+    });
     source.getText('t').insert(6, 'second;');
     // The room has it; whether it is stored yet or not, the copy takes what the room holds.
     const copy = await duplicate('dup/source', 'dup/copy', world.tokens.editor);
@@ -50,9 +53,17 @@ describe('POST /api/documents/:name/duplicate', () => {
     const reader = hocuspocusProvider(server.port, 'dup/copy', read, { token: world.tokens.viewer });
     await waitFor(() => reader.isSynced, 10_000, 'copy open');
     expect(read.getText('t').toString()).toBe('first;second;');
-    expect(await expectStatus(server, 200, 'GET', `${documentPath('dup/copy')}/history`, { token: world.tokens.owner })).toMatchObject({ entries: [] });
-    expect(await expectStatus(server, 200, 'GET', `${documentPath('dup/copy')}/versions`, { token: world.tokens.owner })).toMatchObject({ versions: [] });
-    expect(await expectStatus(server, 200, 'GET', documentPath('dup/copy'), { token: world.tokens.owner })).toMatchObject({ id: copy.id, projectId: world.project, kind: 'paper' });
+    expect(await expectStatus(server, 200, 'GET', `${documentPath('dup/copy')}/history`, { token: world.tokens.owner })).toMatchObject({
+      entries: [],
+    });
+    expect(await expectStatus(server, 200, 'GET', `${documentPath('dup/copy')}/versions`, { token: world.tokens.owner })).toMatchObject({
+      versions: [],
+    });
+    expect(await expectStatus(server, 200, 'GET', documentPath('dup/copy'), { token: world.tokens.owner })).toMatchObject({
+      id: copy.id,
+      projectId: world.project,
+      kind: 'paper',
+    });
 
     // Edits of one do not reach the other.
     read.getText('t').insert(0, 'copy only;');
@@ -63,17 +74,25 @@ describe('POST /api/documents/:name/duplicate', () => {
 
   it('keeps the kind: a research tree copies as a research tree', async () => {
     await createPaper(server, world, 'dup/tree', 'research_tree');
-    expect(await duplicate('dup/tree', 'dup/tree copy', world.tokens.owner)).toMatchObject({ name: 'dup/tree copy', kind: 'research_tree' });
+    expect(await duplicate('dup/tree', 'dup/tree copy', world.tokens.owner)).toMatchObject({
+      name: 'dup/tree copy',
+      kind: 'research_tree',
+    });
   });
 
   it('needs read access to the source and the right to create in its project', async () => {
     await createPaper(server, world, 'dup/guarded');
     await createPaper(server, world, 'dup/existing');
-    expect(await duplicate('dup/guarded', 'dup/by viewer', world.tokens.viewer, 403)).toMatchObject({ error: expect.stringMatching(/owner or editor/) });
+    expect(await duplicate('dup/guarded', 'dup/by viewer', world.tokens.viewer, 403)).toMatchObject({
+      error: expect.stringMatching(/owner or editor/),
+    });
     await duplicate('dup/guarded', 'dup/by outsider', world.tokens.outsider, 403);
     await duplicate('dup/no such source', 'dup/from nothing', world.tokens.owner, 404);
     await duplicate('dup/guarded', 'dup/existing', world.tokens.owner, 409);
-    await expectStatus(server, 400, 'POST', `${documentPath('dup/guarded')}/duplicate`, { token: world.tokens.owner, body: { name: 'x'.repeat(256) } });
+    await expectStatus(server, 400, 'POST', `${documentPath('dup/guarded')}/duplicate`, {
+      token: world.tokens.owner,
+      body: { name: 'x'.repeat(256) },
+    });
     await expectStatus(server, 401, 'POST', `${documentPath('dup/guarded')}/duplicate`, { body: { name: 'dup/anonymous' } });
     for (const name of ['dup/by viewer', 'dup/by outsider', 'dup/from nothing', 'dup/anonymous']) {
       await expectStatus(server, 404, 'GET', documentPath(name), { token: world.tokens.owner });

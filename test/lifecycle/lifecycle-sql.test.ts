@@ -14,10 +14,22 @@ import { createPgDb } from '../../server/persistence/pg-db.js';
 import { createPgliteDb } from '../../server/persistence/pglite-db.js';
 import { migrateUp } from '../../server/persistence/migrations.js';
 import { createDocument, DEFAULT_PROJECT_ID, findDocument, findNameHolder } from '../../server/persistence/documents.js';
-import { listTrash, MAX_ALIASES_PER_DOCUMENT, purgeTrash, renameDocument, restoreDocument, trashDocument } from '../../server/persistence/document-lifecycle.js';
+import {
+  listTrash,
+  MAX_ALIASES_PER_DOCUMENT,
+  purgeTrash,
+  renameDocument,
+  restoreDocument,
+  trashDocument,
+} from '../../server/persistence/document-lifecycle.js';
 import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { DocumentDeletedError } from '../../server/persistence/storage.js';
-import { TRASH_PURGE_BATCH, TRASH_PURGE_FIRST_DELAY_MS, TRASH_PURGE_INTERVAL_MS, TrashPurge } from '../../server/persistence/trash-purge.js';
+import {
+  TRASH_PURGE_BATCH,
+  TRASH_PURGE_FIRST_DELAY_MS,
+  TRASH_PURGE_INTERVAL_MS,
+  TrashPurge,
+} from '../../server/persistence/trash-purge.js';
 import { createTestDatabase, logger, makeTempDir, type TestDatabase } from '../helpers/storage.js';
 import { ManualClock } from '../helpers/rooms.js';
 
@@ -41,7 +53,11 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
     it('a former name finds the document; creation and rename refuse names another document holds', async () => {
       const doc = await create('sql/a');
       const other = await create('sql/b');
-      expect(await renameDocument(db, doc.id, 'sql/a2')).toMatchObject({ status: 'renamed', formerName: 'sql/a', document: { id: doc.id, name: 'sql/a2' } });
+      expect(await renameDocument(db, doc.id, 'sql/a2')).toMatchObject({
+        status: 'renamed',
+        formerName: 'sql/a',
+        document: { id: doc.id, name: 'sql/a2' },
+      });
       expect(await findDocument(db, 'sql/a')).toMatchObject({ id: doc.id, name: 'sql/a2' });
       // Created under a former name: the holder comes back, not created.
       expect(await createDocument(db, 'sql/a', 'paper')).toMatchObject({ created: false, document: { id: doc.id } });
@@ -58,7 +74,10 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
 
     it('a rename carries the new name into the research-tree projection', async () => {
       const { document } = await createDocument(db, 'sql/tree', 'research_tree');
-      await db.query(`insert into research_trees (project_id, document_id, name) values ($1, $2, 'sql/tree')`, [DEFAULT_PROJECT_ID, document.id]);
+      await db.query(`insert into research_trees (project_id, document_id, name) values ($1, $2, 'sql/tree')`, [
+        DEFAULT_PROJECT_ID,
+        document.id,
+      ]);
       await renameDocument(db, document.id, 'sql/tree renamed');
       const { rows } = await db.query<{ name: string }>('select name from research_trees where document_id = $1', [document.id]);
       expect(rows.map((row) => row.name)).toEqual(['sql/tree renamed']);
@@ -83,10 +102,18 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
       const storage = new DurableStorage(db, { logger });
       try {
         await expect(storage.create('sql/binned', { kind: 'paper' })).rejects.toBeInstanceOf(DocumentDeletedError);
-        await expect(storage.load({ id: doc.id, name: 'sql/binned now', kind: 'paper', projectId: DEFAULT_PROJECT_ID })).rejects.toBeInstanceOf(DocumentDeletedError);
-        expect(await restoreDocument(db, doc.id)).toMatchObject({ status: 'restored', document: { name: 'sql/binned now', deletedAt: null } });
+        await expect(
+          storage.load({ id: doc.id, name: 'sql/binned now', kind: 'paper', projectId: DEFAULT_PROJECT_ID }),
+        ).rejects.toBeInstanceOf(DocumentDeletedError);
+        expect(await restoreDocument(db, doc.id)).toMatchObject({
+          status: 'restored',
+          document: { name: 'sql/binned now', deletedAt: null },
+        });
         expect(await restoreDocument(db, doc.id)).toEqual({ status: 'not-in-trash' });
-        expect(await storage.load({ id: doc.id, name: 'sql/binned now', kind: 'paper', projectId: DEFAULT_PROJECT_ID })).toMatchObject({ id: doc.id, state: null });
+        expect(await storage.load({ id: doc.id, name: 'sql/binned now', kind: 'paper', projectId: DEFAULT_PROJECT_ID })).toMatchObject({
+          id: doc.id,
+          state: null,
+        });
       } finally {
         await storage.close(1_000);
       }
@@ -94,7 +121,8 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
 
     it(`keeps at most ${MAX_ALIASES_PER_DOCUMENT} former names`, async () => {
       const doc = await create('sql/renamed 0');
-      for (let i = 1; i <= MAX_ALIASES_PER_DOCUMENT; i++) expect((await renameDocument(db, doc.id, `sql/renamed ${i}`)).status).toBe('renamed');
+      for (let i = 1; i <= MAX_ALIASES_PER_DOCUMENT; i++)
+        expect((await renameDocument(db, doc.id, `sql/renamed ${i}`)).status).toBe('renamed');
       expect(await renameDocument(db, doc.id, 'sql/one too many')).toEqual({ status: 'too-many-names' });
       expect(await findDocument(db, 'sql/one too many')).toBeNull();
       expect(await findDocument(db, `sql/renamed ${MAX_ALIASES_PER_DOCUMENT}`)).toMatchObject({ id: doc.id });
@@ -151,8 +179,13 @@ function suite(kind: 'postgres' | 'pglite', open: () => Promise<{ db: Db; cleanu
         // The timer: first a short while after start, then every interval, on the Clock.
         clock.time += 20 * DAY_MS; // the recent one is now 36 days in the trash
         clock.advance(TRASH_PURGE_FIRST_DELAY_MS);
-        await expect.poll(async () => (await db.query('select 1 from documents where id = $1', [recent.id])).rows.length, { timeout: 5_000 }).toBe(0);
-        expect(clock.timers.filter((timer) => !timer.cancelled).map((timer) => timer.ms)).toEqual([TRASH_PURGE_INTERVAL_MS, TRASH_PURGE_INTERVAL_MS]);
+        await expect
+          .poll(async () => (await db.query('select 1 from documents where id = $1', [recent.id])).rows.length, { timeout: 5_000 })
+          .toBe(0);
+        expect(clock.timers.filter((timer) => !timer.cancelled).map((timer) => timer.ms)).toEqual([
+          TRASH_PURGE_INTERVAL_MS,
+          TRASH_PURGE_INTERVAL_MS,
+        ]);
       } finally {
         for (const purge of purges) await purge.stop(performance.now() + 1_000);
       }
@@ -192,7 +225,10 @@ describe('a creation racing a rename on PostgreSQL', () => {
     for (let i = 0; i < 25; i++) {
       const { document } = await createDocument(db, `race/${i}`, 'paper');
       // The rename frees race/i as a current name and makes it an alias, while the creation takes it.
-      const [renamed, created] = await Promise.all([renameDocument(db, document.id, `race/${i} renamed`), createDocument(db, `race/${i}`, 'paper')]);
+      const [renamed, created] = await Promise.all([
+        renameDocument(db, document.id, `race/${i} renamed`),
+        createDocument(db, `race/${i}`, 'paper'),
+      ]);
       expect(renamed.status).toBe('renamed');
       expect(created).toMatchObject({ created: false, document: { id: document.id } });
     }

@@ -58,13 +58,15 @@ export async function expectStatus<T = Record<string, unknown>>(
   options: { token?: string; body?: unknown } = {},
 ): Promise<T> {
   const response: ApiResponse<T> = await apiClient(() => server.port)<T>(method, path, options);
-  if (response.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== status)
+    throw new Error(`${method} ${path}: expected ${status}, got ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
 /** Users, tokens and a private project, through `server`'s admin API. */
 export async function createWorld(server: RunningServer, label: string): Promise<World> {
-  const admin = <T>(method: string, path: string, body: unknown, status = 201) => expectStatus<T>(server, status, method, path, { token: ADMIN, body });
+  const admin = <T>(method: string, path: string, body: unknown, status = 201) =>
+    expectStatus<T>(server, status, method, path, { token: ADMIN, body });
   const users = {} as Record<Who, string>;
   const tokens = {} as Record<Who, string>;
   for (const who of EVERYONE) {
@@ -78,8 +80,16 @@ export async function createWorld(server: RunningServer, label: string): Promise
 }
 
 /** Creates a paper in the world's project as its owner. */
-export async function createPaper(server: RunningServer, world: World, name: string, kind: 'paper' | 'research_tree' = 'paper'): Promise<{ id: string }> {
-  return expectStatus<{ id: string }>(server, 201, 'POST', '/api/documents', { token: world.tokens.owner, body: { name, kind, projectId: world.project } });
+export async function createPaper(
+  server: RunningServer,
+  world: World,
+  name: string,
+  kind: 'paper' | 'research_tree' = 'paper',
+): Promise<{ id: string }> {
+  return expectStatus<{ id: string }>(server, 201, 'POST', '/api/documents', {
+    token: world.tokens.owner,
+    body: { name, kind, projectId: world.project },
+  });
 }
 
 export const documentPath = (name: string) => `/api/documents/${encodeURIComponent(name)}`;

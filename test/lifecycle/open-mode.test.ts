@@ -34,7 +34,9 @@ describe('lifecycle in open mode', () => {
     const name = 'open/notes';
     const doc = new Y.Doc();
     const failures: string[] = [];
-    const writer = hocuspocusProvider(server.port, name, doc, { onAuthenticationFailed: ({ reason }: { reason: string }) => failures.push(reason) });
+    const writer = hocuspocusProvider(server.port, name, doc, {
+      onAuthenticationFailed: ({ reason }: { reason: string }) => failures.push(reason),
+    });
     await waitFor(() => writer.isSynced, 10_000, 'created on first use');
     doc.getText('t').insert(0, 'open notes');
     await waitFor(() => writer.unsyncedChanges === 0, 10_000, 'stored');
@@ -46,7 +48,9 @@ describe('lifecycle in open mode', () => {
 
     // Both protocols, opening the name afresh: refused with the deleted reason, nothing created.
     const refused: string[] = [];
-    hocuspocusProvider(server.port, name, new Y.Doc(), { onAuthenticationFailed: ({ reason }: { reason: string }) => refused.push(reason) });
+    hocuspocusProvider(server.port, name, new Y.Doc(), {
+      onAuthenticationFailed: ({ reason }: { reason: string }) => refused.push(reason),
+    });
     const y = yWebsocketProvider(server.port, name, new Y.Doc());
     const closes: number[] = [];
     y.on('connection-close', (event: { code: number } | null) => event && closes.push(event.code));
@@ -84,6 +88,9 @@ describe('lifecycle in open mode', () => {
     expect(listed).toContain('open/second');
     expect(listed).not.toContain('open/first');
     await expectStatus(server, 201, 'POST', `${documentPath('open/first')}/duplicate`, { body: { name: 'open/third' } });
-    expect(await expectStatus(server, 200, 'GET', documentPath('open/third'))).toMatchObject({ name: 'open/third', projectId: DEFAULT_PROJECT_ID });
+    expect(await expectStatus(server, 200, 'GET', documentPath('open/third'))).toMatchObject({
+      name: 'open/third',
+      projectId: DEFAULT_PROJECT_ID,
+    });
   });
 });

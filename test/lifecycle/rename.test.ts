@@ -48,16 +48,25 @@ describe('PATCH /api/documents/:name', () => {
     expect(await rename(b, 'rename/final', 'rename/final', world.tokens.editor)).toEqual({ id, name: 'rename/final' });
 
     // The old name is an alias: every route finds the document, under its new name.
-    expect(await expectStatus(a, 200, 'GET', documentPath('rename/draft'), { token: world.tokens.viewer })).toMatchObject({ id, name: 'rename/final' });
+    expect(await expectStatus(a, 200, 'GET', documentPath('rename/draft'), { token: world.tokens.viewer })).toMatchObject({
+      id,
+      name: 'rename/final',
+    });
     await expectStatus(a, 200, 'GET', `${documentPath('rename/draft')}/history`, { token: world.tokens.viewer });
     await expectStatus(a, 200, 'GET', `${documentPath('rename/draft')}/versions`, { token: world.tokens.viewer });
     const listed = await expectStatus<DocumentSummary[]>(a, 200, 'GET', '/api/documents', { token: world.tokens.viewer });
     expect(listed.filter((document) => document.id === id).map((document) => document.name)).toEqual(['rename/final']);
     // ... and stays taken.
-    await expectStatus(a, 409, 'POST', '/api/documents', { token: world.tokens.owner, body: { name: 'rename/draft', kind: 'paper', projectId: world.project } });
+    await expectStatus(a, 409, 'POST', '/api/documents', {
+      token: world.tokens.owner,
+      body: { name: 'rename/draft', kind: 'paper', projectId: world.project },
+    });
     // Renaming through the alias renames the document; renaming back takes the old name back.
     expect(await rename(a, 'rename/draft', 'rename/draft', world.tokens.owner)).toEqual({ id, name: 'rename/draft' });
-    expect(await expectStatus(a, 200, 'GET', documentPath('rename/final'), { token: world.tokens.viewer })).toMatchObject({ id, name: 'rename/draft' });
+    expect(await expectStatus(a, 200, 'GET', documentPath('rename/final'), { token: world.tokens.viewer })).toMatchObject({
+      id,
+      name: 'rename/draft',
+    });
   });
 
   it('refuses a name another document holds (409): its current name, a former one, or one in the trash', async () => {
@@ -68,9 +77,13 @@ describe('PATCH /api/documents/:name', () => {
     await createPaper(a, world, 'rename/binned');
     await expectStatus(a, 204, 'DELETE', documentPath('rename/binned'), { token: world.tokens.owner });
     for (const taken of ['rename/theirs', 'rename/theirs before', 'rename/theirs after', 'rename/binned']) {
-      expect(await rename(a, 'rename/mine', taken, world.tokens.owner, 409)).toMatchObject({ error: expect.stringContaining('already exists') });
+      expect(await rename(a, 'rename/mine', taken, world.tokens.owner, 409)).toMatchObject({
+        error: expect.stringContaining('already exists'),
+      });
     }
-    expect(await expectStatus(a, 200, 'GET', documentPath('rename/mine'), { token: world.tokens.owner })).toMatchObject({ name: 'rename/mine' });
+    expect(await expectStatus(a, 200, 'GET', documentPath('rename/mine'), { token: world.tokens.owner })).toMatchObject({
+      name: 'rename/mine',
+    });
   });
 
   it('clients of both protocols on both instances, by the old name and the new one at once, edit one document', async () => {
@@ -113,10 +126,17 @@ describe('PATCH /api/documents/:name', () => {
     expect(new Set(docs.map((doc) => doc.getText('t').toString())).size).toBe(1);
     // One room on A for the document, whichever name its three clients used.
     expect(a.metrics.counters.roomsOpen - roomsOnA).toBe(1);
-    await waitFor(() => hocuspocusOld.unsyncedChanges === 0 && hocuspocusNew.unsyncedChanges === 0, 10_000, 'Hocuspocus edits acknowledged');
+    await waitFor(
+      () => hocuspocusOld.unsyncedChanges === 0 && hocuspocusNew.unsyncedChanges === 0,
+      10_000,
+      'Hocuspocus edits acknowledged',
+    );
 
     // A newcomer by either name, on either instance, loads all of it.
-    for (const [server, by] of [[a, name], [b, renamed]] as const) {
+    for (const [server, by] of [
+      [a, name],
+      [b, renamed],
+    ] as const) {
       const reader = new Y.Doc();
       const provider = hocuspocusProvider(server.port, by, reader, { token: world.tokens.viewer });
       await waitFor(() => provider.isSynced && all(reader.getText('t').toString()), 10_000, `newcomer by ${by}`);

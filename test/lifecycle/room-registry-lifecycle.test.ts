@@ -40,7 +40,15 @@ class RenamingStorage extends MemoryStorage {
 function setup() {
   const storage = new RenamingStorage();
   const metrics = metricsFor(storage);
-  const rooms = new RoomRegistry({ storage, publisher: new Hub(), extensions: [], metrics, logger: silentLogger, clock: systemClock, maxEvictions: 2 });
+  const rooms = new RoomRegistry({
+    storage,
+    publisher: new Hub(),
+    extensions: [],
+    metrics,
+    logger: silentLogger,
+    clock: systemClock,
+    maxEvictions: 2,
+  });
   const hub = new Hub();
   return { storage, metrics, rooms, hub };
 }

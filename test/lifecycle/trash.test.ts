@@ -39,25 +39,35 @@ const names = (documents: readonly { name: string }[]) => documents.map((documen
 describe('DELETE /api/documents/:name and the trash', () => {
   it('delete: owners and editors (204), not viewers or outsiders (403); the document leaves every list and its name stays taken', async () => {
     const { id } = await createPaper(a, world, 'trash/access');
-    for (const who of ['viewer', 'outsider'] as const) await expectStatus(a, 403, 'DELETE', documentPath('trash/access'), { token: world.tokens[who] });
+    for (const who of ['viewer', 'outsider'] as const)
+      await expectStatus(a, 403, 'DELETE', documentPath('trash/access'), { token: world.tokens[who] });
     await expectStatus(a, 404, 'DELETE', documentPath('trash/nothing here'), { token: world.tokens.owner });
     await expectStatus(b, 204, 'DELETE', documentPath('trash/access'), { token: world.tokens.editor });
     await expectStatus(a, 404, 'DELETE', documentPath('trash/access'), { token: world.tokens.owner });
 
     for (const who of ['owner', 'editor', 'viewer'] as const) {
-      expect(names(await expectStatus<DocumentSummary[]>(a, 200, 'GET', '/api/documents', { token: world.tokens[who] }))).not.toContain('trash/access');
+      expect(names(await expectStatus<DocumentSummary[]>(a, 200, 'GET', '/api/documents', { token: world.tokens[who] }))).not.toContain(
+        'trash/access',
+      );
     }
     await expectStatus(a, 404, 'GET', documentPath('trash/access'), { token: world.tokens.owner });
     await expectStatus(a, 404, 'GET', `${documentPath('trash/access')}/history`, { token: world.tokens.owner });
     await expectStatus(a, 404, 'GET', `${documentPath('trash/access')}/versions`, { token: world.tokens.owner });
     // Its name stays taken while it is in the trash.
-    await expectStatus(a, 409, 'POST', '/api/documents', { token: world.tokens.owner, body: { name: 'trash/access', kind: 'paper', projectId: world.project } });
+    await expectStatus(a, 409, 'POST', '/api/documents', {
+      token: world.tokens.owner,
+      body: { name: 'trash/access', kind: 'paper', projectId: world.project },
+    });
 
     const trash = await expectStatus<TrashedDocumentSummary[]>(b, 200, 'GET', '/api/trash', { token: world.tokens.owner });
     const entry = trash.find((document) => document.id === id);
     expect(entry).toMatchObject({ id, name: 'trash/access', kind: 'paper', projectId: world.project, deletedBy: world.users.editor });
     expect(Date.now() - Date.parse(entry!.deletedAt)).toBeLessThan(60_000);
-    expect(names(await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', `/api/trash?projectId=${world.project}`, { token: world.tokens.owner }))).toContain('trash/access');
+    expect(
+      names(
+        await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', `/api/trash?projectId=${world.project}`, { token: world.tokens.owner }),
+      ),
+    ).toContain('trash/access');
   });
 
   it('the trash is the owners’: others get 403 for a project, and nothing of it without one; restoring is the owners’ too', async () => {
@@ -81,8 +91,12 @@ describe('DELETE /api/documents/:name and the trash', () => {
       projectId: world.project,
     });
     await expectStatus(a, 404, 'POST', `/api/trash/${id}/restore`, { token: world.tokens.owner });
-    expect(names(await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', '/api/trash', { token: world.tokens.owner }))).not.toContain('trash/restore');
-    expect(names(await expectStatus<DocumentSummary[]>(a, 200, 'GET', '/api/documents', { token: world.tokens.viewer }))).toContain('trash/restore');
+    expect(names(await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', '/api/trash', { token: world.tokens.owner }))).not.toContain(
+      'trash/restore',
+    );
+    expect(names(await expectStatus<DocumentSummary[]>(a, 200, 'GET', '/api/documents', { token: world.tokens.viewer }))).toContain(
+      'trash/restore',
+    );
     await expectStatus(a, 200, 'GET', documentPath('trash/restore'), { token: world.tokens.viewer });
   });
 
@@ -91,8 +105,14 @@ describe('DELETE /api/documents/:name and the trash', () => {
     await createPaper(a, world, name);
     const failures = { hocuspocusA: [] as string[], hocuspocusB: [] as string[] };
     const onA = new Y.Doc();
-    const hocuspocusA = hocuspocusProvider(a.port, name, onA, { token: world.tokens.editor, onAuthenticationFailed: ({ reason }: { reason: string }) => failures.hocuspocusA.push(reason) });
-    const hocuspocusB = hocuspocusProvider(b.port, name, new Y.Doc(), { token: world.tokens.viewer, onAuthenticationFailed: ({ reason }: { reason: string }) => failures.hocuspocusB.push(reason) });
+    const hocuspocusA = hocuspocusProvider(a.port, name, onA, {
+      token: world.tokens.editor,
+      onAuthenticationFailed: ({ reason }: { reason: string }) => failures.hocuspocusA.push(reason),
+    });
+    const hocuspocusB = hocuspocusProvider(b.port, name, new Y.Doc(), {
+      token: world.tokens.viewer,
+      onAuthenticationFailed: ({ reason }: { reason: string }) => failures.hocuspocusB.push(reason),
+    });
     const onB = new Y.Doc();
     const yB = yWebsocketProvider(b.port, name, onB, { params: { token: world.tokens.owner } });
     const yCloses: number[] = [];
@@ -109,7 +129,11 @@ describe('DELETE /api/documents/:name and the trash', () => {
     try {
       await waitFor(() => hocuspocusA.isSynced && hocuspocusB.isSynced && yB.synced && y3.synced, 10_000, 'every client synced');
       onA.getText('t').insert(0, 'kept through the trash');
-      await waitFor(() => onB.getText('t').toString() === 'kept through the trash' && hocuspocusA.unsyncedChanges === 0, 10_000, 'the edit crossed to B and was stored');
+      await waitFor(
+        () => onB.getText('t').toString() === 'kept through the trash' && hocuspocusA.unsyncedChanges === 0,
+        10_000,
+        'the edit crossed to B and was stored',
+      );
 
       await expectStatus(a, 204, 'DELETE', documentPath(name), { token: world.tokens.owner });
       await waitFor(
@@ -127,7 +151,10 @@ describe('DELETE /api/documents/:name and the trash', () => {
 
       // Opening it again: as for a document that does not exist (token mode creates nothing from a socket).
       const refusedReasons: string[] = [];
-      hocuspocusProvider(b.port, name, new Y.Doc(), { token: world.tokens.owner, onAuthenticationFailed: ({ reason }: { reason: string }) => refusedReasons.push(reason) });
+      hocuspocusProvider(b.port, name, new Y.Doc(), {
+        token: world.tokens.owner,
+        onAuthenticationFailed: ({ reason }: { reason: string }) => refusedReasons.push(reason),
+      });
       const again = yWebsocketProvider(a.port, name, new Y.Doc(), { params: { token: world.tokens.owner } });
       const againCloses: number[] = [];
       again.on('connection-close', (event: { code: number } | null) => event && againCloses.push(event.code));
@@ -138,9 +165,9 @@ describe('DELETE /api/documents/:name and the trash', () => {
       y3.destroy();
     }
 
-    const [trashed] = (await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', `/api/trash?projectId=${world.project}`, { token: world.tokens.owner })).filter(
-      (document) => document.name === name,
-    );
+    const [trashed] = (
+      await expectStatus<TrashedDocumentSummary[]>(a, 200, 'GET', `/api/trash?projectId=${world.project}`, { token: world.tokens.owner })
+    ).filter((document) => document.name === name);
     await expectStatus(b, 200, 'POST', `/api/trash/${trashed!.id}/restore`, { token: world.tokens.owner });
     for (const server of [a, b]) {
       const reader = new Y.Doc();

@@ -50,10 +50,14 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
      * their open transactions can hold the horizon back for a moment.
      */
     const foldCompletely = async (s: DurableStorage, documentId: string) => {
-      await waitFor(async () => {
-        await s.compact(documentId);
-        return (await loadDocumentState(db, documentId, 0))?.tailRows === 0;
-      }, 10_000, 'a complete fold');
+      await waitFor(
+        async () => {
+          await s.compact(documentId);
+          return (await loadDocumentState(db, documentId, 0))?.tailRows === 0;
+        },
+        10_000,
+        'a complete fold',
+      );
     };
 
     beforeAll(async () => {
@@ -210,10 +214,14 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
         if (i % 50 === 49) await tick();
       }
       await s.flush();
-      await waitFor(async () => {
-        const r = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [doc.id]);
-        return (r.rows[0]?.covered_position ?? 0) > 0;
-      }, 10_000, 'a threshold compaction');
+      await waitFor(
+        async () => {
+          const r = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [doc.id]);
+          return (r.rows[0]?.covered_position ?? 0) > 0;
+        },
+        10_000,
+        'a threshold compaction',
+      );
       await s.release(doc.id); // folds the rest
       await foldCompletely(s, doc.id);
 
@@ -347,7 +355,10 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       expect(page1[0]?.size).toBeGreaterThan(0);
       const positions = page1.map((e) => e.position);
       expect(positions).toEqual([...positions].sort((x, y) => y - x));
-      const page3 = await listHistory(db, 'history', { limit: 10, before: (await listHistory(db, 'history', { limit: 20 }))[19]?.position });
+      const page3 = await listHistory(db, 'history', {
+        limit: 10,
+        before: (await listHistory(db, 'history', { limit: 20 }))[19]?.position,
+      });
       expect(page3).toHaveLength(5);
       expect(await listHistory(db, 'no-such-document')).toEqual([]);
     });
@@ -370,7 +381,10 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       push(ghostUser, doc.id, { userId: '00000000-0000-4000-8000-00000000dead', sessionId: 'p' });
       const goneMeta = push(deleted, '00000000-0000-4000-8000-00000000beef', { userId: null, sessionId: 'p' }); // no such document
       // No such document and no such user: still a gone document, whichever key PostgreSQL checks first.
-      const goneWithUserMeta = push(deleted, '00000000-0000-4000-8000-00000000beef', { userId: '00000000-0000-4000-8000-00000000dead', sessionId: 'p' });
+      const goneWithUserMeta = push(deleted, '00000000-0000-4000-8000-00000000beef', {
+        userId: '00000000-0000-4000-8000-00000000dead',
+        sessionId: 'p',
+      });
       push(good, doc.id, { userId: null, sessionId: 'p' });
       await storage.flush();
       expect(good.total).toBe(2);
@@ -544,15 +558,19 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
       const before = s.stats.quarantinedRows;
 
       // Fold until every valid row is in F (another suite's transaction may hold the horizon back).
-      await waitFor(async () => {
-        await s.compact(doc.id);
-        const { rows } = await db.query<{ n: number }>(
-          `select count(*)::int as n from collaborations c join documents d on d.id = c.document_id
+      await waitFor(
+        async () => {
+          await s.compact(doc.id);
+          const { rows } = await db.query<{ n: number }>(
+            `select count(*)::int as n from collaborations c join documents d on d.id = c.document_id
             where d.id = $1 and not (c.position <= d.covered_position and c.tx < d.covered_tx and not c.quarantined)`,
-          [doc.id],
-        );
-        return rows[0]?.n === 1; // only the garbage row stays outside F
-      }, 10_000, 'a complete fold');
+            [doc.id],
+          );
+          return rows[0]?.n === 1; // only the garbage row stays outside F
+        },
+        10_000,
+        'a complete fold',
+      );
 
       const { rows: docRows } = await db.query<{ covered_position: number; covered_tx: number }>(
         'select covered_position, covered_tx from documents where id = $1',
@@ -610,13 +628,17 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
         await s.flush();
         const fresh = reopen({ compactThresholdRows: foldOnLoad ? 5 : 1_000_000 });
         // A fold on load covers what the cluster-wide horizon allows: retry until it covers the garbage row.
-        await waitFor(async () => {
-          const loaded = await reload(fresh, name);
-          expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
-          if (!foldOnLoad) return true;
-          const { rows } = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [doc.id]);
-          return (rows[0]?.covered_position ?? 0) > garbage;
-        }, 10_000, 'a fold on load past the garbage row');
+        await waitFor(
+          async () => {
+            const loaded = await reload(fresh, name);
+            expect([...itemKeys(loaded.state)].sort()).toEqual(keys.sort());
+            if (!foldOnLoad) return true;
+            const { rows } = await db.query<{ covered_position: number }>('select covered_position from documents where id = $1', [doc.id]);
+            return (rows[0]?.covered_position ?? 0) > garbage;
+          },
+          10_000,
+          'a fold on load past the garbage row',
+        );
         expect(fresh.stats.quarantinedRows).toBe(1);
         const { rows: marked } = await db.query<{ position: number }>(
           'select position from collaborations where document_id = $1 and quarantined',
@@ -677,10 +699,14 @@ describe('cold load of a document with 100,000 logged updates (PostgreSQL)', () 
     expect(itemKeys(first.state).size).toBe(N);
     // The fold on load covers what the cluster-wide transaction horizon allows;
     // finish it in case another test's transaction held the horizon back.
-    await waitFor(async () => {
-      await s1.compact(doc.id);
-      return (await loadDocumentState(db, doc.id, 0))?.tailRows === 0;
-    }, 20_000, 'a complete fold');
+    await waitFor(
+      async () => {
+        await s1.compact(doc.id);
+        return (await loadDocumentState(db, doc.id, 0))?.tailRows === 0;
+      },
+      20_000,
+      'a complete fold',
+    );
 
     const s2 = fresh();
     t0 = performance.now();

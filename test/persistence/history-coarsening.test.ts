@@ -19,11 +19,24 @@ import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { listHistory } from '../../server/persistence/history.js';
 import { coarsenLog, LARGE_UPDATE_BYTES, type LogEntry } from '../../server/persistence/history-coarsening.js';
 import { openStorage } from '../../server/persistence/open-storage.js';
-import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, openDocument, waitFor, type TestDatabase } from '../helpers/storage.js';
+import {
+  CountingListener,
+  createTestDatabase,
+  ItemWriter,
+  itemKeys,
+  logger,
+  openDocument,
+  waitFor,
+  type TestDatabase,
+} from '../helpers/storage.js';
 
 const USERS = { ada: '10000000-0000-4000-8000-0000000000a1', bob: '10000000-0000-4000-8000-0000000000b2' };
 /** No fold unless asked for: the state has to be enormous before the tail is due. */
-const NEVER_FOLD: CompactionPlan = { rule: 'due', policy: { foldRatio: 1e9, releaseFoldBytes: 0 }, historyWindowMs: DEFAULT_HISTORY_WINDOW_MS };
+const NEVER_FOLD: CompactionPlan = {
+  rule: 'due',
+  policy: { foldRatio: 1e9, releaseFoldBytes: 0 },
+  historyWindowMs: DEFAULT_HISTORY_WINDOW_MS,
+};
 const FOLD: CompactionPlan = { ...NEVER_FOLD, rule: 'always' };
 
 describe('coarsenLog (unit)', () => {
@@ -72,7 +85,10 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
   beforeAll(async () => {
     database = await createTestDatabase('coarsening');
     ({ db, storage: base } = await openStorage({ databaseUrl: database.url, dataDir: 'unused', logger }));
-    await db.query(`insert into users (id, email, name) values ($1, 'ada@example.org', 'Ada'), ($2, 'bob@example.org', 'Bob')`, [USERS.ada, USERS.bob]);
+    await db.query(`insert into users (id, email, name) values ($1, 'ada@example.org', 'Ada'), ($2, 'bob@example.org', 'Bob')`, [
+      USERS.ada,
+      USERS.bob,
+    ]);
   });
   afterAll(async () => {
     for (const s of opened) await s.close(10_000);
@@ -88,14 +104,23 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
       )
     ).rows;
   const covered = async (documentId: string) =>
-    (await db.query<{ covered_position: number; state: Uint8Array | null }>('select covered_position, state from documents where id = $1', [documentId])).rows[0]!;
+    (
+      await db.query<{ covered_position: number; state: Uint8Array | null }>(
+        'select covered_position, state from documents where id = $1',
+        [documentId],
+      )
+    ).rows[0]!;
   /** Every row of the log applied in order: what readers of `collaborations` rebuild. */
   const replayLog = async (documentId: string) => {
     const doc = new Y.Doc();
     for (const row of await logRows(documentId)) if (!row.quarantined) Y.applyUpdate(doc, row.update);
     return new Set(doc.getMap('items').keys());
   };
-  const appendAll = async (s: DurableStorage, documentId: string, updates: readonly { update: Uint8Array; sessionId: string; userId: string | null }[]) => {
+  const appendAll = async (
+    s: DurableStorage,
+    documentId: string,
+    updates: readonly { update: Uint8Array; sessionId: string; userId: string | null }[],
+  ) => {
     const listener = new CountingListener();
     for (const u of updates) s.append(documentId, u.update, { userId: u.userId, sessionId: u.sessionId }, listener);
     await s.flush();
@@ -103,10 +128,14 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
   };
   /** Folds until every row that applies is in F (another test file's transaction may hold the horizon back). */
   const foldCompletely = (documentId: string) =>
-    waitFor(async () => {
-      await compactDocument(db, documentId, 1, FOLD);
-      return (await loadDocumentState(db, documentId, 0))?.unfoldedRows === 0;
-    }, 10_000, 'a complete fold');
+    waitFor(
+      async () => {
+        await compactDocument(db, documentId, 1, FOLD);
+        return (await loadDocumentState(db, documentId, 0))?.unfoldedRows === 0;
+      },
+      10_000,
+      'a complete fold',
+    );
 
   it('history keeps who and when (one session a row, every update within its window); the log replays and a reload is exact', async () => {
     const s = storage();
@@ -185,7 +214,11 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
       const rows = batch(40);
       await appendAll(s, doc.id, rows);
       // This batch's pass (in the background): no appended row left, or the fold.
-      await waitFor(async () => (await covered(doc.id)).covered_position !== folded.covered_position || (await loaded()).appendedRows === 0, 10_000, 'a pass');
+      await waitFor(
+        async () => (await covered(doc.id)).covered_position !== folded.covered_position || (await loaded()).appendedRows === 0,
+        10_000,
+        'a pass',
+      );
       if ((await covered(doc.id)).covered_position !== folded.covered_position) break;
       passes++;
       const tail = await loaded();
@@ -208,15 +241,28 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
   it('release folds a small document completely, and only coarsens a large one', async () => {
     // Released again while another test file's open transaction holds the fold back.
     const releasedUntil = (s: DurableStorage, documentId: string, done: () => Promise<boolean>, what: string) =>
-      waitFor(async () => {
-        await s.release(documentId);
-        return done();
-      }, 10_000, what);
+      waitFor(
+        async () => {
+          await s.release(documentId);
+          return done();
+        },
+        10_000,
+        what,
+      );
     const small = storage();
     const smallDoc = await openDocument(small, 'release-small');
     const w = new ItemWriter('rs');
-    await appendAll(small, smallDoc.id, Array.from({ length: 10 }, () => ({ update: w.next().update, sessionId: 's', userId: null })));
-    await releasedUntil(small, smallDoc.id, async () => (await loadDocumentState(db, smallDoc.id, 0))?.merge === 'none', 'the release fold');
+    await appendAll(
+      small,
+      smallDoc.id,
+      Array.from({ length: 10 }, () => ({ update: w.next().update, sessionId: 's', userId: null })),
+    );
+    await releasedUntil(
+      small,
+      smallDoc.id,
+      async () => (await loadDocumentState(db, smallDoc.id, 0))?.merge === 'none',
+      'the release fold',
+    );
 
     // Every state counts as large here (releaseFoldBytes 0), and the fold is never due.
     const large = storage({ releaseFoldBytes: 0, foldRatio: 1e9 });
@@ -253,7 +299,12 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
       },
       exec: (sql: string) => tx.exec(sql),
     });
-    return { ...inner, query: (sql, params, options) => inner.query(sql, params, options), exec: (sql) => inner.exec(sql), transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))) };
+    return {
+      ...inner,
+      query: (sql, params, options) => inner.query(sql, params, options),
+      exec: (sql) => inner.exec(sql),
+      transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    };
   }
 
   // The fast pass of the second case folds without coarsening (a zero window merges nothing), so

@@ -35,7 +35,14 @@ describe('MemoryStorage', () => {
     expect(listener.refusals).toHaveLength(1);
     expect(listener.refusals[0]?.meta).toBe(meta);
     expect(listener.refusals[0]?.error).toBeInstanceOf(DocumentGoneError);
-    expect(storage.stats).toMatchObject({ committedRows: 3, refusedRows: 1, pending: 0, pendingBytes: 0, rejectedFull: 0, quarantinedRows: 0 });
+    expect(storage.stats).toMatchObject({
+      committedRows: 3,
+      refusedRows: 1,
+      pending: 0,
+      pendingBytes: 0,
+      rejectedFull: 0,
+      quarantinedRows: 0,
+    });
     expect(await storage.close(0)).toBe(true);
   });
 });

@@ -42,7 +42,11 @@ async function policies(db: Db): Promise<{ policies: string[]; rlsTables: string
     `select table_name from information_schema.role_table_grants
       where grantee = 'scriptorium_reader' and table_schema = 'public' order by 1`,
   );
-  return { policies: listed.rows.map((r) => r.name), rlsTables: rls.rows.map((r) => r.relname), readerGrants: grants.rows.map((r) => r.table_name) };
+  return {
+    policies: listed.rows.map((r) => r.name),
+    rlsTables: rls.rows.map((r) => r.relname),
+    readerGrants: grants.rows.map((r) => r.table_name),
+  };
 }
 
 const RLS_TABLES = POLICIES.map((p) => p.split('.')[0]!);
@@ -80,7 +84,9 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
       expect(status.every((s) => s.appliedAt instanceof Date && !s.missingFile)).toBe(true);
 
       // rollback_sql is stored with each applied migration
-      const { rows } = await db.query<{ version: number; rollback_sql: string }>('select version, rollback_sql from schema_migrations order by version');
+      const { rows } = await db.query<{ version: number; rollback_sql: string }>(
+        'select version, rollback_sql from schema_migrations order by version',
+      );
       expect(rows.map((r) => r.rollback_sql)).toEqual(files.map((m) => m.downSql));
 
       // the open-mode project is seeded

@@ -167,7 +167,12 @@ describe('close(timeoutMs) against a server that never answers', () => {
       const db = createPgDb({ connectionString: `postgres://postgres@127.0.0.1:${port}/none`, logger, connectionTimeoutMillis: 10_000 });
       const storage = new DurableStorage(db, { logger, ownsDb: true });
       const listener = new CountingListener();
-      storage.append('00000000-0000-4000-8000-0000000000aa', new ItemWriter('bh').next().update, { userId: null, sessionId: 'bh' }, listener);
+      storage.append(
+        '00000000-0000-4000-8000-0000000000aa',
+        new ItemWriter('bh').next().update,
+        { userId: null, sessionId: 'bh' },
+        listener,
+      );
       await waitFor(() => sockets.length > 0, 5_000, 'the connection attempt');
       const started = performance.now();
       expect(await storage.close(300)).toBe(false);

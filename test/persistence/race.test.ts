@@ -16,7 +16,17 @@ import { compactDocument, loadDocumentState } from '../../server/persistence/com
 import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { migrateUp } from '../../server/persistence/migrations.js';
 import { createPgDb } from '../../server/persistence/pg-db.js';
-import { CountingListener, createTestDatabase, ItemWriter, itemKeys, logger, openDocument, sleep, waitFor, type TestDatabase } from '../helpers/storage.js';
+import {
+  CountingListener,
+  createTestDatabase,
+  ItemWriter,
+  itemKeys,
+  logger,
+  openDocument,
+  sleep,
+  waitFor,
+  type TestDatabase,
+} from '../helpers/storage.js';
 
 /** A log row as the appender saw it committed: its position, and when its COMMIT returned. */
 interface Committed {
@@ -181,7 +191,8 @@ describe('concurrent appends from several instances vs concurrent compaction (Po
     let windowsHit = 0;
     for (const o of observations) {
       let late = 0;
-      for (const c of committed) if (c.position <= o.max && c.position > o.max - LATE_WINDOW && c.at > o.at && !o.recent.has(c.position)) late++;
+      for (const c of committed)
+        if (c.position <= o.max && c.position > o.max - LATE_WINDOW && c.at > o.at && !o.recent.has(c.position)) late++;
       lateRows += late;
       if (late > 0) windowsHit++;
     }

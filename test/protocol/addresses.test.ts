@@ -21,12 +21,17 @@ const DOC = 'many-addresses';
 
 /** The token is the user id (tests only): users differ without a database. */
 const tokenIsUser: Authorizer = {
-  authenticate: (token) => (token === '' ? Promise.reject(new PermissionDeniedError('no token')) : Promise.resolve({ userId: token, sessionId: null, expiresAt: null })),
+  authenticate: (token) =>
+    token === ''
+      ? Promise.reject(new PermissionDeniedError('no token'))
+      : Promise.resolve({ userId: token, sessionId: null, expiresAt: null }),
   revalidate: () => Promise.resolve(),
-  authorize: (principal) => Promise.resolve({ ...principal, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } }),
+  authorize: (principal) =>
+    Promise.resolve({ ...principal, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } }),
 };
 
-const answer = (client: RawClient, address: string) => client.frames.find((f): f is Extract<Frame, { kind: 'auth' }> => f.kind === 'auth' && f.name === address);
+const answer = (client: RawClient, address: string) =>
+  client.frames.find((f): f is Extract<Frame, { kind: 'auth' }> => f.kind === 'auth' && f.name === address);
 const granted = (client: RawClient, addresses: readonly string[]) => addresses.filter((a) => answer(client, a)?.authType === 2);
 
 /** Sends Auth for each address and waits until every one is answered. */
@@ -120,7 +125,11 @@ describe.each(TRANSPORTS)('one document under many addresses over %s', (transpor
     for (const [a, attacker] of attackers.entries()) {
       for (let i = 0; i < 1000; i++) attacker.send(authFrame(`${DOC}\0${a}-${i}`));
     }
-    await waitFor(() => attackers.every((a) => a.frames.filter((f) => f.kind === 'auth').length === 1000), 20_000, 'every attacker Auth answered');
+    await waitFor(
+      () => attackers.every((a) => a.frames.filter((f) => f.kind === 'auth').length === 1000),
+      20_000,
+      'every attacker Auth answered',
+    );
     await sleep(50);
     const before = server.metrics.counters.messagesOut;
     const edits = 20;

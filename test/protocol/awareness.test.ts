@@ -45,7 +45,12 @@ describe.each(TRANSPORTS)('awareness over %s', (transport) => {
     const raw = await RawClient.connect(server.port);
     await raw.join('aw-abrupt');
     const ghostIds = [424242, 515151];
-    raw.send(awarenessFrame('aw-abrupt', encodeAwareness(ghostIds.map((clientId) => ({ clientId, clock: 3, state: { user: `ghost-${clientId}` } })))));
+    raw.send(
+      awarenessFrame(
+        'aw-abrupt',
+        encodeAwareness(ghostIds.map((clientId) => ({ clientId, clock: 3, state: { user: `ghost-${clientId}` } }))),
+      ),
+    );
     await waitFor(() => ghostIds.every((id) => stateOf(observer, id) !== undefined), 5_000, 'observer sees both ghosts');
     expect(stateOf(observer, 424242)).toEqual({ user: 'ghost-424242' });
 
@@ -108,6 +113,10 @@ describe.each(TRANSPORTS)('awareness over %s', (transport) => {
       for (const entry of decodeAwareness(frame.payload)) if (entry.clientId === provider.document.clientID) echoed.push(entry.state);
     });
     provider.setAwarenessField('user', 'self');
-    await waitFor(() => echoed.some((state) => (state as { user?: string } | null)?.user === 'self'), 5_000, 'provider receives its own awareness back');
+    await waitFor(
+      () => echoed.some((state) => (state as { user?: string } | null)?.user === 'self'),
+      5_000,
+      'provider receives its own awareness back',
+    );
   });
 });

@@ -17,7 +17,7 @@ describe.each(TRANSPORTS)('backpressure over %s', (transport) => {
 
   it('closes a reader that stops reading, while the writer and other readers carry on', async () => {
     const server = await startTestServer(transport, { maxBackpressureBytes: 256 * 1024 });
-    
+
     const slow = await RawClient.connect(server.port);
     await slow.join(DOC);
     const reader = await RawClient.connect(server.port);

@@ -27,7 +27,10 @@
 import { readFileSync } from 'node:fs';
 import * as Y14 from '@y/y';
 import { HocuspocusProvider as HocuspocusProvider4 } from '@hocuspocus/provider';
-import { HocuspocusProvider as HocuspocusProvider2, HocuspocusProviderWebsocket as HocuspocusProviderWebsocket2 } from 'hocuspocus-provider-2';
+import {
+  HocuspocusProvider as HocuspocusProvider2,
+  HocuspocusProviderWebsocket as HocuspocusProviderWebsocket2,
+} from 'hocuspocus-provider-2';
 import { HocuspocusProvider as HocuspocusProvider3 } from 'hocuspocus-provider-3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -191,7 +194,11 @@ interface HocuspocusClientOptions {
   readonly extraDestroy?: () => void;
 }
 
-function hocuspocusClient(provider: HocuspocusLike, doc: Y.Doc, { settledAtOrBelowZero = false, extraDestroy }: HocuspocusClientOptions = {}): Client {
+function hocuspocusClient(
+  provider: HocuspocusLike,
+  doc: Y.Doc,
+  { settledAtOrBelowZero = false, extraDestroy }: HocuspocusClientOptions = {},
+): Client {
   const recorder = closeRecorder();
   provider.on('close', ({ event }) => recorder.closed(event.code));
   const client: Client = {
@@ -222,7 +229,11 @@ type YWebsocketOptions = { WebSocketPolyfill: unknown; maxBackoffTime: number; d
 type YWebsocketConstructor<D> = new (url: string, room: string, doc: D, options: YWebsocketOptions) => YWebsocketLike;
 
 function yWebsocketClient<D>(Provider: YWebsocketConstructor<D>, port: number, name: string, doc: D, paper: Paper): Client {
-  const provider = new Provider(`ws://127.0.0.1:${port}/y`, name, doc, { WebSocketPolyfill: WebSocket, maxBackoffTime: 300, disableBc: true });
+  const provider = new Provider(`ws://127.0.0.1:${port}/y`, name, doc, {
+    WebSocketPolyfill: WebSocket,
+    maxBackoffTime: 300,
+    disableBc: true,
+  });
   const recorder = closeRecorder();
   provider.on('connection-close', (event) => {
     if (event !== null) recorder.closed(event.code);
@@ -254,7 +265,11 @@ const HOCUSPOCUS_VERSIONS: readonly Version[] = [
       // 2.x builds its own socket from `url` without the polyfill or the delays: give it one.
       // It sends Auth only when it has a token, and Hocuspocus servers (this one too) wait for
       // Auth before they open a document: 2.x needs a token, any token in open mode.
-      const websocketProvider = new HocuspocusProviderWebsocket2({ url: `ws://127.0.0.1:${port}`, WebSocketPolyfill: WebSocket, ...FAST_RECONNECT });
+      const websocketProvider = new HocuspocusProviderWebsocket2({
+        url: `ws://127.0.0.1:${port}`,
+        WebSocketPolyfill: WebSocket,
+        ...FAST_RECONNECT,
+      });
       const doc = new Y.Doc();
       const provider = new HocuspocusProvider2({ websocketProvider, name, document: doc, token: 'open', broadcast: false });
       return hocuspocusClient(provider, doc, { settledAtOrBelowZero: true, extraDestroy: () => websocketProvider.destroy() });
@@ -321,7 +336,15 @@ let counter = 0;
 
 async function serve(overrides: Partial<Config> = {}): Promise<RunningServer> {
   const server = await startServer({
-    config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', ...overrides },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: database.url,
+      storage: 'durable',
+      transport: 'uws',
+      logLevel: 'silent',
+      ...overrides,
+    },
   });
   extra.push(server);
   return server;
@@ -388,7 +411,11 @@ describe.each(VERSIONS)('$label', (version) => {
     } else {
       expect(a.paper.text()).toBe('<paragraph>Hello <bold>woXrld again</bold></paragraph><paragraph></paragraph>');
     }
-    await waitFor(() => b.paper.native() === a.paper.native() && sameBytes(b.paper.stateVector(), a.paper.stateVector()), 10_000, 'B receives the three edits');
+    await waitFor(
+      () => b.paper.native() === a.paper.native() && sameBytes(b.paper.stateVector(), a.paper.stateVector()),
+      10_000,
+      'B receives the three edits',
+    );
     await waitFor(() => a.acknowledged(), 10_000, "A's unsyncedChanges back to 0");
     const expected = { text: a.paper.text(), native: a.paper.native(), stateVector: a.paper.stateVector() };
 
@@ -470,7 +497,11 @@ describe.each(VERSIONS)('$label', (version) => {
 async function settled(client: Client, server: RunningServer, name: string): Promise<void> {
   expect(plain(client.paper.text())).toMatch(/^\[typed while closed\] Hello /);
   const witness = CURRENT.hocuspocus.connect(server.port, name);
-  await waitFor(() => witness.paper.text() === client.paper.text() && sameBytes(witness.paper.stateVector(), client.paper.stateVector()), 10_000, 'the server has every edit');
+  await waitFor(
+    () => witness.paper.text() === client.paper.text() && sameBytes(witness.paper.stateVector(), client.paper.stateVector()),
+    10_000,
+    'the server has every edit',
+  );
   await waitFor(() => client.acknowledged(), 10_000, 'acknowledged');
   const expected = client.paper.text();
   destroyClients(); // before the server stops: a provider destroyed while it reconnects throws

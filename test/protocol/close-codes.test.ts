@@ -5,7 +5,14 @@
  * close and keep the codes Hocuspocus itself uses.
  */
 import { describe, expect, it } from 'vitest';
-import { CLOSE_CONDITIONS, closeCode, closeFor, closeReason, isPermanentClose, type CloseCondition } from '../../server/protocol/close-codes.js';
+import {
+  CLOSE_CONDITIONS,
+  closeCode,
+  closeFor,
+  closeReason,
+  isPermanentClose,
+  type CloseCondition,
+} from '../../server/protocol/close-codes.js';
 import { Hub } from '../helpers/rooms.js';
 
 /** Conditions reconnecting cannot fix. */
@@ -22,7 +29,9 @@ describe('close codes per protocol', () => {
   });
 
   it('the table', () => {
-    const table = Object.fromEntries(CLOSE_CONDITIONS.map((condition) => [condition, [closeCode('hocuspocus', condition), closeCode('y-websocket', condition)]]));
+    const table = Object.fromEntries(
+      CLOSE_CONDITIONS.map((condition) => [condition, [closeCode('hocuspocus', condition), closeCode('y-websocket', condition)]]),
+    );
     expect(table).toEqual({
       malformed: [4401, 4401],
       forbidden: [4403, 4403],

@@ -31,7 +31,12 @@ describe('ConnectionRate', () => {
       bytesPerSecond: MAX_BYTES_PER_SECOND,
       byteBurst: MAX_BYTES_BURST,
     });
-    expect([MAX_MESSAGES_PER_SECOND, MAX_MESSAGES_BURST, MAX_BYTES_PER_SECOND, MAX_BYTES_BURST]).toEqual([500, 1000, 4 * 1024 * 1024, 16 * 1024 * 1024]);
+    expect([MAX_MESSAGES_PER_SECOND, MAX_MESSAGES_BURST, MAX_BYTES_PER_SECOND, MAX_BYTES_BURST]).toEqual([
+      500,
+      1000,
+      4 * 1024 * 1024,
+      16 * 1024 * 1024,
+    ]);
     // Hocuspocus keeps 4429; y-websocket gets 4529, which its 3.x clients retry (they stop on 44xx).
     expect(closeCode('hocuspocus', 'rate-limited')).toBe(4429);
     expect(closeCode('y-websocket', 'rate-limited')).toBe(4529);

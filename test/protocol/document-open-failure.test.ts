@@ -20,7 +20,8 @@ class FlakyStorage extends MemoryStorage {
   override async load(document: DocumentRef): Promise<StoredDocument> {
     const attempt = (this.attempts.get(document.name) ?? 0) + 1;
     this.attempts.set(document.name, attempt);
-    if (attempt <= (this.failures[document.name] ?? 0)) throw new Error(`connection terminated unexpectedly (injected, attempt ${attempt})`);
+    if (attempt <= (this.failures[document.name] ?? 0))
+      throw new Error(`connection terminated unexpectedly (injected, attempt ${attempt})`);
     return super.load(document);
   }
 }
@@ -43,7 +44,11 @@ describe.each(TRANSPORTS)('a document that cannot be opened, over %s', (transpor
     expect(storage.attempts.get('broken')).toBe(5);
     expect(client.isOpen).toBe(true);
     client.send(updateFrame('healthy', textUpdate(client.doc('healthy'), 'still here')));
-    await client.waitForFrame((f) => f.kind === 'syncStatus' && f.name === 'healthy' && f.applied === 1, 5_000, 'ack on the healthy document');
+    await client.waitForFrame(
+      (f) => f.kind === 'syncStatus' && f.name === 'healthy' && f.applied === 1,
+      5_000,
+      'ack on the healthy document',
+    );
   });
 
   it('retries a load that fails for a moment, keeping the frames sent meanwhile', async () => {

@@ -216,7 +216,12 @@ describe('DocumentSession open refusals', () => {
     await flush();
 
     expect(authenticate).toHaveBeenCalledWith('old-token');
-    expect(authorize).toHaveBeenCalledWith({ userId: 'u1', sessionId: 'old-token', expiresAt: null }, NAME, await storage.find(NAME), 'read');
+    expect(authorize).toHaveBeenCalledWith(
+      { userId: 'u1', sessionId: 'old-token', expiresAt: null },
+      NAME,
+      await storage.find(NAME),
+      'read',
+    );
     expect(host.refusals).toEqual([{ kind: 'denied', reason: 'token expired' }]);
     expect(load).not.toHaveBeenCalled();
     expect(session.state).toBe('closed');

@@ -102,7 +102,15 @@ describe('open mode, real PostgreSQL', () => {
     const { logger, lines } = capturingLogger();
     logs = lines;
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', autoVersionQuietMs: 3_600_000, autoVersionMaxMs: 3_600_000 },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: database.url,
+        storage: 'durable',
+        transport: 'uws',
+        autoVersionQuietMs: 3_600_000,
+        autoVersionMaxMs: 3_600_000,
+      },
       logger,
     });
     expect((await call(server.port, 'POST', '/api/documents', { name: 'edge/target', kind: 'paper' })).status).toBe(201);
@@ -118,12 +126,20 @@ describe('open mode, real PostgreSQL', () => {
       expect(created.body.error).toMatch(/^name: document name must not contain NUL/);
       for (const rest of ['', '/versions', '/history', '/presence']) {
         const read = await call(server.port, 'GET', docPath('a\u0000b', rest));
-        expect({ rest, status: read.status, error: read.body.error }).toEqual({ rest, status: 400, error: 'name: document name must not contain NUL characters' });
+        expect({ rest, status: read.status, error: read.body.error }).toEqual({
+          rest,
+          status: 400,
+          error: 'name: document name must not contain NUL characters',
+        });
       }
       const named = await call(server.port, 'POST', docPath('edge/target', '/versions'), { label: 'v\u0000' });
       expect(named.status).toBe(400);
       expect(named.body.error).toMatch(/^label: /);
-      expect(await count('select count(*) as n from document_versions v join documents d on d.id = v.document_id where d.name = $1', ['edge/target'])).toBe(0);
+      expect(
+        await count('select count(*) as n from document_versions v join documents d on d.id = v.document_id where d.name = $1', [
+          'edge/target',
+        ]),
+      ).toBe(0);
     });
 
     it('is refused in a Stateless request with 400', async () => {
@@ -132,7 +148,11 @@ describe('open mode, real PostgreSQL', () => {
       await client.waitForFrame((f) => f.kind === 'sync' && f.sub === Sync.Step2, 5_000, 'SyncStep2');
       client.send(statelessFrame('edge/target', JSON.stringify({ scriptorium: 'versions.create', requestId: 'nul', label: 'x\u0000y' })));
       const answer = await client.waitForFrame((f) => f.kind === 'stateless' && f.payload.includes('"nul"'), 5_000, 'Stateless answer');
-      expect(JSON.parse((answer as Extract<Frame, { kind: 'stateless' }>).payload)).toMatchObject({ requestId: 'nul', status: 400, body: { error: expect.stringMatching(/^label: /) } });
+      expect(JSON.parse((answer as Extract<Frame, { kind: 'stateless' }>).payload)).toMatchObject({
+        requestId: 'nul',
+        status: 400,
+        body: { error: expect.stringMatching(/^label: /) },
+      });
       expect(client.isOpen).toBe(true);
     });
 
@@ -148,31 +168,44 @@ describe('open mode, real PostgreSQL', () => {
   describe('invalid UTF-8 from a Hocuspocus client', () => {
     const expectMalformedClose = async (client: RawClient) => {
       expect((await client.waitClose()).code).toBe(4401);
-      const entry = await waitFor(() => logs.find((line) => line.msg === 'closing socket: bad input' && /utf-8/i.test(String(line.err))), 5_000, 'the warning');
+      const entry = await waitFor(
+        () => logs.find((line) => line.msg === 'closing socket: bad input' && /utf-8/i.test(String(line.err))),
+        5_000,
+        'the warning',
+      );
       expect(entry!.level).toBe(40);
       // A message, not an error object with a stack.
       expect(typeof entry!.err).toBe('string');
     };
 
     it.each([
-      ['the document address of an Auth', (e: encoding.Encoder) => {
-        encoding.writeVarUint8Array(e, INVALID_UTF8);
-        encoding.writeVarUint(e, T.Auth);
-        encoding.writeVarUint(e, 0);
-        encoding.writeVarString(e, 'token');
-      }],
-      ['the document address of a Sync', (e: encoding.Encoder) => {
-        encoding.writeVarUint8Array(e, INVALID_UTF8);
-        encoding.writeVarUint(e, T.Sync);
-        encoding.writeVarUint(e, Sync.Step1);
-        encoding.writeVarUint8Array(e, new Uint8Array([0]));
-      }],
-      ['the token of an Auth', (e: encoding.Encoder) => {
-        encoding.writeVarString(e, 'edge/utf8');
-        encoding.writeVarUint(e, T.Auth);
-        encoding.writeVarUint(e, 0);
-        encoding.writeVarUint8Array(e, INVALID_UTF8);
-      }],
+      [
+        'the document address of an Auth',
+        (e: encoding.Encoder) => {
+          encoding.writeVarUint8Array(e, INVALID_UTF8);
+          encoding.writeVarUint(e, T.Auth);
+          encoding.writeVarUint(e, 0);
+          encoding.writeVarString(e, 'token');
+        },
+      ],
+      [
+        'the document address of a Sync',
+        (e: encoding.Encoder) => {
+          encoding.writeVarUint8Array(e, INVALID_UTF8);
+          encoding.writeVarUint(e, T.Sync);
+          encoding.writeVarUint(e, Sync.Step1);
+          encoding.writeVarUint8Array(e, new Uint8Array([0]));
+        },
+      ],
+      [
+        'the token of an Auth',
+        (e: encoding.Encoder) => {
+          encoding.writeVarString(e, 'edge/utf8');
+          encoding.writeVarUint(e, T.Auth);
+          encoding.writeVarUint(e, 0);
+          encoding.writeVarUint8Array(e, INVALID_UTF8);
+        },
+      ],
     ])('in %s: closed with 4401, a warning without a stack, no error logged', async (_what, write) => {
       logs.length = 0;
       const client = await RawClient.connect(server.port);
@@ -216,8 +249,14 @@ describe('open mode, real PostgreSQL', () => {
       const y = await RawClient.connect(server.port, `/y/${encodeURIComponent(ywebsocket)}`);
       await y.waitForFrame((f) => f.kind === 'sync' && f.sub === Sync.Step1, 10_000, 'y-websocket SyncStep1');
       expect(y.isOpen).toBe(true);
-      await waitFor(async () => (await count('select count(*) as n from documents where name = any($1)', [[http, hocuspocus, ywebsocket]])) === 3, 10_000, 'three documents');
-      expect((await sql.query<{ n: number }>('select char_length(name) as n from documents where name = $1', [ywebsocket])).rows[0]!.n).toBe(255);
+      await waitFor(
+        async () => (await count('select count(*) as n from documents where name = any($1)', [[http, hocuspocus, ywebsocket]])) === 3,
+        10_000,
+        'three documents',
+      );
+      expect(
+        (await sql.query<{ n: number }>('select char_length(name) as n from documents where name = $1', [ywebsocket])).rows[0]!.n,
+      ).toBe(255);
     });
 
     it('refuses 256 emoji over HTTP (400), Hocuspocus (PermissionDenied) and y-websocket (4403)', async () => {
@@ -276,7 +315,11 @@ describe.each(TRANSPORTS)('request headers over %s', (transport) => {
   });
 
   it('answers 431 with a JSON error beyond 16 KiB of headers, for a request and for a WebSocket upgrade', async () => {
-    for (const [size, path] of [[20_000, '/healthz'], [60_000, '/api/documents'], [20_000, '/y/doc']] as const) {
+    for (const [size, path] of [
+      [20_000, '/healthz'],
+      [60_000, '/api/documents'],
+      [20_000, '/y/doc'],
+    ] as const) {
       const { response } = await rawRequest(size, 1, path);
       expect(response, `${size} bytes on ${path}`).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
       expect(response.toLowerCase()).toContain('content-type: application/json');
@@ -287,7 +330,10 @@ describe.each(TRANSPORTS)('request headers over %s', (transport) => {
 
   if (transport === 'ws') {
     it('answers 431 however large the headers are, and however they arrive', async () => {
-      for (const [size, parts] of [[200_000, 1], [5_000 + 16_384, 4]]) {
+      for (const [size, parts] of [
+        [200_000, 1],
+        [5_000 + 16_384, 4],
+      ]) {
         const { response } = await rawRequest(size, parts);
         expect(response).toMatch(/^HTTP\/1\.1 431 /);
       }
@@ -321,7 +367,16 @@ describe('a token whose sub is the user id in upper case', () => {
 
   beforeAll(async () => {
     server = await startServer({
-      config: { port: 0, host: '127.0.0.1', databaseUrl: database.url, storage: 'durable', transport: 'uws', logLevel: 'silent', authSecret: SECRET, adminToken: ADMIN },
+      config: {
+        port: 0,
+        host: '127.0.0.1',
+        databaseUrl: database.url,
+        storage: 'durable',
+        transport: 'uws',
+        logLevel: 'silent',
+        authSecret: SECRET,
+        adminToken: ADMIN,
+      },
       sessions: new InProcessSessionStore(),
       accessEvents,
     });
@@ -333,7 +388,8 @@ describe('a token whose sub is the user id in upper case', () => {
     await server?.close();
   });
 
-  const addMember = () => sql.query(`insert into project_members (project_id, user_id, role) values ('${project}', '${user}', 'editor') on conflict do nothing`);
+  const addMember = () =>
+    sql.query(`insert into project_members (project_id, user_id, role) values ('${project}', '${user}', 'editor') on conflict do nothing`);
 
   it('loses its sockets when the membership is removed (event with the canonical id)', async () => {
     await addMember();
@@ -354,10 +410,13 @@ describe('a token whose sub is the user id in upper case', () => {
     const { token } = await tokens.mint(user.toUpperCase());
     const client = await RawClient.connect(server.port);
     expect(await hocuspocusAuth(client, 'upper/paper', token)).toMatchObject({ authType: 2 });
-    const removed = await fetch(`http://127.0.0.1:${server.port}/api/admin/projects/${project.toUpperCase()}/members/${user.toUpperCase()}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${ADMIN}` },
-    });
+    const removed = await fetch(
+      `http://127.0.0.1:${server.port}/api/admin/projects/${project.toUpperCase()}/members/${user.toUpperCase()}`,
+      {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${ADMIN}` },
+      },
+    );
     expect(removed.status).toBe(204);
     await client.waitForFrame((f) => f.kind === 'auth' && f.authType === 1, 5_000, 'PermissionDenied after removal');
   });

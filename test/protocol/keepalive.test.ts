@@ -51,7 +51,8 @@ describe('Keepalive timer', () => {
 describe('Keepalive pings', () => {
   it('pings one group per tick with a single publish of the bare Ping frame', () => {
     const { hub, ticks, keepalive } = setup();
-    for (let i = 0; i < 40; i++) keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
+    for (let i = 0; i < 40; i++)
+      keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
 
     ticks(1);
     expect(hub.published).toEqual([{ topic: 'ping:1', frame: PING_FRAME }]);
@@ -113,7 +114,8 @@ describe('Keepalive idle close', () => {
     const active = { socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
     const idle = { socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] };
     keepalive.watch(active);
-    for (let i = 1; i < GROUPS; i++) keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
+    for (let i = 1; i < GROUPS; i++)
+      keepalive.watch({ socket: hub.socket(), protocol: 'hocuspocus' as const, lastSeen: 0, keepaliveGroup: 0, sessions: () => [] });
     keepalive.watch(idle); // group 0 as well
     expect(active.keepaliveGroup).toBe(0);
     expect(idle.keepaliveGroup).toBe(0);

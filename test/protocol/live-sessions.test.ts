@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InProcessAccessEvents } from '../../server/auth/access-events.js';
 import { systemClock } from '../../server/clock.js';
 import type { Principal } from '../../server/auth/authorizer.js';
-import { LiveSessions, TOKEN_REQUEST_LEAD_MS, type Expiring, type Recheckable, type SessionHolder } from '../../server/protocol/live-sessions.js';
+import {
+  LiveSessions,
+  TOKEN_REQUEST_LEAD_MS,
+  type Expiring,
+  type Recheckable,
+  type SessionHolder,
+} from '../../server/protocol/live-sessions.js';
 import type { PresentSession } from '../../server/cluster/session-presence.js';
 import { ManualClock } from '../helpers/rooms.js';
 import { sleep, waitFor } from '../helpers/wait.js';

@@ -25,7 +25,6 @@ describe.each(TRANSPORTS)('multiplexing over %s', (transport) => {
 
   it('syncs 3 documents on one HocuspocusProviderWebsocket, each edit staying in its own document', async () => {
     const server = await startTestServer(transport);
-    
 
     const socketA = sharedSocket(server.port);
     const socketB = sharedSocket(server.port);

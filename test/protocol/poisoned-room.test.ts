@@ -50,7 +50,12 @@ describe.each(TRANSPORTS)('a poisoned room over %s', (transport) => {
     await late.waitForText(DOC, 'before;after;');
     await y.waitForText(null, 'before;after;');
     await waitFor(() => a.framesFor(DOC).filter((f) => f.kind === 'syncStatus').length === 3, 5_000, 'third ack');
-    expect(a.framesFor(DOC).filter((f) => f.kind === 'syncStatus').every((f) => f.kind === 'syncStatus' && f.applied === 1)).toBe(true);
+    expect(
+      a
+        .framesFor(DOC)
+        .filter((f) => f.kind === 'syncStatus')
+        .every((f) => f.kind === 'syncStatus' && f.applied === 1),
+    ).toBe(true);
 
     const later = await RawClient.connect(server.port, `/y/${DOC}`);
     later.send(step1Frame(null, new Uint8Array([0])));

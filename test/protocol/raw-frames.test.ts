@@ -352,7 +352,8 @@ describe.each(TRANSPORTS)('raw Hocuspocus frames over %s', (transport) => {
     await client.join(DOC);
     await client.join('second');
     client.send(awarenessFrame(DOC, encodeAwareness([{ clientId: 31337, clock: 1, state: { user: 'closer' } }])));
-    const awarenessAt = (c: RawClient) => c.frames.flatMap((f) => (f.kind === 'awareness' && f.name === DOC ? decodeAwareness(f.payload) : []));
+    const awarenessAt = (c: RawClient) =>
+      c.frames.flatMap((f) => (f.kind === 'awareness' && f.name === DOC ? decodeAwareness(f.payload) : []));
     await waitFor(() => awarenessAt(witness).some((e) => e.clientId === 31337 && e.state !== null), 5_000, 'witness sees awareness');
 
     client.send(closeDocFrame(DOC));

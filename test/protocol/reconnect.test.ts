@@ -61,13 +61,17 @@ describe.each(TRANSPORTS)('reconnect after a server restart over %s', (transport
 
     await startTestServer(transport, { port });
     await waitFor(() => provider.wsconnected && provider.synced, 10_000, 'reconnected');
-    await waitFor(async () => {
-      // The provider's SyncStep2 may land just after our join: ask again until it is there.
-      const probe = await RawClient.connect(port);
-      await probe.join('restart-yws');
-      const ok = probe.text('restart-yws') === 'offline: kept by the client';
-      probe.terminate();
-      return ok;
-    }, 5_000, 'second server has the client state');
+    await waitFor(
+      async () => {
+        // The provider's SyncStep2 may land just after our join: ask again until it is there.
+        const probe = await RawClient.connect(port);
+        await probe.join('restart-yws');
+        const ok = probe.text('restart-yws') === 'offline: kept by the client';
+        probe.terminate();
+        return ok;
+      },
+      5_000,
+      'second server has the client state',
+    );
   });
 });

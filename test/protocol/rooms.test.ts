@@ -12,7 +12,7 @@ describe.each(TRANSPORTS)('rooms over %s', (transport) => {
 
   it('loads a document once under concurrent joins: every client edits the same room', async () => {
     const server = await startTestServer(transport);
-    
+
     const clients = await Promise.all(Array.from({ length: 12 }, () => RawClient.connect(server.port)));
     await Promise.all(clients.map((client) => client.join('rooms-concurrent')));
     expect(server.metrics.counters.roomsOpen).toBe(1);
@@ -30,7 +30,7 @@ describe.each(TRANSPORTS)('rooms over %s', (transport) => {
 
   it('unloads a room after its last client leaves and reloads it with its content', async () => {
     const server = await startTestServer(transport);
-    
+
     const a = await RawClient.connect(server.port);
     await a.join('rooms-unload');
     const b = await RawClient.connect(server.port, '/y/rooms-unload'); // both protocols share the room
@@ -42,7 +42,6 @@ describe.each(TRANSPORTS)('rooms over %s', (transport) => {
     await waitFor(() => server.metrics.counters.connectionsOpen === 1, 5_000, 'first client gone');
     expect(server.metrics.counters.roomsOpen).toBe(1); // the y-websocket client still holds it
     b.close();
-    
 
     const c = await RawClient.connect(server.port);
     await c.join('rooms-unload');

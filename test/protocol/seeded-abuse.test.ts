@@ -149,7 +149,10 @@ type Op =
 
 const who = fc.constantFrom<0 | 1>(0, 1);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('edit' as const), witness: who, text: fc.string({ minLength: 1, maxLength: 8 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('edit' as const), witness: who, text: fc.string({ minLength: 1, maxLength: 8 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 100 }) }) },
   {
     weight: 2,
@@ -164,10 +167,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('oversizedState' as const), who, bytes: fc.integer({ min: 300, max: 8_000 }) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('steal' as const), who, witness: who, clock: fc.integer({ min: 0, max: 1_000_000 }), remove: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('steal' as const),
+      who,
+      witness: who,
+      clock: fc.integer({ min: 0, max: 1_000_000 }),
+      remove: fc.boolean(),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('queryBurst' as const), who, count: fc.integer({ min: 1, max: 60 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('addresses' as const), who, first: fc.nat(1000), count: fc.integer({ min: 1, max: 12 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('addresses' as const), who, first: fc.nat(1000), count: fc.integer({ min: 1, max: 12 }) }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -180,7 +192,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('closeUnopened' as const), who, count: fc.integer({ min: 1, max: 20 }) }) },
   // Poisoned updates, only with ABUSE_POISON=1 (see the comment at POISON).
   ...(POISON ? [{ weight: 1, arbitrary: fc.record({ kind: fc.constant('poison' as const), who }) }] : []),
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage' as const), who, bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('garbage' as const), who, bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('oversized' as const), who, extra: fc.integer({ min: 1, max: 4096 }) }) },
 );
 
@@ -318,7 +333,10 @@ async function runAttack(op: Exclude<Op, { kind: 'edit' | 'pause' }>, attacker: 
       break;
     case 'steal':
       send(
-        awarenessFrame(DOC, encodeAwareness([{ clientId: WITNESS_IDS[op.witness], clock: op.clock, state: op.remove ? null : { user: 'mallory' } }])),
+        awarenessFrame(
+          DOC,
+          encodeAwareness([{ clientId: WITNESS_IDS[op.witness], clock: op.clock, state: op.remove ? null : { user: 'mallory' } }]),
+        ),
       );
       break;
     case 'queryBurst':
@@ -351,7 +369,12 @@ async function runAttack(op: Exclude<Op, { kind: 'edit' | 'pause' }>, attacker: 
   }
 }
 
-async function check(attackers: number, ops: readonly Op[], addressAwareness = ADDRESS_AWARENESS, transport: 'uws' | 'ws' = TRANSPORT): Promise<void> {
+async function check(
+  attackers: number,
+  ops: readonly Op[],
+  addressAwareness = ADDRESS_AWARENESS,
+  transport: 'uws' | 'ws' = TRANSPORT,
+): Promise<void> {
   const server = await startTestServer(transport, LIMITS);
   try {
     const witnesses = [await witness(server.port, 0), await witness(server.port, 1)] as const;
@@ -403,7 +426,10 @@ async function check(attackers: number, ops: readonly Op[], addressAwareness = A
       const other = witnesses[1 - i]!;
       const own = JSON.stringify(witnessState(i));
       const states = received(other, DOC).filter((e) => e.clientId === WITNESS_IDS[i] && e.json !== null);
-      expect(states.map((e) => e.json), `states of witness ${i}'s id at the other witness: ${JSON.stringify(states.map((e) => e.json))}`).toEqual(states.map(() => own));
+      expect(
+        states.map((e) => e.json),
+        `states of witness ${i}'s id at the other witness: ${JSON.stringify(states.map((e) => e.json))}`,
+      ).toEqual(states.map(() => own));
       expect(current(other, DOC).get(WITNESS_IDS[i])?.json).toBe(own);
       await waitFor(() => current(fresh, DOC).get(WITNESS_IDS[i])?.json === own, 5_000, `witness ${i}'s presence at the fresh client`);
     }
@@ -411,13 +437,29 @@ async function check(attackers: number, ops: readonly Op[], addressAwareness = A
     // Awareness bounds: foreign ids and state size.
     const connections = pool.reduce((n, p) => n + p.connections, 0);
     if (process.env.ABUSE_VERBOSE === '1') {
-      const foreignSeen = new Set(received(a, DOC).filter((e) => e.json !== null && !isWitness(e.clientId)).map((e) => e.clientId)).size;
+      const foreignSeen = new Set(
+        received(a, DOC)
+          .filter((e) => e.json !== null && !isWitness(e.clientId))
+          .map((e) => e.clientId),
+      ).size;
       console.log(
-        JSON.stringify({ attackers, ops: ops.map((o) => o.kind), connections, closes: pool.map((p) => [...p.closes, p.client?.closeInfo?.code ?? 'open']), foreignSeen, text: textOf(a).length, counters: server.metrics.counters }),
+        JSON.stringify({
+          attackers,
+          ops: ops.map((o) => o.kind),
+          connections,
+          closes: pool.map((p) => [...p.closes, p.client?.closeInfo?.code ?? 'open']),
+          foreignSeen,
+          text: textOf(a).length,
+          counters: server.metrics.counters,
+        }),
       );
     }
     for (const w of witnesses) {
-      const foreign = new Set(received(w, DOC).filter((e) => e.json !== null && !isWitness(e.clientId)).map((e) => e.clientId));
+      const foreign = new Set(
+        received(w, DOC)
+          .filter((e) => e.json !== null && !isWitness(e.clientId))
+          .map((e) => e.clientId),
+      );
       expect(foreign.size).toBeLessThanOrEqual(LIMITS.maxAwarenessClientsPerConnection * connections);
       const now = [...current(w, DOC).keys()].filter((id) => !isWitness(id));
       expect(now.length).toBeLessThanOrEqual(LIMITS.maxAwarenessClientsPerConnection * attackers);
@@ -437,7 +479,7 @@ describe('seeded abuse (fast-check)', () => {
 
   // The known bugs (see above): each test expects the failure the bug causes; flip it once fixed.
   // Fixed: the fresh copy takes the evicted room's awareness over (states and owners).
-  it("after a poisoned update evicts the room, the witnesses keep their presence and nobody takes over their ids", async () => {
+  it('after a poisoned update evicts the room, the witnesses keep their presence and nobody takes over their ids', async () => {
     await check(POISON_STEAL.attackers, POISON_STEAL.ops, false, 'uws');
   }, 60_000);
 
@@ -447,16 +489,22 @@ describe('seeded abuse (fast-check)', () => {
   }, 60_000);
 
   it('KNOWN BUG: one socket gets the per-connection awareness bound once per address of the document', async () => {
-    await expect(check(ADDRESS_AWARENESS_FLOOD.attackers, ADDRESS_AWARENESS_FLOOD.ops, true, 'uws')).rejects.toThrow(/expected 6 to be less than or equal to 3/);
+    await expect(check(ADDRESS_AWARENESS_FLOOD.attackers, ADDRESS_AWARENESS_FLOOD.ops, true, 'uws')).rejects.toThrow(
+      /expected 6 to be less than or equal to 3/,
+    );
   }, 60_000);
 
   // ABUSE_REPLAY='{"attackers":1,"ops":[...]}' runs one given sequence (garbage bytes as hex).
-  it.runIf(process.env.ABUSE_REPLAY !== undefined)('replays ABUSE_REPLAY', async () => {
-    const scenario = JSON.parse(process.env.ABUSE_REPLAY ?? '{}', (key, v: unknown) =>
-      key === 'bytes' && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'hex')) : v,
-    ) as { attackers: number; ops: Op[] };
-    await check(scenario.attackers, scenario.ops);
-  }, 120_000);
+  it.runIf(process.env.ABUSE_REPLAY !== undefined)(
+    'replays ABUSE_REPLAY',
+    async () => {
+      const scenario = JSON.parse(process.env.ABUSE_REPLAY ?? '{}', (key, v: unknown) =>
+        key === 'bytes' && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'hex')) : v,
+      ) as { attackers: number; ops: Op[] };
+      await check(scenario.attackers, scenario.ops);
+    },
+    120_000,
+  );
 
   it(`the server, the witnesses and their presence survive generated attack sequences (seed ${SEED}, ${RUNS} runs)`, async () => {
     await fc.assert(
@@ -464,7 +512,9 @@ describe('seeded abuse (fast-check)', () => {
         try {
           await check(attackers, ops);
         } catch (error) {
-          const sequence = ops.map((op) => JSON.stringify(op, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
+          const sequence = ops.map((op) =>
+            JSON.stringify(op, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)),
+          );
           console.error(`seeded abuse failed (ABUSE_SEED=${SEED}), ${attackers} attacker(s), sequence:\n  ${sequence.join('\n  ')}`);
           throw error;
         }

@@ -32,7 +32,8 @@ const denyingAuthorizer: Authorizer = {
 const slowAuthorizer: Authorizer = {
   authenticate: () => Promise.resolve({ userId: null, sessionId: null, expiresAt: null }),
   revalidate: () => Promise.resolve(),
-  authorize: (principal) => sleep(30).then(() => ({ ...principal, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } })),
+  authorize: (principal) =>
+    sleep(30).then(() => ({ ...principal, scope: 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } })),
 };
 
 const isAuthAnswer = (name: string) => (f: Frame) => f.kind === 'auth' && f.name === name;
@@ -112,7 +113,15 @@ describe.each(TRANSPORTS)('a shared provider socket over %s', (transport) => {
     const reopened = 'closed-3';
     const before = app.framesFor(reopened).length;
     app.send(authFrame(reopened));
-    await waitFor(() => app.framesFor(reopened).slice(before).some((f) => f.kind === 'auth' && f.authType === 2), 5_000, 'reopened');
+    await waitFor(
+      () =>
+        app
+          .framesFor(reopened)
+          .slice(before)
+          .some((f) => f.kind === 'auth' && f.authType === 2),
+      5_000,
+      'reopened',
+    );
   });
 
   it('drops frames of documents that never get an Auth once they expire', async () => {
@@ -121,7 +130,8 @@ describe.each(TRANSPORTS)('a shared provider socket over %s', (transport) => {
     await app.join('open-paper');
     for (let round = 0; round < 3; round++) {
       // Ten documents' worth of frames with no Auth: the pending bound is reached...
-      for (let i = 0; i < 10; i++) app.send(awarenessFrame(`stray-${round}-${i}`, encodeAwareness([{ clientId: 3000 + i, clock: 2, state: null }])));
+      for (let i = 0; i < 10; i++)
+        app.send(awarenessFrame(`stray-${round}-${i}`, encodeAwareness([{ clientId: 3000 + i, clock: 2, state: null }])));
       await sleep(400);
       // ...but they expire, so the next ones do not reset the socket.
     }
@@ -133,7 +143,11 @@ describe.each(TRANSPORTS)('a shared provider socket over %s', (transport) => {
   });
 
   it('never has more than MAX_DOCUMENTS_PER_SOCKET documents open or opening, even from one burst of Auth', async () => {
-    const server = await startTestServer(transport, { maxDocumentsPerSocket: 10, maxPendingDocuments: 100 }, { authorizer: slowAuthorizer });
+    const server = await startTestServer(
+      transport,
+      { maxDocumentsPerSocket: 10, maxPendingDocuments: 100 },
+      { authorizer: slowAuthorizer },
+    );
     const app = await RawClient.connect(server.port);
     for (let i = 0; i < 40; i++) app.send(authFrame(`burst-${i}`));
     await waitFor(() => authenticated(app) + denied(app) === 40, 5_000, 'every Auth answered');

@@ -54,7 +54,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('affirm' as const) }),
   { arbitrary: fc.record({ kind: fc.constant('rawParent' as const), node: sel, parent: sel }), weight: 3 },
   fc.record({ kind: fc.constant('rawOrder' as const), node: sel, order: junkOrder }),
-  fc.record({ kind: fc.constant('rawCreate' as const), parent: sel, plain: fc.boolean(), order: fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constantFrom('a0', 'a5')) }),
+  fc.record({
+    kind: fc.constant('rawCreate' as const),
+    parent: sel,
+    plain: fc.boolean(),
+    order: fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constantFrom('a0', 'a5')),
+  }),
   fc.record({ kind: fc.constant('rawDelete' as const), node: sel }),
 );
 const session = fc.array(op, { maxLength: 8 });
@@ -63,7 +68,14 @@ const scenario = fc.record({
   rounds: fc.array(fc.tuple(session, session, session), { minLength: 1, maxLength: 3 }),
 });
 
-const PERMUTATIONS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] as const;
+const PERMUTATIONS = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+] as const;
 
 function replica(clientID: number, state?: Uint8Array): Y.Doc {
   const doc = new Y.Doc();
@@ -163,7 +175,12 @@ function checkTree(doc: Y.Doc, tree: TreeContent): void {
     for (let i = 1; i < ordered.length; i++) expect(compareSiblings(ordered[i - 1]!, ordered[i]!)).toBeLessThan(0);
     node.children.forEach((id, i) => expect(byId.get(id)!.index).toBe(i));
   }
-  expect(tree.roots).toEqual(tree.nodes.filter((n) => n.parentId === null).map((n) => n.id).sort((a, b) => compareSiblings(byId.get(a)!, byId.get(b)!)));
+  expect(tree.roots).toEqual(
+    tree.nodes
+      .filter((n) => n.parentId === null)
+      .map((n) => n.id)
+      .sort((a, b) => compareSiblings(byId.get(a)!, byId.get(b)!)),
+  );
 
   // Links of the stored graph: on a cycle or not.
   const link = (id: string): string | null => {
@@ -194,44 +211,48 @@ function checkTree(doc: Y.Doc, tree: TreeContent): void {
 }
 
 describe('research tree convergence (property-based)', () => {
-  it(`${RUNS} generated runs (seed ${SEED}): every replica and merge order renders the identical, acyclic, complete tree`, () => {
-    const tally = { rounds: 0, cycles: 0, orphans: 0 };
-    fc.assert(
-      fc.property(scenario, ({ initialParents, rounds }) => {
-        const base = replica(1);
-        initialParents.forEach((p, i) => {
-          createNode(base, { id: `n${i}`, parentId: i === 0 || p % 3 === 0 ? null : `n${p % i}` });
-        });
-        let state = Y.encodeStateAsUpdate(base);
-        const replicas = [replica(10, state), replica(20, state), replica(30, state)];
-        let counter = 0;
-        for (const sessions of rounds) {
-          const start = Y.encodeStateVector(replicas[0]!);
-          sessions.forEach((ops, r) => {
-            for (const o of ops) run(replicas[r]!, o, () => `r${r}-${counter++}`);
+  it(
+    `${RUNS} generated runs (seed ${SEED}): every replica and merge order renders the identical, acyclic, complete tree`,
+    () => {
+      const tally = { rounds: 0, cycles: 0, orphans: 0 };
+      fc.assert(
+        fc.property(scenario, ({ initialParents, rounds }) => {
+          const base = replica(1);
+          initialParents.forEach((p, i) => {
+            createNode(base, { id: `n${i}`, parentId: i === 0 || p % 3 === 0 ? null : `n${p % i}` });
           });
-          const updates = replicas.map((doc) => Y.encodeStateAsUpdate(doc, start));
-          const merged = PERMUTATIONS.map((order) => {
-            const doc = replica(99, state);
-            for (const i of order) Y.applyUpdate(doc, updates[i]!);
-            return doc;
-          });
-          const expected = renderTree(merged[0]!);
-          checkTree(merged[0]!, expected);
-          for (const doc of merged.slice(1)) expect(renderTree(doc)).toEqual(expected);
-          for (const doc of replicas) for (const u of updates) Y.applyUpdate(doc, u);
-          for (const doc of replicas) expect(renderTree(doc)).toEqual(expected);
-          state = Y.encodeStateAsUpdate(replicas[0]!);
-          tally.rounds++;
-          tally.cycles += expected.nodes.filter((n) => n.repair === 'cycle').length;
-          tally.orphans += expected.nodes.filter((n) => n.repair === 'orphan').length;
-        }
-      }),
-      { seed: SEED, numRuns: RUNS },
-    );
-    // The generator must actually produce the hard cases.
-    expect(tally.cycles).toBeGreaterThan(0);
-    expect(tally.orphans).toBeGreaterThan(0);
-    console.log(`tree convergence fuzz, seed ${SEED}: ${JSON.stringify(tally)}`);
-  }, Math.max(60_000, RUNS * 200));
+          let state = Y.encodeStateAsUpdate(base);
+          const replicas = [replica(10, state), replica(20, state), replica(30, state)];
+          let counter = 0;
+          for (const sessions of rounds) {
+            const start = Y.encodeStateVector(replicas[0]!);
+            sessions.forEach((ops, r) => {
+              for (const o of ops) run(replicas[r]!, o, () => `r${r}-${counter++}`);
+            });
+            const updates = replicas.map((doc) => Y.encodeStateAsUpdate(doc, start));
+            const merged = PERMUTATIONS.map((order) => {
+              const doc = replica(99, state);
+              for (const i of order) Y.applyUpdate(doc, updates[i]!);
+              return doc;
+            });
+            const expected = renderTree(merged[0]!);
+            checkTree(merged[0]!, expected);
+            for (const doc of merged.slice(1)) expect(renderTree(doc)).toEqual(expected);
+            for (const doc of replicas) for (const u of updates) Y.applyUpdate(doc, u);
+            for (const doc of replicas) expect(renderTree(doc)).toEqual(expected);
+            state = Y.encodeStateAsUpdate(replicas[0]!);
+            tally.rounds++;
+            tally.cycles += expected.nodes.filter((n) => n.repair === 'cycle').length;
+            tally.orphans += expected.nodes.filter((n) => n.repair === 'orphan').length;
+          }
+        }),
+        { seed: SEED, numRuns: RUNS },
+      );
+      // The generator must actually produce the hard cases.
+      expect(tally.cycles).toBeGreaterThan(0);
+      expect(tally.orphans).toBeGreaterThan(0);
+      console.log(`tree convergence fuzz, seed ${SEED}: ${JSON.stringify(tally)}`);
+    },
+    Math.max(60_000, RUNS * 200),
+  );
 });

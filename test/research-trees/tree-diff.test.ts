@@ -37,7 +37,9 @@ describe('research tree diff', () => {
     expect(changed).toEqual({ a: ['parentId'], b: ['title', 'parentId'], c: ['parentId'] });
     expect(diff.edges.added.map((e) => e.id)).toEqual(['e2']);
     expect(diff.edges.removed).toEqual([]);
-    expect(diff.edges.changed).toEqual([{ id: 'e1', fields: ['type'], before: before.edges[0], after: after.edges.find((e) => e.id === 'e1') }]);
+    expect(diff.edges.changed).toEqual([
+      { id: 'e1', fields: ['type'], before: before.edges[0], after: after.edges.find((e) => e.id === 'e1') },
+    ]);
   });
 
   it('is empty between equal trees', () => {

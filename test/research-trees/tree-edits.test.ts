@@ -55,7 +55,13 @@ describe('tree ops', () => {
 
   test('updateNode sets the title, the status, or clears the status', () => {
     const doc = sample();
-    succeeded(applyTreeEdits(doc, [{ op: 'updateNode', id: 'e1', title: 'Renamed' }, { op: 'updateNode', id: 'e2', status: 'done' }, { op: 'updateNode', id: 'e1', status: null }]));
+    succeeded(
+      applyTreeEdits(doc, [
+        { op: 'updateNode', id: 'e1', title: 'Renamed' },
+        { op: 'updateNode', id: 'e2', status: 'done' },
+        { op: 'updateNode', id: 'e1', status: null },
+      ]),
+    );
     const nodes = new Map(renderTree(doc).nodes.map((node) => [node.id, node]));
     expect(nodes.get('e1')).toMatchObject({ title: 'Renamed', status: null });
     expect(nodes.get('e2')).toMatchObject({ title: 'Experiment 2', status: 'done' });
@@ -63,9 +69,18 @@ describe('tree ops', () => {
 
   test('moveNode: to another parent after a sibling, to the roots; never under itself', () => {
     const doc = sample();
-    succeeded(applyTreeEdits(doc, [{ op: 'moveNode', id: 'e2', parentId: 'h2' }, { op: 'moveNode', id: 'e1', parentId: 'h2', after: 'e2' }, { op: 'moveNode', id: 'h1', parentId: null, after: null }]));
+    succeeded(
+      applyTreeEdits(doc, [
+        { op: 'moveNode', id: 'e2', parentId: 'h2' },
+        { op: 'moveNode', id: 'e1', parentId: 'h2', after: 'e2' },
+        { op: 'moveNode', id: 'h1', parentId: null, after: null },
+      ]),
+    );
     expect(outline(doc)).toEqual(['0:h1', '0:q', '1:h2', '2:e2', '2:e1']);
-    expect(applyTreeEdits(doc, [{ op: 'moveNode', id: 'q', parentId: 'e1' }])).toEqual({ op: 0, error: expect.stringMatching(/under itself or its own descendant/) });
+    expect(applyTreeEdits(doc, [{ op: 'moveNode', id: 'q', parentId: 'e1' }])).toEqual({
+      op: 0,
+      error: expect.stringMatching(/under itself or its own descendant/),
+    });
     expect(applyTreeEdits(doc, [{ op: 'moveNode', id: 'q', parentId: 'q' }])).toMatchObject({ op: 0 });
     expect(applyTreeEdits(doc, [{ op: 'moveNode', id: 'e1', parentId: 'h2', after: 'e1' }])).toMatchObject({ op: 0 });
   });
@@ -82,10 +97,18 @@ describe('tree ops', () => {
 
   test('addEdge and deleteEdge', () => {
     const doc = sample();
-    const ids = succeeded(applyTreeEdits(doc, [{ op: 'addEdge', from: 'h1', to: 'h2', type: 'contradicts' }, { op: 'deleteEdge', id: 'x' }]));
+    const ids = succeeded(
+      applyTreeEdits(doc, [
+        { op: 'addEdge', from: 'h1', to: 'h2', type: 'contradicts' },
+        { op: 'deleteEdge', id: 'x' },
+      ]),
+    );
     expect(renderTree(doc).edges).toEqual([{ id: ids['0'], from: 'h1', to: 'h2', type: 'contradicts' }]);
     expect(applyTreeEdits(doc, [{ op: 'deleteEdge', id: 'x' }])).toEqual({ op: 0, error: 'id: no edge "x" in the tree' });
-    expect(applyTreeEdits(doc, [{ op: 'addEdge', from: 'h1', to: 'nobody', type: 't' }])).toEqual({ op: 0, error: 'to: no node "nobody" in the tree' });
+    expect(applyTreeEdits(doc, [{ op: 'addEdge', from: 'h1', to: 'nobody', type: 't' }])).toEqual({
+      op: 0,
+      error: 'to: no node "nobody" in the tree',
+    });
   });
 });
 
@@ -118,16 +141,34 @@ describe('a tree request', () => {
 
   test('atomic: a failing op leaves the document byte-identical, and no transaction happens', () => {
     const failing: unknown[][] = [
-      [{ op: 'addNode', id: 'n', title: 'fine' }, { op: 'updateNode', id: 'nobody', title: 'x' }],
-      [{ op: 'addNode', id: 'n', title: 'fine' }, { op: 'addNode', id: 'n', title: 'again' }],
+      [
+        { op: 'addNode', id: 'n', title: 'fine' },
+        { op: 'updateNode', id: 'nobody', title: 'x' },
+      ],
+      [
+        { op: 'addNode', id: 'n', title: 'fine' },
+        { op: 'addNode', id: 'n', title: 'again' },
+      ],
       [{ op: 'addNode', id: 'h1', title: 'taken' }],
-      [{ op: 'deleteNode', id: 'h1' }, { op: 'moveNode', id: 'e1', parentId: 'h1' }],
-      [{ op: 'moveNode', id: 'h2', parentId: 'h1' }, { op: 'moveNode', id: 'h1', parentId: 'h2' }],
+      [
+        { op: 'deleteNode', id: 'h1' },
+        { op: 'moveNode', id: 'e1', parentId: 'h1' },
+      ],
+      [
+        { op: 'moveNode', id: 'h2', parentId: 'h1' },
+        { op: 'moveNode', id: 'h1', parentId: 'h2' },
+      ],
       [{ op: 'addNode', title: 'fine', parentId: 'q', after: 'e1' }],
-      [{ op: 'deleteEdge', id: 'x' }, { op: 'deleteEdge', id: 'x' }],
+      [
+        { op: 'deleteEdge', id: 'x' },
+        { op: 'deleteEdge', id: 'x' },
+      ],
       [{ op: 'addEdge', id: 'x', from: 'q', to: 'h1', type: 'dup' }],
       [{ op: 'updateNode', id: 'q' }],
-      [{ op: 'addNode', title: 'fine' }, { op: 'renameNode', id: 'q', title: 'x' }],
+      [
+        { op: 'addNode', title: 'fine' },
+        { op: 'renameNode', id: 'q', title: 'x' },
+      ],
       [{ op: 'addNode', title: 7 }],
       [{ op: 'moveNode', id: 'q' }],
       [],
@@ -145,9 +186,17 @@ describe('a tree request', () => {
 
   test('a failure names the op and says what is wrong', () => {
     const doc = sample();
-    expect(applyTreeEdits(doc, [{ op: 'addNode', title: 'ok' }, { op: 'updateNode', id: 'nobody', title: 'x' }])).toEqual({ op: 1, error: 'id: no node "nobody" in the tree' });
+    expect(
+      applyTreeEdits(doc, [
+        { op: 'addNode', title: 'ok' },
+        { op: 'updateNode', id: 'nobody', title: 'x' },
+      ]),
+    ).toEqual({ op: 1, error: 'id: no node "nobody" in the tree' });
     expect(applyTreeEdits(doc, [{ op: 'updateNode', id: 'q' }])).toEqual({ op: 0, error: 'op: give title or status (or both)' });
-    expect(applyTreeEdits(doc, [{ op: 'addNode', title: 'x', parentId: 'q', after: 'e1' }])).toEqual({ op: 0, error: 'after: "e1" is not a child of "q"' });
+    expect(applyTreeEdits(doc, [{ op: 'addNode', title: 'x', parentId: 'q', after: 'e1' }])).toEqual({
+      op: 0,
+      error: 'after: "e1" is not a child of "q"',
+    });
     expect(applyTreeEdits(doc, [{ op: 'moveNode', id: 'q' }])).toEqual({ op: 0, error: expect.stringMatching(/^parentId: /) });
   });
 
@@ -156,7 +205,12 @@ describe('a tree request', () => {
     // A client moved h1 under e1 (its own child) without our operations: the rule cuts the cycle.
     (doc.getMap('nodes').get('h1') as Y.Map<unknown>).set('parentId', 'e1');
     const rendered = outline(doc);
-    succeeded(applyTreeEdits(doc, [{ op: 'addNode', id: 'n', title: 'New', parentId: 'e1' }, { op: 'moveNode', id: 'e2', parentId: 'n' }]));
+    succeeded(
+      applyTreeEdits(doc, [
+        { op: 'addNode', id: 'n', title: 'New', parentId: 'e1' },
+        { op: 'moveNode', id: 'e2', parentId: 'n' },
+      ]),
+    );
     const after = renderTree(doc);
     expect(after.nodes.find((node) => node.id === 'n')!.parentId).toBe('e1');
     expect(after.nodes.find((node) => node.id === 'e2')!.parentId).toBe('n');
@@ -168,7 +222,10 @@ describe('a tree request', () => {
     const parent = fc.option(id, { nil: null });
     const after = fc.option(fc.option(id, { nil: null }), { nil: undefined });
     const op = fc.oneof(
-      fc.record({ op: fc.constant('addNode'), id, title: fc.string({ maxLength: 3 }), parentId: parent, after }, { requiredKeys: ['op', 'id', 'title', 'parentId'] }),
+      fc.record(
+        { op: fc.constant('addNode'), id, title: fc.string({ maxLength: 3 }), parentId: parent, after },
+        { requiredKeys: ['op', 'id', 'title', 'parentId'] },
+      ),
       fc.record({ op: fc.constant('updateNode'), id, title: fc.string({ maxLength: 3 }) }),
       fc.record({ op: fc.constant('moveNode'), id, parentId: parent, after }, { requiredKeys: ['op', 'id', 'parentId'] }),
       fc.record({ op: fc.constant('deleteNode'), id }),
@@ -190,7 +247,11 @@ describe('a tree request', () => {
           expect(failedAt).toBe(-1);
           const view = (doc: Y.Doc) => {
             const tree = renderTree(doc);
-            return { nodes: tree.nodes.map((node) => [node.id, node.title, node.parentId, node.index, node.repair]), edges: tree.edges, roots: tree.roots };
+            return {
+              nodes: tree.nodes.map((node) => [node.id, node.title, node.parentId, node.index, node.repair]),
+              edges: tree.edges,
+              roots: tree.roots,
+            };
           };
           expect(view(whole)).toEqual(view(stepwise));
         }

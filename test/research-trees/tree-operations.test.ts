@@ -56,7 +56,9 @@ describe('research tree operations', () => {
   it('a move is one transaction writing parentId, order and the move clock', () => {
     const doc = tree();
     const writes: string[][] = [];
-    doc.on('afterTransaction', (tr: Y.Transaction) => writes.push([...tr.changed.values()].flatMap((keys) => [...keys].filter((k): k is string => k !== null)).sort()));
+    doc.on('afterTransaction', (tr: Y.Transaction) =>
+      writes.push([...tr.changed.values()].flatMap((keys) => [...keys].filter((k): k is string => k !== null)).sort()),
+    );
     moveNode(doc, 'e2', 'h2');
     expect(writes).toEqual([['moveClock', 'order', 'parentId', 'previousParentId']]);
     expect(view(doc, 'e2')).toMatchObject({ parentId: 'h2', depth: 2 });

@@ -51,7 +51,11 @@ describe('research tree sibling order', () => {
   });
 
   it('rekeys the whole sibling list when nothing fits (equal keys, invalid keys, junk)', () => {
-    for (const orders of [['a0', 'a0'], ['hello', 'world'], [null, 'a0']] as unknown[][]) {
+    for (const orders of [
+      ['a0', 'a0'],
+      ['hello', 'world'],
+      [null, 'a0'],
+    ] as unknown[][]) {
       const siblings = orders.map((order, i) => ({ id: `s${i}`, order }));
       const sortedSiblings = [...siblings].sort(compareSiblings);
       const writes = placeAt(sortedSiblings, 1, ['x']);
@@ -65,7 +69,11 @@ describe('research tree sibling order', () => {
     const doc = new Y.Doc();
     createNode(doc, { id: 'root' });
     const nodes = doc.getMap<unknown>('nodes');
-    for (const [id, order] of [['one', 0], ['two', 1], ['three', 2]] as const) {
+    for (const [id, order] of [
+      ['one', 0],
+      ['two', 1],
+      ['three', 2],
+    ] as const) {
       nodes.set(id, new Y.Map<unknown>(Object.entries({ title: id, parentId: 'root', order })));
     }
     createNode(doc, { id: 'first', parentId: 'root', index: 0 });

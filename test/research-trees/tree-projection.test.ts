@@ -35,7 +35,16 @@ afterEach(() => destroyProviders());
 async function start(delayMs: number, maxDelayMs = 1_000, locks?: Locks): Promise<RunningServer> {
   const server = await startServer({
     ...(locks ? { locks } : {}),
-    config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, transport: 'ws', logLevel: 'silent', treeProjectionDelayMs: delayMs, treeProjectionMaxDelayMs: maxDelayMs },
+    config: {
+      port: 0,
+      host: '127.0.0.1',
+      storage: 'durable',
+      databaseUrl: database.url,
+      transport: 'ws',
+      logLevel: 'silent',
+      treeProjectionDelayMs: delayMs,
+      treeProjectionMaxDelayMs: maxDelayMs,
+    },
   });
   db ??= await openDb({ databaseUrl: database.url, dataDir: '' });
   return server;
@@ -82,12 +91,19 @@ describe('research-tree projection', () => {
 
       await waitFor(() => a.provider.unsyncedChanges === 0 && b.provider.unsyncedChanges === 0, 5_000, 'saved');
       await waitFor(() => isDeepStrictEqual(renderTree(a.doc), renderTree(b.doc)), 5_000, 'converged');
-      await waitFor(async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)), 5_000, 'projection matches the live tree');
+      await waitFor(
+        async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)),
+        5_000,
+        'projection matches the live tree',
+      );
       const live = (await readLiveTree(db, documentId)) as TreeProjectionRow;
       expect(live.version).toBe(1);
       expect(live.parentVersionId).toBeNull();
       expect((live.structure as { nodes: unknown[] }).nodes).toHaveLength(4);
-      const { rows } = await db.query<{ name: string; project_id: string }>('select name, project_id from research_trees where document_id = $1', [documentId]);
+      const { rows } = await db.query<{ name: string; project_id: string }>(
+        'select name, project_id from research_trees where document_id = $1',
+        [documentId],
+      );
       expect(rows).toEqual([{ name: 'projection/one', project_id: expect.any(String) }]);
 
       // A version is taken (the versions work calls this with the document's state).
@@ -100,7 +116,11 @@ describe('research-tree projection', () => {
       renameNode(a.doc, 'q', 'Reworded question');
       deleteNode(b.doc, 'e1');
       await waitFor(() => a.provider.unsyncedChanges === 0 && b.provider.unsyncedChanges === 0, 5_000, 'saved');
-      await waitFor(async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)), 5_000, 'projection follows');
+      await waitFor(
+        async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)),
+        5_000,
+        'projection follows',
+      );
       const chain = await readTreeVersions(db, documentId);
       expect(chain.map((r) => r.version)).toEqual([1, 2]);
       expect(chain[1]!.parentVersionId).toBe(chain[0]!.id);
@@ -152,7 +172,11 @@ describe('research-tree projection', () => {
       } finally {
         await db.exec('alter table research_trees_away rename to research_trees');
       }
-      await waitFor(async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)), 5_000, 'written after the retry');
+      await waitFor(
+        async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)),
+        5_000,
+        'written after the retry',
+      );
       await waitFor(() => server.treeProjection!.pendingCount === 0, 2_000, 'nothing pending');
     } finally {
       await server.close();
@@ -169,7 +193,16 @@ describe('research-tree projection', () => {
           await startServer({
             bus: hub.connect(id),
             locks,
-            config: { port: 0, host: '127.0.0.1', storage: 'durable', databaseUrl: database.url, transport: 'ws', logLevel: 'silent', treeProjectionDelayMs: 30, treeProjectionMaxDelayMs: 200 },
+            config: {
+              port: 0,
+              host: '127.0.0.1',
+              storage: 'durable',
+              databaseUrl: database.url,
+              transport: 'ws',
+              logLevel: 'silent',
+              treeProjectionDelayMs: 30,
+              treeProjectionMaxDelayMs: 200,
+            },
           }),
         );
       }
@@ -191,8 +224,16 @@ describe('research-tree projection', () => {
       }
       await waitFor(() => a.provider.unsyncedChanges === 0 && b.provider.unsyncedChanges === 0, 5_000, 'saved');
       await waitFor(() => isDeepStrictEqual(renderTree(a.doc), renderTree(b.doc)), 5_000, 'converged');
-      await waitFor(async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)), 5_000, 'projection is the converged tree');
-      await waitFor(() => servers.every((server) => server.treeProjection!.pendingCount === 0), 5_000, 'nothing pending on either instance');
+      await waitFor(
+        async () => isDeepStrictEqual((await readLiveTree(db, documentId))?.structure, asStored(a.doc)),
+        5_000,
+        'projection is the converged tree',
+      );
+      await waitFor(
+        () => servers.every((server) => server.treeProjection!.pendingCount === 0),
+        5_000,
+        'nothing pending on either instance',
+      );
       expect((await readTreeVersions(db, documentId)).map((r) => r.version)).toEqual([1]);
     } finally {
       destroyProviders();

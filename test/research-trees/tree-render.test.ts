@@ -50,7 +50,16 @@ describe('research tree rendering rule', () => {
     expect(outline(tree)).toEqual(['0:r', '1:y', '2:y1', '1:z', '1:x']);
     expect(tree.roots).toEqual(['r']);
     const r = tree.nodes[0]!;
-    expect(r).toMatchObject({ id: 'r', title: 'R', parentId: null, order: 'a0', depth: 0, index: 0, children: ['y', 'z', 'x'], repair: null });
+    expect(r).toMatchObject({
+      id: 'r',
+      title: 'R',
+      parentId: null,
+      order: 'a0',
+      depth: 0,
+      index: 0,
+      children: ['y', 'z', 'x'],
+      repair: null,
+    });
     expect(tree.nodes.every((n) => n.repair === null)).toBe(true);
   });
 
@@ -90,7 +99,16 @@ describe('research tree rendering rule', () => {
   it('deep cross-moves: each under a descendant of the other, nothing lost, links outside the cycle kept', () => {
     const base = replica(1);
     createNode(base, { id: 'root' });
-    for (const [id, parent] of [['A', 'root'], ['a1', 'A'], ['a2', 'a1'], ['a3', 'a2'], ['B', 'root'], ['b1', 'B'], ['b2', 'b1'], ['b3', 'b2']] as const) {
+    for (const [id, parent] of [
+      ['A', 'root'],
+      ['a1', 'A'],
+      ['a2', 'a1'],
+      ['a3', 'a2'],
+      ['B', 'root'],
+      ['b1', 'B'],
+      ['b2', 'b1'],
+      ['b3', 'b2'],
+    ] as const) {
       createNode(base, { id, parentId: parent });
     }
     const one = replica(2);
@@ -187,7 +205,11 @@ describe('research tree rendering rule', () => {
     rawNode(writers[2]!, 'c', 'b', 'a0');
     rawNode(writers[2]!, 'd', null, 1.5);
     const updates = writers.map((w) => Y.encodeStateAsUpdate(w));
-    const renders = [[0, 1, 2], [2, 1, 0], [1, 0, 2]].map((order) => {
+    const renders = [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ].map((order) => {
       const doc = replica(99);
       for (const i of order) Y.applyUpdate(doc, updates[i]!);
       return renderTree(doc);

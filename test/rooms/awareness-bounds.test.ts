@@ -53,7 +53,12 @@ function entriesOf(update: Uint8Array): Seen[] {
     const clock = decoding.readVarUint(decoder);
     const json = decoding.readVarUint8Array(decoder);
     const removal = json.length === 4 && new TextDecoder().decode(json) === 'null';
-    out.push({ clientId, clock, bytes: removal ? null : json.length, json: removal || json.length > 1024 ? null : new TextDecoder().decode(json) });
+    out.push({
+      clientId,
+      clock,
+      bytes: removal ? null : json.length,
+      json: removal || json.length > 1024 ? null : new TextDecoder().decode(json),
+    });
   }
   return out;
 }
@@ -71,7 +76,8 @@ function largestState(client: RawClient, name: string | null): number {
 /** Client ids in `range` the client was told to show (a non-null state), at any time. */
 function shown(client: RawClient, name: string | null, from: number, to: number): Set<number> {
   const ids = new Set<number>();
-  for (const entry of received(client, name)) if (entry.bytes !== null && entry.clientId >= from && entry.clientId < to) ids.add(entry.clientId);
+  for (const entry of received(client, name))
+    if (entry.bytes !== null && entry.clientId >= from && entry.clientId < to) ids.add(entry.clientId);
   return ids;
 }
 
@@ -145,7 +151,11 @@ const viewerAuthorizer: Authorizer = {
   authenticate: (token) => Promise.resolve({ userId: token === 'viewer' ? 'viewer' : null, sessionId: null, expiresAt: null }),
   revalidate: () => Promise.resolve(),
   authorize: (principal) =>
-    Promise.resolve({ ...principal, scope: principal.userId === 'viewer' ? 'readonly' : 'read-write', create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID } }),
+    Promise.resolve({
+      ...principal,
+      scope: principal.userId === 'viewer' ? 'readonly' : 'read-write',
+      create: { kind: 'paper', projectId: DEFAULT_PROJECT_ID },
+    }),
 };
 
 async function joinAs(port: number, name: string, token: string): Promise<RawClient> {
@@ -216,7 +226,15 @@ describe.each(TRANSPORTS)('awareness abuse over %s', (transport) => {
     const sender = await RawClient.connect(server.port);
     await sender.join('configured');
     sender.send(awarenessFrame('configured', encodeAwareness([{ clientId: 1, clock: 1, state: { user: 'x'.repeat(100) } }])));
-    sender.send(awarenessFrame('configured', encodeAwareness([{ clientId: 2, clock: 1, state: { user: 'two' } }, { clientId: 3, clock: 1, state: { user: 'three' } }])));
+    sender.send(
+      awarenessFrame(
+        'configured',
+        encodeAwareness([
+          { clientId: 2, clock: 1, state: { user: 'two' } },
+          { clientId: 3, clock: 1, state: { user: 'three' } },
+        ]),
+      ),
+    );
     await waitFor(() => current(witness, 'configured').has(2), 5_000, 'the first small state relayed');
     await editLatency(sender, witness, 'configured', 'done;');
     expect([...current(witness, 'configured').keys()]).toEqual([2]);
@@ -281,7 +299,11 @@ describe.each(TRANSPORTS)('awareness abuse over %s', (transport) => {
     await waitFor(() => current(witness, 'expire').get(6006)?.clock === 2, 5_000, 'renewal relayed');
     clock.advance(20_000); // 40 s after the quiet state, 20 s after the renewal
     await waitFor(() => !current(witness, 'expire').has(5005), 5_000, 'the quiet state removed at the witness');
-    expect(received(witness, 'expire').filter((e) => e.clientId === 5005 && e.bytes === null).map((e) => e.clock)).toEqual([2]);
+    expect(
+      received(witness, 'expire')
+        .filter((e) => e.clientId === 5005 && e.bytes === null)
+        .map((e) => e.clock),
+    ).toEqual([2]);
     expect(current(witness, 'expire').has(6006)).toBe(true);
     expect(quiet.isOpen).toBe(true);
     // Its owner hears it too, and may set it again.
@@ -302,7 +324,11 @@ describe.each(TRANSPORTS)('awareness abuse over %s', (transport) => {
     viewer.send(awarenessFrame('spoof', encodeAwareness([{ clientId: 2002, clock: 1, state: { user: 'viewer' } }])));
     // The viewer's own awareness is shown (the contract), the spoof is not.
     await waitFor(() => current(witness, 'spoof').has(2002), 5_000, "the viewer's own state relayed");
-    expect(received(witness, 'spoof').filter((e) => e.clientId === 1001).map((e) => e.json)).toEqual(['{"user":"alice"}']);
+    expect(
+      received(witness, 'spoof')
+        .filter((e) => e.clientId === 1001)
+        .map((e) => e.json),
+    ).toEqual(['{"user":"alice"}']);
     // Nor can it remove alice's state.
     viewer.send(awarenessFrame('spoof', encodeAwareness([{ clientId: 1001, clock: 100, state: null }])));
     viewer.terminate();
@@ -339,7 +365,7 @@ describe('awareness abuse across instances', () => {
     expect(shown(witness, 'spread', 100_000, 200_000).size).toBeLessThanOrEqual(PER_SOCKET);
   });
 
-  it("a viewer on one instance cannot take over the id of a client on another; once that instance goes silent, the client takes its id to the instance it reconnects to", async () => {
+  it('a viewer on one instance cannot take over the id of a client on another; once that instance goes silent, the client takes its id to the instance it reconnects to', async () => {
     const hub = new InProcessBusHub();
     const a = await startTestServer('uws', {}, { bus: hub.connect('a'), authorizer: viewerAuthorizer });
     const b = await startTestServer('uws', {}, { bus: hub.connect('b'), authorizer: viewerAuthorizer });
@@ -354,8 +380,16 @@ describe('awareness abuse across instances', () => {
     viewer.send(awarenessFrame('moved', encodeAwareness([{ clientId: 4242, clock: 99, state: { user: 'mallory' } }])));
     viewer.send(awarenessFrame('moved', encodeAwareness([{ clientId: 4243, clock: 1, state: { user: 'viewer' } }])));
     await waitFor(() => current(witness, 'moved').has(4243), 5_000, "the viewer's own state on instance c");
-    expect(received(witness, 'moved').filter((e) => e.clientId === 4242).map((e) => e.json)).toEqual(['{"user":"alice"}']);
-    expect(received(viewer, 'moved').filter((e) => e.clientId === 4242).map((e) => e.json)).toEqual(['{"user":"alice"}']);
+    expect(
+      received(witness, 'moved')
+        .filter((e) => e.clientId === 4242)
+        .map((e) => e.json),
+    ).toEqual(['{"user":"alice"}']);
+    expect(
+      received(viewer, 'moved')
+        .filter((e) => e.clientId === 4242)
+        .map((e) => e.json),
+    ).toEqual(['{"user":"alice"}']);
 
     // Instance a dies (nothing more from it, its announcement lapses); alice reconnects to b
     // and sends her state again, as providers do on connect, then renews it.
@@ -366,10 +400,15 @@ describe('awareness abuse across instances', () => {
     again();
     // Refused while a may still be alive; once a is silent (≈3 s) it is hers on b, and echoed
     // (the first entry is the one b sent her on join).
-    await waitFor(() => {
-      again();
-      return received(moved, 'moved').filter((e) => e.clientId === 4242 && e.clock === 5).length >= 2;
-    }, 10_000, "alice's state taken over on instance b (echoed)", 500);
+    await waitFor(
+      () => {
+        again();
+        return received(moved, 'moved').filter((e) => e.clientId === 4242 && e.clock === 5).length >= 2;
+      },
+      10_000,
+      "alice's state taken over on instance b (echoed)",
+      500,
+    );
     moved.send(awarenessFrame('moved', encodeAwareness([{ clientId: 4242, clock: 6, state: { user: 'alice', cursor: 1 } }])));
     await waitFor(() => current(witness, 'moved').get(4242)?.clock === 6, 5_000, "alice's renewal from b shown on c");
     // Hers now on b: the viewer still cannot touch it.

@@ -18,7 +18,11 @@ const NOW = 1_000_000;
 const owner = (): AwarenessOwner => ({ awarenessClients: null });
 const remoteOwner = (): AwarenessOwner => ({ awarenessClients: null, awarenessRemote: true });
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
-const entry = (clientId: number, clock: number, state: unknown): AwarenessEntry => ({ clientId, clock, state: state === null ? null : json(state) });
+const entry = (clientId: number, clock: number, state: unknown): AwarenessEntry => ({
+  clientId,
+  clock,
+  state: state === null ? null : json(state),
+});
 
 /** Applies entries as one update from `from`; returns what the table says to relay, decoded (null: nothing). */
 function apply(table: AwarenessTable, entries: AwarenessEntry[], from: AwarenessOwner, now = NOW) {
@@ -105,7 +109,9 @@ describe('AwarenessTable clock rule', () => {
 
   it('a client id named twice in one update counts once (the first)', () => {
     const table = new AwarenessTable();
-    expect(apply(table, [entry(1, 1, { v: 'first' }), entry(1, 2, { v: 'second' })], owner())).toEqual([{ clientId: 1, clock: 1, state: { v: 'first' } }]);
+    expect(apply(table, [entry(1, 1, { v: 'first' }), entry(1, 2, { v: 'second' })], owner())).toEqual([
+      { clientId: 1, clock: 1, state: { v: 'first' } },
+    ]);
   });
 });
 
@@ -130,7 +136,9 @@ describe('AwarenessTable ownership', () => {
     expect(apply(table, [entry(7, 99, { user: 'mallory' })], mallory)).toBeNull();
     expect(apply(table, [entry(7, 100, null)], mallory)).toBeNull();
     // Mixed with its own: only its own is kept and relayed.
-    expect(apply(table, [entry(7, 101, { user: 'mallory' }), entry(8, 1, { user: 'mallory' })], mallory)).toEqual([{ clientId: 8, clock: 1, state: { user: 'mallory' } }]);
+    expect(apply(table, [entry(7, 101, { user: 'mallory' }), entry(8, 1, { user: 'mallory' })], mallory)).toEqual([
+      { clientId: 8, clock: 1, state: { user: 'mallory' } },
+    ]);
 
     expect(snapshot(table)).toEqual([
       { clientId: 7, clock: 1, state: { user: 'alice' } },
@@ -142,7 +150,7 @@ describe('AwarenessTable ownership', () => {
     expect(ids(table)).toEqual([7]);
   });
 
-  it("keeps an id its owner removed (the owner may set it again, nobody else may), until the owner leaves", () => {
+  it('keeps an id its owner removed (the owner may set it again, nobody else may), until the owner leaves', () => {
     const table = new AwarenessTable();
     const alice = owner();
     const other = owner();
@@ -150,7 +158,9 @@ describe('AwarenessTable ownership', () => {
     apply(table, [entry(7, 2, null)], alice); // e.g. "hide my presence"
 
     expect(apply(table, [entry(7, 3, { user: 'other' })], other)).toBeNull();
-    expect(apply(table, [entry(7, 3, { user: 'alice again' })], alice)).toEqual([{ clientId: 7, clock: 3, state: { user: 'alice again' } }]);
+    expect(apply(table, [entry(7, 3, { user: 'alice again' })], alice)).toEqual([
+      { clientId: 7, clock: 3, state: { user: 'alice again' } },
+    ]);
 
     // Once the holder left, the id is free (for a clock above the removal's).
     apply(table, [entry(7, 4, null)], alice);
@@ -195,7 +205,11 @@ describe('AwarenessTable ownership', () => {
 
 describe('AwarenessTable failover (clients of an instance that went silent)', () => {
   /** The bus relay's owner: states from the instances in `gone` may be taken over. */
-  const relayOwner = (gone: Set<string>): AwarenessOwner => ({ awarenessClients: null, awarenessRemote: true, awarenessSourceGone: (id) => gone.has(id) });
+  const relayOwner = (gone: Set<string>): AwarenessOwner => ({
+    awarenessClients: null,
+    awarenessRemote: true,
+    awarenessSourceGone: (id) => gone.has(id),
+  });
   const fromInstance = (table: AwarenessTable, entries: AwarenessEntry[], relay: AwarenessOwner, instance: string) => {
     const relayed = table.receive(encodeAwarenessUpdate(entries), relay, NOW, instance);
     return relayed === null ? null : decodeAwareness(relayed);
@@ -332,7 +346,11 @@ describe('AwarenessTable bounds', () => {
     const table = limited({ maxClientsPerDocument: 5, maxClientsPerConnection: 5 });
     for (let round = 0; round < 10; round++) {
       const a = owner();
-      apply(table, [0, 1, 2, 3, 4].map((i) => entry(round * 10 + i, 1, {})), a);
+      apply(
+        table,
+        [0, 1, 2, 3, 4].map((i) => entry(round * 10 + i, 1, {})),
+        a,
+      );
       table.removeOwner(a, NOW);
     }
     expect((table as unknown as { released: Map<number, unknown> }).released.size).toBe(5);
@@ -498,9 +516,13 @@ describe('awareness configuration', () => {
       MAX_AWARENESS_CLIENTS_PER_DOCUMENT: '50',
       MAX_AWARENESS_BYTES_PER_DOCUMENT: '65536',
     });
-    expect([set.maxAwarenessStateBytes, set.maxAwarenessEntriesPerMessage, set.maxAwarenessClientsPerConnection, set.maxAwarenessClientsPerDocument, set.maxAwarenessBytesPerDocument]).toEqual([
-      4096, 10, 1, 50, 65_536,
-    ]);
+    expect([
+      set.maxAwarenessStateBytes,
+      set.maxAwarenessEntriesPerMessage,
+      set.maxAwarenessClientsPerConnection,
+      set.maxAwarenessClientsPerDocument,
+      set.maxAwarenessBytesPerDocument,
+    ]).toEqual([4096, 10, 1, 50, 65_536]);
     expect(() => configFromEnv({ MAX_AWARENESS_CLIENTS_PER_CONNECTION: '0' })).toThrow(ConfigError);
     expect(() => configFromEnv({ MAX_AWARENESS_STATE_BYTES: 'lots' })).toThrow(/MAX_AWARENESS_STATE_BYTES/);
   });

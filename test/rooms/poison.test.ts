@@ -119,7 +119,9 @@ describe.each(TRANSPORTS)('poisoned updates over %s', (transport) => {
     await waitFor(() => server.metrics.counters.roomsOpen === 1, 10_000, 'room back');
     await sleep(200);
     const received = bytesReceived(readers) - before;
-    console.log(`60 poisoned frames, 20 readers, document ${docBytes} bytes: ${server.metrics.counters.roomsEvicted} evictions, ${received} bytes to the readers`);
+    console.log(
+      `60 poisoned frames, 20 readers, document ${docBytes} bytes: ${server.metrics.counters.roomsEvicted} evictions, ${received} bytes to the readers`,
+    );
     // Three evictions (the default bound), each the whole document to every reader; the rest
     // refused unapplied (before: sixty, 60 × 20 documents).
     expect(server.metrics.counters.roomsEvicted).toBe(3);
@@ -192,7 +194,11 @@ describe.each(TRANSPORTS)('poisoned updates over %s', (transport) => {
     expect(owner.text(DOC)).not.toContain('edit;');
     expect(yWriter.wsconnected).toBe(true);
     // ...and collected once the window has passed: every member is asked for what it holds.
-    await waitFor(() => owner.text(DOC).includes('hocuspocus edit;') && owner.text(DOC).includes('y-websocket edit;'), 10_000, 'both edits collected');
+    await waitFor(
+      () => owner.text(DOC).includes('hocuspocus edit;') && owner.text(DOC).includes('y-websocket edit;'),
+      10_000,
+      'both edits collected',
+    );
     expect(Date.now() - refusedAt).toBeGreaterThan(500);
     await waitFor(() => yWriter.doc.getText('text').toString() === owner.text(DOC), 5_000, 'y-websocket writer converged');
     await waitFor(() => writer.document.getText('text').toString() === owner.text(DOC), 5_000, 'Hocuspocus writer converged');

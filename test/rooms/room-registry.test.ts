@@ -7,7 +7,18 @@ import { RegistryClosedError, RoomRegistry } from '../../server/rooms/room-regis
 import { InvalidUpdateError, type Room } from '../../server/rooms/room.js';
 import type { RoomExtension } from '../../server/rooms/room-extension.js';
 import { serverOrigin } from '../../server/rooms/update-origin.js';
-import { deferred, Editor, fakeMember, flush, Hub, ManualClock, metricsFor, silentLogger, textOf, UNINTEGRABLE_UPDATE } from '../helpers/rooms.js';
+import {
+  deferred,
+  Editor,
+  fakeMember,
+  flush,
+  Hub,
+  ManualClock,
+  metricsFor,
+  silentLogger,
+  textOf,
+  UNINTEGRABLE_UPDATE,
+} from '../helpers/rooms.js';
 
 const NAME = 'registry-doc';
 
@@ -265,11 +276,25 @@ describe('RoomRegistry eviction of a poisoned room', () => {
     const storage = new HeldStorage();
     const clock = new ManualClock();
     const hub = new Hub();
-    const rooms = new RoomRegistry({ storage, publisher: hub, extensions: [], metrics: metricsFor(storage), logger: silentLogger, clock, maxEvictions: 2, evictionWindowMs: 1_000 });
+    const rooms = new RoomRegistry({
+      storage,
+      publisher: hub,
+      extensions: [],
+      metrics: metricsFor(storage),
+      logger: silentLogger,
+      clock,
+      maxEvictions: 2,
+      evictionWindowMs: 1_000,
+    });
     const ref = await storage.create(NAME, { kind: 'paper' });
     const evict = async () => {
       const room = await rooms.acquire(ref);
-      expect(() => room.apply(UNINTEGRABLE_UPDATE, serverOrigin(null, 'server:test', 'test', () => {}))).toThrow(InvalidUpdateError);
+      expect(() =>
+        room.apply(
+          UNINTEGRABLE_UPDATE,
+          serverOrigin(null, 'server:test', 'test', () => {}),
+        ),
+      ).toThrow(InvalidUpdateError);
     };
 
     await evict();

@@ -217,7 +217,13 @@ describe('Room.apply', () => {
     const storage = new MemoryStorage();
     const ref = await storage.create(NAME, { kind: 'paper', projectId: DEFAULT_PROJECT_ID });
     const hub = new Hub();
-    const room = new Room(await storage.load(ref), { storage, extensions: new RoomExtensions([]), publisher: hub, metrics: metricsFor(storage), poisoned: () => {} });
+    const room = new Room(await storage.load(ref), {
+      storage,
+      extensions: new RoomExtensions([]),
+      publisher: hub,
+      metrics: metricsFor(storage),
+      poisoned: () => {},
+    });
     const member = fakeMember(hub.socket(), NAME);
     const other = fakeMember(hub.socket(), NAME);
     room.join(member);
@@ -564,7 +570,8 @@ describe('LocalFanOut (through Room.apply)', () => {
 
     expect(hub.published.map((p) => p.topic).sort()).toEqual([`h:${NAME}`, `h:${NAME}\0s2`, `y:${NAME}`].sort());
     for (const member of [sender, sameAddress, otherAddress, ywebsocket]) expect(member.socket.published).toEqual([]);
-    for (const member of [sender, sameAddress]) expect(member.socket.decoded(true)).toEqual([{ kind: 'sync', name: NAME, sub: 2, payload: update }]);
+    for (const member of [sender, sameAddress])
+      expect(member.socket.decoded(true)).toEqual([{ kind: 'sync', name: NAME, sub: 2, payload: update }]);
     // Same address, same frame object: encoded once per audience.
     expect(sender.socket.frames[0]).toBe(sameAddress.socket.frames[0]);
     expect(otherAddress.socket.decoded(true)).toEqual([{ kind: 'sync', name: `${NAME}\0s2`, sub: 2, payload: update }]);
@@ -609,7 +616,13 @@ describe('Storing (a fixed step of Room.apply)', () => {
     const hub = new Hub();
     const metrics = metricsFor(storage);
     const ref = await storage.create(NAME, { kind: 'paper' });
-    const room = new Room(await storage.load(ref), { storage, extensions: new RoomExtensions([]), publisher: hub, metrics, poisoned: () => {} });
+    const room = new Room(await storage.load(ref), {
+      storage,
+      extensions: new RoomExtensions([]),
+      publisher: hub,
+      metrics,
+      poisoned: () => {},
+    });
     return { hub, room, ref };
   }
 

@@ -26,10 +26,40 @@ const CLIS: Cli[] = [
   {
     source: 'bench/compare.ts',
     mentions: [
-      '--scenario', '--servers', '--url', '--protocol', '--server-pid', '--docs', '--clients', '--writers', '--probes', '--rate',
-      '--awareness', '--duration', '--warmup', '--workers', '--connections', '--history', '--shape', '--concurrency', '--token',
-      '--scriptorium-protocol', '--transport', '--pg', '--ci', '--smoke', '--no-pin', '--out', '--quiet', '--instances',
-      '--ws-readers', '--help', 'fanout', 'cold-load', 'scriptorium-pglite', 'floor',
+      '--scenario',
+      '--servers',
+      '--url',
+      '--protocol',
+      '--server-pid',
+      '--docs',
+      '--clients',
+      '--writers',
+      '--probes',
+      '--rate',
+      '--awareness',
+      '--duration',
+      '--warmup',
+      '--workers',
+      '--connections',
+      '--history',
+      '--shape',
+      '--concurrency',
+      '--token',
+      '--scriptorium-protocol',
+      '--transport',
+      '--pg',
+      '--ci',
+      '--smoke',
+      '--no-pin',
+      '--out',
+      '--quiet',
+      '--instances',
+      '--ws-readers',
+      '--help',
+      'fanout',
+      'cold-load',
+      'scriptorium-pglite',
+      'floor',
     ],
     invalid: { args: ['--scenario', 'nope'], names: '--scenario' },
   },
@@ -86,7 +116,19 @@ const CLIS: Cli[] = [
   },
   {
     source: 'bench/version-bench.ts',
-    mentions: ['--size', '--typical', '--iterations', '--docs', '--every', '--duration', '--skip-load', '--no-pin', '--pg', '--out', '--help'],
+    mentions: [
+      '--size',
+      '--typical',
+      '--iterations',
+      '--docs',
+      '--every',
+      '--duration',
+      '--skip-load',
+      '--no-pin',
+      '--pg',
+      '--out',
+      '--help',
+    ],
     invalid: { args: ['--every', 'often'], names: '--every' },
   },
   {
@@ -220,6 +262,10 @@ describe('command-line entry points', () => {
       }
     }
     const entryPoints = files.filter((file) => !imported.has(file) && file !== path.join('bench', 'worker-main.ts')).sort();
-    expect(entryPoints).toEqual(CLIS.map((cli) => cli.source).filter((source) => /^(bench|cli)\//.test(source)).sort());
+    expect(entryPoints).toEqual(
+      CLIS.map((cli) => cli.source)
+        .filter((source) => /^(bench|cli)\//.test(source))
+        .sort(),
+    );
   });
 });

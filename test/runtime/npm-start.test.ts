@@ -55,26 +55,34 @@ async function npmStart(): Promise<Started> {
 const status = async (port: number, route: string): Promise<number> => (await fetch(`http://127.0.0.1:${port}${route}`)).status;
 
 describe('npm start on the embedded default', () => {
-  it('migrates a new database and answers /healthz and /readyz', async () => {
-    const server = await npmStart();
-    try {
-      expect(await status(server.port, '/healthz')).toBe(200);
-      expect(await status(server.port, '/readyz')).toBe(200);
-      expect(server.output()).toContain('database migrations applied');
-      expect(server.output()).toContain('"database":"pglite"');
-    } finally {
-      await server.stop();
-    }
-    expect(server.output()).toContain('"flushed":true');
-  }, START_TIMEOUT_MS + 30_000);
+  it(
+    'migrates a new database and answers /healthz and /readyz',
+    async () => {
+      const server = await npmStart();
+      try {
+        expect(await status(server.port, '/healthz')).toBe(200);
+        expect(await status(server.port, '/readyz')).toBe(200);
+        expect(server.output()).toContain('database migrations applied');
+        expect(server.output()).toContain('"database":"pglite"');
+      } finally {
+        await server.stop();
+      }
+      expect(server.output()).toContain('"flushed":true');
+    },
+    START_TIMEOUT_MS + 30_000,
+  );
 
-  it('starts again on the same database without migrating it', async () => {
-    const server = await npmStart();
-    try {
-      expect(await status(server.port, '/healthz')).toBe(200);
-      expect(server.output()).not.toContain('database migrations applied');
-    } finally {
-      await server.stop();
-    }
-  }, START_TIMEOUT_MS + 30_000);
+  it(
+    'starts again on the same database without migrating it',
+    async () => {
+      const server = await npmStart();
+      try {
+        expect(await status(server.port, '/healthz')).toBe(200);
+        expect(server.output()).not.toContain('database migrations applied');
+      } finally {
+        await server.stop();
+      }
+    },
+    START_TIMEOUT_MS + 30_000,
+  );
 });

@@ -56,7 +56,10 @@ const keep = [];
 for (let i = 0; i < 2e6; i++) { const o = { a: i, b: [i] }; if (i % 3 === 0) keep.push(o); if (keep.length > 200000) keep.length = 0; }
 console.log(JSON.stringify({ loaded, grown, after: newSpace(), target: YOUNG_GENERATION_BYTES }));
 `;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+    });
     const result = JSON.parse(out.trim().split('\n').pop()!) as { loaded: number; grown: number; after: number; target: number };
     expect(result.loaded).toBeLessThan(result.target); // the modules loaded without growing it to the maximum
     expect(result.grown).toBe(result.target);

@@ -83,7 +83,11 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
     };
     transport = create<Peer>({
       handlers,
-      http: (request) => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: `${request.method} ${request.path}?${request.query} ${Buffer.from(request.body).toString()}` }),
+      http: (request) => ({
+        status: 200,
+        headers: { 'content-type': 'text/plain' },
+        body: `${request.method} ${request.path}?${request.query} ${Buffer.from(request.body).toString()}`,
+      }),
       maxMessageBytes: 64 * 1024,
       maxBackpressureBytes: 256 * 1024,
       maxHttpBodyBytes: 1024,
@@ -98,7 +102,10 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
     path = '/',
     options: { origin?: string; host?: string } = {},
   ): Promise<{ ws: WebSocket; frames: string[]; closed: Promise<number> }> {
-    const ws = new WebSocket(`ws://${options.host ?? '127.0.0.1'}:${port}${path}`, options.origin === undefined ? {} : { origin: options.origin });
+    const ws = new WebSocket(
+      `ws://${options.host ?? '127.0.0.1'}:${port}${path}`,
+      options.origin === undefined ? {} : { origin: options.origin },
+    );
     clients.push(ws);
     const frames: string[] = [];
     ws.on('message', (data) => frames.push(Buffer.from(data as Buffer).toString()));
@@ -220,7 +227,11 @@ describe.each(factories())('Transport conformance: %s', (_name, create) => {
   it('reports a response that cannot be written instead of leaving an unhandled rejection', async () => {
     const port = await start({ http: () => ({ status: 200, body: 42 as unknown as string }) });
     const outcome = await fetch(`http://127.0.0.1:${port}/bad`, { signal: AbortSignal.timeout(5_000) }).then(
-      (response) => response.text().then(() => 'body', (error: Error) => error.name),
+      (response) =>
+        response.text().then(
+          () => 'body',
+          (error: Error) => error.name,
+        ),
       (error: Error) => error.name,
     );
     // The connection is dropped, not left hanging until the client gives up.

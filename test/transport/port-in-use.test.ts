@@ -23,18 +23,21 @@ afterEach(async () => {
 
 describe('a port already in use', () => {
   // A fixed port, not 0: the kernel never shares a port picked for port 0, so only a named one shows the bug.
-  describe.each(TRANSPORTS.flatMap((first) => TRANSPORTS.map((second) => [first, second] as const)))('held by %s, second server on %s', (first, second) => {
-    it('refuses to start, naming the port', async () => {
-      const port = await freePort();
-      const holder = await startTestServer(first, { port });
-      expect(holder.port).toBe(port);
-      const attempt = startTestServer(second, { port });
-      await expect(attempt).rejects.toThrow(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
-      // The first server still answers: nothing was split or stolen.
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      expect(response.status).toBe(200);
-    });
-  });
+  describe.each(TRANSPORTS.flatMap((first) => TRANSPORTS.map((second) => [first, second] as const)))(
+    'held by %s, second server on %s',
+    (first, second) => {
+      it('refuses to start, naming the port', async () => {
+        const port = await freePort();
+        const holder = await startTestServer(first, { port });
+        expect(holder.port).toBe(port);
+        const attempt = startTestServer(second, { port });
+        await expect(attempt).rejects.toThrow(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+        // The first server still answers: nothing was split or stolen.
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        expect(response.status).toBe(200);
+      });
+    },
+  );
 });
 
 interface Exit {
@@ -48,7 +51,15 @@ function secondInstance(port: number, transport: string): Promise<Exit> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'server', 'main.js')], {
       cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), STORAGE: 'memory', TRANSPORT: transport, LOG_LEVEL: 'info', NODE_OPTIONS: '' },
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        STORAGE: 'memory',
+        TRANSPORT: transport,
+        LOG_LEVEL: 'info',
+        NODE_OPTIONS: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

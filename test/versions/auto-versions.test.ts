@@ -33,7 +33,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const start = async (quiet = QUIET, max = MAX) => (server = await startDurableServer(database, { autoVersionQuietMs: quiet, autoVersionMaxMs: max }));
+const start = async (quiet = QUIET, max = MAX) =>
+  (server = await startDurableServer(database, { autoVersionQuietMs: quiet, autoVersionMaxMs: max }));
 
 describe('automatic versions', () => {
   it('takes one version the quiet period after the last edit, and no more while nothing changes', async () => {
@@ -51,7 +52,9 @@ describe('automatic versions', () => {
     const sql = new pg.Client({ connectionString: database.url });
     await sql.connect();
     try {
-      const { rows: kinds } = await sql.query(`select v.kind, v.label from document_versions v join documents d on d.id = v.document_id where d.name = 'auto/quiet'`);
+      const { rows: kinds } = await sql.query(
+        `select v.kind, v.label from document_versions v join documents d on d.id = v.document_id where d.name = 'auto/quiet'`,
+      );
       expect(kinds).toEqual([{ kind: 'auto', label: null }]);
     } finally {
       await sql.end();

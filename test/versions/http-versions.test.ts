@@ -10,7 +10,16 @@ import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
 import { apiClient, type ErrorBody } from '../helpers/http.js';
-import { acknowledged, appendParagraph, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
+import {
+  acknowledged,
+  appendParagraph,
+  path,
+  startDurableServer,
+  storedVersions,
+  writePaper,
+  type VersionBody,
+  type VersionList,
+} from '../helpers/versions.js';
 
 let database: TestDatabase;
 let server: RunningServer;
@@ -68,10 +77,10 @@ describe('GET /api/documents/:name', () => {
     });
     await acknowledged(provider);
     destroyProviders();
-    const { status, body } = await api<{ kind: string; content: { nodes: { id: string; title: string; parentId: string | null }[]; edges: unknown[] } }>(
-      'GET',
-      path('http/tree'),
-    );
+    const { status, body } = await api<{
+      kind: string;
+      content: { nodes: { id: string; title: string; parentId: string | null }[]; edges: unknown[] };
+    }>('GET', path('http/tree'));
     expect(status).toBe(200);
     expect(body.kind).toBe('research_tree');
     expect(body.content.nodes.map((n) => [n.id, n.title, n.parentId])).toEqual([
@@ -89,10 +98,9 @@ describe('GET /api/documents/:name', () => {
     (doc.getMap('nodes').get('h') as Y.Map<unknown>).set('title', 'Hypothesis, sharpened');
     doc.getMap('edges').set('e', { from: 'q', to: 'h', type: 'supports' });
     await acknowledged(provider);
-    const { status, body } = await api<{ diff: { kind: string; nodes: { changed: unknown[]; added: unknown[] }; edges: { added: unknown[] } } }>(
-      'GET',
-      path('http/tree', '/versions/1/diff'),
-    );
+    const { status, body } = await api<{
+      diff: { kind: string; nodes: { changed: unknown[]; added: unknown[] }; edges: { added: unknown[] } };
+    }>('GET', path('http/tree', '/versions/1/diff'));
     expect(status).toBe(200);
     expect(body.diff.kind).toBe('research_tree');
     expect(body.diff.nodes.added).toEqual([]);
@@ -157,17 +165,21 @@ describe('named versions, list, get and diff', () => {
   });
 
   it('diffs two versions, and a version with the current state', async () => {
-    const between = await api<{ from: number; to: number; diff: { kind: string; blocks: unknown[]; text: { added?: boolean; value: string }[] } }>(
-      'GET',
-      path(name, '/versions/1/diff?to=2'),
-    );
+    const between = await api<{
+      from: number;
+      to: number;
+      diff: { kind: string; blocks: unknown[]; text: { added?: boolean; value: string }[] };
+    }>('GET', path(name, '/versions/1/diff?to=2'));
     expect(between.status).toBe(200);
     expect(between.body).toMatchObject({ from: 1, to: 2, diff: { kind: 'paper' } });
     expect(JSON.stringify(between.body.diff.blocks)).toContain('More words here');
 
     appendParagraph(doc, 'Unsaved tail');
     await waitForText(name, 'Unsaved tail');
-    const current = await api<{ to: string; diff: { kind: string; blocks: { op: string; text: string }[] } }>('GET', path(name, '/versions/2/diff?to=current'));
+    const current = await api<{ to: string; diff: { kind: string; blocks: { op: string; text: string }[] } }>(
+      'GET',
+      path(name, '/versions/2/diff?to=current'),
+    );
     expect(current.status).toBe(200);
     expect(current.body.to).toBe('current');
     // Only the new block: the unchanged ones are not reported.

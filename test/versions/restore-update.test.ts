@@ -27,11 +27,13 @@ describe('restoreUpdate', () => {
     Y.applyUpdate(other, Y.encodeStateAsUpdate(live));
     Y.applyUpdate(live, update!);
     expect(paperLines(live)).toEqual(['Title', 'Old body', 'Footer']);
-    expect(renderContent('paper', live)).toEqual((() => {
-      const v = new Y.Doc();
-      Y.applyUpdate(v, version);
-      return renderContent('paper', v);
-    })());
+    expect(renderContent('paper', live)).toEqual(
+      (() => {
+        const v = new Y.Doc();
+        Y.applyUpdate(v, version);
+        return renderContent('paper', v);
+      })(),
+    );
     // The leading block equal to the version's was kept, not replaced.
     expect(live.getXmlFragment('default').get(0)).toBe(keptTitle);
     expect(keptTitle).not.toBe(titleBefore);

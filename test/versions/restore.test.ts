@@ -11,7 +11,17 @@ import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider, yWebsocketProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
 import { apiClient } from '../helpers/http.js';
-import { acknowledged, appendParagraph, paperLines, path, startDurableServer, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
+import {
+  acknowledged,
+  appendParagraph,
+  paperLines,
+  path,
+  startDurableServer,
+  storedVersions,
+  writePaper,
+  type VersionBody,
+  type VersionList,
+} from '../helpers/versions.js';
 
 let database: TestDatabase;
 let server: RunningServer;
@@ -89,8 +99,16 @@ describe('POST /api/documents/:name/versions/:v/restore', () => {
     // The state right before is version 3 (already stored): nothing is saved twice.
     expect(undo.body.before?.version).toBe(3);
     expect(undo.body.version).toMatchObject({ version: 4, label: 'Restored from v2', parentVersion: 3 });
-    await waitFor(() => paperLines(hocuspocusDoc).join('|') === 'Introduction|Method B, rewritten|Results', 10_000, 'undone on the Hocuspocus client');
-    await waitFor(() => paperLines(yDoc).join('|') === 'Introduction|Method B, rewritten|Results', 10_000, 'undone on the y-websocket client');
+    await waitFor(
+      () => paperLines(hocuspocusDoc).join('|') === 'Introduction|Method B, rewritten|Results',
+      10_000,
+      'undone on the Hocuspocus client',
+    );
+    await waitFor(
+      () => paperLines(yDoc).join('|') === 'Introduction|Method B, rewritten|Results',
+      10_000,
+      'undone on the y-websocket client',
+    );
     const rows = await storedVersions(database, name);
     expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4]);
     expect(new Set(rows.map((r) => r.hash)).size).toBe(4);

@@ -12,7 +12,17 @@ import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { apiClient, type ErrorBody } from '../helpers/http.js';
-import { acknowledged, paperLines, path, startDurableServer, statelessClient, storedVersions, writePaper, type VersionBody, type VersionList } from '../helpers/versions.js';
+import {
+  acknowledged,
+  paperLines,
+  path,
+  startDurableServer,
+  statelessClient,
+  storedVersions,
+  writePaper,
+  type VersionBody,
+  type VersionList,
+} from '../helpers/versions.js';
 
 const SECRET = 'test-secret-versions-stateless-0123456789';
 const ADMIN = 'admin-versions-stateless-0123456789';
@@ -27,7 +37,12 @@ const name = 'stateless/paper';
 
 beforeAll(async () => {
   database = await createTestDatabase('verstateless');
-  server = await startDurableServer(database, { authSecret: SECRET, adminToken: ADMIN, autoVersionQuietMs: 3_600_000, autoVersionMaxMs: 3_600_000 });
+  server = await startDurableServer(database, {
+    authSecret: SECRET,
+    adminToken: ADMIN,
+    autoVersionQuietMs: 3_600_000,
+    autoVersionMaxMs: 3_600_000,
+  });
   for (const who of ['editor', 'viewer'] as const) {
     users[who] = (await admin<{ id: string }>('POST', '/api/admin/users', { email: `${who}@example.org`, name: `The ${who}` })).body.id;
     tokens[who] = (await admin<{ token: string }>('POST', '/api/admin/tokens', { userId: users[who] })).body.token;
@@ -63,7 +78,11 @@ describe('versions over Stateless', () => {
     await waitFor(() => viewer.isSynced, 10_000, 'viewer synced');
 
     const first = await ask<VersionBody>('versions.create', { label: 'Alpha' });
-    expect(first).toMatchObject({ scriptorium: 'versions.create', status: 201, body: { version: 1, label: 'Alpha', kind: 'named', createdBy: users.editor, createdByName: 'The editor' } });
+    expect(first).toMatchObject({
+      scriptorium: 'versions.create',
+      status: 201,
+      body: { version: 1, label: 'Alpha', kind: 'named', createdBy: users.editor, createdByName: 'The editor' },
+    });
     writePaper(editorDoc, ['Alpha', 'Beta']);
     await acknowledged(editor);
     expect((await ask<VersionBody>('versions.create', {})).body).toMatchObject({ version: 2, label: null, parentVersion: 1 });

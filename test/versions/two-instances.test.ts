@@ -37,7 +37,13 @@ async function twoInstances(): Promise<[RunningServer, RunningServer]> {
   const hub = new InProcessBusHub();
   const locks = new InProcessLocks();
   for (let i = 0; i < 2; i++) {
-    servers.push(await startDurableServer(database, { autoVersionQuietMs: QUIET, autoVersionMaxMs: 10_000 }, { bus: hub.connect(`instance-${i}`), locks }));
+    servers.push(
+      await startDurableServer(
+        database,
+        { autoVersionQuietMs: QUIET, autoVersionMaxMs: 10_000 },
+        { bus: hub.connect(`instance-${i}`), locks },
+      ),
+    );
   }
   return [servers[0]!, servers[1]!];
 }

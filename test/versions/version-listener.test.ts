@@ -49,7 +49,8 @@ function setNode(doc: Y.Doc, id: string, title: string): void {
   doc.getMap('nodes').set(id, node);
 }
 
-const titles = (event: StoredVersionEvent) => (renderState(event.document.kind, event.state) as TreeContent).nodes.map((node) => node.title);
+const titles = (event: StoredVersionEvent) =>
+  (renderState(event.document.kind, event.state) as TreeContent).nodes.map((node) => node.title);
 
 describe('version listeners', () => {
   it('are told of every research-tree version stored, with its state', async () => {
@@ -83,7 +84,12 @@ describe('version listeners', () => {
       const { rows } = await sql.query<{ version: number; structure: { nodes: { title: string }[] } }>(
         `select t.version, t.structure from research_trees t join documents d on d.id = t.document_id where d.name = 'listen/tree' order by t.version`,
       );
-      const trees = rows.map((row) => row.structure.nodes.map((node) => node.title).sort().join('+'));
+      const trees = rows.map((row) =>
+        row.structure.nodes
+          .map((node) => node.title)
+          .sort()
+          .join('+'),
+      );
       // Each version's tree is there, in order (the live row, if any, comes after them).
       expect(trees.slice(0, 3)).toEqual(['First question', 'First question+Second question', 'First question']);
     } finally {

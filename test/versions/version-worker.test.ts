@@ -44,7 +44,7 @@ function recorded(connectionString: string | undefined): { db: Db; statements: s
   const wrapped: Db = {
     kind: 'postgres',
     connectionString,
-    query: <T,>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+    query: <T>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
       statements.push(sql);
       return db.query<T>(sql, params, options);
     },
@@ -79,11 +79,18 @@ async function storeEdit(ref: DocumentRef, doc: Y.Doc, line: string): Promise<vo
   const before = Y.encodeStateVector(doc);
   appendParagraph(doc, line);
   const update = Y.encodeStateAsUpdate(doc, before);
-  await db.query(`insert into collaborations (document_id, session_id, update, size) values ($1, 'test', $2, $3)`, [ref.id, update, update.byteLength]);
+  await db.query(`insert into collaborations (document_id, session_id, update, size) values ($1, 'test', $2, $3)`, [
+    ref.id,
+    update,
+    update.byteLength,
+  ]);
 }
 
 async function storedRow(id: string): Promise<{ state: Uint8Array; hash: Uint8Array }> {
-  const { rows } = await db.query<{ state: Uint8Array; content_hash: Uint8Array }>('select state, content_hash from document_versions where id = $1', [id]);
+  const { rows } = await db.query<{ state: Uint8Array; content_hash: Uint8Array }>(
+    'select state, content_hash from document_versions where id = $1',
+    [id],
+  );
   return { state: new Uint8Array(rows[0]!.state), hash: new Uint8Array(rows[0]!.content_hash) };
 }
 
@@ -100,10 +107,10 @@ describe('the version worker on PostgreSQL', () => {
     expect(taken?.version).toMatchObject({ version: 1, kind: 'named', label: 'first', parentVersion: null });
     // The state went through the worker's connection, not the main thread's.
     expect(onWorker.statements.some((sql) => /collaborations|insert into document_versions/.test(sql))).toBe(false);
-    const { rows } = await db.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and application_name = $2', [
-      database.name,
-      VERSION_WORKER_APPLICATION_NAME,
-    ]);
+    const { rows } = await db.query<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where datname = $1 and application_name = $2',
+      [database.name, VERSION_WORKER_APPLICATION_NAME],
+    );
     expect(rows[0]!.n).toBe(1);
     const fromWorker = await storedRow(taken!.version.id);
     expect(fromWorker.hash).toEqual(new Uint8Array(stateHash(doc)));
@@ -135,7 +142,10 @@ describe('the version worker on PostgreSQL', () => {
     appendParagraph(live, 'not stored');
     const named = await versions.take(ref, source(live), { kind: 'named', label: 'as stored', createdBy: null });
     expect(named).toMatchObject({ created: false, version: { version: 1, kind: 'named', label: 'as stored' } });
-    expect(await versions.take(ref, source(live), { kind: 'auto', label: null, createdBy: null })).toMatchObject({ created: false, version: { version: 1 } });
+    expect(await versions.take(ref, source(live), { kind: 'auto', label: null, createdBy: null })).toMatchObject({
+      created: false,
+      version: { version: 1 },
+    });
 
     await storeEdit(ref, doc, 'stored now');
     const second = await versions.take(ref, source(doc), { kind: 'auto', label: null, createdBy: null });
@@ -161,11 +171,16 @@ describe('the version worker on PostgreSQL', () => {
       url.host = `127.0.0.1:${forwarder.port}`;
       // Only the worker's connection goes through the forwarder; the main thread's pool does not.
       const versions = versionsOn(recorded(url.toString()).db);
-      expect(await versions.take(ref, source(doc), { kind: 'auto', label: null, createdBy: null })).toMatchObject({ created: true, version: { version: 1 } });
+      expect(await versions.take(ref, source(doc), { kind: 'auto', label: null, createdBy: null })).toMatchObject({
+        created: true,
+        version: { version: 1 },
+      });
 
       forwarder.cut();
       await storeEdit(ref, doc, 'while cut');
-      await expect(versions.take(ref, source(doc), { kind: 'auto', label: null, createdBy: null })).rejects.toThrow(/storing a version failed/);
+      await expect(versions.take(ref, source(doc), { kind: 'auto', label: null, createdBy: null })).rejects.toThrow(
+        /storing a version failed/,
+      );
       const { rows } = await db.query<{ n: number }>('select count(*)::int as n from document_versions where document_id = $1', [ref.id]);
       expect(rows[0]!.n).toBe(1);
 

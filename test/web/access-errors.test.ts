@@ -7,7 +7,16 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { adminClient, createUser, documentUrl, launchBrowser, openContext, screenshot, startAppServer, type TestUser } from '../helpers/browser.js';
+import {
+  adminClient,
+  createUser,
+  documentUrl,
+  launchBrowser,
+  openContext,
+  screenshot,
+  startAppServer,
+  type TestUser,
+} from '../helpers/browser.js';
 
 const SECRET = 'e2e-secret-access-0123456789abcdef';
 const ADMIN = 'e2e-admin-access-0123456789abcdef';

@@ -19,7 +19,10 @@ const json = {
   type: 'doc',
   content: [
     { type: 'heading', attrs: { level: 1 }, content: [text('Title')] },
-    { type: 'paragraph', content: [text('Plain '), text('bold', [{ type: 'bold' }]), text(' end'), { type: 'hardBreak' }, text('next line')] },
+    {
+      type: 'paragraph',
+      content: [text('Plain '), text('bold', [{ type: 'bold' }]), text(' end'), { type: 'hardBreak' }, text('next line')],
+    },
     { type: 'paragraph' },
     { type: 'bulletList', content: [{ type: 'listItem', content: [{ type: 'paragraph', content: [text('item')] }] }] },
   ],
@@ -49,7 +52,10 @@ describe('blameRanges', () => {
     ]);
     // Joined per author, the ranges say exactly what each span says.
     for (const s of spans) {
-      const covered = ranges.filter((range) => range.author === s).map((range) => doc.textBetween(range.from, range.to)).join('');
+      const covered = ranges
+        .filter((range) => range.author === s)
+        .map((range) => doc.textBetween(range.from, range.to))
+        .join('');
       expect(covered).toBe(serverText.slice(s.from, s.to).replace('\n', ''));
     }
   });
@@ -74,7 +80,12 @@ describe('assignAuthorColours', () => {
       own,
       palette,
     );
-    expect(Object.fromEntries(colours)).toEqual({ unknown: UNKNOWN_AUTHOR_COLOUR, 'user:u1': 'green', 'user:u2': 'red', 'user:u3': 'blue' });
+    expect(Object.fromEntries(colours)).toEqual({
+      unknown: UNKNOWN_AUTHOR_COLOUR,
+      'user:u1': 'green',
+      'user:u2': 'red',
+      'user:u3': 'blue',
+    });
   });
 
   it('repeats colours once the palette is used up; open-mode authors go by name', () => {

@@ -24,9 +24,14 @@ afterAll(() => stopApp(app));
 /** Each legend entry's name and swatch colour. */
 const legendColours = (page: Page) =>
   page.locator('.author-entry').evaluateAll((entries) => {
-    type Entry = { querySelector(selector: string): { textContent: string | null; style: { getPropertyValue(name: string): string } } | null };
+    type Entry = {
+      querySelector(selector: string): { textContent: string | null; style: { getPropertyValue(name: string): string } } | null;
+    };
     return Object.fromEntries(
-      (entries as unknown as Entry[]).map((entry) => [entry.querySelector('.author-name')?.textContent ?? '', entry.querySelector('.author-swatch')?.style.getPropertyValue('--author').trim() ?? '']),
+      (entries as unknown as Entry[]).map((entry) => [
+        entry.querySelector('.author-name')?.textContent ?? '',
+        entry.querySelector('.author-swatch')?.style.getPropertyValue('--author').trim() ?? '',
+      ]),
     );
   });
 

@@ -7,7 +7,16 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from '../helpers/browser.js';
+import {
+  type AppUnderTest,
+  chooseName,
+  createDocument,
+  documentUrl,
+  openContext,
+  screenshot,
+  startApp,
+  stopApp,
+} from '../helpers/browser.js';
 
 const NAME = 'Comments e2e';
 
@@ -49,10 +58,17 @@ const paperText = (page: Page) =>
     copy.querySelectorAll('.collaboration-carets__caret').forEach((caret) => caret.remove());
     return copy.textContent;
   })()`);
-const highlighted = (page: Page) => page.locator('.paper-content .comment-highlight').allTextContents().then((parts) => parts.join(''));
-const openComments = (page: Page) => page.getByRole('region', { name: 'Comments' }).getByRole('list', { name: 'Open comments' }).getByRole('listitem');
+const highlighted = (page: Page) =>
+  page
+    .locator('.paper-content .comment-highlight')
+    .allTextContents()
+    .then((parts) => parts.join(''));
+const openComments = (page: Page) =>
+  page.getByRole('region', { name: 'Comments' }).getByRole('list', { name: 'Open comments' }).getByRole('listitem');
 
-async function apiComments(): Promise<{ body: string; quote: string | null; detached: boolean; authorName: string | null; resolved: boolean; replies: { body: string }[] }[]> {
+async function apiComments(): Promise<
+  { body: string; quote: string | null; detached: boolean; authorName: string | null; resolved: boolean; replies: { body: string }[] }[]
+> {
   const response = await fetch(`http://127.0.0.1:${app.server.port}/api/documents/${encodeURIComponent(NAME)}`);
   expect(response.status).toBe(200);
   const json = (await response.json()) as { content: { comments: [] } };

@@ -29,7 +29,9 @@ it('creates the first document of an empty project, and asks which project when 
   await eddie.page.getByLabel('Name', { exact: true }).fill('First draft');
   await eddie.page.getByRole('button', { name: 'Create' }).click();
   await expect.poll(() => eddie.page.url()).toBe(documentUrl(app.server.port, 'First draft'));
-  const listed = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
+  const listed = (await (
+    await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })
+  ).json()) as { name: string; projectId: string }[];
   expect(listed).toEqual([expect.objectContaining({ name: 'First draft', projectId: drafts })]);
 
   // A second project where Eddie is an editor: the form offers both by name.
@@ -42,7 +44,9 @@ it('creates the first document of an empty project, and asks which project when 
   await eddie.page.getByLabel('Name', { exact: true }).fill('An essay');
   await eddie.page.getByRole('button', { name: 'Create' }).click();
   await expect.poll(() => eddie.page.url()).toBe(documentUrl(app.server.port, 'An essay'));
-  const again = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })).json()) as { name: string; projectId: string }[];
+  const again = (await (
+    await fetch(`http://127.0.0.1:${app.server.port}/api/documents`, { headers: { authorization: `Bearer ${editor.token}` } })
+  ).json()) as { name: string; projectId: string }[];
   expect(again.find((document) => document.name === 'An essay')?.projectId).toBe(essays);
   await eddie.page.goto(`http://127.0.0.1:${app.server.port}/`);
   await screenshot(eddie.page, 'create-in-project');

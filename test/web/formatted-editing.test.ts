@@ -25,7 +25,19 @@ import * as Y from 'yjs';
 import type { RunningServer } from '../../server/server.js';
 import { destroyProvider, hocuspocusProvider } from '../helpers/providers.js';
 import { waitFor } from '../helpers/wait.js';
-import { adminClient, createUser, documentUrl, openContext, screenshot, startApp, startAppServer, stopApp, type AppPage, type AppUnderTest, type TestUser } from '../helpers/browser.js';
+import {
+  adminClient,
+  createUser,
+  documentUrl,
+  openContext,
+  screenshot,
+  startApp,
+  startAppServer,
+  stopApp,
+  type AppPage,
+  type AppUnderTest,
+  type TestUser,
+} from '../helpers/browser.js';
 
 const SECRET = 'e2e-secret-formatted-0123456789abcdef';
 const ADMIN = 'e2e-admin-formatted-0123456789abcdef';
@@ -104,7 +116,8 @@ interface Reading {
 }
 
 /** Two animation frames: what was just rendered has been laid out. */
-const frames = (page: Page): Promise<unknown> => page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+const frames = (page: Page): Promise<unknown> =>
+  page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
 
 interface Caret {
   /** The text of the caret's block, and the caret's offset in it. */
@@ -163,7 +176,10 @@ class Writer {
     };
     for (const index of taken.saved) {
       applyUpTo(index);
-      this.savedStates.push({ label: `${this.name}, "Saved" #${this.savedStates.length + 1} (${label}, after ${index} updates)`, snapshot: Y.snapshot(this.replica) });
+      this.savedStates.push({
+        label: `${this.name}, "Saved" #${this.savedStates.length + 1} (${label}, after ${index} updates)`,
+        snapshot: Y.snapshot(this.replica),
+      });
     }
     applyUpTo(taken.from + updates.length);
     expect(this.replica.getXmlFragment('default').toString(), `${this.name}'s recording rebuilds the page's doc`).toBe(taken.xml);
@@ -173,10 +189,13 @@ class Writer {
   async savedXml(): Promise<string> {
     let last: Reading | null = null;
     await expect
-      .poll(async () => {
-        last = await read(this.page);
-        return last.status;
-      }, { message: `${this.name}'s save state` })
+      .poll(
+        async () => {
+          last = await read(this.page);
+          return last.status;
+        },
+        { message: `${this.name}'s save state` },
+      )
       .toBe('Saved');
     return last!.xml;
   }
@@ -196,12 +215,16 @@ async function fromServer(port: number, token: string): Promise<Y.Doc> {
 
 /** The document as PostgreSQL holds it: documents.state plus every logged update. */
 async function fromDatabase(sql: pg.Client): Promise<Y.Doc> {
-  const { rows: documents } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [NAME]);
+  const { rows: documents } = await sql.query<{ id: string; state: Buffer | null }>('select id, state from documents where name = $1', [
+    NAME,
+  ]);
   const document = documents[0];
   if (!document) throw new Error(`no document ${NAME}`);
   const doc = new Y.Doc();
   if (document.state) Y.applyUpdate(doc, document.state);
-  const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [document.id]);
+  const { rows } = await sql.query<{ update: Buffer }>('select update from collaborations where document_id = $1 order by position', [
+    document.id,
+  ]);
   for (const row of rows) Y.applyUpdate(doc, row.update);
   return doc;
 }
@@ -230,14 +253,18 @@ function missing(state: Y.Snapshot, doc: Y.Doc): string[] {
 }
 
 function expectContains(writers: readonly Writer[], doc: Y.Doc, where: string): void {
-  const lost = writers.flatMap((writer) => writer.savedStates.map(({ label, snapshot }) => ({ label, missing: missing(snapshot, doc) }))).filter((entry) => entry.missing.length > 0);
+  const lost = writers
+    .flatMap((writer) => writer.savedStates.map(({ label, snapshot }) => ({ label, missing: missing(snapshot, doc) })))
+    .filter((entry) => entry.missing.length > 0);
   expect(lost, `acknowledged states that ${where} lacks`).toEqual([]);
 }
 
 it('keeps and relays every acknowledged formatted edit made in the browser', async () => {
   const started = Date.now();
   const admin = adminClient(app.server.port, ADMIN);
-  const [adaUser, graceUser, victorUser, checkerUser] = await Promise.all(['Ada Lovelace', 'Grace Hopper', 'Victor Viewer', 'Checker Provider'].map((name) => createUser(admin, name)));
+  const [adaUser, graceUser, victorUser, checkerUser] = await Promise.all(
+    ['Ada Lovelace', 'Grace Hopper', 'Victor Viewer', 'Checker Provider'].map((name) => createUser(admin, name)),
+  );
   const { id: projectId } = await admin<{ id: string }>('/projects', { name: 'Formatting', ownerId: adaUser!.id });
   await admin(`/projects/${projectId}/members`, { userId: graceUser!.id, role: 'editor' });
   await admin(`/projects/${projectId}/members`, { userId: victorUser!.id, role: 'viewer' });
@@ -531,5 +558,7 @@ it('keeps and relays every acknowledged formatted edit made in the browser', asy
   const afterRestart = await fromServer(restarted.port, checkerToken);
   expect(xmlOf(afterRestart)).toBe(xml);
   expectContains(writers, afterRestart, 'the restarted server');
-  console.log(`formatted editing: ${steps.length} checkpoints, ${ada.savedStates.length} + ${grace.savedStates.length} "Saved" states checked, ${Date.now() - started} ms`);
+  console.log(
+    `formatted editing: ${steps.length} checkpoints, ${ada.savedStates.length} + ${grace.savedStates.length} "Saved" states checked, ${Date.now() - started} ms`,
+  );
 }, 120_000);

@@ -22,11 +22,14 @@ afterAll(async () => {
   await server?.close();
 });
 
-const editorHtml = (page: Page): Promise<string> => page.evaluate(`document.querySelector('[role="textbox"][aria-label="Paper"]').editor.getHTML()`) as Promise<string>;
+const editorHtml = (page: Page): Promise<string> =>
+  page.evaluate(`document.querySelector('[role="textbox"][aria-label="Paper"]').editor.getHTML()`) as Promise<string>;
 
 /** The text of the paper's link to `href`, or null when there is none. */
 const linkText = (page: Page, href: string): Promise<string | null> =>
-  page.evaluate(`document.querySelector(${JSON.stringify(`.paper-content a[href="${href}"]`)})?.textContent ?? null`) as Promise<string | null>;
+  page.evaluate(`document.querySelector(${JSON.stringify(`.paper-content a[href="${href}"]`)})?.textContent ?? null`) as Promise<
+    string | null
+  >;
 
 /** Selects the last `count` characters before the caret. */
 async function selectBack(page: Page, count: number): Promise<void> {
@@ -75,6 +78,8 @@ it('links the selection to a bare address, with Enter or Apply', { timeout: 60_0
   await page.keyboard.press('Enter');
   await expect.poll(() => linkText(page, 'mailto:lin@example.org'), { timeout: 5_000 }).toBe('me');
 
-  expect(await editorHtml(page)).toMatch(/^<p>Read the <a [^>]*href="https:\/\/example\.org\/paper"[^>]*>paper<\/a><\/p><p>Second <a [^>]*href="https:\/\/example\.org\/two\?x=1#notes"[^>]*>source<\/a><\/p><p>Write to <a [^>]*href="mailto:lin@example\.org"[^>]*>me<\/a><\/p>$/);
+  expect(await editorHtml(page)).toMatch(
+    /^<p>Read the <a [^>]*href="https:\/\/example\.org\/paper"[^>]*>paper<\/a><\/p><p>Second <a [^>]*href="https:\/\/example\.org\/two\?x=1#notes"[^>]*>source<\/a><\/p><p>Write to <a [^>]*href="mailto:lin@example\.org"[^>]*>me<\/a><\/p>$/,
+  );
   expect(profile.errors).toEqual([]);
 });

@@ -6,7 +6,18 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { waitFor } from '../helpers/wait.js';
-import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, startAppServer, stopApp, storedPaperText } from '../helpers/browser.js';
+import {
+  type AppUnderTest,
+  chooseName,
+  createDocument,
+  documentUrl,
+  openContext,
+  screenshot,
+  startApp,
+  startAppServer,
+  stopApp,
+  storedPaperText,
+} from '../helpers/browser.js';
 
 const NAME = 'offline notes';
 
@@ -48,7 +59,12 @@ it('counts the changes pending while offline and saves them once the server is b
   expect(await storedPaperText(app.sql, NAME)).toBe('Online. ');
 
   // A new server on the same address (the ws transport: uWS keeps a closed port bound within one process).
-  restarted = await waitFor(() => startAppServer({ storage: 'durable', databaseUrl: app.database.url, transport: 'ws', port }), 10_000, 'the port to be free again', 200);
+  restarted = await waitFor(
+    () => startAppServer({ storage: 'durable', databaseUrl: app.database.url, transport: 'ws', port }),
+    10_000,
+    'the port to be free again',
+    200,
+  );
   await expect.poll(() => status.textContent(), { timeout: 20_000 }).toBe('Saved');
   expect(await storedPaperText(app.sql, NAME)).toBe('Online. Offline');
   // The browser reports refused reconnection attempts itself; the app logs nothing.

@@ -4,7 +4,16 @@
  * "People in this document"; the list page shows the document and who is in it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from '../helpers/browser.js';
+import {
+  type AppUnderTest,
+  chooseName,
+  createDocument,
+  documentUrl,
+  openContext,
+  screenshot,
+  startApp,
+  stopApp,
+} from '../helpers/browser.js';
 
 const NAME = 'Field notes / 2026.v1';
 

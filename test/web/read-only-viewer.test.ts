@@ -6,7 +6,17 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sleep } from '../helpers/wait.js';
-import { adminClient, createUser, documentUrl, openContext, screenshot, storedPaperText, startApp, stopApp, type AppUnderTest } from '../helpers/browser.js';
+import {
+  adminClient,
+  createUser,
+  documentUrl,
+  openContext,
+  screenshot,
+  storedPaperText,
+  startApp,
+  stopApp,
+  type AppUnderTest,
+} from '../helpers/browser.js';
 
 const SECRET = 'e2e-secret-read-only-0123456789abcdef';
 const ADMIN = 'e2e-admin-read-only-0123456789abcdef';
@@ -61,9 +71,20 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   await expect.poll(() => victorComments.count()).toBe(1);
   expect(await victorComments.first().textContent()).toContain('Olive Owner');
   expect(await victorComments.first().textContent()).toContain('Owner note.');
-  expect(await victorComments.first().getByRole('button', { name: /^(Reply|Resolve)$/ }).count()).toBe(0);
-  const content = (await (await fetch(`http://127.0.0.1:${app.server.port}/api/documents/${encodeURIComponent(NAME)}`, { headers: { authorization: `Bearer ${owner.token}` } })).json()) as { content: { comments: { authorId: string; quote: string }[] } };
-  expect(content.content.comments.map(({ authorId, quote }) => ({ authorId, quote }))).toEqual([{ authorId: owner.id, quote: 'Written by the owner.' }]);
+  expect(
+    await victorComments
+      .first()
+      .getByRole('button', { name: /^(Reply|Resolve)$/ })
+      .count(),
+  ).toBe(0);
+  const content = (await (
+    await fetch(`http://127.0.0.1:${app.server.port}/api/documents/${encodeURIComponent(NAME)}`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+    })
+  ).json()) as { content: { comments: { authorId: string; quote: string }[] } };
+  expect(content.content.comments.map(({ authorId, quote }) => ({ authorId, quote }))).toEqual([
+    { authorId: owner.id, quote: 'Written by the owner.' },
+  ]);
 
   // Both see both: awareness of a viewer is still relayed.
   for (const { page } of [olive, victor]) {
@@ -93,7 +114,9 @@ it('opens read-only for a viewer, whose attempted edit reaches no one', async ()
   // A viewer cannot create documents (no project of theirs takes them, GET /api/projects); the form says why.
   await victor.page.getByLabel('Name', { exact: true }).fill('Viewer notes');
   await victor.page.getByRole('button', { name: 'Create' }).click();
-  await expect.poll(() => victor.page.getByRole('alert').textContent()).toBe('You are not an editor in any project yet, so you cannot create documents. Ask a project owner to add you.');
+  await expect
+    .poll(() => victor.page.getByRole('alert').textContent())
+    .toBe('You are not an editor in any project yet, so you cannot create documents. Ask a project owner to add you.');
   await screenshot(victor.page, 'document-list-token');
 
   expect(olive.errors).toEqual([]);

@@ -8,7 +8,16 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { chooseName, createDocument, documentUrl, launchBrowser, openContext, screenshot, startAppServer, storedPaperText } from '../helpers/browser.js';
+import {
+  chooseName,
+  createDocument,
+  documentUrl,
+  launchBrowser,
+  openContext,
+  screenshot,
+  startAppServer,
+  storedPaperText,
+} from '../helpers/browser.js';
 
 const NAME = 'durable paper';
 let database: TestDatabase;

@@ -6,7 +6,16 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type AppUnderTest, chooseName, createDocument, documentUrl, openContext, screenshot, startApp, stopApp } from '../helpers/browser.js';
+import {
+  type AppUnderTest,
+  chooseName,
+  createDocument,
+  documentUrl,
+  openContext,
+  screenshot,
+  startApp,
+  stopApp,
+} from '../helpers/browser.js';
 
 const NAME = 'Why do engines knock?';
 
@@ -23,7 +32,9 @@ function outline(page: Page): Promise<string[]> {
   return page
     .getByRole('tree', { name: 'Research tree' })
     .getByRole('treeitem')
-    .evaluateAll((items) => items.map((item) => `${'  '.repeat(Number(item.getAttribute('aria-level')) - 1)}${item.getAttribute('aria-label')}`));
+    .evaluateAll((items) =>
+      items.map((item) => `${'  '.repeat(Number(item.getAttribute('aria-level')) - 1)}${item.getAttribute('aria-label')}`),
+    );
 }
 
 async function addRoot(page: Page, title: string): Promise<void> {
@@ -70,7 +81,9 @@ it('shows nodes added, renamed and moved in one context in the other', async () 
   // Status, and the other person's focus.
   await ada.page.getByRole('treeitem', { name: 'Experiment' }).click();
   await ada.page.getByRole('combobox', { name: 'Status' }).selectOption('in progress');
-  await expect.poll(() => grace.page.getByRole('treeitem', { name: 'Experiment' }).locator('.node-status').textContent()).toBe('in progress');
+  await expect
+    .poll(() => grace.page.getByRole('treeitem', { name: 'Experiment' }).locator('.node-status').textContent())
+    .toBe('in progress');
   await expect.poll(() => grace.page.getByRole('treeitem', { name: 'Experiment' }).locator('.focus-chip').count()).toBe(1);
   await expect.poll(() => grace.page.getByRole('status').textContent()).toBe('Saved');
   await screenshot(grace.page, 'research-tree');

@@ -40,14 +40,20 @@ afterAll(async () => {
 const CASES: readonly { readonly label: string; readonly keys: string; readonly html: string }[] = [
   { label: 'lines', keys: 'one\ntwo\nthree\nfour\nfive', html: '<p>one</p><p>two</p><p>three</p><p>four</p><p>five</p>' },
   { label: 'heading', keys: '## Title\nfirst\nsecond', html: '<h2>Title</h2><p>first</p><p>second</p><p></p>' },
-  { label: 'list', keys: '- alpha\nbeta\ngamma\n\nafter', html: '<ul><li><p>alpha</p></li><li><p>beta</p></li><li><p>gamma</p></li></ul><p>after</p><p></p>' },
+  {
+    label: 'list',
+    keys: '- alpha\nbeta\ngamma\n\nafter',
+    html: '<ul><li><p>alpha</p></li><li><p>beta</p></li><li><p>gamma</p></li></ul><p>after</p><p></p>',
+  },
 ];
 /** Milliseconds between keys, each run once per case. */
 const DELAYS = [0, 0, 0, 30, 45, 60];
 
-const editorHtml = (page: Page): Promise<string> => page.evaluate(`document.querySelector('[role="textbox"][aria-label="Paper"]').editor.getHTML()`) as Promise<string>;
+const editorHtml = (page: Page): Promise<string> =>
+  page.evaluate(`document.querySelector('[role="textbox"][aria-label="Paper"]').editor.getHTML()`) as Promise<string>;
 /** Two animation frames: what was typed has been rendered and read back. */
-const frames = (page: Page): Promise<unknown> => page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+const frames = (page: Page): Promise<unknown> =>
+  page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
 
 it('puts the first character typed into a new block into that block', { timeout: 240_000 }, async () => {
   const profile = await openContext(browser);
@@ -115,9 +121,14 @@ it('moves the caret and types exactly in a paper longer than the screen', { time
     await page.keyboard.press(key);
     await frames(page);
   };
-  const texts = (): Promise<string[]> => page.evaluate(`${EDITOR}.getJSON().content.map((block) => (block.content ?? []).map((text) => text.text).join(''))`) as Promise<string[]>;
+  const texts = (): Promise<string[]> =>
+    page.evaluate(`${EDITOR}.getJSON().content.map((block) => (block.content ?? []).map((text) => text.text).join(''))`) as Promise<
+      string[]
+    >;
   const place = (): Promise<Place> =>
-    page.evaluate(`(() => { const { $from, $to } = ${EDITOR}.state.selection; return { from: [$from.index(0), $from.parentOffset], to: [$to.index(0), $to.parentOffset] }; })()`) as Promise<Place>;
+    page.evaluate(
+      `(() => { const { $from, $to } = ${EDITOR}.state.selection; return { from: [$from.index(0), $from.parentOffset], to: [$to.index(0), $to.parentOffset] }; })()`,
+    ) as Promise<Place>;
   const wrong: string[] = [];
   const check = (what: string, got: unknown, want: unknown) => {
     if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push(`${what}: ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
@@ -136,7 +147,12 @@ it('moves the caret and types exactly in a paper longer than the screen', { time
     await clickStart(150);
     await page.keyboard.type('mid one\nmid two\n');
     await frames(page);
-    check(`round ${round}, lines in the middle`, (await texts()).slice(148, 152), ['Paragraph 149.', 'mid one', 'mid two', 'Paragraph 150.']);
+    check(`round ${round}, lines in the middle`, (await texts()).slice(148, 152), [
+      'Paragraph 149.',
+      'mid one',
+      'mid two',
+      'Paragraph 150.',
+    ]);
 
     // ↑ right after Ctrl+End, then Home: three blocks up.
     await page.keyboard.press('Control+End');
@@ -160,7 +176,13 @@ it('moves the caret and types exactly in a paper longer than the screen', { time
     for (let i = 0; i < 4; i++) await press('ArrowDown');
     await page.keyboard.type('X');
     await frames(page);
-    check(`round ${round}, ↓×4 after scrolling away`, (await texts()).slice(4, 9), ['Paragraph 5.', 'Paragraph 6.', 'Paragraph 7.', 'Paragraph 8.', 'XParagraph 9.']);
+    check(`round ${round}, ↓×4 after scrolling away`, (await texts()).slice(4, 9), [
+      'Paragraph 5.',
+      'Paragraph 6.',
+      'Paragraph 7.',
+      'Paragraph 8.',
+      'XParagraph 9.',
+    ]);
     await fresh();
     await clickStart(5);
     await scrollAway();

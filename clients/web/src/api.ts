@@ -3,7 +3,17 @@
  * Errors arrive as `{error}` with a status; they become ApiError so views can say what went wrong.
  * The read/write API's bodies are the server's own declarations (server/http/api-types.ts).
  */
-import type { CreatedDocument, DocumentKind, DocumentPresence, DocumentSummary, ErrorBody, Me, NewDocumentBody, PresentUser, ProjectSummary } from '../../../server/http/api-types.js';
+import type {
+  CreatedDocument,
+  DocumentKind,
+  DocumentPresence,
+  DocumentSummary,
+  ErrorBody,
+  Me,
+  NewDocumentBody,
+  PresentUser,
+  ProjectSummary,
+} from '../../../server/http/api-types.js';
 import type { DocumentAuthor, PaperBlame } from '../../../server/authorship/authorship-types.js';
 
 export type { DocumentAuthor, DocumentKind, DocumentSummary, Me, PaperBlame, PresentUser, ProjectSummary };
@@ -45,12 +55,19 @@ export type VersionDiff =
       readonly nodes: {
         readonly added: readonly TreeNodeSummary[];
         readonly removed: readonly TreeNodeSummary[];
-        readonly changed: readonly { readonly id: string; readonly fields: readonly string[]; readonly before: TreeNodeSummary; readonly after: TreeNodeSummary }[];
+        readonly changed: readonly {
+          readonly id: string;
+          readonly fields: readonly string[];
+          readonly before: TreeNodeSummary;
+          readonly after: TreeNodeSummary;
+        }[];
       };
     };
 
 /** A version's content: ProseMirror JSON for a paper, rendered nodes for a tree. */
-export type VersionContent = { readonly type: 'doc'; readonly content: readonly unknown[] } | { readonly nodes: readonly TreeNodeSummary[] };
+export type VersionContent =
+  | { readonly type: 'doc'; readonly content: readonly unknown[] }
+  | { readonly nodes: readonly TreeNodeSummary[] };
 
 export interface Api {
   me(): Promise<Me>;
@@ -104,11 +121,13 @@ export function createApi(token: string | null): Api {
     versions: async (name) => (await call<{ versions: VersionSummary[] }>('GET', `${documentPath(name)}/versions?limit=100`)).versions,
     nameVersion: (name, label) => call('POST', `${documentPath(name)}/versions`, label === null ? {} : { label }),
     version: (name, version) => call('GET', `${documentPath(name)}/versions/${version}`),
-    diff: async (name, version) => (await call<{ diff: VersionDiff }>('GET', `${documentPath(name)}/versions/${version}/diff?to=current`)).diff,
+    diff: async (name, version) =>
+      (await call<{ diff: VersionDiff }>('GET', `${documentPath(name)}/versions/${version}/diff?to=current`)).diff,
     restore: (name, version) => call('POST', `${documentPath(name)}/versions/${version}/restore`),
     authors: (name) => call('GET', `${documentPath(name)}/authors`),
     paperBlame: (name) => call('GET', `${documentPath(name)}/blame`),
   };
 }
 
-const isErrorBody = (value: unknown): value is ErrorBody => typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'string';
+const isErrorBody = (value: unknown): value is ErrorBody =>
+  typeof value === 'object' && value !== null && 'error' in value && typeof value.error === 'string';

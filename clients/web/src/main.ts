@@ -37,10 +37,14 @@ async function boot(): Promise<void> {
   } catch (error) {
     early?.destroy();
     if (error instanceof ApiError && error.status === 401) {
-      showTokenSignIn(root, token === null ? null : `Your sign-in link no longer works (${error.message}). Ask for a new one.`, (pasted) => {
-        localStore.set('scriptorium.token', pasted);
-        void boot();
-      });
+      showTokenSignIn(
+        root,
+        token === null ? null : `Your sign-in link no longer works (${error.message}). Ask for a new one.`,
+        (pasted) => {
+          localStore.set('scriptorium.token', pasted);
+          void boot();
+        },
+      );
       return;
     }
     showFatal(error instanceof ApiError ? error.message : 'The app could not start.');
@@ -93,7 +97,17 @@ async function boot(): Promise<void> {
 function showNotFound(path: string): void {
   document.title = 'Not found — Scriptorium';
   root.replaceChildren(
-    h('main', { class: 'centered' }, h('section', { class: 'card message-panel', role: 'alert' }, h('h1', {}, 'Page not found'), h('p', {}, `Nothing lives at ${path}.`), h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents'))),
+    h(
+      'main',
+      { class: 'centered' },
+      h(
+        'section',
+        { class: 'card message-panel', role: 'alert' },
+        h('h1', {}, 'Page not found'),
+        h('p', {}, `Nothing lives at ${path}.`),
+        h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents'),
+      ),
+    ),
   );
 }
 
@@ -102,7 +116,13 @@ function showFatal(message: string): void {
     h(
       'main',
       { class: 'centered' },
-      h('section', { class: 'card message-panel', role: 'alert' }, h('h1', {}, 'Scriptorium is unavailable'), h('p', {}, message), h('button', { type: 'button', class: 'button', onclick: () => window.location.reload() }, 'Try again')),
+      h(
+        'section',
+        { class: 'card message-panel', role: 'alert' },
+        h('h1', {}, 'Scriptorium is unavailable'),
+        h('p', {}, message),
+        h('button', { type: 'button', class: 'button', onclick: () => window.location.reload() }, 'Try again'),
+      ),
     ),
   );
 }

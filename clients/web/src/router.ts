@@ -1,5 +1,8 @@
 /** The app's URLs (docs/contracts.md "Browser app"): `/` the document list, `/d/<percent-encoded name>` a document. */
-export type Route = { readonly view: 'list' } | { readonly view: 'document'; readonly name: string } | { readonly view: 'unknown'; readonly path: string };
+export type Route =
+  | { readonly view: 'list' }
+  | { readonly view: 'document'; readonly name: string }
+  | { readonly view: 'unknown'; readonly path: string };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/' || pathname === '') return { view: 'list' };

@@ -47,7 +47,9 @@ export interface ExportedContent {
 /** The document's content in `format`, or why that format is not available for its kind. */
 export function exportContent(kind: DocumentKind, doc: Y.Doc, format: ContentFormat): ExportedContent | { readonly error: string } {
   if (!FORMATS_OF_KIND[kind].includes(format)) {
-    return { error: `format ${format} is not available for a ${kind === 'paper' ? 'paper' : 'research tree'} (${FORMATS_OF_KIND[kind].join(', ')})` };
+    return {
+      error: `format ${format} is not available for a ${kind === 'paper' ? 'paper' : 'research tree'} (${FORMATS_OF_KIND[kind].join(', ')})`,
+    };
   }
   const contentType = CONTENT_TYPES[format];
   if (format === 'yjs') return { contentType, body: Y.encodeStateAsUpdate(doc) };

@@ -23,20 +23,92 @@ const MAX_ELEMENT_DEPTH = 64;
 
 /** Dropped with everything inside them. */
 const DROPPED: ReadonlySet<string> = new Set([
-  'script', 'style', 'template', 'noscript', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'svg', 'math',
-  'canvas', 'video', 'audio', 'source', 'track', 'img', 'picture', 'input', 'select', 'option', 'optgroup', 'textarea',
-  'button', 'head', 'title', 'meta', 'link', 'base', 'param', 'map', 'area', 'datalist', 'output', 'progress', 'meter', 'dialog',
+  'script',
+  'style',
+  'template',
+  'noscript',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'svg',
+  'math',
+  'canvas',
+  'video',
+  'audio',
+  'source',
+  'track',
+  'img',
+  'picture',
+  'input',
+  'select',
+  'option',
+  'optgroup',
+  'textarea',
+  'button',
+  'head',
+  'title',
+  'meta',
+  'link',
+  'base',
+  'param',
+  'map',
+  'area',
+  'datalist',
+  'output',
+  'progress',
+  'meter',
+  'dialog',
 ]);
 
 /** Block-level elements whose content is read as blocks in turn. */
 const CONTAINERS: ReadonlySet<string> = new Set([
-  'div', 'section', 'article', 'main', 'header', 'footer', 'nav', 'aside', 'address', 'figure', 'figcaption', 'details',
-  'summary', 'dl', 'dt', 'dd', 'center', 'form', 'fieldset', 'legend', 'html', 'body', 'hgroup', 'search', 'caption',
+  'div',
+  'section',
+  'article',
+  'main',
+  'header',
+  'footer',
+  'nav',
+  'aside',
+  'address',
+  'figure',
+  'figcaption',
+  'details',
+  'summary',
+  'dl',
+  'dt',
+  'dd',
+  'center',
+  'form',
+  'fieldset',
+  'legend',
+  'html',
+  'body',
+  'hgroup',
+  'search',
+  'caption',
 ]);
 
 const MARKS: Readonly<Record<string, string>> = {
-  b: 'bold', strong: 'bold', i: 'italic', em: 'italic', cite: 'italic', var: 'italic', dfn: 'italic',
-  code: 'code', kbd: 'code', samp: 'code', tt: 'code', s: 'strike', del: 'strike', strike: 'strike', u: 'underline', ins: 'underline',
+  b: 'bold',
+  strong: 'bold',
+  i: 'italic',
+  em: 'italic',
+  cite: 'italic',
+  var: 'italic',
+  dfn: 'italic',
+  code: 'code',
+  kbd: 'code',
+  samp: 'code',
+  tt: 'code',
+  s: 'strike',
+  del: 'strike',
+  strike: 'strike',
+  u: 'underline',
+  ins: 'underline',
 };
 
 /** The schema blocks an HTML fragment stands for. */
@@ -167,7 +239,8 @@ function inlineOf(children: readonly HtmlNode[], marks: readonly ProseMirrorMark
   const out: ProseMirrorNode[] = [];
   for (const child of children) {
     if (!isElement(child)) {
-      if (child.nodeName === '#text' && child.value !== '') out.push(marks.length > 0 ? { type: 'text', text: child.value, marks } : { type: 'text', text: child.value });
+      if (child.nodeName === '#text' && child.value !== '')
+        out.push(marks.length > 0 ? { type: 'text', text: child.value, marks } : { type: 'text', text: child.value });
       continue;
     }
     const tag = child.tagName;

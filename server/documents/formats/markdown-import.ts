@@ -65,7 +65,9 @@ export function markdownToJSON(source: string): ProseMirrorNode[] {
       case 'list_item_close':
       case 'tr_close': {
         const node = stack.pop()!;
-        stack[stack.length - 1]!.content.push(node.attrs ? { type: node.type, attrs: node.attrs, content: node.content } : { type: node.type, content: node.content });
+        stack[stack.length - 1]!.content.push(
+          node.attrs ? { type: node.type, attrs: node.attrs, content: node.content } : { type: node.type, content: node.content },
+        );
         break;
       }
       case 'th_open':
@@ -78,8 +80,12 @@ export function markdownToJSON(source: string): ProseMirrorNode[] {
       case 'fence':
       case 'code_block': {
         const code = token.content.endsWith('\n') ? token.content.slice(0, -1) : token.content;
-        const language = token.type === 'fence' ? token.info.trim().split(/\s+/, 1)[0] ?? '' : '';
-        top.content.push({ type: 'codeBlock', attrs: { language: language === '' ? null : language }, content: code === '' ? [] : [{ type: 'text', text: code }] });
+        const language = token.type === 'fence' ? (token.info.trim().split(/\s+/, 1)[0] ?? '') : '';
+        top.content.push({
+          type: 'codeBlock',
+          attrs: { language: language === '' ? null : language },
+          content: code === '' ? [] : [{ type: 'text', text: code }],
+        });
         break;
       }
       case 'hr':

@@ -39,7 +39,16 @@ const MARK_ALIASES: Readonly<Record<string, string>> = {
   u: 'underline',
 };
 
-const BLOCK_NAMES: ReadonlySet<string> = new Set(['paragraph', 'heading', 'blockquote', 'bulletList', 'orderedList', 'listItem', 'codeBlock', 'horizontalRule']);
+const BLOCK_NAMES: ReadonlySet<string> = new Set([
+  'paragraph',
+  'heading',
+  'blockquote',
+  'bulletList',
+  'orderedList',
+  'listItem',
+  'codeBlock',
+  'horizontalRule',
+]);
 
 /** Schema blocks for `items`, leniently (see the module comment). */
 export function fitBlocks(items: readonly ProseMirrorNode[]): ModelNode[] {
@@ -111,7 +120,9 @@ function blocksOf(items: readonly ProseMirrorNode[], depth: number): ModelNode[]
       case 'codeBlock': {
         flush();
         const code = textOf(item, '\n');
-        out.push(nodes.codeBlock!.create({ language: safeLanguage(item.attrs?.['language']) }, code === '' ? [] : [paperSchema.text(code)]));
+        out.push(
+          nodes.codeBlock!.create({ language: safeLanguage(item.attrs?.['language']) }, code === '' ? [] : [paperSchema.text(code)]),
+        );
         break;
       }
       case 'horizontalRule':

@@ -158,7 +158,12 @@ export class HocuspocusConnection implements SessionHost, Watched {
         // ack brings its unsyncedChanges back to 0 (also after forceSync); our SyncStep2 marks it synced.
         const result = session.handleSync(decoder, frame, true);
         // 'readonly', 'full' (write queue full) and 'too-large' are refused with SyncStatus 0.
-        if (result !== null) this.acks.push(session, result === 'changed' || result === 'unchanged' || result === 'stored-again', result === 'changed' || result === 'stored-again');
+        if (result !== null)
+          this.acks.push(
+            session,
+            result === 'changed' || result === 'unchanged' || result === 'stored-again',
+            result === 'changed' || result === 'stored-again',
+          );
         return;
       }
       case MessageType.Awareness:
@@ -208,7 +213,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
   }
 
   private newSession(address: string): DocumentSession {
-    if (this.pendingCount() >= this.context.limits.maxPendingDocuments && (this.expireQueued() === 0 || this.pendingCount() >= this.context.limits.maxPendingDocuments)) {
+    if (
+      this.pendingCount() >= this.context.limits.maxPendingDocuments &&
+      (this.expireQueued() === 0 || this.pendingCount() >= this.context.limits.maxPendingDocuments)
+    ) {
       throw this.reset('too many documents waiting for authentication');
     }
     const separator = address.indexOf('\0');
@@ -309,7 +317,12 @@ export class HocuspocusConnection implements SessionHost, Watched {
     // Each address is an audience of its own (one more frame per edit): a few per socket.
     const perSocket = limits.maxAddressesPerSocket ?? DEFAULT_ADDRESS_LIMITS.maxAddressesPerSocket;
     if (sameDocument >= perSocket) {
-      session.send(permissionDeniedFrame(session.prefix, `too many addresses for document ${JSON.stringify(session.documentName)} on one connection (at most ${perSocket})`));
+      session.send(
+        permissionDeniedFrame(
+          session.prefix,
+          `too many addresses for document ${JSON.stringify(session.documentName)} on one connection (at most ${perSocket})`,
+        ),
+      );
       session.close();
       return;
     }
@@ -324,8 +337,10 @@ export class HocuspocusConnection implements SessionHost, Watched {
     const requests = this.context.socketRequests;
     if (requests?.accepts(payload)) {
       // A request to the server (versions): answered to this client only, under the same bounds.
-      if (Buffer.byteLength(payload) > limits.maxStatelessBytes) requests.refuse(session, payload, 413, `request larger than ${limits.maxStatelessBytes} bytes`);
-      else if (!bucket.take()) requests.refuse(session, payload, 429, `more than ${limits.statelessPerSecond} Stateless messages per second`);
+      if (Buffer.byteLength(payload) > limits.maxStatelessBytes)
+        requests.refuse(session, payload, 413, `request larger than ${limits.maxStatelessBytes} bytes`);
+      else if (!bucket.take())
+        requests.refuse(session, payload, 429, `more than ${limits.statelessPerSecond} Stateless messages per second`);
       else requests.handle(session, payload);
       return;
     }

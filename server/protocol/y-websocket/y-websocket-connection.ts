@@ -17,7 +17,11 @@ import type { TokenBucket } from '../token-bucket.js';
 const NO_PREFIX = new Uint8Array(0);
 
 /** How each refusal closes the socket (the document is its only one). */
-const REFUSAL_CLOSES: Readonly<Record<RefusalKind, CloseCondition>> = { denied: 'forbidden', unavailable: 'unavailable', deleted: 'deleted' };
+const REFUSAL_CLOSES: Readonly<Record<RefusalKind, CloseCondition>> = {
+  denied: 'forbidden',
+  unavailable: 'unavailable',
+  deleted: 'deleted',
+};
 
 /**
  * The y-websocket protocol on one socket (path `/y/<documentName>`): one document,

@@ -6,7 +6,11 @@ import type { SaveFacts } from './save-state.js';
 import { skipEncodingOfOwnUpdates } from './skip-own-echo.js';
 import { sharedSocket } from './socket.js';
 
-export type Access = { readonly state: 'pending' } | { readonly state: 'read-write' } | { readonly state: 'readonly' } | { readonly state: 'denied'; readonly reason: string };
+export type Access =
+  | { readonly state: 'pending' }
+  | { readonly state: 'read-write' }
+  | { readonly state: 'readonly' }
+  | { readonly state: 'denied'; readonly reason: string };
 
 /** How long after the last keystroke "is typing" stays on. */
 const TYPING_MS = 2_000;

@@ -21,7 +21,11 @@ export function createPresenceView(): { element: HTMLElement; update(people: rea
         ...people.map((person) =>
           h(
             'li',
-            { class: `person${person.typing ? ' is-typing' : ''}${person.isMe ? ' is-me' : ''}`, 'aria-label': person.name, title: person.isMe ? `${person.name} (you)` : person.name },
+            {
+              class: `person${person.typing ? ' is-typing' : ''}${person.isMe ? ' is-me' : ''}`,
+              'aria-label': person.name,
+              title: person.isMe ? `${person.name} (you)` : person.name,
+            },
             h('span', { class: 'avatar', style: `background-color: ${person.color}`, 'aria-hidden': 'true' }, initials(person.name)),
           ),
         ),

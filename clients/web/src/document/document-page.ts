@@ -28,8 +28,19 @@ export function createDocumentFrame(name: string, kindLabel: string): DocumentFr
     h(
       'header',
       { class: 'topbar' },
-      h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S')),
-      h('div', { class: 'doc-title' }, h('a', { href: '/', 'data-nav': true, class: 'crumb' }, 'Documents'), h('span', { class: 'crumb-separator', 'aria-hidden': 'true' }, '/'), h('h1', {}, name), h('span', { class: 'kind-tag' }, kindLabel)),
+      h(
+        'a',
+        { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'),
+      ),
+      h(
+        'div',
+        { class: 'doc-title' },
+        h('a', { href: '/', 'data-nav': true, class: 'crumb' }, 'Documents'),
+        h('span', { class: 'crumb-separator', 'aria-hidden': 'true' }, '/'),
+        h('h1', {}, name),
+        h('span', { class: 'kind-tag' }, kindLabel),
+      ),
       meta,
     ),
     h('main', { class: 'doc-main', id: 'main' }, h('div', { class: 'doc-column' }, notices, body), side),
@@ -39,5 +50,11 @@ export function createDocumentFrame(name: string, kindLabel: string): DocumentFr
 
 /** A message that replaces the editor: unknown document, no access, load failure. Never a blank page. */
 export function messagePanel(title: string, text: string, ...actions: HTMLElement[]): HTMLElement {
-  return h('section', { class: 'message-panel', role: 'alert' }, h('h2', {}, title), h('p', {}, text), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null);
+  return h(
+    'section',
+    { class: 'message-panel', role: 'alert' },
+    h('h2', {}, title),
+    h('p', {}, text),
+    actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : null,
+  );
 }

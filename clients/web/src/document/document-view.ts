@@ -33,7 +33,12 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
       () => {
         if (closed) return;
         frame.body.replaceChildren(
-          messagePanel('The editor could not be loaded', 'The app’s code did not arrive; the network or the server may be down.', h('button', { type: 'button', class: 'button', onclick: () => window.location.reload() }, 'Reload'), backLink()),
+          messagePanel(
+            'The editor could not be loaded',
+            'The app’s code did not arrive; the network or the server may be down.',
+            h('button', { type: 'button', class: 'button', onclick: () => window.location.reload() }, 'Reload'),
+            backLink(),
+          ),
         );
       },
     );
@@ -67,7 +72,12 @@ export function showDocument(root: HTMLElement, context: AppContext, name: strin
       if (closed) return;
       const message = error instanceof ApiError ? error.message : 'Something went wrong while opening the document.';
       frame.body.replaceChildren(
-        messagePanel('The document could not be opened', message, h('button', { type: 'button', class: 'button', onclick: () => context.navigate(documentPath(name)) }, 'Try again'), backLink()),
+        messagePanel(
+          'The document could not be opened',
+          message,
+          h('button', { type: 'button', class: 'button', onclick: () => context.navigate(documentPath(name)) }, 'Try again'),
+          backLink(),
+        ),
       );
     },
   );
@@ -83,7 +93,13 @@ function backLink(): HTMLElement {
 }
 
 function showDenied(body: HTMLElement, reason: string): void {
-  body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${reason}. Ask an owner of its project to add you.`, backLink()));
+  body.replaceChildren(
+    messagePanel(
+      'You don’t have access to this document',
+      `The server refused to open it: ${reason}. Ask an owner of its project to add you.`,
+      backLink(),
+    ),
+  );
 }
 
 function showMissing(body: HTMLElement, name: string): void {

@@ -9,7 +9,11 @@ import { messagePanel, type DocumentFrame } from './document-page.js';
  * and the access banners (read-only; refused; withdrawn). `onAccess` is told whether the
  * editor may edit, on every change.
  */
-export function mountLiveChrome(frame: DocumentFrame, connection: DocumentConnection, onAccess: (access: Access) => void): { readonly destroy: () => void } {
+export function mountLiveChrome(
+  frame: DocumentFrame,
+  connection: DocumentConnection,
+  onAccess: (access: Access) => void,
+): { readonly destroy: () => void } {
   const presence = createPresenceView();
   const saveState = h('p', { role: 'status', class: 'save-state' }, 'Saving…');
   frame.meta.replaceChildren(presence.element, frame.actions, saveState);
@@ -33,7 +37,8 @@ export function mountLiveChrome(frame: DocumentFrame, connection: DocumentConnec
     const facts = connection.saveFacts();
     everSynced ||= facts.synced;
     setText(saveState, saveStateText(facts));
-    saveState.dataset.state = !facts.connected && facts.lostConnection ? 'offline' : facts.synced && facts.unsyncedChanges === 0 ? 'saved' : 'saving';
+    saveState.dataset.state =
+      !facts.connected && facts.lostConnection ? 'offline' : facts.synced && facts.unsyncedChanges === 0 ? 'saved' : 'saving';
     presence.update(connection.people());
     onAccess(access);
     if (access.state === 'readonly') {
@@ -41,10 +46,21 @@ export function mountLiveChrome(frame: DocumentFrame, connection: DocumentConnec
     } else if (access.state === 'denied') {
       if (!everSynced) {
         frame.actions.replaceChildren();
-        frame.body.replaceChildren(messagePanel('You don’t have access to this document', `The server refused to open it: ${access.reason}.`, h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents')));
+        frame.body.replaceChildren(
+          messagePanel(
+            'You don’t have access to this document',
+            `The server refused to open it: ${access.reason}.`,
+            h('a', { href: '/', 'data-nav': true, class: 'button' }, 'All documents'),
+          ),
+        );
         showBanner('', 'info', '', '');
       } else {
-        showBanner(`denied:${access.reason}`, 'error', 'Access withdrawn.', `${access.reason}. What you see is no longer updated and cannot be changed.`);
+        showBanner(
+          `denied:${access.reason}`,
+          'error',
+          'Access withdrawn.',
+          `${access.reason}. What you see is no longer updated and cannot be changed.`,
+        );
       }
     } else {
       showBanner('', 'info', '', '');

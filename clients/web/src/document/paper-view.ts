@@ -29,7 +29,10 @@ export function mountPaper(frame: DocumentFrame, connection: DocumentConnection,
     }),
     AuthorColours,
   ]);
-  const commentsPanel = createCommentsPanel(editor, connection.doc, comments, { id: userIdOf(connection.identity), name: connection.identity.name });
+  const commentsPanel = createCommentsPanel(editor, connection.doc, comments, {
+    id: userIdOf(connection.identity),
+    name: connection.identity.name,
+  });
   panel = commentsPanel;
   comments.onChange(() => refreshHighlights(editor));
   const toolbar = createToolbar(editor, () => commentsPanel.openForm());

@@ -16,7 +16,10 @@ const loading: Partial<Record<'paper' | 'research_tree', Promise<MountView>>> = 
 export function viewCode(kind: 'paper' | 'research_tree'): Promise<MountView> {
   let pending = loading[kind];
   if (!pending) {
-    pending = kind === 'paper' ? import('./paper-view.js').then((module) => module.mountPaper) : import('./tree-view.js').then((module) => module.mountTree);
+    pending =
+      kind === 'paper'
+        ? import('./paper-view.js').then((module) => module.mountPaper)
+        : import('./tree-view.js').then((module) => module.mountTree);
     loading[kind] = pending;
     pending.catch(() => {
       if (loading[kind] === pending) delete loading[kind];

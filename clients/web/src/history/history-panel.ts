@@ -14,7 +14,12 @@ const REFRESH_AFTER_EDIT_MS = 3_000;
  * current document) and "Restore" (after confirmation). Naming and restoring need read-write
  * access; everyone connected sees a restore through the document itself.
  */
-export function mountHistory(frame: DocumentFrame, api: Api, name: string, connection: DocumentConnection): { setAccess(access: Access): void; destroy(): void } {
+export function mountHistory(
+  frame: DocumentFrame,
+  api: Api,
+  name: string,
+  connection: DocumentConnection,
+): { setAccess(access: Access): void; destroy(): void } {
   let open = false;
   let writable = false;
   let versions: VersionSummary[] = [];
@@ -22,26 +27,50 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
   let closed = false;
   const cleanups: (() => void)[] = [];
 
-  const toggle = h('button', { type: 'button', class: 'button small', 'aria-expanded': 'false', 'aria-controls': 'version-history' }, 'History');
+  const toggle = h(
+    'button',
+    { type: 'button', class: 'button small', 'aria-expanded': 'false', 'aria-controls': 'version-history' },
+    'History',
+  );
   frame.actions.replaceChildren(toggle);
 
   const list = h('ul', { class: 'versions', 'aria-label': 'Versions' });
   // Outside the list: its items are versions only.
-  const empty = h('p', { class: 'muted', hidden: true }, 'No versions yet. One is taken automatically a minute after editing stops, or name one now.');
+  const empty = h(
+    'p',
+    { class: 'muted', hidden: true },
+    'No versions yet. One is taken automatically a minute after editing stops, or name one now.',
+  );
   const message = h('p', { class: 'history-message', role: 'alert' });
-  const labelInput = h('input', { id: 'version-name', type: 'text', maxlength: '200', required: true, placeholder: 'e.g. Sent to reviewers' });
+  const labelInput = h('input', {
+    id: 'version-name',
+    type: 'text',
+    maxlength: '200',
+    required: true,
+    placeholder: 'e.g. Sent to reviewers',
+  });
   const nameForm = h(
     'form',
     { class: 'name-form', hidden: true },
     h('label', { for: 'version-name' }, 'Version name'),
     labelInput,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary small' }, 'Save name'), h('button', { type: 'button', class: 'button quiet small', onclick: () => closeNameForm() }, 'Skip')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button primary small' }, 'Save name'),
+      h('button', { type: 'button', class: 'button quiet small', onclick: () => closeNameForm() }, 'Skip'),
+    ),
   );
   const nameButton = h('button', { type: 'button', class: 'button small primary', hidden: true }, 'Name this version');
   const panel = h(
     'section',
     { id: 'version-history', class: 'history', 'aria-label': 'Version history', hidden: true },
-    h('header', { class: 'history-header' }, h('h2', {}, 'Version history'), h('button', { type: 'button', class: 'button quiet small', 'aria-label': 'Close history', onclick: () => setOpen(false) }, '✕')),
+    h(
+      'header',
+      { class: 'history-header' },
+      h('h2', {}, 'Version history'),
+      h('button', { type: 'button', class: 'button quiet small', 'aria-label': 'Close history', onclick: () => setOpen(false) }, '✕'),
+    ),
     nameButton,
     nameForm,
     message,
@@ -124,14 +153,21 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
         return h(
           'li',
           { class: `version${version.kind === 'named' ? ' named' : ''}`, 'aria-label': `${title}, by ${who}, ${whenText}` },
-          h('div', { class: 'version-title' }, title, version.label !== null ? h('span', { class: 'version-number' }, ` · v${version.version}`) : null),
+          h(
+            'div',
+            { class: 'version-title' },
+            title,
+            version.label !== null ? h('span', { class: 'version-number' }, ` · v${version.version}`) : null,
+          ),
           h('div', { class: 'version-meta' }, `${who} · `, h('time', { datetime: version.createdAt }, whenText)),
           h(
             'div',
             { class: 'version-actions' },
             h('button', { type: 'button', class: 'button small', onclick: () => void preview(version, title) }, 'Preview'),
             h('button', { type: 'button', class: 'button small', onclick: () => void compare(version, title) }, 'Compare'),
-            writable ? h('button', { type: 'button', class: 'button small', onclick: () => confirmRestore(version, title) }, 'Restore') : null,
+            writable
+              ? h('button', { type: 'button', class: 'button small', onclick: () => confirmRestore(version, title) }, 'Restore')
+              : null,
           ),
         );
       }),
@@ -151,7 +187,17 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
   async function compare(version: VersionSummary, title: string): Promise<void> {
     try {
       const diff = await api.diff(name, version.version);
-      const legend = h('p', { class: 'diff-legend' }, 'From ', h('strong', {}, title), ' to the current document: ', h('ins', {}, 'added'), ' and ', h('del', {}, 'removed'), '.');
+      const legend = h(
+        'p',
+        { class: 'diff-legend' },
+        'From ',
+        h('strong', {}, title),
+        ' to the current document: ',
+        h('ins', {}, 'added'),
+        ' and ',
+        h('del', {}, 'removed'),
+        '.',
+      );
       openDialog(`Changes since ${title}`, h('div', {}, legend, renderDiff(diff)), []);
     } catch (error) {
       failure(error, 'The versions could not be compared');
@@ -163,7 +209,11 @@ export function mountHistory(frame: DocumentFrame, api: Api, name: string, conne
     const cancel = h('button', { type: 'button', class: 'button quiet' }, 'Cancel');
     const dialog = openDialog(
       `Restore ${title}?`,
-      h('p', {}, 'The document becomes this version again, for everyone working on it. The current state is saved as a version first, so nothing is lost.'),
+      h(
+        'p',
+        {},
+        'The document becomes this version again, for everyone working on it. The current state is saved as a version first, so nothing is lost.',
+      ),
       [restore, cancel],
     );
     cancel.addEventListener('click', () => dialog.close());

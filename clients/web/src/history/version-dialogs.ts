@@ -7,11 +7,22 @@ import { h } from '../element.js';
  * A modal dialog (native <dialog>: focus stays inside, Escape closes, focus returns to the
  * button that opened it). `onClose` runs once, however it closes.
  */
-export function openDialog(title: string, body: HTMLElement, actions: HTMLElement[], onClose: () => void = () => undefined): HTMLDialogElement {
+export function openDialog(
+  title: string,
+  body: HTMLElement,
+  actions: HTMLElement[],
+  onClose: () => void = () => undefined,
+): HTMLDialogElement {
   const opener = document.activeElement as HTMLElement | null;
   const heading = h('h2', { class: 'dialog-title' }, title);
   const close = h('button', { type: 'button', class: 'button quiet small', 'aria-label': 'Close' }, '✕');
-  const dialog = h('dialog', { class: 'dialog', 'aria-label': title }, h('header', { class: 'dialog-header' }, heading, close), h('div', { class: 'dialog-body' }, body), actions.length > 0 ? h('footer', { class: 'dialog-actions' }, ...actions) : null);
+  const dialog = h(
+    'dialog',
+    { class: 'dialog', 'aria-label': title },
+    h('header', { class: 'dialog-header' }, heading, close),
+    h('div', { class: 'dialog-body' }, body),
+    actions.length > 0 ? h('footer', { class: 'dialog-actions' }, ...actions) : null,
+  );
   close.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
     dialog.remove();
@@ -42,7 +53,14 @@ function outline(nodes: readonly TreeNodeSummary[]): HTMLElement {
   return h(
     'ul',
     { class: 'version-outline' },
-    ...nodes.map((node) => h('li', { style: `padding-left: ${node.depth * 1.25}rem` }, node.title || 'Untitled', node.status ? h('span', { class: 'node-status' }, node.status) : null)),
+    ...nodes.map((node) =>
+      h(
+        'li',
+        { style: `padding-left: ${node.depth * 1.25}rem` },
+        node.title || 'Untitled',
+        node.status ? h('span', { class: 'node-status' }, node.status) : null,
+      ),
+    ),
   );
 }
 
@@ -53,17 +71,25 @@ const CONTEXT = 160;
 export function renderDiff(diff: VersionDiff): HTMLElement {
   if (diff.kind === 'research_tree') {
     const { added, removed, changed } = diff.nodes;
-    if (added.length + removed.length + changed.length === 0) return h('p', { class: 'muted' }, 'No differences: the tree is as it was in this version.');
+    if (added.length + removed.length + changed.length === 0)
+      return h('p', { class: 'muted' }, 'No differences: the tree is as it was in this version.');
     return h(
       'div',
       { class: 'tree-diff' },
       ...added.map((node) => h('p', {}, h('ins', {}, `Added: ${node.title || 'Untitled'}`))),
       ...removed.map((node) => h('p', {}, h('del', {}, `Removed: ${node.title || 'Untitled'}`))),
-      ...changed.map((change) => h('p', { class: 'changed' }, `Changed ${change.fields.join(', ')}: ${change.before.title || 'Untitled'}${change.fields.includes('title') ? ` → ${change.after.title || 'Untitled'}` : ''}`)),
+      ...changed.map((change) =>
+        h(
+          'p',
+          { class: 'changed' },
+          `Changed ${change.fields.join(', ')}: ${change.before.title || 'Untitled'}${change.fields.includes('title') ? ` → ${change.after.title || 'Untitled'}` : ''}`,
+        ),
+      ),
     );
   }
   const parts = diff.text;
-  if (parts.every((part) => part.type === 'equal')) return h('p', { class: 'muted' }, 'No differences: the text is as it was in this version.');
+  if (parts.every((part) => part.type === 'equal'))
+    return h('p', { class: 'muted' }, 'No differences: the text is as it was in this version.');
   return h('div', { class: 'text-diff' }, ...parts.map((part, i) => diffPart(part, i === 0, i === parts.length - 1)));
 }
 

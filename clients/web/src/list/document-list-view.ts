@@ -21,7 +21,12 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
   let timer: ReturnType<typeof setTimeout> | null = null;
 
   const list = h('ul', { class: 'documents', 'aria-label': 'Documents' });
-  const listArea = h('section', { class: 'list-area', 'aria-labelledby': 'documents-heading' }, h('h2', { id: 'documents-heading' }, 'Your documents'), h('p', { class: 'loading' }, 'Loading documents…'));
+  const listArea = h(
+    'section',
+    { class: 'list-area', 'aria-labelledby': 'documents-heading' },
+    h('h2', { id: 'documents-heading' }, 'Your documents'),
+    h('p', { class: 'loading' }, 'Loading documents…'),
+  );
   const me = context.identity;
   root.replaceChildren(
     h(
@@ -30,13 +35,22 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
       h(
         'header',
         { class: 'topbar' },
-        h('a', { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), h('span', { class: 'brand-name' }, 'Scriptorium')),
+        h(
+          'a',
+          { href: '/', 'data-nav': true, class: 'brand', 'aria-label': 'Scriptorium' },
+          h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'),
+          h('span', { class: 'brand-name' }, 'Scriptorium'),
+        ),
         h(
           'div',
           { class: 'account' },
           h('span', { class: 'avatar', style: `background-color: ${me.color}`, 'aria-hidden': 'true' }, initials(me.name)),
           h('span', { class: 'account-name' }, me.name),
-          h('button', { type: 'button', class: 'button quiet small', onclick: () => context.signOut() }, context.openMode ? 'Change name' : 'Sign out'),
+          h(
+            'button',
+            { type: 'button', class: 'button quiet small', onclick: () => context.signOut() },
+            context.openMode ? 'Change name' : 'Sign out',
+          ),
         ),
       ),
       h('main', { class: 'list-main', id: 'main' }, h('h1', { class: 'visually-hidden' }, 'Documents'), createForm(context), listArea),
@@ -66,7 +80,11 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
     (documents) => {
       if (closed) return;
       if (documents.length === 0) {
-        replaceChildren(listArea, listArea.firstChild as HTMLElement, h('p', { class: 'empty' }, 'No documents yet. Create the first one above.'));
+        replaceChildren(
+          listArea,
+          listArea.firstChild as HTMLElement,
+          h('p', { class: 'empty' }, 'No documents yet. Create the first one above.'),
+        );
         return;
       }
       const sorted = [...documents].sort((a, b) => (b.updatedAt ?? '').localeCompare(a.updatedAt ?? '') || a.name.localeCompare(b.name));
@@ -82,7 +100,12 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
               'span',
               { class: 'document-text' },
               h('a', { href: documentPath(document.name), 'data-nav': true, class: 'document-link' }, document.name),
-              h('span', { class: 'document-meta' }, KIND_LABEL[document.kind], document.updatedAt ? ` · edited ${relativeTime(document.updatedAt)}` : ''),
+              h(
+                'span',
+                { class: 'document-meta' },
+                KIND_LABEL[document.kind],
+                document.updatedAt ? ` · edited ${relativeTime(document.updatedAt)}` : '',
+              ),
             ),
             present,
           );
@@ -96,7 +119,12 @@ export function showDocumentList(root: HTMLElement, context: AppContext): () => 
       replaceChildren(
         listArea,
         listArea.firstChild as HTMLElement,
-        h('div', { class: 'message-panel', role: 'alert' }, h('p', {}, `The documents could not be loaded: ${error instanceof ApiError ? error.message : 'unexpected error'}.`), h('button', { type: 'button', class: 'button', onclick: () => context.navigate('/') }, 'Try again')),
+        h(
+          'div',
+          { class: 'message-panel', role: 'alert' },
+          h('p', {}, `The documents could not be loaded: ${error instanceof ApiError ? error.message : 'unexpected error'}.`),
+          h('button', { type: 'button', class: 'button', onclick: () => context.navigate('/') }, 'Try again'),
+        ),
       );
     },
   );
@@ -124,17 +152,33 @@ function renderPresent(target: HTMLElement, users: readonly PresentUser[]): void
   target.title = label;
   replaceChildren(
     target,
-    ...users.slice(0, 4).map((user) =>
-      user.name === null ? h('span', { class: 'avatar small guest' }, '?') : h('span', { class: 'avatar small', style: `background-color: ${colourFor(user.id ?? user.name)}` }, initials(user.name)),
-    ),
+    ...users
+      .slice(0, 4)
+      .map((user) =>
+        user.name === null
+          ? h('span', { class: 'avatar small guest' }, '?')
+          : h('span', { class: 'avatar small', style: `background-color: ${colourFor(user.id ?? user.name)}` }, initials(user.name)),
+      ),
     users.length > 4 && h('span', { class: 'avatar small more' }, `+${users.length - 4}`),
   );
 }
 
 function createForm(context: AppContext): HTMLElement {
-  const name = h('input', { id: 'new-name', type: 'text', required: true, maxlength: '255', placeholder: 'e.g. Thesis / chapter 2', autocomplete: 'off' });
+  const name = h('input', {
+    id: 'new-name',
+    type: 'text',
+    required: true,
+    maxlength: '255',
+    placeholder: 'e.g. Thesis / chapter 2',
+    autocomplete: 'off',
+  });
   const kinds = (['paper', 'research_tree'] as const).map((kind, i) =>
-    h('label', { class: 'choice' }, h('input', { type: 'radio', name: 'kind', value: kind, checked: i === 0 }), h('span', {}, KIND_LABEL[kind])),
+    h(
+      'label',
+      { class: 'choice' },
+      h('input', { type: 'radio', name: 'kind', value: kind, checked: i === 0 }),
+      h('span', {}, KIND_LABEL[kind]),
+    ),
   );
   const project = h('select', { id: 'new-project' });
   const projectField = h('div', { class: 'field', hidden: true }, h('label', { for: 'new-project' }, 'Project'), project);
@@ -144,7 +188,14 @@ function createForm(context: AppContext): HTMLElement {
     'form',
     { class: 'card create', 'aria-labelledby': 'create-heading' },
     h('h2', { id: 'create-heading' }, 'New document'),
-    h('div', { class: 'create-row' }, h('div', { class: 'field grow' }, h('label', { for: 'new-name' }, 'Name'), name), h('fieldset', { class: 'field kinds' }, h('legend', {}, 'Kind'), ...kinds), projectField, submit),
+    h(
+      'div',
+      { class: 'create-row' },
+      h('div', { class: 'field grow' }, h('label', { for: 'new-name' }, 'Name'), name),
+      h('fieldset', { class: 'field kinds' }, h('legend', {}, 'Kind'), ...kinds),
+      projectField,
+      submit,
+    ),
     error,
   );
 
@@ -197,7 +248,14 @@ function sentence(text: string): string {
 const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 function relativeTime(iso: string): string {
   const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
-  const units: [Intl.RelativeTimeFormatUnit, number][] = [['year', 31_536_000], ['month', 2_592_000], ['week', 604_800], ['day', 86_400], ['hour', 3_600], ['minute', 60]];
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['year', 31_536_000],
+    ['month', 2_592_000],
+    ['week', 604_800],
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
   for (const [unit, size] of units) if (Math.abs(seconds) >= size) return RELATIVE.format(Math.round(seconds / size), unit);
   return 'just now';
 }

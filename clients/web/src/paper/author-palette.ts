@@ -17,7 +17,11 @@ export function authorKey(author: Author): string {
  * it, else the first colour of `palette` nobody has yet; past the palette's size, colours
  * repeat. Unknown authors are grey. Pure: the caller passes the app's palette.
  */
-export function assignAuthorColours(authors: readonly Author[], ownColour: (id: string) => string, palette: readonly string[]): Map<string, string> {
+export function assignAuthorColours(
+  authors: readonly Author[],
+  ownColour: (id: string) => string,
+  palette: readonly string[],
+): Map<string, string> {
   const colours = new Map<string, string>([['unknown', UNKNOWN_AUTHOR_COLOUR]]);
   const taken = new Set<string>();
   for (const author of authors) {

@@ -51,7 +51,11 @@ export function createAuthorsPanel(editor: Editor, api: Api, name: string): Auth
   let request = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
-  const toggle = h('button', { type: 'button', class: 'button small', 'aria-pressed': 'false', 'aria-controls': 'authors-legend' }, 'Authors');
+  const toggle = h(
+    'button',
+    { type: 'button', class: 'button small', 'aria-pressed': 'false', 'aria-controls': 'authors-legend' },
+    'Authors',
+  );
   const list = h('ul', { class: 'author-list', 'aria-label': 'Author colours' });
   const message = h('p', { class: 'authors-message muted', 'aria-live': 'polite' });
   const legend = h('section', { id: 'authors-legend', class: 'authors-legend', hidden: true }, list, message);

@@ -1,7 +1,12 @@
 import { Extension, type Editor } from '@tiptap/core';
 import { Plugin, PluginKey, type EditorState } from '@tiptap/pm/state';
 import { Decoration, DecorationSet } from '@tiptap/pm/view';
-import { absolutePositionToRelativePosition, isStructuralTransaction, relativePositionToAbsolutePosition, ySyncPluginKey } from '@tiptap/y-tiptap';
+import {
+  absolutePositionToRelativePosition,
+  isStructuralTransaction,
+  relativePositionToAbsolutePosition,
+  ySyncPluginKey,
+} from '@tiptap/y-tiptap';
 import * as Y from 'yjs';
 import { COMMENTS_MAP, setCommentAnchor, type RelativePositionJSON } from '../../../../server/documents/comments.js';
 
@@ -52,7 +57,12 @@ function resolve(doc: Y.Doc, binding: Binding, position: unknown, path: unknown)
   for (const candidate of [position, ...(Array.isArray(path) ? path : [])]) {
     if (typeof candidate !== 'object' || candidate === null) continue;
     try {
-      const absolute = relativePositionToAbsolutePosition(doc, binding.type, Y.createRelativePositionFromJSON(candidate as RelativePositionJSON), binding.mapping);
+      const absolute = relativePositionToAbsolutePosition(
+        doc,
+        binding.type,
+        Y.createRelativePositionFromJSON(candidate as RelativePositionJSON),
+        binding.mapping,
+      );
       if (absolute !== null) return absolute;
     } catch {
       // An unreadable anchor is a detached comment: nothing to highlight.
@@ -84,7 +94,9 @@ function currentRanges(doc: Y.Doc, state: EditorState, detached: (id: string) =>
 function decorate(state: EditorState, ranges: ReadonlyMap<string, CommentRange>, active: string | null): DecorationSet {
   const decorations: Decoration[] = [];
   for (const [id, { from, to }] of ranges) {
-    decorations.push(Decoration.inline(from, to, { class: id === active ? 'comment-highlight is-active' : 'comment-highlight', 'data-comment-id': id }));
+    decorations.push(
+      Decoration.inline(from, to, { class: id === active ? 'comment-highlight is-active' : 'comment-highlight', 'data-comment-id': id }),
+    );
   }
   return DecorationSet.create(state.doc, decorations);
 }
@@ -132,7 +144,8 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
               const ranges = currentRanges(doc, state, isDetached);
               return { ranges, active: value.active, decorations: decorate(state, ranges, value.active) };
             }
-            if (meta !== undefined && 'active' in meta) return { ...value, active: meta.active, decorations: decorate(state, value.ranges, meta.active) };
+            if (meta !== undefined && 'active' in meta)
+              return { ...value, active: meta.active, decorations: decorate(state, value.ranges, meta.active) };
             if (!tr.docChanged) return value;
             const ranges = new Map<string, CommentRange>();
             for (const [id, range] of value.ranges) {
@@ -142,7 +155,8 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
             }
             // The binding writes a split or join as delete + copy, which would detach comments on
             // the moved text: this editor made the change, so it re-ties them (setCommentAnchor).
-            if (tr.getMeta(ySyncPluginKey) === undefined && isStructuralTransaction(tr, _old.doc) && ranges.size > 0) retie = new Map(ranges);
+            if (tr.getMeta(ySyncPluginKey) === undefined && isStructuralTransaction(tr, _old.doc) && ranges.size > 0)
+              retie = new Map(ranges);
             return { ranges, active: value.active, decorations: value.decorations.map(tr.mapping, tr.doc) };
           },
         },
@@ -174,7 +188,8 @@ export const CommentHighlights = Extension.create<CommentHighlightOptions>({
                 const comment = comments.get(id);
                 if (!(comment instanceof Y.Map)) continue;
                 const anchor = comment.get('anchor') as { start?: unknown; end?: unknown } | undefined;
-                if (resolve(doc, binding, anchor?.start, []) === range.from && resolve(doc, binding, anchor?.end, []) === range.to) continue;
+                if (resolve(doc, binding, anchor?.start, []) === range.from && resolve(doc, binding, anchor?.end, []) === range.to)
+                  continue;
                 try {
                   setCommentAnchor(doc, id, {
                     start: absolutePositionToRelativePosition(range.from, binding.type, binding.mapping) as Y.RelativePosition,

@@ -1,5 +1,12 @@
 import type { Editor } from '@tiptap/core';
-import { addComment, CommentError, replyToComment, setCommentResolved, type CommentAuthor, type CommentView } from '../../../../server/documents/comments.js';
+import {
+  addComment,
+  CommentError,
+  replyToComment,
+  setCommentResolved,
+  type CommentAuthor,
+  type CommentView,
+} from '../../../../server/documents/comments.js';
 import type * as Y from 'yjs';
 import { h, setText } from '../element.js';
 import { commentRange, selectionAnchor, setActiveComment } from './comment-highlights.js';
@@ -48,12 +55,32 @@ export function createCommentsPanel(editor: Editor, doc: Y.Doc, comments: Commen
     { class: 'comment-form', hidden: true },
     quotePreview,
     bodyInput,
-    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary small' }, 'Add comment'), h('button', { type: 'button', class: 'button quiet small', onclick: () => closeForm(true) }, 'Cancel')),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit', class: 'button primary small' }, 'Add comment'),
+      h('button', { type: 'button', class: 'button quiet small', onclick: () => closeForm(true) }, 'Cancel'),
+    ),
   );
   const empty = h('p', { class: 'muted comments-empty' });
   const openList = h('ul', { class: 'comment-list', 'aria-label': 'Open comments' });
-  const resolvedToggle = h('button', { type: 'button', class: 'button quiet small resolved-toggle', 'aria-expanded': 'false', 'aria-controls': 'resolved-comments', hidden: true }, 'Resolved');
-  const resolvedList = h('ul', { id: 'resolved-comments', class: 'comment-list resolved', 'aria-label': 'Resolved comments', hidden: true });
+  const resolvedToggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'button quiet small resolved-toggle',
+      'aria-expanded': 'false',
+      'aria-controls': 'resolved-comments',
+      hidden: true,
+    },
+    'Resolved',
+  );
+  const resolvedList = h('ul', {
+    id: 'resolved-comments',
+    class: 'comment-list resolved',
+    'aria-label': 'Resolved comments',
+    hidden: true,
+  });
   const count = h('span', { class: 'comments-count' });
   const element = h(
     'section',
@@ -137,12 +164,26 @@ export function createCommentsPanel(editor: Editor, doc: Y.Doc, comments: Commen
       'form',
       { class: 'reply-form', hidden: true },
       replyInput,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button primary small' }, 'Send reply'), h('button', { type: 'button', class: 'button quiet small', onclick: () => closeReply() }, 'Cancel')),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'submit', class: 'button primary small' }, 'Send reply'),
+        h('button', { type: 'button', class: 'button quiet small', onclick: () => closeReply() }, 'Cancel'),
+      ),
     );
     const replyButton = h('button', { type: 'button', class: 'button small', 'aria-expanded': 'false' }, 'Reply');
     const resolveButton = h('button', { type: 'button', class: 'button small' }, 'Resolve');
     const actions = h('div', { class: 'comment-actions' }, replyButton, resolveButton);
-    const element = h('li', { class: 'comment', 'data-comment-id': id }, h('div', { class: 'comment-anchor' }, quote, detachedMark), h('div', { class: 'comment-head' }, authorName, time), body, replies, actions, replyForm);
+    const element = h(
+      'li',
+      { class: 'comment', 'data-comment-id': id },
+      h('div', { class: 'comment-anchor' }, quote, detachedMark),
+      h('div', { class: 'comment-head' }, authorName, time),
+      body,
+      replies,
+      actions,
+      replyForm,
+    );
     let resolved = false;
 
     const closeReply = () => {
@@ -201,7 +242,17 @@ export function createCommentsPanel(editor: Editor, doc: Y.Doc, comments: Commen
           repliesKey = key;
           replies.replaceChildren(
             ...view.replies.map((reply) =>
-              h('div', { class: 'reply' }, h('div', { class: 'comment-head' }, h('span', { class: 'comment-author' }, reply.authorName ?? 'Someone'), timeElement(reply.createdAt)), h('p', { class: 'comment-body' }, reply.body)),
+              h(
+                'div',
+                { class: 'reply' },
+                h(
+                  'div',
+                  { class: 'comment-head' },
+                  h('span', { class: 'comment-author' }, reply.authorName ?? 'Someone'),
+                  timeElement(reply.createdAt),
+                ),
+                h('p', { class: 'comment-body' }, reply.body),
+              ),
             ),
           );
         }

@@ -99,7 +99,8 @@ export const NearCaret = Extension.create({
         props: {
           decorations(state) {
             const { anchor, head } = state.selection;
-            if (last === null || last.doc !== state.doc || last.anchor !== anchor || last.head !== head) last = { doc: state.doc, anchor, head, decorations: nearCaret(state) };
+            if (last === null || last.doc !== state.doc || last.anchor !== anchor || last.head !== head)
+              last = { doc: state.doc, anchor, head, decorations: nearCaret(state) };
             return last.decorations;
           },
         },

@@ -5,7 +5,15 @@ import { PALETTE, type Identity, rememberOpenIdentity } from './identity.js';
 export function askIdentity(root: HTMLElement, current?: Identity): Promise<Identity> {
   document.title = 'Welcome — Scriptorium';
   return new Promise((resolve) => {
-    const name = h('input', { id: 'your-name', name: 'name', type: 'text', autocomplete: 'name', required: true, maxlength: '60', value: current?.name ?? '' });
+    const name = h('input', {
+      id: 'your-name',
+      name: 'name',
+      type: 'text',
+      autocomplete: 'name',
+      required: true,
+      maxlength: '60',
+      value: current?.name ?? '',
+    });
     const initial = current?.color ?? PALETTE[Math.floor(Math.random() * PALETTE.length)]!.value;
     const swatches = PALETTE.map((colour) =>
       h(
@@ -53,7 +61,11 @@ export function showTokenSignIn(root: HTMLElement, problem: string | null, useTo
     h('div', { class: 'brand-line' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 'S'), h('span', {}, 'Scriptorium')),
     h('h1', {}, 'Sign in'),
     problem !== null ? h('p', { class: 'error-text', role: 'alert' }, problem) : null,
-    h('p', { class: 'lede' }, 'Open the sign-in link you were given (it ends in ?token=…), or paste its token here. It is remembered in this browser.'),
+    h(
+      'p',
+      { class: 'lede' },
+      'Open the sign-in link you were given (it ends in ?token=…), or paste its token here. It is remembered in this browser.',
+    ),
     h('div', { class: 'field' }, h('label', { for: 'access-token' }, 'Access token'), input),
     h('button', { type: 'submit', class: 'button primary wide' }, 'Sign in'),
   );

@@ -1,4 +1,12 @@
-import { createNode, deleteNode, moveNode, renameNode, reorderNode, setStatus, TreeOperationError } from '../../../../server/research-trees/operations.js';
+import {
+  createNode,
+  deleteNode,
+  moveNode,
+  renameNode,
+  reorderNode,
+  setStatus,
+  TreeOperationError,
+} from '../../../../server/research-trees/operations.js';
 import { EDGES_MAP, NODES_MAP, renderTree, type TreeContent, type TreeNodeView } from '../../../../server/research-trees/render.js';
 import type { DocumentConnection } from '../collab/document-connection.js';
 import { h } from '../element.js';
@@ -7,7 +15,12 @@ import { initials } from '../session/identity.js';
 export const STATUSES = ['open', 'in progress', 'supported', 'refuted', 'done'] as const;
 
 /** Alt+arrow: move among siblings, indent under the previous sibling, outdent after the parent. */
-const ALT_ACTIONS: Readonly<Record<string, 'up' | 'down' | 'indent' | 'outdent'>> = { ArrowUp: 'up', ArrowDown: 'down', ArrowRight: 'indent', ArrowLeft: 'outdent' };
+const ALT_ACTIONS: Readonly<Record<string, 'up' | 'down' | 'indent' | 'outdent'>> = {
+  ArrowUp: 'up',
+  ArrowDown: 'down',
+  ArrowRight: 'indent',
+  ArrowLeft: 'outdent',
+};
 
 /** Where a dragged node lands relative to the node under the pointer. */
 type DropPlace = 'before' | 'inside' | 'after';
@@ -19,7 +32,11 @@ type DropPlace = 'before' | 'inside' | 'after';
  * Insert adds, Alt+arrows move/indent/outdent, Delete removes; nodes can also be dragged.
  * Other people's focused node shows their initials.
  */
-export function createTreeEditor(connection: DocumentConnection): { element: HTMLElement; setEditable(editable: boolean): void; destroy(): void } {
+export function createTreeEditor(connection: DocumentConnection): {
+  element: HTMLElement;
+  setEditable(editable: boolean): void;
+  destroy(): void;
+} {
   const doc = connection.doc;
   let tree: TreeContent = renderTree(doc);
   let views = new Map<string, TreeNodeView>();
@@ -30,7 +47,12 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
   const collapsed = new Set<string>();
 
   const treeList = h('ul', { role: 'tree', 'aria-label': 'Research tree', class: 'tree' });
-  const status = h('select', { class: 'status-select', 'aria-label': 'Status' }, h('option', { value: '' }, 'No status'), ...STATUSES.map((value) => h('option', { value }, value)));
+  const status = h(
+    'select',
+    { class: 'status-select', 'aria-label': 'Status' },
+    h('option', { value: '' }, 'No status'),
+    ...STATUSES.map((value) => h('option', { value }, value)),
+  );
   const tool = (label: string, run: () => void, shortcut: string) => {
     const button = h('button', { type: 'button', class: 'button small', title: `${label} (${shortcut})` }, label);
     button.addEventListener('click', () => {
@@ -54,7 +76,11 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
     h('label', { class: 'status-field' }, h('span', { 'aria-hidden': 'true' }, 'Status'), status),
   );
   const empty = h('div', { class: 'tree-empty' }, h('p', {}, 'This tree has no nodes yet.'));
-  const help = h('p', { class: 'tree-help' }, 'Arrows move between nodes · Enter renames · Insert adds · Alt+arrows move and indent · Delete removes (children move up)');
+  const help = h(
+    'p',
+    { class: 'tree-help' },
+    'Arrows move between nodes · Enter renames · Insert adds · Alt+arrows move and indent · Delete removes (children move up)',
+  );
   const element = h('div', { class: 'tree-sheet' }, toolbar, treeList, empty, help);
 
   status.addEventListener('change', () => {
@@ -104,7 +130,8 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
 
   function syncToolbar(): void {
     const view = selected ? views.get(selected) : undefined;
-    for (const button of toolbar.querySelectorAll('button')) button.disabled = !editable || (view === undefined && button.textContent !== 'Add node');
+    for (const button of toolbar.querySelectorAll('button'))
+      button.disabled = !editable || (view === undefined && button.textContent !== 'Add node');
     status.disabled = !editable || view === undefined;
     status.value = view?.status ?? '';
   }
@@ -229,10 +256,22 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
           h(
             'div',
             { class: 'node-row' },
-            h('span', { class: `twisty${view.children.length === 0 ? ' leaf' : ''}`, 'aria-hidden': 'true', 'data-toggle': id }, view.children.length === 0 ? '' : open ? '▾' : '▸'),
+            h(
+              'span',
+              { class: `twisty${view.children.length === 0 ? ' leaf' : ''}`, 'aria-hidden': 'true', 'data-toggle': id },
+              view.children.length === 0 ? '' : open ? '▾' : '▸',
+            ),
             h('span', { class: `node-title${view.title.trim() === '' ? ' untitled' : ''}` }, title),
-            view.status ? h('span', { class: `node-status status-${view.status.replace(/\W+/g, '-')}`, 'aria-hidden': 'true' }, view.status) : null,
-            ...chips.map((person) => h('span', { class: 'focus-chip', style: `background-color: ${person.color}`, title: `${person.name} is here`, 'aria-hidden': 'true' }, initials(person.name))),
+            view.status
+              ? h('span', { class: `node-status status-${view.status.replace(/\W+/g, '-')}`, 'aria-hidden': 'true' }, view.status)
+              : null,
+            ...chips.map((person) =>
+              h(
+                'span',
+                { class: 'focus-chip', style: `background-color: ${person.color}`, title: `${person.name} is here`, 'aria-hidden': 'true' },
+                initials(person.name),
+              ),
+            ),
           ),
         );
         if (view.children.length > 0 && open) item.append(h('ul', { role: 'group' }, ...build(view.children, level + 1)));
@@ -349,7 +388,10 @@ export function createTreeEditor(connection: DocumentConnection): { element: HTM
     if (y > 0.7) return 'after';
     return 'inside';
   };
-  const clearDropMarks = () => treeList.querySelectorAll('.drop-before, .drop-after, .drop-inside').forEach((row) => row.classList.remove('drop-before', 'drop-after', 'drop-inside'));
+  const clearDropMarks = () =>
+    treeList
+      .querySelectorAll('.drop-before, .drop-after, .drop-inside')
+      .forEach((row) => row.classList.remove('drop-before', 'drop-after', 'drop-inside'));
   treeList.addEventListener('dragstart', (event) => {
     const item = (event.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]');
     if (!item || !editable) return;
