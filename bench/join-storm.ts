@@ -268,7 +268,7 @@ function describeRow(r: JoinStormRow): string {
 
 export function renderJoinStorm(rows: ScenarioResult[]): string {
   const mib = (bytes: number): string => `${formatNumber(bytes / MiB, bytes < 10 * MiB ? 2 : 1)} MiB`;
-  const mb = (kb: number | null): string => formatNumber(kb === null ? null : kb / 1024, 0);
+  const _mb = (kb: number | null): string => formatNumber(kb === null ? null : kb / 1024, 0);
   const refOf = (bytes: number): JoinStormRow | undefined =>
     rows.find((r) => r.label === 'hocuspocus')?.joinStorm?.rows.find((x) => x.documentBytes === bytes && x.start === 'warm');
   let out =

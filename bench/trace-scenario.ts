@@ -22,16 +22,7 @@ import { REPO_ROOT } from './run-info.js';
 import type { ScenarioArgs, ScenarioResult, Target } from './scenarios.js';
 import type { StorageBytes } from './servers.js';
 import { nowMs } from './stats.js';
-import {
-  type BlockDelta,
-  PaperReplay,
-  TRACE_FIXTURE,
-  firstDifference,
-  loadTrace,
-  paperDelta,
-  paperPlainText,
-  traceTextAfter,
-} from './trace-replay.js';
+import { PaperReplay, TRACE_FIXTURE, firstDifference, loadTrace, paperDelta, paperPlainText, traceTextAfter } from './trace-replay.js';
 
 /** Keystrokes replayed with `--ci` (the bench test's short prefix). */
 export const TRACE_CI_KEYSTROKES = 2000;

@@ -5,7 +5,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Protocol } from './frames.js';
-import { type ClientContext, type Counters, BenchClient, Probe, Reader, Writer, emptyCounters } from './clients.js';
+import { type ClientContext, type Counters, type BenchClient, Probe, Reader, Writer, emptyCounters } from './clients.js';
 import { Histogram, type HistogramJson, nowMs } from './stats.js';
 
 export interface WorkloadConfig {

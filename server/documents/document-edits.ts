@@ -5,7 +5,7 @@
  * state and returns what that transaction changed as one update (copy-change.ts).
  * Pure.
  */
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import type { DocumentKind } from '../persistence/documents.js';
 import { applyTreeEdits } from '../research-trees/tree-edits.js';
 import { isEditFailure, type EditFailure, type EditOutcome, type EditSuccess } from './edit-requests.js';

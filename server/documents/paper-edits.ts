@@ -13,7 +13,7 @@
  * Pure: no I/O.
  */
 import type { Node as ModelNode } from 'prosemirror-model';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { EditOpError, isEditFailure, parseOps, type EditOutcome } from './edit-requests.js';
 import { markdownToBlocks } from './formats/markdown-import.js';
 import { checkedBlocks } from './formats/paper-fit.js';

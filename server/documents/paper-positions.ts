@@ -9,7 +9,7 @@ import { walkPaperText, type PaperTextTree } from './paper-text.js';
 
 export type PaperYNode = Y.XmlElement | Y.XmlText | Y.XmlHook;
 // Yjs types are invariant in their event type; `any` is the only common supertype (internal only).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: Yjs types are invariant in their event type; internal only
 type AnyType = Y.AbstractType<any>;
 
 /** The text rule's view of the live Yjs types (also walked by authorship's blame). */

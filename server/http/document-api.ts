@@ -14,7 +14,6 @@ import type { DocumentRef } from '../persistence/storage.js';
 import { readAs } from '../persistence/user-context.js';
 import type { Principal } from '../auth/authorizer.js';
 import { presentUsers, PresenceUnavailableError, type PresenceEntry } from '../cluster/presence.js';
-import type { HttpRequest } from '../transport/transport.js';
 import type { DocumentWrites } from '../documents/document-writes.js';
 import { importFormat } from '../documents/formats/content-import.js';
 import { adminRoutes } from './admin-api.js';

@@ -9,7 +9,7 @@
  *   3. anything else (missing, NaN, booleans, objects), as if equal.
  * Pure: no I/O, no Node APIs (the browser app imports it).
  */
-import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
+import { generateNKeysBetween } from 'fractional-indexing';
 
 /** An order value as the state may hold it: a number, a string, or junk from some client. */
 export type OrderValue = number | string | null;

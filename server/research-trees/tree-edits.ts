@@ -7,7 +7,7 @@
  * Y.Doc untouched, byte for byte, and names the op.
  * Pure: no I/O.
  */
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { EditOpError, isEditFailure, parseOps, type EditOutcome } from '../documents/edit-requests.js';
 import { addEdge, createNode, deleteNode, moveNode, removeEdge, renameNode, setStatus } from './operations.js';
 import { EDGES_MAP, NODES_MAP, renderTree } from './render.js';

@@ -93,7 +93,10 @@ export class StatelessDocumentRequests implements SocketRequests {
 
   refuse(session: DocumentSession, payload: string, status: number, reason: string): void {
     // Not parsed (too large, or over the rate): the op and id are picked out, as far as they can be.
-    this.answer(session, OP.exec(payload)?.[1] ?? 'error', unescape(REQUEST_ID.exec(payload)?.[1]), { status, body: { error: reason } });
+    this.answer(session, OP.exec(payload)?.[1] ?? 'error', unescapedRequestId(REQUEST_ID.exec(payload)?.[1]), {
+      status,
+      body: { error: reason },
+    });
   }
 
   handle(session: DocumentSession, payload: string): void {
@@ -171,7 +174,7 @@ export class StatelessDocumentRequests implements SocketRequests {
   }
 }
 
-function unescape(id: string | undefined): string | null {
+function unescapedRequestId(id: string | undefined): string | null {
   if (id === undefined) return null;
   try {
     return JSON.parse(`"${id}"`) as string;

@@ -33,7 +33,7 @@ const NAME = 'kill9-forwarded';
 const AWARENESS_BOUND_MS = AWARENESS_TIMEOUT_MS + AWARENESS_TIMEOUT_MS / 10 + 3_000;
 
 let database: TestDatabase;
-let instances: ChildServer[] = [];
+const instances: ChildServer[] = [];
 let forwarder: TcpForwarder;
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 
 let database: TestDatabase;
 let redis: ThrowawayRedis;
-let servers: RunningServer[] = [];
+const servers: RunningServer[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('redisout');

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { diffPapers, type PaperDiff, type TextChange } from '../../server/documents/paper-diff.js';
 import { renderPaper, type PaperContent, type ProseMirrorNode } from '../../server/documents/paper.js';
 import { code, h, li, p, paperDoc, quote, text, ul } from '../helpers/documents.js';

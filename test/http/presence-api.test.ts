@@ -1,13 +1,3 @@
-/**
- * GET /api/documents/:name/presence: who is in a document, across instances. Token mode:
- * two servers on one PostgreSQL database, each with its own RedisPresence on one Redis
- * (a key prefix of this run's own, removed afterwards), give the same answer, one row
- * per user with the names from the users table; authorization as for the history (401,
- * 403, 404). Open mode in memory: anonymous sessions, no names. Redis unreachable: 503.
- * The entries are written through the presence objects directly (the socket wiring is
- * tested with the protocol).
- */
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { testRedis } from '../helpers/redis.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

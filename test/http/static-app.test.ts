@@ -92,9 +92,9 @@ describe.each(TRANSPORTS)('the browser app over %s', (transport) => {
   it('answers 404 for a missing file with an extension, 403 outside the directory', async () => {
     expect((await rawGet(port, '/assets/missing.js')).status).toBe(404);
     expect((await rawGet(port, '/missing.css')).status).toBe(404);
-    const escape = await rawGet(port, '/%2e%2e/%2e%2e/package.json');
-    expect(escape.status).toBe(403);
-    expect(escape.body).not.toContain('"dependencies"');
+    const outside = await rawGet(port, '/%2e%2e/%2e%2e/package.json');
+    expect(outside.status).toBe(403);
+    expect(outside.body).not.toContain('"dependencies"');
   });
 
   it('keeps API paths out of the app', async () => {

@@ -452,7 +452,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
         expect(victimListener.total).toBe(3);
         expect(victimListener.refusals).toHaveLength(1);
         expect(victimListener.refusals[0]?.meta).toBe(badMeta);
-        expect((victimListener.refusals[0]?.error as { code?: string }).code).toBe('23514');
+        expect((victimListener.refusals[0]?.error as { code?: string } | undefined)?.code).toBe('23514');
         expect(bystanderListener.total).toBe(5);
         expect(bystanderListener.refusals).toHaveLength(0);
         // Permanent: refused at once, not retried with backoff.
@@ -493,7 +493,7 @@ function storageSuite(kind: 'postgres' | 'pglite'): void {
         await s.flush();
         expect(listener.events.join(' ')).toBe('c1 r c1');
         expect(listener.refusals[0]?.meta).toBe(odd);
-        expect((listener.refusals[0]?.error as { code?: string }).code).toBe('P0001');
+        expect((listener.refusals[0]?.error as { code?: string } | undefined)?.code).toBe('P0001');
         // Retried with backoff first: at least 5 failures before the row was given up on.
         expect(s.stats.failedAttempts).toBeGreaterThanOrEqual(4);
         expect(s.stats.refusedRows).toBe(1);

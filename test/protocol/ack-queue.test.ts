@@ -184,7 +184,7 @@ describe('AckQueue (through a HocuspocusConnection)', () => {
     const { storage, connect } = await setup();
     const a = await connect(DOC);
     // MemoryStorage refuses an append to a document that no longer exists, synchronously.
-    storage.append = (documentId, update, meta, listener) => listener.refused(meta, new Error(`document ${documentId} is gone`));
+    storage.append = (documentId, _update, meta, listener) => listener.refused(meta, new Error(`document ${documentId} is gone`));
 
     a.send(updateFrame(DOC, new Editor(100).insert('refused at once')));
 

@@ -9,7 +9,6 @@ import type { DocumentRef, StoredDocument } from '../../server/persistence/stora
 import { authFrame, step1Frame, updateFrame } from '../helpers/frames.js';
 import { RawClient, textUpdate } from '../helpers/raw-client.js';
 import { closeServers, startTestServer, TRANSPORTS } from '../helpers/servers.js';
-import { waitFor } from '../helpers/wait.js';
 
 /** The in-process storage with a fault injected: loads of some documents fail (`failures` times, or always). */
 class FlakyStorage extends MemoryStorage {

@@ -65,7 +65,7 @@ describe('Keepalive pings', () => {
   });
 
   it("spreads connections over the groups; each one's ping topic is its group's", () => {
-    const { hub, ticks, watched, keepalive } = setup();
+    const { ticks, watched, keepalive } = setup();
     const connections = Array.from({ length: GROUPS + 2 }, () => watched());
 
     expect(connections.map((c) => c.keepaliveGroup)).toEqual([...Array.from({ length: GROUPS }, (_, i) => i), 0, 1]);

@@ -422,7 +422,7 @@ async function check(
     expect(a.isOpen && b.isOpen).toBe(true);
 
     // Presence: each witness's id shows its own state only, at the other witness and at the fresh client.
-    for (const [i, w] of witnesses.entries()) {
+    for (const [i, _w] of witnesses.entries()) {
       const other = witnesses[1 - i]!;
       const own = JSON.stringify(witnessState(i));
       const states = received(other, DOC).filter((e) => e.clientId === WITNESS_IDS[i] && e.json !== null);
