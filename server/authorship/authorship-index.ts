@@ -37,7 +37,7 @@ export interface Sender {
   readonly sessionId: string;
   /** The room's own cleanup, not an author's edit. */
   readonly byServer: boolean;
-  /** Stored time (ms) of its first and last row. */
+  /** Stored time (ms) of its first update and of its last. */
   firstAt: number;
   lastAt: number;
 }
@@ -238,7 +238,7 @@ export class AuthorshipIndex {
       return;
     }
     const key: RowKey = { at: row.createdAt.getTime(), position: row.position };
-    const sender = this.senderOf(row, key.at);
+    const sender = this.senderOf(row, key.at, row.lastAt.getTime());
     const { structs, ds } = decoded;
     let onlyClient: number | null = null;
     let pure = true;
@@ -306,19 +306,20 @@ export class AuthorshipIndex {
     return record;
   }
 
-  private senderOf(row: AuthorshipLogRow, at: number): number {
+  /** The row's sender, its first and last times widened to the row's. */
+  private senderOf(row: AuthorshipLogRow, firstAt: number, lastAt: number): number {
     const byServer = row.operationType === SERVER_CLEANUP;
     const key = `${row.userId ?? ''}\u0000${row.sessionId}\u0000${byServer ? 1 : 0}`;
     let index = this.senderIndex.get(key);
     if (index === undefined) {
       index = this.senders.length;
-      this.senders.push({ userId: row.userId, sessionId: row.sessionId, byServer, firstAt: at, lastAt: at });
+      this.senders.push({ userId: row.userId, sessionId: row.sessionId, byServer, firstAt, lastAt });
       this.senderIndex.set(key, index);
       return index;
     }
     const sender = this.senders[index]!;
-    if (at < sender.firstAt) sender.firstAt = at;
-    if (at > sender.lastAt) sender.lastAt = at;
+    if (firstAt < sender.firstAt) sender.firstAt = firstAt;
+    if (lastAt > sender.lastAt) sender.lastAt = lastAt;
     return index;
   }
 }

@@ -27,6 +27,8 @@ export interface AuthorshipLogRow {
   readonly update: Uint8Array;
   /** When the (first) update of the row was stored. */
   readonly createdAt: Date;
+  /** When the last of its updates was (createdAt for a row of one update). */
+  readonly lastAt: Date;
 }
 
 /** Where a read of one document's log stopped. */
@@ -46,7 +48,7 @@ export const LOG_PAGE_ROWS = 10_000;
 
 const HORIZON_SQL = 'select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon';
 
-const COLUMNS = 'position, user_id, session_id, operation_type, update, created_at';
+const COLUMNS = 'position, user_id, session_id, operation_type, update, created_at, coalesce(merged_until, created_at) as last_at';
 
 /** Rows above a position ($2), by position, a page ($3) at a time: the ordinary tail, via (document_id, position). */
 const ABOVE_SQL = `select ${COLUMNS} from collaborations
@@ -63,6 +65,7 @@ interface RawRow {
   operation_type: string;
   update: Uint8Array;
   created_at: Date;
+  last_at: Date;
 }
 
 /**
@@ -109,5 +112,6 @@ function toLogRow(row: RawRow): AuthorshipLogRow {
     operationType: row.operation_type,
     update: row.update,
     createdAt: row.created_at,
+    lastAt: row.last_at,
   };
 }

@@ -17,7 +17,7 @@ let position = 0;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 function row(userId: string | null, sessionId: string, update: Uint8Array, at: number, operationType = 'update'): AuthorshipLogRow {
-  return { position: ++position, userId, sessionId, operationType, update, createdAt: new Date(T0 + at) };
+  return { position: ++position, userId, sessionId, operationType, update, createdAt: new Date(T0 + at), lastAt: new Date(T0 + at) };
 }
 
 /** An editor: its own Y.Doc, and every update it makes as a log row (one per transaction). */
