@@ -10,7 +10,6 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { HocuspocusProvider } from '@hocuspocus/provider';
 import { InProcessBusHub } from '../../server/cluster/bus.js';
 import { InProcessLocks } from '../../server/cluster/locks.js';
 import type { DocumentAuthor, PaperBlame } from '../../server/authorship/authorship-types.js';
