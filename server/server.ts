@@ -22,7 +22,8 @@ import type { ApiDependencies } from './http/api-dependencies.js';
 import { withCors } from './http/cors.js';
 import { rateLimitRoutes } from './http/rate-limit.js';
 import { authenticatedUserOf } from './http/request-auth.js';
-import { createHttpHandler } from './http/routes.js';
+import { BUILT_IN_ROUTES, createHttpHandler, type RouteTable } from './http/routes.js';
+import { openApiRoute } from './http/openapi.js';
 import { createStaticFiles } from './http/static-files.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -240,12 +241,13 @@ async function assemble(
   };
   // Writes to a document's content over HTTP (raw updates, edit ops, a new document's content).
   const documentWrites = new DocumentWrites({ rooms, logger });
-  const api = [
+  const api: RouteTable[] = [
     ...documentRoutes(apiDependencies, documentWrites),
     ...versionRoutes(apiDependencies, documentRequests),
     ...contentRoutes(apiDependencies, documentRequests, documentWrites),
     ...lifecycleRoutes(apiDependencies, rooms),
     ...authorshipRoutes(apiDependencies, rooms, awarenessNames),
+    openApiRoute(() => [...BUILT_IN_ROUTES, ...api]),
   ];
   // Counted per user (from the authentication the route then reuses), else per address, and route;
   // CORS outside, so a 429 carries its headers.

@@ -25,7 +25,7 @@ import type { ApiDependencies } from './api-dependencies.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
 import { apiRoute, HttpError, noContent } from './http-error.js';
 import { requireAdmin } from './request-auth.js';
-import { json, type RouteTable } from './routes.js';
+import { json, type RouteDescription, type RouteTable } from './routes.js';
 
 /** Open mode has no tokens to revoke, but the route still records what it is given: as long as a default token lives. */
 const DEFAULT_REVOCATION_MS = (DEFAULT_MAX_TOKEN_TTL_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
@@ -45,11 +45,18 @@ const sessionParams = z.object({ id: z.string().min(1).max(255) });
 const auditQuery = z.object({ limit: positiveIntegerParam(AUDIT_MAX_LIMIT).optional(), before: uuid().optional() });
 
 type AdminHandler = (request: HttpRequest, params: Readonly<Record<string, string>>, db: Db) => Promise<HttpResponse>;
+/** An admin route's description: every one is called by the admin and may answer 501 without the database. */
+type AdminDescription = Omit<RouteDescription, 'caller'>;
 
 export function adminRoutes(deps: ApiDependencies): RouteTable[] {
-  const route = (method: string, pattern: string, handler: AdminHandler): RouteTable => ({
+  const route = (method: string, pattern: string, description: AdminDescription, handler: AdminHandler): RouteTable => ({
     method,
     pattern,
+    description: {
+      ...description,
+      caller: 'admin',
+      responses: { 501: { description: 'STORAGE=memory: the admin API needs the database' }, ...description.responses },
+    },
     handler: apiRoute(async (request, params) => {
       requireAdmin(deps, request);
       if (!deps.db) throw new HttpError(501, 'the admin API needs the database: this server runs with STORAGE=memory');
@@ -59,86 +66,160 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
   const audit = (entry: Omit<AuditEntry, 'actor'>) => recordAuditSafely(deps.db, deps.logger, { actor: 'admin', ...entry });
 
   return [
-    route('POST', '/api/admin/users', async (request, _params, db) => {
-      const body = parseBody(userBody, request);
-      const user = await createUser(db, body);
-      if (!user) throw new HttpError(409, `email: a user with email ${JSON.stringify(body.email)} already exists`);
-      await audit({ action: 'user.create', resourceType: 'user', resourceId: user.id, details: { email: body.email, name: body.name } });
-      return json(201, { id: user.id });
-    }),
+    route(
+      'POST',
+      '/api/admin/users',
+      {
+        summary: 'Create a user: 201 `{id}`',
+        body: { json: userBody },
+        responses: { 201: { description: 'created' }, 409: { description: 'the email is taken' } },
+      },
+      async (request, _params, db) => {
+        const body = parseBody(userBody, request);
+        const user = await createUser(db, body);
+        if (!user) throw new HttpError(409, `email: a user with email ${JSON.stringify(body.email)} already exists`);
+        await audit({ action: 'user.create', resourceType: 'user', resourceId: user.id, details: { email: body.email, name: body.name } });
+        return json(201, { id: user.id });
+      },
+    ),
 
-    route('POST', '/api/admin/projects', async (request, _params, db) => {
-      const body = parseBody(projectBody, request);
-      const project = await createProject(db, body);
-      if (!project) throw new HttpError(404, `ownerId: no user with id ${body.ownerId}`);
-      await audit({ action: 'project.create', resourceType: 'project', resourceId: project.id, details: { ...body } });
-      return json(201, { id: project.id });
-    }),
+    route(
+      'POST',
+      '/api/admin/projects',
+      {
+        summary: 'Create a project: 201 `{id}`',
+        body: { json: projectBody },
+        responses: { 201: { description: 'created' }, 404: { description: 'no such owner' } },
+      },
+      async (request, _params, db) => {
+        const body = parseBody(projectBody, request);
+        const project = await createProject(db, body);
+        if (!project) throw new HttpError(404, `ownerId: no user with id ${body.ownerId}`);
+        await audit({ action: 'project.create', resourceType: 'project', resourceId: project.id, details: { ...body } });
+        return json(201, { id: project.id });
+      },
+    ),
 
-    route('POST', '/api/admin/projects/:id/members', async (request, params, db) => {
-      const { id: projectId } = validate(projectParams, params, 'path');
-      const { userId, role } = parseBody(memberBody, request);
-      const result = await setMember(db, projectId, userId, role);
-      if (result === 'no-project') throw new HttpError(404, `no project with id ${projectId}`);
-      if (result === 'no-user') throw new HttpError(404, `userId: no user with id ${userId}`);
-      await audit({ action: 'project.member.set', resourceType: 'project', resourceId: projectId, details: { userId, role } });
-      // A changed role (e.g. editor → viewer) applies to the user's open documents at once.
-      deps.accessEvents.publish({ type: 'membership-changed', userId, projectId });
-      return noContent();
-    }),
+    route(
+      'POST',
+      '/api/admin/projects/:id/members',
+      {
+        summary: "Set a user's role in a project",
+        params: projectParams,
+        body: { json: memberBody },
+        responses: { 204: { description: 'set' }, 404: { description: 'no such project or user' } },
+      },
+      async (request, params, db) => {
+        const { id: projectId } = validate(projectParams, params, 'path');
+        const { userId, role } = parseBody(memberBody, request);
+        const result = await setMember(db, projectId, userId, role);
+        if (result === 'no-project') throw new HttpError(404, `no project with id ${projectId}`);
+        if (result === 'no-user') throw new HttpError(404, `userId: no user with id ${userId}`);
+        await audit({ action: 'project.member.set', resourceType: 'project', resourceId: projectId, details: { userId, role } });
+        // A changed role (e.g. editor → viewer) applies to the user's open documents at once.
+        deps.accessEvents.publish({ type: 'membership-changed', userId, projectId });
+        return noContent();
+      },
+    ),
 
-    route('DELETE', '/api/admin/projects/:id/members/:userId', async (_request, params, db) => {
-      const { id: projectId, userId } = validate(memberParams, params, 'path');
-      if (!(await removeMember(db, projectId, userId))) throw new HttpError(404, `user ${userId} is not a member of project ${projectId}`);
-      // Sockets of this user on this project's documents re-check (and close) now.
-      deps.accessEvents.publish({ type: 'membership-removed', userId, projectId });
-      await audit({ action: 'project.member.remove', resourceType: 'project', resourceId: projectId, details: { userId } });
-      return noContent();
-    }),
+    route(
+      'DELETE',
+      '/api/admin/projects/:id/members/:userId',
+      {
+        summary: 'Remove a member; their sockets on the project close',
+        params: memberParams,
+        responses: { 204: { description: 'removed' }, 404: { description: 'not a member' } },
+      },
+      async (_request, params, db) => {
+        const { id: projectId, userId } = validate(memberParams, params, 'path');
+        if (!(await removeMember(db, projectId, userId)))
+          throw new HttpError(404, `user ${userId} is not a member of project ${projectId}`);
+        // Sockets of this user on this project's documents re-check (and close) now.
+        deps.accessEvents.publish({ type: 'membership-removed', userId, projectId });
+        await audit({ action: 'project.member.remove', resourceType: 'project', resourceId: projectId, details: { userId } });
+        return noContent();
+      },
+    ),
 
-    route('POST', '/api/admin/documents', async (request, _params, db) => {
-      const body = parseBody(documentBody, request);
-      if (!(await findProject(db, body.projectId))) throw new HttpError(404, `projectId: no project with id ${body.projectId}`);
-      const { document, created } = await createDocument(db, body.name, body.kind, body.projectId);
-      if (!created) throw new HttpError(409, `name: a document named ${JSON.stringify(body.name)} already exists`);
-      await audit({ action: 'document.create', resourceType: 'document', resourceId: document.id, details: { ...body } });
-      return json(201, { id: document.id, name: document.name });
-    }),
+    route(
+      'POST',
+      '/api/admin/documents',
+      {
+        summary: 'Create a document in a project: 201 `{id, name}`',
+        body: { json: documentBody },
+        responses: { 201: { description: 'created' }, 404: { description: 'no such project' }, 409: { description: 'the name is taken' } },
+      },
+      async (request, _params, db) => {
+        const body = parseBody(documentBody, request);
+        if (!(await findProject(db, body.projectId))) throw new HttpError(404, `projectId: no project with id ${body.projectId}`);
+        const { document, created } = await createDocument(db, body.name, body.kind, body.projectId);
+        if (!created) throw new HttpError(409, `name: a document named ${JSON.stringify(body.name)} already exists`);
+        await audit({ action: 'document.create', resourceType: 'document', resourceId: document.id, details: { ...body } });
+        return json(201, { id: document.id, name: document.name });
+      },
+    ),
 
-    route('POST', '/api/admin/tokens', async (request, _params, db) => {
-      if (!deps.tokens) throw new HttpError(409, 'AUTH_SECRET is not set: this server runs in open mode and cannot mint tokens');
-      const { userId, ttlSeconds } = parseBody(tokenBody, request);
-      // No longer than the server accepts (and keeps a revocation): MAX_TOKEN_TTL_SECONDS.
-      const maxTtl = deps.tokens.maxTtlSeconds;
-      if (ttlSeconds !== undefined && ttlSeconds > maxTtl)
-        throw new HttpError(400, `ttlSeconds: Too big: expected number to be <=${maxTtl} (MAX_TOKEN_TTL_SECONDS)`);
-      if (!(await findUser(db, userId))) throw new HttpError(404, `userId: no user with id ${userId}`);
-      const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? maxTtl);
-      const expiresAt = new Date(claims.expiresAt).toISOString();
-      // The session id, never the token: the trail must not hold credentials.
-      await audit({ action: 'token.mint', resourceType: 'session', resourceId: claims.sessionId, details: { userId, expiresAt } });
-      // sessionId: what POST /api/admin/sessions/:id/revoke takes.
-      return json(201, { token, sessionId: claims.sessionId, expiresAt });
-    }),
+    route(
+      'POST',
+      '/api/admin/tokens',
+      {
+        summary: 'Mint a token for a user: 201 `{token, sessionId, expiresAt}`',
+        body: { json: tokenBody },
+        responses: {
+          201: { description: 'minted' },
+          404: { description: 'no such user' },
+          409: { description: 'open mode: no AUTH_SECRET' },
+        },
+      },
+      async (request, _params, db) => {
+        if (!deps.tokens) throw new HttpError(409, 'AUTH_SECRET is not set: this server runs in open mode and cannot mint tokens');
+        const { userId, ttlSeconds } = parseBody(tokenBody, request);
+        // No longer than the server accepts (and keeps a revocation): MAX_TOKEN_TTL_SECONDS.
+        const maxTtl = deps.tokens.maxTtlSeconds;
+        if (ttlSeconds !== undefined && ttlSeconds > maxTtl)
+          throw new HttpError(400, `ttlSeconds: Too big: expected number to be <=${maxTtl} (MAX_TOKEN_TTL_SECONDS)`);
+        if (!(await findUser(db, userId))) throw new HttpError(404, `userId: no user with id ${userId}`);
+        const { token, claims } = await deps.tokens.mint(userId, ttlSeconds ?? maxTtl);
+        const expiresAt = new Date(claims.expiresAt).toISOString();
+        // The session id, never the token: the trail must not hold credentials.
+        await audit({ action: 'token.mint', resourceType: 'session', resourceId: claims.sessionId, details: { userId, expiresAt } });
+        // sessionId: what POST /api/admin/sessions/:id/revoke takes.
+        return json(201, { token, sessionId: claims.sessionId, expiresAt });
+      },
+    ),
 
-    route('POST', '/api/admin/sessions/:id/revoke', async (_request, params) => {
-      const { id: sessionId } = validate(sessionParams, params, 'path');
-      // Kept as long as a token of the session could still be valid (MAX_TOKEN_TTL_SECONDS and the
-      // clock skew of iat), so no token outlasts its revocation; in PostgreSQL, so no restart forgets it.
-      const userId = await deps.sessions.revoke(sessionId, deps.clock.now() + (deps.tokens?.longestValidityMs ?? DEFAULT_REVOCATION_MS));
-      deps.accessEvents.publish({ type: 'session-revoked', sessionId });
-      await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
-      return noContent();
-    }),
+    route(
+      'POST',
+      '/api/admin/sessions/:id/revoke',
+      {
+        summary: "Revoke a session (a token's `jti`); its sockets close",
+        params: sessionParams,
+        responses: { 204: { description: 'revoked' } },
+      },
+      async (_request, params) => {
+        const { id: sessionId } = validate(sessionParams, params, 'path');
+        // Kept as long as a token of the session could still be valid (MAX_TOKEN_TTL_SECONDS and the
+        // clock skew of iat), so no token outlasts its revocation; in PostgreSQL, so no restart forgets it.
+        const userId = await deps.sessions.revoke(sessionId, deps.clock.now() + (deps.tokens?.longestValidityMs ?? DEFAULT_REVOCATION_MS));
+        deps.accessEvents.publish({ type: 'session-revoked', sessionId });
+        await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
+        return noContent();
+      },
+    ),
 
-    route('GET', '/api/admin/audit', async (request, _params, db) => {
-      const { limit, before } = validate(auditQuery, queryObject(request), 'query');
-      const entries = await listAudit(db, { limit, before });
-      return json(200, {
-        entries,
-        // Cursor for the next (older) page, null on the last one.
-        nextBefore: entries.length > 0 && entries.length === (limit ?? 100) ? entries[entries.length - 1]!.id : null,
-      });
-    }),
+    route(
+      'GET',
+      '/api/admin/audit',
+      { summary: 'The audit log, newest first: `{entries, nextBefore}`', query: auditQuery, responses: { 200: { description: 'a page' } } },
+      async (request, _params, db) => {
+        const { limit, before } = validate(auditQuery, queryObject(request), 'query');
+        const entries = await listAudit(db, { limit, before });
+        return json(200, {
+          entries,
+          // Cursor for the next (older) page, null on the last one.
+          nextBefore: entries.length > 0 && entries.length === (limit ?? 100) ? entries[entries.length - 1]!.id : null,
+        });
+      },
+    ),
   ];
 }

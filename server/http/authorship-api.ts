@@ -39,6 +39,11 @@ export function authorshipRoutes(deps: ApiDependencies, rooms: RoomRegistry, nam
     {
       method: 'GET',
       pattern: '/api/documents/:name/authors',
+      description: {
+        summary: "Each user's inserted and deleted characters and first and last edit",
+        caller: 'user',
+        responses: { 200: { description: 'the authors' }, 501: { description: 'STORAGE=memory keeps no log' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const { document } = await authorizeDocument(deps, request, principal, params.name!);
@@ -49,6 +54,11 @@ export function authorshipRoutes(deps: ApiDependencies, rooms: RoomRegistry, nam
     {
       method: 'GET',
       pattern: '/api/documents/:name/blame',
+      description: {
+        summary: 'A paper: `{text, spans}` who wrote each span; a tree: `{nodes}` who created and last edited each node',
+        caller: 'user',
+        responses: { 200: { description: 'the blame' }, 501: { description: 'STORAGE=memory keeps no log' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const { document } = await authorizeDocument(deps, request, principal, params.name!);

@@ -14,6 +14,8 @@ import { z } from 'zod';
 import type { Principal } from '../auth/authorizer.js';
 import type { DocumentWrites } from '../documents/document-writes.js';
 import { MAX_EDIT_OPS } from '../documents/edit-requests.js';
+import { paperEditOp } from '../documents/paper-edit-ops.js';
+import { treeEditOp } from '../research-trees/tree-edit-ops.js';
 import { contentFormat } from '../documents/formats/content-formats.js';
 import { initialPaperUpdate, type ImportFormat } from '../documents/formats/content-import.js';
 import type { ServerUpdateAuthor } from '../documents/server-update.js';
@@ -31,6 +33,13 @@ import { json, type RouteTable } from './routes.js';
 const contentQuery = z.object({ format: contentFormat });
 // Each op is parsed on its own by the document's kind (edit-requests.ts), so a bad one is named by its index.
 const editsBody = z.strictObject({ ops: z.array(z.unknown()).min(1).max(MAX_EDIT_OPS) });
+// What the OpenAPI document shows: the same body with each op as the kind's parser (paper or tree) takes it.
+const documentedEditsBody = editsBody.extend({
+  ops: z
+    .array(z.union([paperEditOp, treeEditOp]))
+    .min(1)
+    .max(MAX_EDIT_OPS),
+});
 
 /**
  * Who a write over HTTP is stored for: the caller's user, and a session of this request's
@@ -90,6 +99,17 @@ export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests,
     {
       method: 'GET',
       pattern: '/api/documents/:name/content',
+      description: {
+        summary: "The document's content in a format: json (default), markdown, html (sanitized), text or yjs (one update)",
+        caller: 'user',
+        query: contentQuery,
+        responses: {
+          200: {
+            description: 'the content',
+            contentTypes: ['application/json', 'text/markdown', 'text/html', 'text/plain', 'application/octet-stream'],
+          },
+        },
+      },
       handler: apiRoute(async (request, params) => {
         const { document } = await authorized(request, params.name!, 'read');
         const { format } = validate(contentQuery, queryObject(request), 'query');
@@ -103,6 +123,12 @@ export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests,
     {
       method: 'POST',
       pattern: '/api/documents/:name/updates',
+      description: {
+        summary: 'Apply one Yjs v1 update, answered once committed: `{stateVector}` (base64)',
+        caller: 'user',
+        body: { binary: 'application/octet-stream' },
+        responses: { 200: { description: 'applied and committed' } },
+      },
       handler: apiRoute(async (request, params) => {
         const { principal, document } = await authorized(request, params.name!, 'write');
         const { stateVector } = await writes.update(document, httpAuthor(principal, 'update'), octetStreamBody(request));
@@ -112,6 +138,15 @@ export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests,
     {
       method: 'POST',
       pattern: '/api/documents/:name/edits',
+      description: {
+        summary: 'Apply edit ops, all or nothing, answered once committed: `{applied, ids, stateVector}`',
+        caller: 'user',
+        body: { json: documentedEditsBody },
+        responses: {
+          200: { description: 'applied and committed' },
+          422: { description: 'an op cannot apply (e.g. anchor not found): `{error, op}`, nothing changed' },
+        },
+      },
       handler: apiRoute(async (request, params) => {
         const { principal, document } = await authorized(request, params.name!, 'write');
         const { ops } = parseBody(editsBody, request);

@@ -52,6 +52,11 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'GET',
       pattern: '/api/me',
+      description: {
+        summary: 'The caller: `{id, name, email}`, or `{id: null, name: null}` in open mode',
+        caller: 'user',
+        responses: { 200: { description: 'the caller' }, 501: { description: 'STORAGE=memory has no users' } },
+      },
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         if (principal.userId === null) return json(200, { id: null, name: null } satisfies Me);
@@ -65,6 +70,12 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'GET',
       pattern: '/api/documents',
+      description: {
+        summary: 'The documents the caller can read: `[{id, name, kind, projectId, updatedAt}]`',
+        caller: 'user',
+        query: listQuery,
+        responses: { 200: { description: 'the readable documents' }, 501: { description: 'no database to list documents from' } },
+      },
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         const { projectId } = validate(listQuery, queryObject(request), 'query');
@@ -78,6 +89,11 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'GET',
       pattern: '/api/projects',
+      description: {
+        summary: "The caller's projects: `[{id, name, role}]`",
+        caller: 'user',
+        responses: { 200: { description: 'the projects' }, 501: { description: 'STORAGE=memory has no projects' } },
+      },
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         return json(200, await callerProjects(deps, principal));
@@ -86,6 +102,16 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'POST',
       pattern: '/api/documents',
+      description: {
+        summary: 'Create a document, optionally with initial content: 201 `{id, name, kind}`',
+        caller: 'user',
+        body: { json: createBody },
+        responses: {
+          201: { description: 'created' },
+          404: { description: 'no such project' },
+          409: { description: 'the name is taken' },
+        },
+      },
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(createBody, request);
@@ -118,6 +144,12 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'GET',
       pattern: '/api/documents/:name/history',
+      description: {
+        summary: "A page of the document's update log, newest first: `{document, entries, nextBefore}`",
+        caller: 'user',
+        query: historyQuery,
+        responses: { 200: { description: 'the page' }, 501: { description: 'STORAGE=memory keeps no history' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const { limit, before } = validate(historyQuery, queryObject(request), 'query');
@@ -139,6 +171,11 @@ function readWriteRoutes(deps: ApiDependencies, writes: DocumentWrites): RouteTa
     {
       method: 'GET',
       pattern: '/api/documents/:name/presence',
+      description: {
+        summary: 'Who is in the document, on every instance: `{document, users: [{id, name, since, instance}]}`',
+        caller: 'user',
+        responses: { 200: { description: 'the present users' }, 503: { description: 'presence is unavailable (Redis): retry' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const name = params.name!;

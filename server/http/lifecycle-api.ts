@@ -44,6 +44,11 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
     {
       method: 'DELETE',
       pattern: '/api/documents/:name',
+      description: {
+        summary: 'Move the document to the trash; its sockets close on every instance',
+        caller: 'user',
+        responses: { 204: { description: 'in the trash' }, 501: { description: 'STORAGE=memory' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const { document } = await authorizeDocument(deps, request, principal, params.name!, 'write');
@@ -64,6 +69,16 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
     {
       method: 'PATCH',
       pattern: '/api/documents/:name',
+      description: {
+        summary: 'Rename: `{id, name}`; the old name stays an alias',
+        caller: 'user',
+        body: { json: nameBody },
+        responses: {
+          200: { description: 'renamed (or unchanged)' },
+          409: { description: 'the name is taken, or the document was renamed too often' },
+          501: { description: 'STORAGE=memory' },
+        },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(nameBody, request);
@@ -93,6 +108,12 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
     {
       method: 'POST',
       pattern: '/api/documents/:name/duplicate',
+      description: {
+        summary: 'A copy of the current content under a new name, without history: 201 `{id, name, kind}`',
+        caller: 'user',
+        body: { json: nameBody },
+        responses: { 201: { description: 'copied' }, 409: { description: 'the name is taken' }, 501: { description: 'STORAGE=memory' } },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const body = parseBody(nameBody, request);
@@ -114,6 +135,12 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
     {
       method: 'GET',
       pattern: '/api/trash',
+      description: {
+        summary: "The trash of the caller's projects (owners): `[{id, name, kind, projectId, deletedAt, deletedBy}]`",
+        caller: 'user',
+        query: trashQuery,
+        responses: { 200: { description: 'the trashed documents' }, 501: { description: 'STORAGE=memory' } },
+      },
       handler: apiRoute(async (request) => {
         const principal = await authenticateRequest(deps, request);
         const { projectId } = validate(trashQuery, queryObject(request), 'query');
@@ -126,6 +153,17 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
     {
       method: 'POST',
       pattern: '/api/trash/:id/restore',
+      description: {
+        summary: 'Restore a document from the trash: `{id, name, kind, projectId}`',
+        caller: 'user',
+        params: trashParams,
+        responses: {
+          200: { description: 'restored' },
+          404: { description: 'not in the trash' },
+          409: { description: 'its name belongs to another document now' },
+          501: { description: 'STORAGE=memory' },
+        },
+      },
       handler: apiRoute(async (request, params) => {
         const principal = await authenticateRequest(deps, request);
         const { id } = validate(trashParams, { id: params.id }, 'path');

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { z } from 'zod';
 import { documentNameProblem } from '../document-name.js';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../transport/transport.js';
 import type { ErrorBody } from './api-types.js';
@@ -6,12 +7,67 @@ import type { ErrorBody } from './api-types.js';
 /** A JSON API route: `params` holds the decoded `:name` segments. */
 export type ApiRoute = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse> | HttpResponse;
 
+/** Who may call a route: anyone, a user (a bearer JWT in token mode, no one in open mode) or the admin (ADMIN_TOKEN). */
+export type RouteCaller = 'anyone' | 'user' | 'admin';
+
+/** One answer of a route: what it means and, where it is typed, its JSON body. */
+export interface ResponseDescription {
+  readonly description: string;
+  readonly schema?: z.ZodType;
+  /** A body that is not JSON (e.g. `text/markdown`, `application/octet-stream`). */
+  readonly contentTypes?: readonly string[];
+}
+
+/**
+ * What a route takes and answers, for the OpenAPI document (openapi.ts): the schemas are the
+ * zod objects the handler validates with, so the document cannot drift from what is accepted.
+ */
+export interface RouteDescription {
+  readonly summary: string;
+  readonly caller: RouteCaller;
+  /** The path's `:x` segments other than `:name` (always a document name), as the handler checks them. */
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  /** A JSON body's schema, or a binary body's media type. */
+  readonly body?: { readonly json: z.ZodType; readonly optional?: boolean } | { readonly binary: string };
+  /** The answers that are not the common errors (400, 401, 403, 404, 429: added to every route that can give them). */
+  readonly responses: Readonly<Record<number, ResponseDescription>>;
+}
+
 export interface RouteTable {
   readonly method: string;
   /** Pattern like `/api/documents/:name/history`; `:x` matches one percent-encoded segment; `:name` is always a document name (400 unless valid). */
   readonly pattern: string;
   readonly handler: ApiRoute;
+  readonly description?: RouteDescription;
 }
+
+/** The routes the handler below answers itself, before the JSON API: described here so the OpenAPI document has them too. */
+export const BUILT_IN_ROUTES: readonly Pick<RouteTable, 'method' | 'pattern' | 'description'>[] = [
+  {
+    method: 'GET',
+    pattern: '/healthz',
+    description: { summary: 'Liveness: the process answers', caller: 'anyone', responses: { 200: { description: '`{status: "ok"}`' } } },
+  },
+  {
+    method: 'GET',
+    pattern: '/readyz',
+    description: {
+      summary: 'Readiness: `{status: "ready"}`, `{status: "degraded", ...parts}` or 503 `{status: "not ready", reason}`',
+      caller: 'anyone',
+      responses: { 200: { description: 'ready or degraded' }, 503: { description: 'not ready' } },
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/metrics',
+    description: {
+      summary: 'Prometheus metrics',
+      caller: 'anyone',
+      responses: { 200: { description: 'Prometheus text exposition format', contentTypes: ['text/plain'] } },
+    },
+  },
+];
 
 export interface HttpDependencies {
   readonly registry: Registry;

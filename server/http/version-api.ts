@@ -18,7 +18,7 @@ import type { ApiDependencies } from './api-dependencies.js';
 import { parseBody, positiveIntegerParam, queryObject, validate, versionLabel } from './body.js';
 import { apiRoute } from './http-error.js';
 import { authenticateRequest, authorizeDocument } from './request-auth.js';
-import { json, type RouteTable } from './routes.js';
+import { json, type RouteDescription, type RouteTable } from './routes.js';
 
 const createBody = z.strictObject({ label: versionLabel().optional() });
 const listQuery = z.object({
@@ -31,9 +31,10 @@ const diffQuery = z.object({ to: z.union([z.literal('current'), positiveIntegerP
 type RequestOf = (request: HttpRequest, params: Readonly<Record<string, string>>) => DocumentRequest;
 
 export function versionRoutes(deps: ApiDependencies, requests: DocumentRequests): RouteTable[] {
-  const route = (method: string, pattern: string, parse: RequestOf): RouteTable => ({
+  const route = (method: string, pattern: string, description: RouteDescription, parse: RequestOf): RouteTable => ({
     method,
     pattern,
+    description,
     handler: apiRoute(async (request, params) => {
       const principal = await authenticateRequest(deps, request);
       const documentRequest = parse(request, params);
@@ -44,22 +45,68 @@ export function versionRoutes(deps: ApiDependencies, requests: DocumentRequests)
   });
   const version = (params: Readonly<Record<string, string>>): number => validate(versionParam, { v: params.v }, 'path').v;
   return [
-    route('GET', '/api/documents/:name', () => ({ op: 'document.get' })),
-    route('GET', '/api/documents/:name/versions', (request) => ({
-      op: 'versions.list',
-      ...validate(listQuery, queryObject(request), 'query'),
-    })),
-    route('POST', '/api/documents/:name/versions', (request) => {
-      // An empty body is allowed: POST with no label names nothing, it just takes a version.
-      const body = request.body.byteLength === 0 ? {} : parseBody(createBody, request);
-      return { op: 'versions.create', label: body.label ?? null };
-    }),
-    route('GET', '/api/documents/:name/versions/:v', (_request, params) => ({ op: 'versions.get', version: version(params) })),
-    route('GET', '/api/documents/:name/versions/:v/diff', (request, params) => ({
-      op: 'versions.diff',
-      version: version(params),
-      to: validate(diffQuery, queryObject(request), 'query').to ?? 'current',
-    })),
-    route('POST', '/api/documents/:name/versions/:v/restore', (_request, params) => ({ op: 'versions.restore', version: version(params) })),
+    route(
+      'GET',
+      '/api/documents/:name',
+      { summary: 'The document with its rendered content', caller: 'user', responses: { 200: { description: 'the document' } } },
+      () => ({ op: 'document.get' }),
+    ),
+    route(
+      'GET',
+      '/api/documents/:name/versions',
+      { summary: 'Versions, newest first', caller: 'user', query: listQuery, responses: { 200: { description: 'a page of versions' } } },
+      (request) => ({
+        op: 'versions.list',
+        ...validate(listQuery, queryObject(request), 'query'),
+      }),
+    ),
+    route(
+      'POST',
+      '/api/documents/:name/versions',
+      {
+        summary: 'Name a version of the current state (the body may be empty)',
+        caller: 'user',
+        body: { json: createBody, optional: true },
+        responses: { 201: { description: 'the version' } },
+      },
+      (request) => {
+        // An empty body is allowed: POST with no label names nothing, it just takes a version.
+        const body = request.body.byteLength === 0 ? {} : parseBody(createBody, request);
+        return { op: 'versions.create', label: body.label ?? null };
+      },
+    ),
+    route(
+      'GET',
+      '/api/documents/:name/versions/:v',
+      { summary: 'One version with its content', caller: 'user', params: versionParam, responses: { 200: { description: 'the version' } } },
+      (_request, params) => ({ op: 'versions.get', version: version(params) }),
+    ),
+    route(
+      'GET',
+      '/api/documents/:name/versions/:v/diff',
+      {
+        summary: 'A structured diff of the version with another one or the current state',
+        caller: 'user',
+        params: versionParam,
+        query: diffQuery,
+        responses: { 200: { description: 'the diff' } },
+      },
+      (request, params) => ({
+        op: 'versions.diff',
+        version: version(params),
+        to: validate(diffQuery, queryObject(request), 'query').to ?? 'current',
+      }),
+    ),
+    route(
+      'POST',
+      '/api/documents/:name/versions/:v/restore',
+      {
+        summary: 'Restore the version, as a forward edit',
+        caller: 'user',
+        params: versionParam,
+        responses: { 200: { description: 'restored' } },
+      },
+      (_request, params) => ({ op: 'versions.restore', version: version(params) }),
+    ),
   ];
 }
