@@ -34,6 +34,18 @@ const contentQuery = z.object({ format: contentFormat });
 // Each op is parsed on its own by the document's kind (edit-requests.ts), so a bad one is named by its index.
 const editsBody = z.strictObject({ ops: z.array(z.unknown()).min(1).max(MAX_EDIT_OPS) });
 // What the OpenAPI document shows: the same body with each op as the kind's parser (paper or tree) takes it.
+// The answers' shapes for the OpenAPI document, held to the answer types the routes return.
+const updateAnswer = z.object({
+  stateVector: z.string().describe("the document's state vector after the commit, base64"),
+}) satisfies z.ZodType<UpdateAnswer>;
+const editAnswer = updateAnswer.extend({
+  applied: z.number().int(),
+  ids: z.record(z.string(), z.string()).describe('the id each creating op made, by the op index'),
+}) satisfies z.ZodType<EditAnswer>;
+const editRefusal = z.object({
+  error: z.string(),
+  op: z.number().int().describe('the index of the op that cannot apply'),
+}) satisfies z.ZodType<EditRefusal>;
 const documentedEditsBody = editsBody.extend({
   ops: z
     .array(z.union([paperEditOp, treeEditOp]))
@@ -127,7 +139,7 @@ export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests,
         summary: 'Apply one Yjs v1 update, answered once committed: `{stateVector}` (base64)',
         caller: 'user',
         body: { binary: 'application/octet-stream' },
-        responses: { 200: { description: 'applied and committed' } },
+        responses: { 200: { description: 'applied and committed', schema: updateAnswer } },
       },
       handler: apiRoute(async (request, params) => {
         const { principal, document } = await authorized(request, params.name!, 'write');
@@ -143,8 +155,8 @@ export function contentRoutes(deps: ApiDependencies, requests: DocumentRequests,
         caller: 'user',
         body: { json: documentedEditsBody },
         responses: {
-          200: { description: 'applied and committed' },
-          422: { description: 'an op cannot apply (e.g. anchor not found): `{error, op}`, nothing changed' },
+          200: { description: 'applied and committed', schema: editAnswer },
+          422: { description: 'an op cannot apply (e.g. anchor not found): `{error, op}`, nothing changed', schema: editRefusal },
         },
       },
       handler: apiRoute(async (request, params) => {
