@@ -5,11 +5,14 @@
  *
  * Why a second read cannot just ask for positions above the highest one seen: positions are
  * taken in one order and committed in another (server/persistence/compaction.ts), so a row
- * below that position may commit after the read. The read therefore also records the
- * transaction-id horizon it ran under (every transaction below it had finished, so all its
- * rows were visible), and the next read takes the rows above the position seen plus those of
- * transactions at or above that horizon. Some come twice; the index folds a row it already
- * has without change (authorship-index.ts).
+ * below that position may commit after the read. The read therefore first takes a snapshot of
+ * which transactions are still running (`pg_current_snapshot`: those in progress, and `xmax`,
+ * from which on none had started). A row it did not see belongs to one of them, or started
+ * later: the next read takes the rows above the position seen, plus those below it from those
+ * transactions. Not "every transaction since the oldest one running" (the horizon compaction
+ * uses): that horizon is the whole server's, and one long transaction anywhere would make every
+ * read take the whole log again. Some rows come twice; the index folds a row it already has
+ * without change (authorship-index.ts).
  *
  * Rows a compaction coarsened (one session's updates merged into one row) come back as new
  * rows with the same content: also folded without change. Rows HISTORY_RETENTION_DAYS
@@ -35,8 +38,9 @@ export interface AuthorshipLogRow {
 export interface LogCursor {
   /** Highest position read. */
   readonly position: number;
-  /** Transaction-id horizon taken before the read. */
-  readonly horizon: number;
+  /** Before the read: the first transaction id not started yet, and those still running (at most one per connection to the server). */
+  readonly xmax: number;
+  readonly running: readonly number[];
 }
 
 /**
@@ -46,7 +50,10 @@ export interface LogCursor {
  */
 export const LOG_PAGE_ROWS = 10_000;
 
-const HORIZON_SQL = 'select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon';
+// The running ids as text: an int8[] would come back as strings anyway.
+const SNAPSHOT_SQL = `select pg_snapshot_xmax(s)::text::bigint as xmax,
+        array_to_string(array(select x::text from pg_snapshot_xip(s) x), ',') as running
+   from pg_current_snapshot() s`;
 
 const COLUMNS = 'position, user_id, session_id, operation_type, update, created_at, coalesce(merged_until, created_at) as last_at';
 
@@ -54,9 +61,17 @@ const COLUMNS = 'position, user_id, session_id, operation_type, update, created_
 const ABOVE_SQL = `select ${COLUMNS} from collaborations
    where document_id = $1 and position > $2 order by position limit $3`;
 
-/** Rows at or below the previous read's position ($4) whose transactions had not finished then ($5), paged likewise. */
-const LATE_SQL = `select ${COLUMNS} from collaborations
-   where document_id = $1 and position > $2 and position <= $4 and tx >= $5 order by position limit $3`;
+/**
+ * Rows at or below the previous read's position ($4) of transactions that had not started then
+ * ($5: its xmax) or were running ($6), paged likewise; two parts, each via (document_id, tx).
+ */
+const LATE_SQL = `select * from (
+     select ${COLUMNS} from collaborations
+      where document_id = $1 and position > $2 and position <= $4 and tx >= $5
+     union all
+     select ${COLUMNS} from collaborations
+      where document_id = $1 and position > $2 and position <= $4 and tx = any($6::bigint[])
+   ) late order by position limit $3`;
 
 interface RawRow {
   position: number;
@@ -78,12 +93,13 @@ export async function readAuthorshipLog(
   since: LogCursor | null,
   fold: (rows: readonly AuthorshipLogRow[]) => void,
 ): Promise<LogCursor> {
-  // Taken first, in a statement of its own: every row of a transaction below it is visible to the next ones.
-  const { rows: head } = await db.query<{ horizon: number }>(HORIZON_SQL);
-  const horizon = head[0]!.horizon;
+  // Taken first, in a statement of its own: a row the reads below miss is of a transaction it lists as running or not started.
+  const { rows: head } = await db.query<{ xmax: number; running: string }>(SNAPSHOT_SQL);
+  const snapshot = head[0]!;
+  const running = snapshot.running === '' ? [] : snapshot.running.split(',').map(Number);
   const position = await readPages(db, ABOVE_SQL, [documentId, since?.position ?? 0], fold);
-  if (since !== null) await readPages(db, LATE_SQL, [documentId, 0, since.position, since.horizon], fold);
-  return { position: Math.max(position, since?.position ?? 0), horizon };
+  if (since !== null) await readPages(db, LATE_SQL, [documentId, 0, since.position, since.xmax, since.running], fold);
+  return { position: Math.max(position, since?.position ?? 0), xmax: snapshot.xmax, running };
 }
 
 /** Runs a paged query (`$2` the position to continue after, `$3` the page size) to its end; returns the highest position read. */

@@ -62,7 +62,7 @@ export class Authorship {
       this.cache.put(document.id, { index, cursor, bytes: 0 });
     } else {
       // Folding is idempotent, so the cursor may only move forward; an older read leaves it.
-      if (cursor.horizon >= cached.cursor.horizon) cached.cursor = cursor;
+      if (cursor.xmax >= cached.cursor.xmax) cached.cursor = cursor;
       this.cache.put(document.id, cached);
     }
     return index;
