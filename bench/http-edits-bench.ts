@@ -28,12 +28,12 @@ y-websocket client reads it. Prints p50, p99 and max from request to answer (the
 after the commit) per kind of write, with the load average and the CPU the rest of the machine
 used meanwhile. The server runs in this process on a scratch PostgreSQL database.`,
   options: {
-    paragraphs: { type: 'string', value: 'N', default: '200', description: 'paragraphs the paper starts with (default: 200)' },
+    paragraphs: { type: 'string', value: 'N', default: '200', description: 'paragraphs the paper starts with' },
     typing: {
       type: 'string',
       value: 'N',
       default: '10',
-      description: 'keystrokes per second of the typing client (default: 10; 0: nobody types)',
+      description: 'keystrokes per second of the typing client (0: nobody types)',
     },
   },
   arguments: [{ name: 'requests', description: 'requests of each kind (default: 300)' }],

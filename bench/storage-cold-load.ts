@@ -9,13 +9,24 @@
  */
 import pino from 'pino';
 import * as Y from 'yjs';
+import { parseCli } from '../server/command-line.js';
 import { loadDocumentState } from '../server/persistence/compaction.js';
 import { createPgDb } from '../server/persistence/pg-db.js';
 import { DurableStorage } from '../server/persistence/durable-storage.js';
 
 async function main(): Promise<void> {
-  const [url, name] = process.argv.slice(2);
-  if (!url || !name) throw new Error('usage: storage-cold-load.js <postgres-url> <document-name>');
+  const cli = parseCli({
+    command: 'node dist/bench/storage-cold-load.js',
+    summary: `One cold load of a document, in a process of its own (the storage bench runs it): find and
+load through DurableStorage with nothing warmed up, then a Y.Doc built from the state. Prints
+one JSON line (loadMs, stateBytes, applyMs, stateVector, text, merge, tailRows).`,
+    arguments: [
+      { name: 'postgres-url', description: 'the database holding the document' },
+      { name: 'document-name', description: 'the document to load' },
+    ],
+  });
+  const [url, name] = cli.positionals;
+  if (!url || !name || cli.positionals.length > 2) cli.fail('expects <postgres-url> <document-name>');
   const logger = pino({ level: 'warn' });
   const db = createPgDb({ connectionString: url, logger });
   // No background compaction: the load alone is measured.

@@ -65,7 +65,7 @@ const CLIS: Cli[] = [
   },
   {
     source: 'server/main.ts',
-    mentions: ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'AUTH_SECRET', 'README', '--help'],
+    mentions: ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'REDIS_URL', 'AUTH_SECRET', 'docs/contracts.md', '--help'],
     invalid: { args: ['--port', '8080'], names: '--port' },
   },
   {
@@ -145,6 +145,26 @@ const CLIS: Cli[] = [
     source: 'bench/bus-cost.ts',
     mentions: ['--updates', '--rounds', '--per-turn', '--redis-server', '--no-pin', '--help'],
     invalid: { args: ['--updates', 'many'], names: '--updates' },
+  },
+  {
+    source: 'bench/authorship-bench.ts',
+    mentions: ['--size', '--row-chars', '--editors', '--burst', '--help'],
+    invalid: { args: ['--size', 'many'], names: '--size' },
+  },
+  {
+    source: 'bench/http-edits-bench.ts',
+    mentions: ['requests', '--paragraphs', '--typing', '--help'],
+    invalid: { args: ['--paragraphs', 'many'], names: '--paragraphs' },
+  },
+  {
+    source: 'bench/cpu-profile-summary.ts',
+    mentions: ['cpuprofile', '--top', '--help'],
+    invalid: { args: ['--top', 'many', 'x.cpuprofile'], names: '--top' },
+  },
+  {
+    source: 'bench/storage-cold-load.ts',
+    mentions: ['postgres-url', 'document-name', '--help'],
+    invalid: { args: ['a', 'b', 'c'], names: "'c'" },
   },
   {
     source: 'cli/token.ts',
