@@ -94,6 +94,19 @@ export interface Config {
   readonly autoVersionQuietMs: number;
   /** ... and at least this often while editing goes on. */
   readonly autoVersionMaxMs: number;
+  /** Webhooks (server/webhooks/): `document.updated` at most once per document per this long. */
+  readonly webhookDebounceMs: number;
+  /** ... how often each instance looks for events due. */
+  readonly webhookPollMs: number;
+  /** ... deliveries one instance has in flight at once. */
+  readonly webhookConcurrency: number;
+  /** ... a receiver that has not answered 2xx within this long failed the attempt. */
+  readonly webhookTimeoutMs: number;
+  /** ... the first retry after this long, doubling up to `webhookRetryMaxMs` between attempts… */
+  readonly webhookRetryFirstMs: number;
+  readonly webhookRetryMaxMs: number;
+  /** ... until this long after the first attempt: then the delivery is given up (`failed`). */
+  readonly webhookRetryWindowMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -204,6 +217,15 @@ export function configFromEnv(env: Env = process.env): Config {
     treeProjectionMaxDelayMs: integer(env, 'TREE_PROJECTION_MAX_DELAY_MS', 30_000, 0),
     autoVersionQuietMs: integer(env, 'AUTO_VERSION_QUIET_MS', 60_000, 1),
     autoVersionMaxMs: integer(env, 'AUTO_VERSION_MAX_MS', 600_000, 1),
+    webhookDebounceMs: integer(env, 'WEBHOOK_DEBOUNCE_MS', 2_000, 0, 3_600_000),
+    webhookPollMs: integer(env, 'WEBHOOK_POLL_MS', 500, 10, 60_000),
+    webhookConcurrency: integer(env, 'WEBHOOK_CONCURRENCY', 8, 1, 256),
+    // The contract's ceilings: an answer within 10 s delivers, the first retry comes within 10 s,
+    // attempts are at most 5 minutes apart.
+    webhookTimeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 10_000),
+    webhookRetryFirstMs: integer(env, 'WEBHOOK_RETRY_FIRST_MS', 5_000, 1, 10_000),
+    webhookRetryMaxMs: integer(env, 'WEBHOOK_RETRY_MAX_MS', 300_000, 1, 300_000),
+    webhookRetryWindowMs: integer(env, 'WEBHOOK_RETRY_WINDOW_MS', 86_400_000, 1_000, 7 * 86_400_000),
   };
 }
 

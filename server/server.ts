@@ -47,6 +47,7 @@ import { AutoVersions } from './versions/auto-versions.js';
 import { DocumentRequests } from './versions/document-requests.js';
 import { StatelessDocumentRequests } from './versions/version-stateless.js';
 import { Versions, type VersionListener } from './versions/versions.js';
+import { WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';
 
 export type { InjectedStorage };
 
@@ -164,6 +165,9 @@ async function assemble(
   const denialAudit = tokens ? new DenialAudit(db, logger, { perSecond: config.auditDenialsPerSecond, clock }) : null;
   // Denials held back for aggregation are written before the database closes.
   if (denialAudit) disposers.add('denial audit', (deadline) => beforeDeadline(denialAudit.close(), deadline, undefined));
+  // Every instance delivers webhooks; the database decides which one takes which delivery.
+  const webhooks = db ? new WebhookDispatcher({ db, clock, logger, ...webhookSettingsOf(config) }) : null;
+  if (webhooks) disposers.add('webhook dispatcher', (deadline) => webhooks.close(deadline));
   const autoVersions = versions
     ? new AutoVersions({ versions, locks: documentLock, clock, logger, quietMs: config.autoVersionQuietMs, maxMs: config.autoVersionMaxMs })
     : null;
@@ -374,6 +378,16 @@ function chooseAuthorizer(
   if (tokens) throw new Error('AUTH_SECRET needs the database (users, projects, memberships): the injected storage has none');
   logger.warn('open mode (no AUTH_SECRET): every connection is an anonymous editor and documents are created on first use');
   return openAuthorizer;
+}
+
+function webhookSettingsOf(config: Config): Omit<DispatcherOptions, 'db' | 'clock' | 'logger'> {
+  return {
+    debounceMs: config.webhookDebounceMs,
+    pollMs: config.webhookPollMs,
+    concurrency: config.webhookConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    retry: { firstMs: config.webhookRetryFirstMs, maxMs: config.webhookRetryMaxMs, windowMs: config.webhookRetryWindowMs },
+  };
 }
 
 function awarenessLimitsOf(config: Config): AwarenessLimits {

@@ -1,7 +1,7 @@
 /**
  * The admin API (docs/contracts.md "HTTP API"), behind `Authorization: Bearer $ADMIN_TOKEN`:
- * users, projects, memberships, documents, tokens, session revocation and the audit log.
- * Without ADMIN_TOKEN every route answers 404. Every change is recorded in the audit log;
+ * users, projects, memberships, documents, tokens, session revocation, the audit log and
+ * webhooks (docs/contracts.md "Webhooks"). Without ADMIN_TOKEN every route answers 404. Every change is recorded in the audit log;
  * changes that take access away are also published as access events, so live sockets
  * re-check at once instead of at their next reconnect.
  */
@@ -21,6 +21,15 @@ import { createDocument } from '../persistence/documents.js';
 import { PROJECT_ROLES } from '../auth/roles.js';
 import { CLOCK_SKEW_SECONDS, DEFAULT_MAX_TOKEN_TTL_SECONDS } from '../auth/tokens.js';
 import type { HttpRequest, HttpResponse } from '../transport/transport.js';
+import { WEBHOOK_EVENTS } from '../webhooks/webhook-events.js';
+import {
+  createWebhook,
+  deleteWebhook,
+  DELIVERIES_MAX_LIMIT,
+  listDeliveries,
+  listWebhooks,
+  MAX_WEBHOOKS,
+} from '../webhooks/webhook-store.js';
 import type { ApiDependencies } from './api-dependencies.js';
 import { documentKind, documentName, parseBody, positiveIntegerParam, queryObject, uuid, validate } from './body.js';
 import { apiRoute, HttpError, noContent } from './http-error.js';
@@ -43,6 +52,22 @@ const memberParams = z.object({ id: uuid(), userId: uuid() });
 // A session id is the token's `jti`: any string (ours are uuids).
 const sessionParams = z.object({ id: z.string().min(1).max(255) });
 const auditQuery = z.object({ limit: positiveIntegerParam(AUDIT_MAX_LIMIT).optional(), before: uuid().optional() });
+const webhookBody = z.strictObject({
+  // http(s) only: a receiver is a web server, and no other scheme reaches a file or a local socket.
+  url: z
+    .string()
+    .trim()
+    .max(2048)
+    .pipe(z.url({ protocol: /^https?$/, error: 'Invalid URL: expected http:// or https://' })),
+  events: z
+    .array(z.enum(WEBHOOK_EVENTS))
+    .min(1)
+    .refine((events) => new Set(events).size === events.length, 'must not name an event twice'),
+  projectId: uuid().nullable().optional(),
+  secret: z.string().min(16).max(1024),
+});
+const webhookParams = z.object({ id: uuid() });
+const deliveriesQuery = z.object({ limit: positiveIntegerParam(DELIVERIES_MAX_LIMIT).optional() });
 
 type AdminHandler = (request: HttpRequest, params: Readonly<Record<string, string>>, db: Db) => Promise<HttpResponse>;
 /** An admin route's description: every one is called by the admin and may answer 501 without the database. */
@@ -204,6 +229,76 @@ export function adminRoutes(deps: ApiDependencies): RouteTable[] {
         deps.accessEvents.publish({ type: 'session-revoked', sessionId });
         await audit({ action: 'session.revoke', resourceType: 'session', resourceId: sessionId, details: { userId } });
         return noContent();
+      },
+    ),
+
+    route(
+      'POST',
+      '/api/admin/webhooks',
+      {
+        summary: 'Register a webhook: 201 `{id}`',
+        body: { json: webhookBody },
+        responses: {
+          201: { description: 'registered' },
+          404: { description: 'no such project' },
+          409: { description: `${MAX_WEBHOOKS} webhooks exist` },
+        },
+      },
+      async (request, _params, db) => {
+        const body = parseBody(webhookBody, request);
+        const projectId = body.projectId ?? null;
+        if (projectId !== null && !(await findProject(db, projectId)))
+          throw new HttpError(404, `projectId: no project with id ${projectId}`);
+        const webhook = await createWebhook(db, { url: body.url, events: body.events, projectId, secret: body.secret });
+        if (!webhook) throw new HttpError(409, `at most ${MAX_WEBHOOKS} webhooks can be registered: delete one first`);
+        // Never the secret: the trail must not hold credentials.
+        const details = { url: webhook.url, events: webhook.events, projectId };
+        await audit({ action: 'webhook.create', resourceType: 'webhook', resourceId: webhook.id, details });
+        return json(201, { id: webhook.id });
+      },
+    ),
+
+    route(
+      'GET',
+      '/api/admin/webhooks',
+      {
+        summary: 'The webhooks, oldest first, without secrets: `[{id, url, events, projectId, createdAt}]`',
+        responses: { 200: { description: 'the list' } },
+      },
+      async (_request, _params, db) => json(200, await listWebhooks(db)),
+    ),
+
+    route(
+      'DELETE',
+      '/api/admin/webhooks/:id',
+      {
+        summary: 'Delete a webhook and its pending deliveries',
+        params: webhookParams,
+        responses: { 204: { description: 'deleted' }, 404: { description: 'no such webhook' } },
+      },
+      async (_request, params, db) => {
+        const { id } = validate(webhookParams, params, 'path');
+        if (!(await deleteWebhook(db, id))) throw new HttpError(404, `no webhook with id ${id}`);
+        await audit({ action: 'webhook.delete', resourceType: 'webhook', resourceId: id, details: {} });
+        return noContent();
+      },
+    ),
+
+    route(
+      'GET',
+      '/api/admin/webhooks/:id/deliveries',
+      {
+        summary: "A webhook's recent deliveries, newest first: `[{id, event, status, attempts, lastAttemptAt, deliveredAt, …}]`",
+        params: webhookParams,
+        query: deliveriesQuery,
+        responses: { 200: { description: 'the deliveries' }, 404: { description: 'no such webhook' } },
+      },
+      async (request, params, db) => {
+        const { id } = validate(webhookParams, params, 'path');
+        const { limit } = validate(deliveriesQuery, queryObject(request), 'query');
+        const deliveries = await listDeliveries(db, id, limit ?? 100);
+        if (deliveries === null) throw new HttpError(404, `no webhook with id ${id}`);
+        return json(200, deliveries);
       },
     ),
 

@@ -4,6 +4,7 @@
  * in the trash is found by neither, but keeps its names taken.
  */
 import type { DocumentKind } from '../http/api-types.js';
+import { recordEvent } from '../webhooks/outbox.js';
 import type { Db, Queryable } from './db.js';
 
 /** Project that open-mode documents belong to (seeded by migration 003). */
@@ -99,6 +100,7 @@ function inTransaction<T>(db: Queryable, fn: (tx: Queryable) => Promise<T>): Pro
  * A name is never both a document's name and another's alias: the alias is checked again
  * after the insert, in the same transaction, because the insert may have waited for a
  * rename that freed the name and made it an alias (its snapshot predates that alias).
+ * The `document.created` webhook event is written in that transaction too.
  */
 export async function createDocument(
   db: Queryable,
@@ -117,7 +119,10 @@ export async function createDocument(
     const row = rows[0];
     if (!row) return null;
     const alias = await tx.query('select 1 from document_aliases where name = $1', [name]);
-    if (alias.rows.length === 0) return toDocument(row);
+    if (alias.rows.length === 0) {
+      await recordEvent(tx, { event: 'document.created', documentId: row.id });
+      return toDocument(row);
+    }
     await tx.query('delete from documents where id = $1', [row.id]);
     return null;
   });

@@ -35,6 +35,7 @@ import type { Db } from './db.js';
 import { classifyDbError, sqlState, violatedConstraint } from './db.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
 import { DocumentGoneError, type AppendMeta, type CommitListener, type StorageStats } from './storage.js';
+import { markChangedSql } from '../webhooks/outbox.js';
 
 export interface UpdateLogOptions {
   readonly logger?: Logger | undefined;
@@ -82,10 +83,14 @@ interface Entry {
 // offset and length: pg sends a bytea[] as a hex text literal, which doubles the
 // bytes and costs a parse on both ends, while a lone bytea goes over as-is. The
 // statement is prepared once per connection (statementName) and planned once.
+// The same statement marks the batch's documents changed for webhooks (one row per document,
+// none while no webhook exists): their events then commit exactly when the edits do.
 const INSERT_SQL = `
+with logged as (
 insert into collaborations (document_id, user_id, session_id, operation_type, update, size)
 select d, u, s, coalesce(op, 'update'), substring($4::bytea from o for l), l
-  from unnest($1::uuid[], $2::uuid[], $3::text[], $5::int4[], $6::int4[], $7::text[]) as t(d, u, s, o, l, op)`;
+  from unnest($1::uuid[], $2::uuid[], $3::text[], $5::int4[], $6::int4[], $7::text[]) as t(d, u, s, o, l, op))
+${markChangedSql('$1::uuid[]')}`;
 const INSERT_OPTIONS = { statementName: 'scriptorium_append_updates' } as const;
 
 /** One statement = one round trip and one (implicit) transaction. */

@@ -7,9 +7,11 @@
  * (document_id, content_hash) (migration 008) makes the same state impossible to store
  * twice. `insertVersion` inserts with `on conflict do nothing`; when nothing was
  * inserted it tells the two apart: the state is already stored (that version is the
- * answer) or the number was taken (compute it again and retry).
+ * answer) or the number was taken (compute it again and retry). A stored version's
+ * `version.created` webhook event is written by the same statement.
  */
 import type { Queryable } from '../persistence/db.js';
+import { versionCreatedSql } from '../webhooks/outbox.js';
 
 export type VersionKind = 'auto' | 'named';
 
@@ -97,11 +99,15 @@ export async function latestVersion(db: Queryable, documentId: string): Promise<
 
 const INSERT_VERSION_SQL = `with latest as (
          select id, version from document_versions where document_id = $1 order by version desc limit 1
-       )
-       insert into document_versions (document_id, version, label, state, kind, parent_version_id, created_by, content_hash, size)
-       select $1, coalesce((select version from latest), 0) + 1, $2, $3, $4, (select id from latest), $5, $6, $7
-       on conflict do nothing
-       returning id`;
+       ),
+       inserted as (
+         insert into document_versions (document_id, version, label, state, kind, parent_version_id, created_by, content_hash, size)
+         select $1, coalesce((select version from latest), 0) + 1, $2, $3, $4, (select id from latest), $5, $6, $7
+         on conflict do nothing
+         returning id, document_id, version, label, kind, created_by, created_at
+       ),
+       ${versionCreatedSql('inserted')}
+       select id from inserted`;
 
 const VERSION_WITH_HASH_SQL = `select id from document_versions where document_id = $1 and content_hash = $2`;
 

@@ -78,14 +78,14 @@ export async function openDocument(storage: DocumentStorage, name: string): Prom
 
 export { sleep, waitFor } from './wait.js';
 
-/** Wraps a Db and counts statements sent outside transactions, by SQL prefix. */
+/** Wraps a Db and records the statements sent outside transactions, whitespace collapsed. */
 export function countingDb(inner: Db): Db & { statements: string[] } {
   const statements: string[] = [];
   return {
     kind: inner.kind,
     statements,
     query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      statements.push(sql.trim().split(/\s+/).slice(0, 3).join(' '));
+      statements.push(sql.trim().split(/\s+/).join(' '));
       return inner.query<T>(sql, params);
     },
     exec: (sql: string) => inner.exec(sql),

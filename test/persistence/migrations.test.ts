@@ -17,7 +17,14 @@ const TABLES = [
   'research_trees',
   'revoked_sessions',
   'users',
+  'webhook_changes',
+  'webhook_deliveries',
+  'webhook_documents',
+  'webhooks',
 ];
+
+/** Tables created by migrations 007 and later (010: revoked_sessions; 012: the webhooks'; 013: document_aliases). */
+const TABLES_SINCE_007 = new Set(['revoked_sessions', 'webhook_changes', 'webhook_deliveries', 'webhook_documents', 'webhooks', 'document_aliases']);
 
 /** Row-level security (migration 007): one SELECT policy for the reader role per table the HTTP reads touch. */
 const POLICIES = [
@@ -99,8 +106,8 @@ function suite(kind: string, open: () => Promise<{ db: Db; cleanup(): Promise<vo
       // 007's down: no policy, no row-level security, no grant left; the cluster-wide role stays.
       expect(await policies(db)).toEqual({ policies: [], rlsTables: [], readerGrants: [] });
       expect((await db.query(`select 1 from pg_roles where rolname = 'scriptorium_reader'`)).rows).toHaveLength(1);
-      // Down to 006 also drops the tables of later migrations (010: revoked_sessions, 013: document_aliases).
-      expect(await userTables(db)).toEqual(TABLES.filter((table) => table !== 'revoked_sessions' && table !== 'document_aliases'));
+      // Down to 006 also drops the tables of later migrations.
+      expect(await userTables(db)).toEqual(TABLES.filter((table) => !TABLES_SINCE_007.has(table)));
       expect(await migrateDown(db, 100)).toEqual(versions.filter((v) => v < 7).reverse());
       expect(await userTables(db)).toEqual([]);
       expect((await migrationStatus(db)).every((s) => s.appliedAt === null)).toBe(true);

@@ -43,7 +43,7 @@ function delayedCommits(inner: Db, maxDelayMs: number, committed: Committed[]): 
   return {
     kind: inner.kind,
     async query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      if (!sql.trimStart().startsWith('insert into collaborations')) return inner.query<T>(sql, params);
+      if (!sql.includes('insert into collaborations')) return inner.query<T>(sql, params);
       const { result, positions } = await inner.transaction(async (tx) => {
         const result = await tx.query<T>(sql, params);
         const { rows } = await tx.query<{ position: number }>(
