@@ -54,12 +54,16 @@ export class WebhookDispatcher {
   private failing = false;
 
   constructor(private readonly options: DispatcherOptions) {
-    this.stopPolling = options.clock.every(options.pollMs, () => this.poll());
+    this.stopPolling = options.clock.every(options.pollMs, () => void this.poll());
   }
 
-  /** Starts a round unless one runs or the dispatcher is closed. */
-  poll(): void {
-    if (this.closed || this.round !== null) return;
+  /**
+   * Starts a round unless one runs or the dispatcher is closed; settles (never rejects) when
+   * the round, or the one running, has taken its deliveries (their attempts go on).
+   */
+  poll(): Promise<void> {
+    if (this.round !== null) return this.round;
+    if (this.closed) return Promise.resolve();
     this.round = this.runRound()
       .then(
         () => {
@@ -75,6 +79,7 @@ export class WebhookDispatcher {
       .finally(() => {
         this.round = null;
       });
+    return this.round;
   }
 
   /** Stops taking deliveries; waits for attempts in flight until `deadline` (performance.now()), then aborts them. */

@@ -24,8 +24,10 @@ export interface ReceivedRequest {
 export class WebhookReceiver {
   /** Every request, in arrival order, whatever was answered. */
   readonly requests: ReceivedRequest[] = [];
-  /** The status the next requests get. */
+  /** The status the next requests get… */
   status = 200;
+  /** …this long after they arrived. */
+  delayMs = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
 
@@ -75,7 +77,9 @@ export class WebhookReceiver {
         const raw = Buffer.concat(chunks).toString('utf8');
         const answered = this.status;
         this.requests.push({ path: request.url ?? '', headers: request.headers, raw, body: JSON.parse(raw) as WebhookDeliveryBody, answered, at: Date.now() });
-        response.writeHead(answered, { 'content-type': 'text/plain' }).end('ok');
+        const answer = () => response.writeHead(answered, { 'content-type': 'text/plain' }).end('ok');
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
       });
     });
     server.on('connection', (socket) => {

@@ -80,6 +80,7 @@ beforeAll(async () => {
       webhookDebounceMs: DEBOUNCE_MS,
       webhookRetryFirstMs: 100,
       webhookRetryMaxMs: 400,
+      httpRateLimitPerMinute: 100_000,
     },
   });
   db = createPgDb({ connectionString: database.url });
@@ -207,6 +208,7 @@ describe('webhooks', () => {
       },
       15_000,
       'several failed attempts each',
+      100,
     );
     // Back, but answering 503 first: the retries keep their delivery id and body.
     receiver.status = 503;
