@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
+import type { Clock } from '../clock.js';
 import { readStoredUpdates } from '../persistence/compaction.js';
 import type { Db, Queryable } from '../persistence/db.js';
 import { mergeUpdates } from '../persistence/merge.js';
@@ -96,19 +97,19 @@ class TakenElsewhere extends Error {}
 
 /**
  * Turns the marks of up to `limit` documents whose debounce period is over into events; returns
- * how many documents it did. `now` and the debounce are the dispatcher's Clock's.
+ * how many documents it did. Time (the stamps, the events' `createdAt`) is the Clock's.
  */
-export async function convertChanges(db: Db, now: number, debounceMs: number, limit: number, logger: Logger): Promise<number> {
-  const changes = await changedDocuments(db, now - debounceMs, limit);
+export async function convertChanges(db: Db, clock: Pick<Clock, 'now'>, debounceMs: number, limit: number, logger: Logger): Promise<number> {
+  const changes = await changedDocuments(db, clock.now() - debounceMs, limit);
   let done = 0;
   for (const change of changes) {
-    if (await convertChange(db, change, now, debounceMs)) done++;
+    if (await convertChange(db, change, clock, debounceMs)) done++;
     else logger.debug({ documentId: change.documentId }, 'webhook changes taken by another instance');
   }
   return done;
 }
 
-async function convertChange(db: Db, change: ChangedDocument, now: number, debounceMs: number): Promise<boolean> {
+async function convertChange(db: Db, change: ChangedDocument, clock: Pick<Clock, 'now'>, debounceMs: number): Promise<boolean> {
   const subscriptions = await subscriptionsOf(db, change.documentId);
   const events: Array<{ event: WebhookEvent; data: Record<string, unknown> }> = [];
   if (subscriptions !== null) {
@@ -120,6 +121,9 @@ async function convertChange(db: Db, change: ChangedDocument, now: number, debou
       if (subscribed.has('comment.resolved')) for (const comment of comments.resolved) events.push({ event: 'comment.resolved', data: { comment } });
     }
   }
+  // Read when the events are written, not when the round began: the stamps, and so the
+  // events' times, are then a whole period apart however long the reads above took.
+  const now = clock.now();
   try {
     await db.transaction(async (tx) => {
       const taken = await tx.query<{ tx: string }>('delete from webhook_changes where document_id = $1 and tx = any($2::bigint[]) returning tx', [
@@ -137,7 +141,7 @@ async function convertChange(db: Db, change: ChangedDocument, now: number, debou
         [change.documentId, new Date(now), new Date(now - debounceMs)],
       );
       if (stamped.rows.length === 0) throw new TakenElsewhere();
-      await writeEvents(tx, change.documentId, events);
+      await writeEvents(tx, change.documentId, events, now);
     });
   } catch (error) {
     if (error instanceof TakenElsewhere) return false;

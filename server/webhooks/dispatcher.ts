@@ -95,7 +95,7 @@ export class WebhookDispatcher {
 
   private async runRound(): Promise<void> {
     const { db, clock, logger, debounceMs, concurrency, timeoutMs } = this.options;
-    await convertChanges(db, clock.now(), debounceMs, DOCUMENTS_PER_ROUND, logger);
+    await convertChanges(db, clock, debounceMs, DOCUMENTS_PER_ROUND, logger);
     const free = concurrency - this.attempts.size;
     if (free > 0 && !this.closed) {
       const now = clock.now();

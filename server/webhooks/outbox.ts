@@ -29,12 +29,12 @@ export function documentJsonSql(alias: string): string {
 
 /**
  * The statement writing the deliveries of `events`: a query with the columns `event` (text),
- * `document_id`, `project_id` (uuid) and `data` (jsonb, with `document`); one row per event
- * and webhook subscribed to it (its project's or a global one). Usable as a CTE.
+ * `document_id`, `project_id` (uuid), `data` (jsonb, with `document`) and `created_at`; one row
+ * per event and webhook subscribed to it (its project's or a global one). Usable as a CTE.
  */
 export function enqueueSql(events: string): string {
-  return `insert into webhook_deliveries (webhook_id, event, document_id, data)
-    select w.id, e.event, e.document_id, e.data
+  return `insert into webhook_deliveries (webhook_id, event, document_id, data, created_at)
+    select w.id, e.event, e.document_id, e.data, e.created_at
       from (${events}) as e
       join webhooks w on e.event = any (w.events) and (w.project_id is null or w.project_id = e.project_id)`;
 }
@@ -48,7 +48,8 @@ export function versionCreatedSql(inserted: string): string {
     `select 'version.created'::text as event, d.id as document_id, d.project_id,
             jsonb_build_object('document', ${documentJsonSql('d')},
                                'version', jsonb_build_object('id', v.id, 'version', v.version, 'label', v.label, 'kind', v.kind,
-                                                             'createdBy', v.created_by, 'createdAt', ${isoSql('v.created_at')})) as data
+                                                             'createdBy', v.created_by, 'createdAt', ${isoSql('v.created_at')})) as data,
+            v.created_at
        from ${inserted} v join documents d on d.id = v.document_id`,
   )})`;
 }
@@ -84,20 +85,25 @@ export async function recordEvent(db: Queryable, event: RecordedEvent): Promise<
   await writeEvents(db, event.documentId, [{ event: event.event, data: event.data ?? {} }]);
 }
 
-/** Events of one existing document, in one statement (`document` is added to each one's data). */
+/**
+ * Events of one existing document, in one statement (`document` is added to each one's data),
+ * written at `createdAt` (ms since the epoch; default: the transaction's time).
+ */
 export async function writeEvents(
   db: Queryable,
   documentId: string,
   events: ReadonlyArray<{ readonly event: WebhookEvent; readonly data: Readonly<Record<string, unknown>> }>,
+  createdAt?: number,
 ): Promise<void> {
   if (events.length === 0) return;
   await db.query(
     enqueueSql(
       `select e.event, d.id as document_id, d.project_id,
-              e.data || jsonb_build_object('document', ${documentJsonSql('d')}) as data
+              e.data || jsonb_build_object('document', ${documentJsonSql('d')}) as data,
+              coalesce($3::timestamptz, now()) as created_at
          from documents d, jsonb_to_recordset($2::jsonb) as e(event text, data jsonb)
         where d.id = $1`,
     ),
-    [documentId, JSON.stringify(events)],
+    [documentId, JSON.stringify(events), createdAt === undefined ? null : new Date(createdAt)],
   );
 }

@@ -268,7 +268,7 @@ describe('webhooks', () => {
     const busyTimes = times(busyId);
     expect(busyTimes.length).toBeGreaterThanOrEqual(3);
     expect(busyTimes.length).toBeLessThanOrEqual(typingFor / DEBOUNCE_MS + 2);
-    for (let i = 1; i < busyTimes.length; i++) expect(busyTimes[i]! - busyTimes[i - 1]!).toBeGreaterThanOrEqual(DEBOUNCE_MS - 50);
+    for (let i = 1; i < busyTimes.length; i++) expect(busyTimes[i]! - busyTimes[i - 1]!).toBeGreaterThanOrEqual(DEBOUNCE_MS);
     expect(times(quietId)).toHaveLength(1);
     expect(receiver.acceptedTwice()).toEqual([]);
   }, 60_000);
