@@ -53,9 +53,12 @@ create table webhook_changes (
   primary key (document_id, tx)
 );
 
--- When the dispatcher last turned a document's changes into events (its Clock): the next
--- changes wait until WEBHOOK_DEBOUNCE_MS after it.
+-- Per document, what the dispatcher last announced: when (its Clock; the next changes wait
+-- until WEBHOOK_DEBOUNCE_MS after it), and the Yjs state vector of the state whose comments it
+-- had looked at: a comment or a `resolved` written after it is new. Null: not looked at since
+-- comment webhooks cover the document.
 create table webhook_documents (
-  document_id uuid primary key references documents (id) on delete cascade,
-  notified_at timestamptz not null
+  document_id   uuid primary key references documents (id) on delete cascade,
+  notified_at   timestamptz not null,
+  comments_seen bytea
 );

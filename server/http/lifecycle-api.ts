@@ -34,6 +34,7 @@ import { documentName, parseBody, queryObject, uuid, validate } from './body.js'
 import { apiRoute, HttpError, noContent } from './http-error.js';
 import { authenticateRequest, authorizeCreation, authorizeDocument, authorizeFoundDocument, deniedRequest } from './request-auth.js';
 import { json, type RouteTable } from './routes.js';
+import { recordEvent } from '../webhooks/outbox.js';
 
 const nameBody = z.strictObject({ name: documentName() }) satisfies z.ZodType<DocumentNameBody>;
 const trashQuery = z.object({ projectId: uuid().optional() });
@@ -55,8 +56,11 @@ export function lifecycleRoutes(deps: ApiDependencies, rooms: RoomRegistry): Rou
         const db = requireDb(deps);
         const trashed = await db.transaction(async (tx) => {
           const moved = await trashDocument(tx, document.id, principal.userId, new Date(deps.clock.now()));
-          // Webhooks (issue 21): the `document.deleted` event is to be recorded in the outbox here,
-          // in this transaction, once the outbox exists.
+          // The webhook event commits with the move, or neither does.
+          if (moved) {
+            const data = { deletedBy: moved.deletedBy, deletedAt: moved.deletedAt.toISOString() };
+            await recordEvent(tx, { event: 'document.deleted', documentId: document.id, data });
+          }
           return moved;
         });
         if (!trashed) throw new HttpError(404, `no document named ${JSON.stringify(params.name!)}`);

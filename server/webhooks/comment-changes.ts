@@ -1,49 +1,25 @@
 /**
- * Which comments some logged updates created or resolved, read from the document's state and
- * the updates alone (no earlier copy of the comments is kept anywhere): a comment was created
- * by them when the item holding it in the `comments` map came in one of them and replaced no
- * earlier value of its key; resolved when its `resolved` field's current item came in one of
- * them and is true (a plain-object comment: when it was rewritten by them with `resolved`
- * true). An update Yjs delivers twice (a retried commit) may so report a comment twice, which
- * at-least-once receivers already deduplicate for.
+ * Which comments of a paper were created or resolved since an earlier look at it, told from its
+ * current state and the state vector of the state looked at then (`seen`): a comment was created
+ * since when the item holding it in the `comments` map is newer than `seen` and replaced no
+ * earlier value of its key; resolved since when its `resolved` field's current item is newer
+ * than `seen` and true (a plain-object comment: when it was rewritten since with `resolved`
+ * true). Nothing else is kept between looks, and which log rows brought the changes does not
+ * matter, so compaction rewriting the log changes nothing here.
+ *
+ * Never looked at (`seen` null: the document predates its comment webhooks): every comment is
+ * newer, so only those whose `createdAt` is not before `announceFrom` are announced, and a
+ * resolution only with its comment's creation (a resolution carries no time).
  */
 import * as Y from 'yjs';
 import { COMMENTS_MAP, listComments } from '../documents/comments.js';
 import type { WebhookComment } from './webhook-events.js';
 
-/** The ids of the structs some updates carry: per client, clock ranges. */
-export class UpdateContents {
-  private readonly ranges = new Map<number, Array<readonly [start: number, end: number]>>();
-  /** Whether any of them writes a value or a type (what a comment is made of; typing writes neither). */
-  readonly writesValues: boolean;
-
-  constructor(updates: readonly Uint8Array[]) {
-    let writesValues = false;
-    for (const update of updates) {
-      let structs: ReturnType<typeof Y.decodeUpdate>['structs'];
-      try {
-        structs = Y.decodeUpdate(update).structs;
-      } catch {
-        continue; // a row Yjs cannot read is not in the state either (quarantine)
-      }
-      for (const struct of structs) {
-        if (!(struct instanceof Y.Item)) continue;
-        const list = this.ranges.get(struct.id.client) ?? [];
-        list.push([struct.id.clock, struct.id.clock + struct.length]);
-        this.ranges.set(struct.id.client, list);
-        if (struct.content instanceof Y.ContentAny || struct.content instanceof Y.ContentType) writesValues = true;
-      }
-    }
-    this.writesValues = writesValues;
-  }
-
-  /** True when the item with this id came in one of the updates. */
-  has(id: Y.ID): boolean {
-    const list = this.ranges.get(id.client);
-    if (list === undefined) return false;
-    for (const [start, end] of list) if (id.clock >= start && id.clock < end) return true;
-    return false;
-  }
+export interface CommentBaseline {
+  /** Y.encodeStateVector of the state last looked at; null: never looked at. */
+  readonly seen: Uint8Array | null;
+  /** With `seen` null: announce comments created (their `createdAt`, ms) from this time on. */
+  readonly announceFrom: number;
 }
 
 export interface CommentChanges {
@@ -53,39 +29,85 @@ export interface CommentChanges {
 
 const NO_CHANGES: CommentChanges = { created: [], resolved: [] };
 
-/** The comments of `doc` (a paper's state, `contents` applied) that `contents` created or resolved. */
-export function commentChanges(doc: Y.Doc, contents: UpdateContents): CommentChanges {
+/** The comments of `doc` (a paper's current state) created or resolved since `baseline`. */
+export function commentChanges(doc: Y.Doc, baseline: CommentBaseline): CommentChanges {
+  const seen = baseline.seen === null ? new Map<number, number>() : Y.decodeStateVector(baseline.seen);
+  const isNew = (id: Y.ID): boolean => id.clock >= (seen.get(id.client) ?? 0);
   const comments = doc.getMap<unknown>(COMMENTS_MAP);
   const created = new Set<string>();
   const resolved = new Set<string>();
   for (const [id, item] of comments._map) {
-    if (item.deleted || !contents.has(item.id)) {
-      // Unchanged entry: a Y.Map comment may still have been resolved inside it.
-      const value = comments.get(id);
-      if (!item.deleted && value instanceof Y.Map && resolvedBy(value, contents)) resolved.add(id);
-      continue;
-    }
+    if (item.deleted) continue;
     const value = comments.get(id);
-    if (item.left === null) created.add(id);
-    if (value instanceof Y.Map ? resolvedBy(value, contents) : item.left !== null && isObject(value) && (value as { resolved?: unknown }).resolved === true) {
-      resolved.add(id);
-    }
+    const isCreated = isNew(item.id) && item.left === null;
+    if (isCreated) created.add(id);
+    const isResolved =
+      value instanceof Y.Map
+        ? newlyTrue(value as Y.Map<unknown>, 'resolved', isNew)
+        : isNew(item.id) && (item.left !== null || isCreated) && isObject(value) && (value as { resolved?: unknown }).resolved === true;
+    if (isResolved) resolved.add(id);
   }
   if (created.size === 0 && resolved.size === 0) return NO_CHANGES;
   const views = new Map(listComments(doc).map((view) => [view.id, view]));
-  const pick = (ids: Set<string>): WebhookComment[] =>
+  const announced = (id: string): boolean => {
+    if (baseline.seen !== null) return true;
+    const createdAt = Date.parse(views.get(id)?.createdAt ?? '');
+    return Number.isFinite(createdAt) && createdAt >= baseline.announceFrom;
+  };
+  const pick = (ids: Iterable<string>): WebhookComment[] =>
     [...ids].flatMap((id) => {
       const view = views.get(id);
       if (view === undefined) return []; // not a readable comment (no body)
-      return [{ id, body: view.body, authorId: view.authorId, authorName: view.authorName, createdAt: view.createdAt, resolved: view.resolved, quote: view.quote }];
+      return [
+        {
+          id,
+          body: view.body,
+          authorId: view.authorId,
+          authorName: view.authorName,
+          createdAt: view.createdAt,
+          resolved: view.resolved,
+          quote: view.quote,
+        },
+      ];
     });
-  return { created: pick(created), resolved: pick(resolved) };
+  const createdIds = [...created].filter(announced);
+  const resolvedIds = baseline.seen === null ? [...resolved].filter((id) => createdIds.includes(id)) : [...resolved];
+  return { created: pick(createdIds), resolved: pick(resolvedIds) };
 }
 
-/** Whether the comment's current `resolved` is true and was written by `contents`. */
-function resolvedBy(comment: Y.Map<unknown>, contents: UpdateContents): boolean {
-  const item = comment._map.get('resolved');
-  return item !== undefined && !item.deleted && contents.has(item.id) && comment.get('resolved') === true;
+/** Whether the map's `key` is true and was written since (its current item is new). */
+function newlyTrue(map: Y.Map<unknown>, key: string, isNew: (id: Y.ID) => boolean): boolean {
+  const item = map._map.get(key);
+  return item !== undefined && !item.deleted && isNew(item.id) && map.get(key) === true;
+}
+
+/** The state vector that covers both (per client the higher clock): a look never moves `seen` back. */
+export function laterStateVector(a: Uint8Array | null, b: Uint8Array): Uint8Array {
+  if (a === null) return b;
+  const merged = Y.decodeStateVector(a);
+  for (const [client, clock] of Y.decodeStateVector(b)) merged.set(client, Math.max(clock, merged.get(client) ?? 0));
+  // Y.encodeStateVector takes a Doc or a decoded state vector.
+  return Y.encodeStateVector(merged);
+}
+
+/**
+ * Whether any of `updates` writes a value or a type — what comments are made of; typing and
+ * formatting write neither, so a look at the state can be skipped after them (`seen` then stays
+ * where it was, and the next look still finds whatever was missed).
+ */
+export function writesValues(updates: readonly Uint8Array[]): boolean {
+  for (const update of updates) {
+    let structs: ReturnType<typeof Y.decodeUpdate>['structs'];
+    try {
+      structs = Y.decodeUpdate(update).structs;
+    } catch {
+      continue; // a row Yjs cannot read is not in the state either (quarantine)
+    }
+    for (const struct of structs) {
+      if (struct instanceof Y.Item && (struct.content instanceof Y.ContentAny || struct.content instanceof Y.ContentType)) return true;
+    }
+  }
+  return false;
 }
 
 function isObject(value: unknown): value is object {

@@ -19,7 +19,12 @@ export interface AttemptOptions {
 }
 
 /** Posts `body` to `url` signed with `secret`; never rejects. */
-export async function attemptDelivery(url: string, secret: string, body: WebhookDeliveryBody, options: AttemptOptions): Promise<AttemptResult> {
+export async function attemptDelivery(
+  url: string,
+  secret: string,
+  body: WebhookDeliveryBody,
+  options: AttemptOptions,
+): Promise<AttemptResult> {
   const raw = JSON.stringify(body);
   const timestamp = Math.floor(options.clock.now() / 1000);
   const timeout = new AbortController();

@@ -122,7 +122,12 @@ export class WebhookDispatcher {
     const now = clock.now();
     const record: AttemptRecord = result.delivered
       ? { outcome: 'delivered', at: now, responseStatus: result.status }
-      : { outcome: 'failed', retryAt: nextAttemptAt(retry, delivery.attempts, delivery.firstAttemptAt, now), responseStatus: result.status, error: result.error };
+      : {
+          outcome: 'failed',
+          retryAt: nextAttemptAt(retry, delivery.attempts, delivery.firstAttemptAt, now),
+          responseStatus: result.status,
+          error: result.error,
+        };
     const context = { delivery: delivery.id, event: delivery.body.event, attempts: delivery.attempts };
     if (record.outcome === 'failed') {
       if (record.retryAt === null) logger.warn({ ...context, error: record.error }, 'webhook delivery given up: its retry window is over');

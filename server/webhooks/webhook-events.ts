@@ -4,7 +4,14 @@
  */
 import type { DocumentKind } from '../http/api-types.js';
 
-export const WEBHOOK_EVENTS = ['document.created', 'document.updated', 'document.deleted', 'version.created', 'comment.created', 'comment.resolved'] as const;
+export const WEBHOOK_EVENTS = [
+  'document.created',
+  'document.updated',
+  'document.deleted',
+  'version.created',
+  'comment.created',
+  'comment.resolved',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** Events read from the comments in a paper's Yjs state rather than written by the change itself. */

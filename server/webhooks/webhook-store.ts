@@ -2,8 +2,8 @@
  * Webhook registrations (`webhooks`) and their delivery log, as the admin API reads and writes
  * them. The secret is stored as given (the dispatcher signs with it) and never read back out.
  */
-import type { Queryable } from '../persistence/db.js';
-import type { WebhookEvent } from './webhook-events.js';
+import type { Db, Queryable } from '../persistence/db.js';
+import { COMMENT_EVENTS, type WebhookEvent } from './webhook-events.js';
 
 /** Registrations at most: each one multiplies the outbox rows every change writes. */
 export const MAX_WEBHOOKS = 100;
@@ -71,15 +71,30 @@ function toWebhook(row: RawWebhook): Webhook {
   return { id: row.id, url: row.url, events: row.events, projectId: row.project_id, createdAt: row.created_at.toISOString() };
 }
 
-/** Registers a webhook; null when MAX_WEBHOOKS exist already. */
-export async function createWebhook(db: Queryable, webhook: NewWebhook): Promise<Webhook | null> {
-  const { rows } = await db.query<RawWebhook>(
-    `insert into webhooks (url, events, project_id, secret)
-     select $1, $2::text[], $3, $4 where (select count(*) from webhooks) < $5
-     returning id, url, events, project_id, created_at`,
-    [webhook.url, webhook.events, webhook.projectId, webhook.secret, MAX_WEBHOOKS],
-  );
-  return rows[0] ? toWebhook(rows[0]) : null;
+/**
+ * Registers a webhook; null when MAX_WEBHOOKS exist already. With comment events, the documents
+ * it is the first to cover with them forget which comments were looked at (comment-changes.ts):
+ * nobody looked while none covered them, and the next look starts afresh.
+ */
+export async function createWebhook(db: Db, webhook: NewWebhook): Promise<Webhook | null> {
+  return db.transaction(async (tx) => {
+    if (webhook.events.some((event) => COMMENT_EVENTS.includes(event))) {
+      await tx.query(
+        `update webhook_documents s set comments_seen = null from documents d
+          where d.id = s.document_id and s.comments_seen is not null and ($1::uuid is null or d.project_id = $1)
+            and not exists (select 1 from webhooks w
+                             where w.events && $2::text[] and (w.project_id is null or w.project_id = d.project_id))`,
+        [webhook.projectId, COMMENT_EVENTS],
+      );
+    }
+    const { rows } = await tx.query<RawWebhook>(
+      `insert into webhooks (url, events, project_id, secret)
+       select $1, $2::text[], $3, $4 where (select count(*) from webhooks) < $5
+       returning id, url, events, project_id, created_at`,
+      [webhook.url, webhook.events, webhook.projectId, webhook.secret, MAX_WEBHOOKS],
+    );
+    return rows[0] ? toWebhook(rows[0]) : null;
+  });
 }
 
 /** Every registration, oldest first, without secrets. */

@@ -58,7 +58,8 @@ export class WebhookReceiver {
   /** Delivery ids answered 2xx more than once. */
   acceptedTwice(): string[] {
     const counts = new Map<string, number>();
-    for (const request of this.requests) if (request.answered >= 200 && request.answered < 300) counts.set(request.body.id, (counts.get(request.body.id) ?? 0) + 1);
+    for (const request of this.requests)
+      if (request.answered >= 200 && request.answered < 300) counts.set(request.body.id, (counts.get(request.body.id) ?? 0) + 1);
     return [...counts].filter(([, n]) => n > 1).map(([id]) => id);
   }
 
@@ -76,7 +77,14 @@ export class WebhookReceiver {
       request.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         const answered = this.status;
-        this.requests.push({ path: request.url ?? '', headers: request.headers, raw, body: JSON.parse(raw) as WebhookDeliveryBody, answered, at: Date.now() });
+        this.requests.push({
+          path: request.url ?? '',
+          headers: request.headers,
+          raw,
+          body: JSON.parse(raw) as WebhookDeliveryBody,
+          answered,
+          at: Date.now(),
+        });
         const answer = () => response.writeHead(answered, { 'content-type': 'text/plain' }).end('ok');
         if (this.delayMs > 0) setTimeout(answer, this.delayMs);
         else answer();

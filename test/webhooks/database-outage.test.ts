@@ -63,7 +63,11 @@ describe('webhooks through a database outage', () => {
       secret: HOOK_SECRET,
     });
     expect(hook.status).toBe(201);
-    const first = await admin<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: 'outage-paper', kind: 'paper' });
+    const first = await admin<{ id: string }>('POST', '/api/admin/documents', {
+      projectId: DEFAULT_PROJECT,
+      name: 'outage-paper',
+      kind: 'paper',
+    });
     await waitFor(() => receiver.ofEvent('document.created', '/outage').length === 1, 10_000, 'the first delivery');
 
     const doc = new Y.Doc();
@@ -74,8 +78,16 @@ describe('webhooks through a database outage', () => {
 
     // A delivery is in flight (the receiver takes its time) when the database goes away.
     receiver.delayMs = 1_500;
-    const second = await admin<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: 'outage-second', kind: 'paper' });
-    await waitFor(() => receiver.requests.some((request) => request.body.data.document.id === second.body.id), 10_000, 'the second delivery in flight');
+    const second = await admin<{ id: string }>('POST', '/api/admin/documents', {
+      projectId: DEFAULT_PROJECT,
+      name: 'outage-second',
+      kind: 'paper',
+    });
+    await waitFor(
+      () => receiver.requests.some((request) => request.body.data.document.id === second.body.id),
+      10_000,
+      'the second delivery in flight',
+    );
     await cluster.crash();
     receiver.delayMs = 0;
 
@@ -100,7 +112,12 @@ describe('webhooks through a database outage', () => {
     await sleep(1_000);
 
     const accepted = receiver.accepted('/outage');
-    expect(receiver.ofEvent('document.created', '/outage').map((request) => request.body.data.document.id).sort()).toEqual([first.body.id, second.body.id].sort());
+    expect(
+      receiver
+        .ofEvent('document.created', '/outage')
+        .map((request) => request.body.data.document.id)
+        .sort(),
+    ).toEqual([first.body.id, second.body.id].sort());
     expect(receiver.ofEvent('comment.created', '/outage').map((request) => request.body.data.comment?.id)).toEqual([commentId]);
     const updated = receiver.ofEvent('document.updated', '/outage');
     expect(updated.length).toBeGreaterThanOrEqual(2); // before, and after the outage

@@ -1,10 +1,10 @@
 /**
  * Webhooks end to end on PostgreSQL, token mode, with a real HTTP receiver: every event kind
  * delivered once with a valid signature and the contract's headers and body; project-scoped and
- * global webhooks; a receiver that is down for a while and then back gets exactly the expected
- * set, retried with the same delivery id and body; `document.updated` at most once per
- * WEBHOOK_DEBOUNCE_MS per document; an event recorded in a transaction that rolls back is never
- * sent.
+ * global webhooks; a document moved to the trash; a receiver that is down for a while and then
+ * back gets exactly the expected set, retried with the same delivery id and body;
+ * `document.updated` at most once per WEBHOOK_DEBOUNCE_MS per document; an event recorded in a
+ * transaction that rolls back is never sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -19,7 +19,7 @@ import { p, paperDoc } from '../helpers/documents.js';
 import { apiClient } from '../helpers/http.js';
 import { destroyProviders, hocuspocusProvider } from '../helpers/providers.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { hasValidSignature, WebhookReceiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
+import { hasValidSignature, WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const AUTH_SECRET = 'test-secret-webhooks-0123456789abcdef';
 const ADMIN = 'admin-webhooks-0123456789abcdef';
@@ -38,7 +38,12 @@ let user: { id: string; name: string; token: string };
 let projectId: string;
 
 async function registerWebhook(path: string, events: readonly string[], project: string | null = projectId): Promise<string> {
-  const created = await admin<{ id: string }>('POST', '/api/admin/webhooks', { url: receiver.url(path), events, projectId: project, secret: HOOK_SECRET });
+  const created = await admin<{ id: string }>('POST', '/api/admin/webhooks', {
+    url: receiver.url(path),
+    events,
+    projectId: project,
+    secret: HOOK_SECRET,
+  });
   expect(created.status).toBe(201);
   return created.body.id;
 }
@@ -122,7 +127,10 @@ describe('webhooks', () => {
     await acked();
     await waitFor(() => receiver.ofEvent('comment.resolved', path).length === 1, 10_000, 'comment.resolved');
 
-    const version = await api<{ version: number }>('POST', `/api/documents/${name}/versions`, { token: user.token, body: { label: 'first draft' } });
+    const version = await api<{ version: number }>('POST', `/api/documents/${name}/versions`, {
+      token: user.token,
+      body: { label: 'first draft' },
+    });
     expect(version.status).toBe(201);
 
     // document.deleted is written by whoever deletes, in the deleting transaction: one that
@@ -135,7 +143,11 @@ describe('webhooks', () => {
     ).rejects.toThrow('rolled back');
     await db.transaction((tx) => recordEvent(tx, { event: 'document.deleted', documentId, data: { deletedBy: user.id } }));
 
-    await waitFor(() => receiver.ofEvent('version.created', path).length === 1 && receiver.ofEvent('document.deleted', path).length === 1, 10_000, 'the last events');
+    await waitFor(
+      () => receiver.ofEvent('version.created', path).length === 1 && receiver.ofEvent('document.deleted', path).length === 1,
+      10_000,
+      'the last events',
+    );
     await sleep(3 * DEBOUNCE_MS); // anything late or duplicated would arrive by now
 
     const accepted = receiver.accepted(path);
@@ -164,11 +176,23 @@ describe('webhooks', () => {
     const updated = receiver.ofEvent('document.updated', path);
     expect(updated.flatMap((request) => request.body.data.authors ?? [])).toContainEqual({ userId: user.id, name: user.name });
     const [created] = receiver.ofEvent('comment.created', path);
-    expect(created!.body.data.comment).toMatchObject({ id: commentId, body: 'Nice opening', authorId: user.id, authorName: user.name, resolved: false, quote: 'Hello' });
+    expect(created!.body.data.comment).toMatchObject({
+      id: commentId,
+      body: 'Nice opening',
+      authorId: user.id,
+      authorName: user.name,
+      resolved: false,
+      quote: 'Hello',
+    });
     const [resolved] = receiver.ofEvent('comment.resolved', path);
     expect(resolved!.body.data.comment).toMatchObject({ id: commentId, resolved: true });
     const [versioned] = receiver.ofEvent('version.created', path);
-    expect(versioned!.body.data.version).toMatchObject({ version: version.body.version, label: 'first draft', kind: 'named', createdBy: user.id });
+    expect(versioned!.body.data.version).toMatchObject({
+      version: version.body.version,
+      label: 'first draft',
+      kind: 'named',
+      createdBy: user.id,
+    });
     const [deleted] = receiver.ofEvent('document.deleted', path);
     expect(deleted!.body.data).toEqual({ document, deletedBy: user.id });
 
@@ -190,8 +214,31 @@ describe('webhooks', () => {
     const there = await createDocument('wh-scope-there', other);
     await waitFor(() => receiver.accepted('/global').length === 2 && receiver.accepted('/other').length === 1, 10_000, 'scoped deliveries');
     await sleep(300);
-    expect(receiver.accepted('/global').map((request) => request.body.data.document.id).sort()).toEqual([here, there].sort());
+    expect(
+      receiver
+        .accepted('/global')
+        .map((request) => request.body.data.document.id)
+        .sort(),
+    ).toEqual([here, there].sort());
     expect(receiver.accepted('/other').map((request) => request.body.data.document.id)).toEqual([there]);
+  });
+
+  it('announces a document moved to the trash, with who and when', async () => {
+    await registerWebhook('/trash', ['document.deleted']);
+    const documentId = await createDocument('wh-trashed');
+    const deleted = await api('DELETE', '/api/documents/wh-trashed', { token: user.token });
+    expect(deleted.status).toBe(204);
+    await waitFor(() => receiver.ofEvent('document.deleted', '/trash').length === 1, 10_000, 'document.deleted');
+    const [request] = receiver.ofEvent('document.deleted', '/trash');
+    expect(request!.body.data).toEqual({
+      document: { id: documentId, name: 'wh-trashed', kind: 'paper', projectId },
+      deletedBy: user.id,
+      deletedAt: expect.any(String),
+    });
+    // A second delete finds nothing to move, and announces nothing.
+    expect((await api('DELETE', '/api/documents/wh-trashed', { token: user.token })).status).toBe(404);
+    await sleep(300);
+    expect(receiver.ofEvent('document.deleted', '/trash')).toHaveLength(1);
   });
 
   it('a receiver down for a while, then back, gets exactly the expected events, each retried under one delivery id', async () => {
@@ -204,7 +251,12 @@ describe('webhooks', () => {
     await waitFor(
       async () => {
         const log = await deliveries(webhookId);
-        return log.length === 10 && log.every((entry) => entry.status === 'pending' && entry.attempts >= 3 && entry.responseStatus === null && entry.lastError !== null);
+        return (
+          log.length === 10 &&
+          log.every(
+            (entry) => entry.status === 'pending' && entry.attempts >= 3 && entry.responseStatus === null && entry.lastError !== null,
+          )
+        );
       },
       15_000,
       'several failed attempts each',
@@ -213,7 +265,11 @@ describe('webhooks', () => {
     // Back, but answering 503 first: the retries keep their delivery id and body.
     receiver.status = 503;
     await receiver.up();
-    await waitFor(() => new Set(receiver.requests.filter((request) => request.path === path).map((request) => request.body.id)).size === 10, 10_000, 'refused attempts');
+    await waitFor(
+      () => new Set(receiver.requests.filter((request) => request.path === path).map((request) => request.body.id)).size === 10,
+      10_000,
+      'refused attempts',
+    );
     receiver.status = 200;
     await waitFor(() => receiver.accepted(path).length === 10, 15_000, 'every delivery accepted');
     await sleep(500);
@@ -223,7 +279,9 @@ describe('webhooks', () => {
     expect(accepted.every((request) => request.body.event === 'document.created')).toBe(true);
     expect(receiver.acceptedTwice()).toEqual([]);
     for (const request of accepted) {
-      const refused = receiver.requests.filter((other) => other.path === path && other.body.id === request.body.id && other.answered === 503);
+      const refused = receiver.requests.filter(
+        (other) => other.path === path && other.body.id === request.body.id && other.answered === 503,
+      );
       expect(refused.length).toBeGreaterThanOrEqual(1);
       for (const earlier of refused) {
         expect(earlier.raw).toBe(request.raw);
@@ -257,7 +315,11 @@ describe('webhooks', () => {
     }
     await busy.acked();
     const lastEdit = Date.now();
-    await waitFor(() => receiver.ofEvent('document.updated', path).some((request) => request.at >= lastEdit), 10_000, 'an event after the last edit');
+    await waitFor(
+      () => receiver.ofEvent('document.updated', path).some((request) => request.at >= lastEdit),
+      10_000,
+      'an event after the last edit',
+    );
     await sleep(3 * DEBOUNCE_MS);
 
     const times = (documentId: string): number[] =>

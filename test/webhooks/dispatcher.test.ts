@@ -2,18 +2,25 @@
  * The dispatcher on its own, on PostgreSQL, driven by a manual Clock: the retry schedule (first
  * retry after WEBHOOK_RETRY_FIRST_MS, doubling, capped at WEBHOOK_RETRY_MAX_MS) and the give-up
  * after the retry window; a delivery in flight is leased, so a second dispatcher does not take
- * it; a delivered one is never attempted again; close() waits for an attempt in flight.
+ * it; a delivered one is never attempted again; close() waits for an attempt in flight; comment
+ * events stay exact while compaction coarsens the log under them.
  */
 import pino from 'pino';
+import * as Y from 'yjs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../server/persistence/db.js';
+import { addComment, setCommentResolved } from '../../server/documents/comments.js';
+import { compactDocument } from '../../server/persistence/compaction.js';
 import { createDocument } from '../../server/persistence/documents.js';
+import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { migrateUp } from '../../server/persistence/migrations.js';
 import { createPgDb } from '../../server/persistence/pg-db.js';
 import { deadlineIn } from '../../server/persistence/deadline.js';
 import { WebhookDispatcher, type DispatcherOptions } from '../../server/webhooks/dispatcher.js';
 import { createWebhook } from '../../server/webhooks/webhook-store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { p, paperDoc } from '../helpers/documents.js';
+import { CountingListener } from '../helpers/storage.js';
 import { ManualClock } from '../helpers/rooms.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { hasValidSignature, WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -159,5 +166,65 @@ describe('the dispatcher', () => {
     await waitFor(() => receiver.requests.length === 1, 5_000, 'the attempt');
     await target.close(deadlineIn(5_000));
     expect(await onlyDelivery()).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('announces each comment once while compaction coarsens the log rows of several announcements into one', async () => {
+    await createWebhook(db, {
+      url: receiver.url('/comments'),
+      events: ['comment.created', 'comment.resolved', 'document.updated'],
+      projectId: null,
+      secret: SECRET,
+    });
+    const storage = new DurableStorage(db, { logger: pino({ level: 'silent' }) });
+    const ref = await storage.create('dispatch-coarsened', { kind: 'paper' });
+    await storage.load(ref);
+    const clock = new ManualClock();
+    const target = dispatcher(clock);
+    const client = new Y.Doc();
+    const listener = new CountingListener();
+    /** One session's edits, appended and committed like a socket's. */
+    const edit = async (change: () => void): Promise<void> => {
+      const updates: Uint8Array[] = [];
+      const record = (update: Uint8Array) => updates.push(update);
+      client.on('update', record);
+      change();
+      client.off('update', record);
+      for (const update of updates) storage.append(ref.id, update, { userId: null, sessionId: 'one-session' }, listener);
+      await storage.flush();
+    };
+    const announced = async (updates: number, event: string, count: number) => {
+      clock.advance(1);
+      await target.poll();
+      await waitFor(
+        () => receiver.ofEvent('document.updated', '/comments').length === updates && receiver.ofEvent(event, '/comments').length === count,
+        5_000,
+        `${event} × ${count}`,
+      );
+    };
+
+    let commentId = '';
+    await edit(() => paperDoc([p('Coarsened history')], client));
+    await edit(() => (commentId = addComment(client, { anchor: { from: 0, to: 9 }, body: 'Once', author: { id: null, name: 'Ann' } })));
+    await announced(1, 'comment.created', 1);
+
+    // Typing in the same session: compaction merges the comment's rows, already announced, with
+    // these into one row of the newest transaction.
+    await edit(() => ((client.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'A '));
+    await edit(() => client.getMap<number>('other').set('value', 1));
+    const before = (await db.query<{ n: number }>('select count(*)::int as n from collaborations where document_id = $1', [ref.id]))
+      .rows[0]!.n;
+    await compactDocument(db, ref.id);
+    const after = (await db.query<{ n: number }>('select count(*)::int as n from collaborations where document_id = $1', [ref.id])).rows[0]!
+      .n;
+    expect(after).toBeLessThan(before);
+    await announced(2, 'comment.created', 1);
+
+    await edit(() => setCommentResolved(client, commentId, true));
+    await compactDocument(db, ref.id);
+    await announced(3, 'comment.resolved', 1);
+    await sleep(100);
+    expect(receiver.ofEvent('comment.created', '/comments').map((request) => request.body.data.comment?.id)).toEqual([commentId]);
+    expect(receiver.ofEvent('comment.resolved', '/comments').map((request) => request.body.data.comment?.id)).toEqual([commentId]);
+    await storage.close(5_000);
   });
 });

@@ -61,9 +61,12 @@ describe.each(BACKENDS)('webhooks across kill -9 ($name)', ({ open }) => {
   let receiver: WebhookReceiver;
   let server: ChildServer | null = null;
   const api = apiClient(() => server!.port);
-  const admin = <T = Record<string, unknown>>(method: string, route: string, body?: unknown) => api<T>(method, route, { token: ADMIN, body });
-  const start = (env: Record<string, string>) => startChildServer({ ...backend.env, ADMIN_TOKEN: ADMIN, HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
-  const log = async (webhookId: string) => (await admin<DeliveryRecord[]>('GET', `/api/admin/webhooks/${webhookId}/deliveries?limit=1000`)).body;
+  const admin = <T = Record<string, unknown>>(method: string, route: string, body?: unknown) =>
+    api<T>(method, route, { token: ADMIN, body });
+  const start = (env: Record<string, string>) =>
+    startChildServer({ ...backend.env, ADMIN_TOKEN: ADMIN, HTTP_RATE_LIMIT_PER_MINUTE: '100000', ...env });
+  const log = async (webhookId: string) =>
+    (await admin<DeliveryRecord[]>('GET', `/api/admin/webhooks/${webhookId}/deliveries?limit=1000`)).body;
 
   beforeAll(async () => {
     backend = await open();
@@ -80,9 +83,17 @@ describe.each(BACKENDS)('webhooks across kill -9 ($name)', ({ open }) => {
   it('delivers every event committed before the kill, exactly the set expected', async () => {
     // The dispatcher never runs before the kill.
     server = await start({ WEBHOOK_POLL_MS: '60000' });
-    const hook = await admin<{ id: string }>('POST', '/api/admin/webhooks', { url: receiver.url('/committed'), events: ALL_EVENTS, secret: HOOK_SECRET });
+    const hook = await admin<{ id: string }>('POST', '/api/admin/webhooks', {
+      url: receiver.url('/committed'),
+      events: ALL_EVENTS,
+      secret: HOOK_SECRET,
+    });
     expect(hook.status).toBe(201);
-    const created = await admin<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: 'kill9-events', kind: 'paper' });
+    const created = await admin<{ id: string }>('POST', '/api/admin/documents', {
+      projectId: DEFAULT_PROJECT,
+      name: 'kill9-events',
+      kind: 'paper',
+    });
     expect(created.status).toBe(201);
 
     const doc = new Y.Doc();
@@ -99,13 +110,31 @@ describe.each(BACKENDS)('webhooks across kill -9 ($name)', ({ open }) => {
     await server.kill9();
     provider.destroy();
     server = await start({ WEBHOOK_POLL_MS: '50', WEBHOOK_DEBOUNCE_MS: '200' });
-    await waitFor(() => ['document.created', 'document.updated', 'comment.created', 'version.created'].every((event) => receiver.ofEvent(event, '/committed').length >= 1), 30_000, 'every event');
+    await waitFor(
+      () =>
+        ['document.created', 'document.updated', 'comment.created', 'version.created'].every(
+          (event) => receiver.ofEvent(event, '/committed').length >= 1,
+        ),
+      30_000,
+      'every event',
+    );
     await sleep(1_500);
 
     const accepted = receiver.accepted('/committed');
-    expect(accepted.map((request) => request.body.event).sort()).toEqual(['comment.created', 'document.created', 'document.updated', 'version.created']);
-    expect(accepted.every((request) => request.body.data.document.id === created.body.id && hasValidSignature(request, HOOK_SECRET))).toBe(true);
-    expect(receiver.ofEvent('comment.created', '/committed')[0]!.body.data.comment).toMatchObject({ id: commentId, body: 'Still here?', quote: 'Killed' });
+    expect(accepted.map((request) => request.body.event).sort()).toEqual([
+      'comment.created',
+      'document.created',
+      'document.updated',
+      'version.created',
+    ]);
+    expect(accepted.every((request) => request.body.data.document.id === created.body.id && hasValidSignature(request, HOOK_SECRET))).toBe(
+      true,
+    );
+    expect(receiver.ofEvent('comment.created', '/committed')[0]!.body.data.comment).toMatchObject({
+      id: commentId,
+      body: 'Still here?',
+      quote: 'Killed',
+    });
     expect(receiver.ofEvent('version.created', '/committed')[0]!.body.data.version).toMatchObject({ label: 'before the kill' });
     expect(receiver.acceptedTwice()).toEqual([]);
     expect((await log(hook.body.id)).every((entry) => entry.status === 'delivered')).toBe(true);
@@ -114,11 +143,24 @@ describe.each(BACKENDS)('webhooks across kill -9 ($name)', ({ open }) => {
 
   it('attempts again, under the same delivery id, what was in flight at the kill', async () => {
     server = await start({ WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '1000' });
-    const hook = await admin<{ id: string }>('POST', '/api/admin/webhooks', { url: receiver.url('/in-flight'), events: ['document.created'], secret: HOOK_SECRET });
+    const hook = await admin<{ id: string }>('POST', '/api/admin/webhooks', {
+      url: receiver.url('/in-flight'),
+      events: ['document.created'],
+      secret: HOOK_SECRET,
+    });
     // The receiver takes its time: deliveries are in flight when the kill lands.
     receiver.delayMs = 800;
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await admin<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: `kill9-flight-${i}`, kind: 'paper' })).body.id);
+    for (let i = 0; i < 6; i++)
+      ids.push(
+        (
+          await admin<{ id: string }>('POST', '/api/admin/documents', {
+            projectId: DEFAULT_PROJECT,
+            name: `kill9-flight-${i}`,
+            kind: 'paper',
+          })
+        ).body.id,
+      );
     await waitFor(() => receiver.requests.some((request) => request.path === '/in-flight'), 10_000, 'a delivery in flight');
     await server.kill9();
     const beforeRestart = new Set(receiver.requests.filter((request) => request.path === '/in-flight').map((request) => request.body.id));
@@ -126,7 +168,12 @@ describe.each(BACKENDS)('webhooks across kill -9 ($name)', ({ open }) => {
 
     receiver.delayMs = 0;
     server = await start({ WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '1000' });
-    await waitFor(async () => (await log(hook.body.id)).every((entry) => entry.status === 'delivered'), 30_000, 'every delivery recorded delivered', 100);
+    await waitFor(
+      async () => (await log(hook.body.id)).every((entry) => entry.status === 'delivered'),
+      30_000,
+      'every delivery recorded delivered',
+      100,
+    );
     const entries = await log(hook.body.id);
     expect(entries).toHaveLength(6);
     const accepted = receiver.accepted('/in-flight');

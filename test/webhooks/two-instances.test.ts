@@ -63,12 +63,18 @@ afterAll(async () => {
 describe('two instances on one database', () => {
   it('deliver every event exactly once between them', async () => {
     const [a, b] = [adminOf(servers[0]!), adminOf(servers[1]!)];
-    expect((await a('POST', '/api/admin/webhooks', { url: receiver.url('/created'), events: ['document.created'], secret: HOOK_SECRET })).status).toBe(201);
+    expect(
+      (await a('POST', '/api/admin/webhooks', { url: receiver.url('/created'), events: ['document.created'], secret: HOOK_SECRET })).status,
+    ).toBe(201);
     // Slow enough answers that both instances have deliveries in flight at once.
     receiver.delayMs = 30;
     const ids = new Set<string>();
     for (let i = 0; i < 60; i++) {
-      const created = await (i % 2 === 0 ? a : b)<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: `two-${i}`, kind: 'paper' });
+      const created = await (i % 2 === 0 ? a : b)<{ id: string }>('POST', '/api/admin/documents', {
+        projectId: DEFAULT_PROJECT,
+        name: `two-${i}`,
+        kind: 'paper',
+      });
       expect(created.status).toBe(201);
       ids.add(created.body.id);
     }
@@ -84,8 +90,14 @@ describe('two instances on one database', () => {
 
   it('debounce document.updated across instances', async () => {
     const a = adminOf(servers[0]!);
-    expect((await a('POST', '/api/admin/webhooks', { url: receiver.url('/updated'), events: ['document.updated'], secret: HOOK_SECRET })).status).toBe(201);
-    const created = await a<{ id: string }>('POST', '/api/admin/documents', { projectId: DEFAULT_PROJECT, name: 'two-shared', kind: 'paper' });
+    expect(
+      (await a('POST', '/api/admin/webhooks', { url: receiver.url('/updated'), events: ['document.updated'], secret: HOOK_SECRET })).status,
+    ).toBe(201);
+    const created = await a<{ id: string }>('POST', '/api/admin/documents', {
+      projectId: DEFAULT_PROJECT,
+      name: 'two-shared',
+      kind: 'paper',
+    });
     const docs = servers.map((server) => {
       const doc = new Y.Doc();
       const provider = hocuspocusProvider(server.port, 'two-shared', doc);
@@ -99,7 +111,11 @@ describe('two instances on one database', () => {
     }
     await waitFor(() => docs.every(({ provider }) => provider.unsyncedChanges === 0), 10_000, 'every edit acknowledged');
     const lastEdit = Date.now();
-    await waitFor(() => receiver.ofEvent('document.updated', '/updated').some((request) => request.at >= lastEdit), 10_000, 'an event after the last edit');
+    await waitFor(
+      () => receiver.ofEvent('document.updated', '/updated').some((request) => request.at >= lastEdit),
+      10_000,
+      'an event after the last edit',
+    );
     await sleep(3 * DEBOUNCE_MS);
 
     const times = receiver

@@ -52,8 +52,14 @@ describe('the webhook admin routes', () => {
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.body.error).toMatch(error);
     }
-    const unknownProject = await admin<ErrorBody>('POST', '/api/admin/webhooks', { ...good, projectId: '00000000-0000-4000-8000-00000000abcd' });
-    expect(unknownProject).toMatchObject({ status: 404, body: { error: 'projectId: no project with id 00000000-0000-4000-8000-00000000abcd' } });
+    const unknownProject = await admin<ErrorBody>('POST', '/api/admin/webhooks', {
+      ...good,
+      projectId: '00000000-0000-4000-8000-00000000abcd',
+    });
+    expect(unknownProject).toMatchObject({
+      status: 404,
+      body: { error: 'projectId: no project with id 00000000-0000-4000-8000-00000000abcd' },
+    });
     expect((await admin<Webhook[]>('GET', '/api/admin/webhooks')).body).toEqual([]);
   });
 
@@ -77,13 +83,28 @@ describe('the webhook admin routes', () => {
     const listed = await admin<Webhook[]>('GET', '/api/admin/webhooks');
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual([
-      { id: created.body.id, url: 'http://127.0.0.1:9/in', events: ['document.created', 'version.created'], projectId: null, createdAt: expect.any(String) },
-      { id: scoped.body.id, url: 'https://hooks.example.org/project', events: ['comment.created'], projectId: '00000000-0000-4000-8000-000000000001', createdAt: expect.any(String) },
+      {
+        id: created.body.id,
+        url: 'http://127.0.0.1:9/in',
+        events: ['document.created', 'version.created'],
+        projectId: null,
+        createdAt: expect.any(String),
+      },
+      {
+        id: scoped.body.id,
+        url: 'https://hooks.example.org/project',
+        events: ['comment.created'],
+        projectId: '00000000-0000-4000-8000-000000000001',
+        createdAt: expect.any(String),
+      },
     ]);
     expect(JSON.stringify(listed.body)).not.toContain(SECRET);
 
     // A document created now has a pending delivery (nothing polls in this suite).
-    expect((await admin('POST', '/api/admin/documents', { projectId: '00000000-0000-4000-8000-000000000001', name: 'whapi-doc', kind: 'paper' })).status).toBe(201);
+    expect(
+      (await admin('POST', '/api/admin/documents', { projectId: '00000000-0000-4000-8000-000000000001', name: 'whapi-doc', kind: 'paper' }))
+        .status,
+    ).toBe(201);
     const log = await admin<Array<Record<string, unknown>>>('GET', `/api/admin/webhooks/${created.body.id}/deliveries`);
     expect(log.status).toBe(200);
     expect(log.body).toEqual([
@@ -104,7 +125,9 @@ describe('the webhook admin routes', () => {
     expect((await admin<ErrorBody>('GET', `/api/admin/webhooks/${created.body.id}/deliveries?limit=0`)).status).toBe(400);
 
     expect((await admin('DELETE', `/api/admin/webhooks/${created.body.id}`)).status).toBe(204);
-    expect((await admin<ErrorBody>('DELETE', `/api/admin/webhooks/${created.body.id}`)).body).toEqual({ error: `no webhook with id ${created.body.id}` });
+    expect((await admin<ErrorBody>('DELETE', `/api/admin/webhooks/${created.body.id}`)).body).toEqual({
+      error: `no webhook with id ${created.body.id}`,
+    });
     expect((await admin('GET', `/api/admin/webhooks/${created.body.id}/deliveries`)).status).toBe(404);
     expect((await admin('GET', '/api/admin/webhooks/nope/deliveries')).status).toBe(400);
     expect((await admin<Webhook[]>('GET', '/api/admin/webhooks')).body.map((webhook) => webhook.id)).toEqual([scoped.body.id]);
