@@ -24,7 +24,14 @@ const TABLES = [
 ];
 
 /** Tables created by migrations 007 and later (010: revoked_sessions; 012: the webhooks'; 013: document_aliases). */
-const TABLES_SINCE_007 = new Set(['revoked_sessions', 'webhook_changes', 'webhook_deliveries', 'webhook_documents', 'webhooks', 'document_aliases']);
+const TABLES_SINCE_007 = new Set([
+  'revoked_sessions',
+  'webhook_changes',
+  'webhook_deliveries',
+  'webhook_documents',
+  'webhooks',
+  'document_aliases',
+]);
 
 /** Row-level security (migration 007): one SELECT policy for the reader role per table the HTTP reads touch. */
 const POLICIES = [
