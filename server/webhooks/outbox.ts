@@ -11,11 +11,11 @@
  * - edits through the update log (`update-log.ts`): its commit statement marks the documents
  *   changed (`markChangedSql`), and the dispatcher turns marks into debounced events later
  *   (change-events.ts) — the log's hot path writes one small row per document and commit, and
- *   none at all while no webhook exists.
+ *   none at all while no webhook subscribes to those events.
  * A change with no subscribed webhook writes nothing but the (empty) join.
  */
 import type { Queryable } from '../persistence/db.js';
-import { COMMENT_EVENTS, type WebhookEvent } from './webhook-events.js';
+import { EDIT_EVENTS, type WebhookEvent } from './webhook-events.js';
 
 /** A timestamptz as JSON, in JavaScript's ISO 8601 form (`…T…Z`, milliseconds) like every other time of the API. */
 export function isoSql(expression: string): string {
@@ -56,13 +56,13 @@ export function versionCreatedSql(inserted: string): string {
 
 /**
  * The statement marking as changed the documents whose ids `documentIds` (a uuid[] expression,
- * duplicates allowed) holds, in the committing transaction — only while some webhook exists, so
- * a server without webhooks writes nothing more per commit.
+ * duplicates allowed) holds, in the committing transaction — only while some webhook subscribes
+ * to an event told from edits, so a server without one writes nothing more per commit.
  */
 export function markChangedSql(documentIds: string): string {
   return `insert into webhook_changes (document_id)
     select distinct c.document_id from unnest(${documentIds}) as c(document_id)
-     where exists (select from webhooks)`;
+     where exists (select from webhooks where events && '{${EDIT_EVENTS.join(',')}}'::text[])`;
 }
 
 export interface RecordedEvent {
@@ -79,7 +79,7 @@ export interface RecordedEvent {
  * `document.updated` and the comment events come from the update log (see above), never from here.
  */
 export async function recordEvent(db: Queryable, event: RecordedEvent): Promise<void> {
-  if (event.event === 'document.updated' || COMMENT_EVENTS.includes(event.event)) {
+  if (EDIT_EVENTS.includes(event.event)) {
     throw new Error(`${event.event} is derived from the update log, not recorded`);
   }
   await writeEvents(db, event.documentId, [{ event: event.event, data: event.data ?? {} }]);

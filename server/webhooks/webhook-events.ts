@@ -16,6 +16,8 @@ export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** Events read from the comments in a paper's Yjs state rather than written by the change itself. */
 export const COMMENT_EVENTS: readonly WebhookEvent[] = ['comment.created', 'comment.resolved'];
+/** Events told from edits of the update log (change-events.ts), never recorded by a change itself. */
+export const EDIT_EVENTS: readonly WebhookEvent[] = ['document.updated', ...COMMENT_EVENTS];
 
 /** `data.document`, in every event: the document as it was when the event was written. */
 export interface WebhookDocument {

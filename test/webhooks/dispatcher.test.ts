@@ -227,4 +227,31 @@ describe('the dispatcher', () => {
     expect(receiver.ofEvent('comment.resolved', '/comments').map((request) => request.body.data.comment?.id)).toEqual([commentId]);
     await storage.close(5_000);
   });
+
+  it('marks edited documents in the log commit only while a webhook subscribes to an event told from edits', async () => {
+    const storage = new DurableStorage(db, { logger: pino({ level: 'silent' }) });
+    const ref = await storage.create('dispatch-marks', { kind: 'paper' });
+    await storage.load(ref);
+    const client = new Y.Doc();
+    const commit = async (): Promise<number> => {
+      const updates: Uint8Array[] = [];
+      const record = (update: Uint8Array) => updates.push(update);
+      client.on('update', record);
+      client.getMap<number>('m').set('k', Math.random());
+      client.getMap<number>('m').set('j', Math.random());
+      client.off('update', record);
+      for (const update of updates) storage.append(ref.id, update, { userId: null, sessionId: 'marks' }, new CountingListener());
+      await storage.flush();
+      const { rows } = await db.query<{ n: number }>('select count(*)::int as n from webhook_changes where document_id = $1', [ref.id]);
+      return rows[0]!.n;
+    };
+    expect(await commit()).toBe(0);
+    await createWebhook(db, { url: receiver.url(), events: ['document.created', 'version.created'], projectId: null, secret: SECRET });
+    expect(await commit()).toBe(0);
+    await createWebhook(db, { url: receiver.url(), events: ['comment.resolved'], projectId: null, secret: SECRET });
+    // One mark per document and commit, however many updates it held.
+    expect(await commit()).toBe(1);
+    expect(await commit()).toBe(2);
+    await storage.close(5_000);
+  });
 });
