@@ -26,14 +26,14 @@ interface OpenSpan {
 }
 
 export interface PaperBlameResult extends PaperBlame {
-  /** False when the walk did not give the rendered text (then `spans` is empty). */
+  /** False when the walk did not give the rendered text (then `spans` is empty, though the paper holds editor content). */
   readonly attributed: boolean;
 }
 
 export function paperBlame(doc: Y.Doc, authorOf: (client: number) => AuthorIdentity): PaperBlameResult {
   const { text } = renderPaper(doc);
   const fragment = paperFragment(doc);
-  if (fragment === null || !holdsEditorContent(fragment)) return { text, spans: [], attributed: text === '' };
+  if (fragment === null || !holdsEditorContent(fragment)) return { text, spans: [], attributed: true }; // no editor content: nothing to walk
   const spans: OpenSpan[] = [];
   const parts: string[] = [];
   const authors = new Map<number, AuthorIdentity>();
