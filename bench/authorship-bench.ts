@@ -16,7 +16,7 @@ import { readAuthorshipLog, type AuthorshipLogRow } from '../server/authorship/a
 import { paperBlame } from '../server/authorship/paper-blame.js';
 import { parseCli } from '../server/command-line.js';
 import { paperTextOf } from '../server/documents/paper-text.js';
-import { compactDocument } from '../server/persistence/compaction.js';
+import { compactDocument, FOLD_EVERYTHING } from '../server/persistence/compaction.js';
 import { openDb, type Db } from '../server/persistence/db.js';
 import { createDocument, DEFAULT_PROJECT_ID } from '../server/persistence/documents.js';
 import { migrateUp } from '../server/persistence/migrations.js';
@@ -30,8 +30,10 @@ const cli = parseCli({
   synopsis: '[options]',
   summary: `Builds a paper of --size MB of text typed by --editors editors in log rows of --row-chars
 characters each (one scenario per value; another editor deletes a few characters after every
---delete-every rows), stores the log in a throwaway PostgreSQL database (compacted into
-documents.state, the rows kept as history), and measures:
+--delete-every rows), stores the log in a throwaway PostgreSQL database and compacts it into
+documents.state, keeping the rows as history: coarsened as the server's compaction does (one
+row per session and minute), or with --history appended as they were appended (the log of a
+document never compacted, the worst case). Measures:
 - in process: reading the whole log, folding it into the index, the index's size (approximate,
   and the heap it retains: needs --expose-gc), the authors list, and the blame walk of the paper;
 - over HTTP on an in-process server: the first /blame and /authors (cold: the whole log is read),
@@ -51,6 +53,12 @@ Writes bench/results/authorship-<time>.{json,md}.`,
       value: 'N[,N…]',
       description: 'characters typed per log row, one scenario each (1: one keystroke per row)',
     },
+    history: {
+      type: 'string',
+      default: 'coarsened',
+      value: 'coarsened|appended',
+      description: 'the history rows compaction leaves: merged per session and minute, or as appended',
+    },
     editors: { type: 'string', default: '3', value: 'N', description: 'editors taking turns by paragraph' },
     'delete-every': { type: 'string', default: '20', value: 'N', description: 'rows between two deletions by another editor' },
     burst: { type: 'string', default: '200', value: 'N', description: 'rows stored before the "after new rows" requests' },
@@ -62,6 +70,7 @@ Writes bench/results/authorship-<time>.{json,md}.`,
 const v = cli.values;
 const sizeMB = cli.number(v.size, '--size', { min: 0.001, max: 20 })!;
 const rowChars = v['row-chars']!.split(',').map((value) => cli.number(value, '--row-chars', { integer: true, min: 1, max: 1_000_000 })!);
+const coarsen = cli.oneOf(v.history, '--history', ['coarsened', 'appended'] as const) === 'coarsened';
 const editorCount = cli.number(v.editors, '--editors', { integer: true, min: 1, max: 100 })!;
 const deleteEvery = cli.number(v['delete-every'], '--delete-every', { integer: true, min: 1 })!;
 const burst = cli.number(v.burst, '--burst', { integer: true, min: 1, max: 100_000 })!;
@@ -148,7 +157,9 @@ async function storeRows(db: Db, documentId: string, users: readonly string[], r
 
 interface ScenarioResult {
   readonly rowChars: number;
+  /** Rows as typed (appended), and in the log after the compaction. */
   readonly rows: number;
+  readonly logRows: number;
   readonly logBytes: number;
   readonly textChars: number;
   readonly stateBytes: number;
@@ -169,9 +180,15 @@ async function scenario(url: string, chars: number): Promise<ScenarioResult> {
     const { document } = await createDocument(db, name, 'paper', DEFAULT_PROJECT_ID);
     const started = Date.now() - rows.length * 100;
     await storeRows(db, document.id, users, rows, started);
-    // As after a compaction with the history kept: the room loads documents.state, the rows stay.
-    await compactDocument(db, document.id);
-    const logBytes = rows.reduce((sum, row) => sum + row.update.byteLength, 0);
+    // The room loads documents.state; the rows stay as history, coarsened or not. (A window of 0
+    // merges nothing: every update stays a row of its own.)
+    await compactDocument(db, document.id, 1, coarsen ? FOLD_EVERYTHING : { ...FOLD_EVERYTHING, historyWindowMs: 0 });
+    const { rows: log } = await db.query<{ rows: number; bytes: number }>(
+      'select count(*)::int as rows, coalesce(sum(size), 0)::int as bytes from collaborations where document_id = $1',
+      [document.id],
+    );
+    const logRowCount = log[0]!.rows;
+    const logBytes = log[0]!.bytes;
 
     // In process: the phases of a cold request.
     const inProcess: Record<string, number> = {};
@@ -245,7 +262,16 @@ async function scenario(url: string, chars: number): Promise<ScenarioResult> {
     } finally {
       await server.close();
     }
-    return { rowChars: chars, rows: rows.length, logBytes, textChars: blame.text.length, stateBytes, inProcess, http };
+    return {
+      rowChars: chars,
+      rows: rows.length,
+      logRows: logRowCount,
+      logBytes,
+      textChars: blame.text.length,
+      stateBytes,
+      inProcess,
+      http,
+    };
   } finally {
     await db.close();
   }
@@ -280,14 +306,14 @@ const otherCpu = meter();
 const when = new Date().toISOString();
 const command = `node dist/bench/authorship-bench.js ${process.argv.slice(2).join(' ')}`.trim();
 const table = [
-  '| characters per row | rows | log MB | read log ms | fold ms | index MB (approx / retained) | authors list ms | blame walk ms | HTTP /authors cold ms | cached ms | after new rows ms | heap after cold MB | /blame first ms | cached ms |',
+  '| characters per row | rows typed | log rows (MB) | read log ms | fold ms | index MB (approx / retained) | authors list ms | blame walk ms | HTTP /authors cold ms | cached ms | after new rows ms | heap after cold MB | /blame first ms | cached ms |',
   '|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...results
     .map((r) =>
       [
         r.rowChars,
         r.rows.toLocaleString('en'),
-        mb(r.logBytes),
+        `${r.logRows.toLocaleString('en')} (${mb(r.logBytes)})`,
         r.inProcess.readLogMs,
         r.inProcess.foldMs,
         `${r.inProcess.indexApproximateMB} / ${Number.isNaN(r.inProcess.indexRetainedMB) ? '(no --expose-gc)' : r.inProcess.indexRetainedMB}`,
@@ -306,6 +332,7 @@ const table = [
 const describe = [
   `Paper: ${results[0]!.textChars.toLocaleString('en')} characters of text (Yjs state ${mb(results[0]!.stateBytes)} MB), typed by ${editorCount} editors taking turns by paragraph,`,
   `a deletion of 1–4 characters by another editor every ${deleteEvery} rows; ${burst} new rows before "after new rows". Spans in the blame: ${results.map((r) => r.inProcess.spans).join(' / ')}.`,
+  `History: ${coarsen ? 'coarsened by the compaction (one row per session and minute; typed rows are 100 ms apart)' : 'as appended (a compaction that merges nothing)'}.`,
   `Other CPU during the run: ${otherCpu === null ? 'unknown' : `${otherCpu.toFixed(2)} cores`} (the machine is shared).`,
 ].join('\n');
 const markdown = `## authorship — ${when}\n\nMachine: ${machineDescription()}\nCommit: ${gitCommit()}\nCommand: \`${command}\`\n\n${describe}\n\n${table}\n`;
