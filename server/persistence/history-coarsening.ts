@@ -56,8 +56,6 @@ export interface CoarsenedRow {
 export interface CoarseningOptions {
   /** Updates of one session within this span of the first share a row. */
   readonly windowMs: number;
-  /** Rows of one update are rewritten too (so they count as checked by a compaction); otherwise left as they are. */
-  readonly singletons: boolean;
 }
 
 /**
@@ -80,7 +78,10 @@ interface Group {
 
 const sessionKey = (e: LogEntry): string => JSON.stringify([e.sessionId, e.userId, e.operationType]);
 
-/** Groups `entries` (appended rows that applied) into history rows. */
+/**
+ * Groups `entries` (appended rows that applied) into history rows, one for each group of two
+ * or more; a row alone in its group stays as it is (rewriting it would gain nothing).
+ */
 export function coarsenLog(entries: readonly LogEntry[], options: CoarseningOptions): CoarsenedRow[] {
   const sorted = [...entries].sort((a, b) => a.position - b.position);
   const open = new Map<string, Group>();
@@ -108,7 +109,7 @@ export function coarsenLog(entries: readonly LogEntry[], options: CoarseningOpti
 
   const rows: CoarsenedRow[] = [];
   for (const group of closed) {
-    if (group.entries.length === 1 && !options.singletons) continue;
+    if (group.entries.length === 1) continue;
     const row = mergeGroup(group.entries);
     if (row) rows.push(row);
   }
@@ -121,7 +122,7 @@ function mergeGroup(entries: readonly LogEntry[]): CoarsenedRow | null {
   const last = entries[entries.length - 1] as LogEntry;
   let update: Uint8Array;
   try {
-    update = entries.length === 1 ? first.update : Y.mergeUpdates(entries.map((e) => e.update));
+    update = Y.mergeUpdates(entries.map((e) => e.update));
   } catch {
     return null;
   }

@@ -52,7 +52,7 @@ describe('coarsenLog (unit)', () => {
     createdAt: new Date(t0 + secondsIn * 1000),
   });
 
-  it('one row per session and window; singletons only when asked for; large updates and refused merges stay as they are', () => {
+  it('one row per session and window of two or more; single, large and refused rows stay as they are', () => {
     const entries = [
       entry(1, 'a', 0),
       entry(2, 'b', 1),
@@ -63,11 +63,9 @@ describe('coarsenLog (unit)', () => {
       entry(7, 'd', 80, new TextEncoder().encode('not a yjs update')),
       entry(8, 'd', 81, new TextEncoder().encode('nor this')),
     ];
-    const rows = coarsenLog(entries, { windowMs: 60_000, singletons: false });
+    const rows = coarsenLog(entries, { windowMs: 60_000 });
     expect(rows.map((r) => r.positions)).toEqual([[1, 3, 4]]);
     expect(rows[0]).toMatchObject({ sessionId: 'a', updates: 3, tx: 1004, createdAt: new Date(t0), lastAt: new Date(t0 + 59_900) });
-    const withSingles = coarsenLog(entries, { windowMs: 60_000, singletons: true });
-    expect(withSingles.map((r) => r.positions)).toEqual([[1, 3, 4], [2], [5]]);
   });
 });
 
@@ -126,6 +124,23 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     await s.flush();
     expect(listener.total).toBe(updates.length);
   };
+  /**
+   * Waits until no open transaction anywhere in the cluster (other test files run alongside) is
+   * older than the document's rows, so that a compaction reads all of them.
+   */
+  const belowHorizon = (documentId: string) =>
+    waitFor(
+      async () =>
+        (
+          await db.query<{ n: number }>(
+            `select count(*)::int as n from collaborations
+              where document_id = $1 and tx >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
+            [documentId],
+          )
+        ).rows[0]?.n === 0,
+      10_000,
+      'every row below the horizon',
+    );
   /** Folds until every row that applies is in F (another test file's transaction may hold the horizon back). */
   const foldCompletely = (documentId: string) =>
     waitFor(
@@ -327,20 +342,8 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
       await appendAll(s, doc.id, [next()]);
       await foldCompletely(doc.id);
       await appendAll(s, doc.id, Array.from({ length: 30 }, next));
-      // Both passes must be able to read every row: wait until no open transaction anywhere in the
-      // cluster (other test files run alongside) is older than them.
-      await waitFor(
-        async () =>
-          (
-            await db.query<{ n: number }>(
-              `select count(*)::int as n from collaborations
-                where document_id = $1 and tx >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
-              [doc.id],
-            )
-          ).rows[0]?.n === 0,
-        10_000,
-        'every row below the horizon',
-      );
+      // Both passes must be able to read every row.
+      await belowHorizon(doc.id);
 
       let open!: () => void;
       const gate = new Promise<void>((resolve) => (open = resolve));
@@ -389,7 +392,7 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     expect([...itemKeys((await loadDocumentState(db, doc.id, 0))!.state)].sort()).toEqual([...keys].sort());
   });
 
-  it('an update too large to be worth rewriting keeps its own row', async () => {
+  it('an update too large to be worth rewriting keeps its own row; a pass without a fold marks it checked in place', async () => {
     const s = storage({ compactOnRelease: false });
     const doc = await openDocument(s, 'large-update');
     const big = new Y.Doc();
@@ -408,6 +411,23 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     expect(log.find((r) => r.merged_updates === null)?.position).toBe(positions[1]);
     expect(log.find((r) => r.merged_updates !== null)?.merged_updates).toBe(3);
     expect(docOf((await loadDocumentState(db, doc.id, 0))!.state).getText('t').length).toBe(LARGE_UPDATE_BYTES + 1000);
+
+    // Another one, and a pass that does not fold: the large row keeps its position and bytes, marked
+    // as applied, so the next load merges the tail without a Y.Doc.
+    big.getText('t').insert(0, 'z'.repeat(LARGE_UPDATE_BYTES));
+    await appendAll(s, doc.id, [
+      { update: Y.encodeStateAsUpdate(big, Y.encodeStateVector(docOf((await loadDocumentState(db, doc.id, 0))!.state))), sessionId: 's', userId: null },
+      { update: w.next().update, sessionId: 's', userId: null },
+    ]);
+    const appended = (await logRows(doc.id)).slice(-2);
+    await belowHorizon(doc.id);
+    expect((await compactDocument(db, doc.id, 1, NEVER_FOLD)).wroteState).toBe(false);
+    const after = await logRows(doc.id);
+    expect(after.find((r) => r.position === appended[0]!.position)?.merged_updates).toBe(1);
+    expect(after.find((r) => r.position === appended[1]!.position)?.merged_updates).toBe(1);
+    const lazy = await loadDocumentState(db, doc.id, 0);
+    expect(lazy?.merge).toBe('lazy');
+    expect(docOf(lazy!.state).getText('t').length).toBe(2 * LARGE_UPDATE_BYTES + 1000);
   });
 });
 
