@@ -2,24 +2,25 @@
  * When a compaction writes documents.state: a cost that scales with the document.
  *
  * A compaction pass (compaction.ts) applies the stored state and the log's tail, coarsens the
- * tail's appended rows into history rows (history-coarsening.ts) and, only when the fold is
- * due, writes the whole state back. Rewriting the state is the expensive part: for a large
- * document "every thousand rows" meant its whole size per thousand keystrokes. So the fold
- * waits until the unfolded tail holds `foldRatio` times the state's bytes. While a document
- * grows, each fold then writes at most (1 + foldRatio) times what the previous one wrote, so
- * documents.state receives about (1 + foldRatio) / foldRatio bytes per byte of growth, however
- * large the document gets. Between folds the tail stays in few coarsened rows, so a load reads
- * the state plus those rows, never thousands of tiny ones.
+ * tail's small appended rows into history rows (history-coarsening.ts) and, only when the fold
+ * is due, writes the whole state back. Rewriting the state is the expensive part: for a large
+ * document "every thousand rows" meant its whole size per thousand keystrokes. So while a room
+ * is live the fold waits until the unfolded tail holds `foldRatio` times the state's bytes.
+ * While a document grows, each fold then writes at most (1 + foldRatio) times what the previous
+ * one wrote, so documents.state receives about (1 + foldRatio) / foldRatio bytes per byte of
+ * growth, however large the document gets. Between folds the tail stays in few coarsened rows.
  *
- * When the last client leaves (release), a small document is folded completely so that its next
- * load is the stored state alone: writing it costs little, and a load then does no Yjs work.
+ * When the last client leaves (release), whatever the tail holds is folded: the next load is
+ * then the stored state alone, with no Yjs work, and a load is what a person waits for while a
+ * release happens in the background. That costs the state's size once per editing session that
+ * changed the document, where "every thousand rows" cost it a thousand keystrokes at a time.
  */
 
 /** Why a pass runs, which decides whether it writes documents.state. */
 export type FoldRule =
-  /** An explicit request (admin API, tests): fold whatever the sizes. */
+  /** An explicit request (admin API, tests): fold. */
   | 'always'
-  /** The last client left: fold a small document completely, a large one when due. */
+  /** The last client left: fold, so the next load reads the state alone. */
   | 'release'
   /** The tail grew: fold when due. */
   | 'due';
@@ -27,22 +28,17 @@ export type FoldRule =
 export interface FoldPolicy {
   /** Fold when the unfolded tail's bytes reach this fraction of the state's bytes. */
   readonly foldRatio: number;
-  /** On release, fold a document whose state is at most this many bytes. */
-  readonly releaseFoldBytes: number;
 }
 
 export const DEFAULT_FOLD_POLICY: FoldPolicy = {
-  // Documents receive about twice their growth (see above), leaving room under the
-  // budget for the coarsened log rows a pass writes.
+  // Documents then receive about twice their growth (see above) plus one state per session.
   foldRatio: 1,
-  releaseFoldBytes: 1024 * 1024,
 };
 
 /** Whether a pass that read `stateBytes` of state and `tailBytes` of unfolded log writes the state. */
 export function foldDue(rule: FoldRule, policy: FoldPolicy, stateBytes: number, tailBytes: number): boolean {
   if (tailBytes === 0) return false;
-  if (rule === 'always') return true;
-  if (rule === 'release' && stateBytes <= policy.releaseFoldBytes) return true;
+  if (rule !== 'due') return true;
   return tailBytes >= policy.foldRatio * stateBytes;
 }
 

@@ -55,12 +55,10 @@
  * No row of another transaction can slip in below that position: one with tx < H committed
  * before step 1, so step 2 read it; one with tx >= H stays outside F by its tx.
  *
- * A pass writes documents.state only when the fold is due (compaction-policy.ts): between
- * folds the tail is a few coarsened rows, which Yjs merges lazily on load. A row with
- * merged_updates set (coarsened, or left alone by a pass that did not fold and marked
- * checked) has been applied by a compaction on top of the state, so a load whose tail holds
- * only such rows merges them with Y.mergeUpdates instead of building a Y.Doc: a bad update
- * would have been quarantined by that compaction.
+ * A pass writes documents.state only when the fold is due (compaction-policy.ts). A coarsened
+ * row (merged_updates set) has been applied by a compaction on top of the state, so a load
+ * whose tail holds only such rows merges them with Y.mergeUpdates instead of building a Y.Doc:
+ * a bad update would have been quarantined by that compaction.
  *
  * Cost of the scheme: the horizon is cluster-wide, so a long-running *writing*
  * transaction anywhere on the server (any database) holds compaction back; the
@@ -198,14 +196,6 @@ async function markQuarantined(db: Queryable, documentId: string, positions: rea
   return rows.map((r) => r.position).sort((a, b) => a - b);
 }
 
-/**
- * Marks appended rows a pass applied but left as they are ($2) as checked: merged_updates 1,
- * one update, applied by a compaction. Only a column outside every index changes, and a large
- * update's TOASTed bytes are not written again.
- */
-const MARK_CHECKED_SQL = `update collaborations set merged_updates = 1
-  where document_id = $1 and position = any($2::bigint[]) and merged_updates is null and not quarantined`;
-
 /** Deletes appended rows a pass coarsened ($2); returns those it deleted. */
 const DELETE_COARSENED_SQL = `delete from collaborations
   where document_id = $1 and position = any($2::bigint[]) and merged_updates is null and not quarantined
@@ -261,16 +251,14 @@ interface Written {
   readonly quarantined: readonly number[];
   /** Coarsened rows written (none when the pass lost). */
   readonly coarsened: readonly CoarsenedRow[];
-  /** Appended rows marked as checked (none when the pass lost). */
-  readonly checked: readonly number[];
 }
 
 /**
  * Steps 3 and 4, with the history coarsening, as ONE transaction: marks `quarantine`, replaces
- * the coarsened rows' appended rows, marks `checked` and, when `state` is given,
- * compare-and-sets the folded state. A lost compare-and-set or a coarsening that finds its rows
- * gone (another pass took them) rolls everything back; the quarantine marks are then made on
- * their own (they are true either way).
+ * the coarsened rows' appended rows and, when `state` is given, compare-and-sets the folded
+ * state. A lost compare-and-set or a coarsening that finds its rows gone (another pass took
+ * them) rolls everything back; the quarantine marks are then made on their own (they are true
+ * either way).
  */
 async function writePass(
   db: Db,
@@ -280,14 +268,12 @@ async function writePass(
   state: Uint8Array | null | undefined,
   quarantine: readonly number[],
   coarsened: readonly CoarsenedRow[],
-  checked: readonly number[],
 ): Promise<Written> {
-  if (state === undefined && coarsened.length === 0 && checked.length === 0) {
-    return { won: true, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [], checked: [] };
+  if (state === undefined && coarsened.length === 0) {
+    return { won: true, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [] };
   }
   const body = async (tx: Queryable): Promise<number[]> => {
     const marked = await markQuarantined(tx, documentId, quarantine);
-    if (checked.length > 0) await tx.query(MARK_CHECKED_SQL, [documentId, checked]);
     let highest = snap.coveredPosition;
     for (const row of read) if (row.position > highest) highest = row.position;
     if (coarsened.length > 0) {
@@ -304,10 +290,10 @@ async function writePass(
   };
   try {
     const marked = await db.transaction(body);
-    return { won: true, quarantined: marked, coarsened, checked };
+    return { won: true, quarantined: marked, coarsened };
   } catch (error) {
     if (!(error instanceof LostRace)) throw error;
-    return { won: false, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [], checked: [] };
+    return { won: false, quarantined: await markQuarantined(db, documentId, quarantine), coarsened: [] };
   }
 }
 
@@ -346,14 +332,7 @@ async function runPass(
   const failed = new Set(applied.failed);
   const coarsenable = rows.filter((r) => r.mergedUpdates === null && !r.quarantined && !r.hasData && !failed.has(r));
   const coarsened = coarsenLog(coarsenable, { windowMs: plan.historyWindowMs });
-  // Without a fold the rows stay in the tail: those left as they are are marked as checked, so
-  // a load can merge the tail without a Y.Doc (see above). A fold takes them into F instead.
-  let checked: number[] = [];
-  if (!due) {
-    const grouped = new Set(coarsened.flatMap((row) => row.positions));
-    checked = coarsenable.filter((r) => !grouped.has(r.position)).map((r) => r.position);
-  }
-  const written = await writePass(db, documentId, snap, rows, due ? applied.state : undefined, newlyFailed(applied.failed), coarsened, checked);
+  const written = await writePass(db, documentId, snap, rows, due ? applied.state : undefined, newlyFailed(applied.failed), coarsened);
   return { state: applied.state, encoded: due || encode, failed: applied.failed, written, folded: due && written.won };
 }
 
@@ -369,7 +348,10 @@ export interface CompactionResult {
   /** History rows written in place of appended ones, and the appended rows they replaced. */
   readonly coarsenedRows: number;
   readonly replacedRows: number;
-  /** Appended rows this pass settled (folded, coarsened or quarantined), and their bytes. */
+  /**
+   * Appended rows this pass has seen (folded, coarsened, quarantined, or left as they are),
+   * and their bytes: what no longer calls for a pass.
+   */
   readonly settledRows: number;
   readonly settledBytes: number;
 }
@@ -391,15 +373,11 @@ function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
   let settledRows = 0;
   let settledBytes = 0;
   const replaced = new Set(pass.written.coarsened.flatMap((r) => r.positions));
-  const checked = new Set(pass.written.checked);
-  const marked = new Set(pass.written.quarantined);
   for (const row of rows) {
     if (pass.folded && !row.quarantined && !failed.has(row)) folded++;
     if (row.mergedUpdates !== null || row.quarantined) continue;
-    if ((pass.folded && !failed.has(row)) || replaced.has(row.position) || checked.has(row.position) || marked.has(row.position)) {
-      settledRows++;
-      settledBytes += row.update.byteLength;
-    }
+    settledRows++;
+    settledBytes += row.update.byteLength;
   }
   return {
     folded,
@@ -515,7 +493,6 @@ export async function loadDocumentState(
     quarantined.push(...pass.written.quarantined);
     for (const row of pass.failed) failed.add(row);
     for (const row of pass.written.coarsened) for (const position of row.positions) replaced.add(position);
-    for (const position of pass.written.checked) replaced.add(position);
     state = pass.state;
     rest = snap.rows.filter((r) => r.tx >= snap.horizon);
   } else {

@@ -42,8 +42,6 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
   readonly compactThresholdBytes?: number | undefined;
   /** A pass writes documents.state once the unfolded tail holds this fraction of its bytes (default 1). */
   readonly foldRatio?: number | undefined;
-  /** On release, a document whose state is at most this large is folded completely (default 1 MiB). */
-  readonly releaseFoldBytes?: number | undefined;
   /** Updates of one session within this span share one history row (default 60 s). */
   readonly historyWindowMs?: number | undefined;
   /** Compact when a room unloads (default true). */
@@ -66,10 +64,13 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
 
 const COMPACTION_RETRY_MS = 1000;
 
-/** Rows appended (not yet seen by a compaction pass) that this instance knows of. */
+/** What this instance knows of a loaded document's log tail. */
 interface TailEstimate {
+  /** Rows appended and not yet seen by a compaction pass, and their bytes: when to run one. */
   rows: number;
   bytes: number;
+  /** The tail held something at the load or got rows since: a release has something to fold. */
+  changed: boolean;
 }
 
 function toRef(row: DocumentRow): DocumentRef {
@@ -110,10 +111,7 @@ export class DurableStorage implements DocumentStorage {
     this.logger = options.logger;
     this.thresholdRows = options.compactThresholdRows ?? 1000;
     this.thresholdBytes = options.compactThresholdBytes ?? 1024 * 1024;
-    this.foldPolicy = {
-      foldRatio: options.foldRatio ?? DEFAULT_FOLD_POLICY.foldRatio,
-      releaseFoldBytes: options.releaseFoldBytes ?? DEFAULT_FOLD_POLICY.releaseFoldBytes,
-    };
+    this.foldPolicy = { foldRatio: options.foldRatio ?? DEFAULT_FOLD_POLICY.foldRatio };
     this.historyWindowMs = options.historyWindowMs ?? DEFAULT_HISTORY_WINDOW_MS;
     this.compactOnRelease = options.compactOnRelease ?? true;
     this.retentionMs = options.historyRetentionMs;
@@ -155,7 +153,7 @@ export class DurableStorage implements DocumentStorage {
     if (await trashed) throw new DocumentDeletedError(document.name);
     this.noteQuarantined(document.id, loaded.quarantined);
     if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
-    this.tails.set(document.id, { rows: loaded.appendedRows, bytes: loaded.appendedBytes });
+    this.tails.set(document.id, { rows: loaded.appendedRows, bytes: loaded.appendedBytes, changed: loaded.unfoldedRows > 0 });
     return { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId, state: loaded.state };
   }
 
@@ -169,10 +167,10 @@ export class DurableStorage implements DocumentStorage {
 
   async release(documentId: string): Promise<void> {
     await this.log.flush();
-    // Nothing written since the load left a tail to fold (a reader came and went): reading the
-    // whole state back only to find that would cost a document's size in I/O and parsing.
+    // No tail at the load and nothing written since (a reader came and went): reading the whole
+    // state back only to find that would cost a document's size in I/O and parsing.
     const tail = this.tails.get(documentId);
-    if (this.compactOnRelease && !this.closed && (tail === undefined || tail.rows > 0)) {
+    if (this.compactOnRelease && !this.closed && (tail === undefined || tail.changed)) {
       await this.requestCompaction(documentId, 'release');
     }
     this.tails.delete(documentId);
@@ -269,6 +267,7 @@ export class DurableStorage implements DocumentStorage {
     const tail = this.tails.get(documentId);
     if (!tail) return; // not loaded here (e.g. released): the next load counts it
     tail.rows += rows;
+    tail.changed = true;
     tail.bytes += bytes;
     if (tail.rows >= this.thresholdRows || tail.bytes >= this.thresholdBytes) {
       void this.requestCompaction(documentId, 'due');

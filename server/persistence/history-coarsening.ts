@@ -17,6 +17,9 @@
  * ordinary Yjs update. Why per session and window rather than per fold: a row must say who and
  * when, and a window bounds how vague "when" gets.
  *
+ * Only small updates are merged: one of a few hundred bytes or more already outweighs its row,
+ * and rewriting it would cost more than the row saves.
+ *
  * Only rows whose updates applied are given here (the caller has applied each one on top of
  * the stored state): a merged row is then known to apply as well, so a bad update can never
  * take good ones into quarantine with it.
@@ -64,11 +67,8 @@ export interface CoarseningOptions {
  */
 const MAX_UPDATES_PER_ROW = 1000;
 const MAX_BYTES_PER_ROW = 1024 * 1024;
-/**
- * An update this large is its own history row already (its row costs next to nothing
- * beside it): rewriting it would only add to the bytes written.
- */
-export const LARGE_UPDATE_BYTES = 64 * 1024;
+/** Updates from this size on keep their own row (see above). */
+export const COARSEN_BELOW_BYTES = 256;
 
 interface Group {
   readonly key: string;
@@ -87,7 +87,7 @@ export function coarsenLog(entries: readonly LogEntry[], options: CoarseningOpti
   const open = new Map<string, Group>();
   const closed: Group[] = [];
   for (const entry of sorted) {
-    if (entry.update.byteLength >= LARGE_UPDATE_BYTES) continue;
+    if (entry.update.byteLength >= COARSEN_BELOW_BYTES) continue;
     const key = sessionKey(entry);
     const group = open.get(key);
     const first = group?.entries[0];

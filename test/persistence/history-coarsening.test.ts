@@ -17,7 +17,7 @@ import { compactDocument, DEFAULT_HISTORY_WINDOW_MS, loadDocumentState, type Com
 import type { Db, Queryable, QueryResult } from '../../server/persistence/db.js';
 import { DurableStorage } from '../../server/persistence/durable-storage.js';
 import { listHistory } from '../../server/persistence/history.js';
-import { coarsenLog, LARGE_UPDATE_BYTES, type LogEntry } from '../../server/persistence/history-coarsening.js';
+import { coarsenLog, COARSEN_BELOW_BYTES, type LogEntry } from '../../server/persistence/history-coarsening.js';
 import { openStorage } from '../../server/persistence/open-storage.js';
 import {
   CountingListener,
@@ -32,11 +32,7 @@ import {
 
 const USERS = { ada: '10000000-0000-4000-8000-0000000000a1', bob: '10000000-0000-4000-8000-0000000000b2' };
 /** No fold unless asked for: the state has to be enormous before the tail is due. */
-const NEVER_FOLD: CompactionPlan = {
-  rule: 'due',
-  policy: { foldRatio: 1e9, releaseFoldBytes: 0 },
-  historyWindowMs: DEFAULT_HISTORY_WINDOW_MS,
-};
+const NEVER_FOLD: CompactionPlan = { rule: 'due', policy: { foldRatio: 1e9 }, historyWindowMs: DEFAULT_HISTORY_WINDOW_MS };
 const FOLD: CompactionPlan = { ...NEVER_FOLD, rule: 'always' };
 
 describe('coarsenLog (unit)', () => {
@@ -59,7 +55,7 @@ describe('coarsenLog (unit)', () => {
       entry(3, 'a', 30),
       entry(4, 'a', 59.9),
       entry(5, 'a', 60), // a new window
-      entry(6, 'c', 70, new Uint8Array(LARGE_UPDATE_BYTES)),
+      entry(6, 'c', 70, new Uint8Array(COARSEN_BELOW_BYTES)),
       entry(7, 'd', 80, new TextEncoder().encode('not a yjs update')),
       entry(8, 'd', 81, new TextEncoder().encode('nor this')),
     ];
@@ -253,53 +249,39 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     expect([...itemKeys(after.state)].sort()).toEqual([...keys].sort());
   });
 
-  it('release folds a small document completely, and only coarsens a large one', async () => {
-    // Released again while another test file's open transaction holds the fold back.
-    const releasedUntil = (s: DurableStorage, documentId: string, done: () => Promise<boolean>, what: string) =>
-      waitFor(
-        async () => {
-          await s.release(documentId);
-          return done();
-        },
-        10_000,
-        what,
-      );
-    const small = storage();
-    const smallDoc = await openDocument(small, 'release-small');
-    const w = new ItemWriter('rs');
-    await appendAll(
-      small,
-      smallDoc.id,
-      Array.from({ length: 10 }, () => ({ update: w.next().update, sessionId: 's', userId: null })),
-    );
-    await releasedUntil(
-      small,
-      smallDoc.id,
-      async () => (await loadDocumentState(db, smallDoc.id, 0))?.merge === 'none',
-      'the release fold',
-    );
-
-    // Every state counts as large here (releaseFoldBytes 0), and the fold is never due.
-    const large = storage({ releaseFoldBytes: 0, foldRatio: 1e9 });
-    const largeDoc = await openDocument(large, 'release-large');
-    const first = new ItemWriter('rl');
+  it('release folds whatever the tail holds, also where a pass would not fold yet', async () => {
+    // The fold is never due here: only the release folds.
+    const s = storage({ foldRatio: 1e9, compactThresholdRows: 5 });
+    const doc = await openDocument(s, 'release-folds');
+    const w = new ItemWriter('rf');
     const keys: string[] = [];
     const next = () => {
-      const x = first.next();
+      const x = w.next();
       keys.push(x.key);
       return { update: x.update, sessionId: 's', userId: null };
     };
-    await appendAll(large, largeDoc.id, [next()]);
-    await foldCompletely(largeDoc.id);
-    const folded = await covered(largeDoc.id);
-    await appendAll(large, largeDoc.id, Array.from({ length: 10 }, next));
-    const tail = async () => (await logRows(largeDoc.id)).filter((r) => r.position > folded.covered_position);
-    await releasedUntil(large, largeDoc.id, async () => (await tail()).every((r) => r.merged_updates !== null), 'the release pass');
-    expect(await covered(largeDoc.id)).toEqual(folded);
-    expect((await tail()).reduce((n, r) => n + (r.merged_updates ?? 0), 0)).toBe(10);
-    const loaded = await loadDocumentState(db, largeDoc.id, 1000);
-    expect(loaded?.merge).toBe('lazy');
-    expect([...itemKeys(loaded!.state)].sort()).toEqual([...keys].sort());
+    await appendAll(s, doc.id, [next()]);
+    await foldCompletely(doc.id);
+    const folded = await covered(doc.id);
+    await appendAll(s, doc.id, Array.from({ length: 10 }, next));
+    // The threshold's pass coarsened the rows and left the state as it was.
+    await waitFor(
+      async () => (await logRows(doc.id)).filter((r) => r.position > folded.covered_position).every((r) => r.merged_updates !== null),
+      10_000,
+      'a pass',
+    );
+    expect(await covered(doc.id)).toEqual(folded);
+    // Released again while another test file's open transaction holds the fold back.
+    await waitFor(
+      async () => {
+        await s.release(doc.id);
+        return (await loadDocumentState(db, doc.id, 0))?.merge === 'none';
+      },
+      10_000,
+      'the release fold',
+    );
+    expect((await covered(doc.id)).covered_position).toBeGreaterThan(folded.covered_position);
+    expect([...itemKeys((await loadDocumentState(db, doc.id, 0))!.state)].sort()).toEqual([...keys].sort());
   });
 
   /** `inner`, whose transactions wait for `gate` before the first statement that starts with `before`. */
@@ -392,11 +374,11 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     expect([...itemKeys((await loadDocumentState(db, doc.id, 0))!.state)].sort()).toEqual([...keys].sort());
   });
 
-  it('an update too large to be worth rewriting keeps its own row; a pass without a fold marks it checked in place', async () => {
+  it('an update of a few hundred bytes or more keeps its own row, folded or not', async () => {
     const s = storage({ compactOnRelease: false });
     const doc = await openDocument(s, 'large-update');
     const big = new Y.Doc();
-    big.getText('t').insert(0, 'y'.repeat(LARGE_UPDATE_BYTES + 1000));
+    big.getText('t').insert(0, 'y'.repeat(COARSEN_BELOW_BYTES + 100));
     const w = new ItemWriter('l');
     await appendAll(s, doc.id, [
       { update: w.next().update, sessionId: 's', userId: null },
@@ -410,24 +392,26 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     expect(log).toHaveLength(2);
     expect(log.find((r) => r.merged_updates === null)?.position).toBe(positions[1]);
     expect(log.find((r) => r.merged_updates !== null)?.merged_updates).toBe(3);
-    expect(docOf((await loadDocumentState(db, doc.id, 0))!.state).getText('t').length).toBe(LARGE_UPDATE_BYTES + 1000);
+    expect(docOf((await loadDocumentState(db, doc.id, 0))!.state).getText('t').length).toBe(COARSEN_BELOW_BYTES + 100);
 
-    // Another one, and a pass that does not fold: the large row keeps its position and bytes, marked
-    // as applied, so the next load merges the tail without a Y.Doc.
-    big.getText('t').insert(0, 'z'.repeat(LARGE_UPDATE_BYTES));
+    // Another one, and a pass that does not fold: the small rows are coarsened, the large one stays
+    // as it was, and the load applies that tail in a Y.Doc.
+    const before = docOf((await loadDocumentState(db, doc.id, 0))!.state);
+    big.getText('t').insert(0, 'z'.repeat(COARSEN_BELOW_BYTES));
     await appendAll(s, doc.id, [
-      { update: Y.encodeStateAsUpdate(big, Y.encodeStateVector(docOf((await loadDocumentState(db, doc.id, 0))!.state))), sessionId: 's', userId: null },
+      { update: w.next().update, sessionId: 's', userId: null },
+      { update: Y.encodeStateAsUpdate(big, Y.encodeStateVector(before)), sessionId: 's', userId: null },
       { update: w.next().update, sessionId: 's', userId: null },
     ]);
-    const appended = (await logRows(doc.id)).slice(-2);
+    const appended = (await logRows(doc.id)).slice(-3);
     await belowHorizon(doc.id);
     expect((await compactDocument(db, doc.id, 1, NEVER_FOLD)).wroteState).toBe(false);
     const after = await logRows(doc.id);
-    expect(after.find((r) => r.position === appended[0]!.position)?.merged_updates).toBe(1);
-    expect(after.find((r) => r.position === appended[1]!.position)?.merged_updates).toBe(1);
-    const lazy = await loadDocumentState(db, doc.id, 0);
-    expect(lazy?.merge).toBe('lazy');
-    expect(docOf(lazy!.state).getText('t').length).toBe(2 * LARGE_UPDATE_BYTES + 1000);
+    expect(after.find((r) => r.position === appended[1]!.position)?.merged_updates).toBeNull();
+    expect(after.filter((r) => r.position > appended[2]!.position).map((r) => r.merged_updates)).toEqual([2]);
+    const loaded = await loadDocumentState(db, doc.id, 0);
+    expect(loaded?.merge).toBe('doc');
+    expect(docOf(loaded!.state).getText('t').length).toBe(2 * COARSEN_BELOW_BYTES + 100);
   });
 });
 
