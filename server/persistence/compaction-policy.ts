@@ -26,13 +26,15 @@ export type FoldRule =
   | 'due';
 
 export interface FoldPolicy {
-  /** Fold when the unfolded tail's bytes reach this fraction of the state's bytes. */
+  /** Fold when the unfolded tail's bytes reach this multiple of the state's bytes. */
   readonly foldRatio: number;
 }
 
 export const DEFAULT_FOLD_POLICY: FoldPolicy = {
-  // Documents then receive about twice their growth (see above) plus one state per session.
-  foldRatio: 1,
+  // Documents then receive one and a half times their growth (see above) plus one state per
+  // session, which stays within three times the growth of a document written in one session
+  // wherever its last fold falls.
+  foldRatio: 2,
 };
 
 /** Whether a pass that read `stateBytes` of state and `tailBytes` of unfolded log writes the state. */

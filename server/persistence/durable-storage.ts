@@ -40,7 +40,7 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
   readonly compactThresholdRows?: number | undefined;
   /** ... or this many bytes of updates (default 1 MiB). */
   readonly compactThresholdBytes?: number | undefined;
-  /** A pass writes documents.state once the unfolded tail holds this fraction of its bytes (default 1). */
+  /** A pass writes documents.state once the unfolded tail holds this multiple of its bytes (default 2). */
   readonly foldRatio?: number | undefined;
   /** Updates of one session within this span share one history row (default 60 s). */
   readonly historyWindowMs?: number | undefined;

@@ -207,8 +207,9 @@ describe('coarsened history and scaled folds (PostgreSQL)', () => {
     const folded = await covered(doc.id);
     const stateBytes = folded.state!.byteLength;
 
-    // A fresh storage (its estimate of the appended rows starts at the load), a pass every 40 rows.
-    const s = storage({ compactThresholdRows: 40, compactOnRelease: false });
+    // A fresh storage (its estimate of the appended rows starts at the load), a pass every 40 rows,
+    // the fold when the tail is as large as the state.
+    const s = storage({ compactThresholdRows: 40, compactOnRelease: false, foldRatio: 1 });
     await s.load((await s.find('scaled-fold'))!);
     const writer = new ItemWriter('w');
     const keys: string[] = [];
