@@ -80,7 +80,7 @@ interface LogRow {
   sessionId: string;
   operationType: string;
   createdAt: Date;
-  /** Null: the row as appended (no compaction has applied it yet); else the updates it stands for. */
+  /** Null: a row as appended (one update, not coarsened); else the updates it stands for. */
   mergedUpdates: number | null;
   /** operation_data is set: kept as its own row. */
   hasData: boolean;
@@ -305,9 +305,8 @@ function unfoldedBytes(rows: readonly LogRow[]): number {
 }
 
 interface Pass {
-  /** state + the rows that applied, when encoded (a fold, or `encode`). */
+  /** state + the rows that applied, when encoded (a fold, or `encode`); else null. */
   readonly state: Uint8Array | null;
-  readonly encoded: boolean;
   readonly failed: readonly LogRow[];
   readonly written: Written;
   readonly folded: boolean;
@@ -333,7 +332,7 @@ async function runPass(
   const coarsenable = rows.filter((r) => r.mergedUpdates === null && !r.quarantined && !r.hasData && !failed.has(r));
   const coarsened = coarsenLog(coarsenable, { windowMs: plan.historyWindowMs });
   const written = await writePass(db, documentId, snap, rows, due ? applied.state : undefined, newlyFailed(applied.failed), coarsened);
-  return { state: applied.state, encoded: due || encode, failed: applied.failed, written, folded: due && written.won };
+  return { state: applied.state, failed: applied.failed, written, folded: due && written.won };
 }
 
 export interface CompactionResult {
@@ -434,7 +433,7 @@ export interface LoadedState {
   /** Rows still outside the folded set and not quarantined after this load: what a compaction would fold. */
   readonly unfoldedRows: number;
   readonly unfoldedBytes: number;
-  /** Of those, rows as appended (no compaction has applied them yet), and their bytes. */
+  /** Of those, rows as appended (not coarsened), and their bytes. */
   readonly appendedRows: number;
   readonly appendedBytes: number;
   /** Positions of rows that failed to apply and were quarantined by this load. */
