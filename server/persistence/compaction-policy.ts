@@ -10,6 +10,12 @@
  * one wrote, so documents.state receives about (1 + foldRatio) / foldRatio bytes per byte of
  * growth, however large the document gets. Between folds the tail stays in few coarsened rows.
  *
+ * A pass itself applies the state and the whole unfolded tail (it has to, to know that each new
+ * row applies), so a pass costs CPU in proportion to the document. It runs once enough rows
+ * were appended since the last one: at least the configured rows or bytes, and for a large
+ * document proportionally more, so that its CPU per appended row does not grow with the
+ * document either (`passDue`).
+ *
  * When the last client leaves (release), whatever the tail holds is folded: the next load is
  * then the stored state alone, with no Yjs work, and a load is what a person waits for while a
  * release happens in the background. That costs the state's size once per editing session that
@@ -42,6 +48,19 @@ export function foldDue(rule: FoldRule, policy: FoldPolicy, stateBytes: number, 
   if (tailBytes === 0) return false;
   if (rule !== 'due') return true;
   return tailBytes >= policy.foldRatio * stateBytes;
+}
+
+/** Appended rows per byte of state before a pass runs, for a state too large for the minimums. */
+const ROWS_PER_STATE_BYTE = 1 / 4096;
+/** Appended bytes per byte of state before a pass runs, likewise. */
+const BYTES_PER_STATE_BYTE = 1 / 8;
+
+/**
+ * Whether `rows` / `bytes` appended since the last pass call for one on a document whose state
+ * has `stateBytes`: `minRows` / `minBytes`, or a share of the state when that is more.
+ */
+export function passDue(minRows: number, minBytes: number, stateBytes: number, rows: number, bytes: number): boolean {
+  return rows >= Math.max(minRows, stateBytes * ROWS_PER_STATE_BYTE) || bytes >= Math.max(minBytes, stateBytes * BYTES_PER_STATE_BYTE);
 }
 
 /** The strongest of two rules (a queued pass asked for twice folds as the stronger asks). */

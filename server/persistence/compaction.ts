@@ -353,9 +353,11 @@ export interface CompactionResult {
    */
   readonly settledRows: number;
   readonly settledBytes: number;
+  /** Bytes of documents.state after the call (as written, or as read); null when there is no such document. */
+  readonly stateBytes: number | null;
 }
 
-const NOTHING: CompactionResult = {
+const nothing = (stateBytes: number | null): CompactionResult => ({
   folded: 0,
   won: true,
   quarantined: [],
@@ -364,9 +366,10 @@ const NOTHING: CompactionResult = {
   replacedRows: 0,
   settledRows: 0,
   settledBytes: 0,
-};
+  stateBytes,
+});
 
-function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
+function resultOf(snap: DocumentSnapshot, rows: readonly LogRow[], pass: Pass): CompactionResult {
   const failed = new Set(pass.failed);
   let folded = 0;
   let settledRows = 0;
@@ -387,6 +390,7 @@ function resultOf(rows: readonly LogRow[], pass: Pass): CompactionResult {
     replacedRows: replaced.size,
     settledRows,
     settledBytes,
+    stateBytes: (pass.folded ? pass.state : snap.state)?.byteLength ?? 0,
   };
 }
 
@@ -402,7 +406,8 @@ export async function compactDocument(
   plan: CompactionPlan = FOLD_EVERYTHING,
 ): Promise<CompactionResult> {
   const snap = await readSnapshot(db, documentId, true);
-  if (!snap) return NOTHING;
+  if (!snap) return nothing(null);
+  const stateBytes = snap.state?.byteLength ?? 0;
   let candidates = 0;
   let appended = 0;
   for (const row of snap.rows) {
@@ -411,10 +416,10 @@ export async function compactDocument(
     if (row.mergedUpdates === null) appended++;
   }
   // Quarantined rows alone are no reason to write: they would fail again.
-  if (candidates === 0 || candidates < minRows) return NOTHING;
+  if (candidates === 0 || candidates < minRows) return nothing(stateBytes);
   // Only coarsened rows and no fold due: nothing to do, and no reason to apply the state.
-  if (appended === 0 && !foldDue(plan.rule, plan.policy, snap.state?.byteLength ?? 0, unfoldedBytes(snap.rows))) return NOTHING;
-  return resultOf(snap.rows, await runPass(db, documentId, snap, snap.rows, plan, false));
+  if (appended === 0 && !foldDue(plan.rule, plan.policy, stateBytes, unfoldedBytes(snap.rows))) return nothing(stateBytes);
+  return resultOf(snap, snap.rows, await runPass(db, documentId, snap, snap.rows, plan, false));
 }
 
 export interface LoadedState {

@@ -18,7 +18,7 @@ import {
   pruneHistory,
   type CompactionPlan,
 } from './compaction.js';
-import { DEFAULT_FOLD_POLICY, strongerRule, type FoldPolicy, type FoldRule } from './compaction-policy.js';
+import { DEFAULT_FOLD_POLICY, passDue, strongerRule, type FoldPolicy, type FoldRule } from './compaction-policy.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
 import { createDocument, findDocument, isTrashed, type DocumentRow } from './documents.js';
 import {
@@ -36,9 +36,12 @@ import { UpdateLog, type UpdateLogOptions } from './update-log.js';
 
 export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitted' | 'logger'> {
   readonly logger?: Logger | undefined;
-  /** Run a compaction pass once this many rows were appended since the last one (default 1000). */
+  /**
+   * Run a compaction pass once this many rows were appended since the last one (default 1000),
+   * or more for a large document (compaction-policy.ts passDue).
+   */
   readonly compactThresholdRows?: number | undefined;
-  /** ... or this many bytes of updates (default 1 MiB). */
+  /** ... or this many bytes of updates (default 1 MiB), likewise. */
   readonly compactThresholdBytes?: number | undefined;
   /** A pass writes documents.state once the unfolded tail holds this multiple of its bytes (default 2). */
   readonly foldRatio?: number | undefined;
@@ -71,6 +74,8 @@ interface TailEstimate {
   bytes: number;
   /** The tail held something at the load or got rows since: a release has something to fold. */
   changed: boolean;
+  /** Bytes of the document's state as last seen (by the load or a pass): scales when a pass is due. */
+  stateBytes: number;
 }
 
 function toRef(row: DocumentRow): DocumentRef {
@@ -153,7 +158,12 @@ export class DurableStorage implements DocumentStorage {
     if (await trashed) throw new DocumentDeletedError(document.name);
     this.noteQuarantined(document.id, loaded.quarantined);
     if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
-    this.tails.set(document.id, { rows: loaded.appendedRows, bytes: loaded.appendedBytes, changed: loaded.unfoldedRows > 0 });
+    this.tails.set(document.id, {
+      rows: loaded.appendedRows,
+      bytes: loaded.appendedBytes,
+      changed: loaded.unfoldedRows > 0,
+      stateBytes: loaded.state?.byteLength ?? 0,
+    });
     return { id: document.id, name: document.name, kind: document.kind, projectId: document.projectId, state: loaded.state };
   }
 
@@ -191,6 +201,10 @@ export class DurableStorage implements DocumentStorage {
     return this.runPass(documentId, 'always');
   }
 
+  private passDue(tail: TailEstimate): boolean {
+    return passDue(this.thresholdRows, this.thresholdBytes, tail.stateBytes, tail.rows, tail.bytes);
+  }
+
   /** The plan of a pass asked for by `rule`, with this storage's policy. */
   private plan(rule: FoldRule): CompactionPlan {
     return { ...FOLD_EVERYTHING, rule, policy: this.foldPolicy, historyWindowMs: this.historyWindowMs };
@@ -204,6 +218,7 @@ export class DurableStorage implements DocumentStorage {
       tail.rows = Math.max(0, tail.rows - result.settledRows);
       tail.bytes = tail.rows === 0 ? 0 : Math.max(0, tail.bytes - result.settledBytes);
     }
+    if (tail && result.stateBytes !== null) tail.stateBytes = result.stateBytes;
     if (result.wroteState)
       this.logger?.debug({ documentId, folded: result.folded, coarsened: result.coarsenedRows }, 'folded the log tail');
     if (result.folded > 0 && this.retentionMs !== undefined) await pruneHistory(this.db, documentId, this.retentionMs);
@@ -269,7 +284,7 @@ export class DurableStorage implements DocumentStorage {
     tail.rows += rows;
     tail.changed = true;
     tail.bytes += bytes;
-    if (tail.rows >= this.thresholdRows || tail.bytes >= this.thresholdBytes) {
+    if (this.passDue(tail)) {
       void this.requestCompaction(documentId, 'due');
     }
   }
@@ -337,7 +352,7 @@ export class DurableStorage implements DocumentStorage {
   private retryIfStillLong(documentId: string): void {
     const tail = this.tails.get(documentId);
     if (this.closed || !tail || this.retryTimers.has(documentId)) return;
-    if (tail.rows < this.thresholdRows && tail.bytes < this.thresholdBytes) return;
+    if (!this.passDue(tail)) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(documentId);
       void this.requestCompaction(documentId, 'due');
