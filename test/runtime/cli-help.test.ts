@@ -157,6 +157,11 @@ const CLIS: Cli[] = [
     invalid: { args: ['--paragraphs', 'many'], names: '--paragraphs' },
   },
   {
+    source: 'bench/webhook-latency.ts',
+    mentions: ['--rounds', '--debounced', '--poll-ms', '--debounce-ms', 'BENCH_PG_ADMIN_URL', '--help'],
+    invalid: { args: ['--rounds', 'many'], names: '--rounds' },
+  },
+  {
     source: 'bench/cpu-profile-summary.ts',
     mentions: ['cpuprofile', '--top', '--help'],
     invalid: { args: ['--top', 'many', 'x.cpuprofile'], names: '--top' },
