@@ -37,7 +37,8 @@ document never compacted, the worst case). Measures:
 - in process: reading the whole log, folding it into the index, the index's size (approximate,
   and the heap it retains: needs --expose-gc), the authors list, and the blame walk of the paper;
 - over HTTP on an in-process server: the first /blame and /authors (cold: the whole log is read),
-  then each again (cached: only new rows are read), and after --burst more rows were stored.
+  then each again (cached: only new rows are read), and after --burst more rows were stored;
+  with the CPU time this process (server and client) used per request.
 Writes bench/results/authorship-<time>.{json,md}.`,
   options: {
     pg: {
@@ -237,24 +238,34 @@ async function scenario(url: string, chars: number): Promise<ScenarioResult> {
       },
     });
     try {
+      /** The CPU this process (the server, and the request's client) used in the last get(), ms. */
+      let lastCpuMs = 0;
       const get = async (route: string): Promise<number> => {
+        const cpuBefore = process.cpuUsage();
         const begin = performance.now();
         const response = await fetch(`http://127.0.0.1:${server.port}/api/documents/${encodeURIComponent(name)}/${route}`);
         await response.arrayBuffer();
         if (response.status !== 200) throw new Error(`${route}: ${response.status}`);
-        return performance.now() - begin;
+        const elapsed = performance.now() - begin;
+        const cpu = process.cpuUsage(cpuBefore);
+        lastCpuMs = (cpu.user + cpu.system) / 1000;
+        return elapsed;
       };
       const heapBefore = heapUsed();
       http.authorsColdMs = ms(await get('authors'));
+      http.authorsColdCpuMs = ms(lastCpuMs);
       http.heapAfterColdAuthorsMB = mb(heapUsed() - heapBefore);
       const cachedAuthors: number[] = [];
       for (let i = 0; i < iterations; i++) cachedAuthors.push(await get('authors'));
       http.authorsCachedMs = ms(median(cachedAuthors));
+      http.authorsCachedCpuMs = ms(lastCpuMs);
       // The room is opened for the first blame (loading documents.state): timed apart.
       http.blameFirstMs = ms(await get('blame'));
+      http.blameFirstCpuMs = ms(lastCpuMs);
       const cachedBlame: number[] = [];
       for (let i = 0; i < iterations; i++) cachedBlame.push(await get('blame'));
       http.blameCachedMs = ms(median(cachedBlame));
+      http.blameCachedCpuMs = ms(lastCpuMs);
       // More typing, then the next requests read only the new rows.
       const more = typePaper(chars).rows.slice(0, burst);
       await storeRows(db, document.id, users, more, Date.now());
@@ -306,7 +317,7 @@ const otherCpu = meter();
 const when = new Date().toISOString();
 const command = `node dist/bench/authorship-bench.js ${process.argv.slice(2).join(' ')}`.trim();
 const table = [
-  '| characters per row | rows typed | log rows (MB) | read log ms | fold ms | index MB (approx / retained) | authors list ms | blame walk ms | HTTP /authors cold ms | cached ms | after new rows ms | heap after cold MB | /blame first ms | cached ms |',
+  '| characters per row | rows typed | log rows (MB) | read log ms | fold ms | index MB (approx / retained) | authors list ms | blame walk ms | HTTP /authors cold ms (CPU) | cached ms (CPU, last) | after new rows ms | heap after cold MB | /blame first ms (CPU) | cached ms (CPU, last) |',
   '|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...results
     .map((r) =>
@@ -319,12 +330,12 @@ const table = [
         `${r.inProcess.indexApproximateMB} / ${Number.isNaN(r.inProcess.indexRetainedMB) ? '(no --expose-gc)' : r.inProcess.indexRetainedMB}`,
         r.inProcess.authorsListMs,
         r.inProcess.blameWalkMs,
-        r.http.authorsColdMs,
-        r.http.authorsCachedMs,
+        `${r.http.authorsColdMs} (${r.http.authorsColdCpuMs})`,
+        `${r.http.authorsCachedMs} (${r.http.authorsCachedCpuMs})`,
         r.http.authorsAfterBurstMs,
         r.http.heapAfterColdAuthorsMB,
-        r.http.blameFirstMs,
-        r.http.blameCachedMs,
+        `${r.http.blameFirstMs} (${r.http.blameFirstCpuMs})`,
+        `${r.http.blameCachedMs} (${r.http.blameCachedCpuMs})`,
       ].join(' | '),
     )
     .map((line) => `| ${line} |`),
