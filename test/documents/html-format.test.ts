@@ -206,6 +206,74 @@ describe('HTML input', () => {
     );
   });
 
+  test('a table keeps all its text: the caption, then a paragraph per row with its cells separated by " | "', () => {
+    const html = `<table>
+      <caption>Table 1: <b>results</b></caption>
+      <thead><tr><th>Name</th><th>Value</th><th>Notes</th></tr></thead>
+      <tbody>
+        <tr><td><strong>a</strong></td><td></td><td><p>first</p><p>second</p></td></tr>
+        <tr><td><ul><li>x</li><li>y</li></ul></td><td><pre>one\ntwo</pre></td><td>outer<table><tr><td>in 1</td><td>in 2</td></tr></table></td></tr>
+      </tbody>
+      <tfoot><tr><td>sum</td><td>1</td><td><h3>end</h3></td></tr></tfoot>
+    </table><p>after</p>`;
+    expect(json(htmlToBlocks(html))).toEqual([
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'Table 1: ' },
+          { type: 'text', text: 'results', marks: [{ type: 'bold' }] },
+        ],
+      },
+      { type: 'paragraph', content: [{ type: 'text', text: 'Name | Value | Notes' }] },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'a', marks: [{ type: 'bold' }] },
+          // The empty cell keeps its place.
+          { type: 'text', text: ' |  | first second' },
+        ],
+      },
+      {
+        type: 'paragraph',
+        content: [{ type: 'text', text: 'x y | one' }, { type: 'hardBreak' }, { type: 'text', text: 'two | outer in 1 | in 2' }],
+      },
+      { type: 'paragraph', content: [{ type: 'text', text: 'sum | 1 | end' }] },
+      { type: 'paragraph', content: [{ type: 'text', text: 'after' }] },
+    ]);
+  });
+
+  test('property: no word of a table is lost, and the words keep their order', () => {
+    const word = fc.stringMatching(/^[a-z]{1,8}$/);
+    const wrap = fc.constantFrom(
+      '%',
+      '<p>%</p>',
+      '<b>%</b>',
+      '<ul><li>%</li></ul>',
+      '<h4>%</h4>',
+      '<div>%</div>',
+      '<blockquote>%</blockquote>',
+    );
+    const cell = fc.tuple(fc.constantFrom('td', 'th'), fc.array(fc.tuple(wrap, word), { maxLength: 3 }));
+    const table = fc.record({
+      caption: fc.option(word, { nil: undefined }),
+      rows: fc.array(fc.array(cell, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 5 }),
+    });
+    fc.assert(
+      fc.property(table, ({ caption, rows }) => {
+        const words: string[] = caption === undefined ? [] : [caption];
+        // Words in a cell are apart (inline ones would run together, as a browser shows them).
+        const cellHtml = ([tag, parts]: [string, Array<[string, string]>]) =>
+          `<${tag}>${parts.map(([template, w]) => (words.push(w), template.replace('%', w))).join(' ')}</${tag}>`;
+        const html = `<table>${caption === undefined ? '' : `<caption>${caption}</caption>`}${rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`).join('')}</table>`;
+        const text = htmlToBlocks(html)
+          .map((block) => block.textContent)
+          .join('\n');
+        expect(text.match(/[a-z]+/g) ?? []).toEqual(words);
+      }),
+      { numRuns: PROPERTY_RUNS, seed: PROPERTY_SEED },
+    );
+  });
+
   test('whitespace collapses as a browser renders it; nbsp stays', () => {
     const blocks = htmlToBlocks('<p>  a \n\t b  <b> c </b> d\u00a0\u00a0e <br>  f  </p>');
     expect(json(blocks)).toEqual([

@@ -253,6 +253,59 @@ describe('Markdown outside the schema', () => {
     ]);
   });
 
+  test('a table some client wrote (Tiptap or prosemirror-tables names) becomes one paragraph per row, no text lost', () => {
+    const cell = (type: string, ...texts: string[]) => ({
+      type,
+      content: texts.map((text) => ({ type: 'paragraph', content: text === '' ? [] : [{ type: 'text', text }] })),
+    });
+    const blocks = fitBlocks([
+      {
+        type: 'table',
+        content: [
+          { type: 'tableRow', content: [cell('tableHeader', 'Name'), cell('tableHeader', 'Value')] },
+          { type: 'tableRow', content: [cell('tableCell', 'a', 'b'), cell('tableCell', '')] },
+          {
+            type: 'tableRow',
+            content: [
+              { type: 'tableCell', content: [{ type: 'codeBlock', content: [{ type: 'text', text: 'x\ny' }] }] },
+              {
+                type: 'tableCell',
+                content: [
+                  {
+                    type: 'bulletList',
+                    content: [
+                      {
+                        type: 'listItem',
+                        content: [{ type: 'paragraph', content: [{ type: 'text', text: 'item', marks: [{ type: 'bold' }] }] }],
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      { type: 'table', content: [{ type: 'table_row', content: [cell('table_cell', 'p'), cell('table_header', 'q')] }] },
+    ]);
+    expect(json(blocks)).toEqual([
+      { type: 'paragraph', content: [{ type: 'text', text: 'Name | Value' }] },
+      { type: 'paragraph', content: [{ type: 'text', text: 'a b | ' }] },
+      {
+        type: 'paragraph',
+        content: [
+          { type: 'text', text: 'x' },
+          { type: 'hardBreak' },
+          { type: 'text', text: 'y | ' },
+          { type: 'text', text: 'item', marks: [{ type: 'bold' }] },
+        ],
+      },
+      { type: 'paragraph', content: [{ type: 'text', text: 'p | q' }] },
+    ]);
+    // Exported, the rows stay paragraphs (their pipes escaped: not read back as a table).
+    expect(json(markdownToBlocks(paperToMarkdown(blocks)))).toEqual(json(blocks));
+  });
+
   test('raw HTML stays text; an image becomes a link to it', () => {
     const blocks = markdownToBlocks('<script>alert(1)</script>\n\nSee ![the chart](https://example.org/chart.png) <b>here</b>.');
     expect(json(blocks)).toEqual([

@@ -5,14 +5,14 @@
  * underline and link marks. Everything else is dropped: scripts, styles, embedded content,
  * forms, event handler and style attributes (no attribute is read but `href`, `title`,
  * `start`, `type` and a code language class), and links to unsafe addresses
- * (paper-fit.ts applies the link policy). Unknown elements give up their content.
+ * (paper-fit.ts applies the link policy). Unknown elements give up their content. A table
+ * becomes its caption, then one paragraph per row (paper-fit.ts), so none of its text is lost.
  * Whitespace collapses as a browser renders it, except in `pre`.
  * Pure.
  */
 import { parseFragment, type DefaultTreeAdapterTypes } from 'parse5';
 import type { Node as ModelNode } from 'prosemirror-model';
 import type { ProseMirrorMark, ProseMirrorNode } from '../paper.js';
-import { TABLE_CELL_SEPARATOR } from './markdown-import.js';
 import { fitBlocks } from './paper-fit.js';
 
 type HtmlNode = DefaultTreeAdapterTypes.ChildNode;
@@ -210,21 +210,24 @@ function languageOf(element: HtmlElement): string | null {
   return match ? match[1]! : null;
 }
 
-/** One paragraph per row, cells separated as in markdown-import.ts. */
+/**
+ * A table's rows as `tableRow` nodes of their cells' blocks, which paper-fit.ts makes into one
+ * paragraph per row (the schema has no tables); its caption's blocks before them.
+ */
 function tableRows(table: HtmlElement, depth: number): ProseMirrorNode[] {
   const rows: ProseMirrorNode[] = [];
   const visit = (element: HtmlElement, level: number): void => {
     for (const child of element.childNodes) {
       if (!isElement(child)) continue;
       if (child.tagName === 'tr') {
-        const content: ProseMirrorNode[] = [];
+        const cells: ProseMirrorNode[] = [];
         for (const cell of child.childNodes) {
-          if (!isElement(cell) || (cell.tagName !== 'td' && cell.tagName !== 'th')) continue;
-          const inline = collapseWhitespace(inlineOf(cell.childNodes, [], level + 1));
-          if (content.length > 0) content.push({ type: 'text', text: TABLE_CELL_SEPARATOR });
-          content.push(...inline);
+          if (isElement(cell) && (cell.tagName === 'td' || cell.tagName === 'th'))
+            cells.push({ type: 'tableCell', content: blocksOf(cell.childNodes, level + 1) });
         }
-        rows.push({ type: 'paragraph', content });
+        rows.push({ type: 'tableRow', content: cells });
+      } else if (child.tagName === 'caption') {
+        rows.push(...blocksOf(child.childNodes, level + 1));
       } else if (level < MAX_ELEMENT_DEPTH && (child.tagName === 'thead' || child.tagName === 'tbody' || child.tagName === 'tfoot')) {
         visit(child, level + 1);
       }

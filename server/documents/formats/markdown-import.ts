@@ -11,10 +11,7 @@ import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
 import type { Node as ModelNode } from 'prosemirror-model';
 import type { ProseMirrorMark, ProseMirrorNode } from '../paper.js';
-import { fitBlocks } from './paper-fit.js';
-
-/** Separates a table row's cells in the paragraph that stands for the row. */
-export const TABLE_CELL_SEPARATOR = ' | ';
+import { fitBlocks, TABLE_CELL_SEPARATOR } from './paper-fit.js';
 
 // The commonmark preset bounds nesting (its maxNesting), and so every recursion after the
 // parse, whatever the input.

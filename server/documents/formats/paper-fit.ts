@@ -5,7 +5,8 @@
  *   wrote into the paper (a node type our editor lacks, a table, an unknown mark) becomes
  *   the nearest schema content: unknown containers give up their blocks, unknown inline
  *   nodes their text, unknown marks are dropped, stray inline content is wrapped in
- *   paragraphs, list items start with a paragraph.
+ *   paragraphs, list items start with a paragraph, a table row becomes one paragraph of its
+ *   cells' text (TABLE_CELL_SEPARATOR between two) so a table loses no text.
  * - `checkedBlocks` is strict, for content a caller sends as ProseMirror JSON: it must
  *   already be valid for the schema, else the caller is told what is wrong.
  * Both sanitize on the way: links only to safe addresses (link-policy.ts), attributes only
@@ -22,6 +23,15 @@ import { ORDERED_LIST_TYPES, paperSchema } from './paper-schema.js';
  * It bounds the recursion (and so the stack) whatever the input; real papers stay far below.
  */
 export const MAX_BLOCK_DEPTH = 48;
+
+/**
+ * Separates a table row's cells in the paragraph that stands for the row: the schema has no
+ * tables, so every import keeps a table as one paragraph per row (docs/contracts.md).
+ */
+export const TABLE_CELL_SEPARATOR = ' | ';
+
+/** A table row, in Tiptap's and prosemirror-tables' names (the table itself is a container). */
+const TABLE_ROWS: ReadonlySet<string> = new Set(['tableRow', 'table_row']);
 
 /** The largest ordered-list start Markdown can express (nine digits). */
 const MAX_LIST_START = 999_999_999;
@@ -84,7 +94,7 @@ function blocksOf(items: readonly ProseMirrorNode[], depth: number): ModelNode[]
     if (inline.length > 0) out.push(nodes.paragraph!.create(null, inline));
   };
   for (const item of items) {
-    if (depth >= MAX_BLOCK_DEPTH && BLOCK_NAMES.has(item.type)) {
+    if (depth >= MAX_BLOCK_DEPTH && (BLOCK_NAMES.has(item.type) || TABLE_ROWS.has(item.type))) {
       pending.push({ type: 'text', text: textOf(item, ' ') });
       continue;
     }
@@ -129,6 +139,11 @@ function blocksOf(items: readonly ProseMirrorNode[], depth: number): ModelNode[]
         flush();
         out.push(nodes.horizontalRule!.create());
         break;
+      case 'tableRow':
+      case 'table_row':
+        flush();
+        out.push(nodes.paragraph!.create(null, rowInline(item, depth + 1)));
+        break;
       default:
         if (item.type === 'text' || item.type === 'hardBreak' || !holdsBlocks(item)) pending.push(item);
         else {
@@ -138,6 +153,52 @@ function blocksOf(items: readonly ProseMirrorNode[], depth: number): ModelNode[]
     }
   }
   flush();
+  return out;
+}
+
+/**
+ * A table row as one paragraph's content: each cell's text (its blocks apart by a space, a
+ * code block's lines by line breaks), the cells apart by TABLE_CELL_SEPARATOR.
+ */
+function rowInline(row: ProseMirrorNode, depth: number): ModelNode[] {
+  const out: ModelNode[] = [];
+  (row.content ?? []).forEach((cell, index) => {
+    if (index > 0) out.push(paperSchema.text(TABLE_CELL_SEPARATOR));
+    let first = true;
+    for (const textblock of textblocksOf(blocksOf(cell.content ?? [], depth + 1))) {
+      if (textblock.content.size === 0) continue;
+      if (!first) out.push(paperSchema.text(' '));
+      first = false;
+      textblock.content.forEach((inline) => {
+        if (textblock.type === nodes.codeBlock && inline.text !== undefined) out.push(...linesOf(inline.text));
+        else out.push(inline);
+      });
+    }
+  });
+  return out;
+}
+
+/** The textblocks (paragraphs, headings, code blocks) among and inside `blocks`, in document order. */
+function textblocksOf(blocks: readonly ModelNode[]): ModelNode[] {
+  const out: ModelNode[] = [];
+  for (const block of blocks) {
+    if (block.isTextblock) out.push(block);
+    else
+      block.descendants((node) => {
+        if (node.isTextblock) out.push(node);
+        return !node.isTextblock;
+      });
+  }
+  return out;
+}
+
+/** Text with its line feeds as hard breaks. */
+function linesOf(text: string): ModelNode[] {
+  const out: ModelNode[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (i > 0) out.push(nodes.hardBreak!.create());
+    if (line !== '') out.push(paperSchema.text(line));
+  });
   return out;
 }
 
