@@ -211,6 +211,20 @@ describe('the dispatcher', () => {
     // these into one row of the newest transaction.
     await edit(() => ((client.getXmlFragment('default').get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'A '));
     await edit(() => client.getMap<number>('other').set('value', 1));
+    // A compaction reads only rows below the cluster-wide transaction horizon, which another
+    // test file's open transaction can hold back for a moment.
+    await waitFor(
+      async () =>
+        (
+          await db.query<{ n: number }>(
+            `select count(*)::int as n from collaborations
+              where document_id = $1 and tx >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint`,
+            [ref.id],
+          )
+        ).rows[0]?.n === 0,
+      10_000,
+      'every row below the horizon',
+    );
     const before = (await db.query<{ n: number }>('select count(*)::int as n from collaborations where document_id = $1', [ref.id]))
       .rows[0]!.n;
     await compactDocument(db, ref.id);
