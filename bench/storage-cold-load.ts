@@ -1,7 +1,7 @@
 /**
  * One cold load, in a process of its own (the storage bench runs it): what a restarted server's
  * first `storage.load` of a document costs with nothing warmed up. Prints one JSON line:
- * { loadMs (find + load), stateBytes, applyMs (a Y.Doc built from the state afterwards, as a
+ * { loadMs (find + load), cpuMs (this process's CPU in that time), stateBytes, applyMs (a Y.Doc built from the state afterwards, as a
  * room does), stateVector (base64), text (length of the paper fragment's XML), merge and
  * tailRows (how the load merged the log's tail, read again after the timed load) }.
  *
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     command: 'node dist/bench/storage-cold-load.js',
     summary: `One cold load of a document, in a process of its own (the storage bench runs it): find and
 load through DurableStorage with nothing warmed up, then a Y.Doc built from the state. Prints
-one JSON line (loadMs, stateBytes, applyMs, stateVector, text, merge, tailRows).`,
+one JSON line (loadMs, cpuMs, stateBytes, applyMs, stateVector, text, merge, tailRows).`,
     arguments: [
       { name: 'postgres-url', description: 'the database holding the document' },
       { name: 'document-name', description: 'the document to load' },
@@ -34,10 +34,12 @@ one JSON line (loadMs, stateBytes, applyMs, stateVector, text, merge, tailRows).
   // The pool's first connection is part of a server's start, not of a document's load.
   await db.query('select 1');
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const ref = await storage.find(name);
   if (!ref) throw new Error(`no document ${name}`);
   const loaded = await storage.load(ref);
   const loadMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const t1 = performance.now();
   const doc = new Y.Doc();
   if (loaded.state) Y.applyUpdate(doc, loaded.state);
@@ -48,6 +50,7 @@ one JSON line (loadMs, stateBytes, applyMs, stateVector, text, merge, tailRows).
   process.stdout.write(
     `${JSON.stringify({
       loadMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       stateBytes: loaded.state?.byteLength ?? 0,
       applyMs,
       stateVector: Buffer.from(Y.encodeStateVector(doc)).toString('base64'),

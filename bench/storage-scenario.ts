@@ -55,6 +55,11 @@ export interface ColdLoad {
   loadMs: number;
   /** Each process's find + load, ms. */
   samples: number[];
+  /**
+   * The process's CPU during find + load, ms (the median): on a busy machine the wall time is
+   * mostly waiting for a core, this is the load's own work (the database's is not in it).
+   */
+  cpuMs: number;
   /** Bytes of the loaded state. */
   stateBytes: number;
   /** Building a Y.Doc from it afterwards (what a room does next), ms: the median. */
@@ -200,6 +205,7 @@ function coldLoad(databaseUrl: string, name: string, expected: Uint8Array): Cold
     ...last,
     loadMs: median(runs.map((r) => r.loadMs)),
     samples: runs.map((r) => r.loadMs),
+    cpuMs: median(runs.map((r) => r.cpuMs)),
     applyMs: median(runs.map((r) => r.applyMs)),
     matches: runs.every((r) => r.matches),
   };
@@ -207,9 +213,13 @@ function coldLoad(databaseUrl: string, name: string, expected: Uint8Array): Cold
 
 function coldLoadOnce(databaseUrl: string, name: string, expected: Uint8Array): ColdLoad {
   const script = join(REPO_ROOT, 'dist/bench/storage-cold-load.js');
-  const out = execFileSync(process.execPath, [script, databaseUrl, name], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  // The cold-load process stands for the restarted server: BENCH_SERVER_CPU_PROF profiles it.
+  const profDir = process.env.BENCH_SERVER_CPU_PROF;
+  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=cold-load-${name}-${Date.now()}.cpuprofile`] : [];
+  const out = execFileSync(process.execPath, [...profile, script, databaseUrl, name], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const result = JSON.parse(out.trim().split('\n').pop() as string) as {
     loadMs: number;
+    cpuMs: number;
     stateBytes: number;
     applyMs: number;
     stateVector: string;
@@ -225,6 +235,7 @@ function coldLoadOnce(databaseUrl: string, name: string, expected: Uint8Array): 
   return {
     loadMs: result.loadMs,
     samples: [result.loadMs],
+    cpuMs: result.cpuMs,
     stateBytes: result.stateBytes,
     applyMs: result.applyMs,
     matches,
@@ -446,7 +457,7 @@ export function renderStorageMarkdown(rows: ScenarioResult[]): string {
         `| tables after VACUUM FULL (the data itself) | ${mb(t.liveTotalBytes)}: ${tablesCell(t.liveTables)} | ≤ ${mb(STORAGE_TARGETS.traceDatabaseBytes)}: ${verdict(t.liveTotalBytes <= STORAGE_TARGETS.traceDatabaseBytes)} |\n` +
         `| log | ${t.log.rows.toLocaleString('en-US')} rows for ${t.log.updates.toLocaleString('en-US')} updates, ${t.log.sessions} session(s), over ${t.log.spanSec.toFixed(0)} s | |\n` +
         `| Yjs bytes written | state ${mb(t.written.state)} (${t.written.stateWrites} folds), log appended ${mb(t.written.appended)}, log rewritten ${mb(t.written.rewritten)} | |\n` +
-        `| cold load (fresh process: find + load; median of ${samples(t.coldLoad)}) | ${t.coldLoad.loadMs.toFixed(1)} ms for ${mb(t.coldLoad.stateBytes)}${t.coldLoad.matches ? '' : ' **DIFFERS**'} (then a Y.Doc from it: ${t.coldLoad.applyMs.toFixed(0)} ms${route(t.coldLoad)}) | ≤ ${STORAGE_TARGETS.traceLoadMs} ms: ${verdict(t.coldLoad.matches && t.coldLoad.loadMs <= STORAGE_TARGETS.traceLoadMs)} |\n` +
+        `| cold load (fresh process: find + load; median of ${samples(t.coldLoad)}) | ${t.coldLoad.loadMs.toFixed(1)} ms for ${mb(t.coldLoad.stateBytes)}, ${t.coldLoad.cpuMs.toFixed(0)} ms of it CPU${t.coldLoad.matches ? '' : ' **DIFFERS**'} (then a Y.Doc from it: ${t.coldLoad.applyMs.toFixed(0)} ms${route(t.coldLoad)}) | ≤ ${STORAGE_TARGETS.traceLoadMs} ms: ${verdict(t.coldLoad.matches && t.coldLoad.loadMs <= STORAGE_TARGETS.traceLoadMs)} |\n` +
         `| replay | ${t.replaySec.toFixed(1)} s (then ${(t.horizonWaitMs / 1000).toFixed(1)} s for older transactions elsewhere to end) | |\n\n`;
     }
     const g = r.growth;
@@ -459,7 +470,7 @@ export function renderStorageMarkdown(rows: ScenarioResult[]): string {
         `| tables after the growth (no VACUUM) | ${tablesCell(g.tables)} | |\n` +
         `| tables after VACUUM FULL | ${tablesCell(g.liveTables)} | |\n` +
         `| log | ${g.log.rows.toLocaleString('en-US')} rows for ${g.log.updates.toLocaleString('en-US')} updates | |\n` +
-        `| cold load (fresh process: find + load; median of ${samples(g.coldLoad)}) | ${g.coldLoad.loadMs.toFixed(0)} ms for ${mb(g.coldLoad.stateBytes)}${g.coldLoad.matches ? '' : ' **DIFFERS**'} (then a Y.Doc from it: ${g.coldLoad.applyMs.toFixed(0)} ms${route(g.coldLoad)}) | ≤ ${STORAGE_TARGETS.growthLoadMs} ms: ${verdict(g.coldLoad.matches && g.coldLoad.loadMs <= STORAGE_TARGETS.growthLoadMs)} |\n` +
+        `| cold load (fresh process: find + load; median of ${samples(g.coldLoad)}) | ${g.coldLoad.loadMs.toFixed(0)} ms for ${mb(g.coldLoad.stateBytes)}, ${g.coldLoad.cpuMs.toFixed(0)} ms of it CPU${g.coldLoad.matches ? '' : ' **DIFFERS**'} (then a Y.Doc from it: ${g.coldLoad.applyMs.toFixed(0)} ms${route(g.coldLoad)}) | ≤ ${STORAGE_TARGETS.growthLoadMs} ms: ${verdict(g.coldLoad.matches && g.coldLoad.loadMs <= STORAGE_TARGETS.growthLoadMs)} |\n` +
         `| growth | ${g.growSec.toFixed(1)} s (then ${(g.horizonWaitMs / 1000).toFixed(1)} s for older transactions elsewhere to end) | |\n\n`;
     }
   }

@@ -102,6 +102,8 @@ export const FOLD_EVERYTHING: CompactionPlan = { rule: 'always', policy: DEFAULT
 
 interface DocumentSnapshot {
   state: Uint8Array | null;
+  /** The document is in the trash (read with the state, so a load needs no query of its own). */
+  trashed: boolean;
   coveredTx: number;
   coveredPosition: number;
   /** Transaction-id horizon taken before the rows were read. */
@@ -110,10 +112,47 @@ interface DocumentSnapshot {
   rows: LogRow[];
 }
 
-/** The document's state, covered pair and horizon ($1: document id). */
-const HEAD_SQL = `select state, covered_tx, covered_position,
+/** Bytes of the state per row of HEAD_SQL. */
+const STATE_SLICE_BYTES = 1024 * 1024;
+
+/**
+ * The document's state, trash mark, covered pair and horizon ($1: document id), one statement
+ * (one snapshot), the state cut into slices of STATE_SLICE_BYTES, one row each, as base64 text.
+ * node-postgres reads every column as text and holds a whole message in one buffer: a 20 MB
+ * state in hex, its default text form, was a 42 MB message, copied while the buffer grew, made
+ * into a string and decoded back, most of a large document's load. Base64 is a third smaller
+ * than hex, and slices keep each message small. A slice reads only its own TOAST chunks because
+ * documents.state is stored uncompressed (migration 012); a compressed value would be
+ * decompressed from its start for every slice. No state: one row, with a null slice.
+ */
+const HEAD_SQL = `select encode(substring(d.state from o::int for ${STATE_SLICE_BYTES}), 'base64') as slice,
+        octet_length(d.state) as state_bytes, d.deleted_at is not null as trashed, d.covered_tx, d.covered_position,
         pg_snapshot_xmin(pg_current_snapshot())::text::bigint as horizon
-   from documents where id = $1`;
+   from documents d
+   left join lateral generate_series(1, octet_length(d.state), ${STATE_SLICE_BYTES}) o on true
+  where d.id = $1
+  order by o`;
+
+interface HeadRow {
+  slice: string | null;
+  state_bytes: number | null;
+  trashed: boolean;
+  covered_tx: number;
+  covered_position: number;
+  horizon: number;
+}
+
+/** The state from HEAD_SQL's rows (in slice order); null when the document has none. */
+function stateOf(rows: readonly HeadRow[]): Uint8Array | null {
+  const bytes = rows[0]?.state_bytes ?? null;
+  if (bytes === null) return null;
+  const state = Buffer.allocUnsafe(bytes);
+  let offset = 0;
+  // PostgreSQL's base64 breaks lines every 76 characters; Buffer skips the line breaks.
+  for (const row of rows) offset += state.write(row.slice ?? '', offset, 'base64');
+  if (offset !== bytes) throw new Error(`documents.state read as ${offset} of its ${bytes} bytes`);
+  return state;
+}
 
 const TAIL_COLUMNS = `position, tx, update, quarantined, user_id as "userId", session_id as "sessionId",
         operation_type as "operationType", created_at as "createdAt", merged_updates as "mergedUpdates",
@@ -140,16 +179,15 @@ function tailSql(foldableOnly: boolean): string {
 }
 
 async function readSnapshot(db: Queryable, documentId: string, foldableOnly: boolean): Promise<DocumentSnapshot | null> {
-  const head = await db.query<{ state: Uint8Array | null; covered_tx: number; covered_position: number; horizon: number }>(HEAD_SQL, [
-    documentId,
-  ]);
+  const head = await db.query<HeadRow>(HEAD_SQL, [documentId]);
   const doc = head.rows[0];
   if (!doc) return null;
   const params: unknown[] = [documentId, doc.covered_position, doc.covered_tx];
   if (foldableOnly) params.push(doc.horizon);
   const { rows } = await db.query<LogRow>(tailSql(foldableOnly), params);
   return {
-    state: doc.state,
+    state: stateOf(head.rows),
+    trashed: doc.trashed,
     coveredTx: doc.covered_tx,
     coveredPosition: doc.covered_position,
     horizon: doc.horizon,
@@ -424,6 +462,8 @@ export async function compactDocument(
 
 export interface LoadedState {
   readonly state: Uint8Array | null;
+  /** The document is in the trash. */
+  readonly trashed: boolean;
   /**
    * How the tail was merged: `none` (no tail: the stored state as it is), `lazy` (coarsened
    * rows only, merged with Y.mergeUpdates) or `doc` (applied row by row in a Y.Doc).
@@ -463,7 +503,7 @@ export async function loadDocumentState(
   if (!snap) return null;
   let tailBytes = 0;
   for (const row of snap.rows) tailBytes += row.update.byteLength;
-  const nothingFolded = { folded: 0, appendedRows: 0, appendedBytes: 0, quarantined: [] };
+  const nothingFolded = { trashed: snap.trashed, folded: 0, appendedRows: 0, appendedBytes: 0, quarantined: [] };
   if (snap.rows.length === 0) {
     return { state: snap.state, merge: 'none', tailRows: 0, tailBytes: 0, unfoldedRows: 0, unfoldedBytes: 0, ...nothingFolded };
   }
@@ -531,6 +571,7 @@ export async function loadDocumentState(
   }
   return {
     state,
+    trashed: snap.trashed,
     merge: 'doc',
     tailRows: snap.rows.length,
     tailBytes,

@@ -147,11 +147,3 @@ export async function documentUpdatedAt(db: Queryable, documentId: string): Prom
   );
   return rows[0]?.updated_at ?? null;
 }
-
-/** True when the document is in the trash (false when live, null when there is no such document). */
-export async function isTrashed(db: Queryable, documentId: string): Promise<boolean | null> {
-  const { rows } = await db.query<{ trashed: boolean }>('select deleted_at is not null as trashed from documents where id = $1', [
-    documentId,
-  ]);
-  return rows[0]?.trashed ?? null;
-}

@@ -20,7 +20,7 @@ import {
 } from './compaction.js';
 import { DEFAULT_FOLD_POLICY, passDue, strongerRule, type FoldPolicy, type FoldRule } from './compaction-policy.js';
 import { beforeDeadline, deadlineIn } from './deadline.js';
-import { createDocument, findDocument, isTrashed, type DocumentRow } from './documents.js';
+import { createDocument, findDocument, type DocumentRow } from './documents.js';
 import {
   DocumentDeletedError,
   DocumentGoneError,
@@ -149,13 +149,11 @@ export class DurableStorage implements DocumentStorage {
   }
 
   async load(document: DocumentRef): Promise<StoredDocument> {
-    // Found before it went to the trash, loaded after: refused as the find would be now. Asked
-    // alongside the state, so it costs no round trip of its own.
-    const trashed = isTrashed(this.db, document.id);
-    trashed.catch(() => {}); // awaited below, after the state (which answers for a missing row first)
+    // Found before it went to the trash, loaded after: refused as the find would be now. Read
+    // with the state, so it costs no query (nor, on a fresh pool, a connection) of its own.
     const loaded = await loadDocumentState(this.db, document.id, this.thresholdRows, this.plan('due'));
     if (!loaded) throw new DocumentGoneError(`document ${JSON.stringify(document.name)} no longer exists`);
-    if (await trashed) throw new DocumentDeletedError(document.name);
+    if (loaded.trashed) throw new DocumentDeletedError(document.name);
     this.noteQuarantined(document.id, loaded.quarantined);
     if (loaded.folded > 0) this.logger?.debug({ document: document.name, folded: loaded.folded }, 'folded log tail on load');
     this.tails.set(document.id, {

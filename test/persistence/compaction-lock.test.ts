@@ -107,7 +107,8 @@ describe('DurableStorage compaction lock', () => {
     const flaky: Db = {
       kind: db.kind,
       query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-        if (failing && sql.trimStart().startsWith('select state, covered_tx')) return Promise.reject(new Error('database went away'));
+        if (failing && sql.trimStart().startsWith('select encode(substring(d.state'))
+          return Promise.reject(new Error('database went away'));
         return db.query<T>(sql, params);
       },
       exec: (sql) => db.exec(sql),
