@@ -67,6 +67,8 @@ export interface Config {
   readonly maxStatelessBytes: number;
   /** Stateless messages one socket may relay per second (bursts of twice that). */
   readonly statelessPerSecond: number;
+  /** Awareness goes out at most once per this many ms per document (0: every message at once). */
+  readonly awarenessFlushMs: number;
   /** Awareness (see AwarenessLimits): largest state in bytes; larger ones are dropped. */
   readonly maxAwarenessStateBytes: number;
   /** ... entries read from one client message (the rest are ignored). */
@@ -191,6 +193,7 @@ export function configFromEnv(env: Env = process.env): Config {
     evictionWindowMs: integer(env, 'EVICTION_WINDOW_MS', 60_000, 100),
     maxStatelessBytes: integer(env, 'MAX_STATELESS_BYTES', 64 * 1024, 0),
     statelessPerSecond: integer(env, 'STATELESS_PER_SECOND', 20, 1),
+    awarenessFlushMs: integer(env, 'AWARENESS_FLUSH_MS', 40, 0, 1_000),
     maxAwarenessStateBytes: integer(env, 'MAX_AWARENESS_STATE_BYTES', DEFAULT_AWARENESS_LIMITS.maxStateBytes, 64),
     maxAwarenessEntriesPerMessage: integer(env, 'MAX_AWARENESS_ENTRIES_PER_MESSAGE', DEFAULT_AWARENESS_LIMITS.maxEntriesPerMessage, 1),
     maxAwarenessClientsPerConnection: integer(

@@ -200,6 +200,7 @@ async function assemble(
     maxEvictions: config.maxEvictionsPerDocument,
     evictionWindowMs: config.evictionWindowMs,
     awarenessLimits: awarenessLimitsOf(config),
+    awarenessFlushMs: config.awarenessFlushMs,
   });
   // No compaction at shutdown (the next load folds the tail): the log is flushed later.
   disposers.add('rooms', () => rooms.close());

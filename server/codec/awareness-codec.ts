@@ -99,3 +99,33 @@ export function encodeAwarenessUpdate(entries: Iterable<AwarenessEntry>): Uint8A
   }
   return encoding.toUint8Array(encoder);
 }
+
+/**
+ * One awareness update holding the entries of `updates` in their order (a receiver applies
+ * them as if they came one by one: the clock rule makes a later entry for a client win).
+ * Each update must be well-formed (the room's table already read it); nothing is re-encoded.
+ */
+export function concatAwarenessUpdates(updates: readonly Uint8Array[]): Uint8Array {
+  if (updates.length === 1) return updates[0]!;
+  let count = 0;
+  let bodyBytes = 0;
+  const bodies: Uint8Array[] = [];
+  for (const update of updates) {
+    const decoder = decoding.createDecoder(update);
+    count += decoding.readVarUint(decoder);
+    const body = update.subarray(decoder.pos);
+    bodies.push(body);
+    bodyBytes += body.length;
+  }
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, count);
+  const head = encoding.toUint8Array(encoder);
+  const out = new Uint8Array(head.length + bodyBytes);
+  out.set(head, 0);
+  let offset = head.length;
+  for (const body of bodies) {
+    out.set(body, offset);
+    offset += body.length;
+  }
+  return out;
+}

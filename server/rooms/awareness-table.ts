@@ -48,7 +48,8 @@ export const DEFAULT_AWARENESS_LIMITS: AwarenessLimits = {
   maxEntriesPerMessage: 100,
   maxStateBytes: 16 * 1024,
   maxClientsPerConnection: 4,
-  maxClientsPerDocument: 1_000,
+  // A crowd of 1,500 present clients (issue 20's presence scenario) fits, with room to spare.
+  maxClientsPerDocument: 2_000,
   maxBytesPerDocument: 1024 * 1024,
 };
 

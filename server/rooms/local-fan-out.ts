@@ -1,3 +1,5 @@
+import type { Clock } from '../clock.js';
+import { concatAwarenessUpdates } from '../codec/awareness-codec.js';
 import { awarenessBody, encodeAddress, syncStatusFrame, updateBody, withPrefix } from '../codec/frames.js';
 import type { Counters } from '../metrics.js';
 import type { Recipient, UpdateOrigin } from './update-origin.js';
@@ -6,6 +8,20 @@ import type { Recipient, UpdateOrigin } from './update-origin.js';
 export interface Publisher {
   publish(topic: string, frame: Uint8Array): void;
 }
+
+/**
+ * Awareness goes out at most once per window (AWARENESS_FLUSH_MS): a message arriving
+ * after a quiet window goes out at once; the ones arriving within a window wait for its end
+ * and go out as one update, their entries concatenated in order. A crowd's presence then
+ * costs one publish per window instead of one per client per second, each to every member.
+ */
+export interface AwarenessWindow {
+  readonly ms: number;
+  readonly clock: Clock;
+}
+
+/** Awareness bytes one room holds for its next flush; at this many it flushes at once. */
+export const MAX_PENDING_AWARENESS_BYTES = 256 * 1024;
 
 /** One subscription target: all members that receive identical frames (same address). */
 export class Audience {
@@ -38,10 +54,18 @@ export class LocalFanOut {
   /** Audiences whose address is "name\0suffix" (bounded by MAX_ADDRESSES_PER_DOCUMENT). */
   extraAudiences = 0;
 
+  /** Awareness updates waiting for the window's end (copies), their bytes, and the timer. */
+  private pendingAwareness: Uint8Array[] = [];
+  private pendingAwarenessBytes = 0;
+  private cancelAwarenessFlush: (() => void) | null = null;
+  private lastAwarenessFlush = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly name: string,
     private readonly publisher: Publisher,
     private readonly counters: Counters,
+    /** Null: every awareness message goes out at once. */
+    private readonly awarenessWindow: AwarenessWindow | null = null,
   ) {}
 
   join(member: Recipient): Audience {
@@ -91,8 +115,54 @@ export class LocalFanOut {
     }
   }
 
-  /** Awareness goes to every member, the sender included: its echo keeps providers alive. */
+  /**
+   * Awareness goes to every member, the sender included: its echo keeps providers alive.
+   * Within a window it waits (AwarenessWindow); `update` may be a view into a transport
+   * buffer, so what waits is a copy.
+   */
   awareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
+    const window = this.awarenessWindow;
+    if (window === null) {
+      this.publishAwareness(update, senderAddress, senderFrame);
+      return;
+    }
+    const now = window.clock.now();
+    if (this.pendingAwareness.length === 0 && now - this.lastAwarenessFlush >= window.ms) {
+      this.lastAwarenessFlush = now;
+      this.publishAwareness(update, senderAddress, senderFrame);
+      return;
+    }
+    this.pendingAwareness.push(update.slice());
+    this.pendingAwarenessBytes += update.length;
+    if (this.pendingAwarenessBytes >= MAX_PENDING_AWARENESS_BYTES) this.flushAwareness();
+    else
+      this.cancelAwarenessFlush ??= window.clock.after(Math.max(0, this.lastAwarenessFlush + window.ms - now), () => {
+        this.cancelAwarenessFlush = null;
+        this.flushAwareness();
+      });
+  }
+
+  /** Sends what waits for the window's end now (also before members are detached). */
+  flushAwareness(): void {
+    this.cancelAwarenessFlush?.();
+    this.cancelAwarenessFlush = null;
+    if (this.pendingAwareness.length === 0) return;
+    const update = concatAwarenessUpdates(this.pendingAwareness);
+    this.pendingAwareness = [];
+    this.pendingAwarenessBytes = 0;
+    if (this.awarenessWindow) this.lastAwarenessFlush = this.awarenessWindow.clock.now();
+    this.publishAwareness(update, undefined, null);
+  }
+
+  /** The room is gone: what waits is dropped with its members. */
+  dispose(): void {
+    this.cancelAwarenessFlush?.();
+    this.cancelAwarenessFlush = null;
+    this.pendingAwareness = [];
+    this.pendingAwarenessBytes = 0;
+  }
+
+  private publishAwareness(update: Uint8Array, senderAddress: string | null | undefined, senderFrame: Uint8Array | null): void {
     let body: Uint8Array | null = null;
     for (const audience of this.audiences.values()) {
       const out =

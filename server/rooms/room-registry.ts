@@ -20,6 +20,8 @@ export interface RoomRegistryDependencies {
   readonly maxDocumentBytes?: number | undefined;
   /** Bounds of every room's awareness (default DEFAULT_AWARENESS_LIMITS). */
   readonly awarenessLimits?: AwarenessLimits | undefined;
+  /** Every room's awareness goes out at most once per this many ms, on `clock` (0 or absent: at once). */
+  readonly awarenessFlushMs?: number | undefined;
   /** Evictions of one document allowed per `evictionWindowMs` (default DEFAULT_MAX_EVICTIONS); beyond, its edits are suspended. */
   readonly maxEvictions?: number | undefined;
   readonly evictionWindowMs?: number | undefined;
@@ -271,6 +273,7 @@ export class RoomRegistry {
             carriedAwareness,
             maxDocumentBytes: this.deps.maxDocumentBytes,
             awarenessLimits: this.deps.awarenessLimits,
+            awarenessWindow: this.deps.awarenessFlushMs ? { ms: this.deps.awarenessFlushMs, clock: this.deps.clock } : undefined,
             ownChangeRefused: (refusing, error) =>
               logger.error({ document: refusing.name, err: error }, 'the database refused a change the server made (formatting cleanup)'),
           });

@@ -5,7 +5,7 @@ import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awa
 import { syncStep1Frame } from '../codec/frames.js';
 import { sameBytes } from '../same-bytes.js';
 import { Durability } from './durability.js';
-import { LocalFanOut, type Audience, type Publisher } from './local-fan-out.js';
+import { LocalFanOut, type Audience, type AwarenessWindow, type Publisher } from './local-fan-out.js';
 import type { RoomExtensions } from './room-extension.js';
 import { serverOrigin, type LocalOrigin, type ServerOrigin, type UpdateOrigin } from './update-origin.js';
 
@@ -40,6 +40,8 @@ export interface RoomDependencies {
   readonly ownChangeRefused?: ((room: Room, error: Error) => void) | undefined;
   /** Bounds of the room's awareness (default DEFAULT_AWARENESS_LIMITS). */
   readonly awarenessLimits?: AwarenessLimits | undefined;
+  /** Awareness goes out at most once per window (default: every message at once). */
+  readonly awarenessWindow?: AwarenessWindow | undefined;
   /**
    * The awareness of an evicted copy of this document, taken over whole: its members reopen
    * here, and their states and the client ids they own stay theirs (nobody can claim them
@@ -124,7 +126,7 @@ export class Room implements DocumentRef {
     this.name = stored.name;
     this.kind = stored.kind;
     this.projectId = stored.projectId;
-    this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters);
+    this.fanOut = new LocalFanOut(stored.name, deps.publisher, deps.metrics.counters, deps.awarenessWindow ?? null);
     this.awareness = deps.carriedAwareness ?? new AwarenessTable(deps.awarenessLimits, deps.metrics.counters);
     this.bytes = stored.state?.byteLength ?? 0;
     this.ownOrigin = serverOrigin(null, `server:${stored.id}`, 'normalize', (error) => deps.ownChangeRefused?.(this, error));
@@ -214,6 +216,8 @@ export class Room implements DocumentRef {
 
   /** Detaches every member (eviction); returns them so they can reopen elsewhere. */
   detachAll(): RoomMember[] {
+    // Awareness waiting for its window still reaches everyone it was meant for.
+    this.fanOut.flushAwareness();
     const members = [...this.members];
     for (const member of members) this.fanOut.leave(member);
     this.members.clear();
@@ -328,6 +332,7 @@ export class Room implements DocumentRef {
   }
 
   destroy(): void {
+    this.fanOut.dispose();
     this.doc.destroy();
   }
 }

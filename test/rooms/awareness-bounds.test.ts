@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PROJECT_ID } from '../../server/persistence/documents.js';
 import type { Authorizer } from '../../server/auth/authorizer.js';
 import type { Clock } from '../../server/clock.js';
+import { DEFAULT_AWARENESS_LIMITS } from '../../server/rooms/awareness-table.js';
 import { InProcessBusHub } from '../../server/cluster/bus.js';
 import { BusKind, decodeBusMessage, encodeBusMessage } from '../../server/codec/bus-codec.js';
 import { authFrame, awarenessFrame, encodeAwareness, queryAwarenessFrame, step1Frame, updateFrame } from '../helpers/frames.js';
@@ -33,7 +34,7 @@ const PER_SOCKET = 16;
 /** Largest state relayed (the default is far lower). */
 const STATE_BYTES = 64 * 1024;
 /** States one document may hold, at most. */
-const PER_DOCUMENT = 1_000;
+const PER_DOCUMENT = DEFAULT_AWARENESS_LIMITS.maxClientsPerDocument;
 
 interface Seen {
   readonly clientId: number;

@@ -508,7 +508,7 @@ describe('awareness configuration', () => {
       defaults.maxAwarenessClientsPerConnection,
       defaults.maxAwarenessClientsPerDocument,
       defaults.maxAwarenessBytesPerDocument,
-    ]).toEqual([16_384, 100, 4, 1_000, 1_048_576]);
+    ]).toEqual([16_384, 100, 4, 2_000, 1_048_576]);
     const set = configFromEnv({
       MAX_AWARENESS_STATE_BYTES: '4096',
       MAX_AWARENESS_ENTRIES_PER_MESSAGE: '10',
