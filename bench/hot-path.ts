@@ -30,6 +30,7 @@ let frames = 0;
 let bytes = 0;
 const stubSocket = (): TransportSocket => ({
   closed: false,
+  bufferedBytes: 0,
   send(frame) {
     frames++;
     bytes += frame.length;

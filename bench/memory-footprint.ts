@@ -30,6 +30,7 @@ const noop = () => {};
 // One shared stub: the transport's per-socket wrapper is not what is measured here.
 const socket: TransportSocket = {
   closed: false,
+  bufferedBytes: 0,
   send: noop,
   publish: noop,
   subscribe: noop,

@@ -31,6 +31,8 @@ export interface Config {
   readonly transport: TransportChoice;
   readonly maxMessageBytes: number;
   readonly maxBackpressureBytes: number;
+  /** Bytes of whole-document frames (SyncStep2 to joiners) in sockets' send buffers at once; more wait their turn. */
+  readonly maxStateBytesInFlight: number;
   /** A socket that sends nothing for this long is closed (4408; 4508 on y-websocket sockets: protocol/close-codes.ts). */
   readonly idleTimeoutMs: number;
   readonly maxPendingDocuments: number;
@@ -172,6 +174,7 @@ export function configFromEnv(env: Env = process.env): Config {
     transport: oneOf(env, 'TRANSPORT', ['auto', 'uws', 'ws'], 'auto'),
     maxMessageBytes: integer(env, 'MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024),
     maxBackpressureBytes: integer(env, 'MAX_BACKPRESSURE_BYTES', 32 * 1024 * 1024, 1024),
+    maxStateBytesInFlight: integer(env, 'MAX_STATE_BYTES_IN_FLIGHT', 256 * 1024 * 1024, 1024 * 1024),
     idleTimeoutMs: integer(env, 'IDLE_TIMEOUT_MS', 60_000, 1_000),
     maxPendingDocuments: integer(env, 'MAX_PENDING_DOCUMENTS', 100, 1),
     maxDocumentsPerSocket: integer(env, 'MAX_DOCUMENTS_PER_SOCKET', 1_000, 1),

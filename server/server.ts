@@ -31,6 +31,7 @@ import type { Db } from './persistence/db.js';
 import { beforeDeadline, deadlineIn } from './persistence/deadline.js';
 import { TrashPurge } from './persistence/trash-purge.js';
 import { closeFor } from './protocol/close-codes.js';
+import { DEFAULT_LARGE_FRAME_LIMITS, LargeFrameGate } from './protocol/large-frame-gate.js';
 import type { AccessDenial, ProtocolLimits } from './protocol/context.js';
 import { createSocketHandlers } from './protocol/endpoints.js';
 import { Keepalive } from './protocol/keepalive.js';
@@ -219,7 +220,10 @@ async function assemble(
   };
   // A document's content and versions: one implementation behind HTTP and the socket's Stateless requests.
   const documentRequests = new DocumentRequests({ db, rooms, versions, logger });
+  const largeFrames = new LargeFrameGate(clock, { ...DEFAULT_LARGE_FRAME_LIMITS, bytesInFlight: config.maxStateBytesInFlight });
+  disposers.add('large frames', () => largeFrames.close());
   const handlers = createSocketHandlers({
+    largeFrames,
     rooms,
     authorizer,
     keepalive,

@@ -8,6 +8,7 @@ import type { ConnectionRateLimits } from './connection-rate.js';
 import type { PresentSession } from '../cluster/session-presence.js';
 import type { DocumentSession } from './document-session.js';
 import type { Keepalive } from './keepalive.js';
+import type { LargeFrameGate } from './large-frame-gate.js';
 import type { LiveSessions } from './live-sessions.js';
 
 /** Bounds on what one socket may hold and send (address bounds default to DEFAULT_ADDRESS_LIMITS). */
@@ -73,6 +74,8 @@ export interface ProtocolContext {
   readonly presence: PresenceSink;
   /** Told about every denial; must not throw or block (it queues its own I/O). */
   readonly denied: (denial: AccessDenial) => void;
+  /** Bounds the bytes of whole-document frames in sockets' buffers; absent: they are sent at once. */
+  readonly largeFrames?: LargeFrameGate | undefined;
   /** Stateless requests to the server (versions); absent: every Stateless payload is relayed. */
   readonly socketRequests?: SocketRequests | undefined;
 }

@@ -60,6 +60,7 @@ export class QueueOverflowError extends Error {}
 
 /** Sessions reopening after an eviction: a state vector their client holds (a WeakMap: no slot on every session). */
 
+const EMPTY_STATE_VECTOR = new Uint8Array([0]);
 const LOAD_ATTEMPTS = 5;
 const LOAD_RETRY_MS = 200;
 
@@ -199,17 +200,34 @@ export class DocumentSession implements RoomMember, Recheckable, Expiring {
   /** SyncStep2 with what the client lacks; preceded by our SyncStep1 when asked. */
   answerSyncStep1(stateVector: Uint8Array, withStep1: boolean): void {
     const room = this.room!;
-    const doc = room.doc;
-    const diff = room.missingFrom(stateVector);
+    const step2 = room.syncStep2For(this.audience!, stateVector);
     this.socket.cork(() => {
-      if (withStep1) this.send(syncStep1Frame(this.prefix, Y.encodeStateVector(doc)));
-      this.send(syncStep2Frame(this.prefix, diff));
+      if (withStep1) this.send(syncStep1Frame(this.prefix, Y.encodeStateVector(room.doc)));
+      this.sendLarge(step2);
     });
   }
 
-  /** After a reopen: the fresh copy whole (one encoding shared by every member), as a SyncStep2. */
+  /** After a reopen: the fresh copy whole (one frame shared by every member of the audience), as a SyncStep2. */
   sendResync(): void {
-    this.send(syncStep2Frame(this.prefix, this.room!.fullState()));
+    this.sendLarge(this.room!.syncStep2For(this.audience!, EMPTY_STATE_VECTOR));
+  }
+
+  /**
+   * A frame that may be a whole document: through the server's LargeFrameGate, which may hold
+   * it until other joiners' copies are written out. The session is already subscribed to the
+   * room, so updates sent meanwhile reach it (before the state: Yjs keeps them pending).
+   */
+  private sendLarge(frame: Uint8Array): void {
+    const gate = this.host.context.largeFrames;
+    if (gate === undefined) {
+      this.send(frame);
+      return;
+    }
+    const counters = this.host.context.metrics.counters;
+    gate.send(this.socket, frame, (sent) => {
+      counters.messagesOut++;
+      counters.bytesOut += sent.length;
+    });
   }
 
   /**

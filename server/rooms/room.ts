@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import type { DocumentKind, DocumentRef, DocumentStorage, StoredDocument } from '../persistence/storage.js';
 import type { ServerMetrics } from '../metrics.js';
 import { AwarenessTable, type AwarenessLimits, type AwarenessOwner } from './awareness-table.js';
-import { syncStep1Frame } from '../codec/frames.js';
+import { syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
 import { sameBytes } from '../same-bytes.js';
 import { Durability } from './durability.js';
 import { LocalFanOut, type Audience, type AwarenessWindow, type Publisher } from './local-fan-out.js';
@@ -117,6 +117,8 @@ export class Room implements DocumentRef {
    * one copy of the encoded state per room (a fraction of the Y.Doc's own size); a change drops it.
    */
   private encodedState: Uint8Array | null;
+  /** `encodedState` as a SyncStep2 frame per audience (address prefix), dropped with it: a crowd of joiners shares one frame. */
+  private stateFrames: Map<Audience, Uint8Array> | null = null;
 
   constructor(
     stored: StoredDocument,
@@ -155,6 +157,7 @@ export class Room implements DocumentRef {
   private readonly transactionEnded = (transaction: Y.Transaction): void => {
     // Any transaction, even one that only parked pending structs (which the encoding includes).
     this.encodedState = null;
+    this.stateFrames = null;
     this.snapshotCache = null;
     const applying = this.applying;
     if (applying === null || !transactionChanged(transaction)) return;
@@ -176,9 +179,24 @@ export class Room implements DocumentRef {
     return this.encodedState;
   }
 
+  /**
+   * The SyncStep2 a member of `audience` with this state vector needs: for one with nothing
+   * (a page load) the whole state, framed once per audience until the next change.
+   */
+  syncStep2For(audience: Audience, stateVector: Uint8Array): Uint8Array {
+    if (!isEmptyStateVector(stateVector)) return syncStep2Frame(audience.prefix, Y.encodeStateAsUpdate(this.doc, stateVector));
+    this.stateFrames ??= new Map();
+    let frame = this.stateFrames.get(audience);
+    if (frame === undefined) {
+      frame = syncStep2Frame(audience.prefix, this.fullState());
+      this.stateFrames.set(audience, frame);
+    }
+    return frame;
+  }
+
   /** What a peer with this state vector lacks; one with nothing (a single zero byte) gets `fullState`. */
   missingFrom(stateVector: Uint8Array): Uint8Array {
-    return stateVector.length === 1 && stateVector[0] === 0 ? this.fullState() : Y.encodeStateAsUpdate(this.doc, stateVector);
+    return isEmptyStateVector(stateVector) ? this.fullState() : Y.encodeStateAsUpdate(this.doc, stateVector);
   }
 
   /**
@@ -336,6 +354,9 @@ export class Room implements DocumentRef {
     this.doc.destroy();
   }
 }
+
+/** A state vector of nothing: a single zero (no clients). */
+const isEmptyStateVector = (stateVector: Uint8Array): boolean => stateVector.length === 1 && stateVector[0] === 0;
 
 /** The origin of the stored state's own transaction while a room loads. */
 const LOAD = Symbol('load');

@@ -17,6 +17,8 @@ export interface TransportSocket {
   /** Runs `fn` with this socket's outgoing writes batched into one syscall where supported. */
   cork(fn: () => void): void;
   readonly closed: boolean;
+  /** Bytes sent but not yet taken by the kernel (0 once closed). */
+  readonly bufferedBytes: number;
 }
 
 export interface UpgradeRequest {

@@ -51,6 +51,9 @@ class UwsSocket implements TransportSocket {
   send(frame: Uint8Array): void {
     if (!this.closed) this.ws.send(frame, true);
   }
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
   publish(topic: string, frame: Uint8Array): void {
     if (!this.closed) this.ws.publish(topic, frame, true);
   }

@@ -31,6 +31,9 @@ class WsSocket implements TransportSocket {
     private readonly maxBackpressureBytes: number,
   ) {}
 
+  get bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.bufferedAmount;
+  }
   send(frame: Uint8Array): void {
     if (this.closed) return;
     if (this.ws.bufferedAmount > this.maxBackpressureBytes) {

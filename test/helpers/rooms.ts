@@ -64,6 +64,8 @@ export class Hub implements Publisher {
 
 export class FakeSocket implements TransportSocket {
   closed = false;
+  /** What the test says the kernel has not taken yet. */
+  bufferedBytes = 0;
   /** Everything this socket's client received, in order: direct sends and topic deliveries. */
   readonly frames: Uint8Array[] = [];
   /** Direct sends only. */

@@ -420,6 +420,37 @@ describe('Room.missingFrom', () => {
   });
 });
 
+describe('Room.syncStep2For', () => {
+  it('frames the whole state once per audience until the next change; a partial state vector gets its own frame', () => {
+    const editor = new Editor(100);
+    editor.insert('known');
+    const known = Y.encodeStateVector(editor.doc);
+    const { hub, room } = setup([], Y.encodeStateAsUpdate(editor.doc));
+    const first = fakeMember(hub.socket(), NAME);
+    const second = fakeMember(hub.socket(), NAME);
+    const other = fakeMember(hub.socket(), null);
+    const [a1, a2, b] = [room.join(first), room.join(second), room.join(other)];
+    const empty = Y.encodeStateVector(new Y.Doc());
+
+    const frame = room.syncStep2For(a1, empty);
+    expect(a2).toBe(a1);
+    expect(room.syncStep2For(a2, empty)).toBe(frame);
+    expect(other.socket.frames).toEqual([]);
+    const unprefixed = room.syncStep2For(b, empty);
+    expect(unprefixed).not.toBe(frame);
+    expect(frame.subarray(frame.length - unprefixed.length)).toEqual(unprefixed);
+    expect(room.syncStep2For(a1, known)).not.toBe(frame);
+
+    room.apply(new Editor(200).insert('more'), first);
+    const after = room.syncStep2For(a1, empty);
+    expect(after).not.toBe(frame);
+    const reader = new Y.Doc();
+    Y.applyUpdate(reader, after.subarray(after.length - room.fullState().length));
+    expect(textOf(reader)).toContain('known');
+    expect(textOf(reader)).toContain('more');
+  });
+});
+
 describe('Room members', () => {
   it('join subscribes each member to its audience topic; one audience per address', () => {
     const { hub, room } = setup();
