@@ -117,6 +117,9 @@ export class Room implements DocumentRef {
    * one copy of the encoded state per room (a fraction of the Y.Doc's own size); a change drops it.
    */
   private encodedState: Uint8Array | null;
+  /** The store's pending structs and deletes when the encodings were last dropped (a change to them drops them again). */
+  private seenPending: Y.Doc['store']['pendingStructs'] = null;
+  private seenPendingDs: Y.Doc['store']['pendingDs'] = null;
   /** `encodedState` as a SyncStep2 frame per audience (address prefix), dropped with it: a crowd of joiners shares one frame. */
   private stateFrames: Map<Audience, Uint8Array> | null = null;
 
@@ -155,12 +158,20 @@ export class Room implements DocumentRef {
    * `update` event, which Yjs emits after this one for the same transaction.
    */
   private readonly transactionEnded = (transaction: Y.Transaction): void => {
-    // Any transaction, even one that only parked pending structs (which the encoding includes).
-    this.encodedState = null;
-    this.stateFrames = null;
-    this.snapshotCache = null;
+    const changed = transactionChanged(transaction);
+    // The encodings hold pending structs too: a transaction that only parked some drops them.
+    // One that changed nothing keeps them: every joiner's empty SyncStep2 is such a
+    // transaction, and dropping them there re-encoded a 20 MB state for every joiner.
+    const store = this.doc.store;
+    if (changed || store.pendingStructs !== this.seenPending || store.pendingDs !== this.seenPendingDs) {
+      this.encodedState = null;
+      this.stateFrames = null;
+      this.snapshotCache = null;
+      this.seenPending = store.pendingStructs;
+      this.seenPendingDs = store.pendingDs;
+    }
     const applying = this.applying;
-    if (applying === null || !transactionChanged(transaction)) return;
+    if (applying === null || !changed) return;
     if (transaction.origin === applying) this.senderChanged = true;
     else if (this.ownChanges === null) {
       this.ownChanges = [];

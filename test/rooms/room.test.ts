@@ -441,6 +441,17 @@ describe('Room.syncStep2For', () => {
     expect(frame.subarray(frame.length - unprefixed.length)).toEqual(unprefixed);
     expect(room.syncStep2For(a1, known)).not.toBe(frame);
 
+    // A joiner's empty SyncStep2 (a transaction that changes nothing) keeps the frame.
+    room.apply(Y.encodeStateAsUpdate(new Y.Doc()), first);
+    expect(room.syncStep2For(a1, empty)).toBe(frame);
+    // An update that only parks (its dependency is missing) changes the encoding: pending structs are in it.
+    const writer = new Editor(300);
+    writer.insert('first');
+    const base = Y.encodeStateVector(writer.doc);
+    writer.insert(' second');
+    room.apply(Y.encodeStateAsUpdate(writer.doc, base), first);
+    expect(room.syncStep2For(a1, empty)).not.toBe(frame);
+
     room.apply(new Editor(200).insert('more'), first);
     const after = room.syncStep2For(a1, empty);
     expect(after).not.toBe(frame);
