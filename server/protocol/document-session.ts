@@ -1,7 +1,7 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { AuthenticationError, authorizeDocumentAction, PermissionDeniedError, type Grant, type Principal } from '../auth/authorizer.js';
-import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame, syncStep2Frame } from '../codec/frames.js';
+import { awarenessFrame, encodeAddress, syncStatusFrame, syncStep1Frame } from '../codec/frames.js';
 import { MalformedFrameError } from '../codec/malformed-frame-error.js';
 import { SyncType } from '../codec/message-types.js';
 import { DocumentDeletedError } from '../persistence/storage.js';
