@@ -69,7 +69,7 @@ import * as Y from 'yjs';
 import { DEFAULT_FOLD_POLICY, foldDue, type FoldPolicy, type FoldRule } from './compaction-policy.js';
 import type { Db, Queryable } from './db.js';
 import { coarsenLog, type CoarsenedRow } from './history-coarsening.js';
-import { failingUpdates, mergeUpdates } from './merge.js';
+import { IN_THREAD_MERGER, type UpdateMerger } from './merge.js';
 
 interface LogRow {
   position: number;
@@ -92,6 +92,8 @@ export interface CompactionPlan {
   readonly policy: FoldPolicy;
   /** Updates of one session within this span share a history row (history-coarsening.ts). */
   readonly historyWindowMs: number;
+  /** Where folds run (default: this thread). */
+  readonly merger?: UpdateMerger | undefined;
 }
 
 /** One-minute resolution of "when" in the history. */
@@ -203,10 +205,16 @@ interface Fold {
 }
 
 /** `base` + `rows`, reporting the rows Yjs refused; `encode` false only checks which apply. */
-function fold(documentId: string, base: Uint8Array | null, rows: readonly LogRow[], encode = true): Fold {
+async function fold(
+  merger: UpdateMerger,
+  documentId: string,
+  base: Uint8Array | null,
+  rows: readonly LogRow[],
+  encode = true,
+): Promise<Fold> {
   const updates = rows.map((r) => r.update);
   const inputs = base ? [base, ...updates] : updates;
-  const merged = encode ? mergeUpdates(inputs) : { state: null, failed: failingUpdates(inputs) };
+  const merged = await merger.merge(inputs, encode);
   const offset = base ? 1 : 0;
   if (base && merged.failed[0] === 0) {
     // Folding on without it would write a state that lacks everything folded so far.
@@ -365,7 +373,7 @@ async function runPass(
 ): Promise<Pass> {
   const stateBytes = snap.state?.byteLength ?? 0;
   const due = foldDue(plan.rule, plan.policy, stateBytes, unfoldedBytes(rows));
-  const applied = fold(documentId, snap.state, rows, due || encode);
+  const applied = await fold(plan.merger ?? IN_THREAD_MERGER, documentId, snap.state, rows, due || encode);
   const failed = new Set(applied.failed);
   const coarsenable = rows.filter((r) => r.mergedUpdates === null && !r.quarantined && !r.hasData && !failed.has(r));
   const coarsened = coarsenLog(coarsenable, { windowMs: plan.historyWindowMs });
@@ -544,7 +552,7 @@ export async function loadDocumentState(
     rest = snap.rows;
   }
   if (rest.length > 0) {
-    const second = fold(documentId, state, rest);
+    const second = await fold(plan.merger ?? IN_THREAD_MERGER, documentId, state, rest);
     quarantined.push(...(await markQuarantined(db, documentId, newlyFailed(second.failed))));
     for (const row of second.failed) failed.add(row);
     state = second.state;

@@ -33,6 +33,7 @@ import {
   type StoredDocument,
 } from './storage.js';
 import { UpdateLog, type UpdateLogOptions } from './update-log.js';
+import type { UpdateMerger } from './merge.js';
 
 export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitted' | 'logger'> {
   readonly logger?: Logger | undefined;
@@ -54,6 +55,8 @@ export interface DurableStorageOptions extends Omit<UpdateLogOptions, 'onCommitt
    * undefined, keep the collaboration history forever.
    */
   readonly historyRetentionMs?: number | undefined;
+  /** Where compaction folds run (default: this thread); openStorage gives a worker thread. */
+  readonly merger?: UpdateMerger | undefined;
   /** Close the Db in close() (openStorage sets this). */
   readonly ownsDb?: boolean | undefined;
   /**
@@ -93,6 +96,7 @@ export class DurableStorage implements DocumentStorage {
   private readonly retentionMs: number | undefined;
   private readonly ownsDb: boolean;
   private readonly locks: Locks | undefined;
+  private readonly merger: UpdateMerger | undefined;
 
   /** Appended rows not yet seen by a compaction pass, per loaded document. */
   private readonly tails = new Map<string, TailEstimate>();
@@ -122,6 +126,7 @@ export class DurableStorage implements DocumentStorage {
     this.retentionMs = options.historyRetentionMs;
     this.ownsDb = options.ownsDb ?? false;
     this.locks = options.locks;
+    this.merger = options.merger;
     this.log = new UpdateLog(db, {
       ...options,
       logger: options.logger,
@@ -205,7 +210,7 @@ export class DurableStorage implements DocumentStorage {
 
   /** The plan of a pass asked for by `rule`, with this storage's policy. */
   private plan(rule: FoldRule): CompactionPlan {
-    return { ...FOLD_EVERYTHING, rule, policy: this.foldPolicy, historyWindowMs: this.historyWindowMs };
+    return { ...FOLD_EVERYTHING, rule, policy: this.foldPolicy, historyWindowMs: this.historyWindowMs, merger: this.merger };
   }
 
   private async runPass(documentId: string, rule: FoldRule): Promise<number> {
@@ -252,6 +257,8 @@ export class DurableStorage implements DocumentStorage {
     ) {
       this.logger?.warn('abandoning a running compaction at shutdown');
     }
+    // After the last compaction: a fold still running on the merger would otherwise fail.
+    if (this.ownsDb) await this.merger?.close?.();
     if (this.ownsDb) {
       const dbClosed = this.db.close().then(
         () => true,

@@ -22,6 +22,24 @@ export interface MergeResult {
   readonly failed: readonly number[];
 }
 
+/**
+ * Where folds run: in this thread, or on a worker thread (VersionWorker), where folding a large
+ * document does not pause every editor on the instance.
+ */
+export interface UpdateMerger {
+  /** `mergeUpdates(updates)`, or with `encode` false only which fail (`state` null). */
+  merge(updates: readonly Uint8Array[], encode: boolean): Promise<MergeResult>;
+  /** Stops a worker behind it (its owner calls this once, at shutdown). */
+  close?(): Promise<void>;
+}
+
+/** Folds in the calling thread (tests, tools, and when no worker is given). */
+export const IN_THREAD_MERGER: UpdateMerger = {
+  async merge(updates, encode) {
+    return encode ? mergeUpdates(updates) : { state: null, failed: failingUpdates(updates) };
+  },
+};
+
 /** Folds `updates` into one; every input is applied, also a lone one, so `failed` is always right. */
 export function mergeUpdates(updates: readonly Uint8Array[]): MergeResult {
   return applyUpdates(updates, true);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { openDb, type Db } from './db.js';
 import { DurableStorage, type DurableStorageOptions } from './durable-storage.js';
 import { migrateUp } from './migrations.js';
+import { VersionWorker } from '../versions/version-worker.js';
 
 export interface OpenStorageOptions extends Omit<DurableStorageOptions, 'logger' | 'ownsDb'> {
   /** postgres:// URL (DATABASE_URL); absent: embedded PGlite in `dataDir`. */
@@ -33,5 +34,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<{ db: Db
     throw error;
   }
   logger.info({ database: db.kind }, 'persistence ready');
-  return { db, storage: new DurableStorage(db, { ...tuning, logger, ownsDb: true }) };
+  // Folds of large documents run on a worker thread (started on first use), not among the editors.
+  const merger = tuning.merger ?? new VersionWorker();
+  return { db, storage: new DurableStorage(db, { ...tuning, merger, logger, ownsDb: true }) };
 }

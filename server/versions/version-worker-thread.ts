@@ -12,6 +12,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Db } from '../persistence/db.js';
+import { failingUpdates, mergeUpdates, type MergeResult } from '../persistence/merge.js';
 import { createPgDb } from '../persistence/pg-db.js';
 import { encodeStoredState, storeVersion, type EncodedState, type StoreOutcome, type StoreRequest } from './store-version.js';
 
@@ -25,10 +26,11 @@ export interface VersionThreadData {
 
 export type VersionThreadRequest =
   | { readonly id: number; readonly op: 'encode'; readonly parts: Uint8Array[] }
+  | { readonly id: number; readonly op: 'merge'; readonly parts: Uint8Array[]; readonly encode: boolean }
   | { readonly id: number; readonly op: 'store'; readonly request: StoreRequest };
 
 export type VersionThreadReply =
-  | { readonly id: number; readonly result: EncodedState | StoreOutcome }
+  | { readonly id: number; readonly result: EncodedState | StoreOutcome | MergeResult }
   | { readonly id: number; readonly error: string };
 
 /** A statement that hangs (a silent network) fails after this, and the connection is dropped. */
@@ -58,6 +60,11 @@ function database(): Db {
 }
 
 async function answer(message: VersionThreadRequest): Promise<void> {
+  if (message.op === 'merge') {
+    const result = message.encode ? mergeUpdates(message.parts) : { state: null, failed: failingUpdates(message.parts) };
+    port.postMessage({ id: message.id, result } satisfies VersionThreadReply, result.state ? [result.state.buffer as ArrayBuffer] : []);
+    return;
+  }
   if (message.op === 'encode') {
     const result = encodeStoredState(message.parts);
     port.postMessage({ id: message.id, result } satisfies VersionThreadReply, [

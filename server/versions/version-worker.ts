@@ -5,6 +5,8 @@
  *
  * - `encode(parts)`: merges stored updates the caller read into one Yjs state with its
  *   identity (PGlite, whose single connection lives in the main thread).
+ * - `merge(updates, encode)`: compaction's folds (UpdateMerger), so folding a large document's
+ *   tail does not pause its editors (openStorage gives DurableStorage one of its own).
  * - `store(request)` (PostgreSQL): the thread runs `storeVersion` (store-version.ts) on its
  *   own connection opened from the same URL, so the main thread sends a document id and gets
  *   back a row id; the state comes back only for a new version, moved without a copy, for the
@@ -24,6 +26,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { MergeResult, UpdateMerger } from '../persistence/merge.js';
 import type { EncodedState, StoreOutcome, StoreRequest } from './store-version.js';
 import type { VersionThreadData, VersionThreadReply, VersionThreadRequest } from './version-worker-thread.js';
 
@@ -44,7 +47,7 @@ function threadModule(): URL {
 }
 
 interface Waiting {
-  resolve(value: EncodedState | StoreOutcome): void;
+  resolve(value: EncodedState | StoreOutcome | MergeResult): void;
   reject(error: Error): void;
 }
 
@@ -56,7 +59,7 @@ export interface VersionWorkerOptions {
   readonly connectionString?: string | undefined;
 }
 
-export class VersionWorker {
+export class VersionWorker implements UpdateMerger {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 0;
@@ -81,6 +84,14 @@ export class VersionWorker {
     return this.send<EncodedState>({ op: 'encode', parts: own }, transfer, 'encoding a version failed');
   }
 
+  /**
+   * UpdateMerger: folds on the thread. The updates are copied (the caller keeps using them:
+   * compaction coarsens the same rows); the state comes back moved.
+   */
+  merge(updates: readonly Uint8Array[], encode: boolean): Promise<MergeResult> {
+    return this.send<MergeResult>({ op: 'merge', parts: [...updates], encode }, [], 'folding updates failed');
+  }
+
   /** Reads, merges, hashes and (unless the request says otherwise) inserts a version of the document, on the worker's own connection. */
   store(request: StoreRequest): Promise<StoreOutcome> {
     if (!this.stores) return Promise.reject(new Error('the version worker has no database connection'));
@@ -97,7 +108,7 @@ export class VersionWorker {
   }
 
   /** Sends a request; `T` is what the thread answers that request with. */
-  private send<T extends EncodedState | StoreOutcome>(
+  private send<T extends EncodedState | StoreOutcome | MergeResult>(
     message: Unnumbered<VersionThreadRequest>,
     transfer: ArrayBuffer[],
     failure: string,
