@@ -71,10 +71,28 @@ export function destroyProvider(provider: Destroyable): void {
   provider.destroy();
 }
 
+/**
+ * A socket still connecting when its provider is destroyed emits `error` ("closed before the
+ * connection was established") after the provider dropped its handlers: an unhandled error
+ * that fails the whole test run. A listener that ignores it is attached first.
+ */
+function ignoreLateSocketErrors(provider: unknown): void {
+  const p = provider as {
+    ws?: unknown;
+    webSocket?: unknown;
+    configuration?: { websocketProvider?: { webSocket?: unknown } };
+  };
+  for (const socket of [p.ws, p.webSocket, p.configuration?.websocketProvider?.webSocket]) {
+    const emitter = socket as { on?: (event: string, listener: () => void) => void } | null | undefined;
+    if (typeof emitter?.on === 'function') emitter.on('error', () => {});
+  }
+}
+
 export function destroyProviders(): void {
   // Document providers first, then the shared sockets they are attached to.
   const all = [...live];
   live.clear();
+  for (const p of all) ignoreLateSocketErrors(p);
   const sockets = all.filter((p) => p instanceof HocuspocusProviderWebsocket);
   for (const p of all) if (!(p instanceof HocuspocusProviderWebsocket)) p.destroy();
   for (const p of sockets) p.destroy();
