@@ -1,5 +1,6 @@
 import type { SocketHandlers, TransportSocket, UpgradeRequest } from '../transport/transport.js';
 import { closeFor } from './close-codes.js';
+import { LargeMessageQueue } from './large-message-queue.js';
 import type { ProtocolContext } from './context.js';
 import { HocuspocusConnection } from './hocuspocus/hocuspocus-connection.js';
 import { YWebsocketConnection } from './y-websocket/y-websocket-connection.js';
@@ -11,6 +12,11 @@ const Y_PREFIX = '/y/';
 /** WebSocket paths: Hocuspocus on `/`, y-websocket on `/y/<percent-encoded name>`. */
 export function createSocketHandlers(context: ProtocolContext): SocketHandlers<Connection> {
   const { counters } = context.metrics;
+  // Past the bound the connection is closed like a rate-limited one: its client reconnects and resyncs.
+  const largeMessages = new LargeMessageQueue<Connection>(
+    (connection) => closeFor(connection, 'rate-limited', 'too many large messages waiting'),
+    (error) => context.logger.error({ err: error }, 'a queued message failed'),
+  );
   return {
     accepts: (path) => path === '/' || (path.startsWith(Y_PREFIX) && path.length > Y_PREFIX.length),
     open(socket: TransportSocket, request: UpgradeRequest): Connection {
@@ -31,9 +37,10 @@ export function createSocketHandlers(context: ProtocolContext): SocketHandlers<C
       return connection;
     },
     message(connection, data, isBinary) {
-      connection.onMessage(data, isBinary);
+      largeMessages.offer(connection, data, isBinary);
     },
     close(connection, code) {
+      largeMessages.forget(connection);
       counters.connectionsOpen--;
       context.logger.debug({ code }, 'connection closed');
       connection.onClose();
