@@ -10,11 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { HocuspocusProvider } from '@hocuspocus/provider';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { parseCli } from '../server/command-line.js';
+import { ADMIN_URL, adminQuery } from './admin-database.js';
 import { startServer } from '../server/server.js';
 import { machineDescription, otherCpuMeter } from './run-info.js';
 import { Histogram } from './stats.js';
@@ -42,20 +42,9 @@ used meanwhile. The server runs in this process on a scratch PostgreSQL database
 const requests = cli.number(cli.positionals[0], 'requests', { integer: true, min: 1 }) ?? 300;
 const paragraphs = cli.number(cli.values.paragraphs, '--paragraphs', { integer: true, min: 1 }) ?? 200;
 const typingRate = cli.number(cli.values.typing, '--typing', { min: 0 }) ?? 10;
-const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NAME = 'bench/http-edits';
 const KINDS = ['edits: append', 'edits: replace', 'updates: paragraph'] as const;
 type Kind = (typeof KINDS)[number];
-
-async function withAdmin(sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
 
 /** One paragraph as a raw update of a client of its own: it depends on nothing, so any document takes it. */
 function paragraphUpdate(line: string): Uint8Array {
@@ -68,7 +57,7 @@ function paragraphUpdate(line: string): Uint8Array {
 
 async function main(): Promise<void> {
   const database = `scr_bench_http_${randomBytes(4).toString('hex')}`;
-  await withAdmin(`create database ${database}`);
+  await adminQuery(`create database ${database}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   const server = await startServer({
@@ -171,7 +160,7 @@ async function main(): Promise<void> {
     if (typingTimer !== null) clearInterval(typingTimer);
     for (const provider of providers) provider.destroy();
     await server.close();
-    await withAdmin(`drop database if exists ${database} with (force)`);
+    await adminQuery(`drop database if exists ${database} with (force)`);
   }
 }
 

@@ -18,9 +18,9 @@ import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import pg from 'pg';
 import * as Y from 'yjs';
 import { parseCli } from '../server/command-line.js';
+import { ADMIN_URL, adminQuery } from './admin-database.js';
 import { addComment, setCommentResolved } from '../server/documents/comments.js';
 import { startServer } from '../server/server.js';
 import type { WebhookDeliveryBody, WebhookEvent } from '../server/webhooks/webhook-events.js';
@@ -58,7 +58,6 @@ const rounds = cli.number(cli.values.rounds, '--rounds', { integer: true, min: 1
 const debouncedDocuments = cli.number(cli.values.debounced, '--debounced', { integer: true, min: 0, max: rounds }) ?? 10;
 const pollMs = cli.number(cli.values['poll-ms'], '--poll-ms', { integer: true, min: 10, max: 60_000 }) ?? 500;
 const debounceMs = cli.number(cli.values['debounce-ms'], '--debounce-ms', { integer: true, min: 0, max: 3_600_000 }) ?? 2000;
-const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN_TOKEN = randomBytes(16).toString('hex');
 const HOOK_SECRET = randomBytes(16).toString('hex');
 /** A delivery not seen this long after its change fails the run. */
@@ -70,16 +69,6 @@ const EDIT_EVENTS: ReadonlySet<WebhookEvent> = new Set(['document.updated', 'com
 /** Wall-clock milliseconds with a fraction: comparable with the server's Date-based event times. */
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function withAdmin(sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
 
 interface Arrival {
   readonly body: WebhookDeliveryBody;
@@ -154,7 +143,7 @@ class Receiver {
 
 async function main(): Promise<void> {
   const database = `scr_bench_webhooks_${randomBytes(4).toString('hex')}`;
-  await withAdmin(`create database ${database}`);
+  await adminQuery(`create database ${database}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   const receiver = await Receiver.start();
@@ -400,7 +389,7 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
     await receiver.close();
-    await withAdmin(`drop database if exists ${database} with (force)`);
+    await adminQuery(`drop database if exists ${database} with (force)`);
   }
 }
 

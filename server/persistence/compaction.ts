@@ -124,7 +124,7 @@ const STATE_SLICE_BYTES = 1024 * 1024;
  * state in hex, its default text form, was a 42 MB message, copied while the buffer grew, made
  * into a string and decoded back, most of a large document's load. Base64 is a third smaller
  * than hex, and slices keep each message small. A slice reads only its own TOAST chunks because
- * documents.state is stored uncompressed (migration 012); a compressed value would be
+ * documents.state is stored uncompressed (migration 014); a compressed value would be
  * decompressed from its start for every slice. No state: one row, with a null slice.
  */
 const HEAD_SQL = `select encode(substring(d.state from o::int for ${STATE_SLICE_BYTES}), 'base64') as slice,
